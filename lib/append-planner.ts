@@ -1,0 +1,94 @@
+/**
+ * Turns the items of one append call into transactions: validates each item, checks its expected
+ * version and command id against the store's state (and against the items before it in the call),
+ * and encodes it. Atomic calls become one transaction and fail whole on the first bad item;
+ * non-atomic calls become one transaction per good item, with the error in place of each bad one.
+ */
+import { type AppendResult, DuplicateCommandError, WrongExpectedVersionError } from './errors.js';
+import { type EncodedTransaction, encodeTransaction, type TransactionItem } from './format/record-codec.js';
+import type { ResolvedLimits } from './options.js';
+import { checkCommandId, checkExpectedVersion, checkStreamId, normalizeEvents, versionMatches } from './validation.js';
+
+export interface AppendItem {
+  streamId: unknown;
+  events: unknown;
+  expectedVersion?: unknown;
+  commandId?: unknown;
+}
+
+export interface PlannedAppend {
+  streamId: string;
+  firstVersion: number;
+  count: number;
+  commandId?: string;
+}
+
+export interface PlannedTransaction {
+  encoded: EncodedTransaction;
+  appends: PlannedAppend[];
+  /** Index in the call's items of each append. */
+  itemIndexes: number[];
+}
+
+export interface Plan {
+  transactions: PlannedTransaction[];
+  /** Per item: its error now, or its AppendResult once written. */
+  results: (AppendResult | Error)[];
+}
+
+export interface StoreState {
+  limits: ResolvedLimits;
+  chunkSize: number;
+  version(streamId: string): number;
+  lastPosition(streamId: string): number;
+  /** The first result of a stored command, undefined if unknown. */
+  command(commandId: string): AppendResult | undefined;
+}
+
+export function planAppends(items: AppendItem[], callCommandId: string | undefined, atomic: boolean, state: StoreState): Plan {
+  const results: (AppendResult | Error)[] = new Array(items.length);
+  const pendingVersions = new Map<string, number>();
+  const txItems: TransactionItem[][] = [];
+  const indexes: number[][] = [];
+  items.forEach((raw, i) => {
+    try {
+      if (typeof raw !== 'object' || raw === null) throw new TypeError('not an object');
+      const streamId = checkStreamId(raw.streamId, state.limits);
+      const commandId = checkCommandId(raw.commandId) ?? callCommandId;
+      const expected = checkExpectedVersion(raw.expectedVersion);
+      const events = normalizeEvents(streamId, commandId, raw.events, state.limits, state.chunkSize);
+      if (commandId !== undefined) {
+        const original = state.command(commandId);
+        if (original) throw new DuplicateCommandError(commandId, original);
+      }
+      const actual = pendingVersions.get(streamId) ?? state.version(streamId);
+      if (!versionMatches(expected, actual)) throw new WrongExpectedVersionError(streamId, expected, actual);
+      if (actual + events.length > 0xffffffff) throw new RangeError('stream version would exceed 2^32 - 1');
+      pendingVersions.set(streamId, actual + events.length);
+      const item: TransactionItem = { streamId, events, firstVersion: actual + 1, prevPosition: state.lastPosition(streamId) };
+      if (commandId !== undefined) item.commandId = commandId;
+      if (atomic && txItems.length > 0) {
+        (txItems[0] as TransactionItem[]).push(item);
+        (indexes[0] as number[]).push(i);
+      } else {
+        txItems.push([item]);
+        indexes.push([i]);
+      }
+    } catch (err) {
+      if (atomic) throw err;
+      results[i] = err as Error;
+    }
+  });
+  const timestamp = Date.now();
+  const lastPositions = new Map<string, number>();
+  const transactions = txItems.map((tx, k) => ({
+    encoded: encodeTransaction(tx, timestamp, lastPositions),
+    appends: tx.map((t) => {
+      const a: PlannedAppend = { streamId: t.streamId, firstVersion: t.firstVersion, count: t.events.length };
+      if (t.commandId !== undefined) a.commandId = t.commandId;
+      return a;
+    }),
+    itemIndexes: indexes[k] as number[],
+  }));
+  return { transactions, results };
+}

@@ -1,0 +1,101 @@
+/**
+ * One data chunk file for the JS engine, through `fs` with positional reads and writes (no mmap in
+ * Node). Created whole or not at all: header written to `NNNNNNNN.chunk.tmp`, synced, renamed, the
+ * directory synced. Unlike the native engine the file is sparse rather than preallocated: writes
+ * go through write(2), so a full disk is an ENOSPC error, never a SIGBUS.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CorruptionError, toAnnalsError } from '../errors.js';
+import {
+  CHUNK_FOOTER_SIZE,
+  CHUNK_HEADER_SIZE,
+  type ChunkFooter,
+  chunkFileName,
+  chunkHeaderValid,
+  decodeChunkFooter,
+  encodeChunkFooter,
+  encodeChunkHeader,
+} from '../format/layout.js';
+
+export function fsyncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function readExactly(fd: number, length: number, position: number): Buffer | undefined {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) return undefined;
+    done += n;
+  }
+  return buf;
+}
+
+export function writeFully(fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
+}
+
+export class JsChunkFile {
+  sealed = false;
+  footer: ChunkFooter | undefined;
+
+  private constructor(
+    readonly file: string,
+    readonly number: number,
+    readonly size: number,
+    readonly fd: number,
+  ) {}
+
+  static create(dir: string, number: number, chunkSize: number): JsChunkFile {
+    const file = path.join(dir, chunkFileName(number));
+    const tmp = `${file}.tmp`;
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(tmp, 'w+');
+      fs.ftruncateSync(fd, chunkSize);
+      writeFully(fd, encodeChunkHeader(number, chunkSize), 0);
+      fs.fdatasyncSync(fd);
+      fs.renameSync(tmp, file);
+      fsyncDirectory(dir);
+    } catch (err) {
+      if (fd !== undefined) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw toAnnalsError(err, `create ${file}: `);
+    }
+    return new JsChunkFile(file, number, chunkSize, fd);
+  }
+
+  static open(dir: string, number: number, chunkSize: number, writable: boolean): JsChunkFile {
+    const file = path.join(dir, chunkFileName(number));
+    const fd = fs.openSync(file, writable ? 'r+' : 'r');
+    const chunk = new JsChunkFile(file, number, chunkSize, fd);
+    const header = readExactly(fd, CHUNK_HEADER_SIZE, 0);
+    if (fs.fstatSync(fd).size !== chunkSize || !header || !chunkHeaderValid(header, number, chunkSize)) {
+      fs.closeSync(fd);
+      throw new CorruptionError(`chunk ${file} at offset 0: invalid chunk header`);
+    }
+    const footer = readExactly(fd, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE);
+    chunk.footer = footer && decodeChunkFooter(footer);
+    chunk.sealed = chunk.footer !== undefined;
+    return chunk;
+  }
+
+  seal(footer: ChunkFooter): void {
+    writeFully(this.fd, encodeChunkFooter(footer), this.size - CHUNK_FOOTER_SIZE);
+    fs.fdatasyncSync(this.fd);
+    this.sealed = true;
+    this.footer = footer;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}

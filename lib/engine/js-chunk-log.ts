@@ -1,0 +1,333 @@
+/**
+ * The JS engine's data log: the same chunk files, frames and recovery as native/chunk_log.cc (read
+ * that file's header for the rules), in TypeScript over `fs`. It is the fallback where the addon
+ * cannot load and the baseline the benchmarks compare the native engine against.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AnnalsError, CorruptionError, InvalidArgumentError, ReadOnlyError, StoreClosedError, toAnnalsError } from '../errors.js';
+import { crc32c } from '../format/crc32c.js';
+import {
+  CHECKPOINT_FILE,
+  CHECKPOINT_SIZE,
+  CHUNK_FOOTER_SIZE,
+  CHUNK_HEADER_SIZE,
+  FRAME_FLAG_COMMIT,
+  FRAME_HEADER_SIZE,
+  MIN_CHUNK_SIZE,
+  dataCapacityEnd,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../format/layout.js';
+import { chainFrameChecksum, scanFrames } from '../format/record-scanner.js';
+import { JsChunkFile, readExactly, writeFully } from './js-chunk-file.js';
+import type { LogEngine, OpenReport } from './log-engine.js';
+
+const TORN_ZERO_SLACK = 4096;
+
+function listChunks(dir: string, writable: boolean): number[] {
+  const numbers: number[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (/^\d{8}\.chunk$/.test(name)) numbers.push(Number(name.slice(0, 8)));
+    else if (writable && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+  }
+  return numbers.sort((a, b) => a - b);
+}
+
+export class JsChunkLog implements LogEngine {
+  readonly name = 'js' as const;
+  private chunks: JsChunkFile[] = [];
+  private checkpointFd = -1;
+  private generation = 0;
+  private writeOffset = 0;
+  private flushedOffset = 0;
+  private recordCount = 0;
+  private dataChecksum = 0;
+  private isOpen = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly chunkSize: number,
+    private readonly readOnly: boolean,
+  ) {
+    if (chunkSize < MIN_CHUNK_SIZE || chunkSize % 4096 !== 0) {
+      throw new InvalidArgumentError('chunkSize must be a multiple of 4096 and >= 1 MiB');
+    }
+  }
+
+  open(): OpenReport {
+    try {
+      return this.recover();
+    } catch (err) {
+      for (const c of this.chunks) c.close();
+      this.chunks = [];
+      throw toAnnalsError(err);
+    }
+  }
+
+  private recover(): OpenReport {
+    const report: OpenReport = {
+      endPosition: 0,
+      generation: 0,
+      chunkCount: 0,
+      torn: false,
+      tornPosition: 0,
+      discardedBytes: 0,
+      tornReason: '',
+    };
+    const numbers = listChunks(this.dir, !this.readOnly);
+    numbers.forEach((n, i) => {
+      if (n !== i) throw new CorruptionError(`chunk ${path.join(this.dir, `${String(i).padStart(8, '0')}.chunk`)} is missing`);
+    });
+    const cpPath = path.join(this.dir, CHECKPOINT_FILE);
+    const cpExists = fs.existsSync(cpPath);
+    if (!this.readOnly || cpExists) this.checkpointFd = fs.openSync(cpPath, this.readOnly ? 'r' : cpExists ? 'r+' : 'w+');
+    const raw = this.checkpointFd >= 0 ? readExactly(this.checkpointFd, CHECKPOINT_SIZE, 0) : undefined;
+    const cp = (raw && decodeCheckpoint(raw)) ?? { durableEnd: 0, generation: 0 };
+    for (const n of numbers) {
+      const last = n === numbers.length - 1;
+      const chunk = JsChunkFile.open(this.dir, n, this.chunkSize, last && !this.readOnly);
+      this.chunks.push(chunk);
+      const where = `chunk ${chunk.file} at offset ${this.chunkSize - CHUNK_FOOTER_SIZE}`;
+      if (!last && !chunk.sealed) throw new CorruptionError(`${where}: chunk is not the last one but has no valid footer`);
+      if (chunk.footer && (chunk.footer.dataEnd < CHUNK_HEADER_SIZE || chunk.footer.dataEnd > dataCapacityEnd(this.chunkSize))) {
+        throw new CorruptionError(`${where}: footer data end out of range`);
+      }
+    }
+    let lastGeneration = cp.generation;
+    const tail = this.chunks[this.chunks.length - 1];
+    if (!tail || tail.sealed) {
+      this.writeOffset = tail?.footer?.dataEnd ?? 0;
+    } else {
+      const base = tail.number * this.chunkSize;
+      const end = dataCapacityEnd(this.chunkSize);
+      const image = readExactly(tail.fd, end, 0) ?? Buffer.alloc(0);
+      const scan = scanFrames(image, CHUNK_HEADER_SIZE, end, 0);
+      const durable = cp.durableEnd > base ? cp.durableEnd - base : 0;
+      if (durable > scan.committedEnd) {
+        const at = scan.stopOffset < durable ? scan.stopOffset : scan.committedEnd;
+        throw new CorruptionError(`chunk ${tail.file} at offset ${at}: ${scan.stop} inside data the checkpoint records as durable`);
+      }
+      const clean = scan.stopOffset === scan.committedEnd && (scan.stop === 'zeroed space' || scan.stop === 'end of region');
+      if (!clean) {
+        report.torn = true;
+        report.tornPosition = base + scan.committedEnd;
+        report.discardedBytes = scan.stopOffset - scan.committedEnd;
+        report.tornReason = scan.stop;
+        if (!this.readOnly) {
+          const zeroEnd = Math.min(end, scan.stopOffset + TORN_ZERO_SLACK);
+          writeFully(tail.fd, Buffer.alloc(zeroEnd - scan.committedEnd), scan.committedEnd);
+        }
+      }
+      this.writeOffset = scan.committedEnd;
+      this.recordCount = scan.committedRecords;
+      this.dataChecksum = scan.dataChecksum;
+      lastGeneration = Math.max(lastGeneration, scan.lastGeneration);
+      if (!this.readOnly) fs.fdatasyncSync(tail.fd);
+    }
+    this.flushedOffset = this.writeOffset;
+    this.generation = lastGeneration + 1;
+    this.isOpen = true;
+    if (!this.readOnly) this.writeCheckpoint(this.endPosition(), true);
+    report.endPosition = this.endPosition();
+    report.generation = this.generation;
+    report.chunkCount = this.chunks.length;
+    return report;
+  }
+
+  endPosition(): number {
+    const last = this.chunks[this.chunks.length - 1];
+    if (!last) return CHUNK_HEADER_SIZE;
+    if (last.sealed) return (last.number + 1) * this.chunkSize + CHUNK_HEADER_SIZE;
+    return last.number * this.chunkSize + this.writeOffset;
+  }
+
+  chunkCount(): number {
+    return this.chunks.length;
+  }
+
+  append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void {
+    if (!this.isOpen) throw new StoreClosedError();
+    if (this.readOnly) throw new ReadOnlyError();
+    const count = ends.length;
+    if (count === 0) return;
+    const first = starts[0] as number;
+    const nextChunk = this.chunks.length === 0 ? 0 : (this.chunks[this.chunks.length - 1] as JsChunkFile).number + 1;
+    const roll = first === nextChunk * this.chunkSize + CHUNK_HEADER_SIZE;
+    if (first !== this.endPosition() && !roll) {
+      throw new InvalidArgumentError('append placement does not match the end of the log');
+    }
+    const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    let prevEnd = 0;
+    for (let i = 0; i < count; i++) {
+      const end = ends[i] as number;
+      if (end <= prevEnd || end > view.length || starts[i] !== first + prevEnd) {
+        throw new InvalidArgumentError('append transactions are not contiguous');
+      }
+      let f = prevEnd;
+      let committed = false;
+      while (f < end) {
+        const len = end - f >= FRAME_HEADER_SIZE ? view.readUInt32LE(f) : 0;
+        if (len < FRAME_HEADER_SIZE || len > end - f) throw new InvalidArgumentError('malformed frame in append batch');
+        committed = ((view[f + 9] as number) & FRAME_FLAG_COMMIT) !== 0;
+        if (committed && f + len !== end) throw new InvalidArgumentError('COMMIT flag before the end of a transaction');
+        f += len;
+      }
+      if (!committed) throw new InvalidArgumentError('transaction without a COMMIT frame');
+      prevEnd = end;
+    }
+    const offset = roll ? CHUNK_HEADER_SIZE : this.writeOffset;
+    if (offset + prevEnd > dataCapacityEnd(this.chunkSize)) {
+      throw new InvalidArgumentError('append batch does not fit in the chunk');
+    }
+    if (roll) this.rollOver();
+    let checksum = this.dataChecksum;
+    let records = this.recordCount;
+    for (let f = 0; f < prevEnd; ) {
+      const len = view.readUInt32LE(f);
+      view.writeUInt32LE(this.generation, f + 12);
+      view.writeUInt32LE(crc32c(view, 0, f + 8, f + len), f + 4);
+      checksum = chainFrameChecksum(checksum, view, f);
+      records++;
+      f += len;
+    }
+    const tail = this.chunks[this.chunks.length - 1] as JsChunkFile;
+    try {
+      writeFully(tail.fd, view.subarray(0, prevEnd), offset);
+    } catch (err) {
+      throw toAnnalsError(err, `write ${tail.file}: `);
+    }
+    this.dataChecksum = checksum;
+    this.recordCount = records;
+    this.writeOffset = offset + prevEnd;
+  }
+
+  private rollOver(): void {
+    const tail = this.chunks[this.chunks.length - 1];
+    if (tail && !tail.sealed) {
+      tail.seal({ recordCount: this.recordCount, dataEnd: this.writeOffset, dataChecksum: this.dataChecksum });
+    }
+    this.chunks.push(JsChunkFile.create(this.dir, this.chunks.length, this.chunkSize));
+    this.writeOffset = CHUNK_HEADER_SIZE;
+    this.flushedOffset = CHUNK_HEADER_SIZE;
+    this.recordCount = 0;
+    this.dataChecksum = 0;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.isOpen || this.readOnly) return;
+    const tail = this.chunks[this.chunks.length - 1];
+    const endPosition = this.endPosition();
+    const cpFd = this.checkpointFd;
+    const cp = encodeCheckpoint({ durableEnd: endPosition, generation: this.generation });
+    try {
+      if (tail && !tail.sealed && this.writeOffset > this.flushedOffset) {
+        this.flushedOffset = this.writeOffset;
+        await new Promise<void>((resolve, reject) => fs.fdatasync(tail.fd, (e) => (e ? reject(e) : resolve())));
+      }
+      await new Promise<void>((resolve, reject) => fs.write(cpFd, cp, 0, cp.length, 0, (e) => (e ? reject(e) : resolve())));
+    } catch (err) {
+      throw toAnnalsError(err, 'flush: ');
+    }
+  }
+
+  private writeCheckpoint(durableEnd: number, sync: boolean): void {
+    writeFully(this.checkpointFd, encodeCheckpoint({ durableEnd, generation: this.generation }), 0);
+    if (sync) fs.fdatasyncSync(this.checkpointFd);
+  }
+
+  private dataLimit(chunk: JsChunkFile): number {
+    return chunk.sealed ? (chunk.footer?.dataEnd ?? 0) : this.writeOffset;
+  }
+
+  /** The verified frame at `position`, read with a single pread when `hint` bytes suffice. */
+  private frameAt(position: number, hint = 512): Buffer {
+    const number = Math.floor(position / this.chunkSize);
+    const offset = position % this.chunkSize;
+    const chunk = this.chunks[number];
+    if (!this.isOpen) throw new StoreClosedError();
+    const limit = chunk ? this.dataLimit(chunk) : 0;
+    if (!chunk || !Number.isInteger(position) || offset < CHUNK_HEADER_SIZE || offset + FRAME_HEADER_SIZE > limit) {
+      throw new InvalidArgumentError(`no record at position ${position}`);
+    }
+    let buf = readExactly(chunk.fd, Math.min(hint, limit - offset), offset) as Buffer;
+    const len = buf.readUInt32LE(0);
+    if (len < FRAME_HEADER_SIZE || len > limit - offset) {
+      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad frame length`);
+    }
+    if (len > buf.length) buf = readExactly(chunk.fd, len, offset) as Buffer;
+    else buf = buf.subarray(0, len);
+    if (buf.readUInt32LE(4) !== crc32c(buf, 0, 8, len)) {
+      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad checksum`);
+    }
+    return buf;
+  }
+
+  readFrames(positions: Float64Array): Buffer {
+    const frames: Buffer[] = [];
+    for (const p of positions) frames.push(this.frameAt(p));
+    return Buffer.concat(frames);
+  }
+
+  scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number } {
+    const frames: Buffer[] = [];
+    let size = 0;
+    let position = from;
+    while (position < limit) {
+      const number = Math.floor(position / this.chunkSize);
+      const chunk = this.chunks[number];
+      if (!chunk) break;
+      const offset = position % this.chunkSize;
+      const dataLimit = this.dataLimit(chunk);
+      if (offset >= dataLimit) {
+        if (size > 0 || number + 1 >= this.chunks.length) break;
+        position = (number + 1) * this.chunkSize + CHUNK_HEADER_SIZE;
+        continue;
+      }
+      // One pread for a block of frames, then verify each; a frame cut by the block is re-read.
+      const block = readExactly(chunk.fd, Math.min(Math.max(maxBytes - size, FRAME_HEADER_SIZE), dataLimit - offset, limit - position), offset) as Buffer;
+      let off = 0;
+      let progressed = false;
+      while (off + FRAME_HEADER_SIZE <= block.length) {
+        const len = block.readUInt32LE(off);
+        if (len > block.length - off) break;
+        if (len < FRAME_HEADER_SIZE || block.readUInt32LE(off + 4) !== crc32c(block, 0, off + 8, off + len)) {
+          throw new CorruptionError(`chunk ${chunk.file} at offset ${offset + off}: bad frame`);
+        }
+        frames.push(block.subarray(off, off + len));
+        size += len;
+        off += len;
+        progressed = true;
+      }
+      position += off;
+      if (!progressed) {
+        if (size > 0) break;
+        const frame = this.frameAt(position);
+        frames.push(frame);
+        size += frame.length;
+        position += frame.length;
+      }
+      if (size >= maxBytes) break;
+    }
+    return { bytes: Buffer.concat(frames), next: position };
+  }
+
+  close(): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    try {
+      if (!this.readOnly) {
+        const tail = this.chunks[this.chunks.length - 1];
+        if (tail && !tail.sealed) fs.fdatasyncSync(tail.fd);
+        this.writeCheckpoint(this.endPosition(), true);
+      }
+    } catch (err) {
+      throw err instanceof AnnalsError ? err : toAnnalsError(err, 'close: ');
+    } finally {
+      for (const c of this.chunks) c.close();
+      this.chunks = [];
+      if (this.checkpointFd >= 0) fs.closeSync(this.checkpointFd);
+      this.checkpointFd = -1;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Every error annals throws on purpose extends {@link AnnalsError} and carries a stable `code`.
+ * `fatal` errors (corruption met while writing, a failed flush) put the store in a failed state:
+ * later writes reject with the same error, reads keep working where they can.
+ */
+export type ErrorCode =
+  | 'WRONG_EXPECTED_VERSION'
+  | 'DUPLICATE_COMMAND'
+  | 'INVALID_ARGUMENT'
+  | 'LIMIT_EXCEEDED'
+  | 'STORE_LOCKED'
+  | 'STORE_CLOSED'
+  | 'READ_ONLY'
+  | 'CORRUPTION'
+  | 'DISK_FULL'
+  | 'IO'
+  | 'ENGINE_UNAVAILABLE';
+
+export class AnnalsError extends Error {
+  readonly code: ErrorCode;
+  readonly fatal: boolean;
+  constructor(code: ErrorCode, message: string, options: { fatal?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.fatal = options.fatal ?? false;
+  }
+}
+
+export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
+
+export class WrongExpectedVersionError extends AnnalsError {
+  constructor(
+    readonly streamId: string,
+    readonly expectedVersion: ExpectedVersion,
+    readonly actualVersion: number,
+  ) {
+    super(
+      'WRONG_EXPECTED_VERSION',
+      `stream '${streamId}' is at version ${actualVersion}, expected ${String(expectedVersion)}`,
+    );
+  }
+}
+
+export interface AppendResult {
+  streamId: string;
+  firstVersion: number;
+  lastVersion: number;
+  /** Global position of the last event written. */
+  position: number;
+  commandId?: string;
+}
+
+export class DuplicateCommandError extends AnnalsError {
+  constructor(
+    readonly commandId: string,
+    readonly original: AppendResult,
+  ) {
+    super('DUPLICATE_COMMAND', `command '${commandId}' was already stored`);
+  }
+}
+
+export class InvalidArgumentError extends AnnalsError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+export class LimitExceededError extends AnnalsError {
+  constructor(message: string) {
+    super('LIMIT_EXCEEDED', message);
+  }
+}
+
+export class StoreLockedError extends AnnalsError {
+  constructor(message: string) {
+    super('STORE_LOCKED', message);
+  }
+}
+
+export class StoreClosedError extends AnnalsError {
+  constructor() {
+    super('STORE_CLOSED', 'the store is closed');
+  }
+}
+
+export class ReadOnlyError extends AnnalsError {
+  constructor() {
+    super('READ_ONLY', 'the store was opened read-only');
+  }
+}
+
+export class CorruptionError extends AnnalsError {
+  constructor(message: string, fatal = false) {
+    super('CORRUPTION', message, { fatal });
+  }
+}
+
+export class DiskFullError extends AnnalsError {
+  constructor(message: string) {
+    super('DISK_FULL', message);
+  }
+}
+
+export class EngineUnavailableError extends AnnalsError {
+  constructor(message: string) {
+    super('ENGINE_UNAVAILABLE', message);
+  }
+}
+
+/** Maps an error from the native addon or from `fs` to the typed error it stands for. */
+export function toAnnalsError(err: unknown, context = ''): Error {
+  if (err instanceof AnnalsError) return err;
+  if (!(err instanceof Error)) return new AnnalsError('IO', `${context}${String(err)}`);
+  const code = (err as NodeJS.ErrnoException).code;
+  const msg = context + err.message;
+  switch (code) {
+    case 'CORRUPTION':
+      return new CorruptionError(msg);
+    case 'DISK_FULL':
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new DiskFullError(msg);
+    case 'STORE_LOCKED':
+      return new StoreLockedError(msg);
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(msg);
+    case 'READ_ONLY':
+      return new ReadOnlyError();
+    case 'STORE_CLOSED':
+      return new StoreClosedError();
+    default:
+      return new AnnalsError('IO', msg, { cause: err });
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * EventStore: the public facade. Validates arguments, checks expected versions and command ids
+ * against the in-memory indexes, encodes each append as one transaction, hands it to the LogWriter
+ * (placement, engine, group commit) and updates the indexes. Checks and writes of an append happen
+ * synchronously within the call, so appends are applied in call order and exactly one of two
+ * appends expecting the same version wins.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { acquireDirLock, type HeldLock } from './dir-lock.js';
+import { JsChunkLog } from './engine/js-chunk-log.js';
+import type { LogEngine, OpenReport } from './engine/log-engine.js';
+import { NativeChunkLog } from './engine/native-chunk-log.js';
+import {
+  type AnnalsError,
+  type AppendResult,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  ReadOnlyError,
+  StoreClosedError,
+  toAnnalsError,
+} from './errors.js';
+import { decodeIndexFields } from './format/record-codec.js';
+import { CHUNK_HEADER_SIZE } from './format/layout.js';
+import { framesOf, readAt, scanBlocks, toRecordedEvent } from './log-reader.js';
+import { decodeFrame } from './format/record-codec.js';
+import { LogWriter } from './log-writer.js';
+import { CommandIndex, StreamIndex } from './memory-index.js';
+import { nativeAddon, nativeLoadError } from './native.js';
+import { type ResolvedOptions, resolveOptions } from './options.js';
+import type {
+  AppendOptions,
+  EngineName,
+  EventData,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoreOptions,
+  StoreStats,
+} from './types.js';
+import { checkCommandId, checkStreamId, isNonNegativeInteger } from './validation.js';
+import { type AppendItem, planAppends, type PlannedAppend } from './append-planner.js';
+
+let fallbackWarned = false;
+
+function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
+  const addon = nativeAddon();
+  if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly);
+  if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly);
+  const reason = nativeLoadError()?.message ?? 'unknown reason';
+  if (name === 'native') throw new EngineUnavailableError(`the native engine cannot load: ${reason}`);
+  if (!fallbackWarned) {
+    fallbackWarned = true;
+    process.emitWarning(`annals: native addon unavailable (${reason}); using the JS engine`, { code: 'ANNALS_JS_FALLBACK' });
+  }
+  return new JsChunkLog(dir, o.chunkSize, o.readOnly);
+}
+
+export interface AppendManyItem extends AppendOptions {
+  streamId: string;
+  events: EventData[];
+}
+
+export class EventStore {
+  private closed = false;
+  private readonly streams = new StreamIndex();
+  private readonly commands = new CommandIndex();
+  private readonly writer: LogWriter;
+
+  private constructor(
+    readonly directory: string,
+    private readonly options: ResolvedOptions,
+    private readonly engine: LogEngine,
+    private readonly lock: HeldLock | undefined,
+    private readonly recovery: OpenReport,
+  ) {
+    this.rebuildIndexes();
+    this.writer = new LogWriter(engine, options.chunkSize, options.durability, options.flushIntervalMs, () => {});
+  }
+
+  /** Opens (creating unless readOnly) the store in `dir`. */
+  static async open(dir: string, options?: StoreOptions): Promise<EventStore> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
+    const o = resolveOptions(options);
+    const chunksDir = path.join(dir, 'chunks');
+    if (o.readOnly) {
+      if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
+    } else {
+      fs.mkdirSync(chunksDir, { recursive: true });
+    }
+    const engine = chooseEngine(o.engine, chunksDir, o);
+    const lock = o.readOnly ? undefined : acquireDirLock(dir);
+    try {
+      const report = engine.open();
+      if (report.torn) {
+        process.emitWarning(
+          `annals: torn tail cut at position ${report.tornPosition} (${report.tornReason}, ${report.discardedBytes} bytes of an unacknowledged append dropped)`,
+          { code: 'ANNALS_TORN_TAIL' },
+        );
+      }
+      return new EventStore(dir, o, engine, lock, report);
+    } catch (err) {
+      lock?.release();
+      throw toAnnalsError(err);
+    }
+  }
+
+  /** Which engine serves this store. */
+  get engineName(): EngineName {
+    return this.engine.name;
+  }
+
+  private rebuildIndexes(): void {
+    for (const { bytes, positions } of scanBlocks(this.engine, CHUNK_HEADER_SIZE, () => this.engine.endPosition())) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        const position = positions[i++] as number;
+        const f = decodeIndexFields(bytes, off);
+        this.streams.add(f.streamId, f.version, position);
+        if (f.commandId !== undefined) this.commands.addEvent(f.commandId, f.streamId, f.version, position);
+      }
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.options.readOnly) throw new ReadOnlyError();
+    const failed: AnnalsError | undefined = this.writer.failed;
+    if (failed) throw failed;
+  }
+
+  /** Appends events to one stream, atomically. */
+  async append(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.checkWritable();
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const [result] = await this.commit([{ streamId, events, ...options }], undefined, true);
+    const r = result as AppendResult | Error;
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /**
+   * Appends to several streams in one call. `atomic` (default): one transaction, all or nothing,
+   * rejecting with the first failure. Otherwise each item succeeds or fails on its own.
+   */
+  async appendMany(
+    items: AppendManyItem[],
+    options: { commandId?: string; atomic?: boolean } = {},
+  ): Promise<AppendResult[] | (AppendResult | Error)[]> {
+    this.checkWritable();
+    if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items must be a non-empty array');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const commandId = checkCommandId(options.commandId);
+    const atomic = options.atomic ?? true;
+    if (typeof atomic !== 'boolean') throw new InvalidArgumentError('atomic must be a boolean');
+    const results = await this.commit(items, commandId, atomic);
+    if (atomic) {
+      const failure = results.find((r) => r instanceof Error);
+      if (failure) throw failure;
+    }
+    return results;
+  }
+
+  private async commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    const plan = planAppends(items, commandId, atomic, {
+      limits: this.options.limits,
+      chunkSize: this.options.chunkSize,
+      version: (s) => this.streams.version(s),
+      lastPosition: (s) => this.streams.lastPosition(s),
+      command: (c) => this.commands.get(c)?.results[0],
+    });
+    const outcomes = this.writer.write(plan.transactions.map((t) => t.encoded));
+    plan.transactions.forEach((t, i) => {
+      const outcome = outcomes[i];
+      if (!outcome || 'error' in outcome) {
+        for (const k of t.itemIndexes) plan.results[k] = outcome?.error ?? new Error('not written');
+        return;
+      }
+      this.applyToIndexes(t.appends, outcome.start, t.encoded.frameOffsets, plan.results, t.itemIndexes);
+    });
+    if (plan.transactions.length > 0) await this.writer.committed();
+    return plan.results;
+  }
+
+  private applyToIndexes(
+    appends: PlannedAppend[],
+    start: number,
+    frameOffsets: number[],
+    results: (AppendResult | Error)[],
+    itemIndexes: number[],
+  ): void {
+    let f = 0;
+    appends.forEach((a, k) => {
+      const positions: number[] = [];
+      for (let i = 0; i < a.count; i++) {
+        const position = start + (frameOffsets[f++] as number);
+        this.streams.add(a.streamId, a.firstVersion + i, position);
+        positions.push(position);
+      }
+      const result: AppendResult = {
+        streamId: a.streamId,
+        firstVersion: a.firstVersion,
+        lastVersion: a.firstVersion + a.count - 1,
+        position: positions[positions.length - 1] as number,
+      };
+      if (a.commandId !== undefined) {
+        result.commandId = a.commandId;
+        this.commands.add(a.commandId, { ...result }, positions);
+      }
+      results[itemIndexes[k] as number] = result;
+    });
+  }
+
+  /** The stream's current version: the number of its events (0 when it has none). */
+  async streamVersion(streamId: string): Promise<number> {
+    this.checkOpen();
+    return this.streams.visibleVersion(checkStreamId(streamId, this.options.limits), this.writer.visibleEnd);
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const { fromVersion, direction = 'forward', limit } = options;
+    if (fromVersion !== undefined && !isNonNegativeInteger(fromVersion)) {
+      throw new InvalidArgumentError('fromVersion must be a non-negative integer');
+    }
+    if (limit !== undefined && !isNonNegativeInteger(limit)) throw new InvalidArgumentError('limit must be a non-negative integer');
+    if (direction !== 'forward' && direction !== 'backward') {
+      throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
+    }
+    const visible = this.streams.visibleVersion(id, this.writer.visibleEnd);
+    const max = limit ?? Number.MAX_SAFE_INTEGER;
+    if (direction === 'forward') {
+      const from = Math.max(1, fromVersion ?? 1);
+      return readAt(this.engine, this.streams.range(id, from, Math.min(visible, from + max - 1)));
+    }
+    const from = Math.min(visible, fromVersion ?? visible);
+    const positions = this.streams.range(id, Math.max(1, from - max + 1), from).reverse();
+    return readAt(this.engine, positions);
+  }
+
+  async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
+    if (version === 0 || version > this.streams.visibleVersion(id, this.writer.visibleEnd)) return undefined;
+    return readAt(this.engine, this.streams.range(id, version, version))[0];
+  }
+
+  /** The events the command appended, in append order; undefined for an unknown command. */
+  async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
+    this.checkOpen();
+    const id = checkCommandId(commandId);
+    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
+    const visibleEnd = this.writer.visibleEnd;
+    const positions = this.commands.get(id)?.positions.filter((p) => p < visibleEnd) ?? [];
+    return positions.length === 0 ? undefined : readAt(this.engine, positions);
+  }
+
+  /** Every event in global order, strictly after position `after` (omitted: from the start). */
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.checkOpen();
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const { after, limit } = options;
+    if (after !== undefined && !isNonNegativeInteger(after)) throw new InvalidArgumentError('after must be a non-negative integer');
+    if (limit !== undefined && !isNonNegativeInteger(limit)) throw new InvalidArgumentError('limit must be a non-negative integer');
+    let from = CHUNK_HEADER_SIZE;
+    if (after !== undefined && after >= CHUNK_HEADER_SIZE) {
+      const frame = this.engine.readFrames(Float64Array.of(after));
+      from = after + frame.readUInt32LE(0);
+    }
+    const engine = this.engine;
+    const visible = () => (this.closed ? 0 : this.writer.visibleEnd);
+    const max = limit ?? Number.MAX_SAFE_INTEGER;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let n = 0;
+        if (n >= max) return;
+        for (const { bytes, positions } of scanBlocks(engine, from, visible)) {
+          let i = 0;
+          for (const [off] of framesOf(bytes)) {
+            yield toRecordedEvent(decodeFrame(bytes, off, positions[i++] as number));
+            if (++n >= max) return;
+          }
+        }
+      },
+    };
+  }
+
+  /** Makes every append so far durable, whatever the durability mode. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    if (this.options.readOnly) return;
+    await this.writer.flush();
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.checkOpen();
+    const chunksDir = path.join(this.directory, 'chunks');
+    let bytesOnDisk = 0;
+    for (const name of fs.readdirSync(chunksDir)) bytesOnDisk += fs.statSync(path.join(chunksDir, name)).blocks * 512;
+    return {
+      engine: this.engine.name,
+      eventCount: this.streams.eventCount,
+      streamCount: this.streams.streamCount,
+      commandCount: this.commands.size,
+      chunkCount: this.engine.chunkCount(),
+      bytesOnDisk,
+      endPosition: this.writer.endPosition,
+      durability: this.options.durability,
+      flushes: this.writer.flushes,
+      recovery: {
+        torn: this.recovery.torn,
+        tornPosition: this.recovery.tornPosition,
+        discardedBytes: this.recovery.discardedBytes,
+        tornReason: this.recovery.tornReason,
+      },
+    };
+  }
+
+  /** Flushes and closes; later calls reject with StoreClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.writer.close();
+      this.engine.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * annals: an embedded, native-accelerated event store for Node.js. The whole public surface is
+ * exported from here; docs/api.md describes it.
+ */
+export { type AppendManyItem, EventStore } from './event-store.js';
+export {
+  AnnalsError,
+  type AppendResult,
+  CorruptionError,
+  DiskFullError,
+  DuplicateCommandError,
+  EngineUnavailableError,
+  type ErrorCode,
+  type ExpectedVersion,
+  InvalidArgumentError,
+  LimitExceededError,
+  ReadOnlyError,
+  StoreClosedError,
+  StoreLockedError,
+  WrongExpectedVersionError,
+} from './errors.js';
+export { nativeLoadError } from './native.js';
+export type {
+  AppendOptions,
+  Durability,
+  EngineName,
+  EventData,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  RecoveryInfo,
+  StoreLimits,
+  StoreOptions,
+  StoreStats,
+} from './types.js';

@@ -1,0 +1,61 @@
+/**
+ * Turns positions and log ranges into RecordedEvents: one engine call per batch of positions or per
+ * block of the global log, then a decode per frame (the one step that must create JS objects).
+ */
+import { type DecodedRecord, decodeFrame } from './format/record-codec.js';
+import type { LogEngine } from './engine/log-engine.js';
+import type { RecordedEvent } from './types.js';
+
+const SCAN_BLOCK_BYTES = 1 << 20;
+
+export function toRecordedEvent(r: DecodedRecord): RecordedEvent {
+  const e: RecordedEvent = {
+    streamId: r.streamId,
+    version: r.version,
+    type: r.type,
+    data: r.data,
+    metadata: r.metadata,
+    id: r.id,
+    timestamp: r.timestamp,
+    position: r.position,
+  };
+  if (r.commandId !== undefined) e.commandId = r.commandId;
+  return e;
+}
+
+/** Walks the frames of a buffer of concatenated frames, with the position of each. */
+export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPosition = 0): Generator<[number, number]> {
+  let off = 0;
+  let i = 0;
+  while (off < bytes.length) {
+    const len = bytes.readUInt32LE(off);
+    yield [off, positions ? (positions[i] as number) : firstPosition + off];
+    off += len;
+    i++;
+  }
+}
+
+export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] {
+  if (positions.length === 0) return [];
+  const ps = Float64Array.from(positions);
+  const bytes = engine.readFrames(ps);
+  const out: RecordedEvent[] = [];
+  for (const [off, position] of framesOf(bytes, ps)) out.push(toRecordedEvent(decodeFrame(bytes, off, position)));
+  return out;
+}
+
+/**
+ * Blocks of the global log from `from` (a frame position or a chunk's first data offset) up to
+ * `limit()`, re-read at each block so a long iteration sees what was appended meanwhile.
+ */
+export function* scanBlocks(engine: LogEngine, from: number, limit: () => number): Generator<{ bytes: Buffer; positions: number[] }> {
+  let position = from;
+  for (;;) {
+    const { bytes, next } = engine.scan(position, limit(), SCAN_BLOCK_BYTES);
+    if (bytes.length === 0) return;
+    const positions: number[] = [];
+    for (const [, p] of framesOf(bytes, undefined, next - bytes.length)) positions.push(p);
+    yield { bytes, positions };
+    position = next;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Places transactions at the end of the log, hands them to the engine, and decides when they count
+ * as written: the group commit.
+ *
+ * Placement is decided here, not in the engine, because back-pointers are absolute positions that
+ * must be encoded before the bytes are written. In `sync` durability an append resolves after a
+ * flush that started after its write; appends written while a flush is in flight share the next
+ * one, so concurrency turns into bigger flushes rather than more of them. `visibleEnd` is what
+ * readers and subscribers may see: in `sync` mode only what a completed flush covers.
+ */
+import { AnnalsError, toAnnalsError } from './errors.js';
+import type { LogEngine } from './engine/log-engine.js';
+import type { EncodedTransaction } from './format/record-codec.js';
+import { placeTransaction } from './format/layout.js';
+import type { Durability } from './types.js';
+
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export type TxOutcome = { start: number } | { error: Error };
+
+export class LogWriter {
+  private end: number;
+  private visible: number;
+  private waiters: Waiter[] = [];
+  private flushing: Promise<void> | undefined;
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private failure: AnnalsError | undefined;
+  flushes = 0;
+
+  constructor(
+    private readonly engine: LogEngine,
+    private readonly chunkSize: number,
+    private readonly durability: Durability,
+    flushIntervalMs: number,
+    private readonly onVisible: (end: number) => void,
+  ) {
+    this.end = engine.endPosition();
+    this.visible = this.end;
+    if (durability === 'interval') {
+      this.timer = setInterval(() => {
+        this.flush().catch(() => {});
+      }, flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  get endPosition(): number {
+    return this.end;
+  }
+  /** Readers see the log up to here. */
+  get visibleEnd(): number {
+    return this.visible;
+  }
+  /** The fatal error that stopped writing, if any. */
+  get failed(): AnnalsError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Places and writes the transactions, in order, crossing into the engine once per chunk they
+   * land in. Transactions after a failed one are not written and share its error.
+   */
+  write(txs: EncodedTransaction[]): TxOutcome[] {
+    if (this.failure) throw this.failure;
+    const outcomes: TxOutcome[] = [];
+    let i = 0;
+    while (i < txs.length) {
+      // Gather the transactions that land in the same chunk as txs[i].
+      const starts: number[] = [];
+      const parts: Buffer[] = [];
+      let end = this.end;
+      let j = i;
+      while (j < txs.length) {
+        const tx = txs[j] as EncodedTransaction;
+        const start = placeTransaction(end, tx.buf.length, this.chunkSize);
+        if (j > i && start !== end) break; // rolls over: starts the next engine call
+        tx.place(start);
+        starts.push(start);
+        parts.push(tx.buf);
+        end = start + tx.buf.length;
+        j++;
+      }
+      const ends = new Uint32Array(parts.length);
+      let total = 0;
+      parts.forEach((p, k) => {
+        total += p.length;
+        ends[k] = total;
+      });
+      try {
+        const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+        this.engine.append(buf, Float64Array.from(starts), ends);
+      } catch (err) {
+        const error = toAnnalsError(err);
+        this.end = this.engine.endPosition();
+        for (; i < txs.length; i++) outcomes.push({ error });
+        return outcomes;
+      }
+      this.end = end;
+      for (const start of starts) outcomes.push({ start });
+      i = j;
+    }
+    if (this.durability !== 'sync') this.publish(this.end);
+    return outcomes;
+  }
+
+  /** Resolves when what was written so far has the durability the store promises. */
+  committed(): Promise<void> {
+    if (this.durability !== 'sync') return Promise.resolve();
+    return this.waitForFlush();
+  }
+
+  /** Makes everything written so far durable, whatever the durability mode. */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.waitForFlush();
+  }
+
+  private waitForFlush(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flushing = this.runFlush();
+    });
+  }
+
+  private async runFlush(): Promise<void> {
+    const waiters = this.waiters;
+    this.waiters = [];
+    const end = this.end;
+    try {
+      if (this.failure) throw this.failure;
+      await this.engine.flush();
+      this.flushes++;
+      this.publish(end);
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      const cause = toAnnalsError(err);
+      this.failure ??= new AnnalsError(cause instanceof AnnalsError ? cause.code : 'IO', `flush failed: ${cause.message}`, {
+        fatal: true,
+        cause,
+      });
+      for (const w of waiters) w.reject(this.failure);
+    } finally {
+      this.flushing = undefined;
+      if (this.waiters.length > 0) this.scheduleFlush();
+    }
+  }
+
+  private publish(end: number): void {
+    if (end <= this.visible) return;
+    this.visible = end;
+    this.onVisible(end);
+  }
+
+  /** Waits for flushes in flight, makes everything durable, stops the interval timer. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.flushing || this.flushScheduled || this.waiters.length > 0) {
+      await (this.flushing ?? new Promise<void>((r) => setImmediate(r)));
+    }
+  }
+}

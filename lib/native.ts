@@ -1,0 +1,68 @@
+/**
+ * The one place that loads the native addon. node-gyp-build finds `build/Release` (a local build)
+ * or the prebuilt binary under `prebuilds/` that ships in the package, so no compiler is needed at
+ * install. When neither loads, `nativeLoadError()` says why and the store falls back to the JS
+ * engine (lib/event-store.ts warns once).
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeOpenReport {
+  endPosition: number;
+  generation: number;
+  chunkCount: number;
+  torn: boolean;
+  tornPosition: number;
+  discardedBytes: number;
+  tornReason: string;
+}
+
+export interface NativeLogHandle {
+  open(): NativeOpenReport;
+  append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
+  flush(): Promise<void>;
+  readFrames(positions: Float64Array): Buffer;
+  scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
+  endPosition(): number;
+  chunkCount(): number;
+  close(): void;
+}
+
+export interface NativeAddon {
+  NativeLog: new (dir: string, chunkSize: number, readOnly: boolean) => NativeLogHandle;
+  DirLock: new (path: string) => { release(): void };
+  crc32c(bytes: Uint8Array, seed?: number): number;
+  crc32cHardware: boolean;
+  formatVersion: number;
+}
+
+let cached: { addon?: NativeAddon; error?: Error } | undefined;
+
+/** Package root: lib/ (sources under vitest) and dist/ (the published build) both sit one below. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function load(): { addon?: NativeAddon; error?: Error } {
+  if (process.env.ANNALS_DISABLE_NATIVE === '1') {
+    return { error: new Error('disabled by ANNALS_DISABLE_NATIVE=1') };
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    const addon = nodeGypBuild(PACKAGE_ROOT) as NativeAddon;
+    return { addon };
+  } catch (err) {
+    return { error: err instanceof Error ? err : new Error(String(err)) };
+  }
+}
+
+/** The addon, or undefined when it cannot load on this machine. */
+export function nativeAddon(): NativeAddon | undefined {
+  cached ??= load();
+  return cached.addon;
+}
+
+/** Why the addon did not load (undefined when it did). */
+export function nativeLoadError(): Error | undefined {
+  cached ??= load();
+  return cached.error;
+}

@@ -1,0 +1,74 @@
+/** StoreOptions: defaults and validation. Every field is optional; see docs/api.md. */
+import { InvalidArgumentError } from './errors.js';
+import { MIN_CHUNK_SIZE } from './format/layout.js';
+import type { Durability, EngineName, StoreOptions } from './types.js';
+
+export interface ResolvedLimits {
+  maxStreamIdBytes: number;
+  maxEventTypeBytes: number;
+  maxEventBytes: number;
+  maxEventsPerAppend: number;
+  maxDiskBytes: number;
+}
+
+export interface ResolvedOptions {
+  engine: EngineName | undefined;
+  chunkSize: number;
+  durability: Durability;
+  flushIntervalMs: number;
+  commandLookup: 'memory' | 'disk';
+  retentionMs: number;
+  limits: ResolvedLimits;
+  readOnly: boolean;
+}
+
+const MiB = 1 << 20;
+
+function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+    throw new InvalidArgumentError(`${name} must be a positive integer up to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
+}
+
+export function resolveOptions(options: StoreOptions | undefined): ResolvedOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new InvalidArgumentError('options must be an object');
+  }
+  const o = options ?? {};
+  const engine = o.engine === undefined ? undefined : oneOf('engine', o.engine, ['native', 'js'] as const, 'native');
+  const chunkSize = positiveInt('chunkSize', o.chunkSize, 256 * MiB, 2 ** 40);
+  if (chunkSize < MIN_CHUNK_SIZE || chunkSize % 4096 !== 0) {
+    throw new InvalidArgumentError(`chunkSize must be a multiple of 4096 and at least 1 MiB, got ${chunkSize}`);
+  }
+  const l = o.limits ?? {};
+  if (typeof l !== 'object' || l === null) throw new InvalidArgumentError('limits must be an object');
+  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
+    throw new InvalidArgumentError('readOnly must be a boolean');
+  }
+  return {
+    engine,
+    chunkSize,
+    durability: oneOf('durability', o.durability, ['sync', 'interval', 'none'] as const, 'sync'),
+    flushIntervalMs: positiveInt('flushIntervalMs', o.flushIntervalMs, 100),
+    commandLookup: oneOf('commandLookup', o.commandLookup, ['memory', 'disk'] as const, 'disk'),
+    retentionMs: positiveInt('retentionMs', o.retentionMs, 7 * 24 * 3600 * 1000),
+    limits: {
+      maxStreamIdBytes: positiveInt('limits.maxStreamIdBytes', l.maxStreamIdBytes, 1024, 65535),
+      maxEventTypeBytes: positiveInt('limits.maxEventTypeBytes', l.maxEventTypeBytes, 256, 65535),
+      maxEventBytes: positiveInt('limits.maxEventBytes', l.maxEventBytes, 16 * MiB, 2 ** 32 - 1),
+      maxEventsPerAppend: positiveInt('limits.maxEventsPerAppend', l.maxEventsPerAppend, 10_000),
+      maxDiskBytes: positiveInt('limits.maxDiskBytes', l.maxDiskBytes, Number.MAX_SAFE_INTEGER),
+    },
+    readOnly: o.readOnly ?? false,
+  };
+}

@@ -1,0 +1,88 @@
+/** Public data types of annals. See docs/api.md for the whole surface. */
+import type { ExpectedVersion } from './errors.js';
+
+export type { AppendResult, ExpectedVersion } from './errors.js';
+
+/** An event to append. `data` and `metadata`: a Uint8Array is stored as bytes and read back as
+ * bytes; anything else is stored as JSON and read back parsed. `id` defaults to a fresh UUID. */
+export interface EventData {
+  type: string;
+  data?: unknown;
+  metadata?: unknown;
+  id?: string;
+}
+
+/** An event as stored. */
+export interface RecordedEvent {
+  streamId: string;
+  /** 1, 2, 3, … within the stream. */
+  version: number;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+  id: string;
+  commandId?: string;
+  /** Milliseconds since the epoch, taken when the append was accepted. */
+  timestamp: number;
+  /** Global log position: strictly increasing in append order, stable forever. */
+  position: number;
+}
+
+export interface AppendOptions {
+  expectedVersion?: ExpectedVersion;
+  commandId?: string;
+}
+
+export type Durability = 'sync' | 'interval' | 'none';
+export type EngineName = 'native' | 'js';
+
+export interface StoreLimits {
+  maxStreamIdBytes?: number;
+  maxEventTypeBytes?: number;
+  maxEventBytes?: number;
+  maxEventsPerAppend?: number;
+  maxDiskBytes?: number;
+}
+
+export interface StoreOptions {
+  engine?: EngineName;
+  chunkSize?: number;
+  durability?: Durability;
+  flushIntervalMs?: number;
+  commandLookup?: 'memory' | 'disk';
+  retentionMs?: number;
+  limits?: StoreLimits;
+  readOnly?: boolean;
+}
+
+export interface ReadStreamOptions {
+  fromVersion?: number;
+  direction?: 'forward' | 'backward';
+  limit?: number;
+}
+
+export interface ReadAllOptions {
+  after?: number;
+  limit?: number;
+}
+
+export interface RecoveryInfo {
+  /** A torn tail was found at open and cut after the last valid append. */
+  torn: boolean;
+  tornPosition: number;
+  discardedBytes: number;
+  tornReason: string;
+}
+
+export interface StoreStats {
+  engine: EngineName;
+  eventCount: number;
+  streamCount: number;
+  commandCount: number;
+  chunkCount: number;
+  bytesOnDisk: number;
+  endPosition: number;
+  durability: Durability;
+  flushes: number;
+  recovery: RecoveryInfo;
+}

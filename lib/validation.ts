@@ -1,0 +1,117 @@
+/**
+ * Checks of every argument a write takes, before anything is written: a bad append rejects with
+ * INVALID_ARGUMENT or LIMIT_EXCEEDED and leaves the store unchanged. Payloads are turned into their
+ * stored form here (JSON text or bytes) exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import { type ExpectedVersion, InvalidArgumentError, LimitExceededError } from './errors.js';
+import { frameSize, type NormalizedEvent } from './format/record-codec.js';
+import { maxTransactionBytes } from './format/layout.js';
+import type { ResolvedLimits } from './options.js';
+import type { EventData } from './types.js';
+
+const MAX_ID_BYTES = 1024;
+const MAX_VERSION = 0xffffffff;
+
+export function isNonNegativeInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+export function checkStreamId(streamId: unknown, limits: ResolvedLimits): string {
+  if (typeof streamId !== 'string' || streamId.length === 0) {
+    throw new InvalidArgumentError('streamId must be a non-empty string');
+  }
+  if (!streamId.isWellFormed()) throw new InvalidArgumentError('streamId contains a lone surrogate');
+  if (Buffer.byteLength(streamId) > limits.maxStreamIdBytes) {
+    throw new LimitExceededError(`streamId is longer than ${limits.maxStreamIdBytes} bytes`);
+  }
+  return streamId;
+}
+
+export function checkCommandId(commandId: unknown): string | undefined {
+  if (commandId === undefined) return undefined;
+  if (typeof commandId !== 'string' || commandId.length === 0 || !commandId.isWellFormed()) {
+    throw new InvalidArgumentError('commandId must be a non-empty string');
+  }
+  if (Buffer.byteLength(commandId) > MAX_ID_BYTES) {
+    throw new LimitExceededError(`commandId is longer than ${MAX_ID_BYTES} bytes`);
+  }
+  return commandId;
+}
+
+export function checkExpectedVersion(v: unknown): ExpectedVersion {
+  if (v === undefined) return 'any';
+  if (v === 'any' || v === 'no_stream' || v === 'stream_exists') return v;
+  if (isNonNegativeInteger(v) && v <= MAX_VERSION) return v;
+  throw new InvalidArgumentError(
+    `expectedVersion must be a non-negative integer, 'no_stream', 'stream_exists' or 'any', got ${String(v)}`,
+  );
+}
+
+/** True when a stream at `actual` satisfies `expected`. */
+export function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === 0;
+  if (expected === 'stream_exists') return actual > 0;
+  return expected === actual;
+}
+
+function encodePayload(what: string, value: unknown): Uint8Array | string | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof Uint8Array) return value;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`${what} cannot be encoded as JSON: ${(err as Error).message}`);
+  }
+  if (json === undefined) throw new InvalidArgumentError(`${what} cannot be encoded as JSON`);
+  return json;
+}
+
+export function normalizeEvents(
+  streamId: string,
+  commandId: string | undefined,
+  events: unknown,
+  limits: ResolvedLimits,
+  chunkSize: number,
+): NormalizedEvent[] {
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new InvalidArgumentError('events must be a non-empty array');
+  }
+  if (events.length > limits.maxEventsPerAppend) {
+    throw new LimitExceededError(`an append holds at most ${limits.maxEventsPerAppend} events, got ${events.length}`);
+  }
+  let total = 0;
+  return events.map((raw: unknown, i) => {
+    if (typeof raw !== 'object' || raw === null) throw new InvalidArgumentError(`events[${i}] must be an object`);
+    const e = raw as EventData;
+    if (typeof e.type !== 'string' || e.type.length === 0 || !e.type.isWellFormed()) {
+      throw new InvalidArgumentError(`events[${i}].type must be a non-empty string`);
+    }
+    if (Buffer.byteLength(e.type) > limits.maxEventTypeBytes) {
+      throw new LimitExceededError(`events[${i}].type is longer than ${limits.maxEventTypeBytes} bytes`);
+    }
+    if (e.id !== undefined && (typeof e.id !== 'string' || e.id.length === 0 || !e.id.isWellFormed())) {
+      throw new InvalidArgumentError(`events[${i}].id must be a non-empty string`);
+    }
+    if (e.id !== undefined && Buffer.byteLength(e.id) > MAX_ID_BYTES) {
+      throw new LimitExceededError(`events[${i}].id is longer than ${MAX_ID_BYTES} bytes`);
+    }
+    const n: NormalizedEvent = {
+      type: e.type,
+      id: e.id ?? randomUUID(),
+      data: encodePayload(`events[${i}].data`, e.data),
+      metadata: encodePayload(`events[${i}].metadata`, e.metadata),
+    };
+    const size = frameSize(streamId, commandId, n);
+    if (size > limits.maxEventBytes) {
+      throw new LimitExceededError(`events[${i}] encodes to ${size} bytes, over maxEventBytes ${limits.maxEventBytes}`);
+    }
+    total += size;
+    if (total > maxTransactionBytes(chunkSize)) {
+      throw new LimitExceededError(`the append encodes to more than a chunk holds (${maxTransactionBytes(chunkSize)} bytes)`);
+    }
+    return n;
+  });
+}

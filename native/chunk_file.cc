@@ -1,0 +1,84 @@
+#include "chunk_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "store_error.h"
+
+namespace annals {
+
+std::string ChunkFile::PathFor(const std::string& dir, uint64_t number) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%08llu.chunk", static_cast<unsigned long long>(number));
+  return dir + "/" + name;
+}
+
+ChunkFile::ChunkFile(Token, std::string path, uint64_t number, FileDescriptor fd, Mapping mapping)
+    : path_(std::move(path)), number_(number), fd_(std::move(fd)), mapping_(std::move(mapping)) {}
+
+std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t number,
+                                             uint64_t chunk_size) {
+  const std::string path = PathFor(dir, number);
+  const std::string tmp = path + ".tmp";
+  FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
+  const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(chunk_size));
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    ThrowSystemError("allocate " + tmp, err);
+  }
+  uint8_t header[kChunkHeaderSize];
+  ChunkHeader{number, chunk_size}.EncodeTo(header);
+  try {
+    WriteAllAt(fd.get(), header, sizeof header, 0);
+    if (::fdatasync(fd.get()) != 0) ThrowSystemError("fdatasync " + tmp, errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) ThrowSystemError("rename " + tmp, errno);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  FsyncDirectory(dir);
+  Mapping mapping = Mapping::Map(fd.get(), chunk_size, true);
+  return std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
+}
+
+std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t number,
+                                           uint64_t chunk_size, bool writable) {
+  const std::string path = PathFor(dir, number);
+  FileDescriptor fd = FileDescriptor::Open(path, writable ? O_RDWR : O_RDONLY);
+  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size < 0) ThrowSystemError("lseek " + path, errno);
+  uint8_t raw[kChunkHeaderSize] = {};
+  ChunkHeader header;
+  if (static_cast<uint64_t>(size) != chunk_size || !ReadAllAt(fd.get(), raw, sizeof raw, 0) ||
+      !ChunkHeader::DecodeFrom(raw, &header) || header.chunk_number != number ||
+      header.chunk_size != chunk_size) {
+    throw StoreError("CORRUPTION", "chunk " + path + " at offset 0: invalid chunk header");
+  }
+  Mapping mapping = Mapping::Map(fd.get(), chunk_size, writable);
+  auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
+  chunk->sealed_ = ChunkFooter::DecodeFrom(chunk->data() + chunk_size - kChunkFooterSize,
+                                           &chunk->footer_);
+  return chunk;
+}
+
+void ChunkFile::Seal(const ChunkFooter& footer) {
+  footer.EncodeTo(data() + size() - kChunkFooterSize);
+  Sync(kChunkHeaderSize, size());
+  sealed_ = true;
+  footer_ = footer;
+}
+
+void ChunkFile::ZeroRange(uint64_t from, uint64_t to) {
+  const uint64_t end = std::min(to, ChunkDataCapacityEnd(size()));
+  if (from >= end) return;
+  std::memset(data() + from, 0, end - from);
+  Sync(from, end);
+}
+
+}  // namespace annals

@@ -1,0 +1,86 @@
+// On-disk layout of data chunk files (format version 1). docs/ARCHITECTURE.md is the prose twin of
+// this file and lib/format/layout.ts its TypeScript twin; the three change together.
+//
+// A chunk file `chunks/NNNNNNNN.chunk` is exactly `chunk_size` bytes, preallocated at creation:
+//
+//   [0, 64)                      header: magic "ANNALSCK", version, kind, chunk number, chunk size,
+//                                first position, CRC-32C of bytes [0, 60) at 60
+//   [64, chunk_size - 64)        record frames, back to back, then zeroes
+//   [chunk_size - 64, chunk_size) footer, written once when the chunk is sealed: magic "ANNALSFT",
+//                                version, record count, data end, data checksum, CRC of [0, 60) at 60
+//
+// Record frame: u32 length (whole frame, >= 16) | u32 CRC-32C of bytes [8, length) | u8 kind |
+// u8 flags | u16 zero | u32 generation | body. Flag COMMIT marks the last frame of an atomic append:
+// frames after the last COMMIT of the log were never acknowledged and recovery drops them. The
+// generation is the writer session that wrote the frame (one more than any before it, recorded in
+// the checkpoint before the first write); in the tail chunk a frame whose generation is below its
+// predecessor's is stale bytes of a crashed session, not data, so the log ends there.
+//
+// Invariants: a frame never spans two chunks, nor does an atomic append; the global position of a
+// frame is chunk_number * chunk_size + offset, so positions only grow and never move; the data
+// checksum of a sealed chunk is CRC-32C chained over the first 8 bytes (length, CRC) of each frame.
+// All integers are little-endian.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace annals {
+
+constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kChunkKindData = 1;
+constexpr uint32_t kChunkHeaderSize = 64;
+constexpr uint32_t kChunkFooterSize = 64;
+constexpr uint32_t kFrameHeaderSize = 16;
+constexpr uint8_t kRecordKindEvent = 1;
+constexpr uint8_t kFrameFlagCommit = 1;
+constexpr uint64_t kMinChunkSize = 1u << 20;
+constexpr char kChunkMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'C', 'K'};
+constexpr char kFooterMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'F', 'T'};
+constexpr char kCheckpointMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'W', 'C'};
+constexpr uint32_t kCheckpointSize = 32;
+
+inline uint32_t LoadU32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+inline uint64_t LoadU64(const uint8_t* p) {
+  return static_cast<uint64_t>(LoadU32(p)) | static_cast<uint64_t>(LoadU32(p + 4)) << 32;
+}
+inline void StoreU32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+inline void StoreU64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+struct ChunkHeader {
+  uint64_t chunk_number = 0;
+  uint64_t chunk_size = 0;
+
+  uint64_t first_position() const { return chunk_number * chunk_size; }
+  void EncodeTo(uint8_t* out) const;                     // writes kChunkHeaderSize bytes
+  static bool DecodeFrom(const uint8_t* in, ChunkHeader* header);  // false if bad magic/CRC/version
+};
+
+struct ChunkFooter {
+  uint32_t record_count = 0;
+  uint64_t data_end = 0;       // offset in the chunk of the first byte after the last frame
+  uint32_t data_checksum = 0;  // see the invariants above
+
+  void EncodeTo(uint8_t* out) const;
+  static bool DecodeFrom(const uint8_t* in, ChunkFooter* footer);
+};
+
+// The writer checkpoint `writer.chk`: the global position up to which the log was durable at some
+// moment. Written without its own fsync after each flush, so it may lag, never lead.
+struct Checkpoint {
+  uint64_t durable_end = 0;
+  uint32_t generation = 0;  // the session that wrote this checkpoint
+  void EncodeTo(uint8_t* out) const;  // kCheckpointSize bytes
+  static bool DecodeFrom(const uint8_t* in, Checkpoint* cp);
+};
+
+inline uint64_t ChunkDataCapacityEnd(uint64_t chunk_size) { return chunk_size - kChunkFooterSize; }
+
+}  // namespace annals

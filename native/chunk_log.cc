@@ -1,0 +1,304 @@
+#include "chunk_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "crc32c.h"
+#include "record_scanner.h"
+#include "store_error.h"
+
+namespace annals {
+namespace {
+
+constexpr uint64_t kTornZeroSlack = 4096;
+
+std::string Where(const ChunkFile& chunk, uint64_t offset) {
+  return "chunk " + chunk.path() + " at offset " + std::to_string(offset);
+}
+
+// Chunk numbers present in `dir`, sorted; removes leftovers of interrupted creations when writable.
+std::vector<uint64_t> ListChunks(const std::string& dir, bool writable) {
+  std::vector<uint64_t> numbers;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == 14 && name.compare(8, 6, ".chunk") == 0 &&
+        std::all_of(name.begin(), name.begin() + 8, [](char c) { return c >= '0' && c <= '9'; })) {
+      numbers.push_back(std::stoull(name.substr(0, 8)));
+    } else if (writable && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      ::unlink(entry.path().c_str());
+    }
+  }
+  if (ec) ThrowSystemError("list " + dir, ec.value());
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
+}  // namespace
+
+ChunkLog::ChunkLog(std::string dir, uint64_t chunk_size, bool read_only)
+    : dir_(std::move(dir)), chunk_size_(chunk_size), read_only_(read_only) {
+  if (chunk_size_ < kMinChunkSize || chunk_size_ % 4096 != 0) {
+    throw StoreError("INVALID_ARGUMENT", "chunkSize must be a multiple of 4096 and >= 1 MiB");
+  }
+}
+
+RecoveryReport ChunkLog::Open() {
+  RecoveryReport report;
+  const std::vector<uint64_t> numbers = ListChunks(dir_, !read_only_);
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    if (numbers[i] != i) {
+      throw StoreError("CORRUPTION", "chunk " + ChunkFile::PathFor(dir_, i) + " is missing");
+    }
+  }
+  const std::string cp_path = dir_ + "/writer.chk";
+  Checkpoint cp;
+  {
+    const int fd = ::open(cp_path.c_str(), (read_only_ ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC,
+                          0644);
+    // A reader beside a store that never wrote a checkpoint simply has none to check against.
+    if (fd < 0 && !(read_only_ && errno == ENOENT)) ThrowSystemError("open " + cp_path, errno);
+    checkpoint_ = std::make_shared<FileDescriptor>(fd);
+    uint8_t raw[kCheckpointSize];
+    if (fd < 0 || !ReadAllAt(fd, raw, sizeof raw, 0) || !Checkpoint::DecodeFrom(raw, &cp)) {
+      cp = Checkpoint{};
+    }
+  }
+  for (uint64_t n : numbers) {
+    const bool last = n + 1 == numbers.size();
+    chunks_.push_back(ChunkFile::Open(dir_, n, chunk_size_, last && !read_only_));
+    const ChunkFile& chunk = *chunks_.back();
+    if (!last && !chunk.sealed()) {
+      throw StoreError("CORRUPTION", Where(chunk, chunk_size_ - kChunkFooterSize) +
+                                         ": chunk is not the last one but has no valid footer");
+    }
+    if (chunk.sealed() && (chunk.footer().data_end < kChunkHeaderSize ||
+                           chunk.footer().data_end > ChunkDataCapacityEnd(chunk_size_))) {
+      throw StoreError("CORRUPTION", Where(chunk, chunk_size_ - kChunkFooterSize) +
+                                         ": footer data end out of range");
+    }
+  }
+  uint32_t last_generation = cp.generation;
+  if (chunks_.empty() || chunks_.back()->sealed()) {
+    write_offset_ = chunks_.empty() ? 0 : chunks_.back()->footer().data_end;
+  } else {
+    ChunkFile& chunk = *chunks_.back();
+    const uint64_t base = chunk.number() * chunk_size_;
+    const ScanResult scan =
+        ScanFrames(chunk.data(), kChunkHeaderSize, ChunkDataCapacityEnd(chunk_size_), 0);
+    const uint64_t durable = cp.durable_end > base ? cp.durable_end - base : 0;
+    if (durable > scan.committed_end) {
+      const uint64_t at = scan.stop_offset < durable ? scan.stop_offset : scan.committed_end;
+      throw StoreError("CORRUPTION", Where(chunk, at) + ": " + ScanStopName(scan.stop) +
+                                         " inside data the checkpoint records as durable");
+    }
+    const bool clean = scan.stop_offset == scan.committed_end &&
+                       (scan.stop == ScanStop::kZero || scan.stop == ScanStop::kEndOfRegion);
+    if (!clean) {
+      report.torn = true;
+      report.torn_position = base + scan.committed_end;
+      report.discarded_bytes = scan.stop_offset - scan.committed_end;
+      report.torn_reason = ScanStopName(scan.stop);
+      if (!read_only_) chunk.ZeroRange(scan.committed_end, scan.stop_offset + kTornZeroSlack);
+    }
+    write_offset_ = scan.committed_end;
+    record_count_ = scan.committed_records;
+    data_checksum_ = scan.data_checksum;
+    last_generation = std::max(last_generation, scan.last_generation);
+    if (!read_only_) chunk.Sync(kChunkHeaderSize, write_offset_);
+  }
+  flushed_offset_ = write_offset_;
+  generation_ = last_generation + 1;
+  open_ = true;
+  if (!read_only_) WriteCheckpoint(end_position(), true);
+  report.end_position = end_position();
+  report.generation = generation_;
+  report.chunk_count = chunk_count();
+  return report;
+}
+
+uint64_t ChunkLog::end_position() const {
+  if (chunks_.empty()) return kChunkHeaderSize;
+  const ChunkFile& last = *chunks_.back();
+  if (last.sealed()) return (last.number() + 1) * chunk_size_ + kChunkHeaderSize;
+  return last.number() * chunk_size_ + write_offset_;
+}
+
+void ChunkLog::RollOver() {
+  if (!chunks_.empty() && !chunks_.back()->sealed()) {
+    ChunkFooter footer;
+    footer.record_count = record_count_;
+    footer.data_end = write_offset_;
+    footer.data_checksum = data_checksum_;
+    chunks_.back()->Seal(footer);
+  }
+  const uint64_t number = chunks_.size();
+  chunks_.push_back(ChunkFile::Create(dir_, number, chunk_size_));
+  write_offset_ = kChunkHeaderSize;
+  flushed_offset_ = kChunkHeaderSize;
+  record_count_ = 0;
+  data_checksum_ = 0;
+}
+
+void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint32_t* ends,
+                      size_t count) {
+  if (!open_ || read_only_) throw StoreError("READ_ONLY", "the log is not open for writing");
+  if (count == 0) return;
+  const uint64_t end = end_position();
+  const uint64_t first = static_cast<uint64_t>(starts[0]);
+  const uint64_t next_chunk = chunks_.empty() ? 0 : chunks_.back()->number() + 1;
+  const bool roll = first == next_chunk * chunk_size_ + kChunkHeaderSize;
+  if (static_cast<double>(first) != starts[0] || (first != end && !roll)) {
+    throw StoreError("INVALID_ARGUMENT", "append placement does not match the end of the log");
+  }
+  // Validate the whole call before touching the log, so a failure writes nothing.
+  uint64_t offset = roll ? kChunkHeaderSize : write_offset_;
+  uint64_t prev_end = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (ends[i] <= prev_end || ends[i] > len ||
+        starts[i] != static_cast<double>(first + prev_end)) {
+      throw StoreError("INVALID_ARGUMENT", "append transactions are not contiguous");
+    }
+    uint64_t f = prev_end;
+    bool committed = false;
+    while (f < ends[i]) {
+      const uint32_t flen = LoadU32(buf + f);
+      if (ends[i] - f < kFrameHeaderSize || flen < kFrameHeaderSize || flen > ends[i] - f) {
+        throw StoreError("INVALID_ARGUMENT", "malformed frame in append batch");
+      }
+      committed = (buf[f + 9] & kFrameFlagCommit) != 0;
+      if (committed && f + flen != ends[i]) {
+        throw StoreError("INVALID_ARGUMENT", "COMMIT flag before the end of a transaction");
+      }
+      f += flen;
+    }
+    if (!committed) throw StoreError("INVALID_ARGUMENT", "transaction without a COMMIT frame");
+    prev_end = ends[i];
+  }
+  if (offset + prev_end > ChunkDataCapacityEnd(chunk_size_)) {
+    throw StoreError("INVALID_ARGUMENT", "append batch does not fit in the chunk");
+  }
+  if (roll) RollOver();
+  for (uint64_t f = 0; f < prev_end;) {
+    uint8_t* frame = buf + f;
+    const uint32_t flen = LoadU32(frame);
+    StoreU32(frame + 12, generation_);
+    StoreU32(frame + 4, Crc32c(frame + 8, flen - 8));
+    data_checksum_ = ChainFrameChecksum(data_checksum_, frame);
+    ++record_count_;
+    f += flen;
+  }
+  std::memcpy(chunks_.back()->data() + offset, buf, prev_end);
+  write_offset_ = offset + prev_end;
+}
+
+FlushJob ChunkLog::PrepareFlush() {
+  FlushJob job;
+  job.end_position = end_position();
+  job.generation = generation_;
+  job.checkpoint = checkpoint_;
+  if (!chunks_.empty() && !chunks_.back()->sealed() && write_offset_ > flushed_offset_) {
+    job.chunk = chunks_.back();
+    job.from = flushed_offset_;
+    job.to = write_offset_;
+    flushed_offset_ = write_offset_;
+  }
+  return job;
+}
+
+void ChunkLog::RunFlush(const FlushJob& job) {
+  if (job.chunk) job.chunk->Sync(job.from, job.to);
+  if (job.checkpoint && job.checkpoint->valid()) {
+    uint8_t raw[kCheckpointSize];
+    Checkpoint{job.end_position, job.generation}.EncodeTo(raw);
+    WriteAllAt(job.checkpoint->get(), raw, sizeof raw, 0);
+  }
+}
+
+void ChunkLog::WriteCheckpoint(uint64_t durable_end, bool sync) {
+  uint8_t raw[kCheckpointSize];
+  Checkpoint{durable_end, generation_}.EncodeTo(raw);
+  WriteAllAt(checkpoint_->get(), raw, sizeof raw, 0);
+  if (sync && ::fdatasync(checkpoint_->get()) != 0) ThrowSystemError("fdatasync checkpoint", errno);
+}
+
+void ChunkLog::Close() {
+  if (!open_) return;
+  if (!read_only_) {
+    RunFlush(PrepareFlush());
+    WriteCheckpoint(end_position(), true);
+  }
+  open_ = false;
+  chunks_.clear();
+  checkpoint_.reset();
+}
+
+uint64_t ChunkLog::DataLimit(const ChunkFile& chunk) const {
+  if (chunk.sealed()) return chunk.footer().data_end;
+  return write_offset_;
+}
+
+const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) const {
+  const uint64_t number = position / chunk_size_;
+  const uint64_t offset = position % chunk_size_;
+  if (!open_ || number >= chunks_.size()) {
+    throw StoreError("INVALID_ARGUMENT", "no record at position " + std::to_string(position));
+  }
+  const ChunkFile& chunk = *chunks_[number];
+  const uint64_t limit = DataLimit(chunk);
+  if (offset < kChunkHeaderSize || offset + kFrameHeaderSize > limit) {
+    throw StoreError("INVALID_ARGUMENT", "no record at position " + std::to_string(position));
+  }
+  const uint8_t* frame = chunk.data() + offset;
+  const uint32_t len = LoadU32(frame);
+  if (len < kFrameHeaderSize || len > limit - offset) {
+    throw StoreError("CORRUPTION", Where(chunk, offset) + ": bad frame length");
+  }
+  if (LoadU32(frame + 4) != Crc32c(frame + 8, len - 8)) {
+    throw StoreError("CORRUPTION", Where(chunk, offset) + ": bad checksum");
+  }
+  return frame;
+}
+
+std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count) const {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < count; ++i) {
+    if (!(positions[i] >= 0) || positions[i] != std::floor(positions[i])) {
+      throw StoreError("INVALID_ARGUMENT", "a position must be a non-negative integer");
+    }
+    const uint8_t* frame = VerifiedFrame(static_cast<uint64_t>(positions[i]));
+    out.insert(out.end(), frame, frame + LoadU32(frame));
+  }
+  return out;
+}
+
+uint64_t ChunkLog::Scan(uint64_t from, uint64_t limit, size_t max_bytes,
+                        std::vector<uint8_t>* out) const {
+  uint64_t position = from;
+  while (position < limit) {
+    const uint64_t number = position / chunk_size_;
+    if (number >= chunks_.size()) break;
+    const uint64_t offset = position % chunk_size_;
+    if (offset >= DataLimit(*chunks_[number])) {
+      // Stop at a chunk's end once something is read: the frames returned are then contiguous,
+      // and the caller derives their positions from `next`.
+      if (!out->empty() || number + 1 >= chunks_.size()) break;
+      position = (number + 1) * chunk_size_ + kChunkHeaderSize;
+      continue;
+    }
+    const uint8_t* frame = VerifiedFrame(position);
+    const uint32_t len = LoadU32(frame);
+    if (!out->empty() && out->size() + len > max_bytes) break;
+    out->insert(out->end(), frame, frame + len);
+    position += len;
+  }
+  return position;
+}
+
+}  // namespace annals

@@ -1,0 +1,94 @@
+// The data log: the ordered set of chunk files of one store, its append position and its recovery.
+//
+// Positions are global: chunk_number * chunk_size + offset of the frame in its chunk. Every chunk
+// but the last is sealed; the last one is written through its mapping. Callers (the TypeScript
+// LogWriter) decide placement themselves, because they must know positions before encoding the
+// back-pointers; Append checks that placement and refuses any other, so a bug can never write a
+// frame where the log does not end.
+//
+// Threading: everything runs on the JS thread except RunFlush, which only touches the chunk and the
+// checkpoint through the shared pointers captured in its FlushJob.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chunk_file.h"
+#include "file_util.h"
+
+namespace annals {
+
+struct RecoveryReport {
+  uint64_t end_position = 0;  // where the next frame goes (a chunk's first data offset at a seal)
+  uint32_t generation = 0;    // this session's frame generation
+  uint32_t chunk_count = 0;
+  bool torn = false;            // a torn tail was found (and, when writable, cut)
+  uint64_t torn_position = 0;   // where the valid log ended
+  uint64_t discarded_bytes = 0; // bytes of frames dropped after it (at least)
+  std::string torn_reason;
+};
+
+struct FlushJob {
+  std::shared_ptr<ChunkFile> chunk;  // null when nothing is dirty
+  uint64_t from = 0;
+  uint64_t to = 0;
+  uint64_t end_position = 0;
+  uint32_t generation = 0;
+  std::shared_ptr<FileDescriptor> checkpoint;
+};
+
+class ChunkLog {
+ public:
+  ChunkLog(std::string dir, uint64_t chunk_size, bool read_only);
+
+  RecoveryReport Open();
+
+  // Appends `count` whole transactions from `buf`, frames encoded with blank CRC and generation
+  // fields (stamped here). starts[i] is the position transaction i must land at, ends[i] its end
+  // offset in `buf`. All transactions go into one chunk; the first may open the next chunk, which
+  // seals the current one. Throws StoreError with nothing written when the placement is wrong or a
+  // new chunk cannot be created.
+  void Append(uint8_t* buf, size_t len, const double* starts, const uint32_t* ends, size_t count);
+
+  // Captures what the next flush must make durable; RunFlush does it (on a worker thread).
+  FlushJob PrepareFlush();
+  static void RunFlush(const FlushJob& job);
+
+  // Copies the frames at `positions` out, each verified; throws StoreError otherwise.
+  std::vector<uint8_t> ReadFrames(const double* positions, size_t count) const;
+
+  // Copies whole frames from `from` (a frame position or a chunk's first data offset) while below
+  // `limit`, at most `max_bytes` unless the first frame alone is larger, never from two chunks.
+  // Returns the next position; the frames copied are the `out->size()` bytes that end there.
+  uint64_t Scan(uint64_t from, uint64_t limit, size_t max_bytes, std::vector<uint8_t>* out) const;
+
+  // Makes everything durable, writes a synced checkpoint; the log is unusable afterwards.
+  void Close();
+
+  uint64_t end_position() const;
+  uint32_t chunk_count() const { return static_cast<uint32_t>(chunks_.size()); }
+  uint64_t chunk_size() const { return chunk_size_; }
+
+ private:
+  uint64_t DataLimit(const ChunkFile& chunk) const;
+  const uint8_t* VerifiedFrame(uint64_t position) const;
+  void RollOver();
+  void WriteCheckpoint(uint64_t durable_end, bool sync);
+
+  std::string dir_;
+  uint64_t chunk_size_;
+  bool read_only_;
+  bool open_ = false;
+  std::vector<std::shared_ptr<ChunkFile>> chunks_;
+  std::shared_ptr<FileDescriptor> checkpoint_;
+  uint32_t generation_ = 0;
+  // State of the last chunk while it is writable.
+  uint64_t write_offset_ = 0;
+  uint64_t flushed_offset_ = 0;
+  uint32_t record_count_ = 0;
+  uint32_t data_checksum_ = 0;
+};
+
+}  // namespace annals

@@ -1,0 +1,168 @@
+// JS class NativeLog over ChunkLog. One call per batch: append takes a whole buffer of frames,
+// readFrames a whole array of positions, scan returns as many frames as fit in maxBytes. Flushes run
+// on the libuv pool through FlushWorker and settle a promise.
+#include "native_log_binding.h"
+
+#include <memory>
+
+#include "binding_util.h"
+#include "chunk_log.h"
+
+namespace annals {
+namespace {
+
+class FlushWorker : public Napi::AsyncWorker {
+ public:
+  FlushWorker(Napi::Env env, FlushJob job)
+      : Napi::AsyncWorker(env), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      ChunkLog::RunFlush(job_);
+    } catch (const StoreError& e) {
+      code_ = e.code();
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(ToJsError(Env(), code_, e.Message()).Value());
+  }
+
+ private:
+  FlushJob job_;
+  std::string code_ = "IO";
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+Napi::Function NativeLogBinding::Init(Napi::Env env) {
+  return DefineClass(env, "NativeLog",
+                     {
+                         InstanceMethod<&NativeLogBinding::Open>("open"),
+                         InstanceMethod<&NativeLogBinding::Append>("append"),
+                         InstanceMethod<&NativeLogBinding::Flush>("flush"),
+                         InstanceMethod<&NativeLogBinding::ReadFrames>("readFrames"),
+                         InstanceMethod<&NativeLogBinding::Scan>("scan"),
+                         InstanceMethod<&NativeLogBinding::Close>("close"),
+                         InstanceMethod<&NativeLogBinding::EndPosition>("endPosition"),
+                         InstanceMethod<&NativeLogBinding::ChunkCount>("chunkCount"),
+                     });
+}
+
+NativeLogBinding::NativeLogBinding(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<NativeLogBinding>(info) {
+  Guard(info.Env(), [&] {
+    if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean()) {
+      throw ToJsError(info.Env(), "INVALID_ARGUMENT", "new NativeLog(dir, chunkSize, readOnly)");
+    }
+    const double chunk_size = ArgNumber(info, 1, "chunkSize");
+    log_ = std::make_unique<ChunkLog>(info[0].As<Napi::String>().Utf8Value(),
+                                      static_cast<uint64_t>(chunk_size),
+                                      info[2].As<Napi::Boolean>().Value());
+  });
+}
+
+NativeLogBinding::~NativeLogBinding() = default;
+
+ChunkLog& NativeLogBinding::log(Napi::Env env) {
+  if (!log_) throw ToJsError(env, "STORE_CLOSED", "the log is closed");
+  return *log_;
+}
+
+Napi::Value NativeLogBinding::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const RecoveryReport r = log(env).Open();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("endPosition", static_cast<double>(r.end_position));
+    out.Set("generation", r.generation);
+    out.Set("chunkCount", r.chunk_count);
+    out.Set("torn", r.torn);
+    out.Set("tornPosition", static_cast<double>(r.torn_position));
+    out.Set("discardedBytes", static_cast<double>(r.discarded_bytes));
+    out.Set("tornReason", r.torn_reason);
+    return out;
+  });
+}
+
+Napi::Value NativeLogBinding::Append(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    auto buf = ArgTypedArray<Napi::Uint8Array>(info, 0, "buf");
+    auto starts = ArgTypedArray<Napi::Float64Array>(info, 1, "starts");
+    auto ends = ArgTypedArray<Napi::Uint32Array>(info, 2, "ends");
+    if (starts.ElementLength() != ends.ElementLength()) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "starts and ends differ in length");
+    }
+    log(env).Append(buf.Data(), buf.ElementLength(), starts.Data(), ends.Data(),
+                    ends.ElementLength());
+    return env.Undefined();
+  });
+}
+
+Napi::Value NativeLogBinding::Flush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    auto* worker = new FlushWorker(env, log(env).PrepareFlush());  // owned by libuv, self-deleting
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+Napi::Value NativeLogBinding::ReadFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    auto positions = ArgTypedArray<Napi::Float64Array>(info, 0, "positions");
+    return ToBuffer(env, log(env).ReadFrames(positions.Data(), positions.ElementLength()));
+  });
+}
+
+Napi::Value NativeLogBinding::Scan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const double from = ArgNumber(info, 0, "from");
+    const double limit = ArgNumber(info, 1, "limit");
+    const double max_bytes = ArgNumber(info, 2, "maxBytes");
+    std::vector<uint8_t> bytes;
+    const uint64_t next = log(env).Scan(static_cast<uint64_t>(from), static_cast<uint64_t>(limit),
+                                        static_cast<size_t>(max_bytes), &bytes);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("bytes", ToBuffer(env, std::move(bytes)));
+    out.Set("next", static_cast<double>(next));
+    return out;
+  });
+}
+
+Napi::Value NativeLogBinding::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    if (log_) {
+      std::unique_ptr<ChunkLog> log = std::move(log_);
+      log->Close();
+    }
+    return env.Undefined();
+  });
+}
+
+Napi::Value NativeLogBinding::EndPosition(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(log(info.Env()).end_position()));
+  });
+}
+
+Napi::Value NativeLogBinding::ChunkCount(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), log(info.Env()).chunk_count());
+  });
+}
+
+}  // namespace annals

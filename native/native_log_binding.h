@@ -1,0 +1,32 @@
+// N-API class NativeLog: the native engine's data log as seen from lib/engine/native-log.ts.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+namespace annals {
+
+class ChunkLog;
+
+class NativeLogBinding : public Napi::ObjectWrap<NativeLogBinding> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeLogBinding(const Napi::CallbackInfo& info);
+  ~NativeLogBinding() override;
+
+ private:
+  ChunkLog& log(Napi::Env env);
+  Napi::Value Open(const Napi::CallbackInfo& info);
+  Napi::Value Append(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrames(const Napi::CallbackInfo& info);
+  Napi::Value Scan(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value EndPosition(const Napi::CallbackInfo& info);
+  Napi::Value ChunkCount(const Napi::CallbackInfo& info);
+
+  std::unique_ptr<ChunkLog> log_;
+};
+
+}  // namespace annals

@@ -1,0 +1,40 @@
+// Walks the record frames of one chunk's data region and says how far they are valid.
+//
+// Used by recovery (where does the log end?), by verification of sealed chunks, and by the fuzz
+// target: it must accept any bytes without reading outside [begin, end). A frame is valid when its
+// length fits, its CRC matches, its kind is known and its generation is not below its predecessor's.
+// Only frames up to the last COMMIT count as data: an append whose COMMIT frame is missing was never
+// acknowledged.
+#pragma once
+
+#include <cstdint>
+
+namespace annals {
+
+enum class ScanStop {
+  kEndOfRegion,      // ran into `end` exactly
+  kZero,             // a zero length field: the unwritten rest of the chunk
+  kBadLength,        // length below the frame header or past `end`
+  kBadChecksum,      // CRC mismatch
+  kBadKind,          // unknown record kind
+  kStaleGeneration,  // generation went backwards: leftovers of a crashed session
+};
+
+const char* ScanStopName(ScanStop stop);
+
+struct ScanResult {
+  uint64_t committed_end = 0;      // offset after the last valid COMMIT frame (or `begin`)
+  uint32_t committed_records = 0;  // frames in [begin, committed_end)
+  uint32_t data_checksum = 0;      // chained over the frames in [begin, committed_end)
+  uint32_t last_generation = 0;    // of the last committed frame; `min_generation` when none
+  uint64_t stop_offset = 0;        // where the walk stopped
+  ScanStop stop = ScanStop::kEndOfRegion;
+};
+
+// `chunk` points at the start of the chunk file image; offsets are relative to it.
+ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32_t min_generation);
+
+// Chains one frame into a sealed chunk's data checksum (see chunk_format.h).
+uint32_t ChainFrameChecksum(uint32_t checksum, const uint8_t* frame);
+
+}  // namespace annals
