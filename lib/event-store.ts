@@ -262,34 +262,46 @@ export class EventStore {
     return positions.length === 0 ? undefined : readAt(this.engine, positions);
   }
 
-  /** Every event in global order, strictly after position `after` (omitted: from the start). */
+  /**
+   * Every event in global order, strictly after position `after` (omitted: from the start). Bad
+   * options reject on the first iteration step.
+   */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    return {
+      [Symbol.asyncIterator]: () => this.iterateAll(options),
+    };
+  }
+
+  private async *iterateAll(options: ReadAllOptions): AsyncGenerator<RecordedEvent> {
     this.checkOpen();
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
     const { after, limit } = options;
     if (after !== undefined && !isNonNegativeInteger(after)) throw new InvalidArgumentError('after must be a non-negative integer');
     if (limit !== undefined && !isNonNegativeInteger(limit)) throw new InvalidArgumentError('limit must be a non-negative integer');
+    const max = limit ?? Number.MAX_SAFE_INTEGER;
     let from = CHUNK_HEADER_SIZE;
     if (after !== undefined && after >= CHUNK_HEADER_SIZE) {
-      const frame = this.engine.readFrames(Float64Array.of(after));
-      from = after + frame.readUInt32LE(0);
+      from = after + this.frameLengthAt(after);
     }
-    const engine = this.engine;
-    const visible = () => (this.closed ? 0 : this.writer.visibleEnd);
-    const max = limit ?? Number.MAX_SAFE_INTEGER;
-    return {
-      async *[Symbol.asyncIterator]() {
-        let n = 0;
-        if (n >= max) return;
-        for (const { bytes, positions } of scanBlocks(engine, from, visible)) {
-          let i = 0;
-          for (const [off] of framesOf(bytes)) {
-            yield toRecordedEvent(decodeFrame(bytes, off, positions[i++] as number));
-            if (++n >= max) return;
-          }
-        }
-      },
-    };
+    let n = 0;
+    if (n >= max) return;
+    for (const { bytes, positions } of scanBlocks(this.engine, from, () => (this.closed ? 0 : this.writer.visibleEnd))) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        yield toRecordedEvent(decodeFrame(bytes, off, positions[i++] as number));
+        if (++n >= max) return;
+      }
+    }
+  }
+
+  /** Length of the frame at a caller-given position, which must be an event's position. */
+  private frameLengthAt(position: number): number {
+    if (position >= this.writer.visibleEnd) throw new InvalidArgumentError(`no event at position ${position}`);
+    try {
+      return this.engine.readFrames(Float64Array.of(position)).readUInt32LE(0);
+    } catch (err) {
+      throw new InvalidArgumentError(`no event at position ${position} (${(err as Error).message})`);
+    }
   }
 
   /** Makes every append so far durable, whatever the durability mode. */

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DuplicateCommandError,
+  InvalidArgumentError,
+  LimitExceededError,
+  StoreClosedError,
+  WrongExpectedVersionError,
+} from '../lib/index.js';
+import { ENGINES, collect, openStore, tempDir } from './helpers.js';
+
+describe.each(ENGINES)('event log (%s engine)', (engine) => {
+  it('appends and reads back JSON, bytes, metadata, ids and versions', async () => {
+    const s = await openStore(tempDir(), engine);
+    const bytes = new Uint8Array([0, 1, 2, 255]);
+    const r = await s.append('order-1', [
+      { type: 'Placed', data: { n: 1, s: 'é' }, metadata: { by: 'ada' }, id: 'e-1' },
+      { type: 'Blob', data: bytes, metadata: new Uint8Array([9]) },
+      { type: 'Empty' },
+    ]);
+    expect(r).toMatchObject({ streamId: 'order-1', firstVersion: 1, lastVersion: 3 });
+    const events = await s.readStream('order-1');
+    expect(events.map((e) => e.version)).toEqual([1, 2, 3]);
+    expect(events[0]).toMatchObject({ type: 'Placed', data: { n: 1, s: 'é' }, metadata: { by: 'ada' }, id: 'e-1' });
+    expect(events[1]?.data).toEqual(bytes);
+    expect(events[1]?.metadata).toEqual(new Uint8Array([9]));
+    expect(events[2]?.data).toBeUndefined();
+    expect(events[2]?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(events[2]?.position).toBe(r.position);
+    expect(events[0]!.position).toBeLessThan(events[1]!.position);
+    expect(Math.abs(events[0]!.timestamp - Date.now())).toBeLessThan(60_000);
+    expect(await s.streamVersion('order-1')).toBe(3);
+    expect(await s.streamVersion('nope')).toBe(0);
+    expect(await s.readStream('nope')).toEqual([]);
+  });
+
+  it('enforces expected versions and writes nothing on a mismatch', async () => {
+    const s = await openStore(tempDir(), engine);
+    await s.append('a', [{ type: 'x' }], { expectedVersion: 'no_stream' });
+    await s.append('a', [{ type: 'x' }], { expectedVersion: 1 });
+    await s.append('a', [{ type: 'x' }], { expectedVersion: 'stream_exists' });
+    const err = await s.append('a', [{ type: 'x' }], { expectedVersion: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WrongExpectedVersionError);
+    expect(err).toMatchObject({ code: 'WRONG_EXPECTED_VERSION', streamId: 'a', expectedVersion: 1, actualVersion: 3 });
+    await expect(s.append('a', [{ type: 'x' }], { expectedVersion: 'no_stream' })).rejects.toThrow(WrongExpectedVersionError);
+    await expect(s.append('b', [{ type: 'x' }], { expectedVersion: 'stream_exists' })).rejects.toThrow(WrongExpectedVersionError);
+    await expect(s.append('b', [{ type: 'x' }], { expectedVersion: 2 })).rejects.toThrow(WrongExpectedVersionError);
+    expect(await s.streamVersion('a')).toBe(3);
+    expect(await s.streamVersion('b')).toBe(0);
+    expect((await s.stats()).eventCount).toBe(3);
+  });
+
+  it('lets exactly one of two concurrent appends expecting the same version win', async () => {
+    const s = await openStore(tempDir(), engine);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => s.append('race', [{ type: 'x', data: i }], { expectedVersion: 0 })),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    expect(await s.streamVersion('race')).toBe(1);
+  });
+
+  it('de-duplicates commands and reads a command back', async () => {
+    const s = await openStore(tempDir(), engine);
+    const first = await s.append('c', [{ type: 'a' }, { type: 'b' }], { commandId: 'cmd-1' });
+    const err = await s.append('c', [{ type: 'again' }], { commandId: 'cmd-1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DuplicateCommandError);
+    expect(err).toMatchObject({ code: 'DUPLICATE_COMMAND', commandId: 'cmd-1', original: first });
+    expect((await s.readCommand('cmd-1'))?.map((e) => e.type)).toEqual(['a', 'b']);
+    expect(await s.readCommand('unknown')).toBeUndefined();
+    expect(await s.streamVersion('c')).toBe(2);
+  });
+
+  it('appendMany: atomic writes all or nothing, non-atomic item by item', async () => {
+    const s = await openStore(tempDir(), engine);
+    const rs = await s.appendMany(
+      [
+        { streamId: 'x', events: [{ type: 'a' }] },
+        { streamId: 'y', events: [{ type: 'b' }, { type: 'c' }] },
+        { streamId: 'x', events: [{ type: 'd' }], expectedVersion: 1 },
+      ],
+      { commandId: 'multi' },
+    );
+    expect(rs.map((r) => (r as { lastVersion: number }).lastVersion)).toEqual([1, 2, 2]);
+    expect((await s.readCommand('multi'))?.length).toBe(4);
+    expect((await s.readStream('x')).map((e) => e.type)).toEqual(['a', 'd']);
+    await expect(
+      s.appendMany([
+        { streamId: 'z', events: [{ type: 'a' }] },
+        { streamId: 'x', events: [{ type: 'a' }], expectedVersion: 0 },
+      ]),
+    ).rejects.toThrow(WrongExpectedVersionError);
+    expect(await s.streamVersion('z')).toBe(0);
+    const mixed = await s.appendMany(
+      [
+        { streamId: 'z', events: [{ type: 'a' }] },
+        { streamId: 'x', events: [{ type: 'a' }], expectedVersion: 0 },
+        { streamId: '', events: [{ type: 'a' }] },
+        { streamId: 'z', events: [{ type: 'b' }], expectedVersion: 1 },
+      ],
+      { atomic: false },
+    );
+    expect(mixed[0]).toMatchObject({ streamId: 'z', lastVersion: 1 });
+    expect(mixed[1]).toBeInstanceOf(WrongExpectedVersionError);
+    expect(mixed[2]).toBeInstanceOf(InvalidArgumentError);
+    expect(mixed[3]).toMatchObject({ streamId: 'z', lastVersion: 2 });
+    expect((await s.readStream('z')).map((e) => e.type)).toEqual(['a', 'b']);
+  });
+
+  it('reads ranges, backwards, single events and the global log', async () => {
+    const s = await openStore(tempDir(), engine);
+    for (let i = 1; i <= 10; i++) await s.append(i % 2 ? 'odd' : 'even', [{ type: 't', data: i }]);
+    expect((await s.readStream('odd', { fromVersion: 2, limit: 2 })).map((e) => e.data)).toEqual([3, 5]);
+    expect((await s.readStream('odd', { direction: 'backward' })).map((e) => e.data)).toEqual([9, 7, 5, 3, 1]);
+    expect((await s.readStream('odd', { direction: 'backward', fromVersion: 2 })).map((e) => e.data)).toEqual([3, 1]);
+    expect((await s.readEvent('even', 3))?.data).toBe(6);
+    expect(await s.readEvent('even', 6)).toBeUndefined();
+    const all = await collect(s.readAll());
+    expect(all.map((e) => e.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const after = await collect(s.readAll({ after: all[6]!.position, limit: 2 }));
+    expect(after.map((e) => e.data)).toEqual([8, 9]);
+    await expect(collect(s.readAll({ after: all[6]!.position + 1 }))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(collect(s.readAll({ after: -1 }))).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it('rejects bad input with typed errors and leaves the store unchanged', async () => {
+    const s = await openStore(tempDir(), engine, { limits: { maxStreamIdBytes: 8, maxEventBytes: 1000, maxEventsPerAppend: 3 } });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const bad: [unknown, unknown, unknown, string][] = [
+      ['', [{ type: 'x' }], {}, 'INVALID_ARGUMENT'],
+      [42, [{ type: 'x' }], {}, 'INVALID_ARGUMENT'],
+      ['a\ud800', [{ type: 'x' }], {}, 'INVALID_ARGUMENT'],
+      ['toolongstream', [{ type: 'x' }], {}, 'LIMIT_EXCEEDED'],
+      ['s', [], {}, 'INVALID_ARGUMENT'],
+      ['s', 'nope', {}, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 1 }], {}, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x', data: circular }], {}, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x', data: 10n }], {}, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x', data: () => 1 }], {}, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x', data: 'y'.repeat(2000) }], {}, 'LIMIT_EXCEEDED'],
+      ['s', [{ type: 'x' }, { type: 'x' }, { type: 'x' }, { type: 'x' }], {}, 'LIMIT_EXCEEDED'],
+      ['s', [{ type: 'x' }], { expectedVersion: -1 }, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x' }], { expectedVersion: 1.5 }, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x' }], { expectedVersion: Number.NaN }, 'INVALID_ARGUMENT'],
+      ['s', [{ type: 'x' }], { commandId: '' }, 'INVALID_ARGUMENT'],
+    ];
+    for (const [stream, events, opts, code] of bad) {
+      // @ts-expect-error deliberately wrong types
+      await expect(s.append(stream, events, opts), JSON.stringify([stream, code])).rejects.toMatchObject({ code });
+    }
+    await expect(s.readStream('s', { fromVersion: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await s.stats()).toMatchObject({ eventCount: 0, streamCount: 0 });
+    await expect(s.append('s', [{ type: 'x', data: 'y'.repeat(2000) }])).rejects.toBeInstanceOf(LimitExceededError);
+  });
+
+  it('survives reopen and rejects use after close', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine);
+    await s.append('k', [{ type: 'a', data: { v: 1 } }], { commandId: 'c1' });
+    await s.close();
+    await expect(s.append('k', [{ type: 'b' }])).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(s.readStream('k')).rejects.toBeInstanceOf(StoreClosedError);
+    const t = await openStore(dir, engine);
+    expect((await t.readStream('k'))[0]?.data).toEqual({ v: 1 });
+    await expect(t.append('k', [{ type: 'b' }], { commandId: 'c1' })).rejects.toBeInstanceOf(DuplicateCommandError);
+    await t.append('k', [{ type: 'b' }], { expectedVersion: 1 });
+    expect(await t.streamVersion('k')).toBe(2);
+  });
+
+  it.each(['sync', 'interval', 'none'] as const)('durability %s: acknowledged events are readable and kept', async (durability) => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { durability, flushIntervalMs: 5 });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => s.append(`s-${i % 5}`, [{ type: 't', data: i }])));
+    expect((await s.stats()).eventCount).toBe(50);
+    if (durability === 'sync') expect((await s.stats()).flushes).toBeLessThan(50);
+    await s.flush();
+    await s.close();
+    const t = await openStore(dir, engine);
+    expect((await collect(t.readAll())).length).toBe(50);
+  });
+});
