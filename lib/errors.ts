@@ -35,10 +35,7 @@ export class WrongExpectedVersionError extends AnnalsError {
     readonly expectedVersion: ExpectedVersion,
     readonly actualVersion: number,
   ) {
-    super(
-      'WRONG_EXPECTED_VERSION',
-      `stream '${streamId}' is at version ${actualVersion}, expected ${String(expectedVersion)}`,
-    );
+    super('WRONG_EXPECTED_VERSION', `stream '${streamId}' is at version ${actualVersion}, expected ${String(expectedVersion)}`);
   }
 }
 

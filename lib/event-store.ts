@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { type AppendItem, type PlannedAppend, planAppends } from './append-planner.js';
 import { acquireDirLock, type HeldLock } from './dir-lock.js';
 import { JsChunkLog } from './engine/js-chunk-log.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
@@ -20,10 +21,9 @@ import {
   StoreClosedError,
   toAnnalsError,
 } from './errors.js';
-import { decodeIndexFields } from './format/record-codec.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
+import { decodeFrame, decodeIndexFields } from './format/record-codec.js';
 import { framesOf, readAt, scanBlocks, toRecordedEvent } from './log-reader.js';
-import { decodeFrame } from './format/record-codec.js';
 import { LogWriter } from './log-writer.js';
 import { CommandIndex, StreamIndex } from './memory-index.js';
 import { nativeAddon, nativeLoadError } from './native.js';
@@ -39,7 +39,6 @@ import type {
   StoreStats,
 } from './types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger } from './validation.js';
-import { type AppendItem, planAppends, type PlannedAppend } from './append-planner.js';
 
 let fallbackWarned = false;
 

@@ -2,7 +2,7 @@
  * annals: an embedded, native-accelerated event store for Node.js. The whole public surface is
  * exported from here; docs/api.md describes it.
  */
-export { type AppendManyItem, EventStore } from './event-store.js';
+
 export {
   AnnalsError,
   type AppendResult,
@@ -19,6 +19,7 @@ export {
   StoreLockedError,
   WrongExpectedVersionError,
 } from './errors.js';
+export { type AppendManyItem, EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
 export type {
   AppendOptions,

@@ -2,8 +2,9 @@
  * Turns positions and log ranges into RecordedEvents: one engine call per batch of positions or per
  * block of the global log, then a decode per frame (the one step that must create JS objects).
  */
-import { type DecodedRecord, decodeFrame } from './format/record-codec.js';
+
 import type { LogEngine } from './engine/log-engine.js';
+import { type DecodedRecord, decodeFrame } from './format/record-codec.js';
 import type { RecordedEvent } from './types.js';
 
 const SCAN_BLOCK_BYTES = 1 << 20;

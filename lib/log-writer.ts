@@ -8,10 +8,11 @@
  * one, so concurrency turns into bigger flushes rather than more of them. `visibleEnd` is what
  * readers and subscribers may see: in `sync` mode only what a completed flush covers.
  */
-import { AnnalsError, toAnnalsError } from './errors.js';
+
 import type { LogEngine } from './engine/log-engine.js';
-import type { EncodedTransaction } from './format/record-codec.js';
+import { AnnalsError, toAnnalsError } from './errors.js';
 import { placeTransaction } from './format/layout.js';
+import type { EncodedTransaction } from './format/record-codec.js';
 import type { Durability } from './types.js';
 
 interface Waiter {

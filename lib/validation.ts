@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ExpectedVersion, InvalidArgumentError, LimitExceededError } from './errors.js';
-import { frameSize, type NormalizedEvent } from './format/record-codec.js';
 import { maxTransactionBytes } from './format/layout.js';
+import { frameSize, type NormalizedEvent } from './format/record-codec.js';
 import type { ResolvedLimits } from './options.js';
 import type { EventData } from './types.js';
 
@@ -43,9 +43,7 @@ export function checkExpectedVersion(v: unknown): ExpectedVersion {
   if (v === undefined) return 'any';
   if (v === 'any' || v === 'no_stream' || v === 'stream_exists') return v;
   if (isNonNegativeInteger(v) && v <= MAX_VERSION) return v;
-  throw new InvalidArgumentError(
-    `expectedVersion must be a non-negative integer, 'no_stream', 'stream_exists' or 'any', got ${String(v)}`,
-  );
+  throw new InvalidArgumentError(`expectedVersion must be a non-negative integer, 'no_stream', 'stream_exists' or 'any', got ${String(v)}`);
 }
 
 /** True when a stream at `actual` satisfies `expected`. */

@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -61,9 +61,10 @@ std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t numb
     throw StoreError("CORRUPTION", "chunk " + path + " at offset 0: invalid chunk header");
   }
   Mapping mapping = Mapping::Map(fd.get(), chunk_size, writable);
-  auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
-  chunk->sealed_ = ChunkFooter::DecodeFrom(chunk->data() + chunk_size - kChunkFooterSize,
-                                           &chunk->footer_);
+  auto chunk =
+      std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
+  chunk->sealed_ =
+      ChunkFooter::DecodeFrom(chunk->data() + chunk_size - kChunkFooterSize, &chunk->footer_);
   return chunk;
 }
 

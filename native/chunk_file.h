@@ -49,7 +49,6 @@ class ChunkFile {
   ChunkFile(Token, std::string path, uint64_t number, FileDescriptor fd, Mapping mapping);
 
  private:
-
   std::string path_;
   uint64_t number_;
   FileDescriptor fd_;

@@ -7,14 +7,15 @@
 //                                first position, CRC-32C of bytes [0, 60) at 60
 //   [64, chunk_size - 64)        record frames, back to back, then zeroes
 //   [chunk_size - 64, chunk_size) footer, written once when the chunk is sealed: magic "ANNALSFT",
-//                                version, record count, data end, data checksum, CRC of [0, 60) at 60
+//                                version, record count, data end, data checksum, CRC of [0, 60) at
+//                                60
 //
 // Record frame: u32 length (whole frame, >= 16) | u32 CRC-32C of bytes [8, length) | u8 kind |
-// u8 flags | u16 zero | u32 generation | body. Flag COMMIT marks the last frame of an atomic append:
-// frames after the last COMMIT of the log were never acknowledged and recovery drops them. The
-// generation is the writer session that wrote the frame (one more than any before it, recorded in
-// the checkpoint before the first write); in the tail chunk a frame whose generation is below its
-// predecessor's is stale bytes of a crashed session, not data, so the log ends there.
+// u8 flags | u16 zero | u32 generation | body. Flag COMMIT marks the last frame of an atomic
+// append: frames after the last COMMIT of the log were never acknowledged and recovery drops them.
+// The generation is the writer session that wrote the frame (one more than any before it, recorded
+// in the checkpoint before the first write); in the tail chunk a frame whose generation is below
+// its predecessor's is stale bytes of a crashed session, not data, so the log ends there.
 //
 // Invariants: a frame never spans two chunks, nor does an atomic append; the global position of a
 // frame is chunk_number * chunk_size + offset, so positions only grow and never move; the data
@@ -59,7 +60,7 @@ struct ChunkHeader {
   uint64_t chunk_size = 0;
 
   uint64_t first_position() const { return chunk_number * chunk_size; }
-  void EncodeTo(uint8_t* out) const;                     // writes kChunkHeaderSize bytes
+  void EncodeTo(uint8_t* out) const;                               // writes kChunkHeaderSize bytes
   static bool DecodeFrom(const uint8_t* in, ChunkHeader* header);  // false if bad magic/CRC/version
 };
 
@@ -76,7 +77,7 @@ struct ChunkFooter {
 // moment. Written without its own fsync after each flush, so it may lag, never lead.
 struct Checkpoint {
   uint64_t durable_end = 0;
-  uint32_t generation = 0;  // the session that wrote this checkpoint
+  uint32_t generation = 0;            // the session that wrote this checkpoint
   void EncodeTo(uint8_t* out) const;  // kCheckpointSize bytes
   static bool DecodeFrom(const uint8_t* in, Checkpoint* cp);
 };

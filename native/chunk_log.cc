@@ -60,8 +60,8 @@ RecoveryReport ChunkLog::Open() {
   const std::string cp_path = dir_ + "/writer.chk";
   Checkpoint cp;
   {
-    const int fd = ::open(cp_path.c_str(), (read_only_ ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC,
-                          0644);
+    const int fd =
+        ::open(cp_path.c_str(), (read_only_ ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
     // A reader beside a store that never wrote a checkpoint simply has none to check against.
     if (fd < 0 && !(read_only_ && errno == ENOENT)) ThrowSystemError("open " + cp_path, errno);
     checkpoint_ = std::make_shared<FileDescriptor>(fd);

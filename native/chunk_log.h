@@ -24,9 +24,9 @@ struct RecoveryReport {
   uint64_t end_position = 0;  // where the next frame goes (a chunk's first data offset at a seal)
   uint32_t generation = 0;    // this session's frame generation
   uint32_t chunk_count = 0;
-  bool torn = false;            // a torn tail was found (and, when writable, cut)
-  uint64_t torn_position = 0;   // where the valid log ended
-  uint64_t discarded_bytes = 0; // bytes of frames dropped after it (at least)
+  bool torn = false;             // a torn tail was found (and, when writable, cut)
+  uint64_t torn_position = 0;    // where the valid log ended
+  uint64_t discarded_bytes = 0;  // bytes of frames dropped after it (at least)
   std::string torn_reason;
 };
 

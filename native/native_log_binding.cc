@@ -1,6 +1,6 @@
 // JS class NativeLog over ChunkLog. One call per batch: append takes a whole buffer of frames,
-// readFrames a whole array of positions, scan returns as many frames as fit in maxBytes. Flushes run
-// on the libuv pool through FlushWorker and settle a promise.
+// readFrames a whole array of positions, scan returns as many frames as fit in maxBytes. Flushes
+// run on the libuv pool through FlushWorker and settle a promise.
 #include "native_log_binding.h"
 
 #include <memory>
@@ -14,7 +14,9 @@ namespace {
 class FlushWorker : public Napi::AsyncWorker {
  public:
   FlushWorker(Napi::Env env, FlushJob job)
-      : Napi::AsyncWorker(env), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : Napi::AsyncWorker(env),
+        job_(std::move(job)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 

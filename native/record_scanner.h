@@ -2,9 +2,9 @@
 //
 // Used by recovery (where does the log end?), by verification of sealed chunks, and by the fuzz
 // target: it must accept any bytes without reading outside [begin, end). A frame is valid when its
-// length fits, its CRC matches, its kind is known and its generation is not below its predecessor's.
-// Only frames up to the last COMMIT count as data: an append whose COMMIT frame is missing was never
-// acknowledged.
+// length fits, its CRC matches, its kind is known and its generation is not below its
+// predecessor's. Only frames up to the last COMMIT count as data: an append whose COMMIT frame is
+// missing was never acknowledged.
 #pragma once
 
 #include <cstdint>

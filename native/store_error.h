@@ -1,6 +1,6 @@
 // The one exception type of the native core. `code` is one of the public error codes of
-// lib/errors.ts (CORRUPTION, DISK_FULL, IO, INVALID_ARGUMENT, STORE_LOCKED); the addon turns it into
-// a JS Error carrying that code, and the TypeScript facade into the matching typed error.
+// lib/errors.ts (CORRUPTION, DISK_FULL, IO, INVALID_ARGUMENT, STORE_LOCKED); the addon turns it
+// into a JS Error carrying that code, and the TypeScript facade into the matching typed error.
 #pragma once
 
 #include <stdexcept>

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventStore } from '../lib/index.js';
-import { ENGINES, collect, tempDir } from './helpers.js';
+import { collect, ENGINES, tempDir } from './helpers.js';
 
 const ROUNDS = Number(process.env.ANNALS_CRASH_ROUNDS ?? 6);
 const WRITER = path.join(import.meta.dirname, 'fixtures', 'crash-writer.ts');

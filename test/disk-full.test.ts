@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiskFullError } from '../lib/index.js';
-import { ENGINES, MiB, collect, openStore, tempDir } from './helpers.js';
+import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
 
 /** Mounts a 4 MiB tmpfs (needs root); undefined when this machine cannot. */
 function smallFilesystem(): string | undefined {

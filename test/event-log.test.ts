@@ -6,7 +6,7 @@ import {
   StoreClosedError,
   WrongExpectedVersionError,
 } from '../lib/index.js';
-import { ENGINES, collect, openStore, tempDir } from './helpers.js';
+import { collect, ENGINES, openStore, tempDir } from './helpers.js';
 
 describe.each(ENGINES)('event log (%s engine)', (engine) => {
   it('appends and reads back JSON, bytes, metadata, ids and versions', async () => {

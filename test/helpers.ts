@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import { EventStore, type EngineName, type StoreOptions } from '../lib/index.js';
+import { type EngineName, EventStore, type StoreOptions } from '../lib/index.js';
 import { nativeAddon, nativeLoadError } from '../lib/native.js';
 
 /** Both engines; in CI a missing addon is a failure, not a skip. */

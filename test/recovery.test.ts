@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CorruptionError, EventStore, LimitExceededError, StoreLockedError } from '../lib/index.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, FRAME_HEADER_SIZE } from '../lib/format/layout.js';
 import { BODY_FIXED_SIZE } from '../lib/format/record-codec.js';
-import { ENGINES, MiB, chunkPath, collect, openStore, tempDir } from './helpers.js';
+import { CorruptionError, EventStore, LimitExceededError, StoreLockedError } from '../lib/index.js';
+import { chunkPath, collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
 
 function patch(file: string, offset: number, bytes: Uint8Array): void {
   const fd = fs.openSync(file, 'r+');
@@ -143,7 +143,12 @@ describe.each(ENGINES)('recovery (%s engine)', (engine) => {
     await expect(reader.append('a', [{ type: 'x' }])).rejects.toMatchObject({ code: 'READ_ONLY' });
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '-e', `import('${path.resolve('lib/index.ts')}').then(m => m.EventStore.open(${JSON.stringify(dir)}, { engine: '${engine}', chunkSize: ${MiB} })).then(() => console.log('opened'), e => console.log(e.code))`],
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('${path.resolve('lib/index.ts')}').then(m => m.EventStore.open(${JSON.stringify(dir)}, { engine: '${engine}', chunkSize: ${MiB} })).then(() => console.log('opened'), e => console.log(e.code))`,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';

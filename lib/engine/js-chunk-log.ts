@@ -12,12 +12,12 @@ import {
   CHECKPOINT_SIZE,
   CHUNK_FOOTER_SIZE,
   CHUNK_HEADER_SIZE,
-  FRAME_FLAG_COMMIT,
-  FRAME_HEADER_SIZE,
-  MIN_CHUNK_SIZE,
   dataCapacityEnd,
   decodeCheckpoint,
   encodeCheckpoint,
+  FRAME_FLAG_COMMIT,
+  FRAME_HEADER_SIZE,
+  MIN_CHUNK_SIZE,
 } from '../format/layout.js';
 import { chainFrameChecksum, scanFrames } from '../format/record-scanner.js';
 import { JsChunkFile, readExactly, writeFully } from './js-chunk-file.js';
@@ -285,7 +285,11 @@ export class JsChunkLog implements LogEngine {
         continue;
       }
       // One pread for a block of frames, then verify each; a frame cut by the block is re-read.
-      const block = readExactly(chunk.fd, Math.min(Math.max(maxBytes - size, FRAME_HEADER_SIZE), dataLimit - offset, limit - position), offset) as Buffer;
+      const block = readExactly(
+        chunk.fd,
+        Math.min(Math.max(maxBytes - size, FRAME_HEADER_SIZE), dataLimit - offset, limit - position),
+        offset,
+      ) as Buffer;
       let off = 0;
       let progressed = false;
       while (off + FRAME_HEADER_SIZE <= block.length) {

@@ -203,10 +203,7 @@ export function decodeFrame(buf: Buffer, off: number, position: number): Decoded
 }
 
 /** Reads only what the in-memory indexes need, without touching payloads. */
-export function decodeIndexFields(
-  buf: Buffer,
-  off: number,
-): { streamId: string; version: number; commandId: string | undefined } {
+export function decodeIndexFields(buf: Buffer, off: number): { streamId: string; version: number; commandId: string | undefined } {
   const b = off + FRAME_HEADER_SIZE;
   const sid = buf.readUInt16LE(b + 20);
   const typeLen = buf.readUInt16LE(b + 22);

@@ -5,13 +5,7 @@
 import { crc32c } from './crc32c.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
 
-export type ScanStop =
-  | 'end of region'
-  | 'zeroed space'
-  | 'bad frame length'
-  | 'bad checksum'
-  | 'unknown record kind'
-  | 'stale generation';
+export type ScanStop = 'end of region' | 'zeroed space' | 'bad frame length' | 'bad checksum' | 'unknown record kind' | 'stale generation';
 
 export interface ScanResult {
   committedEnd: number;

@@ -1,0 +1,132 @@
+#include "../chunk_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "../dir_lock.h"
+#include "../store_error.h"
+#include "frame_builder.h"
+#include "test_framework.h"
+
+using namespace annals;
+using annals::test::AddFrame;
+
+namespace {
+
+constexpr uint64_t kChunk = 1u << 20;
+
+// Appends one transaction of `frames` frames of `body` bytes at the end of the log.
+uint64_t AppendTx(ChunkLog* log, int frames, uint32_t body, uint64_t at) {
+  std::vector<uint8_t> buf;
+  for (int i = 0; i < frames; ++i) AddFrame(&buf, body, i + 1 == frames, 0, 0x33, false);
+  const double start = static_cast<double>(at);
+  const uint32_t end = static_cast<uint32_t>(buf.size());
+  log->Append(buf.data(), buf.size(), &start, &end, 1);
+  return at + buf.size();
+}
+
+}  // namespace
+
+TEST(AppendReadScanAndReopen) {
+  const std::string dir = annals::test::TempDir();
+  uint64_t end;
+  {
+    ChunkLog log(dir, kChunk, false);
+    RecoveryReport r = log.Open();
+    CHECK_EQ(r.end_position, kChunkHeaderSize);
+    CHECK_EQ(r.generation, 1u);
+    end = AppendTx(&log, 3, 100, r.end_position);
+    ChunkLog::RunFlush(log.PrepareFlush());
+    const double positions[] = {static_cast<double>(kChunkHeaderSize)};
+    std::vector<uint8_t> frame = log.ReadFrames(positions, 1);
+    CHECK_EQ(frame.size(), kFrameHeaderSize + 100u);
+    CHECK_EQ(LoadU32(frame.data() + 12), 1u);  // generation stamped
+    std::vector<uint8_t> all;
+    CHECK_EQ(log.Scan(kChunkHeaderSize, end, 1 << 20, &all), end);
+    CHECK_EQ(all.size(), end - kChunkHeaderSize);
+    log.Close();
+  }
+  ChunkLog again(dir, kChunk, false);
+  RecoveryReport r = again.Open();
+  CHECK_EQ(r.end_position, end);
+  CHECK(!r.torn);
+  CHECK_EQ(r.generation, 2u);
+}
+
+TEST(AppendRefusesAWrongPlacementAndWritesNothing) {
+  const std::string dir = annals::test::TempDir();
+  ChunkLog log(dir, kChunk, false);
+  const uint64_t end = AppendTx(&log, 1, 10, log.Open().end_position);
+  CHECK_THROWS_CODE(AppendTx(&log, 1, 10, end + 8), "INVALID_ARGUMENT");
+  CHECK_THROWS_CODE(AppendTx(&log, 1, 10, 5 * kChunk + kChunkHeaderSize), "INVALID_ARGUMENT");
+  std::vector<uint8_t> no_commit;
+  AddFrame(&no_commit, 10, false, 0, 1, false);
+  const double start = static_cast<double>(end);
+  const uint32_t len = static_cast<uint32_t>(no_commit.size());
+  CHECK_THROWS_CODE(log.Append(no_commit.data(), no_commit.size(), &start, &len, 1),
+                    "INVALID_ARGUMENT");
+  CHECK_EQ(log.end_position(), end);
+}
+
+TEST(RollsOverSealingTheFullChunk) {
+  const std::string dir = annals::test::TempDir();
+  ChunkLog log(dir, kChunk, false);
+  uint64_t end = log.Open().end_position;
+  end = AppendTx(&log, 1, 600000, end);
+  end = AppendTx(&log, 1, 600000, kChunk + kChunkHeaderSize);  // does not fit: next chunk
+  CHECK_EQ(log.chunk_count(), 2u);
+  std::vector<uint8_t> out;
+  const uint64_t next = log.Scan(kChunkHeaderSize, end, 100, &out);
+  CHECK_EQ(next, kChunkHeaderSize + kFrameHeaderSize + 600000u);  // stops at the chunk's end
+  out.clear();
+  CHECK_EQ(log.Scan(next, end, 1 << 22, &out), end);
+  log.Close();
+  ChunkLog again(dir, kChunk, false);
+  CHECK_EQ(again.Open().end_position, end);
+}
+
+TEST(RecoveryCutsATornTailAndRefusesCheckpointedDamage) {
+  const std::string dir = annals::test::TempDir();
+  uint64_t end;
+  {
+    ChunkLog log(dir, kChunk, false);
+    end = AppendTx(&log, 2, 50, log.Open().end_position);
+    log.Close();
+  }
+  // Torn: half a frame after the end.
+  std::vector<uint8_t> tail;
+  AddFrame(&tail, 80, true);
+  {
+    const int fd = ::open(ChunkFile::PathFor(dir, 0).c_str(), O_RDWR);
+    CHECK(::pwrite(fd, tail.data(), tail.size() / 2, static_cast<off_t>(end)) > 0);
+    ::close(fd);
+  }
+  {
+    ChunkLog log(dir, kChunk, false);
+    RecoveryReport r = log.Open();
+    CHECK(r.torn);
+    CHECK_EQ(r.torn_position, end);
+    CHECK_EQ(r.end_position, end);
+    log.Close();
+  }
+  // Damage inside checkpointed data.
+  {
+    const int fd = ::open(ChunkFile::PathFor(dir, 0).c_str(), O_RDWR);
+    const uint8_t junk = 0xEE;
+    CHECK(::pwrite(fd, &junk, 1, static_cast<off_t>(kChunkHeaderSize + 30)) == 1);
+    ::close(fd);
+  }
+  ChunkLog log(dir, kChunk, false);
+  CHECK_THROWS_CODE(log.Open(), "CORRUPTION");
+}
+
+TEST(DirLockExcludesASecondHolder) {
+  const std::string path = annals::test::TempDir() + "/LOCK";
+  DirLock first(path);
+  CHECK_THROWS_CODE(DirLock second(path), "STORE_LOCKED");
+  first.Release();
+  DirLock third(path);
+  CHECK(third.held());
+}
