@@ -14,7 +14,7 @@ if (fs.existsSync('.vitest-report.json')) {
   failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
   sources++;
 }
-const native = [...log.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+const native = [...log.matchAll(/^(?:\d+: )?(\d+) passed, (\d+) failed$/gm)].at(-1);
 if (native) {
   passed += Number(native[1]);
   failed += Number(native[2]);
