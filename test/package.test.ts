@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nativeAddon } from '../lib/native.js';
+import { type NativeAddon, nativeAddon } from '../lib/native.js';
 import { tempDir } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -55,6 +56,23 @@ describe('packaging', () => {
       fs.writeFileSync(path.join(app, 'check.mjs'), script);
       const result = JSON.parse(execFileSync(process.execPath, ['check.mjs'], { cwd: app, encoding: 'utf8' }));
       expect(result).toEqual({ engine: 'native', data: { ok: true } });
+    },
+  );
+});
+
+describe('cmake-js build', () => {
+  it.skipIf(!nativeAddon() && !process.env.CI)(
+    'builds the addon from the same source list with no download, and it works',
+    { timeout: 300_000 },
+    async () => {
+      const out = tempDir();
+      execFileSync(path.join(ROOT, 'node_modules', '.bin', 'cmake-js'), ['compile', '--out', out], { cwd: ROOT, stdio: 'ignore' });
+      const require = createRequire(import.meta.url);
+      const addon = require(path.join(out, 'Release', 'annals.node')) as NativeAddon;
+      expect(addon.crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+      expect(typeof addon.NativeLog).toBe('function');
+      const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
+      expect(gyp).toContain('native/sources.txt');
     },
   );
 });
