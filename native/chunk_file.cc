@@ -43,7 +43,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
     throw;
   }
   FsyncDirectory(dir);
-  Mapping mapping = Mapping::Map(fd.get(), chunk_size, true);
+  Mapping mapping = Mapping::Map(fd.get(), chunk_size);
   return std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
 }
 
@@ -60,7 +60,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t numb
       header.chunk_size != chunk_size) {
     throw StoreError("CORRUPTION", "chunk " + path + " at offset 0: invalid chunk header");
   }
-  Mapping mapping = Mapping::Map(fd.get(), chunk_size, writable);
+  Mapping mapping = Mapping::Map(fd.get(), chunk_size);
   auto chunk =
       std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
   chunk->sealed_ =
@@ -68,9 +68,15 @@ std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t numb
   return chunk;
 }
 
+void ChunkFile::Sync() const {
+  if (::fdatasync(fd_.get()) != 0) ThrowSystemError("fdatasync " + path_, errno);
+}
+
 void ChunkFile::Seal(const ChunkFooter& footer) {
-  footer.EncodeTo(data() + size() - kChunkFooterSize);
-  Sync(kChunkHeaderSize, size());
+  uint8_t raw[kChunkFooterSize];
+  footer.EncodeTo(raw);
+  WriteAt(size() - kChunkFooterSize, raw, sizeof raw);
+  Sync();
   sealed_ = true;
   footer_ = footer;
 }
@@ -78,8 +84,9 @@ void ChunkFile::Seal(const ChunkFooter& footer) {
 void ChunkFile::ZeroRange(uint64_t from, uint64_t to) {
   const uint64_t end = std::min(to, ChunkDataCapacityEnd(size()));
   if (from >= end) return;
-  std::memset(data() + from, 0, end - from);
-  Sync(from, end);
+  const std::vector<uint8_t> zeros(end - from, 0);
+  WriteAt(from, zeros.data(), zeros.size());
+  Sync();
 }
 
 }  // namespace annals

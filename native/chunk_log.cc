@@ -111,7 +111,7 @@ RecoveryReport ChunkLog::Open() {
     record_count_ = scan.committed_records;
     data_checksum_ = scan.data_checksum;
     last_generation = std::max(last_generation, scan.last_generation);
-    if (!read_only_) chunk.Sync(kChunkHeaderSize, write_offset_);
+    if (!read_only_) chunk.Sync();
   }
   flushed_offset_ = write_offset_;
   generation_ = last_generation + 1;
@@ -186,7 +186,7 @@ void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint
   }
   if (roll) RollOver();
   for (uint64_t f = 0; f < prev_end;) {
-    uint8_t* frame = buf + f;
+    uint8_t* frame = buf + f;  // stamped in the caller's buffer, then written in one pwrite
     const uint32_t flen = LoadU32(frame);
     StoreU32(frame + 12, generation_);
     StoreU32(frame + 4, Crc32c(frame + 8, flen - 8));
@@ -194,7 +194,7 @@ void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint
     ++record_count_;
     f += flen;
   }
-  std::memcpy(chunks_.back()->data() + offset, buf, prev_end);
+  chunks_.back()->WriteAt(offset, buf, prev_end);
   write_offset_ = offset + prev_end;
 }
 
@@ -205,15 +205,13 @@ FlushJob ChunkLog::PrepareFlush() {
   job.checkpoint = checkpoint_;
   if (!chunks_.empty() && !chunks_.back()->sealed() && write_offset_ > flushed_offset_) {
     job.chunk = chunks_.back();
-    job.from = flushed_offset_;
-    job.to = write_offset_;
     flushed_offset_ = write_offset_;
   }
   return job;
 }
 
 void ChunkLog::RunFlush(const FlushJob& job) {
-  if (job.chunk) job.chunk->Sync(job.from, job.to);
+  if (job.chunk) job.chunk->Sync();
   if (job.checkpoint && job.checkpoint->valid()) {
     uint8_t raw[kCheckpointSize];
     Checkpoint{job.end_position, job.generation}.EncodeTo(raw);

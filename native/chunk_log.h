@@ -31,9 +31,7 @@ struct RecoveryReport {
 };
 
 struct FlushJob {
-  std::shared_ptr<ChunkFile> chunk;  // null when nothing is dirty
-  uint64_t from = 0;
-  uint64_t to = 0;
+  std::shared_ptr<ChunkFile> chunk;  // null when nothing was written since the last flush
   uint64_t end_position = 0;
   uint32_t generation = 0;
   std::shared_ptr<FileDescriptor> checkpoint;

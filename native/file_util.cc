@@ -64,21 +64,13 @@ void Mapping::Reset() {
   size_ = 0;
 }
 
-Mapping Mapping::Map(int fd, size_t size, bool writable) {
-  const int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-  void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
+Mapping Mapping::Map(int fd, size_t size) {
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) ThrowSystemError("mmap", errno);
   Mapping m;
   m.data_ = static_cast<uint8_t*>(p);
   m.size_ = size;
   return m;
-}
-
-void Mapping::Sync(size_t from, size_t to) const {
-  if (to <= from) return;
-  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t start = from - from % page;
-  if (::msync(data_ + start, to - start, MS_SYNC) != 0) ThrowSystemError("msync", errno);
 }
 
 void FsyncDirectory(const std::string& dir) {

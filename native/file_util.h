@@ -38,13 +38,11 @@ class Mapping {
   Mapping& operator=(const Mapping&) = delete;
   ~Mapping();
 
-  // Maps `size` bytes of `fd` shared; writable adds PROT_WRITE. Throws StoreError on failure.
-  static Mapping Map(int fd, size_t size, bool writable);
+  // Maps `size` bytes of `fd` shared and read-only. Throws StoreError on failure.
+  static Mapping Map(int fd, size_t size);
 
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
-  // msync(MS_SYNC) of [from, to), widened to whole pages.
-  void Sync(size_t from, size_t to) const;
 
  private:
   void Reset();
