@@ -28,7 +28,28 @@ export interface NativeLogHandle {
   close(): void;
 }
 
+export interface NativeSegmentHandle {
+  header(): { kind: 1 | 2; fromPosition: number; toPosition: number; entryCount: number; distinctKeys: number; bloomBytes: number };
+  mayContain(hi: number, lo: number): boolean;
+  findLast(hi: number, lo: number): Float64Array | null;
+  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array;
+  close(): void;
+}
+
 export interface NativeAddon {
+  NativeSegment: new (path: string) => NativeSegmentHandle;
+  buildSegment(
+    dir: string,
+    name: string,
+    kind: number,
+    from: number,
+    to: number,
+    hi: Uint32Array,
+    lo: Uint32Array,
+    seq: Uint32Array,
+    position: Float64Array,
+  ): Promise<void>;
+  mergeSegments(dir: string, name: string, kind: number, from: number, to: number, inputs: NativeSegmentHandle[]): Promise<void>;
   NativeLog: new (dir: string, chunkSize: number, readOnly: boolean) => NativeLogHandle;
   DirLock: new (path: string) => { release(): void };
   crc32c(bytes: Uint8Array, seed?: number): number;

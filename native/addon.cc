@@ -1,6 +1,6 @@
 // Module entry of the native engine (loaded by lib/native.ts through node-gyp-build).
-// Exports: NativeLog (native_log_binding.h), DirLock, crc32c(bytes, seed?), crc32cHardware,
-// formatVersion.
+// Exports: NativeLog (native_log_binding.h), NativeSegment, buildSegment and mergeSegments
+// (index_binding.h), DirLock, crc32c(bytes, seed?), crc32cHardware, formatVersion.
 #include <napi.h>
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include "chunk_format.h"
 #include "crc32c.h"
 #include "dir_lock.h"
+#include "index_binding.h"
 #include "native_log_binding.h"
 
 namespace annals {
@@ -51,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32cJs, "crc32c"));
   exports.Set("crc32cHardware", Napi::Boolean::New(env, Crc32cIsHardware()));
   exports.Set("formatVersion", Napi::Number::New(env, kFormatVersion));
+  InitIndexBinding(env, exports);
   return exports;
 }
 

@@ -1,0 +1,113 @@
+/**
+ * Index segment layout (format version 1): the TypeScript twin of native/index_format.h (read that
+ * header for the page layout and invariants) and native/bloom_filter.cc.
+ */
+import { crc32c } from './crc32c.js';
+import { FORMAT_VERSION } from './layout.js';
+
+export const SEGMENT_PAGE_SIZE = 4096;
+export const SEGMENT_ENTRY_SIZE = 24;
+export const SEGMENT_SEPARATOR_SIZE = 16;
+export const LEAF_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 8) / SEGMENT_ENTRY_SIZE);
+export const INTERNAL_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 16) / SEGMENT_SEPARATOR_SIZE);
+export const SEGMENT_KIND_STREAM = 1;
+export const SEGMENT_KIND_COMMAND = 2;
+export type SegmentKind = typeof SEGMENT_KIND_STREAM | typeof SEGMENT_KIND_COMMAND;
+export const BLOOM_BITS_PER_KEY = 10;
+export const BLOOM_HASHES = 7;
+const MAGIC = Buffer.from('ANNALSIX', 'latin1');
+
+export interface SegmentHeader {
+  kind: SegmentKind;
+  fromPosition: number;
+  toPosition: number;
+  entryCount: number;
+  leafCount: number;
+  rootPage: number;
+  height: number;
+  bloomPage: number;
+  bloomBytes: number;
+  bloomHashes: number;
+  bloomCrc: number;
+  distinctKeys: number;
+  pageCount: number;
+}
+
+export function encodeSegmentHeader(h: SegmentHeader): Buffer {
+  const p = Buffer.alloc(SEGMENT_PAGE_SIZE);
+  MAGIC.copy(p, 0);
+  p[8] = FORMAT_VERSION;
+  p[9] = h.kind;
+  p.writeUInt32LE(SEGMENT_PAGE_SIZE, 12);
+  p.writeUIntLE(h.fromPosition, 16, 6);
+  p.writeUIntLE(h.toPosition, 24, 6);
+  p.writeUIntLE(h.entryCount, 32, 6);
+  p.writeUInt32LE(h.leafCount, 40);
+  p.writeUInt32LE(h.rootPage, 44);
+  p.writeUInt32LE(h.height, 48);
+  p.writeUInt32LE(h.bloomPage, 52);
+  p.writeUInt32LE(h.bloomBytes, 56);
+  p.writeUInt32LE(h.bloomHashes, 60);
+  p.writeUInt32LE(h.bloomCrc >>> 0, 64);
+  p.writeUInt32LE(h.distinctKeys, 68);
+  p.writeUInt32LE(h.pageCount, 72);
+  p.writeUInt32LE(crc32c(p, 0, 0, 124), 124);
+  return p;
+}
+
+export function decodeSegmentHeader(p: Buffer): SegmentHeader | undefined {
+  if (p.length < SEGMENT_PAGE_SIZE || !p.subarray(0, 8).equals(MAGIC) || p.readUInt32LE(124) !== crc32c(p, 0, 0, 124)) {
+    return undefined;
+  }
+  if (p[8] !== FORMAT_VERSION || p.readUInt32LE(12) !== SEGMENT_PAGE_SIZE) return undefined;
+  const kind = p[9];
+  if (kind !== SEGMENT_KIND_STREAM && kind !== SEGMENT_KIND_COMMAND) return undefined;
+  const h: SegmentHeader = {
+    kind,
+    fromPosition: p.readUIntLE(16, 6),
+    toPosition: p.readUIntLE(24, 6),
+    entryCount: p.readUIntLE(32, 6),
+    leafCount: p.readUInt32LE(40),
+    rootPage: p.readUInt32LE(44),
+    height: p.readUInt32LE(48),
+    bloomPage: p.readUInt32LE(52),
+    bloomBytes: p.readUInt32LE(56),
+    bloomHashes: p.readUInt32LE(60),
+    bloomCrc: p.readUInt32LE(64),
+    distinctKeys: p.readUInt32LE(68),
+    pageCount: p.readUInt32LE(72),
+  };
+  const ok = h.fromPosition <= h.toPosition && h.leafCount < h.pageCount && h.rootPage < h.pageCount && h.bloomPage <= h.pageCount;
+  return ok ? h : undefined;
+}
+
+export function bloomBytesFor(distinctKeys: number): number {
+  const bits = Math.max(64, distinctKeys * BLOOM_BITS_PER_KEY);
+  return Math.min(Math.ceil(bits / 8), 1 << 30);
+}
+
+function* bloomBits(hi: number, lo: number, bytes: number): Generator<number> {
+  const h = (hi | 1) >>> 0;
+  const m = bytes * 8;
+  for (let i = 0; i < BLOOM_HASHES; i++) yield ((lo + Math.imul(i, h)) >>> 0) % m;
+}
+
+export function bloomAdd(bits: Uint8Array, hi: number, lo: number): void {
+  for (const b of bloomBits(hi, lo, bits.length)) bits[b >>> 3] = (bits[b >>> 3] as number) | (1 << (b & 7));
+}
+
+export function bloomMayContain(bits: Uint8Array, hi: number, lo: number): boolean {
+  if (bits.length === 0) return true;
+  for (const b of bloomBits(hi, lo, bits.length)) if (((bits[b >>> 3] as number) & (1 << (b & 7))) === 0) return false;
+  return true;
+}
+
+/** Compares (hi, lo, seq) triples: negative, zero or positive. */
+export function compareEntry(ahi: number, alo: number, aseq: number, bhi: number, blo: number, bseq: number): number {
+  return ahi !== bhi ? ahi - bhi : alo !== blo ? alo - blo : aseq - bseq;
+}
+
+export function segmentFileName(kind: SegmentKind, from: number, to: number): string {
+  const hex = (n: number) => n.toString(16).padStart(12, '0');
+  return `${kind === SEGMENT_KIND_STREAM ? 'stream' : 'command'}-${hex(from)}-${hex(to)}.seg`;
+}

@@ -1,0 +1,292 @@
+/**
+ * The JS engine's segment backend: the same files as native/index_segment*.cc, read page by page
+ * with pread (each page CRC-checked) and written by a TypeScript builder on the event loop.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fsyncDirectory, readExactly, writeFully } from '../engine/js-chunk-file.js';
+import { CorruptionError, toAnnalsError } from '../errors.js';
+import { crc32c } from '../format/crc32c.js';
+import {
+  BLOOM_HASHES,
+  bloomAdd,
+  bloomBytesFor,
+  bloomMayContain,
+  compareEntry,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  INTERNAL_CAPACITY,
+  LEAF_CAPACITY,
+  SEGMENT_ENTRY_SIZE,
+  SEGMENT_PAGE_SIZE,
+  SEGMENT_SEPARATOR_SIZE,
+  type SegmentHeader,
+} from '../format/index-layout.js';
+import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
+
+/** One entry as the builders and merges see it. */
+interface Entry {
+  hi: number;
+  lo: number;
+  seq: number;
+  position: number;
+}
+
+class JsSegmentReader implements SegmentReader {
+  private bloom: Buffer | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly fd: number,
+    readonly header: SegmentHeader,
+  ) {}
+
+  page(n: number): Buffer {
+    const p = n > 0 && n < this.header.bloomPage ? readExactly(this.fd, SEGMENT_PAGE_SIZE, n * SEGMENT_PAGE_SIZE) : undefined;
+    if (!p || p.readUInt32LE(4) !== crc32c(p, 0, 8, SEGMENT_PAGE_SIZE)) {
+      throw new CorruptionError(`index segment ${this.path} at offset ${n * SEGMENT_PAGE_SIZE}: bad page`);
+    }
+    return p;
+  }
+
+  mayContain(hi: number, lo: number): boolean {
+    if (!this.bloom) {
+      const bits = readExactly(this.fd, this.header.bloomBytes, this.header.bloomPage * SEGMENT_PAGE_SIZE);
+      if (!bits || crc32c(bits) !== this.header.bloomCrc) {
+        throw new CorruptionError(`index segment ${this.path} at offset ${this.header.bloomPage * SEGMENT_PAGE_SIZE}: bad Bloom filter`);
+      }
+      this.bloom = bits;
+    }
+    return bloomMayContain(this.bloom, hi, lo);
+  }
+
+  /** Leaf holding the last entry <= (hi, lo, seq); 0 when every entry is greater. */
+  private findLeaf(hi: number, lo: number, seq: number): number {
+    if (this.header.height === 0) return 0;
+    let page = this.header.rootPage;
+    for (let level = this.header.height; level > 1; level--) {
+      const p = this.page(page);
+      let a = 0;
+      let b = p.readUInt32LE(0);
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        const s = 16 + mid * SEGMENT_SEPARATOR_SIZE;
+        if (compareEntry(p.readUInt32LE(s + 4), p.readUInt32LE(s), p.readUInt32LE(s + 8), hi, lo, seq) <= 0) a = mid + 1;
+        else b = mid;
+      }
+      if (a === 0) return 0;
+      page = p.readUInt32LE(16 + (a - 1) * SEGMENT_SEPARATOR_SIZE + 12);
+    }
+    return page;
+  }
+
+  findLast(hi: number, lo: number): [number, number] | undefined {
+    const leaf = this.findLeaf(hi, lo, 0xffffffff);
+    if (leaf === 0) return undefined;
+    const p = this.page(leaf);
+    let a = 0;
+    let b = p.readUInt32LE(0);
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const e = 8 + mid * SEGMENT_ENTRY_SIZE;
+      if (compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), p.readUInt32LE(e + 8), hi, lo, 0xffffffff) <= 0) a = mid + 1;
+      else b = mid;
+    }
+    if (a === 0) return undefined;
+    const e = 8 + (a - 1) * SEGMENT_ENTRY_SIZE;
+    if (p.readUInt32LE(e + 4) !== hi || p.readUInt32LE(e) !== lo) return undefined;
+    return [p.readUInt32LE(e + 8), p.readUIntLE(e + 16, 6)];
+  }
+
+  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
+    const out: number[] = [];
+    if (fromSeq > toSeq || this.header.height === 0) return new Float64Array(0);
+    for (let leaf = Math.max(1, this.findLeaf(hi, lo, fromSeq)); leaf <= this.header.leafCount; leaf++) {
+      const p = this.page(leaf);
+      const count = p.readUInt32LE(0);
+      for (let i = 0; i < count; i++) {
+        const e = 8 + i * SEGMENT_ENTRY_SIZE;
+        const c = compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), 0, hi, lo, 0);
+        const seq = p.readUInt32LE(e + 8);
+        if (c < 0 || (c === 0 && seq < fromSeq)) continue;
+        if (c > 0 || seq > toSeq) return Float64Array.from(out);
+        out.push(seq, p.readUIntLE(e + 16, 6));
+      }
+    }
+    return Float64Array.from(out);
+  }
+
+  *entries(): Generator<Entry> {
+    for (let leaf = 1; leaf <= this.header.leafCount; leaf++) {
+      const p = this.page(leaf);
+      const count = Math.min(p.readUInt32LE(0), LEAF_CAPACITY);
+      for (let i = 0; i < count; i++) {
+        const e = 8 + i * SEGMENT_ENTRY_SIZE;
+        yield { hi: p.readUInt32LE(e + 4), lo: p.readUInt32LE(e), seq: p.readUInt32LE(e + 8), position: p.readUIntLE(e + 16, 6) };
+      }
+    }
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+function sealPage(p: Buffer): void {
+  p.writeUInt32LE(crc32c(p, 0, 8, SEGMENT_PAGE_SIZE), 4);
+}
+
+/** Writes a complete segment file from entries already in (key, seq) order. */
+function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Iterable<Entry>): void {
+  const file = path.join(dir, name);
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w+');
+  try {
+    const pages: Buffer[] = [];
+    let offset = SEGMENT_PAGE_SIZE;
+    let nextPage = 1;
+    const write = (p: Buffer): number => {
+      pages.push(p);
+      if (pages.length >= 256) flush();
+      return nextPage++;
+    };
+    const flush = () => {
+      const b = Buffer.concat(pages);
+      writeFully(fd, b, offset);
+      offset += b.length;
+      pages.length = 0;
+    };
+    let level: { hi: number; lo: number; seq: number; child: number }[] = [];
+    const keys: [number, number][] = [];
+    let page = Buffer.alloc(SEGMENT_PAGE_SIZE);
+    let count = 0;
+    let entryCount = 0;
+    let prev: Entry | undefined;
+    const flushLeaf = () => {
+      page.writeUInt32LE(count, 0);
+      sealPage(page);
+      level.push({ hi: page.readUInt32LE(12), lo: page.readUInt32LE(8), seq: page.readUInt32LE(16), child: write(page) });
+      page = Buffer.alloc(SEGMENT_PAGE_SIZE);
+      count = 0;
+    };
+    for (const e of entries) {
+      if (prev && compareEntry(prev.hi, prev.lo, prev.seq, e.hi, e.lo, e.seq) >= 0) {
+        throw new Error('segment entries are not strictly increasing');
+      }
+      if (!prev || prev.hi !== e.hi || prev.lo !== e.lo) keys.push([e.hi, e.lo]);
+      prev = e;
+      const s = 8 + count * SEGMENT_ENTRY_SIZE;
+      page.writeUInt32LE(e.lo, s);
+      page.writeUInt32LE(e.hi, s + 4);
+      page.writeUInt32LE(e.seq, s + 8);
+      page.writeUIntLE(e.position, s + 16, 6);
+      entryCount++;
+      if (++count === LEAF_CAPACITY) flushLeaf();
+    }
+    if (count > 0) flushLeaf();
+    const leafCount = level.length;
+    let height = level.length === 0 ? 0 : 1;
+    while (level.length > 1) {
+      const upper: typeof level = [];
+      for (let i = 0; i < level.length; i += INTERNAL_CAPACITY) {
+        const group = level.slice(i, i + INTERNAL_CAPACITY);
+        const p = Buffer.alloc(SEGMENT_PAGE_SIZE);
+        p.writeUInt32LE(group.length, 0);
+        p.writeUInt32LE(height + 1, 8);
+        group.forEach((g, k) => {
+          const s = 16 + k * SEGMENT_SEPARATOR_SIZE;
+          p.writeUInt32LE(g.lo, s);
+          p.writeUInt32LE(g.hi, s + 4);
+          p.writeUInt32LE(g.seq, s + 8);
+          p.writeUInt32LE(g.child, s + 12);
+        });
+        sealPage(p);
+        const first = group[0] as (typeof level)[number];
+        upper.push({ hi: first.hi, lo: first.lo, seq: first.seq, child: write(p) });
+      }
+      level = upper;
+      height++;
+    }
+    flush();
+    const bloomPage = nextPage;
+    const bloomBytes = bloomBytesFor(keys.length);
+    const bloom = Buffer.alloc(Math.ceil(bloomBytes / SEGMENT_PAGE_SIZE) * SEGMENT_PAGE_SIZE);
+    const bits = bloom.subarray(0, bloomBytes);
+    for (const [hi, lo] of keys) bloomAdd(bits, hi, lo);
+    writeFully(fd, bloom, offset);
+    const header: SegmentHeader = {
+      kind: spec.kind,
+      fromPosition: spec.fromPosition,
+      toPosition: spec.toPosition,
+      entryCount,
+      leafCount,
+      rootPage: level[0]?.child ?? 0,
+      height,
+      bloomPage,
+      bloomBytes,
+      bloomHashes: BLOOM_HASHES,
+      bloomCrc: crc32c(bits),
+      distinctKeys: keys.length,
+      pageCount: bloomPage + bloom.length / SEGMENT_PAGE_SIZE,
+    };
+    writeFully(fd, encodeSegmentHeader(header), 0);
+    fs.fdatasyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {}
+    fs.rmSync(tmp, { force: true });
+    throw toAnnalsError(err, `build ${file}: `);
+  }
+  fsyncDirectory(dir);
+}
+
+function* mergeEntries(inputs: JsSegmentReader[]): Generator<Entry> {
+  const its = inputs.map((s) => s.entries());
+  const heads = its.map((it) => it.next());
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i] as IteratorResult<Entry>;
+      if (h.done) continue;
+      const b = best >= 0 ? ((heads[best] as IteratorResult<Entry>).value as Entry) : undefined;
+      if (!b || compareEntry(h.value.hi, h.value.lo, h.value.seq, b.hi, b.lo, b.seq) < 0) best = i;
+    }
+    if (best < 0) return;
+    yield (heads[best] as IteratorResult<Entry>).value as Entry;
+    heads[best] = (its[best] as Generator<Entry>).next();
+  }
+}
+
+export class JsSegmentBackend implements SegmentBackend {
+  open(file: string): SegmentReader {
+    const fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const raw = readExactly(fd, SEGMENT_PAGE_SIZE, 0);
+    const header = raw && decodeSegmentHeader(raw);
+    if (!header || size < header.pageCount * SEGMENT_PAGE_SIZE) {
+      fs.closeSync(fd);
+      throw new CorruptionError(`index segment ${file} at offset 0: invalid header`);
+    }
+    return new JsSegmentReader(file, fd, header);
+  }
+
+  async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {
+    const order = Array.from({ length: e.hi.length }, (_, i) => i);
+    order.sort((a, b) =>
+      compareEntry(e.hi[a] as number, e.lo[a] as number, e.seq[a] as number, e.hi[b] as number, e.lo[b] as number, e.seq[b] as number),
+    );
+    writeSegment(
+      dir,
+      name,
+      spec,
+      order.map((i) => ({ hi: e.hi[i] as number, lo: e.lo[i] as number, seq: e.seq[i] as number, position: e.position[i] as number })),
+    );
+  }
+
+  async merge(dir: string, name: string, spec: SegmentSpec, inputs: SegmentReader[]): Promise<void> {
+    writeSegment(dir, name, spec, mergeEntries(inputs as JsSegmentReader[]));
+  }
+}

@@ -1,0 +1,63 @@
+/** The native engine's segment backend: thin adapters over the addon's NativeSegment and builders. */
+import { toAnnalsError } from '../errors.js';
+import type { NativeAddon, NativeSegmentHandle } from '../native.js';
+import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
+
+class NativeSegmentReader implements SegmentReader {
+  readonly header: SegmentReader['header'];
+  constructor(
+    readonly path: string,
+    readonly handle: NativeSegmentHandle,
+  ) {
+    this.header = handle.header();
+  }
+  mayContain(hi: number, lo: number): boolean {
+    return wrap(() => this.handle.mayContain(hi, lo));
+  }
+  findLast(hi: number, lo: number): [number, number] | undefined {
+    const r = wrap(() => this.handle.findLast(hi, lo));
+    return r ? [r[0] as number, r[1] as number] : undefined;
+  }
+  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
+    return wrap(() => this.handle.range(hi, lo, fromSeq, toSeq));
+  }
+  close(): void {
+    this.handle.close();
+  }
+}
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw toAnnalsError(err);
+  }
+}
+
+export class NativeSegmentBackend implements SegmentBackend {
+  constructor(private readonly addon: NativeAddon) {}
+
+  open(path: string): SegmentReader {
+    return new NativeSegmentReader(
+      path,
+      wrap(() => new this.addon.NativeSegment(path)),
+    );
+  }
+
+  async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {
+    try {
+      await this.addon.buildSegment(dir, name, spec.kind, spec.fromPosition, spec.toPosition, e.hi, e.lo, e.seq, e.position);
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
+  }
+
+  async merge(dir: string, name: string, spec: SegmentSpec, inputs: SegmentReader[]): Promise<void> {
+    const handles = inputs.map((s) => (s as NativeSegmentReader).handle);
+    try {
+      await this.addon.mergeSegments(dir, name, spec.kind, spec.fromPosition, spec.toPosition, handles);
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What the index needs from an engine for segment files: open one for lookups, build one from
+ * entries, merge several. The native backend runs builds and merges on the libuv pool
+ * (native/index_segment_builder.cc); the JS backend does the same in TypeScript, on the event loop.
+ * Both write and read the same files (lib/format/index-layout.ts).
+ */
+import type { SegmentHeader, SegmentKind } from '../format/index-layout.js';
+
+export interface SegmentReader {
+  readonly path: string;
+  readonly header: Pick<SegmentHeader, 'kind' | 'fromPosition' | 'toPosition' | 'entryCount' | 'distinctKeys' | 'bloomBytes'>;
+  mayContain(hi: number, lo: number): boolean;
+  /** [seq, position] of the entry with this key and the largest seq. */
+  findLast(hi: number, lo: number): [number, number] | undefined;
+  /** Flat [seq, position, seq, position, …] for this key with fromSeq <= seq <= toSeq. */
+  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array;
+  close(): void;
+}
+
+export interface SegmentEntries {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  seq: Uint32Array;
+  position: Float64Array;
+}
+
+export interface SegmentSpec {
+  kind: SegmentKind;
+  fromPosition: number;
+  toPosition: number;
+}
+
+export interface SegmentBackend {
+  open(path: string): SegmentReader;
+  /** Writes `dir/name` from unsorted entries: temporary file, sync, rename, directory sync. */
+  build(dir: string, name: string, spec: SegmentSpec, entries: SegmentEntries): Promise<void>;
+  merge(dir: string, name: string, spec: SegmentSpec, inputs: SegmentReader[]): Promise<void>;
+}

@@ -1,0 +1,212 @@
+#include "index_binding.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binding_util.h"
+#include "index_segment.h"
+#include "index_segment_builder.h"
+
+namespace annals {
+namespace {
+
+uint64_t KeyArg(const Napi::CallbackInfo& info, size_t i) {
+  const auto hi = static_cast<uint64_t>(ArgNumber(info, i, "keyHi"));
+  const auto lo = static_cast<uint64_t>(ArgNumber(info, i + 1, "keyLo"));
+  return (hi << 32) | (lo & 0xFFFFFFFFu);
+}
+
+Napi::Value EntriesToJs(Napi::Env env, const std::vector<SegmentEntry>& entries) {
+  Napi::Float64Array out = Napi::Float64Array::New(env, entries.size() * 2);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    out[2 * i] = entries[i].seq;
+    out[2 * i + 1] = static_cast<double>(entries[i].position);
+  }
+  return out;
+}
+
+class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeSegment",
+                       {
+                           InstanceMethod<&NativeSegment::Header>("header"),
+                           InstanceMethod<&NativeSegment::MayContain>("mayContain"),
+                           InstanceMethod<&NativeSegment::FindLast>("findLast"),
+                           InstanceMethod<&NativeSegment::Range>("range"),
+                           InstanceMethod<&NativeSegment::Close>("close"),
+                       });
+  }
+
+  explicit NativeSegment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSegment>(info) {
+    Guard(info.Env(), [&] {
+      if (info.Length() < 1 || !info[0].IsString()) {
+        throw ToJsError(info.Env(), "INVALID_ARGUMENT", "new NativeSegment(path)");
+      }
+      segment_ = IndexSegment::Open(info[0].As<Napi::String>().Utf8Value());
+    });
+  }
+
+  std::shared_ptr<IndexSegment> segment(Napi::Env env) const {
+    if (!segment_) throw ToJsError(env, "STORE_CLOSED", "the segment is closed");
+    return segment_;
+  }
+
+ private:
+  Napi::Value Header(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      const SegmentHeader& h = segment(env)->header();
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("kind", h.kind);
+      o.Set("fromPosition", static_cast<double>(h.from_position));
+      o.Set("toPosition", static_cast<double>(h.to_position));
+      o.Set("entryCount", static_cast<double>(h.entry_count));
+      o.Set("distinctKeys", h.distinct_keys);
+      o.Set("bloomBytes", h.bloom_bytes);
+      return o;
+    });
+  }
+  Napi::Value MayContain(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      return Napi::Boolean::New(info.Env(), segment(info.Env())->MayContain(KeyArg(info, 0)));
+    });
+  }
+  // [seq, position] of the entry with the key and the largest seq, or null.
+  Napi::Value FindLast(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      SegmentEntry e;
+      if (!segment(env)->FindLast(KeyArg(info, 0), &e)) return env.Null();
+      return EntriesToJs(env, {e});
+    });
+  }
+  // Float64Array of [seq, position] pairs for the key with fromSeq <= seq <= toSeq.
+  Napi::Value Range(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      std::vector<SegmentEntry> entries;
+      segment(env)->Range(KeyArg(info, 0), static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
+                          static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
+      return EntriesToJs(env, entries);
+    });
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    segment_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<IndexSegment> segment_;
+};
+
+// Common shape of the two builders: work on the pool, then resolve or reject with a coded error.
+class SegmentWorker : public Napi::AsyncWorker {
+ public:
+  SegmentWorker(Napi::Env env, std::function<void()> work)
+      : Napi::AsyncWorker(env),
+        work_(std::move(work)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      work_();
+    } catch (const StoreError& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(ToJsError(Env(), code_, e.Message()).Value());
+  }
+
+ private:
+  std::function<void()> work_;
+  std::string code_ = "IO";
+  Napi::Promise::Deferred deferred_;
+};
+
+SegmentSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
+  SegmentSpec spec;
+  spec.kind = static_cast<uint8_t>(ArgNumber(info, i, "kind"));
+  spec.from_position = static_cast<uint64_t>(ArgNumber(info, i + 1, "fromPosition"));
+  spec.to_position = static_cast<uint64_t>(ArgNumber(info, i + 2, "toPosition"));
+  return spec;
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    throw ToJsError(info.Env(), "INVALID_ARGUMENT", std::string(name) + " must be a string");
+  }
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Promise QueueWork(Napi::Env env, std::function<void()> work) {
+  auto* worker = new SegmentWorker(env, std::move(work));  // owned by libuv, self-deleting
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// buildSegment(dir, name, kind, from, to, keyHi: Uint32Array, keyLo: Uint32Array,
+//              seqs: Uint32Array, positions: Float64Array): Promise<void>
+Napi::Value BuildSegmentJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const std::string dir = StringArg(info, 0, "dir");
+    const std::string name = StringArg(info, 1, "name");
+    const SegmentSpec spec = SpecArgs(info, 2);
+    auto hi = ArgTypedArray<Napi::Uint32Array>(info, 5, "keyHi");
+    auto lo = ArgTypedArray<Napi::Uint32Array>(info, 6, "keyLo");
+    auto seqs = ArgTypedArray<Napi::Uint32Array>(info, 7, "seqs");
+    auto positions = ArgTypedArray<Napi::Float64Array>(info, 8, "positions");
+    const size_t n = hi.ElementLength();
+    if (lo.ElementLength() != n || seqs.ElementLength() != n || positions.ElementLength() != n) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "entry arrays differ in length");
+    }
+    // Copied on the JS thread: the worker must not touch JS memory.
+    std::vector<SegmentEntry> entries(n);
+    for (size_t i = 0; i < n; ++i) {
+      entries[i] = {(static_cast<uint64_t>(hi[i]) << 32) | lo[i], seqs[i],
+                    static_cast<uint64_t>(positions[i])};
+    }
+    auto shared = std::make_shared<std::vector<SegmentEntry>>(std::move(entries));
+    return QueueWork(
+        env, [dir, name, spec, shared] { BuildSegment(dir, name, spec, std::move(*shared)); });
+  });
+}
+
+// mergeSegments(dir, name, kind, from, to, inputs: NativeSegment[]): Promise<void>
+Napi::Value MergeSegmentsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const std::string dir = StringArg(info, 0, "dir");
+    const std::string name = StringArg(info, 1, "name");
+    const SegmentSpec spec = SpecArgs(info, 2);
+    if (info.Length() < 6 || !info[5].IsArray()) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be an array of segments");
+    }
+    Napi::Array arr = info[5].As<Napi::Array>();
+    std::vector<std::shared_ptr<IndexSegment>> inputs;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr[i];
+      if (!v.IsObject()) throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
+      inputs.push_back(NativeSegment::Unwrap(v.As<Napi::Object>())->segment(env));
+    }
+    return QueueWork(env, [dir, name, spec, inputs] { MergeSegments(dir, name, spec, inputs); });
+  });
+}
+
+}  // namespace
+
+void InitIndexBinding(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeSegment", NativeSegment::Init(env));
+  exports.Set("buildSegment", Napi::Function::New(env, BuildSegmentJs, "buildSegment"));
+  exports.Set("mergeSegments", Napi::Function::New(env, MergeSegmentsJs, "mergeSegments"));
+}
+
+}  // namespace annals

@@ -1,0 +1,148 @@
+#include "index_segment.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "bloom_filter.h"
+#include "crc32c.h"
+#include "store_error.h"
+
+namespace annals {
+namespace {
+
+bool LessOrEqual(uint64_t k1, uint32_t s1, uint64_t k2, uint32_t s2) {
+  return k1 != k2 ? k1 < k2 : s1 <= s2;
+}
+
+}  // namespace
+
+SegmentEntry DecodeEntry(const uint8_t* p) {
+  return SegmentEntry{LoadU64(p), LoadU32(p + 8), LoadU64(p + 16)};
+}
+
+IndexSegment::IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping,
+                           SegmentHeader header)
+    : path_(std::move(path)), fd_(std::move(fd)), mapping_(std::move(mapping)), header_(header) {}
+
+std::shared_ptr<IndexSegment> IndexSegment::Open(const std::string& path) {
+  FileDescriptor fd = FileDescriptor::Open(path, O_RDONLY);
+  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size < 0) ThrowSystemError("lseek " + path, errno);
+  uint8_t page[kSegmentPageSize];
+  SegmentHeader header;
+  if (size < static_cast<off_t>(kSegmentPageSize) || !ReadAllAt(fd.get(), page, sizeof page, 0) ||
+      !SegmentHeader::DecodeFrom(page, &header) ||
+      static_cast<uint64_t>(size) < static_cast<uint64_t>(header.page_count) * kSegmentPageSize ||
+      static_cast<uint64_t>(header.bloom_page) * kSegmentPageSize + header.bloom_bytes >
+          static_cast<uint64_t>(size)) {
+    throw StoreError("CORRUPTION", "index segment " + path + " at offset 0: invalid header");
+  }
+  Mapping mapping = Mapping::Map(fd.get(), static_cast<size_t>(size));
+  return std::make_shared<IndexSegment>(Token{}, path, std::move(fd), std::move(mapping), header);
+}
+
+const uint8_t* IndexSegment::Page(uint32_t n) const {
+  const uint8_t* p = mapping_.data() + static_cast<uint64_t>(n) * kSegmentPageSize;
+  if (n == 0 || n >= header_.bloom_page || LoadU32(p + 4) != Crc32c(p + 8, kSegmentPageSize - 8)) {
+    throw StoreError("CORRUPTION", "index segment " + path_ + " at offset " +
+                                       std::to_string(static_cast<uint64_t>(n) * kSegmentPageSize) +
+                                       ": bad page");
+  }
+  return p;
+}
+
+bool IndexSegment::MayContain(uint64_t key) const {
+  const uint8_t* bits =
+      mapping_.data() + static_cast<uint64_t>(header_.bloom_page) * kSegmentPageSize;
+  int state = bloom_state_.load(std::memory_order_acquire);
+  if (state == 0) {
+    state = Crc32c(bits, header_.bloom_bytes) == header_.bloom_crc ? 1 : 2;
+    bloom_state_.store(state, std::memory_order_release);
+  }
+  if (state == 2) {
+    throw StoreError("CORRUPTION", "index segment " + path_ + " at offset " +
+                                       std::to_string(header_.bloom_page * kSegmentPageSize) +
+                                       ": bad Bloom filter");
+  }
+  return BloomFilter::MayContain(bits, header_.bloom_bytes, key);
+}
+
+uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq) const {
+  if (header_.height == 0) return 0;
+  uint32_t page = header_.root_page;
+  for (uint32_t level = header_.height; level > 1; --level) {
+    const uint8_t* p = Page(page);
+    const uint32_t count = LoadU32(p);
+    // Last separator <= target.
+    uint32_t lo = 0;
+    uint32_t hi = count;
+    while (lo < hi) {
+      const uint32_t mid = (lo + hi) / 2;
+      const uint8_t* s = p + 16 + mid * kSegmentSeparatorSize;
+      if (LessOrEqual(LoadU64(s), LoadU32(s + 8), key, seq)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo == 0) return 0;
+    page = LoadU32(p + 16 + (lo - 1) * kSegmentSeparatorSize + 12);
+  }
+  return page;
+}
+
+bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
+  const uint32_t leaf = FindLeaf(key, UINT32_MAX);
+  if (leaf == 0) return false;
+  const uint8_t* p = Page(leaf);
+  const uint32_t count = LoadU32(p);
+  uint32_t lo = 0;
+  uint32_t hi = count;
+  while (lo < hi) {
+    const uint32_t mid = (lo + hi) / 2;
+    const uint8_t* e = p + 8 + mid * kSegmentEntrySize;
+    if (LessOrEqual(LoadU64(e), LoadU32(e + 8), key, UINT32_MAX)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) return false;
+  const SegmentEntry e = DecodeEntry(p + 8 + (lo - 1) * kSegmentEntrySize);
+  if (e.key != key) return false;
+  *out = e;
+  return true;
+}
+
+void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
+                         std::vector<SegmentEntry>* out) const {
+  if (from_seq > to_seq || header_.height == 0) return;
+  uint32_t leaf = FindLeaf(key, from_seq);
+  if (leaf == 0) leaf = 1;
+  for (; leaf <= header_.leaf_count; ++leaf) {
+    const uint8_t* p = Page(leaf);
+    const uint32_t count = LoadU32(p);
+    for (uint32_t i = 0; i < count; ++i) {
+      const SegmentEntry e = DecodeEntry(p + 8 + i * kSegmentEntrySize);
+      if (e.key < key || (e.key == key && e.seq < from_seq)) continue;
+      if (e.key > key || e.seq > to_seq) return;
+      out->push_back(e);
+    }
+  }
+}
+
+bool SegmentCursor::Next(SegmentEntry* out) {
+  while (slot_ == count_) {
+    if (leaf_ >= segment_->header().leaf_count) return false;
+    page_ = segment_->Page(++leaf_);
+    slot_ = 0;
+    count_ = std::min<uint32_t>(LoadU32(page_), kLeafCapacity);
+  }
+  *out = DecodeEntry(page_ + 8 + slot_++ * kSegmentEntrySize);
+  return true;
+}
+
+}  // namespace annals

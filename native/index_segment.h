@@ -1,0 +1,64 @@
+// Reads one index segment (format in index_format.h) through a read-only mapping. Immutable and
+// without caches, so lookups may run on any thread; every page is CRC-checked when touched and a
+// mismatch is StoreError(CORRUPTION) naming the file and page.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "file_util.h"
+#include "index_format.h"
+
+namespace annals {
+
+class IndexSegment {
+ public:
+  // Opens and validates the header; throws StoreError(CORRUPTION) for a bad or truncated file.
+  static std::shared_ptr<IndexSegment> Open(const std::string& path);
+
+  const SegmentHeader& header() const { return header_; }
+  const std::string& path() const { return path_; }
+
+  bool MayContain(uint64_t key) const;
+  // The entry with `key` and the largest seq; false when there is none.
+  bool FindLast(uint64_t key, SegmentEntry* out) const;
+  // Entries with `key` and from_seq <= seq <= to_seq, in seq order.
+  void Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
+             std::vector<SegmentEntry>* out) const;
+  // Page `n` (a leaf or internal page), CRC-verified.
+  const uint8_t* Page(uint32_t n) const;
+
+  struct Token {};
+  IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping, SegmentHeader header);
+
+ private:
+  // Leaf page holding the last entry <= (key, seq); 0 when every entry is greater.
+  uint32_t FindLeaf(uint64_t key, uint32_t seq) const;
+
+  std::string path_;
+  FileDescriptor fd_;
+  Mapping mapping_;
+  SegmentHeader header_;
+  mutable std::atomic<int> bloom_state_{0};  // 0 unchecked, 1 valid, 2 corrupt
+};
+
+SegmentEntry DecodeEntry(const uint8_t* p);
+
+// Walks every entry of a segment in order, verifying each leaf once: the input side of a merge.
+class SegmentCursor {
+ public:
+  explicit SegmentCursor(std::shared_ptr<IndexSegment> segment) : segment_(std::move(segment)) {}
+  bool Next(SegmentEntry* out);
+
+ private:
+  std::shared_ptr<IndexSegment> segment_;
+  uint32_t leaf_ = 0;
+  const uint8_t* page_ = nullptr;
+  uint32_t slot_ = 0;
+  uint32_t count_ = 0;
+};
+
+}  // namespace annals

@@ -1,0 +1,189 @@
+#include "index_segment_builder.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <queue>
+
+#include "bloom_filter.h"
+#include "crc32c.h"
+#include "store_error.h"
+
+namespace annals {
+namespace {
+
+constexpr size_t kBufferPages = 256;
+
+class PageWriter {
+ public:
+  explicit PageWriter(int fd) : fd_(fd) { buffer_.reserve(kBufferPages * kSegmentPageSize); }
+
+  // Returns the page number of the page written.
+  uint32_t Write(const uint8_t* page) {
+    buffer_.insert(buffer_.end(), page, page + kSegmentPageSize);
+    if (buffer_.size() >= kBufferPages * kSegmentPageSize) Flush();
+    return next_page_++;
+  }
+  void WriteRaw(const uint8_t* data, size_t n) {
+    Flush();
+    WriteAllAt(fd_, data, n, offset_);
+    offset_ += n;
+  }
+  void Flush() {
+    if (buffer_.empty()) return;
+    WriteAllAt(fd_, buffer_.data(), buffer_.size(), offset_);
+    offset_ += buffer_.size();
+    buffer_.clear();
+  }
+  uint32_t next_page() const { return next_page_; }
+
+ private:
+  int fd_;
+  uint64_t offset_ = kSegmentPageSize;  // page 0, the header, is written last
+  uint32_t next_page_ = 1;
+  std::vector<uint8_t> buffer_;
+};
+
+struct Separator {
+  uint64_t key;
+  uint32_t seq;
+  uint32_t child;
+};
+
+void SealPage(uint8_t* page) { StoreU32(page + 4, Crc32c(page + 8, kSegmentPageSize - 8)); }
+
+// Streams sorted entries from `next` into a complete segment file.
+void WriteSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
+                  const std::function<bool(SegmentEntry*)>& next) {
+  const std::string path = dir + "/" + name;
+  const std::string tmp = path + ".tmp";
+  FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
+  try {
+    PageWriter writer(fd.get());
+    SegmentHeader h;
+    h.kind = spec.kind;
+    h.from_position = spec.from_position;
+    h.to_position = spec.to_position;
+    std::vector<uint64_t> keys;  // distinct, for the Bloom filter
+    std::vector<Separator> level;
+    uint8_t page[kSegmentPageSize];
+    uint32_t count = 0;
+    auto flush_leaf = [&] {
+      StoreU32(page, count);
+      SealPage(page);
+      const uint32_t n = writer.Write(page);
+      level.push_back({LoadU64(page + 8), LoadU32(page + 16), n});
+      ++h.leaf_count;
+      count = 0;
+    };
+    std::memset(page, 0, sizeof page);
+    SegmentEntry e;
+    bool have_prev = false;
+    SegmentEntry prev{};
+    while (next(&e)) {
+      if (have_prev && !EntryLess(prev, e)) {
+        throw StoreError("INVALID_ARGUMENT", "segment entries are not strictly increasing");
+      }
+      if (!have_prev || e.key != prev.key) keys.push_back(e.key);
+      prev = e;
+      have_prev = true;
+      uint8_t* slot = page + 8 + count * kSegmentEntrySize;
+      StoreU64(slot, e.key);
+      StoreU32(slot + 8, e.seq);
+      StoreU32(slot + 12, 0);
+      StoreU64(slot + 16, e.position);
+      ++h.entry_count;
+      if (++count == kLeafCapacity) {
+        flush_leaf();
+        std::memset(page, 0, sizeof page);
+      }
+    }
+    if (count > 0) flush_leaf();
+    // Internal levels, bottom-up, until one page holds the level.
+    h.height = level.empty() ? 0 : 1;
+    while (level.size() > 1) {
+      std::vector<Separator> upper;
+      for (size_t i = 0; i < level.size(); i += kInternalCapacity) {
+        const size_t n = std::min<size_t>(kInternalCapacity, level.size() - i);
+        std::memset(page, 0, sizeof page);
+        StoreU32(page, static_cast<uint32_t>(n));
+        StoreU32(page + 8, h.height + 1);
+        for (size_t k = 0; k < n; ++k) {
+          uint8_t* s = page + 16 + k * kSegmentSeparatorSize;
+          StoreU64(s, level[i + k].key);
+          StoreU32(s + 8, level[i + k].seq);
+          StoreU32(s + 12, level[i + k].child);
+        }
+        SealPage(page);
+        upper.push_back({level[i].key, level[i].seq, writer.Write(page)});
+      }
+      level = std::move(upper);
+      ++h.height;
+    }
+    h.root_page = level.empty() ? 0 : level.front().child;
+    h.bloom_page = writer.next_page();
+    h.distinct_keys = static_cast<uint32_t>(keys.size());
+    h.bloom_bytes = BloomFilter::BytesFor(keys.size());
+    h.bloom_hashes = kBloomHashes;
+    std::vector<uint8_t> bloom(h.bloom_bytes, 0);
+    for (uint64_t k : keys) BloomFilter::Add(bloom.data(), h.bloom_bytes, k);
+    h.bloom_crc = Crc32c(bloom.data(), bloom.size());
+    bloom.resize((bloom.size() + kSegmentPageSize - 1) / kSegmentPageSize * kSegmentPageSize, 0);
+    writer.WriteRaw(bloom.data(), bloom.size());
+    h.page_count = h.bloom_page + static_cast<uint32_t>(bloom.size() / kSegmentPageSize);
+    uint8_t header[kSegmentPageSize];
+    h.EncodeTo(header);
+    WriteAllAt(fd.get(), header, sizeof header, 0);
+    if (::fdatasync(fd.get()) != 0) ThrowSystemError("fdatasync " + tmp, errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) ThrowSystemError("rename " + tmp, errno);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  FsyncDirectory(dir);
+}
+
+}  // namespace
+
+void BuildSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
+                  std::vector<SegmentEntry> entries) {
+  std::sort(entries.begin(), entries.end(), EntryLess);
+  size_t i = 0;
+  WriteSegment(dir, name, spec, [&](SegmentEntry* out) {
+    if (i == entries.size()) return false;
+    *out = entries[i++];
+    return true;
+  });
+}
+
+void MergeSegments(const std::string& dir, const std::string& name, const SegmentSpec& spec,
+                   const std::vector<std::shared_ptr<IndexSegment>>& inputs) {
+  struct Head {
+    SegmentEntry entry;
+    size_t input;
+  };
+  auto greater = [](const Head& a, const Head& b) { return EntryLess(b.entry, a.entry); };
+  std::priority_queue<Head, std::vector<Head>, decltype(greater)> heap(greater);
+  std::vector<SegmentCursor> cursors;
+  cursors.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    cursors.emplace_back(inputs[i]);
+    SegmentEntry e;
+    if (cursors.back().Next(&e)) heap.push({e, i});
+  }
+  WriteSegment(dir, name, spec, [&](SegmentEntry* out) {
+    if (heap.empty()) return false;
+    const Head head = heap.top();
+    heap.pop();
+    *out = head.entry;
+    SegmentEntry e;
+    if (cursors[head.input].Next(&e)) heap.push({e, head.input});
+    return true;
+  });
+}
+
+}  // namespace annals

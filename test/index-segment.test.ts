@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SEGMENT_KIND_STREAM, SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
+import { keyOf } from '../lib/format/key-hash.js';
+import { JsSegmentBackend } from '../lib/index/js-segments.js';
+import { NativeSegmentBackend } from '../lib/index/native-segments.js';
+import type { SegmentBackend } from '../lib/index/segment-backend.js';
+import { CorruptionError } from '../lib/index.js';
+import { nativeAddon } from '../lib/native.js';
+import { tempDir } from './helpers.js';
+
+const backends: [string, SegmentBackend][] = [['js', new JsSegmentBackend()]];
+const addon = nativeAddon();
+if (addon) backends.unshift(['native', new NativeSegmentBackend(addon)]);
+
+/** Streams s-0 … s-(n-1), stream i holding versions 1 … (i % 7) + 1, shuffled. */
+function entries(streams: number) {
+  const rows: { hi: number; lo: number; seq: number; position: number; stream: string }[] = [];
+  let position = 64;
+  for (let i = 0; i < streams; i++) {
+    const k = keyOf(`s-${i}`);
+    for (let v = 1; v <= (i % 7) + 1; v++) rows.push({ ...k, seq: v, position: (position += 100), stream: `s-${i}` });
+  }
+  for (let i = rows.length - 1; i > 0; i--) {
+    const j = (i * 7919) % (i + 1);
+    [rows[i], rows[j]] = [rows[j]!, rows[i]!];
+  }
+  return {
+    rows,
+    arrays: {
+      hi: Uint32Array.from(rows, (r) => r.hi),
+      lo: Uint32Array.from(rows, (r) => r.lo),
+      seq: Uint32Array.from(rows, (r) => r.seq),
+      position: Float64Array.from(rows, (r) => r.position),
+    },
+  };
+}
+
+describe.each(backends)('index segments built by %s', (_name, builder) => {
+  it.each(backends)('answer lookups and ranges when read by %s', async (_reader, reader) => {
+    const dir = tempDir();
+    const { rows, arrays } = entries(5000);
+    await builder.build(dir, 'a.seg', { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 }, arrays);
+    const seg = reader.open(path.join(dir, 'a.seg'));
+    expect(seg.header).toMatchObject({ kind: 1, fromPosition: 64, toPosition: 9_999_999, entryCount: rows.length, distinctKeys: 5000 });
+    for (const i of [0, 1, 6, 777, 4999]) {
+      const k = keyOf(`s-${i}`);
+      const mine = rows.filter((r) => r.stream === `s-${i}`).sort((a, b) => a.seq - b.seq);
+      expect(seg.mayContain(k.hi, k.lo)).toBe(true);
+      expect(seg.findLast(k.hi, k.lo)).toEqual([mine.at(-1)!.seq, mine.at(-1)!.position]);
+      expect(Array.from(seg.range(k.hi, k.lo, 1, 100))).toEqual(mine.flatMap((r) => [r.seq, r.position]));
+      expect(Array.from(seg.range(k.hi, k.lo, 2, 2))).toEqual(mine.filter((r) => r.seq === 2).flatMap((r) => [r.seq, r.position]));
+    }
+    let falsePositives = 0;
+    for (let i = 0; i < 2000; i++) {
+      const k = keyOf(`absent-${i}`);
+      if (seg.mayContain(k.hi, k.lo)) falsePositives++;
+      expect(seg.findLast(k.hi, k.lo)).toBeUndefined();
+      expect(seg.range(k.hi, k.lo, 0, 0xffffffff).length).toBe(0);
+    }
+    expect(falsePositives).toBeLessThan(60);
+    seg.close();
+  });
+
+  it('merges segments into one holding every entry', async () => {
+    const dir = tempDir();
+    const { rows, arrays } = entries(3000);
+    const half = Math.floor(rows.length / 2);
+    const part = (a: number, b: number) => ({
+      hi: arrays.hi.slice(a, b),
+      lo: arrays.lo.slice(a, b),
+      seq: arrays.seq.slice(a, b),
+      position: arrays.position.slice(a, b),
+    });
+    await builder.build(dir, 'x.seg', { kind: 1, fromPosition: 64, toPosition: 100 }, part(0, half));
+    await builder.build(dir, 'y.seg', { kind: 1, fromPosition: 100, toPosition: 200 }, part(half, rows.length));
+    const inputs = [builder.open(path.join(dir, 'x.seg')), builder.open(path.join(dir, 'y.seg'))];
+    await builder.merge(dir, 'xy.seg', { kind: 1, fromPosition: 64, toPosition: 200 }, inputs);
+    const merged = builder.open(path.join(dir, 'xy.seg'));
+    expect(merged.header.entryCount).toBe(rows.length);
+    const k = keyOf('s-6');
+    expect(merged.findLast(k.hi, k.lo)?.[0]).toBe(7);
+    for (const s of [...inputs, merged]) s.close();
+  });
+
+  it('builds an empty segment and detects damaged pages and headers', async () => {
+    const dir = tempDir();
+    await builder.build(dir, 'e.seg', { kind: 2, fromPosition: 64, toPosition: 64 }, entries(0).arrays);
+    const empty = builder.open(path.join(dir, 'e.seg'));
+    expect(empty.findLast(1, 2)).toBeUndefined();
+    empty.close();
+    await builder.build(dir, 'd.seg', { kind: 1, fromPosition: 64, toPosition: 99 }, entries(2000).arrays);
+    const file = path.join(dir, 'd.seg');
+    const fd = fs.openSync(file, 'r+');
+    const header = Buffer.alloc(SEGMENT_PAGE_SIZE);
+    fs.readSync(fd, header, 0, SEGMENT_PAGE_SIZE, 0);
+    const root = header.readUInt32LE(44); // every lookup starts at the root
+    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, root * SEGMENT_PAGE_SIZE + 100);
+    fs.closeSync(fd);
+    for (const [, reader] of backends) {
+      const seg = reader.open(file);
+      const k = keyOf('s-0');
+      expect(() => seg.range(k.hi, k.lo, 0, 10)).toThrow(CorruptionError);
+      seg.close();
+    }
+    const fd2 = fs.openSync(file, 'r+');
+    fs.writeSync(fd2, Buffer.from([0xff]), 0, 1, 20);
+    fs.closeSync(fd2);
+    for (const [, reader] of backends) expect(() => reader.open(file)).toThrow(CorruptionError);
+  });
+});
