@@ -20,7 +20,10 @@ function entries(streams: number) {
   let position = 64;
   for (let i = 0; i < streams; i++) {
     const k = keyOf(`s-${i}`);
-    for (let v = 1; v <= (i % 7) + 1; v++) rows.push({ ...k, seq: v, position: (position += 100), stream: `s-${i}` });
+    for (let v = 1; v <= (i % 7) + 1; v++) {
+      position += 100;
+      rows.push({ ...k, seq: v, position, stream: `s-${i}` });
+    }
   }
   for (let i = rows.length - 1; i > 0; i--) {
     const j = (i * 7919) % (i + 1);
