@@ -4,8 +4,8 @@
 // A segment `index/<kind>-<from>-<to>.seg` maps keys to log positions for the records in the log
 // range [from, to). Stream segments: key = 64-bit hash of the stream id, seq = version. Command
 // segments: key = hash of the command id, seq = the event's ordinal within the command. Entries are
-// sorted by (key, seq); a hit is a candidate only: readers check the record itself, so a hash
-// collision can never return the wrong event.
+// sorted by (key, seq, position); a hit is a candidate only: readers check the record itself, so a
+// hash collision can never return the wrong event.
 //
 // Pages of 4096 bytes:
 //   page 0                   header (below), CRC-32C of bytes [0, 124) at 124
@@ -41,8 +41,12 @@ struct SegmentEntry {
   uint64_t position;
 };
 
+// Order of entries in a segment. Two keys can collide (distinct ids, one hash), so equal (key, seq)
+// pairs are legal; the position breaks the tie so builds are deterministic.
 inline bool EntryLess(const SegmentEntry& a, const SegmentEntry& b) {
-  return a.key != b.key ? a.key < b.key : a.seq < b.seq;
+  if (a.key != b.key) return a.key < b.key;
+  if (a.seq != b.seq) return a.seq < b.seq;
+  return a.position < b.position;
 }
 
 struct SegmentHeader {

@@ -70,7 +70,7 @@ bool IndexSegment::MayContain(uint64_t key) const {
   return BloomFilter::MayContain(bits, header_.bloom_bytes, key);
 }
 
-uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq) const {
+uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq, bool strict) const {
   if (header_.height == 0) return 0;
   uint32_t page = header_.root_page;
   for (uint32_t level = header_.height; level > 1; --level) {
@@ -82,7 +82,11 @@ uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq) const {
     while (lo < hi) {
       const uint32_t mid = (lo + hi) / 2;
       const uint8_t* s = p + 16 + mid * kSegmentSeparatorSize;
-      if (LessOrEqual(LoadU64(s), LoadU32(s + 8), key, seq)) {
+      const uint64_t skey = LoadU64(s);
+      const uint32_t sseq = LoadU32(s + 8);
+      const bool below =
+          strict ? (skey != key ? skey < key : sseq < seq) : LessOrEqual(skey, sseq, key, seq);
+      if (below) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -95,7 +99,7 @@ uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq) const {
 }
 
 bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
-  const uint32_t leaf = FindLeaf(key, UINT32_MAX);
+  const uint32_t leaf = FindLeaf(key, UINT32_MAX, false);
   if (leaf == 0) return false;
   const uint8_t* p = Page(leaf);
   const uint32_t count = LoadU32(p);
@@ -120,7 +124,8 @@ bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
 void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
                          std::vector<SegmentEntry>* out) const {
   if (from_seq > to_seq || header_.height == 0) return;
-  uint32_t leaf = FindLeaf(key, from_seq);
+  // Strictly below: equal (key, seq) pairs of colliding ids may straddle a leaf boundary.
+  uint32_t leaf = FindLeaf(key, from_seq, true);
   if (leaf == 0) leaf = 1;
   for (; leaf <= header_.leaf_count; ++leaf) {
     const uint8_t* p = Page(leaf);

@@ -35,8 +35,8 @@ class IndexSegment {
   IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping, SegmentHeader header);
 
  private:
-  // Leaf page holding the last entry <= (key, seq); 0 when every entry is greater.
-  uint32_t FindLeaf(uint64_t key, uint32_t seq) const;
+  // Leaf page holding the last entry <= (key, seq), or < with `strict`; 0 when there is none.
+  uint32_t FindLeaf(uint64_t key, uint32_t seq, bool strict) const;
 
   std::string path_;
   FileDescriptor fd_;

@@ -85,8 +85,8 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
     bool have_prev = false;
     SegmentEntry prev{};
     while (next(&e)) {
-      if (have_prev && !EntryLess(prev, e)) {
-        throw StoreError("INVALID_ARGUMENT", "segment entries are not strictly increasing");
+      if (have_prev && EntryLess(e, prev)) {
+        throw StoreError("INVALID_ARGUMENT", "segment entries are out of order");
       }
       if (!have_prev || e.key != prev.key) keys.push_back(e.key);
       prev = e;

@@ -66,6 +66,27 @@ describe.each(backends)('index segments built by %s', (_name, builder) => {
     seg.close();
   });
 
+  it('keeps colliding keys: equal (key, seq) pairs across leaf boundaries all come back', async () => {
+    const dir = tempDir();
+    const n = 1000;
+    const e = {
+      hi: new Uint32Array(n).fill(7),
+      lo: new Uint32Array(n).fill(9),
+      seq: Uint32Array.from({ length: n }, (_, i) => Math.floor(i / 4)),
+      position: Float64Array.from({ length: n }, (_, i) => 1000 + i),
+    };
+    await builder.build(dir, 'c.seg', { kind: 1, fromPosition: 64, toPosition: 5000 }, e);
+    for (const [, reader] of backends) {
+      const seg = reader.open(path.join(dir, 'c.seg'));
+      expect(seg.range(7, 9, 0, 0xffffffff).length).toBe(2 * n);
+      for (const q of [0, 42, 170, 249]) {
+        expect(Array.from(seg.range(7, 9, q, q))).toEqual([0, 1, 2, 3].flatMap((k) => [q, 1000 + 4 * q + k]));
+      }
+      expect(seg.findLast(7, 9)).toEqual([249, 1000 + n - 1]);
+      seg.close();
+    }
+  });
+
   it('merges segments into one holding every entry', async () => {
     const dir = tempDir();
     const { rows, arrays } = entries(3000);

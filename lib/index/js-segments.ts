@@ -60,8 +60,8 @@ class JsSegmentReader implements SegmentReader {
     return bloomMayContain(this.bloom, hi, lo);
   }
 
-  /** Leaf holding the last entry <= (hi, lo, seq); 0 when every entry is greater. */
-  private findLeaf(hi: number, lo: number, seq: number): number {
+  /** Leaf holding the last entry <= (hi, lo, seq), or < when `strict`; 0 when there is none. */
+  private findLeaf(hi: number, lo: number, seq: number, strict: boolean): number {
     if (this.header.height === 0) return 0;
     let page = this.header.rootPage;
     for (let level = this.header.height; level > 1; level--) {
@@ -71,7 +71,8 @@ class JsSegmentReader implements SegmentReader {
       while (a < b) {
         const mid = (a + b) >>> 1;
         const s = 16 + mid * SEGMENT_SEPARATOR_SIZE;
-        if (compareEntry(p.readUInt32LE(s + 4), p.readUInt32LE(s), p.readUInt32LE(s + 8), hi, lo, seq) <= 0) a = mid + 1;
+        const c = compareEntry(p.readUInt32LE(s + 4), p.readUInt32LE(s), p.readUInt32LE(s + 8), hi, lo, seq);
+        if (strict ? c < 0 : c <= 0) a = mid + 1;
         else b = mid;
       }
       if (a === 0) return 0;
@@ -81,7 +82,7 @@ class JsSegmentReader implements SegmentReader {
   }
 
   findLast(hi: number, lo: number): [number, number] | undefined {
-    const leaf = this.findLeaf(hi, lo, 0xffffffff);
+    const leaf = this.findLeaf(hi, lo, 0xffffffff, false);
     if (leaf === 0) return undefined;
     const p = this.page(leaf);
     let a = 0;
@@ -101,7 +102,8 @@ class JsSegmentReader implements SegmentReader {
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
     const out: number[] = [];
     if (fromSeq > toSeq || this.header.height === 0) return new Float64Array(0);
-    for (let leaf = Math.max(1, this.findLeaf(hi, lo, fromSeq)); leaf <= this.header.leafCount; leaf++) {
+    // Strictly below: equal (key, seq) pairs of colliding ids may straddle a leaf boundary.
+    for (let leaf = Math.max(1, this.findLeaf(hi, lo, fromSeq, true)); leaf <= this.header.leafCount; leaf++) {
       const p = this.page(leaf);
       const count = p.readUInt32LE(0);
       for (let i = 0; i < count; i++) {
@@ -170,8 +172,8 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
       count = 0;
     };
     for (const e of entries) {
-      if (prev && compareEntry(prev.hi, prev.lo, prev.seq, e.hi, e.lo, e.seq) >= 0) {
-        throw new Error('segment entries are not strictly increasing');
+      if (prev && (compareEntry(prev.hi, prev.lo, prev.seq, e.hi, e.lo, e.seq) || prev.position - e.position) > 0) {
+        throw new Error('segment entries are out of order');
       }
       if (!prev || prev.hi !== e.hi || prev.lo !== e.lo) keys.push([e.hi, e.lo]);
       prev = e;
@@ -252,7 +254,7 @@ function* mergeEntries(inputs: JsSegmentReader[]): Generator<Entry> {
       const h = heads[i] as IteratorResult<Entry>;
       if (h.done) continue;
       const b = best >= 0 ? ((heads[best] as IteratorResult<Entry>).value as Entry) : undefined;
-      if (!b || compareEntry(h.value.hi, h.value.lo, h.value.seq, b.hi, b.lo, b.seq) < 0) best = i;
+      if (!b || (compareEntry(h.value.hi, h.value.lo, h.value.seq, b.hi, b.lo, b.seq) || h.value.position - b.position) < 0) best = i;
     }
     if (best < 0) return;
     yield (heads[best] as IteratorResult<Entry>).value as Entry;

@@ -1,0 +1,96 @@
+/**
+ * The in-memory part of the index: every stream and command entry for the log range
+ * [fromPosition, toPosition) not yet in a segment. The active memtable takes new appends; when it
+ * holds `indexMemtableEntries` entries it is frozen and built into segments in the background while
+ * a fresh one takes over (the double buffer). Versions of a stream inside one memtable are
+ * contiguous, because a memtable covers a contiguous range of the log.
+ */
+import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js';
+import { keyOf } from '../format/key-hash.js';
+import type { SegmentEntries } from './segment-backend.js';
+
+interface StreamRun {
+  firstVersion: number;
+  positions: number[];
+}
+
+export class Memtable {
+  readonly streams = new Map<string, StreamRun>();
+  readonly commands = new Map<string, number[]>();
+  entries = 0;
+  toPosition: number;
+
+  constructor(readonly fromPosition: number) {
+    this.toPosition = fromPosition;
+  }
+
+  addStream(streamId: string, firstVersion: number, positions: readonly number[]): void {
+    let run = this.streams.get(streamId);
+    if (!run) {
+      run = { firstVersion, positions: [] };
+      this.streams.set(streamId, run);
+    } else if (run.firstVersion + run.positions.length !== firstVersion) {
+      throw new Error(`memtable: '${streamId}' version ${firstVersion} does not follow ${run.firstVersion + run.positions.length - 1}`);
+    }
+    for (const p of positions) run.positions.push(p);
+    this.entries += positions.length;
+  }
+
+  addCommand(commandId: string, positions: readonly number[]): void {
+    let list = this.commands.get(commandId);
+    if (!list) {
+      list = [];
+      this.commands.set(commandId, list);
+    }
+    for (const p of positions) list.push(p);
+    this.entries += positions.length;
+  }
+
+  latest(streamId: string): { version: number; position: number } | undefined {
+    const run = this.streams.get(streamId);
+    if (!run || run.positions.length === 0) return undefined;
+    return { version: run.firstVersion + run.positions.length - 1, position: run.positions[run.positions.length - 1] as number };
+  }
+
+  /** Positions of versions [from, to] held here, in version order. */
+  range(streamId: string, from: number, to: number): number[] {
+    const run = this.streams.get(streamId);
+    if (!run) return [];
+    const a = Math.max(from, run.firstVersion) - run.firstVersion;
+    const b = Math.min(to, run.firstVersion + run.positions.length - 1) - run.firstVersion;
+    return a > b ? [] : run.positions.slice(a, b + 1);
+  }
+
+  /** The entries of one kind, keyed, for a segment build. */
+  toEntries(kind: SegmentKind): SegmentEntries {
+    const n =
+      kind === SEGMENT_KIND_STREAM
+        ? [...this.streams.values()].reduce((a, r) => a + r.positions.length, 0)
+        : [...this.commands.values()].reduce((a, r) => a + r.length, 0);
+    const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
+    let i = 0;
+    const put = (hi: number, lo: number, seq: number, position: number) => {
+      out.hi[i] = hi;
+      out.lo[i] = lo;
+      out.seq[i] = seq;
+      out.position[i] = position;
+      i++;
+    };
+    if (kind === SEGMENT_KIND_STREAM) {
+      for (const [id, run] of this.streams) {
+        const k = keyOf(id);
+        run.positions.forEach((p, j) => {
+          put(k.hi, k.lo, run.firstVersion + j, p);
+        });
+      }
+    } else {
+      for (const [id, list] of this.commands) {
+        const k = keyOf(id);
+        list.forEach((p, j) => {
+          put(k.hi, k.lo, j, p);
+        });
+      }
+    }
+    return out;
+  }
+}
