@@ -22,10 +22,14 @@ import {
   toAnnalsError,
 } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
-import { decodeFrame, decodeIndexFields } from './format/record-codec.js';
+import { decodeFrame } from './format/record-codec.js';
+import { JsSegmentBackend } from './index/js-segments.js';
+import { NativeSegmentBackend } from './index/native-segments.js';
+import type { SegmentBackend } from './index/segment-backend.js';
+import { SegmentCatalog } from './index/segment-catalog.js';
+import { type IndexedAppend, StoreIndex } from './index/store-index.js';
 import { framesOf, readAt, scanBlocks, toRecordedEvent } from './log-reader.js';
 import { LogWriter } from './log-writer.js';
-import { CommandIndex, StreamIndex } from './memory-index.js';
 import { nativeAddon, nativeLoadError } from './native.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import type {
@@ -62,9 +66,8 @@ export interface AppendManyItem extends AppendOptions {
 
 export class EventStore {
   private closed = false;
-  private readonly streams = new StreamIndex();
-  private readonly commands = new CommandIndex();
   private readonly writer: LogWriter;
+  private readonly index: StoreIndex;
 
   private constructor(
     readonly directory: string,
@@ -72,9 +75,20 @@ export class EventStore {
     private readonly engine: LogEngine,
     private readonly lock: HeldLock | undefined,
     private readonly recovery: OpenReport,
+    catalog: SegmentCatalog,
   ) {
-    this.rebuildIndexes();
     this.writer = new LogWriter(engine, options.chunkSize, options.durability, options.flushIntervalMs, () => {});
+    this.index = new StoreIndex({
+      engine,
+      catalog,
+      writable: !options.readOnly,
+      memtableEntries: options.indexMemtableEntries,
+      maxSegments: options.maxIndexSegments,
+      retentionMs: options.retentionMs,
+      logEnd: () => engine.endPosition(),
+      flushLog: () => this.writer.flush(),
+      warn: (message) => process.emitWarning(`annals: ${message}`, { code: 'ANNALS_INDEX' }),
+    });
   }
 
   /** Opens (creating unless readOnly) the store in `dir`. */
@@ -97,8 +111,18 @@ export class EventStore {
           { code: 'ANNALS_TORN_TAIL' },
         );
       }
-      return new EventStore(dir, o, engine, lock, report);
+      const indexDir = path.join(dir, 'index');
+      if (!o.readOnly) fs.mkdirSync(indexDir, { recursive: true });
+      const addon = nativeAddon();
+      const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
+      const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (message) =>
+        process.emitWarning(`annals: ${message}`, { code: 'ANNALS_INDEX' }),
+      );
+      return new EventStore(dir, o, engine, lock, report, catalog);
     } catch (err) {
+      try {
+        engine.close();
+      } catch {}
       lock?.release();
       throw toAnnalsError(err);
     }
@@ -107,18 +131,6 @@ export class EventStore {
   /** Which engine serves this store. */
   get engineName(): EngineName {
     return this.engine.name;
-  }
-
-  private rebuildIndexes(): void {
-    for (const { bytes, positions } of scanBlocks(this.engine, CHUNK_HEADER_SIZE, () => this.engine.endPosition())) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        const position = positions[i++] as number;
-        const f = decodeIndexFields(bytes, off);
-        this.streams.add(f.streamId, f.version, position);
-        if (f.commandId !== undefined) this.commands.addEvent(f.commandId, f.streamId, f.version, position);
-      }
-    }
   }
 
   private checkOpen(): void {
@@ -168,9 +180,9 @@ export class EventStore {
     const plan = planAppends(items, commandId, atomic, {
       limits: this.options.limits,
       chunkSize: this.options.chunkSize,
-      version: (s) => this.streams.version(s),
-      lastPosition: (s) => this.streams.lastPosition(s),
-      command: (c) => this.commands.get(c)?.results[0],
+      version: (s) => this.index.latest(s).version,
+      lastPosition: (s) => this.index.latest(s).position,
+      command: (c) => this.commandOriginal(c),
     });
     const outcomes = this.writer.write(plan.transactions.map((t) => t.encoded));
     plan.transactions.forEach((t, i) => {
@@ -193,31 +205,84 @@ export class EventStore {
     itemIndexes: number[],
   ): void {
     let f = 0;
+    const indexed: IndexedAppend[] = [];
     appends.forEach((a, k) => {
       const positions: number[] = [];
-      for (let i = 0; i < a.count; i++) {
-        const position = start + (frameOffsets[f++] as number);
-        this.streams.add(a.streamId, a.firstVersion + i, position);
-        positions.push(position);
-      }
+      for (let i = 0; i < a.count; i++) positions.push(start + (frameOffsets[f++] as number));
       const result: AppendResult = {
         streamId: a.streamId,
         firstVersion: a.firstVersion,
         lastVersion: a.firstVersion + a.count - 1,
         position: positions[positions.length - 1] as number,
       };
+      const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions };
       if (a.commandId !== undefined) {
         result.commandId = a.commandId;
-        this.commands.add(a.commandId, { ...result }, positions);
+        entry.commandId = a.commandId;
       }
+      indexed.push(entry);
       results[itemIndexes[k] as number] = result;
     });
+    this.index.add(indexed, this.writer.endPosition);
+  }
+
+  /** The first result of a stored command, for DuplicateCommandError; searches the segments only
+   * with commandLookup 'disk'. */
+  private commandOriginal(commandId: string): AppendResult | undefined {
+    const recent = this.index.recentResults(commandId);
+    if (recent) return recent[0];
+    const positions = this.index.commandPositions(commandId, this.options.commandLookup === 'disk');
+    if (!positions) return undefined;
+    const fields = this.index.fieldsAt(positions);
+    const mine = positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId);
+    const first = mine[0];
+    if (!first?.f) return undefined;
+    // The first append of the command: its consecutive events in the first stream it wrote.
+    let last = first;
+    for (const x of mine.slice(1)) {
+      if (x.f?.streamId !== first.f.streamId || x.f.version !== (last.f?.version ?? 0) + 1) break;
+      last = x;
+    }
+    return {
+      streamId: first.f.streamId,
+      firstVersion: first.f.version,
+      lastVersion: last.f?.version ?? first.f.version,
+      position: last.p,
+      commandId,
+    };
+  }
+
+  /** Latest version among the events readers may see (in 'sync' mode: those a flush covers). */
+  private visibleVersion(streamId: string): number {
+    const visibleEnd = this.writer.visibleEnd;
+    const latest = this.index.latest(streamId);
+    if (latest.position < visibleEnd) return latest.version;
+    // Appends in flight: their entries are in the memtable; step back over them.
+    let version = latest.version;
+    while (version > 0) {
+      const window = this.index.streamPositions(streamId, Math.max(1, version - 1023), version);
+      let k = window.length;
+      while (k > 0 && (window[k - 1] as number) >= visibleEnd) k--;
+      if (k > 0) return version - (window.length - k);
+      version -= window.length;
+      if (window.length === 0) break;
+    }
+    return 0;
+  }
+
+  /** Events of `streamId` at `positions` that readers may see, checked against the records. */
+  private readStreamAt(streamId: string, positions: number[]): RecordedEvent[] {
+    const visibleEnd = this.writer.visibleEnd;
+    return readAt(
+      this.engine,
+      positions.filter((p) => p < visibleEnd),
+    ).filter((e) => e.streamId === streamId);
   }
 
   /** The stream's current version: the number of its events (0 when it has none). */
   async streamVersion(streamId: string): Promise<number> {
     this.checkOpen();
-    return this.streams.visibleVersion(checkStreamId(streamId, this.options.limits), this.writer.visibleEnd);
+    return this.visibleVersion(checkStreamId(streamId, this.options.limits));
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -232,23 +297,22 @@ export class EventStore {
     if (direction !== 'forward' && direction !== 'backward') {
       throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
     }
-    const visible = this.streams.visibleVersion(id, this.writer.visibleEnd);
+    const visible = this.visibleVersion(id);
     const max = limit ?? Number.MAX_SAFE_INTEGER;
     if (direction === 'forward') {
       const from = Math.max(1, fromVersion ?? 1);
-      return readAt(this.engine, this.streams.range(id, from, Math.min(visible, from + max - 1)));
+      return this.readStreamAt(id, this.index.streamPositions(id, from, Math.min(visible, from + max - 1)));
     }
     const from = Math.min(visible, fromVersion ?? visible);
-    const positions = this.streams.range(id, Math.max(1, from - max + 1), from).reverse();
-    return readAt(this.engine, positions);
+    return this.readStreamAt(id, this.index.streamPositions(id, Math.max(1, from - max + 1), from)).reverse();
   }
 
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
-    if (version === 0 || version > this.streams.visibleVersion(id, this.writer.visibleEnd)) return undefined;
-    return readAt(this.engine, this.streams.range(id, version, version))[0];
+    if (version === 0 || version > this.visibleVersion(id)) return undefined;
+    return this.readStreamAt(id, this.index.streamPositions(id, version, version))[0];
   }
 
   /** The events the command appended, in append order; undefined for an unknown command. */
@@ -257,8 +321,9 @@ export class EventStore {
     const id = checkCommandId(commandId);
     if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
     const visibleEnd = this.writer.visibleEnd;
-    const positions = this.commands.get(id)?.positions.filter((p) => p < visibleEnd) ?? [];
-    return positions.length === 0 ? undefined : readAt(this.engine, positions);
+    const positions = this.index.commandPositions(id, true)?.filter((p) => p < visibleEnd) ?? [];
+    const events = readAt(this.engine, positions).filter((e) => e.commandId === id);
+    return events.length === 0 ? undefined : events;
   }
 
   /**
@@ -312,14 +377,18 @@ export class EventStore {
 
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    const chunksDir = path.join(this.directory, 'chunks');
     let bytesOnDisk = 0;
-    for (const name of fs.readdirSync(chunksDir)) bytesOnDisk += fs.statSync(path.join(chunksDir, name)).blocks * 512;
+    for (const sub of ['chunks', 'index']) {
+      const d = path.join(this.directory, sub);
+      if (!fs.existsSync(d)) continue;
+      for (const name of fs.readdirSync(d)) bytesOnDisk += fs.statSync(path.join(d, name)).blocks * 512;
+    }
+    const counts = this.index.counts();
     return {
       engine: this.engine.name,
-      eventCount: this.streams.eventCount,
-      streamCount: this.streams.streamCount,
-      commandCount: this.commands.size,
+      eventCount: counts.events,
+      streamCount: counts.streams,
+      commandCount: counts.commands,
       chunkCount: this.engine.chunkCount(),
       bytesOnDisk,
       endPosition: this.writer.endPosition,
@@ -331,6 +400,7 @@ export class EventStore {
         discardedBytes: this.recovery.discardedBytes,
         tornReason: this.recovery.tornReason,
       },
+      index: this.index.stats(),
     };
   }
 
@@ -339,6 +409,7 @@ export class EventStore {
     if (this.closed) return;
     this.closed = true;
     try {
+      await this.index.close();
       await this.writer.close();
       this.engine.close();
     } finally {

@@ -29,7 +29,15 @@ export interface NativeLogHandle {
 }
 
 export interface NativeSegmentHandle {
-  header(): { kind: 1 | 2; fromPosition: number; toPosition: number; entryCount: number; distinctKeys: number; bloomBytes: number };
+  header(): {
+    kind: 1 | 2;
+    fromPosition: number;
+    toPosition: number;
+    entryCount: number;
+    distinctKeys: number;
+    bloomBytes: number;
+    starts: number;
+  };
   mayContain(hi: number, lo: number): boolean;
   findLast(hi: number, lo: number): Float64Array | null;
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array;

@@ -20,6 +20,8 @@ export interface ResolvedOptions {
   retentionMs: number;
   limits: ResolvedLimits;
   readOnly: boolean;
+  indexMemtableEntries: number;
+  maxIndexSegments: number;
 }
 
 const MiB = 1 << 20;
@@ -55,7 +57,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
   if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
     throw new InvalidArgumentError('readOnly must be a boolean');
   }
-  return {
+  const resolved: ResolvedOptions = {
     engine,
     chunkSize,
     durability: oneOf('durability', o.durability, ['sync', 'interval', 'none'] as const, 'sync'),
@@ -70,5 +72,9 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
       maxDiskBytes: positiveInt('limits.maxDiskBytes', l.maxDiskBytes, Number.MAX_SAFE_INTEGER),
     },
     readOnly: o.readOnly ?? false,
+    indexMemtableEntries: positiveInt('indexMemtableEntries', o.indexMemtableEntries, 1_000_000),
+    maxIndexSegments: positiveInt('maxIndexSegments', o.maxIndexSegments, 16),
   };
+  if (resolved.maxIndexSegments < 2) throw new InvalidArgumentError('maxIndexSegments must be at least 2');
+  return resolved;
 }

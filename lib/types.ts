@@ -53,6 +53,10 @@ export interface StoreOptions {
   retentionMs?: number;
   limits?: StoreLimits;
   readOnly?: boolean;
+  /** Index entries held in memory before they are built into a segment file [1 000 000]. */
+  indexMemtableEntries?: number;
+  /** Segments of each kind (stream, command) kept before the oldest are merged [16]. */
+  maxIndexSegments?: number;
 }
 
 export interface ReadStreamOptions {
@@ -85,4 +89,16 @@ export interface StoreStats {
   durability: Durability;
   flushes: number;
   recovery: RecoveryInfo;
+  index: {
+    streamSegments: number;
+    commandSegments: number;
+    /** Segments missing or damaged, answered from the log while they are rebuilt. */
+    brokenSegments: number;
+    memtableEntries: number;
+    frozenMemtables: number;
+    /** Entries of the latest-version dictionary (streams written within retentionMs). */
+    latestVersionEntries: number;
+    /** Entries of the recent-command dictionary (commands seen within retentionMs). */
+    recentCommandEntries: number;
+  };
 }

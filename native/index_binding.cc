@@ -66,6 +66,7 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       o.Set("entryCount", static_cast<double>(h.entry_count));
       o.Set("distinctKeys", h.distinct_keys);
       o.Set("bloomBytes", h.bloom_bytes);
+      o.Set("starts", static_cast<double>(h.starts));
       return o;
     });
   }

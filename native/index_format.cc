@@ -24,6 +24,7 @@ void SegmentHeader::EncodeTo(uint8_t* page) const {
   StoreU32(page + 64, bloom_crc);
   StoreU32(page + 68, distinct_keys);
   StoreU32(page + 72, page_count);
+  StoreU64(page + 80, starts);
   StoreU32(page + 124, Crc32c(page, 124));
 }
 
@@ -45,6 +46,7 @@ bool SegmentHeader::DecodeFrom(const uint8_t* page, SegmentHeader* h) {
   h->bloom_crc = LoadU32(page + 64);
   h->distinct_keys = LoadU32(page + 68);
   h->page_count = LoadU32(page + 72);
+  h->starts = LoadU64(page + 80);
   return (h->kind == kSegmentKindStream || h->kind == kSegmentKindCommand) &&
          h->from_position <= h->to_position && h->leaf_count < h->page_count &&
          h->root_page < h->page_count && h->bloom_page <= h->page_count;

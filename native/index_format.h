@@ -63,6 +63,9 @@ struct SegmentHeader {
   uint32_t bloom_crc = 0;
   uint32_t distinct_keys = 0;
   uint32_t page_count = 0;
+  // Entries that open a key: seq 1 in stream segments (a stream's first event), seq 0 in command
+  // segments (a command's first event). Summed over segments they count streams and commands.
+  uint64_t starts = 0;
 
   void EncodeTo(uint8_t* page) const;  // writes kSegmentPageSize bytes
   static bool DecodeFrom(const uint8_t* page, SegmentHeader* header);

@@ -97,6 +97,7 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
       StoreU32(slot + 12, 0);
       StoreU64(slot + 16, e.position);
       ++h.entry_count;
+      if (e.seq == (spec.kind == kSegmentKindStream ? 1u : 0u)) ++h.starts;
       if (++count == kLeafCapacity) {
         flush_leaf();
         std::memset(page, 0, sizeof page);

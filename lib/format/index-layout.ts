@@ -31,6 +31,8 @@ export interface SegmentHeader {
   bloomCrc: number;
   distinctKeys: number;
   pageCount: number;
+  /** Entries opening a key (stream seq 1, command seq 0): counts streams and commands. */
+  starts: number;
 }
 
 export function encodeSegmentHeader(h: SegmentHeader): Buffer {
@@ -51,6 +53,7 @@ export function encodeSegmentHeader(h: SegmentHeader): Buffer {
   p.writeUInt32LE(h.bloomCrc >>> 0, 64);
   p.writeUInt32LE(h.distinctKeys, 68);
   p.writeUInt32LE(h.pageCount, 72);
+  p.writeUIntLE(h.starts, 80, 6);
   p.writeUInt32LE(crc32c(p, 0, 0, 124), 124);
   return p;
 }
@@ -76,6 +79,7 @@ export function decodeSegmentHeader(p: Buffer): SegmentHeader | undefined {
     bloomCrc: p.readUInt32LE(64),
     distinctKeys: p.readUInt32LE(68),
     pageCount: p.readUInt32LE(72),
+    starts: p.readUIntLE(80, 6),
   };
   const ok = h.fromPosition <= h.toPosition && h.leafCount < h.pageCount && h.rootPage < h.pageCount && h.bloomPage <= h.pageCount;
   return ok ? h : undefined;

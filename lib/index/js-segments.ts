@@ -18,6 +18,7 @@ import {
   INTERNAL_CAPACITY,
   LEAF_CAPACITY,
   SEGMENT_ENTRY_SIZE,
+  SEGMENT_KIND_STREAM,
   SEGMENT_PAGE_SIZE,
   SEGMENT_SEPARATOR_SIZE,
   type SegmentHeader,
@@ -163,6 +164,7 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
     let page = Buffer.alloc(SEGMENT_PAGE_SIZE);
     let count = 0;
     let entryCount = 0;
+    let starts = 0;
     let prev: Entry | undefined;
     const flushLeaf = () => {
       page.writeUInt32LE(count, 0);
@@ -183,6 +185,7 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
       page.writeUInt32LE(e.seq, s + 8);
       page.writeUIntLE(e.position, s + 16, 6);
       entryCount++;
+      if (e.seq === (spec.kind === SEGMENT_KIND_STREAM ? 1 : 0)) starts++;
       if (++count === LEAF_CAPACITY) flushLeaf();
     }
     if (count > 0) flushLeaf();
@@ -230,6 +233,7 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
       bloomCrc: crc32c(bits),
       distinctKeys: keys.length,
       pageCount: bloomPage + bloom.length / SEGMENT_PAGE_SIZE,
+      starts,
     };
     writeFully(fd, encodeSegmentHeader(header), 0);
     fs.fdatasyncSync(fd);

@@ -61,6 +61,17 @@ export class Memtable {
     return a > b ? [] : run.positions.slice(a, b + 1);
   }
 
+  /** Events, streams started (version 1 here) and commands held. */
+  counts(): { events: number; streams: number; commands: number } {
+    let events = 0;
+    let streams = 0;
+    for (const run of this.streams.values()) {
+      events += run.positions.length;
+      if (run.firstVersion === 1) streams++;
+    }
+    return { events, streams, commands: this.commands.size };
+  }
+
   /** The entries of one kind, keyed, for a segment build. */
   toEntries(kind: SegmentKind): SegmentEntries {
     const n =

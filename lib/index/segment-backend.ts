@@ -8,7 +8,7 @@ import type { SegmentHeader, SegmentKind } from '../format/index-layout.js';
 
 export interface SegmentReader {
   readonly path: string;
-  readonly header: Pick<SegmentHeader, 'kind' | 'fromPosition' | 'toPosition' | 'entryCount' | 'distinctKeys' | 'bloomBytes'>;
+  readonly header: Pick<SegmentHeader, 'kind' | 'fromPosition' | 'toPosition' | 'entryCount' | 'distinctKeys' | 'bloomBytes' | 'starts'>;
   mayContain(hi: number, lo: number): boolean;
   /** [seq, position] of the entry with this key and the largest seq. */
   findLast(hi: number, lo: number): [number, number] | undefined;

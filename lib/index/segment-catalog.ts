@@ -1,0 +1,125 @@
+/**
+ * The segment files of a store's `index/` directory, per kind, as an ordered chain of slots that
+ * covers the log from its first position up to `coverage(kind)` without gaps. A slot either has a
+ * reader or is broken (a missing or damaged segment): lookups over a broken slot fall back to
+ * scanning its log range, and the StoreIndex rebuilds it in the background.
+ *
+ * Loading opens headers only (and maps the files), so its cost grows with the number of segments,
+ * never with the number of entries in them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AnnalsError } from '../errors.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import { CHUNK_HEADER_SIZE } from '../format/layout.js';
+import type { SegmentBackend, SegmentReader } from './segment-backend.js';
+
+export interface SegmentSlot {
+  kind: SegmentKind;
+  from: number;
+  to: number;
+  name: string;
+  reader?: SegmentReader;
+  /** Why the slot has no usable reader. */
+  broken?: string;
+}
+
+export const KINDS: SegmentKind[] = [SEGMENT_KIND_STREAM, SEGMENT_KIND_COMMAND];
+const NAME = /^(stream|command)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
+
+export class SegmentCatalog {
+  private readonly slots = new Map<SegmentKind, SegmentSlot[]>(KINDS.map((k) => [k, []]));
+
+  private constructor(
+    readonly dir: string,
+    readonly backend: SegmentBackend,
+  ) {}
+
+  static load(dir: string, backend: SegmentBackend, logEnd: number, writable: boolean, warn: (msg: string) => void): SegmentCatalog {
+    const catalog = new SegmentCatalog(dir, backend);
+    const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    const discard = (name: string) => {
+      if (writable) fs.rmSync(path.join(dir, name), { force: true });
+    };
+    for (const name of names) if (name.endsWith('.tmp')) discard(name);
+    for (const kind of KINDS) {
+      const candidates = names
+        .map((name) => ({ name, m: NAME.exec(name) }))
+        .filter((c) => c.m && (c.m[1] === 'stream') === (kind === SEGMENT_KIND_STREAM))
+        .map((c) => ({ name: c.name, from: Number.parseInt(c.m?.[2] ?? '', 16), to: Number.parseInt(c.m?.[3] ?? '', 16) }))
+        .sort((a, b) => a.from - b.from || b.to - a.to);
+      const chain = catalog.slots.get(kind) as SegmentSlot[];
+      let expect = CHUNK_HEADER_SIZE;
+      for (const c of candidates) {
+        if (c.from < expect || c.to > logEnd) {
+          discard(c.name); // covered by a merged segment, or beyond the log's end
+          continue;
+        }
+        let reader: SegmentReader;
+        try {
+          reader = backend.open(path.join(dir, c.name));
+        } catch (err) {
+          warn(`index segment ${c.name} is unreadable and will be rebuilt from the log: ${(err as Error).message}`);
+          discard(c.name);
+          continue;
+        }
+        const h = reader.header;
+        if (h.kind !== kind || h.fromPosition !== c.from || h.toPosition !== c.to) {
+          warn(`index segment ${c.name} does not match its name and will be rebuilt from the log`);
+          reader.close();
+          discard(c.name);
+          continue;
+        }
+        if (c.from > expect) {
+          chain.push({ kind, from: expect, to: c.from, name: segmentFileName(kind, expect, c.from), broken: 'missing' });
+        }
+        chain.push({ kind, from: c.from, to: c.to, name: c.name, reader });
+        expect = c.to;
+      }
+    }
+    return catalog;
+  }
+
+  /** Slots of a kind, oldest first. */
+  of(kind: SegmentKind): readonly SegmentSlot[] {
+    return this.slots.get(kind) as SegmentSlot[];
+  }
+
+  /** End of the log range the kind's chain covers. */
+  coverage(kind: SegmentKind): number {
+    const chain = this.of(kind);
+    return chain.length > 0 ? (chain[chain.length - 1] as SegmentSlot).to : CHUNK_HEADER_SIZE;
+  }
+
+  /** Opens `dir/name` and appends it to the chain. */
+  append(kind: SegmentKind, name: string, from: number, to: number): void {
+    const reader = this.backend.open(path.join(this.dir, name));
+    (this.slots.get(kind) as SegmentSlot[]).push({ kind, from, to, name, reader });
+  }
+
+  /** Puts the segment `name` in place of the consecutive slots `old` (a merge or a rebuild). */
+  replace(kind: SegmentKind, old: SegmentSlot[], name: string): void {
+    const chain = this.slots.get(kind) as SegmentSlot[];
+    const first = chain.indexOf(old[0] as SegmentSlot);
+    if (first < 0 || old.some((s, i) => chain[first + i] !== s)) throw new AnnalsError('IO', 'index: replaced slots are not in the chain');
+    const from = (old[0] as SegmentSlot).from;
+    const to = (old[old.length - 1] as SegmentSlot).to;
+    const reader = this.backend.open(path.join(this.dir, name));
+    chain.splice(first, old.length, { kind, from, to, name, reader });
+    for (const s of old) {
+      s.reader?.close();
+      if (s.name !== name) fs.rmSync(path.join(this.dir, s.name), { force: true });
+    }
+  }
+
+  markBroken(slot: SegmentSlot, reason: string): void {
+    slot.broken = reason;
+  }
+
+  close(): void {
+    for (const chain of this.slots.values()) {
+      for (const s of chain) s.reader?.close();
+      chain.length = 0;
+    }
+  }
+}

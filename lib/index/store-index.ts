@@ -1,0 +1,424 @@
+/**
+ * The store's index, after the ENode design: what is recent lives in memory (the latest version of
+ * each recently written stream, recently seen command ids, and the memtables), everything older in
+ * immutable segment files with Bloom filters. Lookups go newest to oldest: dictionaries, active
+ * memtable, frozen memtables, segments; a segment whose filter rules the key out costs a few bit
+ * tests. Segment hits are hash-keyed candidates; callers check them against the records.
+ *
+ * Background work runs one job at a time: building frozen memtables into segments (after a flush,
+ * so no entry ever points at a record that is not durable), merging segments so each kind keeps at
+ * most `maxSegments`, and rebuilding a broken segment from the log.
+ */
+
+import type { LogEngine } from '../engine/log-engine.js';
+import { type AppendResult, CorruptionError } from '../errors.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import { keyOf } from '../format/key-hash.js';
+import { decodeIndexFields } from '../format/record-codec.js';
+import { framesOf, scanBlocks } from '../log-reader.js';
+import { Memtable } from './memtable.js';
+import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
+
+const MAX_SEQ = 0xffffffff;
+
+export interface StoreIndexOptions {
+  engine: LogEngine;
+  catalog: SegmentCatalog;
+  writable: boolean;
+  memtableEntries: number;
+  maxSegments: number;
+  retentionMs: number;
+  logEnd: () => number;
+  /** Makes everything written so far durable (before a memtable becomes a segment). */
+  flushLog: () => Promise<void>;
+  warn: (message: string) => void;
+}
+
+export interface IndexedAppend {
+  streamId: string;
+  firstVersion: number;
+  positions: number[];
+  commandId?: string;
+}
+
+export interface IndexStats {
+  streamSegments: number;
+  commandSegments: number;
+  brokenSegments: number;
+  memtableEntries: number;
+  frozenMemtables: number;
+  latestVersionEntries: number;
+  recentCommandEntries: number;
+}
+
+export interface IndexCounts {
+  events: number;
+  streams: number;
+  commands: number;
+}
+
+interface Fields {
+  streamId: string;
+  version: number;
+  commandId: string | undefined;
+}
+
+export class StoreIndex {
+  private readonly latestVersions = new Map<string, { version: number; position: number; time: number }>();
+  private readonly recentCommands = new Map<string, { results: AppendResult[]; positions: number[]; time: number }>();
+  private active: Memtable;
+  private readonly frozen: Memtable[] = [];
+  private jobs: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly o: StoreIndexOptions) {
+    const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
+    this.active = new Memtable(start);
+    this.replay(start);
+    for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.scheduleRebuild(slot);
+    this.scheduleBuilds();
+    this.timer = setInterval(() => this.evict(Date.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
+    this.timer.unref();
+  }
+
+  /** Indexes the log from `start` to its end: the part no segment covers yet. */
+  private replay(start: number): void {
+    const streamsFrom = this.o.catalog.coverage(SEGMENT_KIND_STREAM);
+    const commandsFrom = this.o.catalog.coverage(SEGMENT_KIND_COMMAND);
+    for (const { bytes, positions } of scanBlocks(this.o.engine, start, this.o.logEnd)) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        const position = positions[i++] as number;
+        const f = decodeIndexFields(bytes, off);
+        if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
+        if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(f.commandId, [position]);
+        this.active.toPosition = position + bytes.readUInt32LE(off);
+        if (this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
+      }
+    }
+    this.active.toPosition = Math.max(this.active.toPosition, this.o.logEnd());
+  }
+
+  // ---- writes ----
+
+  /** Records appends just written; `end` is the log's end after them. */
+  add(appends: IndexedAppend[], end: number): void {
+    const time = Date.now();
+    for (const a of appends) {
+      const last = a.positions.length - 1;
+      this.latestVersions.delete(a.streamId);
+      this.latestVersions.set(a.streamId, { version: a.firstVersion + last, position: a.positions[last] as number, time });
+      this.active.addStream(a.streamId, a.firstVersion, a.positions);
+      if (a.commandId !== undefined) {
+        this.active.addCommand(a.commandId, a.positions);
+        const entry = this.recentCommands.get(a.commandId) ?? { results: [], positions: [], time };
+        this.recentCommands.delete(a.commandId);
+        entry.results.push({
+          streamId: a.streamId,
+          firstVersion: a.firstVersion,
+          lastVersion: a.firstVersion + last,
+          position: a.positions[last] as number,
+          commandId: a.commandId,
+        });
+        entry.positions.push(...a.positions);
+        entry.time = time;
+        this.recentCommands.set(a.commandId, entry);
+      }
+    }
+    this.active.toPosition = end;
+    if (this.active.entries >= this.o.memtableEntries && this.o.writable) {
+      this.freeze();
+      this.scheduleBuilds();
+    }
+  }
+
+  private freeze(): void {
+    this.frozen.push(this.active);
+    this.active = new Memtable(this.active.toPosition);
+  }
+
+  // ---- lookups ----
+
+  /** Latest written version of a stream and its position ({0, 0} for none). */
+  latest(streamId: string): { version: number; position: number } {
+    const cached = this.latestVersions.get(streamId);
+    if (cached) return cached;
+    const found = this.fromMemtables((m) => m.latest(streamId)) ?? this.segmentLatest(streamId);
+    if (!found) return { version: 0, position: 0 };
+    this.latestVersions.set(streamId, { ...found, time: Date.now() });
+    return found;
+  }
+
+  /** Candidate positions of versions [from, to] in version order (check the records: keys may collide). */
+  streamPositions(streamId: string, from: number, to: number): number[] {
+    if (from > to) return [];
+    const key = keyOf(streamId);
+    const out: number[] = [];
+    for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
+      const hits = this.guard(
+        slot,
+        (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : new Float64Array(0)),
+        () => this.scanSlot(slot, (f) => f.streamId === streamId && f.version >= from && f.version <= to),
+      );
+      for (let i = 1; i < hits.length; i += 2) out.push(hits[i] as number);
+    }
+    for (const m of [...this.frozen, this.active]) for (const p of m.range(streamId, from, to)) out.push(p);
+    return out;
+  }
+
+  /** Candidate positions of a command's events, oldest first; `disk` includes the segments. */
+  commandPositions(commandId: string, disk: boolean): number[] | undefined {
+    const recent = this.recentCommands.get(commandId);
+    if (recent) return recent.positions;
+    const inMemory = this.fromMemtables((m) => m.commands.get(commandId));
+    if (inMemory) return inMemory;
+    if (!disk) return undefined;
+    const key = keyOf(commandId);
+    const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const slot = slots[i] as SegmentSlot;
+      const hits = this.guard(
+        slot,
+        (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, 0, MAX_SEQ) : new Float64Array(0)),
+        () => this.scanSlot(slot, (f) => f.commandId === commandId),
+      );
+      if (hits.length > 0) {
+        const positions: number[] = [];
+        for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
+        return positions.sort((a, b) => a - b);
+      }
+    }
+    return undefined;
+  }
+
+  /** The recorded results of a recent command, without touching the log. */
+  recentResults(commandId: string): AppendResult[] | undefined {
+    return this.recentCommands.get(commandId)?.results;
+  }
+
+  private fromMemtables<T>(fn: (m: Memtable) => T | undefined): T | undefined {
+    const r = fn(this.active);
+    if (r !== undefined) return r;
+    for (let i = this.frozen.length - 1; i >= 0; i--) {
+      const f = fn(this.frozen[i] as Memtable);
+      if (f !== undefined) return f;
+    }
+    return undefined;
+  }
+
+  private segmentLatest(streamId: string): { version: number; position: number } | undefined {
+    const key = keyOf(streamId);
+    const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const slot = slots[i] as SegmentSlot;
+      // Flat [version, position] pairs of this stream's candidates in the slot, checked below.
+      const hits = this.guard(
+        slot,
+        (r) => {
+          if (!r.mayContain(key.hi, key.lo)) return new Float64Array(0);
+          const last = r.findLast(key.hi, key.lo);
+          if (!last) return new Float64Array(0);
+          if (this.fieldsAt([last[1]])[0]?.streamId === streamId) return Float64Array.from(last);
+          return r.range(key.hi, key.lo, 0, MAX_SEQ); // a colliding key: check every entry
+        },
+        () => this.scanSlot(slot, (f) => f.streamId === streamId),
+      );
+      let best: { version: number; position: number } | undefined;
+      const positions: number[] = [];
+      for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
+      const fields = positions.length === 1 ? undefined : this.fieldsAt(positions);
+      for (let k = 0; k < positions.length; k++) {
+        if (fields && fields[k]?.streamId !== streamId) continue;
+        const version = hits[2 * k] as number;
+        if (!best || version > best.version) best = { version, position: positions[k] as number };
+      }
+      if (best) return best;
+    }
+    return undefined;
+  }
+
+  /** Index fields of the records at `positions`. */
+  fieldsAt(positions: number[]): Fields[] {
+    if (positions.length === 0) return [];
+    const bytes = this.o.engine.readFrames(Float64Array.from(positions));
+    return Array.from(framesOf(bytes), ([off]) => decodeIndexFields(bytes, off));
+  }
+
+  /** Runs a segment lookup; a broken or damaged segment answers by scanning its log range. */
+  private guard(
+    slot: SegmentSlot,
+    lookup: (r: NonNullable<SegmentSlot['reader']>) => Float64Array,
+    fallback: () => Float64Array,
+  ): Float64Array {
+    if (!slot.broken && slot.reader) {
+      try {
+        return lookup(slot.reader);
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
+        slot.broken = err.message;
+        this.scheduleRebuild(slot);
+      }
+    }
+    return fallback();
+  }
+
+  /** Flat [seq, position] pairs of the records in the slot's log range that `match`. */
+  private scanSlot(slot: SegmentSlot, match: (f: Fields) => boolean): Float64Array {
+    const out: number[] = [];
+    const ordinal = new Map<string, number>();
+    for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        const position = positions[i++] as number;
+        const f = decodeIndexFields(bytes, off);
+        if (!match(f)) continue;
+        if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
+        else {
+          const n = ordinal.get(f.commandId as string) ?? 0;
+          ordinal.set(f.commandId as string, n + 1);
+          out.push(n, position);
+        }
+      }
+    }
+    return Float64Array.from(out);
+  }
+
+  // ---- background work ----
+
+  private enqueue(job: () => Promise<void>): void {
+    this.jobs = this.jobs.then(async () => {
+      if (this.closed) return;
+      try {
+        await job();
+      } catch (err) {
+        this.o.warn(`index maintenance failed, will retry: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  private scheduleBuilds(): void {
+    if (!this.o.writable || this.frozen.length === 0) return;
+    this.enqueue(async () => {
+      while (this.frozen.length > 0 && !this.closed) {
+        const m = this.frozen[0] as Memtable;
+        await this.o.flushLog();
+        const names = new Map<SegmentKind, { name: string; from: number }>();
+        for (const kind of KINDS) {
+          const from = this.o.catalog.coverage(kind);
+          const name = segmentFileName(kind, from, m.toPosition);
+          await this.o.catalog.backend.build(
+            this.o.catalog.dir,
+            name,
+            { kind, fromPosition: from, toPosition: m.toPosition },
+            m.toEntries(kind),
+          );
+          names.set(kind, { name, from });
+        }
+        // Swap in one synchronous step: no lookup sees an entry twice or not at all.
+        for (const [kind, { name, from }] of names) this.o.catalog.append(kind, name, from, m.toPosition);
+        this.frozen.shift();
+        for (const kind of KINDS) await this.mergeIfNeeded(kind);
+      }
+    });
+  }
+
+  private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
+    const chain = this.o.catalog.of(kind);
+    if (chain.length <= this.o.maxSegments) return;
+    const count = chain.length - Math.floor(this.o.maxSegments / 2);
+    const inputs = chain.slice(0, count);
+    if (inputs.some((s) => s.broken || !s.reader)) return; // after the rebuild
+    const from = (inputs[0] as SegmentSlot).from;
+    const to = (inputs[inputs.length - 1] as SegmentSlot).to;
+    const name = segmentFileName(kind, from, to);
+    const readers = inputs.map((s) => s.reader as NonNullable<SegmentSlot['reader']>);
+    await this.o.catalog.backend.merge(this.o.catalog.dir, name, { kind, fromPosition: from, toPosition: to }, readers);
+    this.o.catalog.replace(kind, inputs, name);
+  }
+
+  private scheduleRebuild(slot: SegmentSlot): void {
+    if (!this.o.writable) return;
+    this.enqueue(async () => {
+      const m = new Memtable(slot.from);
+      for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
+        let i = 0;
+        for (const [off] of framesOf(bytes)) {
+          const f = decodeIndexFields(bytes, off);
+          const position = positions[i++] as number;
+          if (slot.kind === SEGMENT_KIND_STREAM) m.addStream(f.streamId, f.version, [position]);
+          else if (f.commandId !== undefined) m.addCommand(f.commandId, [position]);
+        }
+      }
+      // Same name as the damaged file: the rename replaces it.
+      const name = segmentFileName(slot.kind, slot.from, slot.to);
+      const spec = { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to };
+      await this.o.catalog.backend.build(this.o.catalog.dir, name, spec, m.toEntries(slot.kind));
+      this.o.catalog.replace(slot.kind, [slot], name);
+      this.o.warn(`index segment ${name} rebuilt from the log`);
+    });
+  }
+
+  /** Waits for the background work queued so far. */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.jobs;
+      await current;
+    } while (current !== this.jobs);
+  }
+
+  // ---- memory ----
+
+  /** Drops dictionary entries older than the retention; they stay findable in memtables and segments. */
+  evict(now: number): void {
+    const cutoff = now - this.o.retentionMs;
+    for (const [k, v] of this.latestVersions) {
+      if (v.time >= cutoff) break;
+      this.latestVersions.delete(k);
+    }
+    for (const [k, v] of this.recentCommands) {
+      if (v.time >= cutoff) break;
+      this.recentCommands.delete(k);
+    }
+  }
+
+  stats(): IndexStats {
+    const all = KINDS.flatMap((k) => this.o.catalog.of(k));
+    return {
+      streamSegments: this.o.catalog.of(SEGMENT_KIND_STREAM).length,
+      commandSegments: this.o.catalog.of(SEGMENT_KIND_COMMAND).length,
+      brokenSegments: all.filter((s) => s.broken).length,
+      memtableEntries: this.active.entries + this.frozen.reduce((a, m) => a + m.entries, 0),
+      frozenMemtables: this.frozen.length,
+      latestVersionEntries: this.latestVersions.size,
+      recentCommandEntries: this.recentCommands.size,
+    };
+  }
+
+  /** Events, streams and commands in the store, from segment headers and memtables (a broken
+   * segment's share is missing until it is rebuilt). */
+  counts(): IndexCounts {
+    const c: IndexCounts = { events: 0, streams: 0, commands: 0 };
+    for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
+      c.events += slot.reader?.header.entryCount ?? 0;
+      c.streams += slot.reader?.header.starts ?? 0;
+    }
+    for (const slot of this.o.catalog.of(SEGMENT_KIND_COMMAND)) c.commands += slot.reader?.header.starts ?? 0;
+    for (const m of [...this.frozen, this.active]) {
+      const mc = m.counts();
+      c.events += mc.events;
+      c.streams += mc.streams;
+      c.commands += mc.commands;
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.idle();
+    this.closed = true;
+    this.o.catalog.close();
+  }
+}
