@@ -54,7 +54,7 @@ describe.each(ENGINES)('crash recovery (%s engine)', (engine) => {
       const acks = await runAndKill(dir, engine, 1000 * round + 17);
       totalAcks += acks.length;
       for (const a of acks) acked.set(a.commandId, a);
-      const store = await EventStore.open(dir, { engine, chunkSize: 1 << 20 });
+      const store = await EventStore.open(dir, { engine, chunkSize: 1 << 20, indexMemtableEntries: 500, maxIndexSegments: 4 });
       try {
         for (const a of acks) {
           const events = await store.readCommand(a.commandId);
@@ -70,10 +70,14 @@ describe.each(ENGINES)('crash recovery (%s engine)', (engine) => {
           next.set(e.streamId, e.version);
           lastPosition = e.position;
         }
-        for (const [stream, v] of next) expect(await store.streamVersion(stream)).toBe(v);
+        for (const [stream, v] of next) {
+          expect(await store.streamVersion(stream)).toBe(v);
+          expect((await store.readStream(stream)).length).toBe(v);
+        }
         const stats = await store.stats();
+        expect(stats.eventCount).toBe(all.length);
         await store.close();
-        const again = await EventStore.open(dir, { engine, chunkSize: 1 << 20 });
+        const again = await EventStore.open(dir, { engine, chunkSize: 1 << 20, indexMemtableEntries: 500, maxIndexSegments: 4 });
         expect((await again.stats()).eventCount).toBe(stats.eventCount);
         expect((await again.stats()).recovery.torn).toBe(false);
         await again.close();

@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DuplicateCommandError, type EventStore } from '../lib/index.js';
+import { collect, ENGINES, openStore, tempDir } from './helpers.js';
+
+/** Waits for the store's background index work (builds, merges, rebuilds). */
+async function settle(s: EventStore): Promise<void> {
+  // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+  await (s as any).index.idle();
+}
+
+async function fill(s: EventStore, appends: number, streams: number): Promise<void> {
+  for (let i = 0; i < appends; i++) {
+    await s.append(
+      `s-${i % streams}`,
+      [
+        { type: 'T', data: { i } },
+        { type: 'U', data: { i } },
+      ],
+      { commandId: `c-${i}` },
+    );
+  }
+}
+
+function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(dir, 'index')).filter((f) => f.endsWith('.seg'));
+}
+
+const small = { indexMemtableEntries: 50, maxIndexSegments: 4 };
+
+describe.each(ENGINES)('index (%s engine)', (engine) => {
+  it('builds segments as memtables fill, merges them, and reads across segments and memtables', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, small);
+    await fill(s, 200, 7);
+    await settle(s);
+    const stats = await s.stats();
+    expect(stats.index.streamSegments).toBeGreaterThan(0);
+    expect(stats.index.streamSegments).toBeLessThanOrEqual(4);
+    expect(stats.index.commandSegments).toBeLessThanOrEqual(4);
+    expect(stats.index.memtableEntries).toBeLessThan(50 + 4);
+    expect(stats).toMatchObject({ eventCount: 400, streamCount: 7, commandCount: 200 });
+    for (let k = 0; k < 7; k++) {
+      const events = await s.readStream(`s-${k}`);
+      expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+      expect(events.every((e) => e.streamId === `s-${k}`)).toBe(true);
+      expect(await s.streamVersion(`s-${k}`)).toBe(events.length);
+    }
+    expect((await s.readStream('s-3', { fromVersion: 10, limit: 5 })).map((e) => e.version)).toEqual([10, 11, 12, 13, 14]);
+    expect((await s.readStream('s-3', { direction: 'backward', limit: 3 })).map((e) => e.version)).toEqual([58, 57, 56]);
+    expect((await s.readCommand('c-5'))?.map((e) => e.data)).toEqual([{ i: 5 }, { i: 5 }]);
+    await expect(s.append('s-5', [{ type: 'T' }], { commandId: 'c-5' })).rejects.toBeInstanceOf(DuplicateCommandError);
+    const err = await s.append('x', [{ type: 'T' }], { commandId: 'c-1' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ original: { streamId: 's-1', firstVersion: 1, lastVersion: 2, commandId: 'c-1' } });
+  });
+
+  it('reopens from segment headers and replays only the uncovered tail', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, small);
+    await fill(s, 120, 5);
+    await settle(s);
+    await s.close();
+    const t = await openStore(dir, engine, small);
+    const stats = await t.stats();
+    expect(stats.index.memtableEntries).toBeLessThan(50 + 4);
+    expect(stats.index.latestVersionEntries).toBe(0);
+    expect(stats).toMatchObject({ eventCount: 240, streamCount: 5, commandCount: 120 });
+    expect(await t.streamVersion('s-2')).toBe(48);
+    await expect(t.append('s-2', [{ type: 'T' }], { commandId: 'c-7', expectedVersion: 48 })).rejects.toBeInstanceOf(DuplicateCommandError);
+    await t.append('s-2', [{ type: 'T' }], { expectedVersion: 48 });
+    expect((await t.readStream('s-2')).length).toBe(49);
+  });
+
+  it('answers from the log while a damaged or missing segment is rebuilt', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
+    await fill(s, 100, 4);
+    await settle(s);
+    await s.close();
+    const files = segmentFiles(dir);
+    const streamSeg = files.filter((f) => f.startsWith('stream-')).sort()[0] as string;
+    const commandSeg = files.filter((f) => f.startsWith('command-')).sort()[0] as string;
+    // Damage every tree page of one segment (past the header), delete another.
+    const file = path.join(dir, 'index', streamSeg);
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    for (let off = 4096 + 50; off < size - 4096; off += 4096) fs.writeSync(fd, Buffer.from([0xee]), 0, 1, off);
+    fs.closeSync(fd);
+    fs.rmSync(path.join(dir, 'index', commandSeg));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const t = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
+      for (let k = 0; k < 4; k++) {
+        expect((await t.readStream(`s-${k}`)).map((e) => e.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      }
+      expect((await t.readCommand('c-0'))?.length).toBe(2);
+      await expect(t.append('s-0', [{ type: 'T' }], { commandId: 'c-1' })).rejects.toBeInstanceOf(DuplicateCommandError);
+      await settle(t);
+      expect((await t.stats()).index.brokenSegments).toBe(0);
+      expect(segmentFiles(dir)).toContain(commandSeg);
+      expect((await t.readStream('s-1')).length).toBe(50);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => w.includes('rebuilt from the log'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('evicts dictionary entries after retentionMs; commandLookup memory forgets old commands, disk does not', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 20, retentionMs: 1 });
+    await fill(s, 30, 3);
+    await settle(s);
+    // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+    (s as any).index.evict(Date.now() + 10);
+    const stats = await s.stats();
+    expect(stats.index.latestVersionEntries).toBe(0);
+    expect(stats.index.recentCommandEntries).toBe(0);
+    expect(await s.streamVersion('s-0')).toBe(20);
+    await expect(s.append('z', [{ type: 'T' }], { commandId: 'c-0' })).rejects.toBeInstanceOf(DuplicateCommandError);
+    await s.close();
+    const m = await openStore(dir, engine, { indexMemtableEntries: 20, retentionMs: 1, commandLookup: 'memory' });
+    await settle(m);
+    // c-0 lives only in a segment now: with memory lookup it is not found, so it is stored again.
+    await m.append('z', [{ type: 'T' }], { commandId: 'c-0' });
+    // A command still in memory is found either way.
+    await m.append('z', [{ type: 'T' }], { commandId: 'fresh' });
+    await expect(m.append('z', [{ type: 'T' }], { commandId: 'fresh' })).rejects.toBeInstanceOf(DuplicateCommandError);
+    // readCommand always searches the segments.
+    expect((await m.readCommand('c-1'))?.length).toBe(2);
+  });
+
+  it('reads index files written by the other engine', async () => {
+    for (const other of ENGINES) {
+      const dir = tempDir();
+      const a = await openStore(dir, other, small);
+      await fill(a, 60, 3);
+      await settle(a);
+      await a.close();
+      const b = await openStore(dir, engine, small);
+      expect((await b.stats()).index.streamSegments).toBeGreaterThan(0);
+      expect((await b.readStream('s-1')).length).toBe(40);
+      expect((await collect(b.readAll())).length).toBe(120);
+      expect((await b.readCommand('c-3'))?.length).toBe(2);
+      await b.close();
+    }
+  });
+});
