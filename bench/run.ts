@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EngineName } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
+import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
 
 const args = process.argv.slice(2);
@@ -27,6 +28,12 @@ if (suite === 'all' || suite === 'log-append') {
   const r = await runLogAppend({ quick, events, engines });
   printLogAppend(r);
   results['log-append'] = r;
+}
+
+if (suite === 'all' || suite === 'index') {
+  const r = await runIndexBench({ quick, engines, events: flag('--index-events') ? Number(flag('--index-events')) : undefined });
+  printIndexBench(r);
+  results.index = r;
 }
 
 const dir = path.join(import.meta.dirname, 'results');

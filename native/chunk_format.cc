@@ -59,14 +59,18 @@ void Checkpoint::EncodeTo(uint8_t* out) const {
   out[8] = kFormatVersion;
   StoreU32(out + 12, generation);
   StoreU64(out + 16, durable_end);
-  StampCrc(out, 24);
+  StoreU32(out + 24, tail_records);
+  StoreU32(out + 28, tail_checksum);
+  StampCrc(out, 44);
 }
 
 bool Checkpoint::DecodeFrom(const uint8_t* in, Checkpoint* cp) {
-  if (std::memcmp(in, kCheckpointMagic, 8) != 0 || !CrcMatches(in, 24)) return false;
+  if (std::memcmp(in, kCheckpointMagic, 8) != 0 || !CrcMatches(in, 44)) return false;
   if (in[8] != kFormatVersion) return false;
   cp->generation = LoadU32(in + 12);
   cp->durable_end = LoadU64(in + 16);
+  cp->tail_records = LoadU32(in + 24);
+  cp->tail_checksum = LoadU32(in + 28);
   return true;
 }
 

@@ -39,7 +39,7 @@ constexpr uint64_t kMinChunkSize = 1u << 20;
 constexpr char kChunkMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'C', 'K'};
 constexpr char kFooterMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'F', 'T'};
 constexpr char kCheckpointMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'W', 'C'};
-constexpr uint32_t kCheckpointSize = 32;
+constexpr uint32_t kCheckpointSize = 48;
 
 inline uint32_t LoadU32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
@@ -74,10 +74,14 @@ struct ChunkFooter {
 };
 
 // The writer checkpoint `writer.chk`: the global position up to which the log was durable at some
-// moment. Written without its own fsync after each flush, so it may lag, never lead.
+// moment, with the tail chunk's record count and data checksum at that point, so recovery resumes
+// the scan there instead of re-reading the whole chunk. Written without its own fsync after each
+// flush, so it may lag, never lead.
 struct Checkpoint {
   uint64_t durable_end = 0;
   uint32_t generation = 0;            // the session that wrote this checkpoint
+  uint32_t tail_records = 0;          // frames in the tail chunk before durable_end
+  uint32_t tail_checksum = 0;         // the tail chunk's data checksum chained up to durable_end
   void EncodeTo(uint8_t* out) const;  // kCheckpointSize bytes
   static bool DecodeFrom(const uint8_t* in, Checkpoint* cp);
 };

@@ -34,6 +34,8 @@ struct FlushJob {
   std::shared_ptr<ChunkFile> chunk;  // null when nothing was written since the last flush
   uint64_t end_position = 0;
   uint32_t generation = 0;
+  uint32_t tail_records = 0;
+  uint32_t tail_checksum = 0;
   std::shared_ptr<FileDescriptor> checkpoint;
 };
 

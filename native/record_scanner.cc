@@ -27,13 +27,15 @@ uint32_t ChainFrameChecksum(uint32_t checksum, const uint8_t* frame) {
   return Crc32c(checksum, frame, 8);
 }
 
-ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32_t min_generation) {
+ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32_t min_generation,
+                      uint32_t checksum_seed) {
   ScanResult r;
   r.committed_end = begin;
   r.last_generation = min_generation;
+  r.data_checksum = checksum_seed;
   uint64_t off = begin;
   uint32_t records = 0;
-  uint32_t checksum = 0;
+  uint32_t checksum = checksum_seed;
   uint32_t generation = min_generation;
   for (;;) {
     if (end - off < kFrameHeaderSize) {

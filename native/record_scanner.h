@@ -25,14 +25,16 @@ const char* ScanStopName(ScanStop stop);
 struct ScanResult {
   uint64_t committed_end = 0;      // offset after the last valid COMMIT frame (or `begin`)
   uint32_t committed_records = 0;  // frames in [begin, committed_end)
-  uint32_t data_checksum = 0;      // chained over the frames in [begin, committed_end)
+  uint32_t data_checksum = 0;      // the seed chained over the frames in [begin, committed_end)
   uint32_t last_generation = 0;    // of the last committed frame; `min_generation` when none
   uint64_t stop_offset = 0;        // where the walk stopped
   ScanStop stop = ScanStop::kEndOfRegion;
 };
 
 // `chunk` points at the start of the chunk file image; offsets are relative to it.
-ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32_t min_generation);
+// `checksum_seed` continues a data checksum chained over the frames before `begin`.
+ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32_t min_generation,
+                      uint32_t checksum_seed = 0);
 
 // Chains one frame into a sealed chunk's data checksum (see chunk_format.h).
 uint32_t ChainFrameChecksum(uint32_t checksum, const uint8_t* frame);

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, FRAME_HEADER_SIZE } from '../lib/format/layout.js';
+import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, decodeChunkFooter, FRAME_HEADER_SIZE } from '../lib/format/layout.js';
 import { BODY_FIXED_SIZE } from '../lib/format/record-codec.js';
+import { scanFrames } from '../lib/format/record-scanner.js';
 import { CorruptionError, EventStore, LimitExceededError, StoreLockedError } from '../lib/index.js';
 import { chunkPath, collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
 
@@ -60,16 +61,21 @@ describe.each(ENGINES)('recovery (%s engine)', (engine) => {
     expect((await collect(again.readAll())).map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }]);
   });
 
-  it('refuses with CORRUPTION a damaged record that the checkpoint says was durable', async () => {
+  it('serves intact records and refuses a damaged acknowledged one with CORRUPTION, naming chunk and offset', async () => {
     const { dir, positions } = await storeWithThree(engine);
     const at = (positions[1] as number) + FRAME_HEADER_SIZE + BODY_FIXED_SIZE;
     patch(chunkPath(dir), at, Buffer.from([0x5a]));
-    const err = await EventStore.open(dir, { engine, chunkSize: MiB }).catch((e: unknown) => e);
+    const s = await openStore(dir, engine);
+    const err = await s.readEvent('t', 2).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptionError);
     expect((err as Error).message).toContain('00000000.chunk');
     expect((err as Error).message).toContain(`offset ${positions[1]}`);
-    // The lock was released: a repaired store opens again.
-    patch(chunkPath(dir), at, readBytes(chunkPath(dir), at, 1).fill(0x5a ^ 0x5a));
+    await expect(s.readStream('t')).rejects.toBeInstanceOf(CorruptionError);
+    await expect(collect(s.readAll())).rejects.toBeInstanceOf(CorruptionError);
+    expect((await s.readEvent('t', 1))?.data).toEqual({ i: 0 });
+    expect((await s.readEvent('t', 3))?.data).toEqual({ i: 2 });
+    // Appending goes on: the damage is in the past, not in the tail.
+    await s.append('t', [{ type: 'e', data: { i: 3 } }], { expectedVersion: 3 });
   });
 
   it('drops stale frames of a crashed session that follow newer ones', async () => {
@@ -90,6 +96,24 @@ describe.each(ENGINES)('recovery (%s engine)', (engine) => {
     expect((await again.readStream('t')).map((e) => e.data)).toEqual([{ i: 0 }, { i: 9 }]);
     expect((await again.stats()).recovery).toMatchObject({ torn: true, tornReason: 'stale generation', tornPosition: third });
     expect(end).toBeGreaterThan(third);
+  });
+
+  it('seals a chunk with the right record count and checksum across reopens (the checkpoint resume)', async () => {
+    const dir = tempDir();
+    for (let round = 0; round < 3; round++) {
+      const s = await openStore(dir, engine);
+      for (let i = 0; i < 20; i++) await s.append(`r-${i % 3}`, [{ type: 'e', data: 'p'.repeat(9000) }]);
+      await s.close();
+    }
+    const s = await openStore(dir, engine);
+    for (let i = 0; i < 100; i++) await s.append('r-0', [{ type: 'e', data: 'p'.repeat(9000) }]);
+    await s.close();
+    const image = fs.readFileSync(chunkPath(dir, 0));
+    const footer = decodeChunkFooter(image.subarray(MiB - CHUNK_FOOTER_SIZE));
+    expect(footer).toBeDefined();
+    const scan = scanFrames(image, CHUNK_HEADER_SIZE, footer!.dataEnd, 0);
+    expect(scan.committedEnd).toBe(footer!.dataEnd);
+    expect(footer).toMatchObject({ recordCount: scan.committedRecords, dataChecksum: scan.dataChecksum });
   });
 
   it('rolls over exactly at chunk boundaries and refuses an event larger than a chunk', async () => {
@@ -121,12 +145,10 @@ describe.each(ENGINES)('recovery (%s engine)', (engine) => {
     await s.append('a', [{ type: 'x', data: 'z'.repeat(600_000) }]);
     await s.close();
     patch(chunkPath(dir, 0), first.position + 1000, Buffer.from('Q'));
-    // Opening replays the log into the in-memory index, so the damage is found there, with its place.
-    const err = await EventStore.open(dir, { engine, chunkSize: MiB }).catch((e: unknown) => e);
+    const t = await openStore(dir, engine);
+    const err = await t.readEvent('a', 1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptionError);
     expect((err as Error).message).toMatch(new RegExp(`00000000\\.chunk at offset ${first.position}`));
-    patch(chunkPath(dir, 0), first.position + 1000, Buffer.from('y'));
-    const t = await openStore(dir, engine);
     expect((await t.readEvent('a', 2))?.version).toBe(2);
     await t.close();
     patch(chunkPath(dir, 0), MiB - 10, Buffer.from('QQ'));

@@ -83,7 +83,7 @@ export class JsChunkLog implements LogEngine {
     const cpExists = fs.existsSync(cpPath);
     if (!this.readOnly || cpExists) this.checkpointFd = fs.openSync(cpPath, this.readOnly ? 'r' : cpExists ? 'r+' : 'w+');
     const raw = this.checkpointFd >= 0 ? readExactly(this.checkpointFd, CHECKPOINT_SIZE, 0) : undefined;
-    const cp = (raw && decodeCheckpoint(raw)) ?? { durableEnd: 0, generation: 0 };
+    const cp = (raw && decodeCheckpoint(raw)) ?? { durableEnd: 0, generation: 0, tailRecords: 0, tailChecksum: 0 };
     for (const n of numbers) {
       const last = n === numbers.length - 1;
       const chunk = JsChunkFile.open(this.dir, n, this.chunkSize, last && !this.readOnly);
@@ -101,12 +101,21 @@ export class JsChunkLog implements LogEngine {
     } else {
       const base = tail.number * this.chunkSize;
       const end = dataCapacityEnd(this.chunkSize);
-      const image = readExactly(tail.fd, end, 0) ?? Buffer.alloc(0);
-      const scan = scanFrames(image, CHUNK_HEADER_SIZE, end, 0);
-      const durable = cp.durableEnd > base ? cp.durableEnd - base : 0;
-      if (durable > scan.committedEnd) {
-        const at = scan.stopOffset < durable ? scan.stopOffset : scan.committedEnd;
-        throw new CorruptionError(`chunk ${tail.file} at offset ${at}: ${scan.stop} inside data the checkpoint records as durable`);
+      // Resume at the checkpoint when it lies in this chunk (what precedes it was durable; its
+      // frames are CRC-checked whenever read), reading a window that grows until the scan ends
+      // inside it: the cost follows the unflushed tail, not the chunk's size.
+      const resume = cp.durableEnd > base + CHUNK_HEADER_SIZE && cp.durableEnd <= base + end;
+      const begin = resume ? cp.durableEnd - base : CHUNK_HEADER_SIZE;
+      let window = Math.min(end - begin, 1 << 20);
+      const scanWindow = () => {
+        const image = readExactly(tail.fd, window, begin) ?? Buffer.alloc(0);
+        const r = scanFrames(image, 0, image.length, resume ? cp.generation : 0, resume ? cp.tailChecksum : 0);
+        return { ...r, committedEnd: r.committedEnd + begin, stopOffset: r.stopOffset + begin };
+      };
+      let scan = scanWindow();
+      while (begin + window < end && (scan.stop !== 'zeroed space' || scan.stopOffset + 65536 > begin + window)) {
+        window = Math.min(end - begin, window * 4);
+        scan = scanWindow();
       }
       const clean = scan.stopOffset === scan.committedEnd && (scan.stop === 'zeroed space' || scan.stop === 'end of region');
       if (!clean) {
@@ -120,7 +129,7 @@ export class JsChunkLog implements LogEngine {
         }
       }
       this.writeOffset = scan.committedEnd;
-      this.recordCount = scan.committedRecords;
+      this.recordCount = (resume ? cp.tailRecords : 0) + scan.committedRecords;
       this.dataChecksum = scan.dataChecksum;
       lastGeneration = Math.max(lastGeneration, scan.lastGeneration);
       if (!this.readOnly) fs.fdatasyncSync(tail.fd);
@@ -219,7 +228,12 @@ export class JsChunkLog implements LogEngine {
     const tail = this.chunks[this.chunks.length - 1];
     const endPosition = this.endPosition();
     const cpFd = this.checkpointFd;
-    const cp = encodeCheckpoint({ durableEnd: endPosition, generation: this.generation });
+    const cp = encodeCheckpoint({
+      durableEnd: endPosition,
+      generation: this.generation,
+      tailRecords: this.recordCount,
+      tailChecksum: this.dataChecksum,
+    });
     try {
       if (tail && !tail.sealed && this.writeOffset > this.flushedOffset) {
         this.flushedOffset = this.writeOffset;
@@ -232,7 +246,11 @@ export class JsChunkLog implements LogEngine {
   }
 
   private writeCheckpoint(durableEnd: number, sync: boolean): void {
-    writeFully(this.checkpointFd, encodeCheckpoint({ durableEnd, generation: this.generation }), 0);
+    writeFully(
+      this.checkpointFd,
+      encodeCheckpoint({ durableEnd, generation: this.generation, tailRecords: this.recordCount, tailChecksum: this.dataChecksum }),
+      0,
+    );
     if (sync) fs.fdatasyncSync(this.checkpointFd);
   }
 

@@ -13,7 +13,7 @@ export const FRAME_HEADER_SIZE = 16;
 export const RECORD_KIND_EVENT = 1;
 export const FRAME_FLAG_COMMIT = 1;
 export const MIN_CHUNK_SIZE = 1 << 20;
-export const CHECKPOINT_SIZE = 32;
+export const CHECKPOINT_SIZE = 48;
 export const CHECKPOINT_FILE = 'writer.chk';
 
 const CHUNK_MAGIC = Buffer.from('ANNALSCK', 'latin1');
@@ -103,6 +103,9 @@ export function decodeChunkFooter(b: Buffer): ChunkFooter | undefined {
 export interface Checkpoint {
   durableEnd: number;
   generation: number;
+  /** Frames of the tail chunk before durableEnd, and its data checksum chained up to there. */
+  tailRecords: number;
+  tailChecksum: number;
 }
 
 export function encodeCheckpoint(c: Checkpoint): Buffer {
@@ -111,14 +114,21 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
   b[8] = FORMAT_VERSION;
   b.writeUInt32LE(c.generation >>> 0, 12);
   b.writeUIntLE(c.durableEnd, 16, 6);
-  stamp(b, 24);
+  b.writeUInt32LE(c.tailRecords >>> 0, 24);
+  b.writeUInt32LE(c.tailChecksum >>> 0, 28);
+  stamp(b, 44);
   return b;
 }
 
 export function decodeCheckpoint(b: Buffer): Checkpoint | undefined {
-  if (b.length < CHECKPOINT_SIZE || !b.subarray(0, 8).equals(CHECKPOINT_MAGIC) || !stampOk(b, 24)) {
+  if (b.length < CHECKPOINT_SIZE || !b.subarray(0, 8).equals(CHECKPOINT_MAGIC) || !stampOk(b, 44)) {
     return undefined;
   }
   if (b[8] !== FORMAT_VERSION) return undefined;
-  return { generation: b.readUInt32LE(12), durableEnd: b.readUIntLE(16, 6) };
+  return {
+    generation: b.readUInt32LE(12),
+    durableEnd: b.readUIntLE(16, 6),
+    tailRecords: b.readUInt32LE(24),
+    tailChecksum: b.readUInt32LE(28),
+  };
 }

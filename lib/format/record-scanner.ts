@@ -16,19 +16,20 @@ export interface ScanResult {
   stop: ScanStop;
 }
 
-/** `chunk` holds the chunk image from offset 0; scans [begin, end). */
-export function scanFrames(chunk: Buffer, begin: number, end: number, minGeneration: number): ScanResult {
+/** Scans [begin, end) of `chunk` (offsets are into `chunk`); `checksumSeed` continues a data
+ * checksum chained over the frames before `begin`. */
+export function scanFrames(chunk: Buffer, begin: number, end: number, minGeneration: number, checksumSeed = 0): ScanResult {
   const r: ScanResult = {
     committedEnd: begin,
     committedRecords: 0,
-    dataChecksum: 0,
+    dataChecksum: checksumSeed,
     lastGeneration: minGeneration,
     stopOffset: begin,
     stop: 'end of region',
   };
   let off = begin;
   let records = 0;
-  let checksum = 0;
+  let checksum = checksumSeed;
   let generation = minGeneration;
   for (;;) {
     if (end - off < FRAME_HEADER_SIZE) {

@@ -415,8 +415,13 @@ export class StoreIndex {
     return c;
   }
 
+  /** Builds what the memtable holds (so the next open replays nothing), then stops. */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    if (this.o.writable && this.active.entries > 0) {
+      this.freeze();
+      this.scheduleBuilds();
+    }
     await this.idle();
     this.closed = true;
     this.o.catalog.close();
