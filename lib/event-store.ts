@@ -1,37 +1,24 @@
 /**
  * EventStore: the public facade. Validates arguments, checks expected versions and command ids
- * against the in-memory indexes, encodes each append as one transaction, hands it to the LogWriter
- * (placement, engine, group commit) and updates the indexes. Checks and writes of an append happen
- * synchronously within the call, so appends are applied in call order and exactly one of two
- * appends expecting the same version wins.
+ * against the index, encodes each append as one transaction, hands it to the LogWriter (placement,
+ * engine, group commit) and updates the index. Checks and writes of an append happen synchronously
+ * within the call, so appends are applied in call order and exactly one of two appends expecting
+ * the same version wins. Reads go through StoreReader; docs/api.md describes the whole surface.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { type AppendItem, type PlannedAppend, planAppends } from './append-planner.js';
-import { acquireDirLock, type HeldLock } from './dir-lock.js';
-import { JsChunkLog } from './engine/js-chunk-log.js';
+import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
-import { NativeChunkLog } from './engine/native-chunk-log.js';
-import {
-  type AnnalsError,
-  type AppendResult,
-  EngineUnavailableError,
-  InvalidArgumentError,
-  ReadOnlyError,
-  StoreClosedError,
-  toAnnalsError,
-} from './errors.js';
-import { CHUNK_HEADER_SIZE } from './format/layout.js';
-import { decodeFrame } from './format/record-codec.js';
-import { JsSegmentBackend } from './index/js-segments.js';
-import { NativeSegmentBackend } from './index/native-segments.js';
-import type { SegmentBackend } from './index/segment-backend.js';
-import { SegmentCatalog } from './index/segment-catalog.js';
+import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
+import type { SegmentCatalog } from './index/segment-catalog.js';
 import { type IndexedAppend, StoreIndex } from './index/store-index.js';
-import { framesOf, readAt, scanBlocks, toRecordedEvent } from './log-reader.js';
 import { LogWriter } from './log-writer.js';
-import { nativeAddon, nativeLoadError } from './native.js';
+import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { type Snapshot, SnapshotStore } from './snapshot-store.js';
+import { StoreReader } from './store-reader.js';
+import { type Subscription, subscription, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
   EngineName,
@@ -44,30 +31,33 @@ import type {
 } from './types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger } from './validation.js';
 
-let fallbackWarned = false;
-
-function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
-  const addon = nativeAddon();
-  if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly);
-  if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly);
-  const reason = nativeLoadError()?.message ?? 'unknown reason';
-  if (name === 'native') throw new EngineUnavailableError(`the native engine cannot load: ${reason}`);
-  if (!fallbackWarned) {
-    fallbackWarned = true;
-    process.emitWarning(`annals: native addon unavailable (${reason}); using the JS engine`, { code: 'ANNALS_JS_FALLBACK' });
-  }
-  return new JsChunkLog(dir, o.chunkSize, o.readOnly);
-}
-
 export interface AppendManyItem extends AppendOptions {
   streamId: string;
   events: EventData[];
+}
+
+export interface AggregateOptions<S> {
+  initialState: S;
+  evolve: (state: S, event: RecordedEvent) => S;
+  /** Save a snapshot when at least this many events were folded. */
+  snapshotEvery?: number;
+}
+
+function checkObject(name: string, v: unknown): void {
+  if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
+}
+
+function optionalCount(name: string, v: unknown): void {
+  if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
 }
 
 export class EventStore {
   private closed = false;
   private readonly writer: LogWriter;
   private readonly index: StoreIndex;
+  private readonly reader: StoreReader;
+  private readonly signal = new VisibilitySignal();
+  private readonly snapshots: SnapshotStore;
 
   private constructor(
     readonly directory: string,
@@ -77,7 +67,7 @@ export class EventStore {
     private readonly recovery: OpenReport,
     catalog: SegmentCatalog,
   ) {
-    this.writer = new LogWriter(engine, options.chunkSize, options.durability, options.flushIntervalMs, () => {});
+    this.writer = new LogWriter(engine, options, () => this.signal.notify());
     this.index = new StoreIndex({
       engine,
       catalog,
@@ -87,45 +77,18 @@ export class EventStore {
       retentionMs: options.retentionMs,
       logEnd: () => engine.endPosition(),
       flushLog: () => this.writer.flush(),
-      warn: (message) => process.emitWarning(`annals: ${message}`, { code: 'ANNALS_INDEX' }),
+      warn: (m) => warn(m, 'ANNALS_INDEX'),
     });
+    this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
+    this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
   }
 
   /** Opens (creating unless readOnly) the store in `dir`. */
   static async open(dir: string, options?: StoreOptions): Promise<EventStore> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
     const o = resolveOptions(options);
-    const chunksDir = path.join(dir, 'chunks');
-    if (o.readOnly) {
-      if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
-    } else {
-      fs.mkdirSync(chunksDir, { recursive: true });
-    }
-    const engine = chooseEngine(o.engine, chunksDir, o);
-    const lock = o.readOnly ? undefined : acquireDirLock(dir);
-    try {
-      const report = engine.open();
-      if (report.torn) {
-        process.emitWarning(
-          `annals: torn tail cut at position ${report.tornPosition} (${report.tornReason}, ${report.discardedBytes} bytes of an unacknowledged append dropped)`,
-          { code: 'ANNALS_TORN_TAIL' },
-        );
-      }
-      const indexDir = path.join(dir, 'index');
-      if (!o.readOnly) fs.mkdirSync(indexDir, { recursive: true });
-      const addon = nativeAddon();
-      const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
-      const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (message) =>
-        process.emitWarning(`annals: ${message}`, { code: 'ANNALS_INDEX' }),
-      );
-      return new EventStore(dir, o, engine, lock, report, catalog);
-    } catch (err) {
-      try {
-        engine.close();
-      } catch {}
-      lock?.release();
-      throw toAnnalsError(err);
-    }
+    const p = openParts(dir, o);
+    return new EventStore(dir, o, p.engine, p.lock, p.recovery, p.catalog);
   }
 
   /** Which engine serves this store. */
@@ -144,27 +107,25 @@ export class EventStore {
     if (failed) throw failed;
   }
 
+  // ---- writing ----
+
   /** Appends events to one stream, atomically. */
   async append(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     this.checkWritable();
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
-    const [result] = await this.commit([{ streamId, events, ...options }], undefined, true);
-    const r = result as AppendResult | Error;
+    checkObject('options', options);
+    const [r] = await this.commit([{ streamId, events, ...options }], undefined, true);
     if (r instanceof Error) throw r;
-    return r;
+    return r as AppendResult;
   }
 
   /**
    * Appends to several streams in one call. `atomic` (default): one transaction, all or nothing,
    * rejecting with the first failure. Otherwise each item succeeds or fails on its own.
    */
-  async appendMany(
-    items: AppendManyItem[],
-    options: { commandId?: string; atomic?: boolean } = {},
-  ): Promise<AppendResult[] | (AppendResult | Error)[]> {
+  async appendMany(items: AppendManyItem[], options: { commandId?: string; atomic?: boolean } = {}): Promise<(AppendResult | Error)[]> {
     this.checkWritable();
     if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items must be a non-empty array');
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    checkObject('options', options);
     const commandId = checkCommandId(options.commandId);
     const atomic = options.atomic ?? true;
     if (typeof atomic !== 'boolean') throw new InvalidArgumentError('atomic must be a boolean');
@@ -182,137 +143,71 @@ export class EventStore {
       chunkSize: this.options.chunkSize,
       version: (s) => this.index.latest(s).version,
       lastPosition: (s) => this.index.latest(s).position,
-      command: (c) => this.commandOriginal(c),
+      command: (c) => this.reader.commandOriginal(c, this.options.commandLookup === 'disk'),
     });
     const outcomes = this.writer.write(plan.transactions.map((t) => t.encoded));
+    const indexed: IndexedAppend[] = [];
     plan.transactions.forEach((t, i) => {
       const outcome = outcomes[i];
       if (!outcome || 'error' in outcome) {
         for (const k of t.itemIndexes) plan.results[k] = outcome?.error ?? new Error('not written');
         return;
       }
-      this.applyToIndexes(t.appends, outcome.start, t.encoded.frameOffsets, plan.results, t.itemIndexes);
+      let f = 0;
+      t.appends.forEach((a: PlannedAppend, k) => {
+        const positions: number[] = [];
+        for (let e = 0; e < a.count; e++) positions.push(outcome.start + (t.encoded.frameOffsets[f++] as number));
+        const last = positions[positions.length - 1] as number;
+        const result: AppendResult = {
+          streamId: a.streamId,
+          firstVersion: a.firstVersion,
+          lastVersion: a.firstVersion + a.count - 1,
+          position: last,
+        };
+        const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions };
+        if (a.commandId !== undefined) result.commandId = entry.commandId = a.commandId;
+        indexed.push(entry);
+        plan.results[t.itemIndexes[k] as number] = result;
+      });
     });
+    if (indexed.length > 0) this.index.add(indexed, this.writer.endPosition);
     if (plan.transactions.length > 0) await this.writer.committed();
     return plan.results;
   }
 
-  private applyToIndexes(
-    appends: PlannedAppend[],
-    start: number,
-    frameOffsets: number[],
-    results: (AppendResult | Error)[],
-    itemIndexes: number[],
-  ): void {
-    let f = 0;
-    const indexed: IndexedAppend[] = [];
-    appends.forEach((a, k) => {
-      const positions: number[] = [];
-      for (let i = 0; i < a.count; i++) positions.push(start + (frameOffsets[f++] as number));
-      const result: AppendResult = {
-        streamId: a.streamId,
-        firstVersion: a.firstVersion,
-        lastVersion: a.firstVersion + a.count - 1,
-        position: positions[positions.length - 1] as number,
-      };
-      const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions };
-      if (a.commandId !== undefined) {
-        result.commandId = a.commandId;
-        entry.commandId = a.commandId;
-      }
-      indexed.push(entry);
-      results[itemIndexes[k] as number] = result;
-    });
-    this.index.add(indexed, this.writer.endPosition);
-  }
-
-  /** The first result of a stored command, for DuplicateCommandError; searches the segments only
-   * with commandLookup 'disk'. */
-  private commandOriginal(commandId: string): AppendResult | undefined {
-    const recent = this.index.recentResults(commandId);
-    if (recent) return recent[0];
-    const positions = this.index.commandPositions(commandId, this.options.commandLookup === 'disk');
-    if (!positions) return undefined;
-    const fields = this.index.fieldsAt(positions);
-    const mine = positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId);
-    const first = mine[0];
-    if (!first?.f) return undefined;
-    // The first append of the command: its consecutive events in the first stream it wrote.
-    let last = first;
-    for (const x of mine.slice(1)) {
-      if (x.f?.streamId !== first.f.streamId || x.f.version !== (last.f?.version ?? 0) + 1) break;
-      last = x;
-    }
-    return {
-      streamId: first.f.streamId,
-      firstVersion: first.f.version,
-      lastVersion: last.f?.version ?? first.f.version,
-      position: last.p,
-      commandId,
-    };
-  }
-
-  /** Latest version among the events readers may see (in 'sync' mode: those a flush covers). */
-  private visibleVersion(streamId: string): number {
-    const visibleEnd = this.writer.visibleEnd;
-    const latest = this.index.latest(streamId);
-    if (latest.position < visibleEnd) return latest.version;
-    // Appends in flight: their entries are in the memtable; step back over them.
-    let version = latest.version;
-    while (version > 0) {
-      const window = this.index.streamPositions(streamId, Math.max(1, version - 1023), version);
-      let k = window.length;
-      while (k > 0 && (window[k - 1] as number) >= visibleEnd) k--;
-      if (k > 0) return version - (window.length - k);
-      version -= window.length;
-      if (window.length === 0) break;
-    }
-    return 0;
-  }
-
-  /** Events of `streamId` at `positions` that readers may see, checked against the records. */
-  private readStreamAt(streamId: string, positions: number[]): RecordedEvent[] {
-    const visibleEnd = this.writer.visibleEnd;
-    return readAt(
-      this.engine,
-      positions.filter((p) => p < visibleEnd),
-    ).filter((e) => e.streamId === streamId);
-  }
+  // ---- reading ----
 
   /** The stream's current version: the number of its events (0 when it has none). */
   async streamVersion(streamId: string): Promise<number> {
     this.checkOpen();
-    return this.visibleVersion(checkStreamId(streamId, this.options.limits));
+    return this.reader.visibleVersion(checkStreamId(streamId, this.options.limits));
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    checkObject('options', options);
     const { fromVersion, direction = 'forward', limit } = options;
-    if (fromVersion !== undefined && !isNonNegativeInteger(fromVersion)) {
-      throw new InvalidArgumentError('fromVersion must be a non-negative integer');
-    }
-    if (limit !== undefined && !isNonNegativeInteger(limit)) throw new InvalidArgumentError('limit must be a non-negative integer');
-    if (direction !== 'forward' && direction !== 'backward') {
-      throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
-    }
-    const visible = this.visibleVersion(id);
+    optionalCount('fromVersion', fromVersion);
+    optionalCount('limit', limit);
+    if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
+    const visible = this.reader.visibleVersion(id);
     const max = limit ?? Number.MAX_SAFE_INTEGER;
+    if (max === 0) return [];
     if (direction === 'forward') {
       const from = Math.max(1, fromVersion ?? 1);
-      return this.readStreamAt(id, this.index.streamPositions(id, from, Math.min(visible, from + max - 1)));
+      return this.reader.streamRange(id, from, Math.min(visible, from + max - 1));
     }
     const from = Math.min(visible, fromVersion ?? visible);
-    return this.readStreamAt(id, this.index.streamPositions(id, Math.max(1, from - max + 1), from)).reverse();
+    return this.reader.streamRange(id, Math.max(1, from - max + 1), from).reverse();
   }
 
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
-    if (version === 0 || version > this.visibleVersion(id)) return undefined;
-    return this.readStreamAt(id, this.index.streamPositions(id, version, version))[0];
+    if (version === 0 || version > this.reader.visibleVersion(id)) return undefined;
+    return this.reader.streamRange(id, version, version)[0];
   }
 
   /** The events the command appended, in append order; undefined for an unknown command. */
@@ -320,10 +215,7 @@ export class EventStore {
     this.checkOpen();
     const id = checkCommandId(commandId);
     if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
-    const visibleEnd = this.writer.visibleEnd;
-    const positions = this.index.commandPositions(id, true)?.filter((p) => p < visibleEnd) ?? [];
-    const events = readAt(this.engine, positions).filter((e) => e.commandId === id);
-    return events.length === 0 ? undefined : events;
+    return this.reader.readCommand(id);
   }
 
   /**
@@ -331,42 +223,103 @@ export class EventStore {
    * options reject on the first iteration step.
    */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    const self = this;
     return {
-      [Symbol.asyncIterator]: () => this.iterateAll(options),
+      async *[Symbol.asyncIterator]() {
+        self.checkOpen();
+        checkObject('options', options);
+        optionalCount('after', options.after);
+        optionalCount('limit', options.limit);
+        const from = self.reader.startAfter(options.after);
+        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed);
+      },
     };
   }
 
-  private async *iterateAll(options: ReadAllOptions): AsyncGenerator<RecordedEvent> {
+  /**
+   * Catches up from `after` (omitted: the beginning), then yields new events as they become durable,
+   * in order, with no gap and no duplicate; one stream (`streamId`) or the whole log. Ends when
+   * `close()` is called or the store closes.
+   */
+  subscribe(options: { streamId?: string; after?: number } = {}): Subscription {
     this.checkOpen();
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
-    const { after, limit } = options;
-    if (after !== undefined && !isNonNegativeInteger(after)) throw new InvalidArgumentError('after must be a non-negative integer');
-    if (limit !== undefined && !isNonNegativeInteger(limit)) throw new InvalidArgumentError('limit must be a non-negative integer');
-    const max = limit ?? Number.MAX_SAFE_INTEGER;
-    let from = CHUNK_HEADER_SIZE;
-    if (after !== undefined && after >= CHUNK_HEADER_SIZE) {
-      from = after + this.frameLengthAt(after);
+    checkObject('options', options);
+    optionalCount('after', options.after);
+    const ended = () => this.closed;
+    if (options.streamId !== undefined) {
+      const id = checkStreamId(options.streamId, this.options.limits);
+      let next = options.after === undefined ? 1 : this.reader.firstVersionAfter(id, options.after);
+      return subscription(
+        this.signal,
+        async () => {
+          const batch = this.reader.streamBatch(id, next);
+          next += batch.length;
+          return batch;
+        },
+        ended,
+      );
     }
-    let n = 0;
-    if (n >= max) return;
-    for (const { bytes, positions } of scanBlocks(this.engine, from, () => (this.closed ? 0 : this.writer.visibleEnd))) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        yield toRecordedEvent(decodeFrame(bytes, off, positions[i++] as number));
-        if (++n >= max) return;
-      }
-    }
+    let cursor = this.reader.startAfter(options.after);
+    return subscription(
+      this.signal,
+      async () => {
+        const { events, next } = this.reader.logBatch(cursor);
+        cursor = next;
+        return events;
+      },
+      ended,
+    );
   }
 
-  /** Length of the frame at a caller-given position, which must be an event's position. */
-  private frameLengthAt(position: number): number {
-    if (position >= this.writer.visibleEnd) throw new InvalidArgumentError(`no event at position ${position}`);
-    try {
-      return this.engine.readFrames(Float64Array.of(position)).readUInt32LE(0);
-    } catch (err) {
-      throw new InvalidArgumentError(`no event at position ${position} (${(err as Error).message})`);
-    }
+  // ---- snapshots ----
+
+  /** Saves `state` as the stream's state at `version` (kept when newer than the saved one). */
+  async saveSnapshot(streamId: string, version: number, state: unknown): Promise<void> {
+    this.checkWritable();
+    const id = checkStreamId(streamId, this.options.limits);
+    if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
+    const current = this.reader.visibleVersion(id);
+    if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
+    const encoded = this.snapshots.encode(id, version, state);
+    const existing = this.snapshots.load(id);
+    if (existing && existing.version > version) return;
+    this.snapshots.save(id, encoded);
   }
+
+  /** The newest snapshot of the stream, if any. */
+  async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
+    this.checkOpen();
+    return this.snapshots.load(checkStreamId(streamId, this.options.limits));
+  }
+
+  /**
+   * Folds the stream's events into a state: from the newest snapshot when there is one, then the
+   * events after it; saves a new snapshot when `snapshotEvery` events or more were folded.
+   */
+  async aggregate<S>(streamId: string, options: AggregateOptions<S>): Promise<{ state: S; version: number }> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    checkObject('options', options);
+    if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
+    optionalCount('snapshotEvery', options.snapshotEvery);
+    const visible = this.reader.visibleVersion(id);
+    const snap = this.snapshots.load(id);
+    const usable = snap && snap.version <= visible ? snap : undefined;
+    let state = usable ? (usable.state as S) : options.initialState;
+    let version = usable?.version ?? 0;
+    const start = version;
+    while (version < visible) {
+      const batch = this.reader.streamRange(id, version + 1, Math.min(visible, version + 1000));
+      if (batch.length === 0) break;
+      for (const e of batch) state = options.evolve(state, e);
+      version = (batch[batch.length - 1] as RecordedEvent).version;
+    }
+    const every = options.snapshotEvery;
+    if (every && version - start >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
+    return { state, version };
+  }
+
+  // ---- lifecycle ----
 
   /** Makes every append so far durable, whatever the durability mode. */
   async flush(): Promise<void> {
@@ -404,10 +357,11 @@ export class EventStore {
     };
   }
 
-  /** Flushes and closes; later calls reject with StoreClosedError. */
+  /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.signal.notify();
     try {
       await this.index.close();
       await this.writer.close();

@@ -10,9 +10,10 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
-import { AnnalsError, toAnnalsError } from './errors.js';
+import { AnnalsError, DiskFullError, toAnnalsError } from './errors.js';
 import { placeTransaction } from './format/layout.js';
 import type { EncodedTransaction } from './format/record-codec.js';
+import type { ResolvedOptions } from './options.js';
 import type { Durability } from './types.js';
 
 interface Waiter {
@@ -31,20 +32,24 @@ export class LogWriter {
   private timer: NodeJS.Timeout | undefined;
   private failure: AnnalsError | undefined;
   flushes = 0;
+  private readonly chunkSize: number;
+  private readonly durability: Durability;
+  private readonly maxDiskBytes: number;
 
   constructor(
     private readonly engine: LogEngine,
-    private readonly chunkSize: number,
-    private readonly durability: Durability,
-    flushIntervalMs: number,
+    options: Pick<ResolvedOptions, 'chunkSize' | 'durability' | 'flushIntervalMs' | 'limits'>,
     private readonly onVisible: (end: number) => void,
   ) {
+    this.chunkSize = options.chunkSize;
+    this.durability = options.durability;
+    this.maxDiskBytes = options.limits.maxDiskBytes;
     this.end = engine.endPosition();
     this.visible = this.end;
-    if (durability === 'interval') {
+    if (this.durability === 'interval') {
       this.timer = setInterval(() => {
         this.flush().catch(() => {});
-      }, flushIntervalMs);
+      }, options.flushIntervalMs);
       this.timer.unref();
     }
   }
@@ -92,6 +97,11 @@ export class LogWriter {
         ends[k] = total;
       });
       try {
+        // Chunk files are preallocated, so the data's disk use grows a chunk at a time.
+        const chunks = Math.floor((starts[0] as number) / this.chunkSize) + 1;
+        if (chunks * this.chunkSize > this.maxDiskBytes) {
+          throw new DiskFullError(`a new chunk would take the store past limits.maxDiskBytes (${this.maxDiskBytes} bytes)`);
+        }
         const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
         this.engine.append(buf, Float64Array.from(starts), ends);
       } catch (err) {

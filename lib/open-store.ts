@@ -1,0 +1,77 @@
+/**
+ * Opening a store directory: choose the engine (native unless it cannot load, with one warning),
+ * take the writer lock, recover the data log, load the index segment catalog. Everything opened is
+ * released again if a later step fails.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { acquireDirLock, type HeldLock } from './dir-lock.js';
+import { JsChunkLog } from './engine/js-chunk-log.js';
+import type { LogEngine, OpenReport } from './engine/log-engine.js';
+import { NativeChunkLog } from './engine/native-chunk-log.js';
+import { EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
+import { JsSegmentBackend } from './index/js-segments.js';
+import { NativeSegmentBackend } from './index/native-segments.js';
+import type { SegmentBackend } from './index/segment-backend.js';
+import { SegmentCatalog } from './index/segment-catalog.js';
+import { nativeAddon, nativeLoadError } from './native.js';
+import type { ResolvedOptions } from './options.js';
+import type { EngineName } from './types.js';
+
+let fallbackWarned = false;
+
+export function warn(message: string, code: string): void {
+  process.emitWarning(`annals: ${message}`, { code });
+}
+
+function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
+  const addon = nativeAddon();
+  if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly);
+  if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly);
+  const reason = nativeLoadError()?.message ?? 'unknown reason';
+  if (name === 'native') throw new EngineUnavailableError(`the native engine cannot load: ${reason}`);
+  if (!fallbackWarned) {
+    fallbackWarned = true;
+    warn(`native addon unavailable (${reason}); using the JS engine`, 'ANNALS_JS_FALLBACK');
+  }
+  return new JsChunkLog(dir, o.chunkSize, o.readOnly);
+}
+
+export interface OpenedParts {
+  engine: LogEngine;
+  lock: HeldLock | undefined;
+  recovery: OpenReport;
+  catalog: SegmentCatalog;
+}
+
+export function openParts(dir: string, o: ResolvedOptions): OpenedParts {
+  const chunksDir = path.join(dir, 'chunks');
+  if (o.readOnly) {
+    if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
+  } else {
+    fs.mkdirSync(chunksDir, { recursive: true });
+  }
+  const engine = chooseEngine(o.engine, chunksDir, o);
+  const lock = o.readOnly ? undefined : acquireDirLock(dir);
+  try {
+    const recovery = engine.open();
+    if (recovery.torn) {
+      warn(
+        `torn tail cut at position ${recovery.tornPosition} (${recovery.tornReason}, ${recovery.discardedBytes} bytes of an unacknowledged append dropped)`,
+        'ANNALS_TORN_TAIL',
+      );
+    }
+    const indexDir = path.join(dir, 'index');
+    if (!o.readOnly) fs.mkdirSync(indexDir, { recursive: true });
+    const addon = nativeAddon();
+    const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
+    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
+    return { engine, lock, recovery, catalog };
+  } catch (err) {
+    try {
+      engine.close();
+    } catch {}
+    lock?.release();
+    throw toAnnalsError(err);
+  }
+}

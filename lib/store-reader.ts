@@ -1,0 +1,145 @@
+/**
+ * The read side of the store over the index and the log: what readers may see (`visibleEnd`: in
+ * 'sync' mode only what a completed flush covers), and every record checked against the id it was
+ * looked up by, since index keys are hashes that may collide.
+ */
+
+import type { LogEngine } from './engine/log-engine.js';
+import { type AppendResult, InvalidArgumentError } from './errors.js';
+import { CHUNK_HEADER_SIZE } from './format/layout.js';
+import { decodeFrame } from './format/record-codec.js';
+import type { StoreIndex } from './index/store-index.js';
+import { framesOf, readAt, scanBlocks, toRecordedEvent } from './log-reader.js';
+import type { RecordedEvent } from './types.js';
+
+const SUBSCRIPTION_BATCH = 500;
+
+export class StoreReader {
+  constructor(
+    private readonly engine: LogEngine,
+    private readonly index: StoreIndex,
+    private readonly visibleEnd: () => number,
+  ) {}
+
+  /** Latest version among the events readers may see. */
+  visibleVersion(streamId: string): number {
+    const visibleEnd = this.visibleEnd();
+    const latest = this.index.latest(streamId);
+    if (latest.position < visibleEnd) return latest.version;
+    // Appends in flight: their entries are in the memtable; step back over them.
+    let version = latest.version;
+    while (version > 0) {
+      const window = this.index.streamPositions(streamId, Math.max(1, version - 1023), version);
+      if (window.length === 0) break;
+      let k = window.length;
+      while (k > 0 && (window[k - 1] as number) >= visibleEnd) k--;
+      if (k > 0) return version - (window.length - k);
+      version -= window.length;
+    }
+    return 0;
+  }
+
+  /** Visible events of versions [from, to] in version order. */
+  streamRange(streamId: string, from: number, to: number): RecordedEvent[] {
+    const visibleEnd = this.visibleEnd();
+    const positions = this.index.streamPositions(streamId, from, to).filter((p) => p < visibleEnd);
+    return readAt(this.engine, positions).filter((e) => e.streamId === streamId);
+  }
+
+  /** First version of a stream whose position is after `after` (for subscriptions). */
+  firstVersionAfter(streamId: string, after: number): number {
+    const latest = this.visibleVersion(streamId);
+    let lo = 1;
+    let hi = latest + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const [e] = this.streamRange(streamId, mid, mid);
+      if (e && e.position > after) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  readCommand(commandId: string): RecordedEvent[] | undefined {
+    const visibleEnd = this.visibleEnd();
+    const positions = this.index.commandPositions(commandId, true)?.filter((p) => p < visibleEnd) ?? [];
+    const events = readAt(this.engine, positions).filter((e) => e.commandId === commandId);
+    return events.length === 0 ? undefined : events;
+  }
+
+  /** The first result of a stored command, for DuplicateCommandError. */
+  commandOriginal(commandId: string, searchDisk: boolean): AppendResult | undefined {
+    const recent = this.index.recentResults(commandId);
+    if (recent) return recent[0];
+    const positions = this.index.commandPositions(commandId, searchDisk);
+    if (!positions) return undefined;
+    const fields = this.index.fieldsAt(positions);
+    const mine = positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId);
+    const first = mine[0];
+    if (!first?.f) return undefined;
+    // The first append of the command: its consecutive events in the first stream it wrote.
+    let last = first;
+    for (const x of mine.slice(1)) {
+      if (x.f?.streamId !== first.f.streamId || x.f.version !== (last.f?.version ?? 0) + 1) break;
+      last = x;
+    }
+    return {
+      streamId: first.f.streamId,
+      firstVersion: first.f.version,
+      lastVersion: last.f?.version ?? first.f.version,
+      position: last.p,
+      commandId,
+    };
+  }
+
+  /** Where the global log continues strictly after `after` (an event's position, or 0). */
+  startAfter(after: number | undefined): number {
+    if (after === undefined || after < CHUNK_HEADER_SIZE) return CHUNK_HEADER_SIZE;
+    if (after >= this.visibleEnd()) throw new InvalidArgumentError(`no event at position ${after}`);
+    try {
+      return after + this.engine.readFrames(Float64Array.of(after)).readUInt32LE(0);
+    } catch (err) {
+      throw new InvalidArgumentError(`no event at position ${after} (${(err as Error).message})`);
+    }
+  }
+
+  /** Visible events from `from` (a frame position or a chunk start), up to `max`, and where to go on. */
+  logFrom(from: number, max: number): { events: RecordedEvent[]; next: number } {
+    const events: RecordedEvent[] = [];
+    let next = from;
+    for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        const position = positions[i++] as number;
+        events.push(toRecordedEvent(decodeFrame(bytes, off, position)));
+        next = position + bytes.readUInt32LE(off);
+        if (events.length >= max) return { events, next };
+      }
+    }
+    return { events, next };
+  }
+
+  /** Iterates the visible log from `from`, one block at a time. */
+  *iterateLog(from: number, max: number, open: () => boolean): Generator<RecordedEvent> {
+    let n = 0;
+    if (n >= max) return;
+    for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0))) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        yield toRecordedEvent(decodeFrame(bytes, off, positions[i++] as number));
+        if (++n >= max) return;
+      }
+    }
+  }
+
+  /** Subscription step over one stream: the next visible events from version `from`. */
+  streamBatch(streamId: string, from: number): RecordedEvent[] {
+    const visible = this.visibleVersion(streamId);
+    return from > visible ? [] : this.streamRange(streamId, from, Math.min(visible, from + SUBSCRIPTION_BATCH - 1));
+  }
+
+  /** Subscription step over the whole log. */
+  logBatch(from: number): { events: RecordedEvent[]; next: number } {
+    return this.logFrom(from, SUBSCRIPTION_BATCH);
+  }
+}
