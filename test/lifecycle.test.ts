@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { AnnalsError, DiskFullError, type EventStore } from '../lib/index.js';
+import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
+
+function engineOf(s: EventStore): { flush: () => Promise<void> } {
+  // biome-ignore lint/suspicious/noExplicitAny: the test replaces the engine's flush
+  return (s as any).engine;
+}
+
+describe.each(ENGINES)('lifecycle (%s engine)', (engine) => {
+  it('a failed flush is fatal: the append and every later write reject with it, reads go on', async () => {
+    const s = await openStore(tempDir(), engine);
+    await s.append('a', [{ type: 'ok' }]);
+    engineOf(s).flush = () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    const err = await s.append('a', [{ type: 'lost' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnnalsError);
+    expect(err).toMatchObject({ fatal: true });
+    await expect(s.append('b', [{ type: 'x' }])).rejects.toBe(err);
+    await expect(s.saveSnapshot('a', 1, {})).rejects.toBe(err);
+    await expect(s.flush()).rejects.toBe(err);
+    expect((await s.readStream('a')).map((e) => e.type)).toEqual(['ok']);
+    expect(await s.streamVersion('a')).toBe(1);
+  });
+
+  it('in sync mode readers and subscribers see an append only once its flush is done', async () => {
+    const s = await openStore(tempDir(), engine);
+    await s.append('a', [{ type: 'first' }]);
+    const e = engineOf(s);
+    const real = e.flush.bind(e);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    e.flush = async () => {
+      await gate;
+      await real();
+    };
+    const seen: string[] = [];
+    const sub = s.subscribe();
+    const done = (async () => {
+      for await (const ev of sub) {
+        seen.push(ev.type);
+        if (seen.length === 2) break;
+      }
+    })();
+    const pending = s.append('a', [{ type: 'second' }]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await s.streamVersion('a')).toBe(1);
+    expect((await s.readStream('a')).length).toBe(1);
+    expect((await collect(s.readAll())).length).toBe(1);
+    expect(seen).toEqual(['first']);
+    release();
+    await pending;
+    await done;
+    expect(seen).toEqual(['first', 'second']);
+    expect(await s.streamVersion('a')).toBe(2);
+  });
+
+  it('limits.maxDiskBytes stops the log from growing past it, with DISK_FULL', async () => {
+    const s = await openStore(tempDir(), engine, { limits: { maxDiskBytes: 2 * MiB } });
+    const big = new Uint8Array(400_000);
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await s.append('a', [{ type: 'b', data: big }]).catch((e: unknown) => e));
+    const failures = results.filter((r) => r instanceof DiskFullError);
+    expect(failures.length).toBeGreaterThan(0);
+    expect((await s.stats()).chunkCount).toBe(2);
+    expect((await s.readStream('a')).length).toBe(6 - failures.length);
+  });
+
+  it('a read-only store beside the writer sees what was there at open and refuses writes', async () => {
+    const dir = tempDir();
+    const w = await openStore(dir, engine);
+    await w.append('a', [{ type: 'x' }]);
+    await w.flush();
+    const r = await openStore(dir, engine, { readOnly: true });
+    expect(await r.streamVersion('a')).toBe(1);
+    await expect(r.append('a', [{ type: 'x' }])).rejects.toMatchObject({ code: 'READ_ONLY' });
+    await expect(r.saveSnapshot('a', 1, {})).rejects.toMatchObject({ code: 'READ_ONLY' });
+    await w.append('a', [{ type: 'y' }]);
+    expect(await w.streamVersion('a')).toBe(2);
+    expect(await r.streamVersion('a')).toBe(1);
+  });
+
+  it('stats count events, streams, commands, chunks and bytes', async () => {
+    const s = await openStore(tempDir(), engine, { indexMemtableEntries: 10 });
+    for (let i = 0; i < 12; i++) await s.append(`s-${i % 4}`, [{ type: 'x' }, { type: 'y' }], { commandId: `c-${i}` });
+    await s.append('s-0', [{ type: 'z' }]);
+    const st = await s.stats();
+    expect(st).toMatchObject({ engine, eventCount: 25, streamCount: 4, commandCount: 12, chunkCount: 1, durability: 'sync' });
+    expect(st.bytesOnDisk).toBeGreaterThan(0);
+    expect(st.endPosition).toBeGreaterThan(64);
+    expect(st.index.latestVersionEntries).toBe(4);
+    expect(st.index.recentCommandEntries).toBe(12);
+  });
+});
