@@ -97,7 +97,7 @@ export class LogWriter {
         ends[k] = total;
       });
       try {
-        // Chunk files are preallocated, so the data's disk use grows a chunk at a time.
+        // The limit is checked a chunk at a time: a chunk may fill up to its full size.
         const chunks = Math.floor((starts[0] as number) / this.chunkSize) + 1;
         if (chunks * this.chunkSize > this.maxDiskBytes) {
           throw new DiskFullError(`a new chunk would take the store past limits.maxDiskBytes (${this.maxDiskBytes} bytes)`);

@@ -27,10 +27,13 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
   const std::string path = PathFor(dir, number);
   const std::string tmp = path + ".tmp";
   FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
-  const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(chunk_size));
-  if (err != 0) {
+  // Sized, not allocated: blocks are taken as data arrives, so a store uses the disk its data
+  // needs. Appends go through pwrite, so a full disk is an ENOSPC error on the append, never a
+  // SIGBUS.
+  if (::ftruncate(fd.get(), static_cast<off_t>(chunk_size)) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
-    ThrowSystemError("allocate " + tmp, err);
+    ThrowSystemError("size " + tmp, err);
   }
   uint8_t header[kChunkHeaderSize];
   ChunkHeader{number, chunk_size}.EncodeTo(header);

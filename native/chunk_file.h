@@ -6,9 +6,9 @@
 // mapping ran at about a third of the speed of one pwrite per batch into the same page cache
 // (bench/, issue 3 notes). Reads keep the mapping: no syscall and no copy until the caller's own.
 //
-// Created whole or not at all: the header is written to a temporary file preallocated to the chunk
-// size (a full disk shows at creation, not halfway through an append), synced, renamed into place
-// and the directory synced. Written until sealed; a sealed chunk never changes again.
+// Created whole or not at all: the header is written to a temporary file sized (sparse) to the
+// chunk size, synced, renamed into place and the directory synced. Written until sealed; a sealed
+// chunk never changes again.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // On-disk layout of data chunk files (format version 1). docs/ARCHITECTURE.md is the prose twin of
 // this file and lib/format/layout.ts its TypeScript twin; the three change together.
 //
-// A chunk file `chunks/NNNNNNNN.chunk` is exactly `chunk_size` bytes, preallocated at creation:
+// A chunk file `chunks/NNNNNNNN.chunk` is exactly `chunk_size` bytes long (sparse):
 //
 //   [0, 64)                      header: magic "ANNALSCK", version, kind, chunk number, chunk size,
 //                                first position, CRC-32C of bytes [0, 60) at 60

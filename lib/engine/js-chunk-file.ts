@@ -1,8 +1,7 @@
 /**
  * One data chunk file for the JS engine, through `fs` with positional reads and writes (no mmap in
  * Node). Created whole or not at all: header written to `NNNNNNNN.chunk.tmp`, synced, renamed, the
- * directory synced. Unlike the native engine the file is sparse rather than preallocated: writes
- * go through write(2), so a full disk is an ENOSPC error, never a SIGBUS.
+ * directory synced. Sparse like the native engine's: blocks are taken as records are written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
