@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EngineName } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
+import { formatTable, PEERS, runE2E, targets } from './e2e.js';
 import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
 
@@ -16,7 +17,7 @@ const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const events = Number(flag('--events') ?? (quick ? 50_000 : 200_000));
+const events = Number(flag('--append-events') ?? (quick ? 50_000 : 200_000));
 const suite = flag('--suite') ?? 'all';
 const engines: EngineName[] = nativeAddon() ? ['native', 'js'] : ['js'];
 
@@ -34,6 +35,24 @@ if (suite === 'all' || suite === 'index') {
   const r = await runIndexBench({ quick, engines, events: flag('--index-events') ? Number(flag('--index-events')) : undefined });
   printIndexBench(r);
   results.index = r;
+}
+
+if (suite === 'all' || suite === 'e2e') {
+  const e2eEvents = Number(flag('--events') ?? (quick ? 100_000 : 1_000_000));
+  const streams = Number(flag('--streams') ?? 10_000);
+  const contenders = [...engines.map((e) => `annals-${e}`), ...PEERS];
+  console.log(`end-to-end workload: ${e2eEvents} events over ${streams} streams, each contender in its own process`);
+  const { disk, results: r } = runE2E({ events: e2eEvents, streams, quick, contenders });
+  const table = formatTable(disk, r);
+  console.log(table);
+  // ~150-byte payload plus ids and framing: what one event costs the log.
+  const checks = targets(disk, r, 260);
+  for (const line of checks) console.log(line);
+  results.e2e = { disk, results: r, targets: checks };
+  fs.writeFileSync(
+    path.join(import.meta.dirname, 'results', 'latest-e2e.md'),
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${e2eEvents} events over ${streams} streams.\n\n${table}\n\n${checks.map((c) => `- ${c}`).join('\n')}\n`,
+  );
 }
 
 const dir = path.join(import.meta.dirname, 'results');

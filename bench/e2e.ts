@@ -1,0 +1,113 @@
+/**
+ * The end-to-end workload, identical for every contender, each in its own process, one after the
+ * other in one invocation, next to the machine's own limits measured in the same run. Prints one
+ * table (rows: phases; columns: contenders; cells: the figure and its ratio to the best peer) and
+ * whether annals native meets each target.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type DiskLimits, measureDisk } from './machine.js';
+
+export const PEERS = ['sqlite-full', 'sqlite-normal', 'lmdb', 'classic-level'];
+const PHASES: [key: string, label: string, unit: string, higherIsBetter: boolean][] = [
+  ['batchAppend', 'batched durable append (100/batch)', 'events/s', true],
+  ['batchAppend8', 'same, 8 batches in flight', 'events/s', true],
+  ['singleAppend', 'single durable append, one at a time', 'ops/s', true],
+  ['singleAppend64', 'single durable append, 64 in flight', 'ops/s', true],
+  ['streamReadEvents', 'full stream reads', 'events/s', true],
+  ['pointLookup', '(stream, version) lookups', 'ops/s', true],
+  ['commandLookup', 'command-id lookups (half absent)', 'ops/s', true],
+  ['absentCommandLookup', 'absent command-id lookups', 'ops/s', true],
+  ['reopenMs', 'reopen', 'ms', false],
+  ['bytesOnDisk', 'bytes on disk', 'MB', false],
+  ['peakRssBytes', 'peak RSS', 'MB', false],
+];
+
+export type E2EResults = Record<string, Record<string, number>>;
+
+export function runE2E(opts: { events: number; streams: number; quick: boolean; contenders: string[] }): { disk: DiskLimits; results: E2EResults } {
+  const disk = measureDisk(os.tmpdir(), opts.quick);
+  const results: E2EResults = {};
+  for (const name of opts.contenders) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `annals-e2e-${name}-`));
+    try {
+      const out = execFileSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', path.join(import.meta.dirname, 'e2e', 'worker.ts'), name, dir, String(opts.events), String(opts.streams), opts.quick ? '1' : '0'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+      );
+      results[name] = JSON.parse(out.trim().split('\n').pop() as string);
+      console.log(`  ${name} done`);
+    } catch (err) {
+      console.log(`  ${name} failed: ${(err as Error).message.split('\n')[0]}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { disk, results };
+}
+
+function show(key: string, v: number | undefined): string {
+  if (v === undefined) return '-';
+  if (key === 'bytesOnDisk' || key === 'peakRssBytes') return (v / 2 ** 20).toFixed(1);
+  if (key === 'reopenMs') return v.toFixed(1);
+  return v >= 10_000 ? `${(v / 1000).toFixed(0)}k` : v.toFixed(0);
+}
+
+/** Best peer for a phase (highest, or lowest where lower is better). */
+function bestPeer(results: E2EResults, key: string, higher: boolean, peers: string[] = PEERS): number | undefined {
+  const vals = peers.map((p) => results[p]?.[key]).filter((v): v is number => v !== undefined);
+  if (vals.length === 0) return undefined;
+  return higher ? Math.max(...vals) : Math.min(...vals);
+}
+
+export function formatTable(disk: DiskLimits, results: E2EResults): string {
+  const names = Object.keys(results);
+  const lines = [`| phase | unit | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---:').join('|')}|`];
+  for (const [key, label, unit, higher] of PHASES) {
+    const best = bestPeer(results, key, higher);
+    const cells = names.map((n) => {
+      const v = results[n]?.[key];
+      if (v === undefined || best === undefined) return show(key, v);
+      const ratio = higher ? v / best : best / v;
+      return `${show(key, v)} (${ratio.toFixed(2)}x)`;
+    });
+    lines.push(`| ${label} | ${unit} | ${cells.join(' | ')} |`);
+  }
+  lines.push(
+    '',
+    `Machine limits, same run: sequential write ${disk.seqWriteMBps.toFixed(0)} MB/s with fdatasync; append + fdatasync ${disk.appendFsyncOps.toFixed(0)}/s. Ratios are to the best peer (x > 1: annals better).`,
+  );
+  return lines.join('\n');
+}
+
+export function targets(disk: DiskLimits, results: E2EResults, eventBytes: number): string[] {
+  const n = results['annals-native'];
+  const j = results['annals-js'];
+  if (!n) return ['annals-native did not run'];
+  const best = (k: string, higher = true) => bestPeer(results, k, higher) ?? Number.NaN;
+  const bestDurable = (k: string) => bestPeer(results, k, true, PEERS.filter((p) => p !== 'sqlite-normal')) ?? Number.NaN;
+  const out: [string, boolean, string][] = [];
+  const r = (a: number | undefined, b: number) => (a ?? 0) / b;
+  out.push(['batched append >= 10x best peer', r(n.batchAppend, best('batchAppend')) >= 10, `${r(n.batchAppend, best('batchAppend')).toFixed(2)}x`]);
+  const mbps = ((n.batchAppend8 ?? 0) * eventBytes) / 2 ** 20;
+  out.push(['8 in flight >= 30% of disk bandwidth', mbps >= 0.3 * disk.seqWriteMBps, `${((100 * mbps) / disk.seqWriteMBps).toFixed(0)}%`]);
+  out.push([
+    'single append >= 0.8x append+fdatasync, above every durable peer',
+    r(n.singleAppend, disk.appendFsyncOps) >= 0.8 && (n.singleAppend ?? 0) > bestDurable('singleAppend'),
+    `${r(n.singleAppend, disk.appendFsyncOps).toFixed(2)}x disk, ${r(n.singleAppend, bestDurable('singleAppend')).toFixed(2)}x best durable peer`,
+  ]);
+  out.push(['64 in flight >= 10x one at a time', r(n.singleAppend64, n.singleAppend ?? 1) >= 10, `${r(n.singleAppend64, n.singleAppend ?? 1).toFixed(2)}x`]);
+  out.push(['stream reads >= 1.5x best peer', r(n.streamReadEvents, best('streamReadEvents')) >= 1.5, `${r(n.streamReadEvents, best('streamReadEvents')).toFixed(2)}x`]);
+  out.push(['point lookups >= 1.5x best peer', r(n.pointLookup, best('pointLookup')) >= 1.5, `${r(n.pointLookup, best('pointLookup')).toFixed(2)}x`]);
+  out.push(['command lookups >= 1.5x best peer', r(n.commandLookup, best('commandLookup')) >= 1.5, `${r(n.commandLookup, best('commandLookup')).toFixed(2)}x`]);
+  out.push(['absent command lookups >= 3x best peer', r(n.absentCommandLookup, best('absentCommandLookup')) >= 3, `${r(n.absentCommandLookup, best('absentCommandLookup')).toFixed(2)}x`]);
+  if (j) out.push(['native >= 3x js on batched ingestion', r(n.batchAppend, j.batchAppend ?? 1) >= 3, `${r(n.batchAppend, j.batchAppend ?? 1).toFixed(2)}x`]);
+  const sqliteBytes = Math.min(results['sqlite-full']?.bytesOnDisk ?? Number.POSITIVE_INFINITY, results['sqlite-normal']?.bytesOnDisk ?? Number.POSITIVE_INFINITY);
+  out.push(['bytes on disk <= SQLite', (n.bytesOnDisk ?? 0) <= sqliteBytes, `${((n.bytesOnDisk ?? 0) / sqliteBytes).toFixed(2)}x`]);
+  const lowestRss = best('peakRssBytes', false);
+  out.push(['peak RSS <= 1.5x lowest peer', (n.peakRssBytes ?? 0) <= 1.5 * lowestRss, `${((n.peakRssBytes ?? 0) / lowestRss).toFixed(2)}x`]);
+  return out.map(([name, ok, fig]) => `${ok ? 'PASS' : 'MISS'}  ${name}: ${fig}`);
+}

@@ -1,0 +1,99 @@
+/**
+ * One contender of the end-to-end workload, in its own process:
+ *   node --expose-gc --import tsx bench/e2e/worker.ts <contender> <dir> <events> <streams> <quick>
+ * Prints one JSON line: ops/s per phase, reopen time, bytes on disk, peak RSS.
+ */
+import { bytesIn, type BenchEvent, CONTENDERS, type Contender } from './contenders.js';
+import { payload } from '../workload.js';
+
+const [name, dir, eventsText, streamsText, quickText] = process.argv.slice(2) as [string, string, string, string, string];
+const E = Number(eventsText);
+const A = Number(streamsText);
+const quick = quickText === '1';
+const make = CONTENDERS[name];
+if (!make) throw new Error(`unknown contender ${name}`);
+
+let seed = 42;
+const rand = (n: number) => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed % n;
+};
+const versions = new Map<string, number>();
+function event(stream: string, i: number, commandId: string): BenchEvent {
+  const expected = versions.get(stream) ?? 0;
+  versions.set(stream, expected + 1);
+  return { stream, expected, commandId, type: 'OrderPlaced', data: payload(i) };
+}
+
+async function timed(n: number, fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return n / ((performance.now() - t) / 1000);
+}
+
+async function inFlight(total: number, width: number, one: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let i = next++; i < total; i = next++) await one(i);
+    }),
+  );
+}
+
+const results: Record<string, number> = {};
+let store: Contender = make();
+await store.open(dir);
+
+const batches = E / 100;
+results.batchAppend = await timed(E, async () => {
+  for (let b = 0; b < batches; b++) {
+    await store.appendBatch(Array.from({ length: 100 }, (_, k) => event(`stream-${(b * 100 + k) % A}`, b * 100 + k, `cmd-${b * 100 + k}`)));
+  }
+});
+const E8 = Math.max(800, Math.floor(E / 4 / 800) * 800);
+results.batchAppend8 = await timed(E8, () =>
+  inFlight(E8 / 100, 8, (b) =>
+    store.appendBatch(Array.from({ length: 100 }, (_, k) => event(`p8-${b}-${k}`, E + b * 100 + k, `p8-${b * 100 + k}`))),
+  ),
+);
+const N1 = quick ? 500 : 2000;
+results.singleAppend = await timed(N1, async () => {
+  for (let i = 0; i < N1; i++) await store.appendBatch([event(`single-${i}`, i, `single-${i}`)]);
+});
+const N64 = quick ? 2000 : 10_000;
+results.singleAppend64 = await timed(N64, () => inFlight(N64, 64, (i) => store.appendBatch([event(`conc-${i}`, i, `conc-${i}`)])));
+
+const R = quick ? 500 : 2000;
+let read = 0;
+const readRate = await timed(1, async () => {
+  for (let i = 0; i < R; i++) read += (await store.readStream(`stream-${rand(A)}`)).length;
+});
+results.streamReadEvents = read * readRate;
+const L = quick ? 20_000 : 100_000;
+results.pointLookup = await timed(L, async () => {
+  for (let i = 0; i < L; i++) {
+    const s = `stream-${rand(A)}`;
+    if (!(await store.readEvent(s, 1 + rand(versions.get(s) ?? 1)))) throw new Error(`missing event in ${s}`);
+  }
+});
+results.commandLookup = await timed(L, async () => {
+  for (let i = 0; i < L; i++) {
+    const present = i % 2 === 0;
+    const found = await store.readCommand(present ? `cmd-${rand(E)}` : `absent-${i}`);
+    if (present !== Boolean(found)) throw new Error('command lookup answered wrongly');
+  }
+});
+const la = quick ? 10_000 : 50_000;
+results.absentCommandLookup = await timed(la, async () => {
+  for (let i = 0; i < la; i++) if (await store.readCommand(`nope-${i}`)) throw new Error('absent command found');
+});
+await store.close();
+const t = performance.now();
+store = make();
+await store.open(dir);
+await store.readEvent('stream-1', 1);
+results.reopenMs = performance.now() - t;
+await store.close();
+results.bytesOnDisk = bytesIn(dir);
+results.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+process.stdout.write(`${JSON.stringify(results)}\n`);
