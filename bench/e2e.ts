@@ -27,7 +27,10 @@ const PHASES: [key: string, label: string, unit: string, higherIsBetter: boolean
 
 export type E2EResults = Record<string, Record<string, number>>;
 
-export function runE2E(opts: { events: number; streams: number; quick: boolean; contenders: string[] }): { disk: DiskLimits; results: E2EResults } {
+export function runE2E(opts: { events: number; streams: number; quick: boolean; contenders: string[] }): {
+  disk: DiskLimits;
+  results: E2EResults;
+} {
   const disk = measureDisk(os.tmpdir(), opts.quick);
   const results: E2EResults = {};
   for (const name of opts.contenders) {
@@ -35,7 +38,17 @@ export function runE2E(opts: { events: number; streams: number; quick: boolean; 
     try {
       const out = execFileSync(
         process.execPath,
-        ['--expose-gc', '--import', 'tsx', path.join(import.meta.dirname, 'e2e', 'worker.ts'), name, dir, String(opts.events), String(opts.streams), opts.quick ? '1' : '0'],
+        [
+          '--expose-gc',
+          '--import',
+          'tsx',
+          path.join(import.meta.dirname, 'e2e', 'worker.ts'),
+          name,
+          dir,
+          String(opts.events),
+          String(opts.streams),
+          opts.quick ? '1' : '0',
+        ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
       );
       results[name] = JSON.parse(out.trim().split('\n').pop() as string);
@@ -88,10 +101,20 @@ export function targets(disk: DiskLimits, results: E2EResults, eventBytes: numbe
   const j = results['annals-js'];
   if (!n) return ['annals-native did not run'];
   const best = (k: string, higher = true) => bestPeer(results, k, higher) ?? Number.NaN;
-  const bestDurable = (k: string) => bestPeer(results, k, true, PEERS.filter((p) => p !== 'sqlite-normal')) ?? Number.NaN;
+  const bestDurable = (k: string) =>
+    bestPeer(
+      results,
+      k,
+      true,
+      PEERS.filter((p) => p !== 'sqlite-normal'),
+    ) ?? Number.NaN;
   const out: [string, boolean, string][] = [];
   const r = (a: number | undefined, b: number) => (a ?? 0) / b;
-  out.push(['batched append >= 10x best peer', r(n.batchAppend, best('batchAppend')) >= 10, `${r(n.batchAppend, best('batchAppend')).toFixed(2)}x`]);
+  out.push([
+    'batched append >= 10x best peer',
+    r(n.batchAppend, best('batchAppend')) >= 10,
+    `${r(n.batchAppend, best('batchAppend')).toFixed(2)}x`,
+  ]);
   const mbps = ((n.batchAppend8 ?? 0) * eventBytes) / 2 ** 20;
   out.push(['8 in flight >= 30% of disk bandwidth', mbps >= 0.3 * disk.seqWriteMBps, `${((100 * mbps) / disk.seqWriteMBps).toFixed(0)}%`]);
   out.push([
@@ -99,15 +122,47 @@ export function targets(disk: DiskLimits, results: E2EResults, eventBytes: numbe
     r(n.singleAppend, disk.appendFsyncOps) >= 0.8 && (n.singleAppend ?? 0) > bestDurable('singleAppend'),
     `${r(n.singleAppend, disk.appendFsyncOps).toFixed(2)}x disk, ${r(n.singleAppend, bestDurable('singleAppend')).toFixed(2)}x best durable peer`,
   ]);
-  out.push(['64 in flight >= 10x one at a time', r(n.singleAppend64, n.singleAppend ?? 1) >= 10, `${r(n.singleAppend64, n.singleAppend ?? 1).toFixed(2)}x`]);
-  out.push(['stream reads >= 1.5x best peer', r(n.streamReadEvents, best('streamReadEvents')) >= 1.5, `${r(n.streamReadEvents, best('streamReadEvents')).toFixed(2)}x`]);
-  out.push(['point lookups >= 1.5x best peer', r(n.pointLookup, best('pointLookup')) >= 1.5, `${r(n.pointLookup, best('pointLookup')).toFixed(2)}x`]);
-  out.push(['command lookups >= 1.5x best peer', r(n.commandLookup, best('commandLookup')) >= 1.5, `${r(n.commandLookup, best('commandLookup')).toFixed(2)}x`]);
-  out.push(['absent command lookups >= 3x best peer', r(n.absentCommandLookup, best('absentCommandLookup')) >= 3, `${r(n.absentCommandLookup, best('absentCommandLookup')).toFixed(2)}x`]);
-  if (j) out.push(['native >= 3x js on batched ingestion', r(n.batchAppend, j.batchAppend ?? 1) >= 3, `${r(n.batchAppend, j.batchAppend ?? 1).toFixed(2)}x`]);
-  const sqliteBytes = Math.min(results['sqlite-full']?.bytesOnDisk ?? Number.POSITIVE_INFINITY, results['sqlite-normal']?.bytesOnDisk ?? Number.POSITIVE_INFINITY);
+  out.push([
+    '64 in flight >= 10x one at a time',
+    r(n.singleAppend64, n.singleAppend ?? 1) >= 10,
+    `${r(n.singleAppend64, n.singleAppend ?? 1).toFixed(2)}x`,
+  ]);
+  out.push([
+    'stream reads >= 1.5x best peer',
+    r(n.streamReadEvents, best('streamReadEvents')) >= 1.5,
+    `${r(n.streamReadEvents, best('streamReadEvents')).toFixed(2)}x`,
+  ]);
+  out.push([
+    'point lookups >= 1.5x best peer',
+    r(n.pointLookup, best('pointLookup')) >= 1.5,
+    `${r(n.pointLookup, best('pointLookup')).toFixed(2)}x`,
+  ]);
+  out.push([
+    'command lookups >= 1.5x best peer',
+    r(n.commandLookup, best('commandLookup')) >= 1.5,
+    `${r(n.commandLookup, best('commandLookup')).toFixed(2)}x`,
+  ]);
+  out.push([
+    'absent command lookups >= 3x best peer',
+    r(n.absentCommandLookup, best('absentCommandLookup')) >= 3,
+    `${r(n.absentCommandLookup, best('absentCommandLookup')).toFixed(2)}x`,
+  ]);
+  if (j)
+    out.push([
+      'native >= 3x js on batched ingestion',
+      r(n.batchAppend, j.batchAppend ?? 1) >= 3,
+      `${r(n.batchAppend, j.batchAppend ?? 1).toFixed(2)}x`,
+    ]);
+  const sqliteBytes = Math.min(
+    results['sqlite-full']?.bytesOnDisk ?? Number.POSITIVE_INFINITY,
+    results['sqlite-normal']?.bytesOnDisk ?? Number.POSITIVE_INFINITY,
+  );
   out.push(['bytes on disk <= SQLite', (n.bytesOnDisk ?? 0) <= sqliteBytes, `${((n.bytesOnDisk ?? 0) / sqliteBytes).toFixed(2)}x`]);
   const lowestRss = best('peakRssBytes', false);
-  out.push(['peak RSS <= 1.5x lowest peer', (n.peakRssBytes ?? 0) <= 1.5 * lowestRss, `${((n.peakRssBytes ?? 0) / lowestRss).toFixed(2)}x`]);
+  out.push([
+    'peak RSS <= 1.5x lowest peer',
+    (n.peakRssBytes ?? 0) <= 1.5 * lowestRss,
+    `${((n.peakRssBytes ?? 0) / lowestRss).toFixed(2)}x`,
+  ]);
   return out.map(([name, ok, fig]) => `${ok ? 'PASS' : 'MISS'}  ${name}: ${fig}`);
 }

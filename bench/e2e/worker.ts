@@ -3,8 +3,9 @@
  *   node --expose-gc --import tsx bench/e2e/worker.ts <contender> <dir> <events> <streams> <quick>
  * Prints one JSON line: ops/s per phase, reopen time, bytes on disk, peak RSS.
  */
-import { bytesIn, type BenchEvent, CONTENDERS, type Contender } from './contenders.js';
+
 import { payload } from '../workload.js';
+import { type BenchEvent, bytesIn, CONTENDERS, type Contender } from './contenders.js';
 
 const [name, dir, eventsText, streamsText, quickText] = process.argv.slice(2) as [string, string, string, string, string];
 const E = Number(eventsText);
