@@ -42,6 +42,14 @@ export class StoreReader {
   /** Visible events of versions [from, to] in version order. */
   streamRange(streamId: string, from: number, to: number): RecordedEvent[] {
     const visibleEnd = this.visibleEnd();
+    if (from === to) {
+      for (const p of this.index.versionCandidates(streamId, from)) {
+        if (p >= visibleEnd) continue;
+        const [e] = readAt(this.engine, [p]);
+        if (e?.streamId === streamId) return [e];
+      }
+      return [];
+    }
     const positions = this.index.streamPositions(streamId, from, to).filter((p) => p < visibleEnd);
     return readAt(this.engine, positions).filter((e) => e.streamId === streamId);
   }
@@ -69,9 +77,9 @@ export class StoreReader {
 
   /** The first result of a stored command, for DuplicateCommandError. */
   commandOriginal(commandId: string, searchDisk: boolean): AppendResult | undefined {
-    const recent = this.index.recentResults(commandId);
-    if (recent) return recent[0];
-    const positions = this.index.commandPositions(commandId, searchDisk);
+    // A command seen within the retention period is known to exist; its events may already be in a
+    // segment, so look them up there too.
+    const positions = this.index.commandPositions(commandId, searchDisk || this.index.isRecentCommand(commandId));
     if (!positions) return undefined;
     const fields = this.index.fieldsAt(positions);
     const mine = positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId);

@@ -25,7 +25,11 @@ SegmentEntry DecodeEntry(const uint8_t* p) {
 
 IndexSegment::IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping,
                            SegmentHeader header)
-    : path_(std::move(path)), fd_(std::move(fd)), mapping_(std::move(mapping)), header_(header) {}
+    : path_(std::move(path)),
+      fd_(std::move(fd)),
+      mapping_(std::move(mapping)),
+      header_(header),
+      verified_(std::make_unique<std::atomic<uint8_t>[]>(header.page_count)) {}
 
 std::shared_ptr<IndexSegment> IndexSegment::Open(const std::string& path) {
   FileDescriptor fd = FileDescriptor::Open(path, O_RDONLY);
@@ -46,11 +50,14 @@ std::shared_ptr<IndexSegment> IndexSegment::Open(const std::string& path) {
 
 const uint8_t* IndexSegment::Page(uint32_t n) const {
   const uint8_t* p = mapping_.data() + static_cast<uint64_t>(n) * kSegmentPageSize;
+  if (n > 0 && n < header_.bloom_page && verified_[n].load(std::memory_order_relaxed) != 0)
+    return p;
   if (n == 0 || n >= header_.bloom_page || LoadU32(p + 4) != Crc32c(p + 8, kSegmentPageSize - 8)) {
     throw StoreError("CORRUPTION", "index segment " + path_ + " at offset " +
                                        std::to_string(static_cast<uint64_t>(n) * kSegmentPageSize) +
                                        ": bad page");
   }
+  verified_[n].store(1, std::memory_order_relaxed);
   return p;
 }
 

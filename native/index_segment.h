@@ -43,6 +43,8 @@ class IndexSegment {
   Mapping mapping_;
   SegmentHeader header_;
   mutable std::atomic<int> bloom_state_{0};  // 0 unchecked, 1 valid, 2 corrupt
+  // One flag per page: its CRC was checked once and need not be again (the file is immutable).
+  std::unique_ptr<std::atomic<uint8_t>[]> verified_;
 };
 
 SegmentEntry DecodeEntry(const uint8_t* p);

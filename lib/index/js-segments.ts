@@ -35,6 +35,8 @@ interface Entry {
 
 class JsSegmentReader implements SegmentReader {
   private bloom: Buffer | undefined;
+  /** Verified internal pages: few (one per 255 leaves) and read by every lookup. */
+  private readonly internal = new Map<number, Buffer>();
 
   constructor(
     readonly path: string,
@@ -43,10 +45,13 @@ class JsSegmentReader implements SegmentReader {
   ) {}
 
   page(n: number): Buffer {
+    const cached = this.internal.get(n);
+    if (cached) return cached;
     const p = n > 0 && n < this.header.bloomPage ? readExactly(this.fd, SEGMENT_PAGE_SIZE, n * SEGMENT_PAGE_SIZE) : undefined;
     if (!p || p.readUInt32LE(4) !== crc32c(p, 0, 8, SEGMENT_PAGE_SIZE)) {
       throw new CorruptionError(`index segment ${this.path} at offset ${n * SEGMENT_PAGE_SIZE}: bad page`);
     }
+    if (n > this.header.leafCount) this.internal.set(n, p);
     return p;
   }
 

@@ -16,7 +16,8 @@ interface StreamRun {
 
 export class Memtable {
   readonly streams = new Map<string, StreamRun>();
-  readonly commands = new Map<string, number[]>();
+  /** A command's event position, or positions when it appended several (most append one). */
+  readonly commands = new Map<string, number | number[]>();
   entries = 0;
   toPosition: number;
 
@@ -37,13 +38,19 @@ export class Memtable {
   }
 
   addCommand(commandId: string, positions: readonly number[]): void {
-    let list = this.commands.get(commandId);
-    if (!list) {
-      list = [];
+    const had = this.commands.get(commandId);
+    if (had === undefined && positions.length === 1) this.commands.set(commandId, positions[0] as number);
+    else {
+      const list = had === undefined ? [] : typeof had === 'number' ? [had] : had;
+      for (const p of positions) list.push(p);
       this.commands.set(commandId, list);
     }
-    for (const p of positions) list.push(p);
     this.entries += positions.length;
+  }
+
+  command(commandId: string): number[] | undefined {
+    const v = this.commands.get(commandId);
+    return v === undefined ? undefined : typeof v === 'number' ? [v] : v;
   }
 
   latest(streamId: string): { version: number; position: number } | undefined {
@@ -77,7 +84,7 @@ export class Memtable {
     const n =
       kind === SEGMENT_KIND_STREAM
         ? [...this.streams.values()].reduce((a, r) => a + r.positions.length, 0)
-        : [...this.commands.values()].reduce((a, r) => a + r.length, 0);
+        : [...this.commands.values()].reduce((a: number, r) => a + (typeof r === 'number' ? 1 : r.length), 0);
     const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
     let i = 0;
     const put = (hi: number, lo: number, seq: number, position: number) => {
@@ -97,9 +104,11 @@ export class Memtable {
     } else {
       for (const [id, list] of this.commands) {
         const k = keyOf(id);
-        list.forEach((p, j) => {
-          put(k.hi, k.lo, j, p);
-        });
+        if (typeof list === 'number') put(k.hi, k.lo, 0, list);
+        else
+          list.forEach((p, j) => {
+            put(k.hi, k.lo, j, p);
+          });
       }
     }
     return out;

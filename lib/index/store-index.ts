@@ -11,12 +11,13 @@
  */
 
 import type { LogEngine } from '../engine/log-engine.js';
-import { type AppendResult, CorruptionError } from '../errors.js';
+import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
 import { Memtable } from './memtable.js';
+import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 
 const MAX_SEQ = 0xffffffff;
@@ -65,7 +66,7 @@ interface Fields {
 
 export class StoreIndex {
   private readonly latestVersions = new Map<string, { version: number; position: number; time: number }>();
-  private readonly recentCommands = new Map<string, { results: AppendResult[]; positions: number[]; time: number }>();
+  private readonly recentCommands = new RecentKeys();
   private active: Memtable;
   private readonly frozen: Memtable[] = [];
   private jobs: Promise<void> = Promise.resolve();
@@ -112,18 +113,7 @@ export class StoreIndex {
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
       if (a.commandId !== undefined) {
         this.active.addCommand(a.commandId, a.positions);
-        const entry = this.recentCommands.get(a.commandId) ?? { results: [], positions: [], time };
-        this.recentCommands.delete(a.commandId);
-        entry.results.push({
-          streamId: a.streamId,
-          firstVersion: a.firstVersion,
-          lastVersion: a.firstVersion + last,
-          position: a.positions[last] as number,
-          commandId: a.commandId,
-        });
-        entry.positions.push(...a.positions);
-        entry.time = time;
-        this.recentCommands.set(a.commandId, entry);
+        this.recentCommands.add(a.commandId, time);
       }
     }
     this.active.toPosition = end;
@@ -167,11 +157,32 @@ export class StoreIndex {
     return out;
   }
 
+  /** Candidate positions of one version, newest source first: a reader stops at the first whose
+   * record matches, so a point lookup does not descend into every segment. */
+  *versionCandidates(streamId: string, version: number): Generator<number> {
+    yield* this.active.range(streamId, version, version);
+    for (let i = this.frozen.length - 1; i >= 0; i--) yield* (this.frozen[i] as Memtable).range(streamId, version, version);
+    const key = keyOf(streamId);
+    const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const slot = slots[i] as SegmentSlot;
+      const hits = this.guard(
+        slot,
+        (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, version, version) : new Float64Array(0)),
+        () => this.scanSlot(slot, (f) => f.streamId === streamId && f.version === version),
+      );
+      for (let k = 1; k < hits.length; k += 2) yield hits[k] as number;
+    }
+  }
+
+  /** Whether the command was stored within the retention period (without touching the disk). */
+  isRecentCommand(commandId: string): boolean {
+    return this.recentCommands.has(commandId);
+  }
+
   /** Candidate positions of a command's events, oldest first; `disk` includes the segments. */
   commandPositions(commandId: string, disk: boolean): number[] | undefined {
-    const recent = this.recentCommands.get(commandId);
-    if (recent) return recent.positions;
-    const inMemory = this.fromMemtables((m) => m.commands.get(commandId));
+    const inMemory = this.fromMemtables((m) => m.command(commandId));
     if (inMemory) return inMemory;
     if (!disk) return undefined;
     const key = keyOf(commandId);
@@ -190,11 +201,6 @@ export class StoreIndex {
       }
     }
     return undefined;
-  }
-
-  /** The recorded results of a recent command, without touching the log. */
-  recentResults(commandId: string): AppendResult[] | undefined {
-    return this.recentCommands.get(commandId)?.results;
   }
 
   private fromMemtables<T>(fn: (m: Memtable) => T | undefined): T | undefined {
@@ -378,10 +384,7 @@ export class StoreIndex {
       if (v.time >= cutoff) break;
       this.latestVersions.delete(k);
     }
-    for (const [k, v] of this.recentCommands) {
-      if (v.time >= cutoff) break;
-      this.recentCommands.delete(k);
-    }
+    this.recentCommands.evictBefore(cutoff);
   }
 
   stats(): IndexStats {
