@@ -68,14 +68,16 @@ export class SnapshotStore {
     return out;
   }
 
-  private decode(streamId: string, b: Buffer): Snapshot | undefined {
-    if (b.length < HEADER + 4 || !b.subarray(0, 8).equals(MAGIC) || b[8] !== FORMAT_VERSION) return undefined;
-    if (b.readUInt32LE(24) !== crc32c(b, 0, 0, 24)) return undefined;
+  /** The snapshot in `b`, 'other' for a valid snapshot of another stream (a key collision), or
+   * 'damaged'. */
+  private decode(streamId: string, b: Buffer): Snapshot | 'other' | 'damaged' {
+    if (b.length < HEADER + 4 || !b.subarray(0, 8).equals(MAGIC) || b[8] !== FORMAT_VERSION) return 'damaged';
+    if (b.readUInt32LE(24) !== crc32c(b, 0, 0, 24)) return 'damaged';
     const sidLen = b.readUInt32LE(12);
     const bodyLen = b.readUInt32LE(20);
-    if (b.length !== HEADER + sidLen + bodyLen + 4) return undefined;
-    if (b.readUInt32LE(b.length - 4) !== crc32c(b, 0, HEADER, b.length - 4)) return undefined;
-    if (b.toString('utf8', HEADER, HEADER + sidLen) !== streamId) return undefined;
+    if (b.length !== HEADER + sidLen + bodyLen + 4) return 'damaged';
+    if (b.readUInt32LE(b.length - 4) !== crc32c(b, 0, HEADER, b.length - 4)) return 'damaged';
+    if (b.toString('utf8', HEADER, HEADER + sidLen) !== streamId) return 'other';
     const body = b.subarray(HEADER + sidLen, HEADER + sidLen + bodyLen);
     const state = b[9] === 1 ? new Uint8Array(body) : JSON.parse(body.toString('utf8'));
     return { version: b.readUInt32LE(16), state };
@@ -91,15 +93,13 @@ export class SnapshotStore {
       throw toAnnalsError(err);
     }
     const snap = this.decode(streamId, b);
-    if (!snap) {
-      // Either damaged or another stream's (a key collision): never served; the log has the truth.
-      if (b.length >= HEADER && b.toString('utf8', HEADER, HEADER + Math.min(b.readUInt32LE(12), b.length - HEADER)) === streamId) {
-        this.warn(`snapshot ${file} is damaged; ignored and removed, the state is rebuilt from the log`);
-        fs.rmSync(file, { force: true });
-      }
+    if (snap === 'damaged') {
+      // A cache of the log: never served damaged; removed, and the state is folded from the log.
+      this.warn(`snapshot ${file} is damaged; ignored and removed, the state is rebuilt from the log`);
+      fs.rmSync(file, { force: true });
       return undefined;
     }
-    return snap;
+    return snap === 'other' ? undefined : snap;
   }
 
   save(streamId: string, encoded: Buffer): void {

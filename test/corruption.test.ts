@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CorruptionError, type EventStore, type RecordedEvent } from '../lib/index.js';
+import { verifyStore } from '../lib/verify.js';
+import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
+
+const OPTS = { indexMemtableEntries: 200, maxIndexSegments: 8 };
+const STREAMS = 6;
+const APPENDS = 240;
+
+/** A closed store: ~3 chunks, index segments, a snapshot per stream. */
+async function makeStore(engine: 'native' | 'js'): Promise<string> {
+  const dir = tempDir();
+  const s = await openStore(dir, engine, OPTS);
+  for (let i = 0; i < APPENDS; i++) {
+    await s.append(`s-${i % STREAMS}`, [{ type: 'T', data: { i, pad: 'x'.repeat(10_000) } }], { commandId: `c-${i}` });
+  }
+  // Each snapshot holds what the fold below computes at version 10: 10 events counted.
+  for (let k = 0; k < STREAMS; k++) await s.saveSnapshot(`s-${k}`, 10, 10);
+  await s.close();
+  return dir;
+}
+
+function files(dir: string, sub: string, ext: string): string[] {
+  const root = path.join(dir, sub);
+  return fs
+    .readdirSync(root, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(ext))
+    .sort()
+    .map((f) => path.join(root, f));
+}
+
+function flip(file: string, offset: number): void {
+  const fd = fs.openSync(file, 'r+');
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, offset);
+  b[0] = (b[0] as number) ^ 0x10;
+  fs.writeSync(fd, b, 0, 1, offset);
+  fs.closeSync(fd);
+}
+
+function zeroPage(file: string, offset: number): void {
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, offset);
+  fs.closeSync(fd);
+}
+
+async function readEverything(s: EventStore): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for (let k = 0; k < STREAMS; k++) out.push(...(await s.readStream(`s-${k}`)));
+  return out;
+}
+
+type Injection = [name: string, inject: (dir: string) => void, expectOpen: 'fails' | 'serves-with-corruption' | 'repairs'];
+
+const injections: Injection[] = [
+  ['bit flip in a sealed chunk record', (d) => flip(files(d, 'chunks', '.chunk')[0] as string, 5000), 'serves-with-corruption'],
+  ['zeroed page in a sealed chunk', (d) => zeroPage(files(d, 'chunks', '.chunk')[1] as string, 8192), 'serves-with-corruption'],
+  [
+    'bit flip in the tail chunk before the checkpoint',
+    (d) => flip(files(d, 'chunks', '.chunk').at(-1) as string, 300),
+    'serves-with-corruption',
+  ],
+  ['truncated sealed chunk', (d) => fs.truncateSync(files(d, 'chunks', '.chunk')[0] as string, MiB / 2), 'fails'],
+  ['deleted middle chunk', (d) => fs.rmSync(files(d, 'chunks', '.chunk')[1] as string), 'fails'],
+  ['damaged chunk footer', (d) => flip(files(d, 'chunks', '.chunk')[0] as string, MiB - 30), 'fails'],
+  ['bit flip in an index segment leaf', (d) => flip(files(d, 'index', '.seg')[0] as string, 4096 + 200), 'repairs'],
+  ['zeroed page in an index segment', (d) => zeroPage(files(d, 'index', '.seg')[1] as string, 4096), 'repairs'],
+  ['truncated index segment', (d) => fs.truncateSync(files(d, 'index', '.seg')[0] as string, 5000), 'repairs'],
+  [
+    'deleted middle index segment',
+    (d) => fs.rmSync(files(d, 'index', '.seg').filter((f) => path.basename(f).startsWith('stream-'))[1] as string),
+    'repairs',
+  ],
+  ['bit flip in a snapshot', (d) => flip(files(d, 'snapshots', '.snap')[0] as string, 40), 'repairs'],
+  ['truncated snapshot', (d) => fs.truncateSync(files(d, 'snapshots', '.snap')[1] as string, 20), 'repairs'],
+];
+
+describe.each(ENGINES)('corruption (%s engine)', (engine) => {
+  it('a freshly written store verifies clean', async () => {
+    const dir = await makeStore(engine);
+    const report = verifyStore(dir);
+    expect(report.faults).toEqual([]);
+    expect(report).toMatchObject({ ok: true, records: APPENDS, snapshots: STREAMS });
+    expect(report.segments).toBeGreaterThan(2);
+    expect(report.indexEntries).toBe(2 * APPENDS);
+  });
+
+  it.each(injections)('%s: verify finds it; the store refuses or repairs, never serves it', async (_name, inject, expectOpen) => {
+    const dir = await makeStore(engine);
+    inject(dir);
+    const report = verifyStore(dir, { chunkSize: MiB });
+    expect(report.ok).toBe(false);
+    expect(report.faults.length).toBeGreaterThan(0);
+    expect(report.faults[0]?.file.startsWith(dir)).toBe(true);
+    if (expectOpen === 'fails') {
+      await expect(openStore(dir, engine, OPTS)).rejects.toBeInstanceOf(CorruptionError);
+      return;
+    }
+    const s = await openStore(dir, engine, OPTS);
+    if (expectOpen === 'serves-with-corruption') {
+      // Whatever is read is intact; the damaged record is refused with CORRUPTION, never served.
+      await expect(readEverything(s)).rejects.toBeInstanceOf(CorruptionError);
+      await expect(collect(s.readAll())).rejects.toBeInstanceOf(CorruptionError);
+      return;
+    }
+    // Indexes and snapshots are caches of the log: answers stay right and the damage is repaired.
+    const events = await readEverything(s);
+    expect(events).toHaveLength(APPENDS);
+    for (let k = 0; k < STREAMS; k++) {
+      const folded = await s.aggregate(`s-${k}`, { initialState: 0, evolve: (n: number) => n + 1 });
+      expect(folded).toEqual({ version: APPENDS / STREAMS, state: APPENDS / STREAMS });
+    }
+    for (let i = 0; i < APPENDS; i++) expect((await s.readCommand(`c-${i}`))?.length).toBe(1);
+    await s.close(); // waits for the background rebuilds
+    const after = verifyStore(dir);
+    expect(after.faults).toEqual([]);
+  });
+});
