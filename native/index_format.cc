@@ -47,7 +47,8 @@ bool SegmentHeader::DecodeFrom(const uint8_t* page, SegmentHeader* h) {
   h->distinct_keys = LoadU32(page + 68);
   h->page_count = LoadU32(page + 72);
   h->starts = LoadU64(page + 80);
-  return (h->kind == kSegmentKindStream || h->kind == kSegmentKindCommand) &&
+  // Height is bounded: 8 levels of 255-way pages address more leaves than any file can hold.
+  return (h->kind == kSegmentKindStream || h->kind == kSegmentKindCommand) && h->height <= 8 &&
          h->from_position <= h->to_position && h->leaf_count < h->page_count &&
          h->root_page < h->page_count && h->bloom_page <= h->page_count;
 }

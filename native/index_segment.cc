@@ -17,6 +17,16 @@ bool LessOrEqual(uint64_t k1, uint32_t s1, uint64_t k2, uint32_t s2) {
   return k1 != k2 ? k1 < k2 : s1 <= s2;
 }
 
+// Entries or separators on a page: a CRC-valid page may still claim more than fits (a crafted
+// file), and that must never turn into a read past the page.
+uint32_t CountOf(const uint8_t* page, uint32_t capacity, const std::string& path) {
+  const uint32_t count = LoadU32(page);
+  if (count > capacity) {
+    throw StoreError("CORRUPTION", "index segment " + path + ": page count out of range");
+  }
+  return count;
+}
+
 }  // namespace
 
 SegmentEntry DecodeEntry(const uint8_t* p) {
@@ -82,7 +92,7 @@ uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq, bool strict) const {
   uint32_t page = header_.root_page;
   for (uint32_t level = header_.height; level > 1; --level) {
     const uint8_t* p = Page(page);
-    const uint32_t count = LoadU32(p);
+    const uint32_t count = CountOf(p, kInternalCapacity, path_);
     // Last separator <= target.
     uint32_t lo = 0;
     uint32_t hi = count;
@@ -109,7 +119,7 @@ bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
   const uint32_t leaf = FindLeaf(key, UINT32_MAX, false);
   if (leaf == 0) return false;
   const uint8_t* p = Page(leaf);
-  const uint32_t count = LoadU32(p);
+  const uint32_t count = CountOf(p, kLeafCapacity, path_);
   uint32_t lo = 0;
   uint32_t hi = count;
   while (lo < hi) {
@@ -136,7 +146,7 @@ void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
   if (leaf == 0) leaf = 1;
   for (; leaf <= header_.leaf_count; ++leaf) {
     const uint8_t* p = Page(leaf);
-    const uint32_t count = LoadU32(p);
+    const uint32_t count = CountOf(p, kLeafCapacity, path_);
     for (uint32_t i = 0; i < count; ++i) {
       const SegmentEntry e = DecodeEntry(p + 8 + i * kSegmentEntrySize);
       if (e.key < key || (e.key == key && e.seq < from_seq)) continue;
@@ -151,7 +161,7 @@ bool SegmentCursor::Next(SegmentEntry* out) {
     if (leaf_ >= segment_->header().leaf_count) return false;
     page_ = segment_->Page(++leaf_);
     slot_ = 0;
-    count_ = std::min<uint32_t>(LoadU32(page_), kLeafCapacity);
+    count_ = CountOf(page_, kLeafCapacity, segment_->path());
   }
   *out = DecodeEntry(page_ + 8 + slot_++ * kSegmentEntrySize);
   return true;

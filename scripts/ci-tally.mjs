@@ -14,11 +14,25 @@ if (fs.existsSync('.vitest-report.json')) {
   failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
   sources++;
 }
-const native = [...log.matchAll(/^(?:\d+: )?(\d+) passed, (\d+) failed$/gm)].at(-1);
+// The native test binary's own line ("1: N passed, N failed" under ctest -V), the other ctest
+// tests (fuzz corpus regressions) from ctest's summary, and the fuzzing run's line.
+const native = [...log.matchAll(/^\d+: (\d+) passed, (\d+) failed$/gm)].at(-1);
 if (native) {
   passed += Number(native[1]);
   failed += Number(native[2]);
   sources++;
+}
+const ctest = [...log.matchAll(/tests passed, (\d+) tests failed out of (\d+)/g)].at(-1);
+if (ctest) {
+  const others = Number(ctest[2]) - 1;
+  const othersFailed = Math.max(0, Number(ctest[1]) - (native && Number(native[2]) > 0 ? 1 : 0));
+  passed += others - othersFailed;
+  failed += othersFailed;
+}
+const fuzz = [...log.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+if (fuzz) {
+  passed += Number(fuzz[1]);
+  failed += Number(fuzz[2]);
 }
 const status = Number(statusText ?? 0);
 if (status !== 0 && failed === 0) failed = 1;

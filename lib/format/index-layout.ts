@@ -81,7 +81,8 @@ export function decodeSegmentHeader(p: Buffer): SegmentHeader | undefined {
     pageCount: p.readUInt32LE(72),
     starts: p.readUIntLE(80, 6),
   };
-  const ok = h.fromPosition <= h.toPosition && h.leafCount < h.pageCount && h.rootPage < h.pageCount && h.bloomPage <= h.pageCount;
+  const ok =
+    h.height <= 8 && h.fromPosition <= h.toPosition && h.leafCount < h.pageCount && h.rootPage < h.pageCount && h.bloomPage <= h.pageCount;
   return ok ? h : undefined;
 }
 

@@ -44,6 +44,13 @@ class JsSegmentReader implements SegmentReader {
     readonly header: SegmentHeader,
   ) {}
 
+  /** Entries or separators on a page, refusing a count that would read past it. */
+  private count(p: Buffer, capacity: number): number {
+    const n = p.readUInt32LE(0);
+    if (n > capacity) throw new CorruptionError(`index segment ${this.path}: page count out of range`);
+    return n;
+  }
+
   page(n: number): Buffer {
     const cached = this.internal.get(n);
     if (cached) return cached;
@@ -73,7 +80,7 @@ class JsSegmentReader implements SegmentReader {
     for (let level = this.header.height; level > 1; level--) {
       const p = this.page(page);
       let a = 0;
-      let b = p.readUInt32LE(0);
+      let b = this.count(p, INTERNAL_CAPACITY);
       while (a < b) {
         const mid = (a + b) >>> 1;
         const s = 16 + mid * SEGMENT_SEPARATOR_SIZE;
@@ -92,7 +99,7 @@ class JsSegmentReader implements SegmentReader {
     if (leaf === 0) return undefined;
     const p = this.page(leaf);
     let a = 0;
-    let b = p.readUInt32LE(0);
+    let b = this.count(p, LEAF_CAPACITY);
     while (a < b) {
       const mid = (a + b) >>> 1;
       const e = 8 + mid * SEGMENT_ENTRY_SIZE;
@@ -111,7 +118,7 @@ class JsSegmentReader implements SegmentReader {
     // Strictly below: equal (key, seq) pairs of colliding ids may straddle a leaf boundary.
     for (let leaf = Math.max(1, this.findLeaf(hi, lo, fromSeq, true)); leaf <= this.header.leafCount; leaf++) {
       const p = this.page(leaf);
-      const count = p.readUInt32LE(0);
+      const count = this.count(p, LEAF_CAPACITY);
       for (let i = 0; i < count; i++) {
         const e = 8 + i * SEGMENT_ENTRY_SIZE;
         const c = compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), 0, hi, lo, 0);
@@ -127,7 +134,7 @@ class JsSegmentReader implements SegmentReader {
   *entries(): Generator<Entry> {
     for (let leaf = 1; leaf <= this.header.leafCount; leaf++) {
       const p = this.page(leaf);
-      const count = Math.min(p.readUInt32LE(0), LEAF_CAPACITY);
+      const count = this.count(p, LEAF_CAPACITY);
       for (let i = 0; i < count; i++) {
         const e = 8 + i * SEGMENT_ENTRY_SIZE;
         yield { hi: p.readUInt32LE(e + 4), lo: p.readUInt32LE(e), seq: p.readUInt32LE(e + 8), position: p.readUIntLE(e + 16, 6) };
