@@ -88,7 +88,7 @@ export class EventStore {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
     const o = resolveOptions(options);
     const p = openParts(dir, o);
-    return new EventStore(dir, o, p.engine, p.lock, p.recovery, p.catalog);
+    return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog);
   }
 
   /** Which engine serves this store. */
@@ -237,18 +237,25 @@ export class EventStore {
   }
 
   /**
-   * Catches up from `after` (omitted: the beginning), then yields new events as they become durable,
+   * Catches up from `after` (omitted: the beginning; `fromEnd`: only what is appended from now on),
+   * then yields new events as they become durable,
    * in order, with no gap and no duplicate; one stream (`streamId`) or the whole log. Ends when
    * `close()` is called or the store closes.
    */
-  subscribe(options: { streamId?: string; after?: number } = {}): Subscription {
+  subscribe(options: { streamId?: string; after?: number; fromEnd?: boolean } = {}): Subscription {
     this.checkOpen();
     checkObject('options', options);
     optionalCount('after', options.after);
+    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
+    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
     const ended = () => this.closed;
     if (options.streamId !== undefined) {
       const id = checkStreamId(options.streamId, this.options.limits);
-      let next = options.after === undefined ? 1 : this.reader.firstVersionAfter(id, options.after);
+      let next = options.fromEnd
+        ? this.reader.visibleVersion(id) + 1
+        : options.after === undefined
+          ? 1
+          : this.reader.firstVersionAfter(id, options.after);
       return subscription(
         this.signal,
         async () => {
@@ -259,7 +266,7 @@ export class EventStore {
         ended,
       );
     }
-    let cursor = this.reader.startAfter(options.after);
+    let cursor = options.fromEnd ? this.writer.visibleEnd : this.reader.startAfter(options.after);
     return subscription(
       this.signal,
       async () => {
@@ -269,6 +276,16 @@ export class EventStore {
       },
       ended,
     );
+  }
+
+  /**
+   * Streams written most recently since the store was opened (newest first, at most 1,000 kept),
+   * with their versions: what a browser of the store lists first.
+   */
+  async recentStreams(limit = 50): Promise<{ streamId: string; version: number }[]> {
+    this.checkOpen();
+    optionalCount('limit', limit);
+    return this.index.recentlyWritten(limit).map((streamId) => ({ streamId, version: this.reader.visibleVersion(streamId) }));
   }
 
   // ---- snapshots ----

@@ -10,6 +10,7 @@ import { JsChunkLog } from './engine/js-chunk-log.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { NativeChunkLog } from './engine/native-chunk-log.js';
 import { EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
+import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
 import { JsSegmentBackend } from './index/js-segments.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import type { SegmentBackend } from './index/segment-backend.js';
@@ -38,19 +39,41 @@ function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOpti
 }
 
 export interface OpenedParts {
+  /** The options in force: chunkSize is the store's own. */
+  options: ResolvedOptions;
   engine: LogEngine;
   lock: HeldLock | undefined;
   recovery: OpenReport;
   catalog: SegmentCatalog;
 }
 
-export function openParts(dir: string, o: ResolvedOptions): OpenedParts {
+/** The chunk size an existing store was created with (from its first chunk's header). */
+function existingChunkSize(chunksDir: string): number | undefined {
+  const first = path.join(chunksDir, chunkFileName(0));
+  if (!fs.existsSync(first)) return undefined;
+  const fd = fs.openSync(first, 'r');
+  try {
+    const header = Buffer.alloc(CHUNK_HEADER_SIZE);
+    fs.readSync(fd, header, 0, CHUNK_HEADER_SIZE, 0);
+    const size = header.readUIntLE(24, 6);
+    return chunkHeaderValid(header, 0, size) ? size : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
   const chunksDir = path.join(dir, 'chunks');
-  if (o.readOnly) {
+  if (given.readOnly) {
     if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
   } else {
     fs.mkdirSync(chunksDir, { recursive: true });
   }
+  const existing = existingChunkSize(chunksDir);
+  if (existing !== undefined && given.chunkSizeGiven && existing !== given.chunkSize) {
+    throw new InvalidArgumentError(`the store at ${dir} uses chunkSize ${existing}, not ${given.chunkSize}`);
+  }
+  const o = existing === undefined ? given : { ...given, chunkSize: existing };
   const engine = chooseEngine(o.engine, chunksDir, o);
   const lock = o.readOnly ? undefined : acquireDirLock(dir);
   try {
@@ -66,7 +89,7 @@ export function openParts(dir: string, o: ResolvedOptions): OpenedParts {
     const addon = nativeAddon();
     const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
     const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
-    return { engine, lock, recovery, catalog };
+    return { options: o, engine, lock, recovery, catalog };
   } catch (err) {
     try {
       engine.close();

@@ -22,6 +22,8 @@ export interface ResolvedOptions {
   readOnly: boolean;
   indexMemtableEntries: number;
   maxIndexSegments: number;
+  /** chunkSize was given (an existing store's own chunk size is used otherwise). */
+  chunkSizeGiven: boolean;
 }
 
 const MiB = 1 << 20;
@@ -74,6 +76,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     readOnly: o.readOnly ?? false,
     indexMemtableEntries: positiveInt('indexMemtableEntries', o.indexMemtableEntries, 1_000_000),
     maxIndexSegments: positiveInt('maxIndexSegments', o.maxIndexSegments, 16),
+    chunkSizeGiven: o.chunkSize !== undefined,
   };
   if (resolved.maxIndexSegments < 2) throw new InvalidArgumentError('maxIndexSegments must be at least 2');
   return resolved;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnnalsError, DiskFullError, type EventStore } from '../lib/index.js';
+import { AnnalsError, DiskFullError, EventStore } from '../lib/index.js';
 import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
 
 function engineOf(s: EventStore): { flush: () => Promise<void> } {
@@ -79,6 +79,17 @@ describe.each(ENGINES)('lifecycle (%s engine)', (engine) => {
     await w.append('a', [{ type: 'y' }]);
     expect(await w.streamVersion('a')).toBe(2);
     expect(await r.streamVersion('a')).toBe(1);
+  });
+
+  it('reopens with the chunk size the store was created with, refusing a different explicit one', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { chunkSize: 2 * MiB });
+    await s.append('a', [{ type: 'x' }]);
+    await s.close();
+    const adopted = await EventStore.open(dir, { engine });
+    expect(await adopted.streamVersion('a')).toBe(1);
+    await adopted.close();
+    await expect(EventStore.open(dir, { engine, chunkSize: MiB })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('stats count events, streams, commands, chunks and bytes', async () => {

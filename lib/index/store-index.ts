@@ -21,6 +21,7 @@ import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 
 const MAX_SEQ = 0xffffffff;
+const RECENT_STREAMS = 1000;
 
 export interface StoreIndexOptions {
   engine: LogEngine;
@@ -67,6 +68,8 @@ interface Fields {
 export class StoreIndex {
   private readonly latestVersions = new Map<string, { version: number; position: number; time: number }>();
   private readonly recentCommands = new RecentKeys();
+  /** The most recently written streams, newest last (bounded): what a browser lists first. */
+  private readonly recentStreams = new Map<string, number>();
   private active: Memtable;
   private readonly frozen: Memtable[] = [];
   private jobs: Promise<void> = Promise.resolve();
@@ -111,6 +114,9 @@ export class StoreIndex {
       this.latestVersions.delete(a.streamId);
       this.latestVersions.set(a.streamId, { version: a.firstVersion + last, position: a.positions[last] as number, time });
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
+      this.recentStreams.delete(a.streamId);
+      this.recentStreams.set(a.streamId, time);
+      if (this.recentStreams.size > RECENT_STREAMS) this.recentStreams.delete(this.recentStreams.keys().next().value as string);
       if (a.commandId !== undefined) {
         this.active.addCommand(a.commandId, a.positions);
         this.recentCommands.add(a.commandId, time);
@@ -173,6 +179,11 @@ export class StoreIndex {
       );
       for (let k = 1; k < hits.length; k += 2) yield hits[k] as number;
     }
+  }
+
+  /** Up to `limit` streams written most recently by this process, newest first. */
+  recentlyWritten(limit: number): string[] {
+    return [...this.recentStreams.keys()].reverse().slice(0, limit);
   }
 
   /** Whether the command was stored within the retention period (without touching the disk). */

@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EventStore } from '../lib/index.js';
+import { tempDir } from './helpers.js';
+
+const CLI = path.resolve(import.meta.dirname, '..', 'lib', 'cli', 'main.ts');
+
+function annals(args: string[], input?: string | Buffer) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function seed(dir: string): Promise<void> {
+  const s = await EventStore.open(dir, { chunkSize: 1 << 20, indexMemtableEntries: 40 });
+  for (let i = 0; i < 60; i++) {
+    await s.append(
+      `s-${i % 3}`,
+      [
+        { type: 'T', data: { i } },
+        { type: 'B', data: new Uint8Array([i, 255]) },
+      ],
+      { commandId: `c-${i}` },
+    );
+  }
+  await s.close();
+}
+
+describe('annals command', () => {
+  it('has --help for every command and fails with a one-line reason', () => {
+    for (const cmd of ['serve', 'stats', 'verify', 'rebuild-index', 'export', 'import', 'bench']) {
+      const r = annals([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout).toContain(`Usage: annals ${cmd}`);
+    }
+    const missing = annals(['stats', path.join(tempDir(), 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('no store at');
+    expect(annals(['frobnicate']).code).not.toBe(0);
+  });
+
+  it('stats, verify (clean and damaged), rebuild-index', async () => {
+    const dir = tempDir();
+    await seed(dir);
+    const stats = annals(['stats', dir]);
+    expect(stats.code).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ eventCount: 120, streamCount: 3, commandCount: 60 });
+    const ok = annals(['verify', dir]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('ok: no fault found');
+    const rebuilt = annals(['rebuild-index', dir]);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stdout).toMatch(/rebuilt: \d+ stream and \d+ command segments for 120 events/);
+    expect(annals(['verify', dir]).code).toBe(0);
+    const chunk = path.join(dir, 'chunks', '00000000.chunk');
+    const fd = fs.openSync(chunk, 'r+');
+    fs.writeSync(fd, Buffer.from([0x42]), 0, 1, 200);
+    fs.closeSync(fd);
+    const bad = annals(['verify', dir, '--json']);
+    expect(bad.code).toBe(1);
+    const report = JSON.parse(bad.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.faults[0]).toMatchObject({ file: chunk, problem: 'damaged record' });
+  });
+
+  it('export then import keeps versions, command ids and bytes, and a second import is a no-op', async () => {
+    const src = tempDir();
+    await seed(src);
+    const out = annals(['export', src]);
+    expect(out.code).toBe(0);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(120);
+    expect(annals(['export', src, '--stream', 's-1']).stdout.trim().split('\n')).toHaveLength(40);
+    const dst = tempDir();
+    const half = `${lines.slice(0, 50).join('\n')}\n`;
+    expect(annals(['import', dst], half).code).toBe(0);
+    const full = annals(['import', dst], out.stdout); // resumes: the first 50 are skipped
+    expect(full.code).toBe(0);
+    expect(full.stderr).toContain('imported 70 events, skipped');
+    expect(annals(['import', dst], out.stdout).stderr).toContain('imported 0 events');
+    const s = await EventStore.open(dst, { readOnly: true });
+    const events = await s.readStream('s-2');
+    expect(events.map((e) => e.version)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(events[1]?.data).toEqual(new Uint8Array([2, 255]));
+    expect((await s.readCommand('c-5'))?.map((e) => e.type)).toEqual(['T', 'B']);
+    await s.close();
+    expect(annals(['import', tempDir()], 'not json\n').code).toBe(1);
+  });
+
+  it('serve answers the HTTP API and the Stream Browser page, and stops on SIGTERM', async () => {
+    const dir = tempDir();
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /at (http:\/\/\S+?)\/ /.exec(out);
+        if (m) resolve(m[1] as string);
+      });
+      child.on('exit', () => reject(new Error(`serve exited: ${out}`)));
+    });
+    const res = await fetch(`${url}/api/streams/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"events":[{"type":"Hi"}]}',
+    });
+    expect(res.status).toBe(201);
+    const page = await fetch(`${url}/`);
+    expect(await page.text()).toContain('Stream Browser');
+    expect((await fetch(`${url}/ui/app.js`)).headers.get('content-type')).toContain('javascript');
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.on('exit', r))).toBe(0);
+  });
+});
