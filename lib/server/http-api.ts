@@ -12,8 +12,8 @@
  *   GET  /                           the Stream Browser (static files from browser/)
  *
  * Errors are JSON `{ error: { code, message, … } }` with a 4xx/5xx status chosen by the store's
- * error code. With a token every request needs `Authorization: Bearer <token>` (or `?token=`, for
- * EventSource, which cannot set headers).
+ * error code. With a token every API request needs `Authorization: Bearer <token>` (or `?token=`,
+ * for EventSource, which cannot set headers); the page is opened as `/?token=<token>`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,7 +60,8 @@ export function createServer(store: EventStore, options: ServerOptions = {}): Fa
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 17 << 20, forceCloseConnections: true });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!options.token) return;
+    // The page and its scripts hold no data: only the API needs the token.
+    if (!options.token || !req.url.startsWith('/api/')) return;
     const query = req.query as Record<string, string | undefined>;
     const header = req.headers.authorization;
     if (header === `Bearer ${options.token}` || query.token === options.token) return;
