@@ -50,6 +50,7 @@ afterAll(() => {
 describe.each(ENGINES)('crash recovery (%s engine)', (engine) => {
   it.each(['sync', 'interval', 'none'] as const)(
     `durability %s: ${ROUNDS} SIGKILLs, nothing acknowledged lost (sync), nothing partial, verify clean`,
+    { timeout: 60_000 + ROUNDS * 5_000 },
     async (durability) => {
       const dir = tempDir();
       for (let round = 0; round < ROUNDS; round++) {
