@@ -34,3 +34,4 @@ export type {
   StoreOptions,
   StoreStats,
 } from './types.js';
+export { type VerifyFault, type VerifyOptions, type VerifyReport, verifyStore } from './verify.js';
