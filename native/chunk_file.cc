@@ -19,8 +19,8 @@ std::string ChunkFile::PathFor(const std::string& dir, uint64_t number) {
   return dir + "/" + name;
 }
 
-ChunkFile::ChunkFile(Token, std::string path, uint64_t number, FileDescriptor fd, Mapping mapping)
-    : path_(std::move(path)), number_(number), fd_(std::move(fd)), mapping_(std::move(mapping)) {}
+ChunkFile::ChunkFile(Token, std::string path, uint64_t number, uint64_t size)
+    : path_(std::move(path)), number_(number), size_(size) {}
 
 std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t number,
                                              uint64_t chunk_size) {
@@ -28,8 +28,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
   const std::string tmp = path + ".tmp";
   FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
   // Sized, not allocated: blocks are taken as data arrives, so a store uses the disk its data
-  // needs. Appends go through pwrite, so a full disk is an ENOSPC error on the append, never a
-  // SIGBUS.
+  // needs. Appends go through pwrite, so a full disk is an ENOSPC error on the append.
   if (::ftruncate(fd.get(), static_cast<off_t>(chunk_size)) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
@@ -46,14 +45,16 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
     throw;
   }
   FsyncDirectory(dir);
-  Mapping mapping = Mapping::Map(fd.get(), chunk_size);
-  return std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
+  auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, chunk_size);
+  chunk->mapping_ = Mapping::Map(fd.get(), chunk_size);
+  chunk->fd_ = std::make_shared<FileDescriptor>(std::move(fd));
+  return chunk;
 }
 
 std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t number,
-                                           uint64_t chunk_size, bool writable) {
+                                           uint64_t chunk_size, bool tail, bool writable) {
   const std::string path = PathFor(dir, number);
-  FileDescriptor fd = FileDescriptor::Open(path, writable ? O_RDWR : O_RDONLY);
+  FileDescriptor fd = FileDescriptor::Open(path, tail && writable ? O_RDWR : O_RDONLY);
   const off_t size = ::lseek(fd.get(), 0, SEEK_END);
   if (size < 0) ThrowSystemError("lseek " + path, errno);
   uint8_t raw[kChunkHeaderSize] = {};
@@ -63,16 +64,27 @@ std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t numb
       header.chunk_size != chunk_size) {
     throw StoreError("CORRUPTION", "chunk " + path + " at offset 0: invalid chunk header");
   }
-  Mapping mapping = Mapping::Map(fd.get(), chunk_size);
-  auto chunk =
-      std::make_unique<ChunkFile>(Token{}, path, number, std::move(fd), std::move(mapping));
-  chunk->sealed_ =
-      ChunkFooter::DecodeFrom(chunk->data() + chunk_size - kChunkFooterSize, &chunk->footer_);
+  auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, chunk_size);
+  uint8_t footer[kChunkFooterSize] = {};
+  chunk->sealed_ = ReadAllAt(fd.get(), footer, sizeof footer, chunk_size - kChunkFooterSize) &&
+                   ChunkFooter::DecodeFrom(footer, &chunk->footer_);
+  if (tail) {
+    chunk->mapping_ = Mapping::Map(fd.get(), chunk_size);
+    if (writable) chunk->fd_ = std::make_shared<FileDescriptor>(std::move(fd));
+  }
   return chunk;
 }
 
+void ChunkFile::Map() {
+  if (mapped()) return;
+  FileDescriptor fd = FileDescriptor::Open(path_, O_RDONLY);
+  mapping_ = Mapping::Map(fd.get(), size_);  // the mapping outlives the descriptor
+}
+
+void ChunkFile::Unmap() { mapping_ = Mapping(); }
+
 void ChunkFile::Sync() const {
-  if (::fdatasync(fd_.get()) != 0) ThrowSystemError("fdatasync " + path_, errno);
+  if (::fdatasync(fd_->get()) != 0) ThrowSystemError("fdatasync " + path_, errno);
 }
 
 void ChunkFile::Seal(const ChunkFooter& footer) {
@@ -82,6 +94,7 @@ void ChunkFile::Seal(const ChunkFooter& footer) {
   Sync();
   sealed_ = true;
   footer_ = footer;
+  fd_.reset();
 }
 
 void ChunkFile::ZeroRange(uint64_t from, uint64_t to) {

@@ -22,28 +22,39 @@ namespace annals {
 
 class ChunkFile {
  public:
-  // Creates chunk `number` in `dir`; throws StoreError (DISK_FULL when the space is not there).
+  // Creates chunk `number` in `dir`, open and mapped; throws StoreError.
   static std::unique_ptr<ChunkFile> Create(const std::string& dir, uint64_t number,
                                            uint64_t chunk_size);
-  // Opens an existing chunk; throws StoreError(CORRUPTION) when its header is not valid for
-  // `number` and `chunk_size`.
+  // Opens an existing chunk, reading its header and footer; throws StoreError(CORRUPTION) when the
+  // header is not valid for `number` and `chunk_size`. The tail chunk (`tail`) stays open for
+  // writing and mapped; any other is neither until it is read (Map), so a store with thousands of
+  // chunks holds neither thousands of descriptors nor mappings.
   static std::unique_ptr<ChunkFile> Open(const std::string& dir, uint64_t number,
-                                         uint64_t chunk_size, bool writable);
+                                         uint64_t chunk_size, bool tail, bool writable);
 
   static std::string PathFor(const std::string& dir, uint64_t number);
 
   uint64_t number() const { return number_; }
-  uint64_t size() const { return mapping_.size(); }
+  uint64_t size() const { return size_; }
+  bool mapped() const { return mapping_.data() != nullptr; }
+  // The chunk image; only while mapped.
   const uint8_t* data() const { return mapping_.data(); }
   const std::string& path() const { return path_; }
   bool sealed() const { return sealed_; }
   const ChunkFooter& footer() const { return footer_; }
+  // The open descriptor of a writable chunk (a flush job keeps its own reference).
+  std::shared_ptr<FileDescriptor> descriptor() const { return fd_; }
 
-  // Writes the footer and makes the whole chunk durable.
+  // Maps the file read-only (opening it for as long as that takes); Unmap releases the mapping.
+  void Map();
+  void Unmap();
+
+  // Writes the footer, makes the whole chunk durable and closes the descriptor: sealed chunks are
+  // only ever read.
   void Seal(const ChunkFooter& footer);
   // Copies `n` bytes to `offset` (pwrite into the page cache).
   void WriteAt(uint64_t offset, const uint8_t* data, size_t n) const {
-    WriteAllAt(fd_.get(), data, n, offset);
+    WriteAllAt(fd_->get(), data, n, offset);
   }
   // fdatasync: everything written so far reaches the disk.
   void Sync() const;
@@ -51,16 +62,14 @@ class ChunkFile {
   // beyond `to` may stay stale; the frame generations keep them from ever reading as data.
   void ZeroRange(uint64_t from, uint64_t to);
 
- private:
   struct Token {};
-
- public:
-  ChunkFile(Token, std::string path, uint64_t number, FileDescriptor fd, Mapping mapping);
+  ChunkFile(Token, std::string path, uint64_t number, uint64_t size);
 
  private:
   std::string path_;
   uint64_t number_;
-  FileDescriptor fd_;
+  uint64_t size_;
+  std::shared_ptr<FileDescriptor> fd_;  // null unless the chunk is written to
   Mapping mapping_;
   bool sealed_ = false;
   ChunkFooter footer_;

@@ -17,6 +17,7 @@ namespace annals {
 namespace {
 
 constexpr uint64_t kTornZeroSlack = 4096;
+constexpr size_t kMappedSealedChunks = 8;
 
 std::string Where(const ChunkFile& chunk, uint64_t offset) {
   return "chunk " + chunk.path() + " at offset " + std::to_string(offset);
@@ -72,7 +73,7 @@ RecoveryReport ChunkLog::Open() {
   }
   for (uint64_t n : numbers) {
     const bool last = n + 1 == numbers.size();
-    chunks_.push_back(ChunkFile::Open(dir_, n, chunk_size_, last && !read_only_));
+    chunks_.push_back(ChunkFile::Open(dir_, n, chunk_size_, last, !read_only_));
     const ChunkFile& chunk = *chunks_.back();
     if (!last && !chunk.sealed()) {
       throw StoreError("CORRUPTION", Where(chunk, chunk_size_ - kChunkFooterSize) +
@@ -143,6 +144,7 @@ void ChunkLog::RollOver() {
     footer.data_end = write_offset_;
     footer.data_checksum = data_checksum_;
     chunks_.back()->Seal(footer);
+    mapped_sealed_.insert(mapped_sealed_.begin(), chunks_.back()->number());
   }
   const uint64_t number = chunks_.size();
   chunks_.push_back(ChunkFile::Create(dir_, number, chunk_size_));
@@ -212,14 +214,14 @@ FlushJob ChunkLog::PrepareFlush() {
   job.tail_checksum = data_checksum_;
   job.checkpoint = checkpoint_;
   if (!chunks_.empty() && !chunks_.back()->sealed() && write_offset_ > flushed_offset_) {
-    job.chunk = chunks_.back();
+    job.data = chunks_.back()->descriptor();
     flushed_offset_ = write_offset_;
   }
   return job;
 }
 
 void ChunkLog::RunFlush(const FlushJob& job) {
-  if (job.chunk) job.chunk->Sync();
+  if (job.data && ::fdatasync(job.data->get()) != 0) ThrowSystemError("fdatasync", errno);
   if (job.checkpoint && job.checkpoint->valid()) {
     uint8_t raw[kCheckpointSize];
     Checkpoint{job.end_position, job.generation, job.tail_records, job.tail_checksum}.EncodeTo(raw);
@@ -242,6 +244,7 @@ void ChunkLog::Close() {
   }
   open_ = false;
   chunks_.clear();
+  mapped_sealed_.clear();
   checkpoint_.reset();
 }
 
@@ -250,13 +253,27 @@ uint64_t ChunkLog::DataLimit(const ChunkFile& chunk) const {
   return write_offset_;
 }
 
-const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) const {
+const ChunkFile& ChunkLog::Readable(uint64_t number) {
+  ChunkFile& chunk = *chunks_[number];
+  if (!chunk.sealed()) return chunk;  // the tail: always mapped
+  auto it = std::find(mapped_sealed_.begin(), mapped_sealed_.end(), number);
+  if (it != mapped_sealed_.end()) mapped_sealed_.erase(it);
+  mapped_sealed_.insert(mapped_sealed_.begin(), number);
+  chunk.Map();
+  while (mapped_sealed_.size() > kMappedSealedChunks) {
+    chunks_[mapped_sealed_.back()]->Unmap();
+    mapped_sealed_.pop_back();
+  }
+  return chunk;
+}
+
+const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) {
   const uint64_t number = position / chunk_size_;
   const uint64_t offset = position % chunk_size_;
   if (!open_ || number >= chunks_.size()) {
     throw StoreError("INVALID_ARGUMENT", "no record at position " + std::to_string(position));
   }
-  const ChunkFile& chunk = *chunks_[number];
+  const ChunkFile& chunk = Readable(number);
   const uint64_t limit = DataLimit(chunk);
   if (offset < kChunkHeaderSize || offset + kFrameHeaderSize > limit) {
     throw StoreError("INVALID_ARGUMENT", "no record at position " + std::to_string(position));
@@ -272,7 +289,7 @@ const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) const {
   return frame;
 }
 
-std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count) const {
+std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count) {
   std::vector<uint8_t> out;
   for (size_t i = 0; i < count; ++i) {
     if (!(positions[i] >= 0) || positions[i] != std::floor(positions[i])) {
@@ -285,7 +302,7 @@ std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count)
 }
 
 uint64_t ChunkLog::Scan(uint64_t from, uint64_t limit, size_t max_bytes,
-                        std::vector<uint8_t>* out) const {
+                        std::vector<uint8_t>* out) {
   uint64_t position = from;
   while (position < limit) {
     const uint64_t number = position / chunk_size_;

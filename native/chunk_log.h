@@ -6,8 +6,8 @@
 // back-pointers; Append checks that placement and refuses any other, so a bug can never write a
 // frame where the log does not end.
 //
-// Threading: everything runs on the JS thread except RunFlush, which only touches the chunk and the
-// checkpoint through the shared pointers captured in its FlushJob.
+// Threading: everything runs on the JS thread except RunFlush, which only touches the descriptors
+// of the tail chunk and the checkpoint through the shared pointers captured in its FlushJob.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +31,7 @@ struct RecoveryReport {
 };
 
 struct FlushJob {
-  std::shared_ptr<ChunkFile> chunk;  // null when nothing was written since the last flush
+  std::shared_ptr<FileDescriptor> data;  // the tail chunk; null when nothing was written since
   uint64_t end_position = 0;
   uint32_t generation = 0;
   uint32_t tail_records = 0;
@@ -57,12 +57,12 @@ class ChunkLog {
   static void RunFlush(const FlushJob& job);
 
   // Copies the frames at `positions` out, each verified; throws StoreError otherwise.
-  std::vector<uint8_t> ReadFrames(const double* positions, size_t count) const;
+  std::vector<uint8_t> ReadFrames(const double* positions, size_t count);
 
   // Copies whole frames from `from` (a frame position or a chunk's first data offset) while below
   // `limit`, at most `max_bytes` unless the first frame alone is larger, never from two chunks.
   // Returns the next position; the frames copied are the `out->size()` bytes that end there.
-  uint64_t Scan(uint64_t from, uint64_t limit, size_t max_bytes, std::vector<uint8_t>* out) const;
+  uint64_t Scan(uint64_t from, uint64_t limit, size_t max_bytes, std::vector<uint8_t>* out);
 
   // Makes everything durable, writes a synced checkpoint; the log is unusable afterwards.
   void Close();
@@ -73,7 +73,11 @@ class ChunkLog {
 
  private:
   uint64_t DataLimit(const ChunkFile& chunk) const;
-  const uint8_t* VerifiedFrame(uint64_t position) const;
+  const uint8_t* VerifiedFrame(uint64_t position);
+  // Chunk `number`, mapped: sealed chunks are mapped on demand and the least recently read beyond
+  // kMappedSealedChunks are unmapped again, which bounds the address space and resident page cache
+  // a large store takes.
+  const ChunkFile& Readable(uint64_t number);
   void RollOver();
   void WriteCheckpoint(uint64_t durable_end, bool sync);
 
@@ -81,7 +85,8 @@ class ChunkLog {
   uint64_t chunk_size_;
   bool read_only_;
   bool open_ = false;
-  std::vector<std::shared_ptr<ChunkFile>> chunks_;
+  std::vector<std::unique_ptr<ChunkFile>> chunks_;
+  std::vector<uint64_t> mapped_sealed_;  // most recently read first
   std::shared_ptr<FileDescriptor> checkpoint_;
   uint32_t generation_ = 0;
   // State of the last chunk while it is writable.

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AnnalsError, DiskFullError, EventStore } from '../lib/index.js';
 import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
@@ -90,6 +91,20 @@ describe.each(ENGINES)('lifecycle (%s engine)', (engine) => {
     expect(await adopted.streamVersion('a')).toBe(1);
     await adopted.close();
     await expect(EventStore.open(dir, { engine, chunkSize: MiB })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('holds a bounded number of descriptors however many chunks the store has', async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const dir = tempDir();
+    const s = await openStore(dir, engine);
+    for (let i = 0; i < 40; i++) await s.append('big', [{ type: 'b', data: new Uint8Array(700_000) }]);
+    await s.close();
+    const before = fds();
+    const t = await openStore(dir, engine);
+    expect((await t.stats()).chunkCount).toBe(40);
+    expect((await collect(t.readAll())).length).toBe(40);
+    for (let v = 40; v >= 1; v -= 3) expect((await t.readEvent('big', v))?.version).toBe(v);
+    expect(fds() - before).toBeLessThanOrEqual(24);
   });
 
   it('stats count events, streams, commands, chunks and bytes', async () => {

@@ -42,16 +42,33 @@ export function writeFully(fd: number, buf: Uint8Array, position: number): void 
   while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
+/**
+ * A chunk's descriptor is open while the chunk is written (the tail) or recently read; sealed
+ * chunks are reopened on demand, so a large store does not hold one descriptor per chunk.
+ */
 export class JsChunkFile {
   sealed = false;
   footer: ChunkFooter | undefined;
+  private handle: number | undefined;
 
   private constructor(
     readonly file: string,
     readonly number: number,
     readonly size: number,
-    readonly fd: number,
-  ) {}
+    fd: number,
+  ) {
+    this.handle = fd;
+  }
+
+  /** The open descriptor, reopened read-only when it was released. */
+  get fd(): number {
+    this.handle ??= fs.openSync(this.file, 'r');
+    return this.handle;
+  }
+
+  get isOpen(): boolean {
+    return this.handle !== undefined;
+  }
 
   static create(dir: string, number: number, chunkSize: number): JsChunkFile {
     const file = path.join(dir, chunkFileName(number));
@@ -72,7 +89,8 @@ export class JsChunkFile {
     return new JsChunkFile(file, number, chunkSize, fd);
   }
 
-  static open(dir: string, number: number, chunkSize: number, writable: boolean): JsChunkFile {
+  /** Opens a chunk and reads its header and footer; only the tail (`keepOpen`) stays open. */
+  static open(dir: string, number: number, chunkSize: number, writable: boolean, keepOpen = writable): JsChunkFile {
     const file = path.join(dir, chunkFileName(number));
     const fd = fs.openSync(file, writable ? 'r+' : 'r');
     const chunk = new JsChunkFile(file, number, chunkSize, fd);
@@ -84,6 +102,7 @@ export class JsChunkFile {
     const footer = readExactly(fd, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE);
     chunk.footer = footer && decodeChunkFooter(footer);
     chunk.sealed = chunk.footer !== undefined;
+    if (!keepOpen) chunk.release();
     return chunk;
   }
 
@@ -94,7 +113,13 @@ export class JsChunkFile {
     this.footer = footer;
   }
 
+  /** Closes the descriptor (reopened on the next use). */
+  release(): void {
+    if (this.handle !== undefined) fs.closeSync(this.handle);
+    this.handle = undefined;
+  }
+
   close(): void {
-    fs.closeSync(this.fd);
+    this.release();
   }
 }

@@ -24,6 +24,8 @@ import { JsChunkFile, readExactly, writeFully } from './js-chunk-file.js';
 import type { LogEngine, OpenReport } from './log-engine.js';
 
 const TORN_ZERO_SLACK = 4096;
+/** Sealed chunks kept open for reading at once; older ones are closed and reopened when read. */
+const OPEN_SEALED_CHUNKS = 16;
 
 function listChunks(dir: string, writable: boolean): number[] {
   const numbers: number[] = [];
@@ -44,6 +46,10 @@ export class JsChunkLog implements LogEngine {
   private recordCount = 0;
   private dataChecksum = 0;
   private isOpen = false;
+  /** Sealed chunks with an open descriptor, most recently read first. */
+  private openSealed: JsChunkFile[] = [];
+  /** A chunk whose fdatasync is in flight keeps its descriptor. */
+  private syncing: JsChunkFile | undefined;
 
   constructor(
     private readonly dir: string,
@@ -86,7 +92,7 @@ export class JsChunkLog implements LogEngine {
     const cp = (raw && decodeCheckpoint(raw)) ?? { durableEnd: 0, generation: 0, tailRecords: 0, tailChecksum: 0 };
     for (const n of numbers) {
       const last = n === numbers.length - 1;
-      const chunk = JsChunkFile.open(this.dir, n, this.chunkSize, last && !this.readOnly);
+      const chunk = JsChunkFile.open(this.dir, n, this.chunkSize, last && !this.readOnly, last);
       this.chunks.push(chunk);
       const where = `chunk ${chunk.file} at offset ${this.chunkSize - CHUNK_FOOTER_SIZE}`;
       if (!last && !chunk.sealed) throw new CorruptionError(`${where}: chunk is not the last one but has no valid footer`);
@@ -215,6 +221,7 @@ export class JsChunkLog implements LogEngine {
     const tail = this.chunks[this.chunks.length - 1];
     if (tail && !tail.sealed) {
       tail.seal({ recordCount: this.recordCount, dataEnd: this.writeOffset, dataChecksum: this.dataChecksum });
+      this.readable(tail);
     }
     this.chunks.push(JsChunkFile.create(this.dir, this.chunks.length, this.chunkSize));
     this.writeOffset = CHUNK_HEADER_SIZE;
@@ -237,7 +244,12 @@ export class JsChunkLog implements LogEngine {
     try {
       if (tail && !tail.sealed && this.writeOffset > this.flushedOffset) {
         this.flushedOffset = this.writeOffset;
-        await new Promise<void>((resolve, reject) => fs.fdatasync(tail.fd, (e) => (e ? reject(e) : resolve())));
+        this.syncing = tail;
+        try {
+          await new Promise<void>((resolve, reject) => fs.fdatasync(tail.fd, (e) => (e ? reject(e) : resolve())));
+        } finally {
+          this.syncing = undefined;
+        }
       }
       await new Promise<void>((resolve, reject) => fs.write(cpFd, cp, 0, cp.length, 0, (e) => (e ? reject(e) : resolve())));
     } catch (err) {
@@ -254,6 +266,17 @@ export class JsChunkLog implements LogEngine {
     if (sync) fs.fdatasyncSync(this.checkpointFd);
   }
 
+  /** A chunk for reading: a sealed one joins the open set, evicting the least recently read. */
+  private readable(chunk: JsChunkFile): JsChunkFile {
+    if (!chunk.sealed) return chunk;
+    this.openSealed = [chunk, ...this.openSealed.filter((c) => c !== chunk)];
+    while (this.openSealed.length > OPEN_SEALED_CHUNKS) {
+      const victim = this.openSealed.pop() as JsChunkFile;
+      if (victim !== this.syncing) victim.release();
+    }
+    return chunk;
+  }
+
   private dataLimit(chunk: JsChunkFile): number {
     return chunk.sealed ? (chunk.footer?.dataEnd ?? 0) : this.writeOffset;
   }
@@ -262,8 +285,9 @@ export class JsChunkLog implements LogEngine {
   private frameAt(position: number, hint = 512): Buffer {
     const number = Math.floor(position / this.chunkSize);
     const offset = position % this.chunkSize;
-    const chunk = this.chunks[number];
+    const found = this.chunks[number];
     if (!this.isOpen) throw new StoreClosedError();
+    const chunk = found && this.readable(found);
     const limit = chunk ? this.dataLimit(chunk) : 0;
     if (!chunk || !Number.isInteger(position) || offset < CHUNK_HEADER_SIZE || offset + FRAME_HEADER_SIZE > limit) {
       throw new InvalidArgumentError(`no record at position ${position}`);
@@ -293,8 +317,9 @@ export class JsChunkLog implements LogEngine {
     let position = from;
     while (position < limit) {
       const number = Math.floor(position / this.chunkSize);
-      const chunk = this.chunks[number];
-      if (!chunk) break;
+      const found = this.chunks[number];
+      if (!found) break;
+      const chunk = this.readable(found);
       const offset = position % this.chunkSize;
       const dataLimit = this.dataLimit(chunk);
       if (offset >= dataLimit) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "../dir_lock.h"
@@ -123,6 +124,41 @@ TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
   CHECK_EQ(log.Open().end_position, end);
   const double first = static_cast<double>(kChunkHeaderSize);
   CHECK_THROWS_CODE(log.ReadFrames(&first, 1), "CORRUPTION");
+}
+
+TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
+  const auto open_fds = [] {
+    size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/self/fd");
+         it != std::filesystem::directory_iterator(); ++it)
+      ++n;
+    return n;
+  };
+  const std::string dir = annals::test::TempDir();
+  std::vector<uint64_t> starts;
+  {
+    ChunkLog log(dir, kChunk, false);
+    uint64_t end = log.Open().end_position;
+    for (int i = 0; i < 12; ++i) {
+      const uint64_t at = i == 0 ? end : (static_cast<uint64_t>(i) * kChunk + kChunkHeaderSize);
+      starts.push_back(at);
+      end = AppendTx(&log, 1, 700000, at);
+    }
+    log.Close();
+  }
+  const size_t before = open_fds();
+  ChunkLog log(dir, kChunk, true);
+  log.Open();
+  CHECK(open_fds() <= before + 3);  // the tail and the checkpoint, not one per chunk
+  // Read every chunk twice, in an order that maps, unmaps and maps again.
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t s : starts) {
+      const double p = static_cast<double>(s);
+      std::vector<uint8_t> frame = log.ReadFrames(&p, 1);
+      CHECK_EQ(frame.size(), kFrameHeaderSize + 700000u);
+    }
+  }
+  CHECK(open_fds() <= before + 3);
 }
 
 TEST(DirLockExcludesASecondHolder) {
