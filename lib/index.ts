@@ -26,6 +26,7 @@ export type {
   Durability,
   EngineName,
   EventData,
+  IndexStats,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,

@@ -89,16 +89,18 @@ export interface StoreStats {
   durability: Durability;
   flushes: number;
   recovery: RecoveryInfo;
-  index: {
-    streamSegments: number;
-    commandSegments: number;
-    /** Segments missing or damaged, answered from the log while they are rebuilt. */
-    brokenSegments: number;
-    memtableEntries: number;
-    frozenMemtables: number;
-    /** Entries of the latest-version dictionary (streams written within retentionMs). */
-    latestVersionEntries: number;
-    /** Entries of the recent-command dictionary (commands seen within retentionMs). */
-    recentCommandEntries: number;
-  };
+  index: IndexStats;
+}
+
+export interface IndexStats {
+  streamSegments: number;
+  commandSegments: number;
+  /** Segments missing or damaged, answered from the log while they are rebuilt. */
+  brokenSegments: number;
+  memtableEntries: number;
+  frozenMemtables: number;
+  /** Entries of the latest-version dictionary (streams written within retentionMs). */
+  latestVersionEntries: number;
+  /** Entries of the recent-command dictionary (commands seen within retentionMs). */
+  recentCommandEntries: number;
 }

@@ -38,13 +38,11 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
   ChunkHeader{number, chunk_size}.EncodeTo(header);
   try {
     WriteAllAt(fd.get(), header, sizeof header, 0);
-    if (::fdatasync(fd.get()) != 0) ThrowSystemError("fdatasync " + tmp, errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) ThrowSystemError("rename " + tmp, errno);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  FsyncDirectory(dir);
+  PublishFile(fd, tmp, path, dir);
   auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, chunk_size);
   chunk->mapping_ = Mapping::Map(fd.get(), chunk_size);
   chunk->fd_ = std::make_shared<FileDescriptor>(std::move(fd));

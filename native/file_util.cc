@@ -78,6 +78,16 @@ void FsyncDirectory(const std::string& dir) {
   if (::fsync(fd.get()) != 0) ThrowSystemError("fsync " + dir, errno);
 }
 
+void PublishFile(const FileDescriptor& fd, const std::string& tmp, const std::string& path,
+                 const std::string& dir) {
+  if (::fdatasync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    ThrowSystemError("publish " + path, err);
+  }
+  FsyncDirectory(dir);
+}
+
 void WriteAllAt(int fd, const uint8_t* data, size_t n, uint64_t offset) {
   while (n > 0) {
     const ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));

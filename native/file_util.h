@@ -51,6 +51,10 @@ class Mapping {
 };
 
 void FsyncDirectory(const std::string& dir);
+// Makes the file written through `fd` at `tmp` appear as `path`, whole: fdatasync, rename, fsync of
+// `dir`. On failure `tmp` is removed and StoreError thrown, and `path` is untouched.
+void PublishFile(const FileDescriptor& fd, const std::string& tmp, const std::string& path,
+                 const std::string& dir);
 // Writes all of [data, data + n) at `offset`, retrying short writes; throws StoreError.
 void WriteAllAt(int fd, const uint8_t* data, size_t n, uint64_t offset);
 // Reads exactly n bytes at offset; returns false on a short read.

@@ -139,13 +139,11 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
     uint8_t header[kSegmentPageSize];
     h.EncodeTo(header);
     WriteAllAt(fd.get(), header, sizeof header, 0);
-    if (::fdatasync(fd.get()) != 0) ThrowSystemError("fdatasync " + tmp, errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) ThrowSystemError("rename " + tmp, errno);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  FsyncDirectory(dir);
+  PublishFile(fd, tmp, path, dir);
 }
 
 }  // namespace

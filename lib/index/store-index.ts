@@ -16,6 +16,7 @@ import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFil
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
+import type { IndexStats } from '../types.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
@@ -43,15 +44,7 @@ export interface IndexedAppend {
   commandId?: string;
 }
 
-export interface IndexStats {
-  streamSegments: number;
-  commandSegments: number;
-  brokenSegments: number;
-  memtableEntries: number;
-  frozenMemtables: number;
-  latestVersionEntries: number;
-  recentCommandEntries: number;
-}
+export type { IndexStats } from '../types.js';
 
 export interface IndexCounts {
   events: number;
@@ -152,11 +145,7 @@ export class StoreIndex {
     const key = keyOf(streamId);
     const out: number[] = [];
     for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
-      const hits = this.guard(
-        slot,
-        (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : new Float64Array(0)),
-        () => this.scanSlot(slot, (f) => f.streamId === streamId && f.version >= from && f.version <= to),
-      );
+      const hits = this.slotRange(slot, key, from, to, (f) => f.streamId === streamId && f.version >= from && f.version <= to);
       for (let i = 1; i < hits.length; i += 2) out.push(hits[i] as number);
     }
     for (const m of [...this.frozen, this.active]) for (const p of m.range(streamId, from, to)) out.push(p);
@@ -172,11 +161,7 @@ export class StoreIndex {
     const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
-      const hits = this.guard(
-        slot,
-        (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, version, version) : new Float64Array(0)),
-        () => this.scanSlot(slot, (f) => f.streamId === streamId && f.version === version),
-      );
+      const hits = this.slotRange(slot, key, version, version, (f) => f.streamId === streamId && f.version === version);
       for (let k = 1; k < hits.length; k += 2) yield hits[k] as number;
     }
   }
@@ -200,11 +185,7 @@ export class StoreIndex {
     const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
-      const hits = this.guard(
-        slot,
-        (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, 0, MAX_SEQ) : new Float64Array(0)),
-        () => this.scanSlot(slot, (f) => f.commandId === commandId),
-      );
+      const hits = this.slotRange(slot, key, 0, MAX_SEQ, (f) => f.commandId === commandId);
       if (hits.length > 0) {
         const positions: number[] = [];
         for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
@@ -260,6 +241,22 @@ export class StoreIndex {
     if (positions.length === 0) return [];
     const bytes = this.o.engine.readFrames(Float64Array.from(positions));
     return Array.from(framesOf(bytes), ([off]) => decodeIndexFields(bytes, off));
+  }
+
+  /** Flat [seq, position] pairs of `key` with from <= seq <= to in one slot: the Bloom filter, then
+   * the tree; a broken slot answers by scanning its log range for the records that `match`. */
+  private slotRange(
+    slot: SegmentSlot,
+    key: { hi: number; lo: number },
+    from: number,
+    to: number,
+    match: (f: Fields) => boolean,
+  ): Float64Array {
+    return this.guard(
+      slot,
+      (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : new Float64Array(0)),
+      () => this.scanSlot(slot, match),
+    );
   }
 
   /** Runs a segment lookup; a broken or damaged segment answers by scanning its log range. */
