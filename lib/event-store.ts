@@ -191,13 +191,15 @@ export class EventStore {
     optionalCount('fromVersion', fromVersion);
     optionalCount('limit', limit);
     if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
-    const visible = this.reader.visibleVersion(id);
     const max = limit ?? Number.MAX_SAFE_INTEGER;
     if (max === 0) return [];
     if (direction === 'forward') {
+      // No need for the latest version: versions past it have no entries, and the reader drops
+      // what is not visible yet.
       const from = Math.max(1, fromVersion ?? 1);
-      return this.reader.streamRange(id, from, Math.min(visible, from + max - 1));
+      return this.reader.streamRange(id, from, Math.min(0xffffffff, from + max - 1));
     }
+    const visible = this.reader.visibleVersion(id);
     const from = Math.min(visible, fromVersion ?? visible);
     return this.reader.streamRange(id, Math.max(1, from - max + 1), from).reverse();
   }
@@ -206,7 +208,7 @@ export class EventStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
-    if (version === 0 || version > this.reader.visibleVersion(id)) return undefined;
+    if (version === 0) return undefined;
     return this.reader.streamRange(id, version, version)[0];
   }
 

@@ -40,7 +40,7 @@ export interface NativeSegmentHandle {
   };
   mayContain(hi: number, lo: number): boolean;
   findLast(hi: number, lo: number): Float64Array | null;
-  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array;
+  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array | null;
   close(): void;
 }
 

@@ -80,17 +80,24 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
       SegmentEntry e;
-      if (!segment(env)->FindLast(KeyArg(info, 0), &e)) return env.Null();
+      const uint64_t key = KeyArg(info, 0);
+      // The Bloom filter first, in the same call: one crossing per segment, not two.
+      if (!segment(env)->MayContain(key) || !segment(env)->FindLast(key, &e)) return env.Null();
       return EntriesToJs(env, {e});
     });
   }
-  // Float64Array of [seq, position] pairs for the key with fromSeq <= seq <= toSeq.
+  // Float64Array of [seq, position] pairs for the key with fromSeq <= seq <= toSeq, or null.
   Napi::Value Range(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
       std::vector<SegmentEntry> entries;
-      segment(env)->Range(KeyArg(info, 0), static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
-                          static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
+      const uint64_t key = KeyArg(info, 0);
+      if (segment(env)->MayContain(key)) {
+        segment(env)->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
+                            static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
+      }
+      // null rather than an empty array: most probes miss, and null costs no allocation.
+      if (entries.empty()) return env.Null();
       return EntriesToJs(env, entries);
     });
   }

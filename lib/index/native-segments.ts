@@ -3,6 +3,8 @@ import { toAnnalsError } from '../errors.js';
 import type { NativeAddon, NativeSegmentHandle } from '../native.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
+const NONE = new Float64Array(0);
+
 class NativeSegmentReader implements SegmentReader {
   readonly header: SegmentReader['header'];
   constructor(
@@ -11,15 +13,15 @@ class NativeSegmentReader implements SegmentReader {
   ) {
     this.header = handle.header();
   }
-  mayContain(hi: number, lo: number): boolean {
-    return wrap(() => this.handle.mayContain(hi, lo));
+  mayContain(): boolean {
+    return true; // findLast and range probe the Bloom filter themselves
   }
   findLast(hi: number, lo: number): [number, number] | undefined {
     const r = wrap(() => this.handle.findLast(hi, lo));
     return r ? [r[0] as number, r[1] as number] : undefined;
   }
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
-    return wrap(() => this.handle.range(hi, lo, fromSeq, toSeq));
+    return wrap(() => this.handle.range(hi, lo, fromSeq, toSeq)) ?? NONE;
   }
   close(): void {
     this.handle.close();
