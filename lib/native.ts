@@ -39,6 +39,7 @@ export interface NativeSegmentHandle {
     starts: number;
   };
   mayContain(hi: number, lo: number): boolean;
+  bloomBits(): Buffer;
   findLast(hi: number, lo: number): Float64Array | null;
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array | null;
   close(): void;

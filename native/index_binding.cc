@@ -34,6 +34,7 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
                        {
                            InstanceMethod<&NativeSegment::Header>("header"),
                            InstanceMethod<&NativeSegment::MayContain>("mayContain"),
+                           InstanceMethod<&NativeSegment::BloomBits>("bloomBits"),
                            InstanceMethod<&NativeSegment::FindLast>("findLast"),
                            InstanceMethod<&NativeSegment::Range>("range"),
                            InstanceMethod<&NativeSegment::Close>("close"),
@@ -73,6 +74,14 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   Napi::Value MayContain(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
       return Napi::Boolean::New(info.Env(), segment(info.Env())->MayContain(KeyArg(info, 0)));
+    });
+  }
+  // A copy of the Bloom filter, so JS can rule keys out without a call per segment.
+  Napi::Value BloomBits(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      const auto bits = segment(env)->BloomBits();
+      return Napi::Buffer<uint8_t>::Copy(env, bits.first, bits.second);
     });
   }
   // [seq, position] of the entry with the key and the largest seq, or null.

@@ -71,6 +71,12 @@ const uint8_t* IndexSegment::Page(uint32_t n) const {
   return p;
 }
 
+std::pair<const uint8_t*, uint32_t> IndexSegment::BloomBits() const {
+  MayContain(0);  // checks the filter's CRC once
+  return {mapping_.data() + static_cast<uint64_t>(header_.bloom_page) * kSegmentPageSize,
+          header_.bloom_bytes};
+}
+
 bool IndexSegment::MayContain(uint64_t key) const {
   const uint8_t* bits =
       mapping_.data() + static_cast<uint64_t>(header_.bloom_page) * kSegmentPageSize;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "file_util.h"
@@ -23,6 +24,8 @@ class IndexSegment {
   const std::string& path() const { return path_; }
 
   bool MayContain(uint64_t key) const;
+  // The Bloom filter's bits, CRC-checked (StoreError(CORRUPTION) otherwise).
+  std::pair<const uint8_t*, uint32_t> BloomBits() const;
   // The entry with `key` and the largest seq; false when there is none.
   bool FindLast(uint64_t key, SegmentEntry* out) const;
   // Entries with `key` and from_seq <= seq <= to_seq, in seq order.

@@ -62,9 +62,7 @@ describe.each(backends)('index segments built by %s', (_name, builder) => {
       expect(seg.findLast(k.hi, k.lo)).toBeUndefined();
       expect(seg.range(k.hi, k.lo, 0, 0xffffffff).length).toBe(0);
     }
-    // The native reader probes the filter inside findLast/range (its mayContain answers true); the
-    // JS reader probes the same bits, whichever engine built them.
-    if (_reader === 'js') expect(falsePositives).toBeLessThan(60);
+    expect(falsePositives).toBeLessThan(60);
     seg.close();
   });
 

@@ -1,5 +1,6 @@
 /** The native engine's segment backend: thin adapters over the addon's NativeSegment and builders. */
 import { toAnnalsError } from '../errors.js';
+import { bloomMayContain } from '../format/index-layout.js';
 import type { NativeAddon, NativeSegmentHandle } from '../native.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
@@ -13,8 +14,12 @@ class NativeSegmentReader implements SegmentReader {
   ) {
     this.header = handle.header();
   }
-  mayContain(): boolean {
-    return true; // findLast and range probe the Bloom filter themselves
+  private bloom: Buffer | undefined;
+
+  /** Probed in JS on a copy of the filter taken at the first probe: a miss costs no native call. */
+  mayContain(hi: number, lo: number): boolean {
+    this.bloom ??= wrap(() => this.handle.bloomBits());
+    return bloomMayContain(this.bloom, hi, lo);
   }
   findLast(hi: number, lo: number): [number, number] | undefined {
     const r = wrap(() => this.handle.findLast(hi, lo));

@@ -9,8 +9,7 @@ import type { SegmentHeader, SegmentKind } from '../format/index-layout.js';
 export interface SegmentReader {
   readonly path: string;
   readonly header: Pick<SegmentHeader, 'kind' | 'fromPosition' | 'toPosition' | 'entryCount' | 'distinctKeys' | 'bloomBytes' | 'starts'>;
-  /** False when the Bloom filter rules the key out. (The native reader answers true and probes the
-   * filter inside findLast and range, saving a call per segment.) */
+  /** False when the Bloom filter rules the key out (probed in JS for both engines). */
   mayContain(hi: number, lo: number): boolean;
   /** [seq, position] of the entry with this key and the largest seq. */
   findLast(hi: number, lo: number): [number, number] | undefined;
