@@ -21,7 +21,12 @@ export class Memtable {
   entries = 0;
   toPosition: number;
 
-  constructor(readonly fromPosition: number) {
+  /** `createdAt`: when this memtable started taking appends (-Infinity for one filled by replay at
+   * open, whose commands the recent-command set does not know). */
+  constructor(
+    readonly fromPosition: number,
+    readonly createdAt = Date.now(),
+  ) {
     this.toPosition = fromPosition;
   }
 

@@ -62,7 +62,9 @@ export class StoreIndex {
   private readonly latestVersions = new Map<string, { version: number; position: number; time: number }>();
   private readonly recentCommands = new RecentKeys();
   /** The most recently written streams, newest last (bounded): what a browser lists first. */
-  private readonly recentStreams = new Map<string, number>();
+  private readonly recentStreams: string[] = [];
+  private recentStreamsNext = 0;
+  private replaying = false;
   private active: Memtable;
   private readonly frozen: Memtable[] = [];
   private jobs: Promise<void> = Promise.resolve();
@@ -71,8 +73,10 @@ export class StoreIndex {
 
   constructor(private readonly o: StoreIndexOptions) {
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
-    this.active = new Memtable(start);
+    this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
+    this.replaying = true;
     this.replay(start);
+    this.replaying = false;
     for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.scheduleRebuild(slot);
     this.scheduleBuilds();
     this.timer = setInterval(() => this.evict(Date.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
@@ -104,12 +108,19 @@ export class StoreIndex {
     const time = Date.now();
     for (const a of appends) {
       const last = a.positions.length - 1;
-      this.latestVersions.delete(a.streamId);
-      this.latestVersions.set(a.streamId, { version: a.firstVersion + last, position: a.positions[last] as number, time });
+      // Updated in place (no allocation, no reordering); eviction gives recently used entries a
+      // second chance instead.
+      const cached = this.latestVersions.get(a.streamId);
+      if (cached) {
+        cached.version = a.firstVersion + last;
+        cached.position = a.positions[last] as number;
+        cached.time = time;
+      } else {
+        this.latestVersions.set(a.streamId, { version: a.firstVersion + last, position: a.positions[last] as number, time });
+      }
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
-      this.recentStreams.delete(a.streamId);
-      this.recentStreams.set(a.streamId, time);
-      if (this.recentStreams.size > RECENT_STREAMS) this.recentStreams.delete(this.recentStreams.keys().next().value as string);
+      this.recentStreams[this.recentStreamsNext] = a.streamId; // a ring; duplicates are dropped on read
+      this.recentStreamsNext = (this.recentStreamsNext + 1) % RECENT_STREAMS;
       if (a.commandId !== undefined) {
         this.active.addCommand(a.commandId, a.positions);
         this.recentCommands.add(a.commandId, time);
@@ -124,7 +135,7 @@ export class StoreIndex {
 
   private freeze(): void {
     this.frozen.push(this.active);
-    this.active = new Memtable(this.active.toPosition);
+    this.active = new Memtable(this.active.toPosition, this.replaying ? Number.NEGATIVE_INFINITY : Date.now());
   }
 
   // ---- lookups ----
@@ -168,7 +179,16 @@ export class StoreIndex {
 
   /** Up to `limit` streams written most recently by this process, newest first. */
   recentlyWritten(limit: number): string[] {
-    return [...this.recentStreams.keys()].reverse().slice(0, limit);
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (let k = 1; k <= this.recentStreams.length && out.length < limit; k++) {
+      const id = this.recentStreams[(this.recentStreamsNext - k + RECENT_STREAMS) % RECENT_STREAMS];
+      if (id !== undefined && !seen.has(id)) {
+        seen.add(id);
+        out.push(id);
+      }
+    }
+    return out;
   }
 
   /** Whether the command was stored within the retention period (without touching the disk). */
@@ -178,8 +198,14 @@ export class StoreIndex {
 
   /** Candidate positions of a command's events, oldest first; `disk` includes the segments. */
   commandPositions(commandId: string, disk: boolean): number[] | undefined {
-    const inMemory = this.fromMemtables((m) => m.command(commandId));
-    if (inMemory) return inMemory;
+    // While every memtable is younger than the retention, a command missing from the recent set is
+    // in no memtable either.
+    const oldest = this.frozen[0] ?? this.active;
+    const memtablesCovered = Date.now() - this.o.retentionMs <= oldest.createdAt;
+    if (this.recentCommands.has(commandId) || !memtablesCovered) {
+      const inMemory = this.fromMemtables((m) => m.command(commandId));
+      if (inMemory) return inMemory;
+    }
     if (!disk) return undefined;
     const key = keyOf(commandId);
     const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
@@ -385,12 +411,24 @@ export class StoreIndex {
 
   // ---- memory ----
 
-  /** Drops dictionary entries older than the retention; they stay findable in memtables and segments. */
+  /**
+   * Drops dictionary entries not used within the retention; they stay findable in memtables and
+   * segments. Latest-version entries are updated in place, so the oldest-inserted come first: one
+   * used since is moved to the back (a second chance) and the walk stops at the first entry it
+   * already moved.
+   */
   evict(now: number): void {
     const cutoff = now - this.o.retentionMs;
+    let firstMoved: string | undefined;
     for (const [k, v] of this.latestVersions) {
-      if (v.time >= cutoff) break;
+      if (k === firstMoved) break;
+      if (v.time < cutoff) {
+        this.latestVersions.delete(k);
+        continue;
+      }
       this.latestVersions.delete(k);
+      this.latestVersions.set(k, v);
+      firstMoved ??= k;
     }
     this.recentCommands.evictBefore(cutoff);
   }
