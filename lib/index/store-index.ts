@@ -5,18 +5,17 @@
  * memtable, frozen memtables, segments; a segment whose filter rules the key out costs a few bit
  * tests. Segment hits are hash-keyed candidates; callers check them against the records.
  *
- * Background work runs one job at a time: building frozen memtables into segments (after a flush,
- * so no entry ever points at a record that is not durable), merging segments so each kind keeps at
- * most `maxSegments`, and rebuilding a broken segment from the log.
+ * Background work (builds, merges, rebuilds) is IndexJobs'.
  */
 
 import type { LogEngine } from '../engine/log-engine.js';
 import { CorruptionError } from '../errors.js';
-import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
+import { IndexJobs } from './index-jobs.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
@@ -67,18 +66,18 @@ export class StoreIndex {
   private replaying = false;
   private active: Memtable;
   private readonly frozen: Memtable[] = [];
-  private jobs: Promise<void> = Promise.resolve();
+  private readonly jobs: IndexJobs;
   private readonly timer: NodeJS.Timeout;
-  private closed = false;
 
   constructor(private readonly o: StoreIndexOptions) {
+    this.jobs = new IndexJobs(o, this.frozen);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
     this.replaying = true;
     this.replay(start);
     this.replaying = false;
-    for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.scheduleRebuild(slot);
-    this.scheduleBuilds();
+    for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.jobs.rebuild(slot);
+    this.jobs.buildFrozen();
     this.timer = setInterval(() => this.evict(Date.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
     this.timer.unref();
   }
@@ -129,7 +128,7 @@ export class StoreIndex {
     this.active.toPosition = end;
     if (this.active.entries >= this.o.memtableEntries && this.o.writable) {
       this.freeze();
-      this.scheduleBuilds();
+      this.jobs.buildFrozen();
     }
   }
 
@@ -298,7 +297,7 @@ export class StoreIndex {
         if (!(err instanceof CorruptionError)) throw err;
         this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
         slot.broken = err.message;
-        this.scheduleRebuild(slot);
+        this.jobs.rebuild(slot);
       }
     }
     return fallback();
@@ -325,88 +324,9 @@ export class StoreIndex {
     return Float64Array.from(out);
   }
 
-  // ---- background work ----
-
-  private enqueue(job: () => Promise<void>): void {
-    this.jobs = this.jobs.then(async () => {
-      if (this.closed) return;
-      try {
-        await job();
-      } catch (err) {
-        this.o.warn(`index maintenance failed, will retry: ${(err as Error).message}`);
-      }
-    });
-  }
-
-  private scheduleBuilds(): void {
-    if (!this.o.writable || this.frozen.length === 0) return;
-    this.enqueue(async () => {
-      while (this.frozen.length > 0 && !this.closed) {
-        const m = this.frozen[0] as Memtable;
-        await this.o.flushLog();
-        const names = new Map<SegmentKind, { name: string; from: number }>();
-        for (const kind of KINDS) {
-          const from = this.o.catalog.coverage(kind);
-          const name = segmentFileName(kind, from, m.toPosition);
-          await this.o.catalog.backend.build(
-            this.o.catalog.dir,
-            name,
-            { kind, fromPosition: from, toPosition: m.toPosition },
-            m.toEntries(kind),
-          );
-          names.set(kind, { name, from });
-        }
-        // Swap in one synchronous step: no lookup sees an entry twice or not at all.
-        for (const [kind, { name, from }] of names) this.o.catalog.append(kind, name, from, m.toPosition);
-        this.frozen.shift();
-        for (const kind of KINDS) await this.mergeIfNeeded(kind);
-      }
-    });
-  }
-
-  private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
-    const chain = this.o.catalog.of(kind);
-    if (chain.length <= this.o.maxSegments) return;
-    const count = chain.length - Math.floor(this.o.maxSegments / 2);
-    const inputs = chain.slice(0, count);
-    if (inputs.some((s) => s.broken || !s.reader)) return; // after the rebuild
-    const from = (inputs[0] as SegmentSlot).from;
-    const to = (inputs[inputs.length - 1] as SegmentSlot).to;
-    const name = segmentFileName(kind, from, to);
-    const readers = inputs.map((s) => s.reader as NonNullable<SegmentSlot['reader']>);
-    await this.o.catalog.backend.merge(this.o.catalog.dir, name, { kind, fromPosition: from, toPosition: to }, readers);
-    this.o.catalog.replace(kind, inputs, name);
-  }
-
-  private scheduleRebuild(slot: SegmentSlot): void {
-    if (!this.o.writable) return;
-    this.enqueue(async () => {
-      const m = new Memtable(slot.from);
-      for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
-        let i = 0;
-        for (const [off] of framesOf(bytes)) {
-          const f = decodeIndexFields(bytes, off);
-          const position = positions[i++] as number;
-          if (slot.kind === SEGMENT_KIND_STREAM) m.addStream(f.streamId, f.version, [position]);
-          else if (f.commandId !== undefined) m.addCommand(f.commandId, [position]);
-        }
-      }
-      // Same name as the damaged file: the rename replaces it.
-      const name = segmentFileName(slot.kind, slot.from, slot.to);
-      const spec = { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to };
-      await this.o.catalog.backend.build(this.o.catalog.dir, name, spec, m.toEntries(slot.kind));
-      this.o.catalog.replace(slot.kind, [slot], name);
-      this.o.warn(`index segment ${name} rebuilt from the log`);
-    });
-  }
-
   /** Waits for the background work queued so far. */
-  async idle(): Promise<void> {
-    let current: Promise<void>;
-    do {
-      current = this.jobs;
-      await current;
-    } while (current !== this.jobs);
+  idle(): Promise<void> {
+    return this.jobs.idle();
   }
 
   // ---- memory ----
@@ -469,10 +389,10 @@ export class StoreIndex {
     clearInterval(this.timer);
     if (this.o.writable && this.active.entries > 0) {
       this.freeze();
-      this.scheduleBuilds();
+      this.jobs.buildFrozen();
     }
-    await this.idle();
-    this.closed = true;
+    await this.jobs.idle();
+    this.jobs.stop();
     this.o.catalog.close();
   }
 }

@@ -1,0 +1,123 @@
+/**
+ * The index's background work, one job at a time: building frozen memtables into segments (after a
+ * flush of the log, so no entry ever points at a record that is not durable), merging segments so
+ * each kind keeps at most `maxSegments`, and rebuilding a broken segment from the log. A failed job
+ * is reported and the work stays queued for the next attempt (a frozen memtable keeps serving).
+ */
+import type { LogEngine } from '../engine/log-engine.js';
+import { SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import { decodeIndexFields } from '../format/record-codec.js';
+import { framesOf, scanBlocks } from '../log-reader.js';
+import { Memtable } from './memtable.js';
+import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
+
+export interface IndexJobsOptions {
+  engine: LogEngine;
+  catalog: SegmentCatalog;
+  writable: boolean;
+  maxSegments: number;
+  flushLog: () => Promise<void>;
+  warn: (message: string) => void;
+}
+
+export class IndexJobs {
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  /** `frozen`: the index's queue of frozen memtables, oldest first; built ones are shifted off. */
+  constructor(
+    private readonly o: IndexJobsOptions,
+    private readonly frozen: Memtable[],
+  ) {}
+
+  private enqueue(job: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.stopped) return;
+      try {
+        await job();
+      } catch (err) {
+        this.o.warn(`index maintenance failed, will retry: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /** Builds every frozen memtable into a stream and a command segment, then merges if needed. */
+  buildFrozen(): void {
+    if (!this.o.writable || this.frozen.length === 0) return;
+    const { catalog } = this.o;
+    this.enqueue(async () => {
+      while (this.frozen.length > 0 && !this.stopped) {
+        const m = this.frozen[0] as Memtable;
+        await this.o.flushLog();
+        const names = new Map<SegmentKind, { name: string; from: number }>();
+        for (const kind of KINDS) {
+          const from = catalog.coverage(kind);
+          const name = segmentFileName(kind, from, m.toPosition);
+          await catalog.backend.build(catalog.dir, name, { kind, fromPosition: from, toPosition: m.toPosition }, m.toEntries(kind));
+          names.set(kind, { name, from });
+        }
+        // Swap in one synchronous step: no lookup sees an entry twice or not at all.
+        for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition);
+        this.frozen.shift();
+        for (const kind of KINDS) await this.mergeIfNeeded(kind);
+      }
+    });
+  }
+
+  private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
+    const { catalog } = this.o;
+    const chain = catalog.of(kind);
+    if (chain.length <= this.o.maxSegments) return;
+    const count = chain.length - Math.floor(this.o.maxSegments / 2);
+    const inputs = chain.slice(0, count);
+    if (inputs.some((s) => s.broken || !s.reader)) return; // after the rebuild
+    const from = (inputs[0] as SegmentSlot).from;
+    const to = (inputs[inputs.length - 1] as SegmentSlot).to;
+    const name = segmentFileName(kind, from, to);
+    const readers = inputs.map((s) => s.reader as NonNullable<SegmentSlot['reader']>);
+    await catalog.backend.merge(catalog.dir, name, { kind, fromPosition: from, toPosition: to }, readers);
+    catalog.replace(kind, inputs, name);
+  }
+
+  /** Rebuilds a missing or damaged segment from its log range. */
+  rebuild(slot: SegmentSlot): void {
+    if (!this.o.writable) return;
+    const { catalog } = this.o;
+    this.enqueue(async () => {
+      const m = new Memtable(slot.from);
+      for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
+        let i = 0;
+        for (const [off] of framesOf(bytes)) {
+          const f = decodeIndexFields(bytes, off);
+          const position = positions[i++] as number;
+          if (slot.kind === SEGMENT_KIND_STREAM) m.addStream(f.streamId, f.version, [position]);
+          else if (f.commandId !== undefined) m.addCommand(f.commandId, [position]);
+        }
+      }
+      // Same name as the damaged file: the rename replaces it.
+      const name = segmentFileName(slot.kind, slot.from, slot.to);
+      await catalog.backend.build(
+        catalog.dir,
+        name,
+        { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to },
+        m.toEntries(slot.kind),
+      );
+      catalog.replace(slot.kind, [slot], name);
+      this.o.warn(`index segment ${name} rebuilt from the log`);
+    });
+  }
+
+  /** Waits for the work queued so far (and whatever it queued meanwhile). */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.chain;
+      await current;
+    } while (current !== this.chain);
+  }
+
+  /** Jobs not started yet are dropped. */
+  stop(): void {
+    this.stopped = true;
+  }
+}
