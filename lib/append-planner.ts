@@ -39,8 +39,8 @@ export interface Plan {
 export interface StoreState {
   limits: ResolvedLimits;
   chunkSize: number;
-  version(streamId: string): number;
-  lastPosition(streamId: string): number;
+  /** The stream's latest version and the position of that event (0, 0 for no events). */
+  latest(streamId: string): { version: number; position: number };
   /** The first result of a stored command, undefined if unknown. */
   command(commandId: string): AppendResult | undefined;
 }
@@ -61,11 +61,12 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
         const original = state.command(commandId);
         if (original) throw new DuplicateCommandError(commandId, original);
       }
-      const actual = pendingVersions.get(streamId) ?? state.version(streamId);
+      const latest = state.latest(streamId);
+      const actual = pendingVersions.get(streamId) ?? latest.version;
       if (!versionMatches(expected, actual)) throw new WrongExpectedVersionError(streamId, expected, actual);
       if (actual + events.length > 0xffffffff) throw new RangeError('stream version would exceed 2^32 - 1');
       pendingVersions.set(streamId, actual + events.length);
-      const item: TransactionItem = { streamId, events, firstVersion: actual + 1, prevPosition: state.lastPosition(streamId) };
+      const item: TransactionItem = { streamId, events, firstVersion: actual + 1, prevPosition: latest.position };
       if (commandId !== undefined) item.commandId = commandId;
       if (atomic && txItems.length > 0) {
         (txItems[0] as TransactionItem[]).push(item);

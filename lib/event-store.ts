@@ -141,8 +141,7 @@ export class EventStore {
     const plan = planAppends(items, commandId, atomic, {
       limits: this.options.limits,
       chunkSize: this.options.chunkSize,
-      version: (s) => this.index.latest(s).version,
-      lastPosition: (s) => this.index.latest(s).position,
+      latest: (s) => this.index.latest(s),
       command: (c) => this.reader.commandOriginal(c, this.options.commandLookup === 'disk'),
     });
     const outcomes = this.writer.write(plan.transactions.map((t) => t.encoded));
