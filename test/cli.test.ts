@@ -73,6 +73,8 @@ describe('annals command', () => {
     const lines = out.stdout.trim().split('\n');
     expect(lines).toHaveLength(120);
     expect(annals(['export', src, '--stream', 's-1']).stdout.trim().split('\n')).toHaveLength(40);
+    const resumed = annals(['export', src, '--after', String(JSON.parse(lines[49] as string).position)]);
+    expect(resumed.stdout.trim().split('\n')).toEqual(lines.slice(50));
     const dst = tempDir();
     const half = `${lines.slice(0, 50).join('\n')}\n`;
     expect(annals(['import', dst], half).code).toBe(0);

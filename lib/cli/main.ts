@@ -130,13 +130,16 @@ program
   .command('export <dir>')
   .description('write the events as NDJSON to stdout, in global order (or one stream)')
   .option('--stream <streamId>', 'only this stream')
-  .action(async (dir: string, o: { stream?: string }) => {
+  .option('--after <position>', "resume: only events after this position (the last line's position)")
+  .action(async (dir: string, o: { stream?: string; after?: string }) => {
+    const after = o.after === undefined ? undefined : Number(o.after);
+    if (after !== undefined && !Number.isSafeInteger(after)) throw new Error(`--after must be a position, got ${o.after}`);
     requireStore(dir);
     const store = await EventStore.open(dir, { readOnly: true });
     const s = await store.stats();
     const progress = bar('export');
     progress.start(s.eventCount, 0);
-    const n = await exportEvents(store, process.stdout, o.stream, () => progress.increment());
+    const n = await exportEvents(store, process.stdout, { streamId: o.stream, after }, () => progress.increment());
     progress.stop();
     await store.close();
     process.stderr.write(`exported ${n} events\n`);

@@ -12,7 +12,15 @@ import type { EventStore } from '../event-store.js';
 import { eventToJson, unwrapBytes } from '../server/json-codec.js';
 import type { EventData, RecordedEvent } from '../types.js';
 
-export async function exportEvents(store: EventStore, out: Writable, streamId?: string, onEvent?: () => void): Promise<number> {
+/** Writes events as NDJSON: one stream, or the global log strictly after position `after` (so an
+ * interrupted export resumes from the last line's position). */
+export async function exportEvents(
+  store: EventStore,
+  out: Writable,
+  options: { streamId?: string; after?: number } = {},
+  onEvent?: () => void,
+): Promise<number> {
+  const { streamId, after } = options;
   let n = 0;
   const write = async (e: RecordedEvent) => {
     if (!out.write(`${JSON.stringify(eventToJson(e))}\n`)) await new Promise((r) => out.once('drain', r));
@@ -24,7 +32,7 @@ export async function exportEvents(store: EventStore, out: Writable, streamId?: 
     for (let from = 1; from <= version; from += 1000)
       for (const e of await store.readStream(streamId, { fromVersion: from, limit: 1000 })) await write(e);
   } else {
-    for await (const e of store.readAll()) await write(e);
+    for await (const e of store.readAll(after === undefined ? {} : { after })) await write(e);
   }
   return n;
 }
