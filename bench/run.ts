@@ -49,10 +49,12 @@ if (suite === 'all' || suite === 'e2e') {
   const checks = targets(disk, r, 260);
   for (const line of checks) console.log(line);
   results.e2e = { disk, results: r, targets: checks };
-  fs.writeFileSync(
-    path.join(import.meta.dirname, 'results', 'latest-e2e.md'),
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${e2eEvents} events over ${streams} streams.\n\n${table}\n\n${checks.map((c) => `- ${c}`).join('\n')}\n`,
-  );
+  // The README shows the latest full table: a --quick run (100k events) must not replace it.
+  if (!quick)
+    fs.writeFileSync(
+      path.join(import.meta.dirname, 'results', 'latest-e2e.md'),
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${e2eEvents} events over ${streams} streams.\n\n${table}\n\n${checks.map((c) => `- ${c}`).join('\n')}\n`,
+    );
 }
 
 const dir = path.join(import.meta.dirname, 'results');

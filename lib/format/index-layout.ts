@@ -91,19 +91,25 @@ export function bloomBytesFor(distinctKeys: number): number {
   return Math.min(Math.ceil(bits / 8), 1 << 30);
 }
 
-function* bloomBits(hi: number, lo: number, bytes: number): Generator<number> {
-  const h = (hi | 1) >>> 0;
-  const m = bytes * 8;
-  for (let i = 0; i < BLOOM_HASHES; i++) yield ((lo + Math.imul(i, h)) >>> 0) % m;
-}
-
+// Probe i of a key: ((lo + i * (hi | 1)) mod 2^32) mod bits — plain loops, no generator: these run
+// once per segment per lookup.
 export function bloomAdd(bits: Uint8Array, hi: number, lo: number): void {
-  for (const b of bloomBits(hi, lo, bits.length)) bits[b >>> 3] = (bits[b >>> 3] as number) | (1 << (b & 7));
+  const h = (hi | 1) >>> 0;
+  const m = bits.length * 8;
+  for (let i = 0; i < BLOOM_HASHES; i++) {
+    const b = ((lo + Math.imul(i, h)) >>> 0) % m;
+    bits[b >>> 3] = (bits[b >>> 3] as number) | (1 << (b & 7));
+  }
 }
 
 export function bloomMayContain(bits: Uint8Array, hi: number, lo: number): boolean {
-  if (bits.length === 0) return true;
-  for (const b of bloomBits(hi, lo, bits.length)) if (((bits[b >>> 3] as number) & (1 << (b & 7))) === 0) return false;
+  const m = bits.length * 8;
+  if (m === 0) return true;
+  const h = (hi | 1) >>> 0;
+  for (let i = 0; i < BLOOM_HASHES; i++) {
+    const b = ((lo + Math.imul(i, h)) >>> 0) % m;
+    if (((bits[b >>> 3] as number) & (1 << (b & 7))) === 0) return false;
+  }
   return true;
 }
 
