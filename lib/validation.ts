@@ -3,7 +3,6 @@
  * INVALID_ARGUMENT or LIMIT_EXCEEDED and leaves the store unchanged. Payloads are turned into their
  * stored form here (JSON text or bytes) exactly once.
  */
-import { randomUUID } from 'node:crypto';
 import { type ExpectedVersion, InvalidArgumentError, LimitExceededError } from './errors.js';
 import { maxTransactionBytes } from './format/layout.js';
 import { frameSize, type NormalizedEvent } from './format/record-codec.js';
@@ -98,7 +97,7 @@ export function normalizeEvents(
     }
     const n: NormalizedEvent = {
       type: e.type,
-      id: e.id ?? randomUUID(),
+      id: e.id,
       data: encodePayload(`events[${i}].data`, e.data),
       metadata: encodePayload(`events[${i}].metadata`, e.metadata),
     };

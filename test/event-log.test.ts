@@ -33,6 +33,31 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     expect(await s.readStream('nope')).toEqual([]);
   });
 
+  it('stores UUID ids as 16 bytes and gives every id back exactly as written', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine);
+    const lower = '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a7988';
+    const upper = '0F8E3A52-6C1D-4B7E-9A2F-3D4C5B6A7988';
+    const ids = [lower, upper, 'order-placed-1', '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a798', 'ü-id'];
+    await s.append(
+      'ids',
+      ids.map((id) => ({ type: 'T', id })),
+    );
+    await s.append(
+      'ids',
+      Array.from({ length: 300 }, () => ({ type: 'T' })),
+    );
+    await s.close();
+    s = await openStore(dir, engine);
+    const events = await s.readStream('ids');
+    expect(events.slice(0, 5).map((e) => e.id)).toEqual(ids);
+    const generated = events.slice(5).map((e) => e.id);
+    for (const id of generated) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(generated).size).toBe(300);
+    // A packed UUID costs 16 bytes: the frame of the lowercase id is 20 bytes shorter than the uppercase one's.
+    expect(events[1]!.position - events[0]!.position - (events[2]!.position - events[1]!.position)).toBe(-20);
+  });
+
   it('enforces expected versions and writes nothing on a mismatch', async () => {
     const s = await openStore(tempDir(), engine);
     await s.append('a', [{ type: 'x' }], { expectedVersion: 'no_stream' });

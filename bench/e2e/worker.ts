@@ -26,10 +26,17 @@ function event(stream: string, i: number, commandId: string): BenchEvent {
   return { stream, expected, commandId, type: 'OrderPlaced', data: payload(i) };
 }
 
+// ANNALS_BENCH_TRACE=1 prints each phase's time and the process's RSS to stderr (for profiling).
+const trace = process.env.ANNALS_BENCH_TRACE === '1';
 async function timed(n: number, fn: () => Promise<void>): Promise<number> {
   const t = performance.now();
   await fn();
-  return n / ((performance.now() - t) / 1000);
+  const ms = performance.now() - t;
+  if (trace)
+    process.stderr.write(
+      `phase ${ms.toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`,
+    );
+  return n / (ms / 1000);
 }
 
 async function inFlight(total: number, width: number, one: (i: number) => Promise<void>): Promise<void> {

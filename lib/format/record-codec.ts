@@ -7,10 +7,12 @@
  *   28 u32 data bytes            32 u32 metadata bytes  36 u8 payload flags     37 3 zero bytes
  *   40 stream id | type | event id | command id | data | metadata   (strings UTF-8)
  *
- * Payload flags: DATA_BYTES / META_BYTES (raw bytes, else JSON text), DATA_ABSENT / META_ABSENT.
+ * Payload flags: DATA_BYTES / META_BYTES (raw bytes, else JSON text), DATA_ABSENT / META_ABSENT,
+ * ID_UUID16 (the event id is a UUID stored as its 16 bytes: lib/format/event-id.ts).
  * Encoding is per transaction (one atomic append): frames are laid out first, the placement decided,
  * then the back-pointers patched, since they are absolute positions.
  */
+import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
 
 export const BODY_FIXED_SIZE = 40;
@@ -18,11 +20,13 @@ const DATA_BYTES = 1;
 const META_BYTES = 2;
 const DATA_ABSENT = 4;
 const META_ABSENT = 8;
+const ID_UUID16 = 16;
 
 /** An event after validation: payloads already turned into bytes or JSON text. */
 export interface NormalizedEvent {
   type: string;
-  id: string;
+  /** The caller's id; undefined: the encoder generates a random UUID. */
+  id: string | undefined;
   data: Uint8Array | string | undefined;
   metadata: Uint8Array | string | undefined;
 }
@@ -56,11 +60,26 @@ export function frameSize(streamId: string, commandId: string | undefined, e: No
     BODY_FIXED_SIZE +
     Buffer.byteLength(streamId) +
     Buffer.byteLength(e.type) +
-    Buffer.byteLength(e.id) +
+    idBytes(e.id) +
     (commandId === undefined ? 0 : Buffer.byteLength(commandId)) +
     payloadLength(e.data) +
     payloadLength(e.metadata)
   );
+}
+
+function idBytes(id: string | undefined): number {
+  return id === undefined || isPackedUuid(id) ? UUID_BYTES : Buffer.byteLength(id);
+}
+
+/** Writes the event id; true when it went in as 16 UUID bytes. */
+function writeId(buf: Buffer, off: number, id: string | undefined): boolean {
+  if (id === undefined) writeRandomUuid(buf, off);
+  else if (isPackedUuid(id)) writeUuid(buf, off, id);
+  else {
+    buf.write(id, off);
+    return false;
+  }
+  return true;
 }
 
 function writePayload(buf: Buffer, off: number, p: Uint8Array | string | undefined): number {
@@ -109,7 +128,8 @@ export function encodeTransaction(
       buf.write(item.streamId, b + BODY_FIXED_SIZE);
       const typeLen = buf.write(e.type, p);
       p += typeLen;
-      const idLen = buf.write(e.id, p);
+      const packedId = writeId(buf, p, e.id);
+      const idLen = packedId ? UUID_BYTES : Buffer.byteLength(e.id as string);
       p += idLen;
       if (item.commandId !== undefined) p += buf.write(item.commandId, p);
       const dataLen = writePayload(buf, p, e.data);
@@ -121,6 +141,7 @@ export function encodeTransaction(
       buf.writeUInt32LE(dataLen, b + 28);
       buf.writeUInt32LE(metaLen, b + 32);
       buf[b + 36] =
+        (packedId ? ID_UUID16 : 0) |
         (e.data === undefined ? DATA_ABSENT : typeof e.data === 'string' ? 0 : DATA_BYTES) |
         (e.metadata === undefined ? META_ABSENT : typeof e.metadata === 'string' ? 0 : META_BYTES);
       off += size;
@@ -181,7 +202,7 @@ export function decodeFrame(buf: Buffer, off: number, position: number): Decoded
   p += sid;
   const type = buf.toString('utf8', p, p + typeLen);
   p += typeLen;
-  const id = buf.toString('utf8', p, p + idLen);
+  const id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : buf.toString('utf8', p, p + idLen);
   p += idLen;
   const commandId = cid > 0 ? buf.toString('utf8', p, p + cid) : undefined;
   p += cid;

@@ -22,6 +22,8 @@ import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.
 
 const MAX_SEQ = 0xffffffff;
 const RECENT_STREAMS = 1000;
+/** A shared empty answer: a miss allocates nothing. */
+const NO_HITS = new Float64Array(0);
 
 export interface StoreIndexOptions {
   engine: LogEngine;
@@ -239,9 +241,9 @@ export class StoreIndex {
       const hits = this.guard(
         slot,
         (r) => {
-          if (!r.mayContain(key.hi, key.lo)) return new Float64Array(0);
+          if (!r.mayContain(key.hi, key.lo)) return NO_HITS;
           const last = r.findLast(key.hi, key.lo);
-          if (!last) return new Float64Array(0);
+          if (!last) return NO_HITS;
           if (this.fieldsAt([last[1]])[0]?.streamId === streamId) return Float64Array.from(last);
           return r.range(key.hi, key.lo, 0, MAX_SEQ); // a colliding key: check every entry
         },
@@ -279,7 +281,7 @@ export class StoreIndex {
   ): Float64Array {
     return this.guard(
       slot,
-      (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : new Float64Array(0)),
+      (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : NO_HITS),
       () => this.scanSlot(slot, match),
     );
   }
