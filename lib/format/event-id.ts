@@ -39,8 +39,18 @@ export function writeRandomUuid(buf: Buffer, off: number): void {
   buf[off + 8] = ((buf[off + 8] as number) & 0x3f) | 0x80;
 }
 
+// Formatting goes through one scratch buffer and one latin1 decode: a flat string, no slicing.
+const HEX = Buffer.from('0123456789abcdef');
+const TEXT_OFFSET = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const text = Buffer.from('00000000-0000-0000-0000-000000000000');
+
 /** The canonical string of the 16-byte UUID at `off`. */
 export function readUuid(buf: Buffer, off: number): string {
-  const h = buf.toString('hex', off, off + UUID_BYTES);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  for (let i = 0; i < UUID_BYTES; i++) {
+    const v = buf[off + i] as number;
+    const t = TEXT_OFFSET[i] as number;
+    text[t] = HEX[v >> 4] as number;
+    text[t + 1] = HEX[v & 15] as number;
+  }
+  return text.toString('latin1', 0, 36);
 }

@@ -17,6 +17,7 @@ import { framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import { IndexJobs } from './index-jobs.js';
 import { Memtable } from './memtable.js';
+import { LatestVersions } from './latest-versions.js';
 import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 
@@ -60,7 +61,7 @@ interface Fields {
 }
 
 export class StoreIndex {
-  private readonly latestVersions = new Map<string, { version: number; position: number; time: number }>();
+  private readonly latestVersions = new LatestVersions();
   private readonly recentCommands = new RecentKeys();
   /** The most recently written streams, newest last (bounded): what a browser lists first. */
   private readonly recentStreams: string[] = [];
@@ -109,22 +110,13 @@ export class StoreIndex {
     const time = Date.now();
     for (const a of appends) {
       const last = a.positions.length - 1;
-      // Updated in place (no allocation, no reordering); eviction gives recently used entries a
-      // second chance instead.
-      const cached = this.latestVersions.get(a.streamId);
-      if (cached) {
-        cached.version = a.firstVersion + last;
-        cached.position = a.positions[last] as number;
-        cached.time = time;
-      } else {
-        this.latestVersions.set(a.streamId, { version: a.firstVersion + last, position: a.positions[last] as number, time });
-      }
+      this.latestVersions.set(a.streamId, a.firstVersion + last, a.positions[last] as number, time);
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
       this.recentStreams[this.recentStreamsNext] = a.streamId; // a ring; duplicates are dropped on read
       this.recentStreamsNext = (this.recentStreamsNext + 1) % RECENT_STREAMS;
       if (a.commandId !== undefined) {
         this.active.addCommand(a.commandId, a.positions);
-        this.recentCommands.add(a.commandId, time);
+        this.recentCommands.add(keyOf(a.commandId), time);
       }
     }
     this.active.toPosition = end;
@@ -147,7 +139,7 @@ export class StoreIndex {
     if (cached) return cached;
     const found = this.fromMemtables((m) => m.latest(streamId)) ?? this.segmentLatest(streamId);
     if (!found) return { version: 0, position: 0 };
-    this.latestVersions.set(streamId, { ...found, time: Date.now() });
+    this.latestVersions.set(streamId, found.version, found.position, Date.now());
     return found;
   }
 
@@ -194,7 +186,7 @@ export class StoreIndex {
 
   /** Whether the command was stored within the retention period (without touching the disk). */
   isRecentCommand(commandId: string): boolean {
-    return this.recentCommands.has(commandId);
+    return this.recentCommands.has(keyOf(commandId));
   }
 
   /** Candidate positions of a command's events, oldest first; `disk` includes the segments. */
@@ -203,12 +195,12 @@ export class StoreIndex {
     // in no memtable either.
     const oldest = this.frozen[0] ?? this.active;
     const memtablesCovered = Date.now() - this.o.retentionMs <= oldest.createdAt;
-    if (this.recentCommands.has(commandId) || !memtablesCovered) {
+    const key = keyOf(commandId);
+    if (!memtablesCovered || this.recentCommands.has(key)) {
       const inMemory = this.fromMemtables((m) => m.command(commandId));
       if (inMemory) return inMemory;
     }
     if (!disk) return undefined;
-    const key = keyOf(commandId);
     const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
@@ -333,25 +325,11 @@ export class StoreIndex {
 
   // ---- memory ----
 
-  /**
-   * Drops dictionary entries not used within the retention; they stay findable in memtables and
-   * segments. Latest-version entries are updated in place, so the oldest-inserted come first: one
-   * used since is moved to the back (a second chance) and the walk stops at the first entry it
-   * already moved.
-   */
+  /** Drops dictionary entries not used within the retention; they stay findable in memtables and
+   * segments. */
   evict(now: number): void {
     const cutoff = now - this.o.retentionMs;
-    let firstMoved: string | undefined;
-    for (const [k, v] of this.latestVersions) {
-      if (k === firstMoved) break;
-      if (v.time < cutoff) {
-        this.latestVersions.delete(k);
-        continue;
-      }
-      this.latestVersions.delete(k);
-      this.latestVersions.set(k, v);
-      firstMoved ??= k;
-    }
+    this.latestVersions.evictBefore(cutoff);
     this.recentCommands.evictBefore(cutoff);
   }
 

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { keyOf } from '../lib/format/key-hash.js';
+import { LatestVersions } from '../lib/index/latest-versions.js';
+import { RecentKeys } from '../lib/index/recent-keys.js';
+
+describe('RecentKeys (hashed recent-command set)', () => {
+  it('answers like a set through growth, eviction in insertion order and shrinking', () => {
+    const r = new RecentKeys();
+    const t0 = 1_000_000;
+    // 50 seconds of insertions, 2,000 keys per second.
+    for (let s = 0; s < 50; s++) for (let k = 0; k < 2000; k++) r.add(keyOf(`cmd-${s}-${k}`), t0 + s * 1000 + k / 10);
+    expect(r.size).toBe(100_000);
+    r.add(keyOf('cmd-0-0'), t0 + 60_000); // already there: not added twice
+    expect(r.size).toBe(100_000);
+    for (let s = 0; s < 50; s += 7) expect(r.has(keyOf(`cmd-${s}-${s * 13}`))).toBe(true);
+    expect(r.has(keyOf('never-added'))).toBe(false);
+
+    r.evictBefore(t0 + 30_000); // drops seconds 0..29
+    expect(r.size).toBe(40_000);
+    for (let s = 0; s < 50; s++) {
+      for (let k = 0; k < 2000; k += 97) expect(r.has(keyOf(`cmd-${s}-${k}`))).toBe(s >= 30);
+    }
+    r.evictBefore(t0 + 49_000); // shrinks the table; the rest must still be found
+    expect(r.size).toBe(2000);
+    for (let k = 0; k < 2000; k++) expect(r.has(keyOf(`cmd-49-${k}`))).toBe(true);
+    r.evictBefore(t0 + 100_000);
+    expect(r.size).toBe(0);
+    expect(r.has(keyOf('cmd-49-0'))).toBe(false);
+  });
+
+  it('keeps probe runs intact when keys share a home slot and are evicted in between', () => {
+    const r = new RecentKeys();
+    // Same low word (one home slot), different high words: one long probe run.
+    const keys = Array.from({ length: 300 }, (_, i) => ({ hi: i + 1, lo: 5 }));
+    keys.forEach((k, i) => r.add(k, i * 1000));
+    r.add({ hi: 0, lo: 0 }, 300_000); // the empty marker's key is still a key
+    r.evictBefore(150_000);
+    keys.forEach((k, i) => expect(r.has(k)).toBe(i >= 150));
+    expect(r.has({ hi: 0, lo: 0 })).toBe(true);
+  });
+});
+
+describe('LatestVersions (latest-version dictionary)', () => {
+  it('updates in place, evicts what was not used since the cutoff and recycles slots', () => {
+    const d = new LatestVersions();
+    for (let i = 0; i < 5000; i++) d.set(`s-${i}`, 1, 100 + i, i < 2500 ? 10 : 20);
+    d.set('s-0', 7, 9999, 30); // used again: survives the eviction below
+    expect(d.get('s-0')).toEqual({ version: 7, position: 9999 });
+    d.evictBefore(15);
+    expect(d.size).toBe(2501);
+    expect(d.get('s-1')).toBeUndefined();
+    expect(d.get('s-0')).toEqual({ version: 7, position: 9999 });
+    expect(d.get('s-4999')).toEqual({ version: 1, position: 5099 });
+    for (let i = 0; i < 2000; i++) d.set(`t-${i}`, 2, 2 ** 40 + i, 40); // reuses freed slots
+    expect(d.get('t-1999')).toEqual({ version: 2, position: 2 ** 40 + 1999 });
+    expect(d.get('s-4999')).toEqual({ version: 1, position: 5099 });
+    d.evictBefore(35);
+    expect(d.size).toBe(2000);
+  });
+});
