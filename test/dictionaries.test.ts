@@ -32,10 +32,10 @@ describe('RecentKeys (hashed recent-command set)', () => {
     const r = new RecentKeys();
     // Same low word (one home slot), different high words: one long probe run.
     const keys = Array.from({ length: 300 }, (_, i) => ({ hi: i + 1, lo: 5 }));
-    keys.forEach((k, i) => r.add(k, i * 1000));
+    for (const [i, k] of keys.entries()) r.add(k, i * 1000);
     r.add({ hi: 0, lo: 0 }, 300_000); // the empty marker's key is still a key
     r.evictBefore(150_000);
-    keys.forEach((k, i) => expect(r.has(k)).toBe(i >= 150));
+    for (const [i, k] of keys.entries()) expect(r.has(k)).toBe(i >= 150);
     expect(r.has({ hi: 0, lo: 0 })).toBe(true);
   });
 });

@@ -16,8 +16,8 @@ import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import { IndexJobs } from './index-jobs.js';
-import { Memtable } from './memtable.js';
 import { LatestVersions } from './latest-versions.js';
+import { Memtable } from './memtable.js';
 import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 
