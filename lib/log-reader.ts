@@ -38,10 +38,11 @@ export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPos
 
 export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] {
   if (positions.length === 0) return [];
-  const ps = Float64Array.from(positions);
-  const bytes = engine.readFrames(ps);
+  const bytes = engine.readFrames(positions);
   const out: RecordedEvent[] = [];
-  for (const [off, position] of framesOf(bytes, ps)) out.push(toRecordedEvent(decodeFrame(bytes, off, position)));
+  for (let off = 0, i = 0; off < bytes.length; off += bytes.readUInt32LE(off), i++) {
+    out.push(toRecordedEvent(decodeFrame(bytes, off, positions[i] as number)));
+  }
   return out;
 }
 

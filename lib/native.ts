@@ -21,7 +21,9 @@ export interface NativeLogHandle {
   open(): NativeOpenReport;
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
   flush(): Promise<void>;
-  readFrames(positions: Float64Array): Buffer;
+  /** Copies the frames at positions[0, count) into `out`; returns the bytes they take (retry with a
+   * bigger `out` when that exceeds its length). */
+  readFrames(positions: Float64Array, count: number, out: Uint8Array): number;
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
   endPosition(): number;
   chunkCount(): number;
@@ -40,8 +42,10 @@ export interface NativeSegmentHandle {
   };
   mayContain(hi: number, lo: number): boolean;
   bloomBits(): Buffer;
-  findLast(hi: number, lo: number): Float64Array | null;
-  range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array | null;
+  /** Answers are written to `out` as [seq, position] pairs; the result is how many values the
+   * answer takes (retry with a bigger `out` when that exceeds its length). */
+  findLast(hi: number, lo: number, out: Float64Array): number;
+  range(hi: number, lo: number, fromSeq: number, toSeq: number, out: Float64Array): number;
   close(): void;
 }
 

@@ -105,7 +105,7 @@ export class StoreReader {
     if (after === undefined || after < CHUNK_HEADER_SIZE) return CHUNK_HEADER_SIZE;
     if (after >= this.visibleEnd()) throw new InvalidArgumentError(`no event at position ${after}`);
     try {
-      return after + this.engine.readFrames(Float64Array.of(after)).readUInt32LE(0);
+      return after + this.engine.readFrames([after]).readUInt32LE(0);
     } catch (err) {
       throw new InvalidArgumentError(`no event at position ${after} (${(err as Error).message})`);
     }

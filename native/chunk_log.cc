@@ -289,16 +289,34 @@ const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) {
   return frame;
 }
 
+namespace {
+uint64_t PositionArg(double p) {
+  if (!(p >= 0) || p != std::floor(p) || p > 9007199254740991.0) {
+    throw StoreError("INVALID_ARGUMENT", "a position must be a non-negative integer");
+  }
+  return static_cast<uint64_t>(p);
+}
+}  // namespace
+
 std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count) {
   std::vector<uint8_t> out;
   for (size_t i = 0; i < count; ++i) {
-    if (!(positions[i] >= 0) || positions[i] != std::floor(positions[i])) {
-      throw StoreError("INVALID_ARGUMENT", "a position must be a non-negative integer");
-    }
-    const uint8_t* frame = VerifiedFrame(static_cast<uint64_t>(positions[i]));
+    const uint8_t* frame = VerifiedFrame(PositionArg(positions[i]));
     out.insert(out.end(), frame, frame + LoadU32(frame));
   }
   return out;
+}
+
+size_t ChunkLog::ReadFramesInto(const double* positions, size_t count, uint8_t* out,
+                                size_t capacity) {
+  size_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t* frame = VerifiedFrame(PositionArg(positions[i]));
+    const uint32_t len = LoadU32(frame);
+    if (total + len <= capacity) std::memcpy(out + total, frame, len);
+    total += len;
+  }
+  return total;
 }
 
 uint64_t ChunkLog::Scan(uint64_t from, uint64_t limit, size_t max_bytes,

@@ -58,6 +58,9 @@ class ChunkLog {
 
   // Copies the frames at `positions` out, each verified; throws StoreError otherwise.
   std::vector<uint8_t> ReadFrames(const double* positions, size_t count);
+  // The same frames copied into `out` when they fit in `capacity` bytes; returns the bytes they
+  // take either way (the caller retries with a bigger buffer when that exceeds its capacity).
+  size_t ReadFramesInto(const double* positions, size_t count, uint8_t* out, size_t capacity);
 
   // Copies whole frames from `from` (a frame position or a chunk's first data offset) while below
   // `limit`, at most `max_bytes` unless the first frame alone is larger, never from two chunks.

@@ -18,13 +18,19 @@ uint64_t KeyArg(const Napi::CallbackInfo& info, size_t i) {
   return (hi << 32) | (lo & 0xFFFFFFFFu);
 }
 
-Napi::Value EntriesToJs(Napi::Env env, const std::vector<SegmentEntry>& entries) {
-  Napi::Float64Array out = Napi::Float64Array::New(env, entries.size() * 2);
-  for (size_t i = 0; i < entries.size(); ++i) {
-    out[2 * i] = entries[i].seq;
-    out[2 * i + 1] = static_cast<double>(entries[i].position);
+// Answers go into the caller's reusable Float64Array as [seq, position] pairs and the call returns
+// how many values the answer takes: a lookup allocates nothing on either side of the boundary, and
+// an answer longer than the array is asked again with a bigger one.
+Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count,
+                        Napi::Float64Array out) {
+  if (count * 2 <= out.ElementLength()) {
+    double* d = out.Data();
+    for (size_t i = 0; i < count; ++i) {
+      d[2 * i] = entries[i].seq;
+      d[2 * i + 1] = static_cast<double>(entries[i].position);
+    }
   }
-  return out;
+  return Napi::Number::New(env, static_cast<double>(count * 2));
 }
 
 class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
@@ -84,30 +90,32 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       return Napi::Buffer<uint8_t>::Copy(env, bits.first, bits.second);
     });
   }
-  // [seq, position] of the entry with the key and the largest seq, or null.
+  // findLast(hi, lo, out): [seq, position] of the entry with the key and the largest seq.
   Napi::Value FindLast(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
       SegmentEntry e;
       const uint64_t key = KeyArg(info, 0);
+      auto out = ArgTypedArray<Napi::Float64Array>(info, 2, "out");
+      const std::shared_ptr<IndexSegment> s = segment(env);
       // The Bloom filter first, in the same call: one crossing per segment, not two.
-      if (!segment(env)->MayContain(key) || !segment(env)->FindLast(key, &e)) return env.Null();
-      return EntriesToJs(env, {e});
+      const bool found = s->MayContain(key) && s->FindLast(key, &e);
+      return EntriesInto(env, &e, found ? 1 : 0, out);
     });
   }
-  // Float64Array of [seq, position] pairs for the key with fromSeq <= seq <= toSeq, or null.
+  // range(hi, lo, fromSeq, toSeq, out): the key's entries with fromSeq <= seq <= toSeq.
   Napi::Value Range(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
       std::vector<SegmentEntry> entries;
       const uint64_t key = KeyArg(info, 0);
-      if (segment(env)->MayContain(key)) {
-        segment(env)->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
-                            static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
+      auto out = ArgTypedArray<Napi::Float64Array>(info, 4, "out");
+      const std::shared_ptr<IndexSegment> s = segment(env);
+      if (s->MayContain(key)) {
+        s->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
+                 static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
       }
-      // null rather than an empty array: most probes miss, and null costs no allocation.
-      if (entries.empty()) return env.Null();
-      return EntriesToJs(env, entries);
+      return EntriesInto(env, entries.data(), entries.size(), out);
     });
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {

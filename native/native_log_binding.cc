@@ -123,8 +123,17 @@ Napi::Value NativeLogBinding::Flush(const Napi::CallbackInfo& info) {
 Napi::Value NativeLogBinding::ReadFrames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
+    // readFrames(positions, count, out): the caller's reusable arrays, so a read allocates nothing
+    // here; returns the bytes the frames take (more than out.length: retry with a bigger buffer).
     auto positions = ArgTypedArray<Napi::Float64Array>(info, 0, "positions");
-    return ToBuffer(env, log(env).ReadFrames(positions.Data(), positions.ElementLength()));
+    const double count = ArgNumber(info, 1, "count");
+    auto out = ArgTypedArray<Napi::Uint8Array>(info, 2, "out");
+    if (!(count >= 0) || count > static_cast<double>(positions.ElementLength())) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "count exceeds positions.length");
+    }
+    const size_t bytes = log(env).ReadFramesInto(positions.Data(), static_cast<size_t>(count),
+                                                 out.Data(), out.ElementLength());
+    return Napi::Number::New(env, static_cast<double>(bytes));
   });
 }
 

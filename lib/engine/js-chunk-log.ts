@@ -305,9 +305,9 @@ export class JsChunkLog implements LogEngine {
     return buf;
   }
 
-  readFrames(positions: Float64Array): Buffer {
+  readFrames(positions: ArrayLike<number>): Buffer {
     const frames: Buffer[] = [];
-    for (const p of positions) frames.push(this.frameAt(p));
+    for (let i = 0; i < positions.length; i++) frames.push(this.frameAt(positions[i] as number));
     return Buffer.concat(frames);
   }
 

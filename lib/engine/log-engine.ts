@@ -31,8 +31,9 @@ export interface LogEngine {
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
   /** Makes everything appended so far durable, off the event loop. */
   flush(): Promise<void>;
-  /** The frames at `positions`, verified and concatenated. */
-  readFrames(positions: Float64Array): Buffer;
+  /** The frames at `positions`, verified and concatenated. The bytes may live in a buffer the
+   * engine reuses: valid until its next readFrames call, so decode or copy them before that. */
+  readFrames(positions: ArrayLike<number>): Buffer;
   /**
    * Whole frames from `from` (a frame position or a chunk's first data offset) while below `limit`,
    * up to about `maxBytes`, all from one chunk: they are the bytes that end at `next`.

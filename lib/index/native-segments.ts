@@ -5,6 +5,19 @@ import type { NativeAddon, NativeSegmentHandle } from '../native.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
 const NONE = new Float64Array(0);
+/** Where the addon writes answers (shared: lookups run one at a time on the event loop). */
+let answer = new Float64Array(256);
+
+/** Runs a lookup into `answer`, growing it once if the answer is longer; returns a copy. */
+function ask(lookup: (out: Float64Array) => number): Float64Array {
+  let n = wrap(() => lookup(answer));
+  if (n === 0) return NONE;
+  if (n > answer.length) {
+    answer = new Float64Array(n * 2);
+    n = wrap(() => lookup(answer));
+  }
+  return answer.slice(0, n);
+}
 
 class NativeSegmentReader implements SegmentReader {
   readonly header: SegmentReader['header'];
@@ -22,11 +35,11 @@ class NativeSegmentReader implements SegmentReader {
     return bloomMayContain(this.bloom, hi, lo);
   }
   findLast(hi: number, lo: number): [number, number] | undefined {
-    const r = wrap(() => this.handle.findLast(hi, lo));
-    return r ? [r[0] as number, r[1] as number] : undefined;
+    const n = wrap(() => this.handle.findLast(hi, lo, answer));
+    return n === 0 ? undefined : [answer[0] as number, answer[1] as number];
   }
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
-    return wrap(() => this.handle.range(hi, lo, fromSeq, toSeq)) ?? NONE;
+    return ask((out) => this.handle.range(hi, lo, fromSeq, toSeq, out));
   }
   close(): void {
     this.handle.close();

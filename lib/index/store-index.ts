@@ -258,8 +258,10 @@ export class StoreIndex {
   /** Index fields of the records at `positions`. */
   fieldsAt(positions: number[]): Fields[] {
     if (positions.length === 0) return [];
-    const bytes = this.o.engine.readFrames(Float64Array.from(positions));
-    return Array.from(framesOf(bytes), ([off]) => decodeIndexFields(bytes, off));
+    const bytes = this.o.engine.readFrames(positions);
+    const out: Fields[] = [];
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) out.push(decodeIndexFields(bytes, off));
+    return out;
   }
 
   /** Flat [seq, position] pairs of `key` with from <= seq <= to in one slot: the Bloom filter, then

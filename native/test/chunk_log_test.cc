@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -44,6 +45,17 @@ TEST(AppendReadScanAndReopen) {
     std::vector<uint8_t> frame = log.ReadFrames(positions, 1);
     CHECK_EQ(frame.size(), kFrameHeaderSize + 100u);
     CHECK_EQ(LoadU32(frame.data() + 12), 1u);  // generation stamped
+    // Into a caller's buffer: too small reports the size and writes nothing; big enough copies.
+    const double two[] = {static_cast<double>(kChunkHeaderSize),
+                          static_cast<double>(kChunkHeaderSize + kFrameHeaderSize + 100)};
+    std::vector<uint8_t> small(50, 0xAB);
+    CHECK_EQ(log.ReadFramesInto(two, 2, small.data(), small.size()), 2 * (kFrameHeaderSize + 100u));
+    CHECK(small[0] == 0xAB);
+    std::vector<uint8_t> big(1000);
+    CHECK_EQ(log.ReadFramesInto(two, 2, big.data(), big.size()), 2 * (kFrameHeaderSize + 100u));
+    CHECK(std::equal(frame.begin(), frame.end(), big.begin()));
+    const double negative[] = {-1};
+    CHECK_THROWS_CODE(log.ReadFramesInto(negative, 1, big.data(), big.size()), "INVALID_ARGUMENT");
     std::vector<uint8_t> all;
     CHECK_EQ(log.Scan(kChunkHeaderSize, end, 1 << 20, &all), end);
     CHECK_EQ(all.size(), end - kChunkHeaderSize);
