@@ -12,8 +12,10 @@
  * Encoding is per transaction (one atomic append): frames are laid out first, the placement decided,
  * then the back-pointers patched, since they are absolute positions.
  */
+
 import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
+import { cachedString } from './string-cache.js';
 
 export const BODY_FIXED_SIZE = 40;
 const DATA_BYTES = 1;
@@ -198,9 +200,9 @@ export function decodeFrame(buf: Buffer, off: number, position: number): Decoded
   const metaLen = buf.readUInt32LE(b + 32);
   const flags = buf[b + 36] as number;
   let p = b + BODY_FIXED_SIZE;
-  const streamId = buf.toString('utf8', p, p + sid);
+  const streamId = cachedString(buf, p, p + sid);
   p += sid;
-  const type = buf.toString('utf8', p, p + typeLen);
+  const type = cachedString(buf, p, p + typeLen);
   p += typeLen;
   const id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : buf.toString('utf8', p, p + idLen);
   p += idLen;
@@ -233,7 +235,7 @@ export function decodeIndexFields(buf: Buffer, off: number): { streamId: string;
   const s = b + BODY_FIXED_SIZE;
   const c = s + sid + typeLen + idLen;
   return {
-    streamId: buf.toString('utf8', s, s + sid),
+    streamId: cachedString(buf, s, s + sid),
     version: buf.readUInt32LE(b + 16),
     commandId: cid > 0 ? buf.toString('utf8', c, c + cid) : undefined,
   };
