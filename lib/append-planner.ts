@@ -34,6 +34,9 @@ export interface Plan {
   transactions: PlannedTransaction[];
   /** Per item: its error now, or its AppendResult once written. */
   results: (AppendResult | Error)[];
+  /** Items (non-atomic calls) repeating the command id of an earlier item of the call, each with
+   * the index of that item: a DuplicateCommandError once the earlier item's result is known. */
+  repeats: Map<number, number>;
 }
 
 export interface StoreState {
@@ -48,6 +51,8 @@ export interface StoreState {
 export function planAppends(items: AppendItem[], callCommandId: string | undefined, atomic: boolean, state: StoreState): Plan {
   const results: (AppendResult | Error)[] = new Array(items.length);
   const pendingVersions = new Map<string, number>();
+  const firstUse = new Map<string, number>();
+  const repeats = new Map<number, number>();
   const txItems: TransactionItem[][] = [];
   const indexes: number[][] = [];
   items.forEach((raw, i) => {
@@ -60,6 +65,14 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
       if (commandId !== undefined) {
         const original = state.command(commandId);
         if (original) throw new DuplicateCommandError(commandId, original);
+        // In one atomic transaction, items sharing a command id are that command's events; in
+        // separate transactions a second use would store the command twice.
+        const earlier = firstUse.get(commandId);
+        if (earlier !== undefined && !atomic) {
+          repeats.set(i, earlier);
+          return;
+        }
+        firstUse.set(commandId, i);
       }
       const latest = state.latest(streamId);
       const actual = pendingVersions.get(streamId) ?? latest.version;
@@ -91,5 +104,5 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
     }),
     itemIndexes: indexes[k] as number[],
   }));
-  return { transactions, results };
+  return { transactions, results, repeats };
 }

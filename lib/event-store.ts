@@ -10,7 +10,14 @@ import path from 'node:path';
 import { type AppendItem, type PlannedAppend, planAppends } from './append-planner.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
-import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
+import {
+  type AnnalsError,
+  type AppendResult,
+  DuplicateCommandError,
+  InvalidArgumentError,
+  ReadOnlyError,
+  StoreClosedError,
+} from './errors.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
 import { type IndexedAppend, StoreIndex } from './index/store-index.js';
 import { LogWriter } from './log-writer.js';
@@ -169,6 +176,10 @@ export class EventStore {
         plan.results[t.itemIndexes[k] as number] = result;
       });
     });
+    for (const [i, earlier] of plan.repeats) {
+      const first = plan.results[earlier] as AppendResult | Error;
+      plan.results[i] = first instanceof Error ? first : new DuplicateCommandError(first.commandId as string, first);
+    }
     if (indexed.length > 0) this.index.add(indexed, this.writer.endPosition);
     if (plan.transactions.length > 0) await this.writer.committed();
     return plan.results;

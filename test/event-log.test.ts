@@ -83,6 +83,30 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     expect(await s.streamVersion('race')).toBe(1);
   });
 
+  it('stores a command once when one non-atomic call repeats its id', async () => {
+    const s = await openStore(tempDir(), engine);
+    const r = await s.appendMany(
+      [
+        { streamId: 'a', events: [{ type: 't' }], commandId: 'X' },
+        { streamId: 'b', events: [{ type: 't' }], commandId: 'X' },
+        { streamId: 'c', events: [{ type: 't' }], commandId: 'Z' },
+      ],
+      { atomic: false },
+    );
+    expect(r[0]).toMatchObject({ streamId: 'a', commandId: 'X' });
+    expect(r[1]).toBeInstanceOf(DuplicateCommandError);
+    expect((r[1] as DuplicateCommandError).original).toEqual(r[0]);
+    expect(r[2]).toMatchObject({ streamId: 'c', commandId: 'Z' });
+    expect(await s.streamVersion('b')).toBe(0);
+    expect((await s.readCommand('X'))?.map((e) => e.streamId)).toEqual(['a']);
+    // In one atomic transaction, items sharing a command id are that command's events.
+    await s.appendMany([
+      { streamId: 'd', events: [{ type: 't' }], commandId: 'Y' },
+      { streamId: 'e', events: [{ type: 't' }], commandId: 'Y' },
+    ]);
+    expect((await s.readCommand('Y'))?.map((e) => e.streamId)).toEqual(['d', 'e']);
+  });
+
   it('de-duplicates commands and reads a command back', async () => {
     const s = await openStore(tempDir(), engine);
     const first = await s.append('c', [{ type: 'a' }, { type: 'b' }], { commandId: 'cmd-1' });
