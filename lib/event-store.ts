@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type AppendItem, type PlannedAppend, planAppends } from './append-planner.js';
+import { AppendCommitter } from './append-committer.js';
+import type { AppendItem } from './append-planner.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import {
@@ -63,6 +64,7 @@ export class EventStore {
   private readonly writer: LogWriter;
   private readonly index: StoreIndex;
   private readonly reader: StoreReader;
+  private readonly committer: AppendCommitter;
   private readonly signal = new VisibilitySignal();
   private readonly snapshots: SnapshotStore;
 
@@ -87,6 +89,7 @@ export class EventStore {
       warn: (m) => warn(m, 'ANNALS_INDEX'),
     });
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
+    this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
     this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
   }
 
@@ -144,45 +147,8 @@ export class EventStore {
     return results;
   }
 
-  private async commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
-    const plan = planAppends(items, commandId, atomic, {
-      limits: this.options.limits,
-      chunkSize: this.options.chunkSize,
-      latest: (s) => this.index.latest(s),
-      command: (c) => this.reader.commandOriginal(c, this.options.commandLookup === 'disk'),
-    });
-    const outcomes = this.writer.write(plan.transactions.map((t) => t.encoded));
-    const indexed: IndexedAppend[] = [];
-    plan.transactions.forEach((t, i) => {
-      const outcome = outcomes[i];
-      if (!outcome || 'error' in outcome) {
-        for (const k of t.itemIndexes) plan.results[k] = outcome?.error ?? new Error('not written');
-        return;
-      }
-      let f = 0;
-      t.appends.forEach((a: PlannedAppend, k) => {
-        const positions: number[] = [];
-        for (let e = 0; e < a.count; e++) positions.push(outcome.start + (t.encoded.frameOffsets[f++] as number));
-        const last = positions[positions.length - 1] as number;
-        const result: AppendResult = {
-          streamId: a.streamId,
-          firstVersion: a.firstVersion,
-          lastVersion: a.firstVersion + a.count - 1,
-          position: last,
-        };
-        const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions };
-        if (a.commandId !== undefined) result.commandId = entry.commandId = a.commandId;
-        indexed.push(entry);
-        plan.results[t.itemIndexes[k] as number] = result;
-      });
-    });
-    for (const [i, earlier] of plan.repeats) {
-      const first = plan.results[earlier] as AppendResult | Error;
-      plan.results[i] = first instanceof Error ? first : new DuplicateCommandError(first.commandId as string, first);
-    }
-    if (indexed.length > 0) this.index.add(indexed, this.writer.endPosition);
-    if (plan.transactions.length > 0) await this.writer.committed();
-    return plan.results;
+  private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    return this.committer.commit(items, commandId, atomic);
   }
 
   // ---- reading ----
@@ -376,6 +342,7 @@ export class EventStore {
       endPosition: this.writer.endPosition,
       durability: this.options.durability,
       flushes: this.writer.flushes,
+      writes: this.writer.writes,
       recovery: {
         torn: this.recovery.torn,
         tornPosition: this.recovery.tornPosition,

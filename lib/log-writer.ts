@@ -16,6 +16,11 @@ import type { EncodedTransaction } from './format/record-codec.js';
 import type { ResolvedOptions } from './options.js';
 import type { Durability } from './types.js';
 
+interface PendingWrite {
+  txs: EncodedTransaction[];
+  written(outcomes: TxOutcome[]): void;
+}
+
 interface Waiter {
   resolve(): void;
   reject(err: Error): void;
@@ -27,11 +32,15 @@ export class LogWriter {
   private end: number;
   private visible: number;
   private waiters: Waiter[] = [];
+  private pending: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private flushScheduled = false;
+  private running = false;
+  private writeScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private failure: AnnalsError | undefined;
   flushes = 0;
+  writes = 0;
   private readonly chunkSize: number;
   private readonly durability: Durability;
   private readonly maxDiskBytes: number;
@@ -67,11 +76,52 @@ export class LogWriter {
   }
 
   /**
+   * Writes the transactions now, after anything queued, or with `defer` (`sync` only) queues them
+   * to be written with the next flush, so that small appends made while a flush runs share one
+   * engine call as well as one flush. `written` receives their outcomes once they are written;
+   * the promise resolves when they have the store's durability.
+   */
+  submit(txs: EncodedTransaction[], written: (outcomes: TxOutcome[]) => void, defer: boolean): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!defer || this.durability !== 'sync') {
+      this.writePending();
+      written(this.write(txs));
+      return this.durability === 'sync' ? this.waitForFlush() : Promise.resolve();
+    }
+    this.pending.push({ txs, written });
+    // With no flush running, the one this schedules writes the queue first. With one running, the
+    // queue is written once this turn of the event loop has queued all it will (setImmediate), so
+    // the write overlaps the flush in flight instead of waiting to start the next one.
+    if (this.running && !this.writeScheduled) {
+      this.writeScheduled = true;
+      setImmediate(() => {
+        this.writeScheduled = false;
+        if (!this.failure) this.writePending();
+      });
+    }
+    return this.waitForFlush();
+  }
+
+  /** Writes what `submit` queued, in order, in as few engine calls as the chunks allow. */
+  writePending(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const outcomes = this.write(batch.length === 1 ? (batch[0] as PendingWrite).txs : batch.flatMap((p) => p.txs));
+    let k = 0;
+    for (const p of batch) {
+      p.written(outcomes.slice(k, k + p.txs.length));
+      k += p.txs.length;
+    }
+  }
+
+  /**
    * Places and writes the transactions, in order, crossing into the engine once per chunk they
    * land in. Transactions after a failed one are not written and share its error.
    */
-  write(txs: EncodedTransaction[]): TxOutcome[] {
+  private write(txs: EncodedTransaction[]): TxOutcome[] {
     if (this.failure) throw this.failure;
+    this.writes++;
     const outcomes: TxOutcome[] = [];
     let i = 0;
     while (i < txs.length) {
@@ -118,12 +168,6 @@ export class LogWriter {
     return outcomes;
   }
 
-  /** Resolves when what was written so far has the durability the store promises. */
-  committed(): Promise<void> {
-    if (this.durability !== 'sync') return Promise.resolve();
-    return this.waitForFlush();
-  }
-
   /** Makes everything written so far durable, whatever the durability mode. */
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
@@ -138,20 +182,26 @@ export class LogWriter {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushing) return;
+    if (this.flushScheduled || this.running) return;
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
-      this.flushing = this.runFlush();
+      const run = this.runFlush();
+      // A flush that failed before its first await has already finished (and cleared `running`).
+      if (this.running) this.flushing = run;
     });
   }
 
   private async runFlush(): Promise<void> {
+    // Set before anything else: writing the queue calls back into the index, which may ask for a
+    // flush of its own; that one must wait for this one rather than run beside it.
+    this.running = true;
     const waiters = this.waiters;
     this.waiters = [];
-    const end = this.end;
     try {
       if (this.failure) throw this.failure;
+      this.writePending();
+      const end = this.end;
       await this.engine.flush();
       this.flushes++;
       this.publish(end);
@@ -164,6 +214,7 @@ export class LogWriter {
       });
       for (const w of waiters) w.reject(this.failure);
     } finally {
+      this.running = false;
       this.flushing = undefined;
       if (this.waiters.length > 0) this.scheduleFlush();
     }
@@ -179,7 +230,7 @@ export class LogWriter {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    while (this.flushing || this.flushScheduled || this.waiters.length > 0) {
+    while (this.running || this.flushScheduled || this.waiters.length > 0) {
       await (this.flushing ?? new Promise<void>((r) => setImmediate(r)));
     }
   }

@@ -88,6 +88,8 @@ export interface StoreStats {
   endPosition: number;
   durability: Durability;
   flushes: number;
+  /** Calls that wrote appends to the log: appends made while a flush runs are written together. */
+  writes: number;
   recovery: RecoveryInfo;
   index: IndexStats;
 }

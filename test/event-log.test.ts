@@ -215,6 +215,35 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     expect(await t.streamVersion('k')).toBe(2);
   });
 
+  it('writes appends made while a flush runs together, in call order, checked against each other', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine);
+    const before = await s.stats();
+    const distinct = await Promise.all(Array.from({ length: 64 }, (_, i) => s.append(`d-${i}`, [{ type: 't', data: i }])));
+    const after = await s.stats();
+    expect(after.writes - before.writes).toBeLessThanOrEqual(2);
+    expect(after.flushes - before.flushes).toBeLessThanOrEqual(2);
+    for (let i = 1; i < distinct.length; i++) expect(distinct[i]!.position).toBeGreaterThan(distinct[i - 1]!.position);
+    // Same stream, same command id, in one tick: each append sees the ones called before it.
+    const same = await Promise.allSettled([
+      s.append('same', [{ type: 'a' }], { expectedVersion: 0, commandId: 'c-1' }),
+      s.append('same', [{ type: 'b' }], { expectedVersion: 0 }),
+      s.append('same', [{ type: 'c' }]),
+      s.append('other', [{ type: 'd' }], { commandId: 'c-1' }),
+      s.append('same', [{ type: 'e' }], { expectedVersion: 2 }),
+    ]);
+    expect(same.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((same[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+    const dup = (same[3] as PromiseRejectedResult).reason as DuplicateCommandError;
+    expect(dup).toBeInstanceOf(DuplicateCommandError);
+    expect(dup.original).toEqual((same[0] as PromiseFulfilledResult<unknown>).value);
+    expect((await s.readStream('same', { direction: 'backward' })).map((e) => e.type)).toEqual(['e', 'c', 'a']);
+    await s.close();
+    const t = await openStore(dir, engine);
+    expect((await t.readStream('same')).map((e) => e.version)).toEqual([1, 2, 3]);
+    expect(await t.streamVersion('other')).toBe(0);
+  });
+
   it.each(['sync', 'interval', 'none'] as const)('durability %s: acknowledged events are readable and kept', async (durability) => {
     const dir = tempDir();
     const s = await openStore(dir, engine, { durability, flushIntervalMs: 5 });

@@ -1,0 +1,120 @@
+/**
+ * The write side of an append, after validation of the call: plan (expected versions, command ids,
+ * encoding), hand the transactions to the LogWriter, and index what was written.
+ *
+ * In `sync` durability the LogWriter writes submitted transactions at the start of its next flush,
+ * so appends made while a flush runs share one write as well as one flush. The index learns of an
+ * append when it is written, so an append touching a stream or command id that waits in that queue
+ * first writes the queue: its checks then see everything before it, and call order is kept.
+ */
+import { type AppendItem, type Plan, planAppends } from './append-planner.js';
+import { type AppendResult, DuplicateCommandError } from './errors.js';
+import type { IndexedAppend, StoreIndex } from './index/store-index.js';
+import type { LogWriter, TxOutcome } from './log-writer.js';
+import type { ResolvedOptions } from './options.js';
+import type { StoreReader } from './store-reader.js';
+
+/** Appends of up to this many items wait for the next write; larger ones are written at once. */
+const MAX_DEFERRED_ITEMS = 8;
+
+export class AppendCommitter {
+  /** Plans submitted and not written yet (sync durability). */
+  private queued: Plan[] = [];
+  /** Stream ids and command ids of the first `keyed` queued plans, built only when an append
+   * arrives while plans are queued (one set: a stream id equal to a command id only costs an early
+   * write). */
+  private readonly queuedKeys = new Set<string>();
+  private keyed = 0;
+
+  constructor(
+    private readonly writer: LogWriter,
+    private readonly index: StoreIndex,
+    private readonly reader: StoreReader,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  async commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    // Small appends are queued for the next write; a bigger one gains little from sharing a write
+    // and is written at once, after the queue (so nothing can conflict with what is queued).
+    const defer = items.length <= MAX_DEFERRED_ITEMS;
+    if (this.queued.length > 0 && (!defer || this.touchesQueue(items, commandId))) this.writer.writePending();
+    const plan = planAppends(items, commandId, atomic, {
+      limits: this.options.limits,
+      chunkSize: this.options.chunkSize,
+      latest: (s) => this.index.latest(s),
+      command: (c) => this.reader.commandOriginal(c, this.options.commandLookup === 'disk'),
+    });
+    if (plan.transactions.length > 0) {
+      if (defer) this.queued.push(plan);
+      await this.writer.submit(
+        plan.transactions.map((t) => t.encoded),
+        (outcomes) => {
+          // The writer writes its whole queue at once: nothing stays queued.
+          if (this.queued.length > 0) {
+            this.queued = [];
+            this.queuedKeys.clear();
+            this.keyed = 0;
+          }
+          this.written(plan, outcomes);
+        },
+        defer,
+      );
+    }
+    for (const [i, earlier] of plan.repeats) {
+      const first = plan.results[earlier] as AppendResult | Error;
+      plan.results[i] = first instanceof Error ? first : new DuplicateCommandError(first.commandId as string, first);
+    }
+    return plan.results;
+  }
+
+  private touchesQueue(items: AppendItem[], commandId: string | undefined): boolean {
+    for (; this.keyed < this.queued.length; this.keyed++) {
+      for (const t of (this.queued[this.keyed] as Plan).transactions) {
+        for (const a of t.appends) {
+          this.queuedKeys.add(a.streamId);
+          if (a.commandId !== undefined) this.queuedKeys.add(a.commandId);
+        }
+      }
+    }
+    if (commandId !== undefined && this.queuedKeys.has(commandId)) return true;
+    for (const it of items) {
+      if (typeof it !== 'object' || it === null) continue;
+      if (typeof it.streamId === 'string' && this.queuedKeys.has(it.streamId)) return true;
+      if (typeof it.commandId === 'string' && this.queuedKeys.has(it.commandId)) return true;
+    }
+    return false;
+  }
+
+  /** Fills the plan's results from the write's outcomes and indexes what was written. */
+  private written(plan: Plan, outcomes: TxOutcome[]): void {
+    const indexed: IndexedAppend[] = [];
+    let end = 0;
+    plan.transactions.forEach((t, i) => {
+      const outcome = outcomes[i];
+      if (!outcome || 'error' in outcome) {
+        for (const k of t.itemIndexes) plan.results[k] = outcome?.error ?? new Error('not written');
+        return;
+      }
+      end = outcome.start + t.encoded.buf.length;
+      let f = 0;
+      t.appends.forEach((a, k) => {
+        const positions: number[] = [];
+        for (let e = 0; e < a.count; e++) positions.push(outcome.start + (t.encoded.frameOffsets[f++] as number));
+        const last = positions[positions.length - 1] as number;
+        const result: AppendResult = {
+          streamId: a.streamId,
+          firstVersion: a.firstVersion,
+          lastVersion: a.firstVersion + a.count - 1,
+          position: last,
+        };
+        const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions };
+        if (a.commandId !== undefined) result.commandId = entry.commandId = a.commandId;
+        indexed.push(entry);
+        plan.results[t.itemIndexes[k] as number] = result;
+      });
+    });
+    // `end` is where this plan's last transaction ends, not the whole write's: the memtable must
+    // not claim log it has no entries for yet.
+    if (indexed.length > 0) this.index.add(indexed, end);
+  }
+}
