@@ -4,6 +4,7 @@
  * Prints one JSON line: ops/s per phase, reopen time, bytes on disk, peak RSS.
  */
 
+import fs from 'node:fs';
 import { payload } from '../workload.js';
 import { type BenchEvent, bytesIn, CONTENDERS, type Contender } from './contenders.js';
 
@@ -26,12 +27,33 @@ function event(stream: string, i: number, commandId: string): BenchEvent {
   return { stream, expected, commandId, type: 'OrderPlaced', data: payload(i) };
 }
 
+/** Anonymous (heap, native allocations) and file-backed (mapped files) resident memory, from
+ * /proc (Linux); the peak RSS the table shows counts both. */
+function rssParts(): { anon: number; file: number } | undefined {
+  try {
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { anon: field('RssAnon'), file: field('RssFile') + field('RssShmem') };
+  } catch {
+    return undefined;
+  }
+}
+let peakAnon = 0;
+let peakFile = 0;
+function sampleRss(): void {
+  const r = rssParts();
+  if (!r) return;
+  peakAnon = Math.max(peakAnon, r.anon);
+  peakFile = Math.max(peakFile, r.file);
+}
+
 // ANNALS_BENCH_TRACE=1 prints each phase's time and the process's RSS to stderr (for profiling).
 const trace = process.env.ANNALS_BENCH_TRACE === '1';
 async function timed(n: number, fn: () => Promise<void>): Promise<number> {
   const t = performance.now();
   await fn();
   const ms = performance.now() - t;
+  sampleRss();
   if (trace)
     process.stderr.write(
       `phase ${ms.toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`,
@@ -104,4 +126,8 @@ results.reopenMs = performance.now() - t;
 await store.close();
 results.bytesOnDisk = bytesIn(dir);
 results.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+if (peakAnon > 0) {
+  results.peakAnonRssBytes = peakAnon;
+  results.peakFileRssBytes = peakFile;
+}
 process.stdout.write(`${JSON.stringify(results)}\n`);
