@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyOf } from '../lib/format/key-hash.js';
+import { CommandTable } from '../lib/index/command-table.js';
 import { LatestVersions } from '../lib/index/latest-versions.js';
 import { RecentKeys } from '../lib/index/recent-keys.js';
 
@@ -56,5 +57,38 @@ describe('LatestVersions (latest-version dictionary)', () => {
     expect(d.get('s-4999')).toEqual({ version: 1, position: 5099 });
     d.evictBefore(35);
     expect(d.size).toBe(2000);
+  });
+});
+
+describe('CommandTable (memtable command entries)', () => {
+  it('keeps each key’s positions in order through growth, with colliding ids sharing an entry', () => {
+    const t = new CommandTable();
+    for (let i = 0; i < 20_000; i++) t.add(keyOf(`cmd-${i}`), [64 + i * 100]);
+    t.add(keyOf('multi'), [10, 20]);
+    t.add(keyOf('multi'), [30]);
+    t.add(keyOf('cmd-7'), [99_999_999]); // a second append under a key turns it into a list
+    expect(t.size).toBe(20_001);
+    expect(t.entries).toBe(20_004);
+    expect(t.get(keyOf('cmd-19999'))).toEqual([64 + 1_999_900]);
+    expect(t.get(keyOf('multi'))).toEqual([10, 20, 30]);
+    expect(t.get(keyOf('cmd-7'))).toEqual([764, 99_999_999]);
+    expect(t.get(keyOf('absent'))).toBeUndefined();
+    // Two ids with one key (forced: same hi/lo) are one entry; readers check the records.
+    t.add({ hi: 1, lo: 2 }, [500]);
+    t.add({ hi: 1, lo: 2 }, [600]);
+    expect(t.get({ hi: 1, lo: 2 })).toEqual([500, 600]);
+    const seen: [number, number][] = [];
+    t.forEach((hi, lo, seq, position) => {
+      if (hi === 1 && lo === 2) seen.push([seq, position]);
+    });
+    expect(seen).toEqual([
+      [0, 500],
+      [1, 600],
+    ]);
+    let n = 0;
+    t.forEach(() => {
+      n++;
+    });
+    expect(n).toBe(t.entries);
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { LogEngine } from '../engine/log-engine.js';
 import { SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
 import { Memtable } from './memtable.js';
@@ -91,7 +92,7 @@ export class IndexJobs {
           const f = decodeIndexFields(bytes, off);
           const position = positions[i++] as number;
           if (slot.kind === SEGMENT_KIND_STREAM) m.addStream(f.streamId, f.version, [position]);
-          else if (f.commandId !== undefined) m.addCommand(f.commandId, [position]);
+          else if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
         }
       }
       // Same name as the damaged file: the rename replaces it.

@@ -6,7 +6,8 @@
  * contiguous, because a memtable covers a contiguous range of the log.
  */
 import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js';
-import { keyOf } from '../format/key-hash.js';
+import { type Key, keyOf } from '../format/key-hash.js';
+import { CommandTable } from './command-table.js';
 import type { SegmentEntries } from './segment-backend.js';
 
 interface StreamRun {
@@ -16,8 +17,8 @@ interface StreamRun {
 
 export class Memtable {
   readonly streams = new Map<string, StreamRun>();
-  /** A command's event position, or positions when it appended several (most append one). */
-  readonly commands = new Map<string, number | number[]>();
+  /** Command-id keys to their events' positions (hashed: hits are checked against records). */
+  readonly commands = new CommandTable();
   entries = 0;
   toPosition: number;
 
@@ -25,7 +26,7 @@ export class Memtable {
    * open, whose commands the recent-command set does not know). */
   constructor(
     readonly fromPosition: number,
-    readonly createdAt = Date.now(),
+    public createdAt = Date.now(),
   ) {
     this.toPosition = fromPosition;
   }
@@ -42,20 +43,14 @@ export class Memtable {
     this.entries += positions.length;
   }
 
-  addCommand(commandId: string, positions: readonly number[]): void {
-    const had = this.commands.get(commandId);
-    if (had === undefined && positions.length === 1) this.commands.set(commandId, positions[0] as number);
-    else {
-      const list = had === undefined ? [] : typeof had === 'number' ? [had] : had;
-      for (const p of positions) list.push(p);
-      this.commands.set(commandId, list);
-    }
+  addCommand(key: Key, positions: readonly number[]): void {
+    this.commands.add(key, positions);
     this.entries += positions.length;
   }
 
-  command(commandId: string): number[] | undefined {
-    const v = this.commands.get(commandId);
-    return v === undefined ? undefined : typeof v === 'number' ? [v] : v;
+  /** Candidate positions of the command with this key, oldest first. */
+  command(key: Key): number[] | undefined {
+    return this.commands.get(key);
   }
 
   latest(streamId: string): { version: number; position: number } | undefined {
@@ -86,10 +81,7 @@ export class Memtable {
 
   /** The entries of one kind, keyed, for a segment build. */
   toEntries(kind: SegmentKind): SegmentEntries {
-    const n =
-      kind === SEGMENT_KIND_STREAM
-        ? [...this.streams.values()].reduce((a, r) => a + r.positions.length, 0)
-        : [...this.commands.values()].reduce((a: number, r) => a + (typeof r === 'number' ? 1 : r.length), 0);
+    const n = kind === SEGMENT_KIND_STREAM ? [...this.streams.values()].reduce((a, r) => a + r.positions.length, 0) : this.commands.entries;
     const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
     let i = 0;
     const put = (hi: number, lo: number, seq: number, position: number) => {
@@ -107,14 +99,7 @@ export class Memtable {
         });
       }
     } else {
-      for (const [id, list] of this.commands) {
-        const k = keyOf(id);
-        if (typeof list === 'number') put(k.hi, k.lo, 0, list);
-        else
-          list.forEach((p, j) => {
-            put(k.hi, k.lo, j, p);
-          });
-      }
+      this.commands.forEach(put);
     }
     return out;
   }

@@ -79,6 +79,9 @@ export class StoreIndex {
     this.replaying = true;
     this.replay(start);
     this.replaying = false;
+    // Replay found nothing for it: it holds no command the recent set does not know, so a command
+    // missing from that set need not be looked for in it.
+    if (this.active.entries === 0) this.active.createdAt = Date.now();
     for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.jobs.rebuild(slot);
     this.jobs.buildFrozen();
     this.timer = setInterval(() => this.evict(Date.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
@@ -95,7 +98,7 @@ export class StoreIndex {
         const position = positions[i++] as number;
         const f = decodeIndexFields(bytes, off);
         if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
-        if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(f.commandId, [position]);
+        if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
         this.active.toPosition = position + bytes.readUInt32LE(off);
         if (this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
       }
@@ -115,8 +118,9 @@ export class StoreIndex {
       this.recentStreams[this.recentStreamsNext] = a.streamId; // a ring; duplicates are dropped on read
       this.recentStreamsNext = (this.recentStreamsNext + 1) % RECENT_STREAMS;
       if (a.commandId !== undefined) {
-        this.active.addCommand(a.commandId, a.positions);
-        this.recentCommands.add(keyOf(a.commandId), time);
+        const key = keyOf(a.commandId);
+        this.active.addCommand(key, a.positions);
+        this.recentCommands.add(key, time);
       }
     }
     this.active.toPosition = end;
@@ -197,7 +201,7 @@ export class StoreIndex {
     const memtablesCovered = Date.now() - this.o.retentionMs <= oldest.createdAt;
     const key = keyOf(commandId);
     if (!memtablesCovered || this.recentCommands.has(key)) {
-      const inMemory = this.fromMemtables((m) => m.command(commandId));
+      const inMemory = this.fromMemtables((m) => m.command(key));
       if (inMemory) return inMemory;
     }
     if (!disk) return undefined;
