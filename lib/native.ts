@@ -43,7 +43,8 @@ export interface NativeSegmentHandle {
   mayContain(hi: number, lo: number): boolean;
   bloomBits(): Buffer;
   /** Answers are written to `out` as [seq, position] pairs; the result is how many values the
-   * answer takes (retry with a bigger `out` when that exceeds its length). */
+   * answer takes (retry with a bigger `out` when that exceeds its length). No Bloom probe: callers
+   * probe their copy of the filter (bloomBits) first. */
   findLast(hi: number, lo: number, out: Float64Array): number;
   range(hi: number, lo: number, fromSeq: number, toSeq: number, out: Float64Array): number;
   close(): void;

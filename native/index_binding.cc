@@ -97,9 +97,9 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       SegmentEntry e;
       const uint64_t key = KeyArg(info, 0);
       auto out = ArgTypedArray<Napi::Float64Array>(info, 2, "out");
-      const std::shared_ptr<IndexSegment> s = segment(env);
-      // The Bloom filter first, in the same call: one crossing per segment, not two.
-      const bool found = s->MayContain(key) && s->FindLast(key, &e);
+      // No Bloom probe here: callers probe their copy of the filter first (lib/index), so a key
+      // that reaches the tree is one the filter let through.
+      const bool found = segment(env)->FindLast(key, &e);
       return EntriesInto(env, &e, found ? 1 : 0, out);
     });
   }
@@ -110,11 +110,8 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       std::vector<SegmentEntry> entries;
       const uint64_t key = KeyArg(info, 0);
       auto out = ArgTypedArray<Napi::Float64Array>(info, 4, "out");
-      const std::shared_ptr<IndexSegment> s = segment(env);
-      if (s->MayContain(key)) {
-        s->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
-                 static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
-      }
+      segment(env)->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
+                          static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
       return EntriesInto(env, entries.data(), entries.size(), out);
     });
   }
