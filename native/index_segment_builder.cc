@@ -11,6 +11,7 @@
 
 #include "bloom_filter.h"
 #include "crc32c.h"
+#include "entry_sort.h"
 #include "store_error.h"
 
 namespace annals {
@@ -150,7 +151,7 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
 
 void BuildSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
                   std::vector<SegmentEntry> entries) {
-  std::sort(entries.begin(), entries.end(), EntryLess);
+  SortEntries(&entries);
   size_t i = 0;
   WriteSegment(dir, name, spec, [&](SegmentEntry* out) {
     if (i == entries.size()) return false;
