@@ -54,10 +54,14 @@ async function timed(n: number, fn: () => Promise<void>): Promise<number> {
   await fn();
   const ms = performance.now() - t;
   sampleRss();
-  if (trace)
+  if (trace) {
+    const m = process.memoryUsage();
+    const mb = (v: number) => (v / 2 ** 20).toFixed(0);
+    const r = rssParts();
     process.stderr.write(
-      `phase ${ms.toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`,
+      `phase ${ms.toFixed(0)} ms, rss ${mb(m.rss)} MB (anon ${mb(r?.anon ?? 0)}, file ${mb(r?.file ?? 0)}), heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, array buffers ${mb(m.arrayBuffers)} MB\n`,
     );
+  }
   return n / (ms / 1000);
 }
 
