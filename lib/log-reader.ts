@@ -4,25 +4,10 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
-import { type DecodedRecord, decodeFrame } from './format/record-codec.js';
+import { decodeEvent } from './format/record-codec.js';
 import type { RecordedEvent } from './types.js';
 
 const SCAN_BLOCK_BYTES = 1 << 20;
-
-export function toRecordedEvent(r: DecodedRecord): RecordedEvent {
-  const e: RecordedEvent = {
-    streamId: r.streamId,
-    version: r.version,
-    type: r.type,
-    data: r.data,
-    metadata: r.metadata,
-    id: r.id,
-    timestamp: r.timestamp,
-    position: r.position,
-  };
-  if (r.commandId !== undefined) e.commandId = r.commandId;
-  return e;
-}
 
 /** Walks the frames of a buffer of concatenated frames, with the position of each. */
 export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPosition = 0): Generator<[number, number]> {
@@ -41,7 +26,7 @@ export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] 
   const bytes = engine.readFrames(positions);
   const out: RecordedEvent[] = [];
   for (let off = 0, i = 0; off < bytes.length; off += bytes.readUInt32LE(off), i++) {
-    out.push(toRecordedEvent(decodeFrame(bytes, off, positions[i] as number)));
+    out.push(decodeEvent(bytes, off, positions[i] as number));
   }
   return out;
 }

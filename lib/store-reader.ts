@@ -7,9 +7,9 @@
 import type { LogEngine } from './engine/log-engine.js';
 import { type AppendResult, InvalidArgumentError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
-import { decodeFrame } from './format/record-codec.js';
+import { decodeEvent } from './format/record-codec.js';
 import type { StoreIndex } from './index/store-index.js';
-import { framesOf, readAt, scanBlocks, toRecordedEvent } from './log-reader.js';
+import { framesOf, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
 
 const SUBSCRIPTION_BATCH = 500;
@@ -119,7 +119,7 @@ export class StoreReader {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
         const position = positions[i++] as number;
-        events.push(toRecordedEvent(decodeFrame(bytes, off, position)));
+        events.push(decodeEvent(bytes, off, position));
         next = position + bytes.readUInt32LE(off);
         if (events.length >= max) return { events, next };
       }
@@ -134,7 +134,7 @@ export class StoreReader {
     for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0))) {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
-        yield toRecordedEvent(decodeFrame(bytes, off, positions[i++] as number));
+        yield decodeEvent(bytes, off, positions[i++] as number);
         if (++n >= max) return;
       }
     }

@@ -13,6 +13,7 @@
  * then the back-pointers patched, since they are absolute positions.
  */
 
+import type { RecordedEvent } from '../types.js';
 import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
 import { cachedString } from './string-cache.js';
@@ -170,27 +171,15 @@ export function encodeTransaction(
   };
 }
 
-export interface DecodedRecord {
-  position: number;
-  prevPosition: number;
-  streamId: string;
-  version: number;
-  type: string;
-  id: string;
-  commandId: string | undefined;
-  timestamp: number;
-  data: unknown;
-  metadata: unknown;
-}
-
 function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, absent: boolean): unknown {
   if (absent) return undefined;
   if (bytes) return new Uint8Array(buf.subarray(start, start + len));
   return JSON.parse(buf.toString('utf8', start, start + len));
 }
 
-/** Decodes the frame at `off` of `buf` (already CRC-verified by the engine). */
-export function decodeFrame(buf: Buffer, off: number, position: number): DecodedRecord {
+/** The event in the frame at `off` of `buf` (already CRC-verified by the engine), decoded straight
+ * into the object the API returns. */
+export function decodeEvent(buf: Buffer, off: number, position: number): RecordedEvent {
   const b = off + FRAME_HEADER_SIZE;
   const sid = buf.readUInt16LE(b + 20);
   const typeLen = buf.readUInt16LE(b + 22);
@@ -211,18 +200,18 @@ export function decodeFrame(buf: Buffer, off: number, position: number): Decoded
   const data = readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0);
   p += dataLen;
   const metadata = readPayload(buf, p, metaLen, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0);
-  return {
-    position,
-    prevPosition: buf.readUIntLE(b, 6),
+  const e: RecordedEvent = {
     streamId,
     version: buf.readUInt32LE(b + 16),
     type,
-    id,
-    commandId,
-    timestamp: buf.readUIntLE(b + 8, 6),
     data,
     metadata,
+    id,
+    timestamp: buf.readUIntLE(b + 8, 6),
+    position,
   };
+  if (commandId !== undefined) e.commandId = commandId;
+  return e;
 }
 
 /** Reads only what the in-memory indexes need, without touching payloads. */
