@@ -329,7 +329,8 @@ export class EventStore {
     for (const sub of ['chunks', 'index']) {
       const d = path.join(this.directory, sub);
       if (!fs.existsSync(d)) continue;
-      for (const name of fs.readdirSync(d)) bytesOnDisk += fs.statSync(path.join(d, name)).blocks * 512;
+      // A segment build or merge may rename or remove a file between the listing and its stat.
+      for (const name of fs.readdirSync(d)) bytesOnDisk += (fs.statSync(path.join(d, name), { throwIfNoEntry: false })?.blocks ?? 0) * 512;
     }
     const counts = this.index.counts();
     return {

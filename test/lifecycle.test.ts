@@ -107,6 +107,15 @@ describe.each(ENGINES)('lifecycle (%s engine)', (engine) => {
     expect(fds() - before).toBeLessThanOrEqual(24);
   });
 
+  it('stats never trips over segment files being built, renamed and merged', async () => {
+    const s = await openStore(tempDir(), engine, { indexMemtableEntries: 4, maxIndexSegments: 2 });
+    for (let i = 0; i < 150; i++) {
+      const append = s.append(`s-${i % 5}`, [{ type: 'x' }], { commandId: `c-${i}` });
+      await Promise.all([append, s.stats(), s.stats()]);
+    }
+    expect((await s.stats()).eventCount).toBe(150);
+  });
+
   it('stats count events, streams, commands, chunks and bytes', async () => {
     const s = await openStore(tempDir(), engine, { indexMemtableEntries: 10 });
     for (let i = 0; i < 12; i++) await s.append(`s-${i % 4}`, [{ type: 'x' }, { type: 'y' }], { commandId: `c-${i}` });
