@@ -76,7 +76,8 @@ export class EventStore {
     private readonly recovery: OpenReport,
     catalog: SegmentCatalog,
   ) {
-    this.writer = new LogWriter(engine, options, () => this.signal.notify());
+    // The index first: its replay can fail (a damaged log), and nothing that needs stopping (the
+    // writer's interval timer) exists yet when it does.
     this.index = new StoreIndex({
       engine,
       catalog,
@@ -88,6 +89,7 @@ export class EventStore {
       flushLog: () => this.writer.flush(),
       warn: (m) => warn(m, 'ANNALS_INDEX'),
     });
+    this.writer = new LogWriter(engine, options, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
     this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
     this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
@@ -98,7 +100,15 @@ export class EventStore {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
     const o = resolveOptions(options);
     const p = openParts(dir, o);
-    return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog);
+    try {
+      return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog);
+    } catch (err) {
+      // A failed open leaves nothing held: the next open, in this process or another, may proceed.
+      p.catalog.close();
+      p.engine.close();
+      p.lock?.release();
+      throw err;
+    }
   }
 
   /** Which engine serves this store. */

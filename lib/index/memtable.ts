@@ -5,6 +5,8 @@
  * a fresh one takes over (the double buffer). Versions of a stream inside one memtable are
  * contiguous, because a memtable covers a contiguous range of the log.
  */
+
+import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
 import { CommandTable } from './command-table.js';
@@ -37,7 +39,11 @@ export class Memtable {
       run = { firstVersion, positions: [] };
       this.streams.set(streamId, run);
     } else if (run.firstVersion + run.positions.length !== firstVersion) {
-      throw new Error(`memtable: '${streamId}' version ${firstVersion} does not follow ${run.firstVersion + run.positions.length - 1}`);
+      // Appends cannot get here (the planner checks versions); a log whose records, though their
+      // checksums hold, skip or repeat versions can, when it is replayed.
+      throw new CorruptionError(
+        `the log holds version ${firstVersion} of stream '${streamId}' at position ${positions[0]} after version ${run.firstVersion + run.positions.length - 1}`,
+      );
     }
     for (const p of positions) run.positions.push(p);
     this.entries += positions.length;
