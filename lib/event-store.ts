@@ -20,7 +20,7 @@ import {
   StoreClosedError,
 } from './errors.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
-import { type IndexedAppend, StoreIndex } from './index/store-index.js';
+import { StoreIndex } from './index/store-index.js';
 import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';

@@ -211,7 +211,7 @@ function verifySegments(
       const count = Math.min(b.readUInt32LE(o), LEAF_CAPACITY);
       for (let i = 0; i < count; i++) {
         const e = o + 8 + i * SEGMENT_ENTRY_SIZE;
-        const position = b.readUIntLE(e + 16, 6);
+        const position = b.readUIntLE(e + 12, 6);
         const r = records.find(position);
         report.indexEntries++;
         const stream = h.kind === SEGMENT_KIND_STREAM;

@@ -54,6 +54,13 @@ inline void StoreU32(uint8_t* p, uint32_t v) {
 inline void StoreU64(uint8_t* p, uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
+inline uint64_t LoadU48(const uint8_t* p) {
+  return static_cast<uint64_t>(LoadU32(p)) | static_cast<uint64_t>(p[4]) << 32 |
+         static_cast<uint64_t>(p[5]) << 40;
+}
+inline void StoreU48(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 6; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
 
 struct ChunkHeader {
   uint64_t chunk_number = 0;

@@ -9,7 +9,7 @@ namespace annals {
 void SegmentHeader::EncodeTo(uint8_t* page) const {
   std::memset(page, 0, kSegmentPageSize);
   std::memcpy(page, kSegmentMagic, 8);
-  page[8] = kFormatVersion;
+  page[8] = kSegmentFormatVersion;
   page[9] = kind;
   StoreU32(page + 12, kSegmentPageSize);
   StoreU64(page + 16, from_position);
@@ -32,7 +32,7 @@ bool SegmentHeader::DecodeFrom(const uint8_t* page, SegmentHeader* h) {
   if (std::memcmp(page, kSegmentMagic, 8) != 0 || LoadU32(page + 124) != Crc32c(page, 124)) {
     return false;
   }
-  if (page[8] != kFormatVersion || LoadU32(page + 12) != kSegmentPageSize) return false;
+  if (page[8] != kSegmentFormatVersion || LoadU32(page + 12) != kSegmentPageSize) return false;
   h->kind = page[9];
   h->from_position = LoadU64(page + 16);
   h->to_position = LoadU64(page + 24);

@@ -1,5 +1,5 @@
-// On-disk layout of index segment files (format version 1); lib/format/index-layout.ts is the
-// TypeScript twin and docs/ARCHITECTURE.md the prose.
+// On-disk layout of index segment files (segment format version 2); lib/format/index-layout.ts is
+// the TypeScript twin and docs/ARCHITECTURE.md the prose.
 //
 // A segment `index/<kind>-<from>-<to>.seg` maps keys to log positions for the records in the log
 // range [from, to). Stream segments: key = 64-bit hash of the stream id, seq = version. Command
@@ -9,7 +9,8 @@
 //
 // Pages of 4096 bytes:
 //   page 0                   header (below), CRC-32C of bytes [0, 124) at 124
-//   pages 1 .. leaf_count    leaves: u32 count | u32 CRC of [8, 4096) | count x Entry (24 bytes)
+//   pages 1 .. leaf_count    leaves: u32 count | u32 CRC of [8, 4096) | count x Entry (18 bytes:
+//                            u64 key, u32 seq, u48 position; version 1 padded it to 24)
 //   then internal pages      bottom-up, root last: u32 count | u32 CRC | u32 level | u32 0 |
 //                            count x Separator (16 bytes: u64 key, u32 seq, u32 child page)
 //   then the Bloom filter    bloom_bytes bytes (CRC in the header), probed with k double hashes
@@ -26,9 +27,13 @@ namespace annals {
 
 constexpr char kSegmentMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'I', 'X'};
 constexpr uint32_t kSegmentPageSize = 4096;
-constexpr uint32_t kSegmentEntrySize = 24;
+// Segments are derived data: a file of another version reads as damaged and is rebuilt from the
+// log.
+constexpr uint8_t kSegmentFormatVersion = 2;
+constexpr uint32_t kSegmentEntrySize = 18;
+constexpr uint64_t kMaxSegmentPosition = (uint64_t{1} << 48) - 1;
 constexpr uint32_t kSegmentSeparatorSize = 16;
-constexpr uint32_t kLeafCapacity = (kSegmentPageSize - 8) / kSegmentEntrySize;           // 170
+constexpr uint32_t kLeafCapacity = (kSegmentPageSize - 8) / kSegmentEntrySize;           // 227
 constexpr uint32_t kInternalCapacity = (kSegmentPageSize - 16) / kSegmentSeparatorSize;  // 255
 constexpr uint8_t kSegmentKindStream = 1;
 constexpr uint8_t kSegmentKindCommand = 2;

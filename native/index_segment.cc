@@ -30,7 +30,7 @@ uint32_t CountOf(const uint8_t* page, uint32_t capacity, const std::string& path
 }  // namespace
 
 SegmentEntry DecodeEntry(const uint8_t* p) {
-  return SegmentEntry{LoadU64(p), LoadU32(p + 8), LoadU64(p + 16)};
+  return SegmentEntry{LoadU64(p), LoadU32(p + 8), LoadU48(p + 12)};
 }
 
 IndexSegment::IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping,

@@ -94,9 +94,11 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
       have_prev = true;
       uint8_t* slot = page + 8 + count * kSegmentEntrySize;
       StoreU64(slot, e.key);
+      if (e.position > kMaxSegmentPosition) {
+        throw StoreError("INVALID_ARGUMENT", "a position past 2^48 does not fit a segment entry");
+      }
       StoreU32(slot + 8, e.seq);
-      StoreU32(slot + 12, 0);
-      StoreU64(slot + 16, e.position);
+      StoreU48(slot + 12, e.position);
       ++h.entry_count;
       if (e.seq == (spec.kind == kSegmentKindStream ? 1u : 0u)) ++h.starts;
       if (++count == kLeafCapacity) {

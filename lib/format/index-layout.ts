@@ -1,12 +1,15 @@
 /**
- * Index segment layout (format version 1): the TypeScript twin of native/index_format.h (read that
+ * Index segment layout (segment format version 2): the TypeScript twin of native/index_format.h (read that
  * header for the page layout and invariants) and native/bloom_filter.cc.
  */
 import { crc32c } from './crc32c.js';
-import { FORMAT_VERSION } from './layout.js';
 
 export const SEGMENT_PAGE_SIZE = 4096;
-export const SEGMENT_ENTRY_SIZE = 24;
+/** Segments are derived data: a file of another version reads as damaged and is rebuilt. */
+export const SEGMENT_FORMAT_VERSION = 2;
+/** u64 key (lo, hi), u32 seq, u48 position. */
+export const SEGMENT_ENTRY_SIZE = 18;
+export const MAX_SEGMENT_POSITION = 2 ** 48 - 1;
 export const SEGMENT_SEPARATOR_SIZE = 16;
 export const LEAF_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 8) / SEGMENT_ENTRY_SIZE);
 export const INTERNAL_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 16) / SEGMENT_SEPARATOR_SIZE);
@@ -38,7 +41,7 @@ export interface SegmentHeader {
 export function encodeSegmentHeader(h: SegmentHeader): Buffer {
   const p = Buffer.alloc(SEGMENT_PAGE_SIZE);
   MAGIC.copy(p, 0);
-  p[8] = FORMAT_VERSION;
+  p[8] = SEGMENT_FORMAT_VERSION;
   p[9] = h.kind;
   p.writeUInt32LE(SEGMENT_PAGE_SIZE, 12);
   p.writeUIntLE(h.fromPosition, 16, 6);
@@ -62,7 +65,7 @@ export function decodeSegmentHeader(p: Buffer): SegmentHeader | undefined {
   if (p.length < SEGMENT_PAGE_SIZE || !p.subarray(0, 8).equals(MAGIC) || p.readUInt32LE(124) !== crc32c(p, 0, 0, 124)) {
     return undefined;
   }
-  if (p[8] !== FORMAT_VERSION || p.readUInt32LE(12) !== SEGMENT_PAGE_SIZE) return undefined;
+  if (p[8] !== SEGMENT_FORMAT_VERSION || p.readUInt32LE(12) !== SEGMENT_PAGE_SIZE) return undefined;
   const kind = p[9];
   if (kind !== SEGMENT_KIND_STREAM && kind !== SEGMENT_KIND_COMMAND) return undefined;
   const h: SegmentHeader = {

@@ -17,6 +17,7 @@ import {
   encodeSegmentHeader,
   INTERNAL_CAPACITY,
   LEAF_CAPACITY,
+  MAX_SEGMENT_POSITION,
   SEGMENT_ENTRY_SIZE,
   SEGMENT_KIND_STREAM,
   SEGMENT_PAGE_SIZE,
@@ -109,7 +110,7 @@ class JsSegmentReader implements SegmentReader {
     if (a === 0) return undefined;
     const e = 8 + (a - 1) * SEGMENT_ENTRY_SIZE;
     if (p.readUInt32LE(e + 4) !== hi || p.readUInt32LE(e) !== lo) return undefined;
-    return [p.readUInt32LE(e + 8), p.readUIntLE(e + 16, 6)];
+    return [p.readUInt32LE(e + 8), p.readUIntLE(e + 12, 6)];
   }
 
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
@@ -125,7 +126,7 @@ class JsSegmentReader implements SegmentReader {
         const seq = p.readUInt32LE(e + 8);
         if (c < 0 || (c === 0 && seq < fromSeq)) continue;
         if (c > 0 || seq > toSeq) return Float64Array.from(out);
-        out.push(seq, p.readUIntLE(e + 16, 6));
+        out.push(seq, p.readUIntLE(e + 12, 6));
       }
     }
     return Float64Array.from(out);
@@ -137,7 +138,7 @@ class JsSegmentReader implements SegmentReader {
       const count = this.count(p, LEAF_CAPACITY);
       for (let i = 0; i < count; i++) {
         const e = 8 + i * SEGMENT_ENTRY_SIZE;
-        yield { hi: p.readUInt32LE(e + 4), lo: p.readUInt32LE(e), seq: p.readUInt32LE(e + 8), position: p.readUIntLE(e + 16, 6) };
+        yield { hi: p.readUInt32LE(e + 4), lo: p.readUInt32LE(e), seq: p.readUInt32LE(e + 8), position: p.readUIntLE(e + 12, 6) };
       }
     }
   }
@@ -194,8 +195,9 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
       const s = 8 + count * SEGMENT_ENTRY_SIZE;
       page.writeUInt32LE(e.lo, s);
       page.writeUInt32LE(e.hi, s + 4);
+      if (e.position > MAX_SEGMENT_POSITION) throw new Error('a position past 2^48 does not fit a segment entry');
       page.writeUInt32LE(e.seq, s + 8);
-      page.writeUIntLE(e.position, s + 16, 6);
+      page.writeUIntLE(e.position, s + 12, 6);
       entryCount++;
       if (e.seq === (spec.kind === SEGMENT_KIND_STREAM ? 1 : 0)) starts++;
       if (++count === LEAF_CAPACITY) flushLeaf();
