@@ -166,4 +166,22 @@ export function printIndexBench(r: IndexBenchResult): void {
   );
   for (const [engine, b] of Object.entries(r.dictionaryBytesPerStream))
     console.log(`  ${engine} latest-version dictionary: ~${b.toFixed(0)} bytes per stream`);
+  for (const line of indexTargets(r)) console.log(line);
+}
+
+/** The issue's index targets for the native engine, as PASS/MISS lines (full runs: 10M events). */
+export function indexTargets(r: IndexBenchResult): string[] {
+  const out: string[] = [];
+  const open = Object.values(r.openMs.native ?? {});
+  const [small, large] = [open[0], open[1]];
+  if (small !== undefined && large !== undefined) {
+    const ok = large < 50 && large <= 1.5 * small;
+    out.push(
+      `${ok ? 'PASS' : 'MISS'}  reopen at ${r.events} events < 50 ms and <= 1.5x at a tenth: ${large.toFixed(1)} ms, ${(large / small).toFixed(2)}x`,
+    );
+  }
+  const bn = r.buildMsPerMillion.native;
+  const bj = r.buildMsPerMillion.js;
+  if (bn && bj) out.push(`${bj / bn >= 5 ? 'PASS' : 'MISS'}  native >= 5x js on segment builds: ${(bj / bn).toFixed(1)}x`);
+  return out;
 }
