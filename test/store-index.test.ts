@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { crc32c } from '../lib/format/crc32c.js';
+import { SEGMENT_FORMAT_VERSION } from '../lib/format/index-layout.js';
 import { DuplicateCommandError, type EventStore } from '../lib/index.js';
 import { collect, ENGINES, openStore, tempDir } from './helpers.js';
 
@@ -70,6 +72,28 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     await expect(t.append('s-2', [{ type: 'T' }], { commandId: 'c-7', expectedVersion: 48 })).rejects.toBeInstanceOf(DuplicateCommandError);
     await t.append('s-2', [{ type: 'T' }], { expectedVersion: 48 });
     expect((await t.readStream('s-2')).length).toBe(49);
+  });
+
+  it('rebuilds a segment written in another format version (segments are derived data)', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
+    await fill(s, 100, 4);
+    await settle(s);
+    await s.close();
+    // A version-1 header (24-byte entries) with a valid CRC: not damage, an older format.
+    const seg = segmentFiles(dir).filter((f) => f.startsWith('stream-'))[0] as string;
+    const file = path.join(dir, 'index', seg);
+    const bytes = fs.readFileSync(file);
+    expect(bytes[8]).toBe(SEGMENT_FORMAT_VERSION);
+    bytes[8] = 1;
+    bytes.writeUInt32LE(crc32c(bytes, 0, 0, 124), 124);
+    fs.writeFileSync(file, bytes);
+    const t = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
+    for (let k = 0; k < 4; k++) expect((await t.readStream(`s-${k}`)).length).toBe(50);
+    await settle(t);
+    expect((await t.stats()).index.brokenSegments).toBe(0);
+    await t.close();
+    expect(fs.readFileSync(file)[8]).toBe(SEGMENT_FORMAT_VERSION);
   });
 
   it('answers from the log while a damaged or missing segment is rebuilt', async () => {
