@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "bloom_filter.h"
 #include "crc32c.h"
@@ -52,6 +54,13 @@ std::shared_ptr<IndexSegment> IndexSegment::Open(const std::string& path) {
       static_cast<uint64_t>(size) < static_cast<uint64_t>(header.page_count) * kSegmentPageSize ||
       static_cast<uint64_t>(header.bloom_page) * kSegmentPageSize + header.bloom_bytes >
           static_cast<uint64_t>(size)) {
+    // An intact header of another format version is not damage: say so (it is rebuilt either way).
+    if (size >= static_cast<off_t>(kSegmentPageSize) && std::memcmp(page, kSegmentMagic, 8) == 0 &&
+        page[8] != kSegmentFormatVersion) {
+      throw StoreError("CORRUPTION", "index segment " + path + " has format version " +
+                                         std::to_string(page[8]) + ", this build reads " +
+                                         std::to_string(kSegmentFormatVersion));
+    }
     throw StoreError("CORRUPTION", "index segment " + path + " at offset 0: invalid header");
   }
   Mapping mapping = Mapping::Map(fd.get(), static_cast<size_t>(size));

@@ -88,7 +88,13 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     bytes[8] = 1;
     bytes.writeUInt32LE(crc32c(bytes, 0, 0, 124), 124);
     fs.writeFileSync(file, bytes);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
     const t = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect(warnings.some((w) => w.includes(`has format version 1, this build reads ${SEGMENT_FORMAT_VERSION}`))).toBe(true);
     for (let k = 0; k < 4; k++) expect((await t.readStream(`s-${k}`)).length).toBe(50);
     await settle(t);
     expect((await t.stats()).index.brokenSegments).toBe(0);

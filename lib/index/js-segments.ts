@@ -19,6 +19,7 @@ import {
   LEAF_CAPACITY,
   MAX_SEGMENT_POSITION,
   SEGMENT_ENTRY_SIZE,
+  SEGMENT_FORMAT_VERSION,
   SEGMENT_KIND_STREAM,
   SEGMENT_PAGE_SIZE,
   SEGMENT_SEPARATOR_SIZE,
@@ -288,6 +289,10 @@ export class JsSegmentBackend implements SegmentBackend {
     const header = raw && decodeSegmentHeader(raw);
     if (!header || size < header.pageCount * SEGMENT_PAGE_SIZE) {
       fs.closeSync(fd);
+      // An intact header of another format version is not damage: say so (it is rebuilt either way).
+      if (raw && raw.toString('latin1', 0, 8) === 'ANNALSIX' && raw[8] !== SEGMENT_FORMAT_VERSION) {
+        throw new CorruptionError(`index segment ${file} has format version ${raw[8]}, this build reads ${SEGMENT_FORMAT_VERSION}`);
+      }
       throw new CorruptionError(`index segment ${file} at offset 0: invalid header`);
     }
     return new JsSegmentReader(file, fd, header);
