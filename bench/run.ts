@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--events N] [--suite log-append]`: runs the bench suites and writes
+ * `npm run bench [-- --quick] [--events N] [--suite log-append|micro|index|e2e]`: runs the bench suites and writes
  * their JSON results to bench/results/. Figures are only meaningful as ratios within one run.
  */
 import fs from 'node:fs';
@@ -10,6 +10,7 @@ import { nativeAddon } from '../lib/native.js';
 import { formatTable, PEERS, runE2E, targets } from './e2e.js';
 import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
+import { printMicro, runMicro } from './micro.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -29,6 +30,12 @@ if (suite === 'all' || suite === 'log-append') {
   const r = await runLogAppend({ quick, events, engines });
   printLogAppend(r);
   results['log-append'] = r;
+}
+
+if (suite === 'all' || suite === 'micro') {
+  const r = await runMicro({ quick, engines });
+  printMicro(r);
+  results.micro = r;
 }
 
 if (suite === 'all' || suite === 'index') {
