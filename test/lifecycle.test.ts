@@ -107,6 +107,22 @@ describe.each(ENGINES)('lifecycle (%s engine)', (engine) => {
     expect(fds() - before).toBeLessThanOrEqual(24);
   });
 
+  it('close() with appends still queued for the next write waits for them, and a reopen finds them all', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 20 });
+    const pending = Array.from({ length: 60 }, (_, i) => s.append(`q-${i % 6}`, [{ type: 'x', data: i }], { commandId: `q-${i}` }));
+    const closing = s.close();
+    const results = await Promise.all(pending);
+    await closing;
+    expect(results.every((r) => r.position > 0)).toBe(true);
+    const t = await openStore(dir, engine);
+    for (let k = 0; k < 6; k++)
+      expect((await t.readStream(`q-${k}`)).map((e) => e.version)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    for (let i = 0; i < 60; i += 7) expect((await t.readCommand(`q-${i}`))?.[0]?.data).toBe(i);
+    expect((await t.stats()).eventCount).toBe(60);
+    await t.close();
+  });
+
   it('stats never trips over segment files being built, renamed and merged', async () => {
     const s = await openStore(tempDir(), engine, { indexMemtableEntries: 4, maxIndexSegments: 2 });
     for (let i = 0; i < 150; i++) {
