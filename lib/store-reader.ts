@@ -43,12 +43,15 @@ export class StoreReader {
   streamRange(streamId: string, from: number, to: number): RecordedEvent[] {
     const visibleEnd = this.visibleEnd();
     if (from === to) {
-      for (const p of this.index.versionCandidates(streamId, from)) {
-        if (p >= visibleEnd) continue;
+      let found: RecordedEvent | undefined;
+      this.index.findVersion(streamId, from, (p) => {
+        if (p >= visibleEnd) return false;
         const [e] = readAt(this.engine, [p]);
-        if (e?.streamId === streamId) return [e];
-      }
-      return [];
+        if (e?.streamId !== streamId) return false;
+        found = e;
+        return true;
+      });
+      return found === undefined ? [] : [found];
     }
     const positions = this.index.streamPositions(streamId, from, to).filter((p) => p < visibleEnd);
     return readAt(this.engine, positions).filter((e) => e.streamId === streamId);

@@ -65,6 +65,12 @@ export class Memtable {
     return { version: run.firstVersion + run.positions.length - 1, position: run.positions[run.positions.length - 1] as number };
   }
 
+  /** The position of one version held here. */
+  positionOf(streamId: string, version: number): number | undefined {
+    const run = this.streams.get(streamId);
+    return run === undefined ? undefined : run.positions[version - run.firstVersion];
+  }
+
   /** Positions of versions [from, to] held here, in version order. */
   range(streamId: string, from: number, to: number): number[] {
     const run = this.streams.get(streamId);

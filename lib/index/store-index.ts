@@ -160,17 +160,24 @@ export class StoreIndex {
     return out;
   }
 
-  /** Candidate positions of one version, newest source first: a reader stops at the first whose
-   * record matches, so a point lookup does not descend into every segment. */
-  *versionCandidates(streamId: string, version: number): Generator<number> {
-    yield* this.active.range(streamId, version, version);
-    for (let i = this.frozen.length - 1; i >= 0; i--) yield* (this.frozen[i] as Memtable).range(streamId, version, version);
+  /**
+   * Offers candidate positions of one version to `accept`, newest source first, until it accepts
+   * one (its record matches): a point lookup does not descend into every segment. A callback, not
+   * a generator, because this runs once per point lookup.
+   */
+  findVersion(streamId: string, version: number, accept: (position: number) => boolean): void {
+    const inActive = this.active.positionOf(streamId, version);
+    if (inActive !== undefined && accept(inActive)) return;
+    for (let i = this.frozen.length - 1; i >= 0; i--) {
+      const p = (this.frozen[i] as Memtable).positionOf(streamId, version);
+      if (p !== undefined && accept(p)) return;
+    }
     const key = keyOf(streamId);
     const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
       const hits = this.slotRange(slot, key, version, version, (f) => f.streamId === streamId && f.version === version);
-      for (let k = 1; k < hits.length; k += 2) yield hits[k] as number;
+      for (let k = 1; k < hits.length; k += 2) if (accept(hits[k] as number)) return;
     }
   }
 
