@@ -11,14 +11,7 @@ import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
-import {
-  type AnnalsError,
-  type AppendResult,
-  DuplicateCommandError,
-  InvalidArgumentError,
-  ReadOnlyError,
-  StoreClosedError,
-} from './errors.js';
+import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
 import { StoreIndex } from './index/store-index.js';
 import { LogWriter } from './log-writer.js';
