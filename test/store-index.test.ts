@@ -3,13 +3,23 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '../lib/format/crc32c.js';
 import { SEGMENT_FORMAT_VERSION } from '../lib/format/index-layout.js';
-import { DuplicateCommandError, type EventStore } from '../lib/index.js';
+import { DuplicateCommandError, type EngineName, type EventStore } from '../lib/index.js';
 import { collect, ENGINES, openStore, tempDir } from './helpers.js';
 
 /** Waits for the store's background index work (builds, merges, rebuilds). */
 async function settle(s: EventStore): Promise<void> {
   // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
   await (s as any).index.idle();
+}
+
+/** A closed store of 100 appends over 4 streams whose index is all in segments (no merges). */
+async function closedStoreWithSegments(engine: EngineName): Promise<string> {
+  const dir = tempDir();
+  const s = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
+  await fill(s, 100, 4);
+  await settle(s);
+  await s.close();
+  return dir;
 }
 
 async function fill(s: EventStore, appends: number, streams: number): Promise<void> {
@@ -75,11 +85,7 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
   });
 
   it('rebuilds a segment written in another format version (segments are derived data)', async () => {
-    const dir = tempDir();
-    const s = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
-    await fill(s, 100, 4);
-    await settle(s);
-    await s.close();
+    const dir = await closedStoreWithSegments(engine);
     // A version-1 header (24-byte entries) with a valid CRC: not damage, an older format.
     const seg = segmentFiles(dir).filter((f) => f.startsWith('stream-'))[0] as string;
     const file = path.join(dir, 'index', seg);
@@ -103,11 +109,7 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
   });
 
   it('answers from the log while a damaged or missing segment is rebuilt', async () => {
-    const dir = tempDir();
-    const s = await openStore(dir, engine, { indexMemtableEntries: 50, maxIndexSegments: 100 });
-    await fill(s, 100, 4);
-    await settle(s);
-    await s.close();
+    const dir = await closedStoreWithSegments(engine);
     const files = segmentFiles(dir);
     const streamSeg = files.filter((f) => f.startsWith('stream-')).sort()[0] as string;
     const commandSeg = files.filter((f) => f.startsWith('command-')).sort()[0] as string;
