@@ -299,11 +299,8 @@ uint64_t PositionArg(double p) {
 }  // namespace
 
 std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i < count; ++i) {
-    const uint8_t* frame = VerifiedFrame(PositionArg(positions[i]));
-    out.insert(out.end(), frame, frame + LoadU32(frame));
-  }
+  std::vector<uint8_t> out(ReadFramesInto(positions, count, nullptr, 0));
+  ReadFramesInto(positions, count, out.data(), out.size());
   return out;
 }
 

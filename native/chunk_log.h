@@ -56,7 +56,8 @@ class ChunkLog {
   FlushJob PrepareFlush();
   static void RunFlush(const FlushJob& job);
 
-  // Copies the frames at `positions` out, each verified; throws StoreError otherwise.
+  // Copies the frames at `positions` out, each verified; throws StoreError otherwise. (Reads them
+  // twice: a convenience for tests and tools; the addon uses ReadFramesInto.)
   std::vector<uint8_t> ReadFrames(const double* positions, size_t count);
   // The same frames copied into `out` when they fit in `capacity` bytes; returns the bytes they
   // take either way (the caller retries with a bigger buffer when that exceeds its capacity).

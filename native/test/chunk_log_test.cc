@@ -53,12 +53,13 @@ TEST(AppendReadScanAndReopen) {
     CHECK(small[0] == 0xAB);
     std::vector<uint8_t> big(1000);
     CHECK_EQ(log.ReadFramesInto(two, 2, big.data(), big.size()), 2 * (kFrameHeaderSize + 100u));
-    CHECK(std::equal(frame.begin(), frame.end(), big.begin()));
     const double negative[] = {-1};
     CHECK_THROWS_CODE(log.ReadFramesInto(negative, 1, big.data(), big.size()), "INVALID_ARGUMENT");
     std::vector<uint8_t> all;
     CHECK_EQ(log.Scan(kChunkHeaderSize, end, 1 << 20, &all), end);
     CHECK_EQ(all.size(), end - kChunkHeaderSize);
+    // The first two frames as Scan (its own copy path) read them, byte for byte.
+    CHECK(std::equal(all.begin(), all.begin() + 2 * (kFrameHeaderSize + 100), big.begin()));
     log.Close();
   }
   ChunkLog again(dir, kChunk, false);
