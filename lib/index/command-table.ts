@@ -24,10 +24,12 @@ export class CommandTable {
 
   add(key: Key, positions: readonly number[]): void {
     if (positions.length === 0) return;
-    const v = this.table.get(key);
-    if (v === 0 && positions.length === 1) this.table.set(key, positions[0] as number);
-    else if (v < 0) for (const p of positions) (this.lists[-v - 1] as number[]).push(p);
-    else this.table.set(key, -this.lists.push(v === 0 ? [...positions] : [v, ...positions]));
+    this.table.update(key, (v) => {
+      if (v === 0 && positions.length === 1) return positions[0] as number;
+      if (v >= 0) return -this.lists.push(v === 0 ? [...positions] : [v, ...positions]);
+      for (const p of positions) (this.lists[-v - 1] as number[]).push(p);
+      return v;
+    });
     this.entries += positions.length;
   }
 

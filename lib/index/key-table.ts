@@ -23,10 +23,16 @@ export class KeyTable {
     return this.value[this.slotFor(key.hi, key.lo)] as number;
   }
 
-  /** Sets the key's value (non-zero), adding the key if absent. */
-  set(key: Key, value: number): void {
+  /**
+   * Replaces the key's value (0 when absent) with `next(value)` in one probe, adding the key when
+   * it was absent and the result is non-zero; returns the previous value.
+   */
+  update(key: Key, next: (value: number) => number): number {
     let i = this.slotFor(key.hi, key.lo);
-    if (this.value[i] === 0) {
+    const was = this.value[i] as number;
+    const value = next(was);
+    if (value === was || value === 0) return was;
+    if (was === 0) {
       if ((this.size + 1) * 10 > (this.mask + 1) * 7) {
         this.rehash((this.mask + 1) * 2);
         i = this.slotFor(key.hi, key.lo);
@@ -36,6 +42,7 @@ export class KeyTable {
       this.size++;
     }
     this.value[i] = value;
+    return was;
   }
 
   /** Removes the key if present; the table shrinks when it falls below 1/8 full. */

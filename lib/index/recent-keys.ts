@@ -21,10 +21,9 @@ export class RecentKeys {
   private readonly buckets: { time: number; count: number }[] = [];
 
   add(key: Key, now: number): void {
-    if (this.table.get(key) !== 0) return;
     const count = this.table.size;
     if (count === this.ringHi.length) this.growRing();
-    this.table.set(key, 1);
+    if (this.table.update(key, () => 1) !== 0) return; // already remembered
     const tail = (this.head + count) & (this.ringHi.length - 1);
     this.ringHi[tail] = key.hi;
     this.ringLo[tail] = key.lo;
