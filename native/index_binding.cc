@@ -107,7 +107,9 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   Napi::Value Range(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
-      std::vector<SegmentEntry> entries;
+      // Reused: a point lookup then allocates nothing here (lookups run on the JS thread only).
+      static thread_local std::vector<SegmentEntry> entries;
+      entries.clear();
       const uint64_t key = KeyArg(info, 0);
       auto out = ArgTypedArray<Napi::Float64Array>(info, 4, "out");
       segment(env)->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),

@@ -159,10 +159,26 @@ void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
   // Strictly below: equal (key, seq) pairs of colliding ids may straddle a leaf boundary.
   uint32_t leaf = FindLeaf(key, from_seq, true);
   if (leaf == 0) leaf = 1;
-  for (; leaf <= header_.leaf_count; ++leaf) {
+  for (bool first = true; leaf <= header_.leaf_count; ++leaf, first = false) {
     const uint8_t* p = Page(leaf);
     const uint32_t count = CountOf(p, kLeafCapacity, path_);
-    for (uint32_t i = 0; i < count; ++i) {
+    // In the first leaf the range starts anywhere: binary-search its start (a leaf holds 227
+    // entries; a linear walk there was most of a point lookup's time in the tree).
+    uint32_t i = 0;
+    if (first) {
+      uint32_t hi = count;
+      while (i < hi) {
+        const uint32_t mid = (i + hi) / 2;
+        const uint8_t* e = p + 8 + mid * kSegmentEntrySize;
+        const uint64_t ekey = LoadU64(e);
+        if (ekey < key || (ekey == key && LoadU32(e + 8) < from_seq)) {
+          i = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+    }
+    for (; i < count; ++i) {
       const SegmentEntry e = DecodeEntry(p + 8 + i * kSegmentEntrySize);
       if (e.key < key || (e.key == key && e.seq < from_seq)) continue;
       if (e.key > key || e.seq > to_seq) return;

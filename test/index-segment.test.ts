@@ -87,6 +87,36 @@ describe.each(backends)('index segments built by %s', (_name, builder) => {
     }
   });
 
+  it('answers ranges that start and end anywhere, inside a leaf or across leaves', async () => {
+    const dir = tempDir();
+    // Three keys with 600-entry runs (each spans several 227-entry leaves) and every 7th seq missing.
+    const rows: { hi: number; lo: number; seq: number; position: number }[] = [];
+    for (const lo of [3, 5, 8]) for (let s = 1; s <= 700; s++) if (s % 7 !== 0) rows.push({ hi: 1, lo, seq: s, position: lo * 10_000 + s });
+    const e = {
+      hi: Uint32Array.from(rows, (r) => r.hi),
+      lo: Uint32Array.from(rows, (r) => r.lo),
+      seq: Uint32Array.from(rows, (r) => r.seq),
+      position: Float64Array.from(rows, (r) => r.position),
+    };
+    await builder.build(dir, 'r.seg', { kind: 1, fromPosition: 64, toPosition: 100_000 }, e);
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (const [, reader] of backends) {
+      const seg = reader.open(path.join(dir, 'r.seg'));
+      for (let t = 0; t < 300; t++) {
+        const lo = [3, 5, 8, 4][rand(4)] as number;
+        const from = rand(720);
+        const to = from + rand(t % 2 === 0 ? 5 : 400);
+        const want = rows.filter((r) => r.lo === lo && r.seq >= from && r.seq <= to).flatMap((r) => [r.seq, r.position]);
+        expect(Array.from(seg.range(1, lo, from, to))).toEqual(want);
+      }
+      seg.close();
+    }
+  });
+
   it('merges segments into one holding every entry', async () => {
     const dir = tempDir();
     const { rows, arrays } = entries(3000);

@@ -118,10 +118,14 @@ class JsSegmentReader implements SegmentReader {
     const out: number[] = [];
     if (fromSeq > toSeq || this.header.height === 0) return new Float64Array(0);
     // Strictly below: equal (key, seq) pairs of colliding ids may straddle a leaf boundary.
+    let first = true;
     for (let leaf = Math.max(1, this.findLeaf(hi, lo, fromSeq, true)); leaf <= this.header.leafCount; leaf++) {
       const p = this.page(leaf);
       const count = this.count(p, LEAF_CAPACITY);
-      for (let i = 0; i < count; i++) {
+      // The first leaf's part of the range starts anywhere in it: binary-search the start.
+      let i = first ? this.lowerBound(p, count, hi, lo, fromSeq) : 0;
+      first = false;
+      for (; i < count; i++) {
         const e = 8 + i * SEGMENT_ENTRY_SIZE;
         const c = compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), 0, hi, lo, 0);
         const seq = p.readUInt32LE(e + 8);
@@ -131,6 +135,19 @@ class JsSegmentReader implements SegmentReader {
       }
     }
     return Float64Array.from(out);
+  }
+
+  /** Index of the first entry of leaf `p` at or after (key, seq). */
+  private lowerBound(p: Buffer, count: number, hi: number, lo: number, seq: number): number {
+    let a = 0;
+    let b = count;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const e = 8 + mid * SEGMENT_ENTRY_SIZE;
+      if (compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), p.readUInt32LE(e + 8), hi, lo, seq) < 0) a = mid + 1;
+      else b = mid;
+    }
+    return a;
   }
 
   *entries(): Generator<Entry> {
