@@ -1,8 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { keyOf } from '../lib/format/key-hash.js';
+import { keyOf, keyOfBytes } from '../lib/format/key-hash.js';
 import { CommandTable } from '../lib/index/command-table.js';
 import { LatestVersions } from '../lib/index/latest-versions.js';
 import { RecentKeys } from '../lib/index/recent-keys.js';
+
+describe('keyOf (index keys, stored in segments)', () => {
+  it('gives the keys existing segments hold: pinned values, ASCII fast path equal to the UTF-8 bytes path', () => {
+    // Segment files store these keys: a change here would make every existing index miss.
+    const pinned: [string, number, number][] = [
+      ['', 3954623016, 1960076931],
+      ['a', 2141232806, 3829575984],
+      ['abc', 3360318173, 3598736535],
+      ['order-42', 1614962711, 2406061266],
+      ['cmd-123456', 3350451051, 1783616263],
+      ['заказ-7', 326509293, 1440316179],
+    ];
+    for (const [s, hi, lo] of pinned) expect(keyOf(s)).toEqual({ hi, lo });
+    const ids = ['ordre-é', '订单-1', 'x\ud800y', 'abcd\u0080', 'x'.repeat(2000), 'é'.repeat(1500)];
+    for (let i = 0; i < 2000; i++) ids.push(`k-${i}-${(i * 7919).toString(36)}`.slice(0, i % 40));
+    for (const s of ids) expect(keyOf(s)).toEqual(keyOfBytes(Buffer.from(s, 'utf8')));
+  });
+});
 
 describe('RecentKeys (hashed recent-command set)', () => {
   it('answers like a set through growth, eviction in insertion order and shrinking', () => {

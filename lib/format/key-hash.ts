@@ -33,6 +33,59 @@ function murmur3(bytes: Uint8Array, len: number, seed: number): number {
     k = Math.imul(k, c2);
     h ^= k;
   }
+  return finish(h, len);
+}
+
+export interface Key {
+  hi: number;
+  lo: number;
+}
+
+/** Both hashes of an ASCII string in one pass over its char codes (its UTF-8 bytes are those
+ * codes): no encode into a buffer, which was most of a key's cost. `undefined` when `s` has a char
+ * outside ASCII. */
+function asciiKey(s: string): Key | undefined {
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  let h1 = SEED_HI | 0;
+  let h2 = SEED_LO | 0;
+  const len = s.length;
+  const blocks = len & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const c = s.charCodeAt(i + 2);
+    const d = s.charCodeAt(i + 3);
+    if ((a | b | c | d) > 0x7f) return undefined;
+    let k = a | (b << 8) | (c << 16) | (d << 24);
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h1 ^= k;
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    h2 ^= k;
+    h2 = (h2 << 13) | (h2 >>> 19);
+    h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+  }
+  const tail = len & 3;
+  if (tail > 0) {
+    let k = 0;
+    for (let i = tail - 1; i >= 0; i--) {
+      const ch = s.charCodeAt(blocks + i);
+      if (ch > 0x7f) return undefined;
+      k ^= ch << (8 * i);
+    }
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h1 ^= k;
+    h2 ^= k;
+  }
+  return { hi: finish(h1, len), lo: finish(h2, len) };
+}
+
+function finish(h: number, len: number): number {
   h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -42,19 +95,16 @@ function murmur3(bytes: Uint8Array, len: number, seed: number): number {
   return h >>> 0;
 }
 
-export interface Key {
-  hi: number;
-  lo: number;
+export function keyOf(s: string): Key {
+  const ascii = asciiKey(s);
+  if (ascii !== undefined) return ascii;
+  if (s.length * 3 <= scratch.length) return keyOfBytes(scratch, scratch.write(s, 0, 'utf8'));
+  const bytes = Buffer.from(s, 'utf8');
+  return keyOfBytes(bytes, bytes.length);
 }
 
-export function keyOf(s: string): Key {
-  let bytes: Uint8Array = scratch;
-  let len: number;
-  if (s.length * 3 <= scratch.length) {
-    len = scratch.write(s, 0, 'utf8');
-  } else {
-    bytes = Buffer.from(s, 'utf8');
-    len = bytes.length;
-  }
+/** The key of the first `len` bytes of `bytes` (the UTF-8 of an id): the definition keyOf's ASCII
+ * path must agree with. */
+export function keyOfBytes(bytes: Uint8Array, len: number = bytes.length): Key {
   return { hi: murmur3(bytes, len, SEED_HI), lo: murmur3(bytes, len, SEED_LO) };
 }
