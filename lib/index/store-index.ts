@@ -153,7 +153,7 @@ export class StoreIndex {
     const key = keyOf(streamId);
     const out: number[] = [];
     for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
-      const hits = this.slotRange(slot, key, from, to, (f) => f.streamId === streamId && f.version >= from && f.version <= to);
+      const hits = this.slotRange(slot, key, streamId, from, to);
       for (let i = 1; i < hits.length; i += 2) out.push(hits[i] as number);
     }
     for (const m of [...this.frozen, this.active]) for (const p of m.range(streamId, from, to)) out.push(p);
@@ -176,7 +176,7 @@ export class StoreIndex {
     const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
-      const hits = this.slotRange(slot, key, version, version, (f) => f.streamId === streamId && f.version === version);
+      const hits = this.slotRange(slot, key, streamId, version, version);
       for (let k = 1; k < hits.length; k += 2) if (accept(hits[k] as number)) return;
     }
   }
@@ -215,7 +215,7 @@ export class StoreIndex {
     const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
-      const hits = this.slotRange(slot, key, 0, MAX_SEQ, (f) => f.commandId === commandId);
+      const hits = this.slotRange(slot, key, commandId, 0, MAX_SEQ);
       if (hits.length > 0) {
         const positions: number[] = [];
         for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
@@ -275,20 +275,21 @@ export class StoreIndex {
     return out;
   }
 
-  /** Flat [seq, position] pairs of `key` with from <= seq <= to in one slot: the Bloom filter, then
-   * the tree; a broken slot answers by scanning its log range for the records that `match`. */
-  private slotRange(
-    slot: SegmentSlot,
-    key: { hi: number; lo: number },
-    from: number,
-    to: number,
-    match: (f: Fields) => boolean,
-  ): Float64Array {
-    return this.guard(
-      slot,
-      (r) => (r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : NO_HITS),
-      () => this.scanSlot(slot, match),
-    );
+  /** Flat [seq, position] pairs of `key` (the key of stream or command `id`) with from <= seq <= to
+   * in one slot: the Bloom filter, then the tree; a broken slot answers by scanning its log range.
+   * No callbacks: this runs for every segment of every lookup. */
+  private slotRange(slot: SegmentSlot, key: { hi: number; lo: number }, id: string, from: number, to: number): Float64Array {
+    const r = slot.reader;
+    if (!slot.broken && r) {
+      try {
+        return r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : NO_HITS;
+      } catch (err) {
+        this.markBroken(slot, err);
+      }
+    }
+    return slot.kind === SEGMENT_KIND_STREAM
+      ? this.scanSlot(slot, (f) => f.streamId === id && f.version >= from && f.version <= to)
+      : this.scanSlot(slot, (f) => f.commandId === id);
   }
 
   /** Runs a segment lookup; a broken or damaged segment answers by scanning its log range. */
@@ -301,13 +302,19 @@ export class StoreIndex {
       try {
         return lookup(slot.reader);
       } catch (err) {
-        if (!(err instanceof CorruptionError)) throw err;
-        this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
-        slot.broken = err.message;
-        this.jobs.rebuild(slot);
+        this.markBroken(slot, err);
       }
     }
     return fallback();
+  }
+
+  /** A segment that failed a lookup with CorruptionError is answered from the log until rebuilt;
+   * any other error is the caller's. */
+  private markBroken(slot: SegmentSlot, err: unknown): void {
+    if (!(err instanceof CorruptionError)) throw err;
+    this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
+    slot.broken = err.message;
+    this.jobs.rebuild(slot);
   }
 
   /** Flat [seq, position] pairs of the records in the slot's log range that `match`. */
