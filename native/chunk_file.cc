@@ -1,6 +1,7 @@
 #include "chunk_file.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +94,30 @@ void ChunkFile::Seal(const ChunkFooter& footer) {
   sealed_ = true;
   footer_ = footer;
   fd_.reset();
+}
+
+bool ChunkFile::FillZeroes(uint64_t from, uint64_t to) const noexcept {
+  // One pwritev over iovecs that all point at the same zero block (static: it stays on the shared
+  // zero page, costing no memory).
+  static const uint8_t kZeroBlock[64 * 1024] = {};
+  constexpr size_t kMaxIov = 64;
+  const uint64_t end = std::min(to, ChunkDataCapacityEnd(size()));
+  while (from < end) {
+    iovec iov[kMaxIov];
+    size_t n = 0;
+    uint64_t bytes = 0;
+    for (; n < kMaxIov && from + bytes < end; ++n) {
+      const size_t len =
+          static_cast<size_t>(std::min<uint64_t>(sizeof kZeroBlock, end - from - bytes));
+      iov[n] = {const_cast<uint8_t*>(kZeroBlock), len};
+      bytes += len;
+    }
+    const ssize_t w = ::pwritev(fd_->get(), iov, static_cast<int>(n), static_cast<off_t>(from));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    from += static_cast<uint64_t>(w);
+  }
+  return true;
 }
 
 void ChunkFile::ZeroRange(uint64_t from, uint64_t to) {

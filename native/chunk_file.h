@@ -56,6 +56,10 @@ class ChunkFile {
   void WriteAt(uint64_t offset, const uint8_t* data, size_t n) const {
     WriteAllAt(fd_->get(), data, n, offset);
   }
+  // Writes zeroes over [from, to) (clamped to the data region) without syncing, so that the blocks
+  // there are allocated before appends land on them; false (and nothing promised about the range)
+  // when the write failed, e.g. on a full disk: the caller's own append reports that.
+  bool FillZeroes(uint64_t from, uint64_t to) const noexcept;
   // fdatasync: everything written so far reaches the disk.
   void Sync() const;
   // Zeroes [from, to) (clamped to the data region) and syncs: recovery's cut of a torn tail. Bytes

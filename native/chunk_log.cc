@@ -18,6 +18,13 @@ namespace {
 
 constexpr uint64_t kTornZeroSlack = 4096;
 constexpr size_t kMappedSealedChunks = 8;
+// Appends land on blocks zero-filled ahead of them (up to this far ahead, refilled once half of it
+// is used). Why: in a sparse chunk every flush also allocates the blocks its data landed on, and
+// fdatasync then commits that metadata through the filesystem journal; on blocks already written
+// it only writes data. Measured here (ext4, 25 KB appends): 6,200 -> 9,800 append+fdatasync per
+// second. The zeroes cost one extra write of the data's size, and the tail chunk takes at most this
+// much more disk space.
+constexpr uint64_t kZeroAheadBytes = 1 << 20;
 
 std::string Where(const ChunkFile& chunk, uint64_t offset) {
   return "chunk " + chunk.path() + " at offset " + std::to_string(offset);
@@ -121,6 +128,7 @@ RecoveryReport ChunkLog::Open() {
     if (!read_only_) chunk.Sync();
   }
   flushed_offset_ = write_offset_;
+  zeroed_end_ = write_offset_;
   generation_ = last_generation + 1;
   open_ = true;
   if (!read_only_) WriteCheckpoint(end_position(), true);
@@ -150,6 +158,7 @@ void ChunkLog::RollOver() {
   chunks_.push_back(ChunkFile::Create(dir_, number, chunk_size_));
   write_offset_ = kChunkHeaderSize;
   flushed_offset_ = kChunkHeaderSize;
+  zeroed_end_ = kChunkHeaderSize;
   record_count_ = 0;
   data_checksum_ = 0;
 }
@@ -202,8 +211,19 @@ void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint
     ++record_count_;
     f += flen;
   }
+  ZeroAhead(offset + prev_end);
   chunks_.back()->WriteAt(offset, buf, prev_end);
   write_offset_ = offset + prev_end;
+}
+
+void ChunkLog::ZeroAhead(uint64_t data_end) {
+  if (data_end + kZeroAheadBytes / 2 <= zeroed_end_) return;
+  const uint64_t from = std::max(zeroed_end_, data_end);
+  const uint64_t to = std::min(ChunkDataCapacityEnd(chunk_size_),
+                               (data_end + kZeroAheadBytes + 4095) / 4096 * 4096);
+  // Best effort: when the zeroes cannot be written (a full disk), the append goes ahead and its
+  // own write reports the error.
+  if (from < to && chunks_.back()->FillZeroes(from, to)) zeroed_end_ = to;
 }
 
 FlushJob ChunkLog::PrepareFlush() {

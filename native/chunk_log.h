@@ -83,6 +83,8 @@ class ChunkLog {
   // a large store takes.
   const ChunkFile& Readable(uint64_t number);
   void RollOver();
+  // Keeps the tail chunk zero-filled ahead of `data_end` (see kZeroAheadBytes in chunk_log.cc).
+  void ZeroAhead(uint64_t data_end);
   void WriteCheckpoint(uint64_t durable_end, bool sync);
 
   std::string dir_;
@@ -96,6 +98,7 @@ class ChunkLog {
   // State of the last chunk while it is writable.
   uint64_t write_offset_ = 0;
   uint64_t flushed_offset_ = 0;
+  uint64_t zeroed_end_ = 0;  // bytes of the tail below this are written: data or our zeroes
   uint32_t record_count_ = 0;
   uint32_t data_checksum_ = 0;
 };

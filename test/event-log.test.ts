@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DuplicateCommandError,
@@ -6,7 +8,7 @@ import {
   StoreClosedError,
   WrongExpectedVersionError,
 } from '../lib/index.js';
-import { collect, ENGINES, openStore, tempDir } from './helpers.js';
+import { chunkPath, collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
 
 describe.each(ENGINES)('event log (%s engine)', (engine) => {
   it('appends and reads back JSON, bytes, metadata, ids and versions', async () => {
@@ -199,6 +201,34 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     await expect(s.readStream('s', { fromVersion: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(await s.stats()).toMatchObject({ eventCount: 0, streamCount: 0 });
     await expect(s.append('s', [{ type: 'x', data: 'y'.repeat(2000) }])).rejects.toBeInstanceOf(LimitExceededError);
+  });
+
+  it('writes zeroes ahead of its appends (allocated blocks), never past the chunk, and recovers across them', async () => {
+    const dir = tempDir();
+    const options = { chunkSize: 4 * MiB };
+    let s = await openStore(dir, engine, options);
+    const first = await s.append('a', [{ type: 't', data: { n: 0 } }]);
+    const file = chunkPath(dir);
+    expect(fs.statSync(file).size).toBe(4 * MiB);
+    // Blocks are allocated at least a megabyte past the data, and what lies there is zeroes.
+    expect(fs.statSync(file).blocks * 512).toBeGreaterThanOrEqual(MiB);
+    const after = Buffer.alloc(64 * 1024, 1);
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, after, 0, after.length, first.position + 200);
+    fs.closeSync(fd);
+    expect(after.every((b) => b === 0)).toBe(true);
+    // Across several refills and two rollovers: every chunk stays exactly its size, nothing is lost.
+    const big = 'x'.repeat(50_000);
+    for (let i = 1; i <= 200; i++) await s.append('a', [{ type: 't', data: { n: i, big } }]);
+    await s.close();
+    const files = fs.readdirSync(path.join(dir, 'chunks')).filter((n) => n.endsWith('.chunk'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const n of files) expect(fs.statSync(path.join(dir, 'chunks', n)).size).toBe(4 * MiB);
+    s = await openStore(dir, engine, options);
+    const events = await s.readStream('a');
+    expect(events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 201 }, (_, i) => i));
+    const next = await s.append('a', [{ type: 't' }], { expectedVersion: 201 });
+    expect(next.position).toBeGreaterThan(events[200]!.position);
   });
 
   it('survives reopen and rejects use after close', async () => {

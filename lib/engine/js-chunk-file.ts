@@ -12,6 +12,7 @@ import {
   type ChunkFooter,
   chunkFileName,
   chunkHeaderValid,
+  dataCapacityEnd,
   decodeChunkFooter,
   encodeChunkFooter,
   encodeChunkHeader,
@@ -36,6 +37,14 @@ export function readExactly(fd: number, length: number, position: number): Buffe
   }
   return buf;
 }
+
+/**
+ * Appends land on blocks zero-filled up to this far ahead of them (refilled once half is used), as
+ * in the native engine (native/chunk_log.cc has the measurements): in a sparse chunk each flush
+ * would otherwise also allocate blocks, and fdatasync commit that metadata through the journal.
+ */
+export const ZERO_AHEAD_BYTES = 1 << 20;
+const ZEROES = Buffer.alloc(64 * 1024);
 
 export function writeFully(fd: number, buf: Uint8Array, position: number): void {
   let done = 0;
@@ -104,6 +113,19 @@ export class JsChunkFile {
     chunk.sealed = chunk.footer !== undefined;
     if (!keepOpen) chunk.release();
     return chunk;
+  }
+
+  /** Writes zeroes over [from, to) (clamped to the data region) without syncing, so the blocks
+   * there are allocated before appends land on them (see ZERO_AHEAD_BYTES); false when the write
+   * failed (a full disk): the append's own write reports that. */
+  fillZeroes(from: number, to: number): boolean {
+    const end = Math.min(to, dataCapacityEnd(this.size));
+    try {
+      for (let at = from; at < end; at += ZEROES.length) writeFully(this.fd, ZEROES.subarray(0, Math.min(ZEROES.length, end - at)), at);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   seal(footer: ChunkFooter): void {

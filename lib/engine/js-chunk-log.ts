@@ -20,7 +20,7 @@ import {
   MIN_CHUNK_SIZE,
 } from '../format/layout.js';
 import { chainFrameChecksum, scanFrames } from '../format/record-scanner.js';
-import { JsChunkFile, readExactly, writeFully } from './js-chunk-file.js';
+import { JsChunkFile, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
 import type { LogEngine, OpenReport } from './log-engine.js';
 
 const TORN_ZERO_SLACK = 4096;
@@ -43,6 +43,8 @@ export class JsChunkLog implements LogEngine {
   private generation = 0;
   private writeOffset = 0;
   private flushedOffset = 0;
+  /** Bytes of the tail chunk below this are written: data or our zeroes. */
+  private zeroedEnd = 0;
   private recordCount = 0;
   private dataChecksum = 0;
   private isOpen = false;
@@ -141,6 +143,7 @@ export class JsChunkLog implements LogEngine {
       if (!this.readOnly) fs.fdatasyncSync(tail.fd);
     }
     this.flushedOffset = this.writeOffset;
+    this.zeroedEnd = this.writeOffset;
     this.generation = lastGeneration + 1;
     this.isOpen = true;
     if (!this.readOnly) this.writeCheckpoint(this.endPosition(), true);
@@ -207,6 +210,11 @@ export class JsChunkLog implements LogEngine {
       f += len;
     }
     const tail = this.chunks[this.chunks.length - 1] as JsChunkFile;
+    const dataEnd = offset + prevEnd;
+    if (dataEnd + ZERO_AHEAD_BYTES / 2 > this.zeroedEnd) {
+      const to = Math.ceil((dataEnd + ZERO_AHEAD_BYTES) / 4096) * 4096;
+      if (tail.fillZeroes(Math.max(this.zeroedEnd, dataEnd), to)) this.zeroedEnd = to;
+    }
     try {
       writeFully(tail.fd, view.subarray(0, prevEnd), offset);
     } catch (err) {
@@ -226,6 +234,7 @@ export class JsChunkLog implements LogEngine {
     this.chunks.push(JsChunkFile.create(this.dir, this.chunks.length, this.chunkSize));
     this.writeOffset = CHUNK_HEADER_SIZE;
     this.flushedOffset = CHUNK_HEADER_SIZE;
+    this.zeroedEnd = CHUNK_HEADER_SIZE;
     this.recordCount = 0;
     this.dataChecksum = 0;
   }

@@ -34,7 +34,7 @@ export class Memtable {
   }
 
   addStream(streamId: string, firstVersion: number, positions: readonly number[]): void {
-    let run = this.streams.get(streamId);
+    const run = this.streams.get(streamId);
     if (!run) {
       // A copy sized to fit: most streams of a busy store get one or two events per memtable, and
       // an array grown by push reserves 17 slots (136 bytes) at the first one.
