@@ -276,6 +276,8 @@ uint64_t ChunkLog::DataLimit(const ChunkFile& chunk) const {
 const ChunkFile& ChunkLog::Readable(uint64_t number) {
   ChunkFile& chunk = *chunks_[number];
   if (!chunk.sealed()) return chunk;  // the tail: always mapped
+  // Reads of a stream or the global log hit the same chunk many times in a row.
+  if (!mapped_sealed_.empty() && mapped_sealed_.front() == number) return chunk;
   auto it = std::find(mapped_sealed_.begin(), mapped_sealed_.end(), number);
   if (it != mapped_sealed_.end()) mapped_sealed_.erase(it);
   mapped_sealed_.insert(mapped_sealed_.begin(), number);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cachedString } from '../lib/format/string-cache.js';
 
 describe('cachedString (decoded ids and types by their bytes)', () => {
@@ -14,6 +14,36 @@ describe('cachedString (decoded ids and types by their bytes)', () => {
         expect(cachedString(buf, off, off + len)).toBe(w);
         off += len + 1;
       }
+    }
+  });
+});
+
+describe('utf8Text and latin1Text (Buffer decodes without toString)', () => {
+  const bytes = Buffer.concat([Buffer.from('order-42 é 注文 😀'), Buffer.from([0xff, 0xc3, 0x28, 0xe2, 0x82]), Buffer.from('tail')]);
+  const cases: [number, number][] = [];
+  for (let a = 0; a < bytes.length; a += 3) for (let b = a; b <= bytes.length; b += 5) cases.push([a, b]);
+
+  it('decodes exactly as toString does, malformed UTF-8 included', async () => {
+    const { utf8Text, latin1Text } = await import('../lib/format/text.js');
+    for (const [a, b] of cases) {
+      expect(utf8Text(bytes, a, b)).toBe(bytes.toString('utf8', a, b));
+      expect(latin1Text(bytes, a, b)).toBe(bytes.toString('latin1', a, b));
+    }
+  });
+
+  it('falls back to toString where Buffer lacks the slice methods', async () => {
+    const proto = Buffer.prototype as unknown as Record<string, unknown>;
+    const saved = { utf8Slice: proto.utf8Slice, latin1Slice: proto.latin1Slice };
+    delete proto.utf8Slice;
+    delete proto.latin1Slice;
+    vi.resetModules();
+    // The module picks its decoders when loaded; toString itself needs the methods back to run.
+    const loaded = import('../lib/format/text.js');
+    const { utf8Text, latin1Text } = await loaded.finally(() => Object.assign(proto, saved));
+    expect(utf8Text.toString()).toContain('toString');
+    for (const [a, b] of cases) {
+      expect(utf8Text(bytes, a, b)).toBe(bytes.toString('utf8', a, b));
+      expect(latin1Text(bytes, a, b)).toBe(bytes.toString('latin1', a, b));
     }
   });
 });

@@ -5,6 +5,7 @@
  * exactly as given.
  */
 import { randomFillSync } from 'node:crypto';
+import { latin1Text } from './text.js';
 
 export const UUID_BYTES = 16;
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,5 +53,5 @@ export function readUuid(buf: Buffer, off: number): string {
     text[t] = HEX[v >> 4] as number;
     text[t + 1] = HEX[v & 15] as number;
   }
-  return text.toString('latin1', 0, 36);
+  return latin1Text(text, 0, 36);
 }

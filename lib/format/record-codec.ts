@@ -17,6 +17,7 @@ import type { RecordedEvent } from '../types.js';
 import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
 import { cachedString } from './string-cache.js';
+import { utf8Text } from './text.js';
 
 export const BODY_FIXED_SIZE = 40;
 const DATA_BYTES = 1;
@@ -174,7 +175,7 @@ export function encodeTransaction(
 function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, absent: boolean): unknown {
   if (absent) return undefined;
   if (bytes) return new Uint8Array(buf.subarray(start, start + len));
-  return JSON.parse(buf.toString('utf8', start, start + len));
+  return JSON.parse(utf8Text(buf, start, start + len));
 }
 
 /** The event in the frame at `off` of `buf` (already CRC-verified by the engine), decoded straight
@@ -193,9 +194,9 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
   p += sid;
   const type = cachedString(buf, p, p + typeLen);
   p += typeLen;
-  const id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : buf.toString('utf8', p, p + idLen);
+  const id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : utf8Text(buf, p, p + idLen);
   p += idLen;
-  const commandId = cid > 0 ? buf.toString('utf8', p, p + cid) : undefined;
+  const commandId = cid > 0 ? utf8Text(buf, p, p + cid) : undefined;
   p += cid;
   const data = readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0);
   p += dataLen;
@@ -226,6 +227,6 @@ export function decodeIndexFields(buf: Buffer, off: number): { streamId: string;
   return {
     streamId: cachedString(buf, s, s + sid),
     version: buf.readUInt32LE(b + 16),
-    commandId: cid > 0 ? buf.toString('utf8', c, c + cid) : undefined,
+    commandId: cid > 0 ? utf8Text(buf, c, c + cid) : undefined,
   };
 }

@@ -4,6 +4,8 @@
  * direct-mapped cache answers most of them with a byte comparison instead of a UTF-8 decode and a
  * new string. Only short strings are cached; a slot holds a copy of the bytes it answers for.
  */
+import { utf8Text } from './text.js';
+
 const SLOTS = 64;
 const MAX_BYTES = 64;
 const slab = new Uint8Array(SLOTS * MAX_BYTES);
@@ -12,7 +14,7 @@ const texts: string[] = new Array<string>(SLOTS).fill('');
 
 export function cachedString(buf: Buffer, start: number, end: number): string {
   const len = end - start;
-  if (len > MAX_BYTES || len === 0) return buf.toString('utf8', start, end);
+  if (len > MAX_BYTES || len === 0) return utf8Text(buf, start, end);
   const slot = (len * 31 + (buf[start] as number) * 7 + (buf[end - 1] as number) + (buf[start + (len >> 1)] as number) * 131) & (SLOTS - 1);
   const base = slot * MAX_BYTES;
   if (lengths[slot] === len) {
@@ -20,7 +22,7 @@ export function cachedString(buf: Buffer, start: number, end: number): string {
     while (i < len && slab[base + i] === buf[start + i]) i++;
     if (i === len) return texts[slot] as string;
   }
-  const text = buf.toString('utf8', start, end);
+  const text = utf8Text(buf, start, end);
   slab.set(buf.subarray(start, end), base);
   lengths[slot] = len;
   texts[slot] = text;
