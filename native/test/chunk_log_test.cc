@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <vector>
 
@@ -55,6 +56,11 @@ TEST(AppendReadScanAndReopen) {
     CHECK_EQ(log.ReadFramesInto(two, 2, big.data(), big.size()), 2 * (kFrameHeaderSize + 100u));
     const double negative[] = {-1};
     CHECK_THROWS_CODE(log.ReadFramesInto(negative, 1, big.data(), big.size()), "INVALID_ARGUMENT");
+    // Bad positions behind a good one reach the prefetch first: it must skip them quietly (UBSan
+    // checks its conversions), and the read still reports them.
+    const double bad_later[] = {static_cast<double>(kChunkHeaderSize), std::nan(""), 1e300,
+                                static_cast<double>(kChunk - 1), -5};
+    CHECK_THROWS_CODE(log.ReadFramesInto(bad_later, 5, big.data(), big.size()), "INVALID_ARGUMENT");
     std::vector<uint8_t> all;
     CHECK_EQ(log.Scan(kChunkHeaderSize, end, 1 << 20, &all), end);
     CHECK_EQ(all.size(), end - kChunkHeaderSize);
