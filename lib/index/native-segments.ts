@@ -8,17 +8,6 @@ const NONE = new Float64Array(0);
 /** Where the addon writes answers (shared: lookups run one at a time on the event loop). */
 let answer = new Float64Array(256);
 
-/** Runs a lookup into `answer`, growing it once if the answer is longer; returns a copy. */
-function ask(lookup: (out: Float64Array) => number): Float64Array {
-  let n = wrap(() => lookup(answer));
-  if (n === 0) return NONE;
-  if (n > answer.length) {
-    answer = new Float64Array(n * 2);
-    n = wrap(() => lookup(answer));
-  }
-  return answer.slice(0, n);
-}
-
 class NativeSegmentReader implements SegmentReader {
   readonly header: SegmentReader['header'];
   constructor(
@@ -35,11 +24,28 @@ class NativeSegmentReader implements SegmentReader {
     return bloomMayContain(this.bloom, hi, lo);
   }
   findLast(hi: number, lo: number): [number, number] | undefined {
-    const n = wrap(() => this.handle.findLast(hi, lo, answer));
+    let n: number;
+    try {
+      n = this.handle.findLast(hi, lo, answer);
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
     return n === 0 ? undefined : [answer[0] as number, answer[1] as number];
   }
+  /** Into the shared `answer` array, grown once if the answer is longer; returns a copy. No
+   * closures: this runs for every segment a lookup probes. */
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
-    return ask((out) => this.handle.range(hi, lo, fromSeq, toSeq, out));
+    try {
+      let n = this.handle.range(hi, lo, fromSeq, toSeq, answer);
+      if (n === 0) return NONE;
+      if (n > answer.length) {
+        answer = new Float64Array(n * 2);
+        n = this.handle.range(hi, lo, fromSeq, toSeq, answer);
+      }
+      return answer.slice(0, n);
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
   }
   close(): void {
     this.handle.close();
