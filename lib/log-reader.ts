@@ -4,6 +4,7 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
+import { u32 } from './format/le-bytes.js';
 import { decodeEvent } from './format/record-codec.js';
 import type { RecordedEvent } from './types.js';
 
@@ -25,7 +26,7 @@ export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] 
   if (positions.length === 0) return [];
   const bytes = engine.readFrames(positions);
   const out: RecordedEvent[] = [];
-  for (let off = 0, i = 0; off < bytes.length; off += bytes.readUInt32LE(off), i++) {
+  for (let off = 0, i = 0; off < bytes.length; off += u32(bytes, off), i++) {
     out.push(decodeEvent(bytes, off, positions[i] as number));
   }
   return out;

@@ -47,3 +47,15 @@ describe('utf8Text and latin1Text (Buffer decodes without toString)', () => {
     }
   });
 });
+
+describe('u16 and u32 (little-endian reads of decoded frames)', () => {
+  it('read as Buffer.readUInt16LE/readUInt32LE do, high bits unsigned', async () => {
+    const { u16, u32 } = await import('../lib/format/le-bytes.js');
+    const buf = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x80, 0x01, 0x02, 0x03, 0xfe, 0x7f, 0x80, 0x00]);
+    for (let i = 0; i + 4 <= buf.length; i++) {
+      expect(u16(buf, i)).toBe(buf.readUInt16LE(i));
+      expect(u32(buf, i)).toBe(buf.readUInt32LE(i));
+    }
+    expect(u32(buf, 0)).toBe(0xffffffff);
+  });
+});

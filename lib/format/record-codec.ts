@@ -16,6 +16,7 @@
 import type { RecordedEvent } from '../types.js';
 import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
+import { u16, u32 } from './le-bytes.js';
 import { cachedString } from './string-cache.js';
 import { utf8Text } from './text.js';
 
@@ -182,12 +183,12 @@ function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, ab
  * into the object the API returns. */
 export function decodeEvent(buf: Buffer, off: number, position: number): RecordedEvent {
   const b = off + FRAME_HEADER_SIZE;
-  const sid = buf.readUInt16LE(b + 20);
-  const typeLen = buf.readUInt16LE(b + 22);
-  const idLen = buf.readUInt16LE(b + 24);
-  const cid = buf.readUInt16LE(b + 26);
-  const dataLen = buf.readUInt32LE(b + 28);
-  const metaLen = buf.readUInt32LE(b + 32);
+  const sid = u16(buf, b + 20);
+  const typeLen = u16(buf, b + 22);
+  const idLen = u16(buf, b + 24);
+  const cid = u16(buf, b + 26);
+  const dataLen = u32(buf, b + 28);
+  const metaLen = u32(buf, b + 32);
   const flags = buf[b + 36] as number;
   let p = b + BODY_FIXED_SIZE;
   const streamId = cachedString(buf, p, p + sid);
@@ -203,12 +204,12 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
   const metadata = readPayload(buf, p, metaLen, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0);
   const e: RecordedEvent = {
     streamId,
-    version: buf.readUInt32LE(b + 16),
+    version: u32(buf, b + 16),
     type,
     data,
     metadata,
     id,
-    timestamp: buf.readUIntLE(b + 8, 6),
+    timestamp: u32(buf, b + 8) + u16(buf, b + 12) * 0x1_0000_0000,
     position,
   };
   if (commandId !== undefined) e.commandId = commandId;
@@ -218,15 +219,15 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
 /** Reads only what the in-memory indexes need, without touching payloads. */
 export function decodeIndexFields(buf: Buffer, off: number): { streamId: string; version: number; commandId: string | undefined } {
   const b = off + FRAME_HEADER_SIZE;
-  const sid = buf.readUInt16LE(b + 20);
-  const typeLen = buf.readUInt16LE(b + 22);
-  const idLen = buf.readUInt16LE(b + 24);
-  const cid = buf.readUInt16LE(b + 26);
+  const sid = u16(buf, b + 20);
+  const typeLen = u16(buf, b + 22);
+  const idLen = u16(buf, b + 24);
+  const cid = u16(buf, b + 26);
   const s = b + BODY_FIXED_SIZE;
   const c = s + sid + typeLen + idLen;
   return {
     streamId: cachedString(buf, s, s + sid),
-    version: buf.readUInt32LE(b + 16),
+    version: u32(buf, b + 16),
     commandId: cid > 0 ? utf8Text(buf, c, c + cid) : undefined,
   };
 }
