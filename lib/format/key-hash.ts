@@ -8,30 +8,46 @@ const SEED_HI = 0x9747b28c;
 const SEED_LO = 0x2f5d3a1b;
 const scratch = Buffer.allocUnsafe(4096);
 
+// MurmurHash3 x86_32 in pieces, shared by the two paths below: the scramble of one 4-byte block,
+// the mix of a block into the hash, and the finalizer.
+function scramble(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+function mix(h: number, k: number): number {
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finish(h: number, len: number): number {
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 function murmur3(bytes: Uint8Array, len: number, seed: number): number {
-  let h = seed >>> 0;
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
+  let h = seed | 0;
   const blocks = len & ~3;
   for (let i = 0; i < blocks; i += 4) {
-    let k = (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = mix(
+      h,
+      scramble(
+        (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24),
+      ),
+    );
   }
   const tail = len & 3;
   if (tail > 0) {
     let k = 0;
-    if (tail === 3) k ^= (bytes[blocks + 2] as number) << 16;
-    if (tail >= 2) k ^= (bytes[blocks + 1] as number) << 8;
-    k ^= bytes[blocks] as number;
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
+    for (let i = tail - 1; i >= 0; i--) k ^= (bytes[blocks + i] as number) << (8 * i);
+    h ^= scramble(k);
   }
   return finish(h, len);
 }
@@ -45,8 +61,6 @@ export interface Key {
  * codes): no encode into a buffer, which was most of a key's cost. `undefined` when `s` has a char
  * outside ASCII. */
 function asciiKey(s: string): Key | undefined {
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
   let h1 = SEED_HI | 0;
   let h2 = SEED_LO | 0;
   const len = s.length;
@@ -57,16 +71,9 @@ function asciiKey(s: string): Key | undefined {
     const c = s.charCodeAt(i + 2);
     const d = s.charCodeAt(i + 3);
     if ((a | b | c | d) > 0x7f) return undefined;
-    let k = a | (b << 8) | (c << 16) | (d << 24);
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h1 ^= k;
-    h1 = (h1 << 13) | (h1 >>> 19);
-    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-    h2 ^= k;
-    h2 = (h2 << 13) | (h2 >>> 19);
-    h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+    const k = scramble(a | (b << 8) | (c << 16) | (d << 24));
+    h1 = mix(h1, k);
+    h2 = mix(h2, k);
   }
   const tail = len & 3;
   if (tail > 0) {
@@ -76,23 +83,11 @@ function asciiKey(s: string): Key | undefined {
       if (ch > 0x7f) return undefined;
       k ^= ch << (8 * i);
     }
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
+    k = scramble(k);
     h1 ^= k;
     h2 ^= k;
   }
   return { hi: finish(h1, len), lo: finish(h2, len) };
-}
-
-function finish(h: number, len: number): number {
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 export function keyOf(s: string): Key {
