@@ -5,11 +5,11 @@
  * memtable, frozen memtables, segments; a segment whose filter rules the key out costs a few bit
  * tests. Segment hits are hash-keyed candidates; callers check them against the records.
  *
- * Background work (builds, merges, rebuilds) is IndexJobs'.
+ * Background work (builds, merges, rebuilds) is IndexJobs'; the search of segment files is
+ * SegmentSearch's.
  */
 
 import type { LogEngine } from '../engine/log-engine.js';
-import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
@@ -20,11 +20,9 @@ import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
+import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
 
-const MAX_SEQ = 0xffffffff;
 const RECENT_STREAMS = 1000;
-/** A shared empty answer: a miss allocates nothing. */
-const NO_HITS = new Float64Array(0);
 
 export interface StoreIndexOptions {
   engine: LogEngine;
@@ -54,12 +52,6 @@ export interface IndexCounts {
   commands: number;
 }
 
-interface Fields {
-  streamId: string;
-  version: number;
-  commandId: string | undefined;
-}
-
 export class StoreIndex {
   private readonly latestVersions = new LatestVersions();
   private readonly recentCommands = new RecentKeys();
@@ -70,10 +62,12 @@ export class StoreIndex {
   private active: Memtable;
   private readonly frozen: Memtable[] = [];
   private readonly jobs: IndexJobs;
+  private readonly segments: SegmentSearch;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly o: StoreIndexOptions) {
     this.jobs = new IndexJobs(o, this.frozen);
+    this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
     this.replaying = true;
@@ -141,7 +135,7 @@ export class StoreIndex {
   latest(streamId: string): { version: number; position: number } {
     const cached = this.latestVersions.get(streamId);
     if (cached) return cached;
-    const found = this.fromMemtables((m) => m.latest(streamId)) ?? this.segmentLatest(streamId);
+    const found = this.fromMemtables((m) => m.latest(streamId)) ?? this.segments.latest(streamId);
     if (!found) return { version: 0, position: 0 };
     this.latestVersions.set(streamId, found.version, found.position, Date.now());
     return found;
@@ -153,7 +147,7 @@ export class StoreIndex {
     const key = keyOf(streamId);
     const out: number[] = [];
     for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
-      const hits = this.slotRange(slot, key, streamId, from, to);
+      const hits = this.segments.range(slot, key, streamId, from, to);
       for (let i = 1; i < hits.length; i += 2) out.push(hits[i] as number);
     }
     for (const m of [...this.frozen, this.active]) for (const p of m.range(streamId, from, to)) out.push(p);
@@ -176,7 +170,7 @@ export class StoreIndex {
     const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
-      const hits = this.slotRange(slot, key, streamId, version, version);
+      const hits = this.segments.range(slot, key, streamId, version, version);
       for (let k = 1; k < hits.length; k += 2) if (accept(hits[k] as number)) return;
     }
   }
@@ -215,7 +209,7 @@ export class StoreIndex {
     const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
-      const hits = this.slotRange(slot, key, commandId, 0, MAX_SEQ);
+      const hits = this.segments.range(slot, key, commandId, 0, MAX_SEQ);
       if (hits.length > 0) {
         const positions: number[] = [];
         for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
@@ -235,107 +229,9 @@ export class StoreIndex {
     return undefined;
   }
 
-  private segmentLatest(streamId: string): { version: number; position: number } | undefined {
-    const key = keyOf(streamId);
-    const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
-    for (let i = slots.length - 1; i >= 0; i--) {
-      const slot = slots[i] as SegmentSlot;
-      // Flat [version, position] pairs of this stream's candidates in the slot, checked below.
-      const hits = this.guard(
-        slot,
-        (r) => {
-          if (!r.mayContain(key.hi, key.lo)) return NO_HITS;
-          const last = r.findLast(key.hi, key.lo);
-          if (!last) return NO_HITS;
-          if (this.fieldsAt([last[1]])[0]?.streamId === streamId) return Float64Array.from(last);
-          return r.range(key.hi, key.lo, 0, MAX_SEQ); // a colliding key: check every entry
-        },
-        () => this.scanSlot(slot, (f) => f.streamId === streamId),
-      );
-      let best: { version: number; position: number } | undefined;
-      const positions: number[] = [];
-      for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
-      const fields = positions.length === 1 ? undefined : this.fieldsAt(positions);
-      for (let k = 0; k < positions.length; k++) {
-        if (fields && fields[k]?.streamId !== streamId) continue;
-        const version = hits[2 * k] as number;
-        if (!best || version > best.version) best = { version, position: positions[k] as number };
-      }
-      if (best) return best;
-    }
-    return undefined;
-  }
-
   /** Index fields of the records at `positions`. */
-  fieldsAt(positions: number[]): Fields[] {
-    if (positions.length === 0) return [];
-    const bytes = this.o.engine.readFrames(positions);
-    const out: Fields[] = [];
-    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) out.push(decodeIndexFields(bytes, off));
-    return out;
-  }
-
-  /** Flat [seq, position] pairs of `key` (the key of stream or command `id`) with from <= seq <= to
-   * in one slot: the Bloom filter, then the tree; a broken slot answers by scanning its log range.
-   * No callbacks: this runs for every segment of every lookup. */
-  private slotRange(slot: SegmentSlot, key: { hi: number; lo: number }, id: string, from: number, to: number): Float64Array {
-    const r = slot.reader;
-    if (!slot.broken && r) {
-      try {
-        return r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : NO_HITS;
-      } catch (err) {
-        this.markBroken(slot, err);
-      }
-    }
-    return slot.kind === SEGMENT_KIND_STREAM
-      ? this.scanSlot(slot, (f) => f.streamId === id && f.version >= from && f.version <= to)
-      : this.scanSlot(slot, (f) => f.commandId === id);
-  }
-
-  /** Runs a segment lookup; a broken or damaged segment answers by scanning its log range. */
-  private guard(
-    slot: SegmentSlot,
-    lookup: (r: NonNullable<SegmentSlot['reader']>) => Float64Array,
-    fallback: () => Float64Array,
-  ): Float64Array {
-    if (!slot.broken && slot.reader) {
-      try {
-        return lookup(slot.reader);
-      } catch (err) {
-        this.markBroken(slot, err);
-      }
-    }
-    return fallback();
-  }
-
-  /** A segment that failed a lookup with CorruptionError is answered from the log until rebuilt;
-   * any other error is the caller's. */
-  private markBroken(slot: SegmentSlot, err: unknown): void {
-    if (!(err instanceof CorruptionError)) throw err;
-    this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
-    slot.broken = err.message;
-    this.jobs.rebuild(slot);
-  }
-
-  /** Flat [seq, position] pairs of the records in the slot's log range that `match`. */
-  private scanSlot(slot: SegmentSlot, match: (f: Fields) => boolean): Float64Array {
-    const out: number[] = [];
-    const ordinal = new Map<string, number>();
-    for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        const position = positions[i++] as number;
-        const f = decodeIndexFields(bytes, off);
-        if (!match(f)) continue;
-        if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
-        else {
-          const n = ordinal.get(f.commandId as string) ?? 0;
-          ordinal.set(f.commandId as string, n + 1);
-          out.push(n, position);
-        }
-      }
-    }
-    return Float64Array.from(out);
+  fieldsAt(positions: number[]): IndexFields[] {
+    return this.segments.fieldsAt(positions);
   }
 
   /** Waits for the background work queued so far. */

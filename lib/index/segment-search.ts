@@ -1,0 +1,139 @@
+/**
+ * Lookups in the index segments of a store: Bloom filter, then the B+tree, per slot; a slot whose
+ * segment is missing or damaged answers by scanning its log range (and is rebuilt in the
+ * background by the caller's `rebuild`). Answers are hash-keyed candidates, flat [seq, position]
+ * pairs; callers check them against the records (`fieldsAt`).
+ */
+import type { LogEngine } from '../engine/log-engine.js';
+import { CorruptionError } from '../errors.js';
+import { SEGMENT_KIND_STREAM } from '../format/index-layout.js';
+import { keyOf } from '../format/key-hash.js';
+import { decodeIndexFields } from '../format/record-codec.js';
+import { framesOf, scanBlocks } from '../log-reader.js';
+import type { SegmentCatalog, SegmentSlot } from './segment-catalog.js';
+
+export const MAX_SEQ = 0xffffffff;
+/** A shared empty answer: a miss allocates nothing. */
+const NO_HITS = new Float64Array(0);
+
+export interface IndexFields {
+  streamId: string;
+  version: number;
+  commandId: string | undefined;
+}
+
+export interface SegmentSearchOptions {
+  engine: LogEngine;
+  catalog: SegmentCatalog;
+  warn: (message: string) => void;
+  /** Queues the rebuild of a slot found damaged. */
+  rebuild: (slot: SegmentSlot) => void;
+}
+
+export class SegmentSearch {
+  constructor(private readonly o: SegmentSearchOptions) {}
+
+  /** Latest version of a stream in the segments, newest segment first (undefined: none). */
+  latest(streamId: string): { version: number; position: number } | undefined {
+    const key = keyOf(streamId);
+    const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const slot = slots[i] as SegmentSlot;
+      // Flat [version, position] pairs of this stream's candidates in the slot, checked below.
+      const hits = this.guard(
+        slot,
+        (r) => {
+          if (!r.mayContain(key.hi, key.lo)) return NO_HITS;
+          const last = r.findLast(key.hi, key.lo);
+          if (!last) return NO_HITS;
+          if (this.fieldsAt([last[1]])[0]?.streamId === streamId) return Float64Array.from(last);
+          return r.range(key.hi, key.lo, 0, MAX_SEQ); // a colliding key: check every entry
+        },
+        () => this.scanSlot(slot, (f) => f.streamId === streamId),
+      );
+      let best: { version: number; position: number } | undefined;
+      const positions: number[] = [];
+      for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
+      const fields = positions.length === 1 ? undefined : this.fieldsAt(positions);
+      for (let k = 0; k < positions.length; k++) {
+        if (fields && fields[k]?.streamId !== streamId) continue;
+        const version = hits[2 * k] as number;
+        if (!best || version > best.version) best = { version, position: positions[k] as number };
+      }
+      if (best) return best;
+    }
+    return undefined;
+  }
+
+  /** Index fields of the records at `positions`. */
+  fieldsAt(positions: number[]): IndexFields[] {
+    if (positions.length === 0) return [];
+    const bytes = this.o.engine.readFrames(positions);
+    const out: IndexFields[] = [];
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) out.push(decodeIndexFields(bytes, off));
+    return out;
+  }
+
+  /** Flat [seq, position] pairs of `key` (the key of stream or command `id`) with from <= seq <= to
+   * in one slot: the Bloom filter, then the tree; a broken slot answers by scanning its log range.
+   * No callbacks: this runs for every segment of every lookup. */
+  range(slot: SegmentSlot, key: { hi: number; lo: number }, id: string, from: number, to: number): Float64Array {
+    const r = slot.reader;
+    if (!slot.broken && r) {
+      try {
+        return r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : NO_HITS;
+      } catch (err) {
+        this.markBroken(slot, err);
+      }
+    }
+    return slot.kind === SEGMENT_KIND_STREAM
+      ? this.scanSlot(slot, (f) => f.streamId === id && f.version >= from && f.version <= to)
+      : this.scanSlot(slot, (f) => f.commandId === id);
+  }
+
+  /** Runs a segment lookup; a broken or damaged segment answers by scanning its log range. */
+  private guard(
+    slot: SegmentSlot,
+    lookup: (r: NonNullable<SegmentSlot['reader']>) => Float64Array,
+    fallback: () => Float64Array,
+  ): Float64Array {
+    if (!slot.broken && slot.reader) {
+      try {
+        return lookup(slot.reader);
+      } catch (err) {
+        this.markBroken(slot, err);
+      }
+    }
+    return fallback();
+  }
+
+  /** A segment that failed a lookup with CorruptionError is answered from the log until rebuilt;
+   * any other error is the caller's. */
+  private markBroken(slot: SegmentSlot, err: unknown): void {
+    if (!(err instanceof CorruptionError)) throw err;
+    this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
+    slot.broken = err.message;
+    this.o.rebuild(slot);
+  }
+
+  /** Flat [seq, position] pairs of the records in the slot's log range that `match`. */
+  private scanSlot(slot: SegmentSlot, match: (f: IndexFields) => boolean): Float64Array {
+    const out: number[] = [];
+    const ordinal = new Map<string, number>();
+    for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
+      let i = 0;
+      for (const [off] of framesOf(bytes)) {
+        const position = positions[i++] as number;
+        const f = decodeIndexFields(bytes, off);
+        if (!match(f)) continue;
+        if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
+        else {
+          const n = ordinal.get(f.commandId as string) ?? 0;
+          ordinal.set(f.commandId as string, n + 1);
+          out.push(n, position);
+        }
+      }
+    }
+    return Float64Array.from(out);
+  }
+}
