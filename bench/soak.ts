@@ -14,9 +14,47 @@ const flag = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : unde
 const minutes = Number(flag('--minutes') ?? 3);
 const engine = (flag('--engine') ?? 'native') as EngineName;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-soak-'));
-const store = await EventStore.open(dir, { engine, chunkSize: 64 << 20, indexMemtableEntries: 200_000, retentionMs: 30_000 });
+const CHUNK = 64 << 20;
+const store = await EventStore.open(dir, { engine, chunkSize: CHUNK, indexMemtableEntries: 200_000, retentionMs: 30_000 });
 const fds = () => fs.readdirSync('/proc/self/fd').length;
-const samples: { t: number; events: number; rss: number; heap: number; buffers: number; fds: number }[] = [];
+/** Resident anonymous memory and resident pages of mapped files (Linux; NaN elsewhere). The two
+ * are judged apart: mapped pages are page cache that reads and merges touched, bounded by design
+ * (at most 8 sealed chunks mapped plus the tail, and the index segments, each mapped whole), and
+ * swing with what was read last; anonymous memory must level off. */
+function rssParts(): { anon: number; file: number } {
+  try {
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024;
+    return { anon: field('RssAnon'), file: field('RssFile') + field('RssShmem') };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN };
+  }
+}
+/** What the process may have mapped now: 8 sealed chunks and the tail, every index segment, and
+ * 128 MB for node's own binary and libraries. */
+function mappedBoundMb(): number {
+  const index = path.join(dir, 'index');
+  let bytes = 9 * CHUNK + 128 * 2 ** 20;
+  for (const name of fs.existsSync(index) ? fs.readdirSync(index) : []) {
+    try {
+      bytes += fs.statSync(path.join(index, name)).size;
+    } catch {
+      // replaced by a merge meanwhile
+    }
+  }
+  return bytes / 2 ** 20;
+}
+const samples: {
+  t: number;
+  events: number;
+  rss: number;
+  anon: number;
+  file: number;
+  bound: number;
+  heap: number;
+  buffers: number;
+  fds: number;
+}[] = [];
 let written = 0;
 let received = 0;
 let stop = false;
@@ -46,7 +84,7 @@ const reader = (async () => {
 
 const started = Date.now();
 console.log(`soak: ${minutes} min, ${engine} engine, ${dir}`);
-console.log('   s      events   events/s   RSS MB  heap MB  bufs MB  fds  subscribed');
+console.log('   s      events   events/s   RSS MB  anon MB  file MB  heap MB  bufs MB  fds  subscribed');
 let lastEvents = 0;
 while (Date.now() - started < minutes * 60_000) {
   await new Promise((r) => setTimeout(r, 10_000));
@@ -54,17 +92,21 @@ while (Date.now() - started < minutes * 60_000) {
   // where the index dictionaries live off the heap, so a leak there shows too.
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
+  const parts = rssParts();
   const s = {
     t: (Date.now() - started) / 1000,
     events: written,
     rss: m.rss / 2 ** 20,
+    anon: parts.anon,
+    file: parts.file,
+    bound: mappedBoundMb(),
     heap: m.heapUsed / 2 ** 20,
     buffers: m.arrayBuffers / 2 ** 20,
     fds: fds(),
   };
   samples.push(s);
   console.log(
-    `${s.t.toFixed(0).padStart(4)} ${String(s.events).padStart(11)} ${((s.events - lastEvents) / 10).toFixed(0).padStart(10)} ${s.rss.toFixed(0).padStart(8)} ${s.heap.toFixed(0).padStart(8)} ${s.buffers.toFixed(0).padStart(8)} ${String(s.fds).padStart(4)} ${String(received).padStart(11)}`,
+    `${s.t.toFixed(0).padStart(4)} ${String(s.events).padStart(11)} ${((s.events - lastEvents) / 10).toFixed(0).padStart(10)} ${s.rss.toFixed(0).padStart(8)} ${s.anon.toFixed(0).padStart(8)} ${s.file.toFixed(0).padStart(8)} ${s.heap.toFixed(0).padStart(8)} ${s.buffers.toFixed(0).padStart(8)} ${String(s.fds).padStart(4)} ${String(received).padStart(11)}`,
   );
   lastEvents = s.events;
 }
@@ -75,31 +117,31 @@ await subscriber;
 await store.close();
 fs.rmSync(dir, { recursive: true, force: true });
 
-// After a warm-up third, heap, RSS and descriptors must level off: the highest value of the last
-// third may exceed the highest of the middle third by 30% (memory) or 16 descriptors (chunk and
-// segment files come and go within their bounds).
+// After a warm-up third, heap, array buffers, anonymous memory and descriptors must level off: the
+// highest value of the last third may exceed the highest of the middle third by 30% (memory) or 16
+// descriptors (chunk and segment files come and go within their bounds). Mapped file pages must
+// stay within the mapping bound; where /proc gives no split, total RSS is judged like anon.
 const third = Math.floor(samples.length / 3);
 if (third === 0) {
   console.log('soak too short to judge');
   process.exit(0);
 }
-const peak = (from: number, to: number, k: 'heap' | 'rss' | 'buffers' | 'fds') => Math.max(...samples.slice(from, to).map((x) => x[k]));
-const mid = {
-  heap: peak(third, 2 * third, 'heap'),
-  rss: peak(third, 2 * third, 'rss'),
-  buffers: peak(third, 2 * third, 'buffers'),
-  fds: peak(third, 2 * third, 'fds'),
-};
-const end = {
-  heap: peak(2 * third, samples.length, 'heap'),
-  rss: peak(2 * third, samples.length, 'rss'),
-  buffers: peak(2 * third, samples.length, 'buffers'),
-  fds: peak(2 * third, samples.length, 'fds'),
-};
+type Measure = 'heap' | 'rss' | 'anon' | 'file' | 'buffers' | 'fds';
+const peak = (from: number, to: number, k: Measure) => Math.max(...samples.slice(from, to).map((x) => x[k]));
+const peaks = (from: number, to: number) =>
+  Object.fromEntries((['heap', 'rss', 'anon', 'file', 'buffers', 'fds'] as const).map((k) => [k, peak(from, to, k)])) as Record<
+    Measure,
+    number
+  >;
+const mid = peaks(third, 2 * third);
+const end = peaks(2 * third, samples.length);
+const split = !Number.isNaN(end.anon);
 // Small values get an absolute slack too: 30% of a 25 MB heap is within what one retained batch moves.
 const levels = (a: number, b: number) => b <= Math.max(a * 1.3, a + 16);
-const verdict = levels(mid.heap, end.heap) && levels(mid.buffers, end.buffers) && end.rss <= mid.rss * 1.3 && end.fds <= mid.fds + 16;
+const withinMapping = samples.every((s) => s.file <= s.bound);
+const memory = split ? end.anon <= mid.anon * 1.3 && withinMapping : end.rss <= mid.rss * 1.3;
+const verdict = levels(mid.heap, end.heap) && levels(mid.buffers, end.buffers) && memory && end.fds <= mid.fds + 16;
 console.log(
-  `peaks, middle third -> last third: heap ${mid.heap.toFixed(0)} -> ${end.heap.toFixed(0)} MB, array buffers ${mid.buffers.toFixed(0)} -> ${end.buffers.toFixed(0)} MB, RSS ${mid.rss.toFixed(0)} -> ${end.rss.toFixed(0)} MB, fds ${mid.fds} -> ${end.fds}: ${verdict ? 'levels off' : 'GROWS'}`,
+  `peaks, middle third -> last third: heap ${mid.heap.toFixed(0)} -> ${end.heap.toFixed(0)} MB, array buffers ${mid.buffers.toFixed(0)} -> ${end.buffers.toFixed(0)} MB, anonymous ${mid.anon.toFixed(0)} -> ${end.anon.toFixed(0)} MB, mapped files at most ${peak(0, samples.length, 'file').toFixed(0)} MB (${withinMapping ? 'within' : 'PAST'} what may be mapped: chunks and index segments), RSS ${mid.rss.toFixed(0)} -> ${end.rss.toFixed(0)} MB, fds ${mid.fds} -> ${end.fds}: ${verdict ? 'levels off' : 'GROWS'}`,
 );
 process.exit(verdict ? 0 : 1);

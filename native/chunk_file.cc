@@ -97,9 +97,10 @@ void ChunkFile::Seal(const ChunkFooter& footer) {
 }
 
 bool ChunkFile::FillZeroes(uint64_t from, uint64_t to) const noexcept {
-  // One pwritev over iovecs that all point at the same zero block (static: it stays on the shared
-  // zero page, costing no memory).
-  static const uint8_t kZeroBlock[64 * 1024] = {};
+  // One pwritev over iovecs that all point at the same zero block. Not const on purpose: a const
+  // array of zeroes lands in .rodata (64 KiB of the binary); this one is in .bss, never written,
+  // so its pages stay the kernel's shared zero page.
+  alignas(4096) static uint8_t zero_block[64 * 1024];
   constexpr size_t kMaxIov = 64;
   const uint64_t end = std::min(to, ChunkDataCapacityEnd(size()));
   while (from < end) {
@@ -108,8 +109,8 @@ bool ChunkFile::FillZeroes(uint64_t from, uint64_t to) const noexcept {
     uint64_t bytes = 0;
     for (; n < kMaxIov && from + bytes < end; ++n) {
       const size_t len =
-          static_cast<size_t>(std::min<uint64_t>(sizeof kZeroBlock, end - from - bytes));
-      iov[n] = {const_cast<uint8_t*>(kZeroBlock), len};
+          static_cast<size_t>(std::min<uint64_t>(sizeof zero_block, end - from - bytes));
+      iov[n] = {zero_block, len};
       bytes += len;
     }
     const ssize_t w = ::pwritev(fd_->get(), iov, static_cast<int>(n), static_cast<off_t>(from));

@@ -107,14 +107,19 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   Napi::Value Range(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
-      // Reused: a point lookup then allocates nothing here (lookups run on the JS thread only).
+      // Reused: a point lookup then allocates nothing here (lookups run on the JS thread only);
+      // released again after an answer of more than kKeptEntries, so one huge stream read does
+      // not pin its buffer for the life of the process.
+      constexpr size_t kKeptEntries = 4096;
       static thread_local std::vector<SegmentEntry> entries;
       entries.clear();
       const uint64_t key = KeyArg(info, 0);
       auto out = ArgTypedArray<Napi::Float64Array>(info, 4, "out");
       segment(env)->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
                           static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
-      return EntriesInto(env, entries.data(), entries.size(), out);
+      Napi::Value n = EntriesInto(env, entries.data(), entries.size(), out);
+      if (entries.capacity() > kKeptEntries) std::vector<SegmentEntry>().swap(entries);
+      return n;
     });
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
