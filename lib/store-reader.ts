@@ -80,9 +80,7 @@ export class StoreReader {
 
   /** The first result of a stored command, for DuplicateCommandError. */
   commandOriginal(commandId: string, searchDisk: boolean): AppendResult | undefined {
-    // A command seen within the retention period is known to exist; its events may already be in a
-    // segment, so look them up there too.
-    const positions = this.index.commandPositions(commandId, searchDisk || this.index.isRecentCommand(commandId));
+    const positions = this.index.commandPositions(commandId, searchDisk || 'recent');
     if (!positions) return undefined;
     const fields = this.index.fieldsAt(positions);
     const mine = positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId);

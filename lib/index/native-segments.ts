@@ -24,18 +24,12 @@ class NativeSegmentReader implements SegmentReader {
     return bloomMayContain(this.bloom, hi, lo);
   }
   findLast(hi: number, lo: number): [number, number] | undefined {
-    let n: number;
-    try {
-      n = this.handle.findLast(hi, lo, answer);
-    } catch (err) {
-      throw toAnnalsError(err);
-    }
+    const n = wrap(() => this.handle.findLast(hi, lo, answer));
     return n === 0 ? undefined : [answer[0] as number, answer[1] as number];
   }
-  /** Into the shared `answer` array, grown once if the answer is longer; returns a copy. No
-   * closures: this runs for every segment a lookup probes. */
+  /** Into the shared `answer` array, grown once if the answer is longer; returns a copy. */
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
-    try {
+    return wrap(() => {
       let n = this.handle.range(hi, lo, fromSeq, toSeq, answer);
       if (n === 0) return NONE;
       if (n > answer.length) {
@@ -43,9 +37,7 @@ class NativeSegmentReader implements SegmentReader {
         n = this.handle.range(hi, lo, fromSeq, toSeq, answer);
       }
       return answer.slice(0, n);
-    } catch (err) {
-      throw toAnnalsError(err);
-    }
+    });
   }
   close(): void {
     this.handle.close();

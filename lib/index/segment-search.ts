@@ -40,17 +40,7 @@ export class SegmentSearch {
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
       // Flat [version, position] pairs of this stream's candidates in the slot, checked below.
-      const hits = this.guard(
-        slot,
-        (r) => {
-          if (!r.mayContain(key.hi, key.lo)) return NO_HITS;
-          const last = r.findLast(key.hi, key.lo);
-          if (!last) return NO_HITS;
-          if (this.fieldsAt([last[1]])[0]?.streamId === streamId) return Float64Array.from(last);
-          return r.range(key.hi, key.lo, 0, MAX_SEQ); // a colliding key: check every entry
-        },
-        () => this.scanSlot(slot, (f) => f.streamId === streamId),
-      );
+      const hits = this.lastInSlot(slot, key, streamId) ?? this.scanSlot(slot, (f) => f.streamId === streamId);
       let best: { version: number; position: number } | undefined;
       const positions: number[] = [];
       for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
@@ -91,20 +81,21 @@ export class SegmentSearch {
       : this.scanSlot(slot, (f) => f.commandId === id);
   }
 
-  /** Runs a segment lookup; a broken or damaged segment answers by scanning its log range. */
-  private guard(
-    slot: SegmentSlot,
-    lookup: (r: NonNullable<SegmentSlot['reader']>) => Float64Array,
-    fallback: () => Float64Array,
-  ): Float64Array {
-    if (!slot.broken && slot.reader) {
-      try {
-        return lookup(slot.reader);
-      } catch (err) {
-        this.markBroken(slot, err);
-      }
+  /** The stream's newest entry in the slot from its tree (every entry of a colliding key); undefined
+   * when the slot is broken, so the caller scans its log range instead. */
+  private lastInSlot(slot: SegmentSlot, key: { hi: number; lo: number }, streamId: string): Float64Array | undefined {
+    const r = slot.reader;
+    if (slot.broken || !r) return undefined;
+    try {
+      if (!r.mayContain(key.hi, key.lo)) return NO_HITS;
+      const last = r.findLast(key.hi, key.lo);
+      if (!last) return NO_HITS;
+      if (this.fieldsAt([last[1]])[0]?.streamId === streamId) return Float64Array.from(last);
+      return r.range(key.hi, key.lo, 0, MAX_SEQ); // a colliding key: check every entry
+    } catch (err) {
+      this.markBroken(slot, err);
+      return undefined;
     }
-    return fallback();
   }
 
   /** A segment that failed a lookup with CorruptionError is answered from the log until rebuilt;

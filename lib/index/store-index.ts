@@ -189,23 +189,23 @@ export class StoreIndex {
     return out;
   }
 
-  /** Whether the command was stored within the retention period (without touching the disk). */
-  isRecentCommand(commandId: string): boolean {
-    return this.recentCommands.has(keyOf(commandId));
-  }
-
-  /** Candidate positions of a command's events, oldest first; `disk` includes the segments. */
-  commandPositions(commandId: string, disk: boolean): number[] | undefined {
+  /**
+   * Candidate positions of a command's events, oldest first. `disk`: whether to search the
+   * segments too; 'recent' searches them only for a command seen within the retention period (it
+   * is known to exist, and its events may already be in a segment).
+   */
+  commandPositions(commandId: string, disk: boolean | 'recent'): number[] | undefined {
+    const key = keyOf(commandId);
+    const recent = this.recentCommands.has(key);
     // While every memtable is younger than the retention, a command missing from the recent set is
     // in no memtable either.
     const oldest = this.frozen[0] ?? this.active;
     const memtablesCovered = Date.now() - this.o.retentionMs <= oldest.createdAt;
-    const key = keyOf(commandId);
-    if (!memtablesCovered || this.recentCommands.has(key)) {
+    if (!memtablesCovered || recent) {
       const inMemory = this.fromMemtables((m) => m.command(key));
       if (inMemory) return inMemory;
     }
-    if (!disk) return undefined;
+    if (disk === false || (disk === 'recent' && !recent)) return undefined;
     const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
