@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type EngineName, EventStore } from '../lib/index.js';
-import { payload } from './workload.js';
+import { payload, rssParts } from './workload.js';
 
 const args = process.argv.slice(2);
 const flag = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
@@ -17,19 +17,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-soak-'));
 const CHUNK = 64 << 20;
 const store = await EventStore.open(dir, { engine, chunkSize: CHUNK, indexMemtableEntries: 200_000, retentionMs: 30_000 });
 const fds = () => fs.readdirSync('/proc/self/fd').length;
-/** Resident anonymous memory and resident pages of mapped files (Linux; NaN elsewhere). The two
- * are judged apart: mapped pages are page cache that reads and merges touched, bounded by design
- * (at most 8 sealed chunks mapped plus the tail, and the index segments, each mapped whole), and
- * swing with what was read last; anonymous memory must level off. */
-function rssParts(): { anon: number; file: number } {
-  try {
-    const status = fs.readFileSync('/proc/self/status', 'utf8');
-    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024;
-    return { anon: field('RssAnon'), file: field('RssFile') + field('RssShmem') };
-  } catch {
-    return { anon: Number.NaN, file: Number.NaN };
-  }
-}
+// Resident memory is judged in two parts (rssParts): mapped pages are page cache that reads and
+// merges touched, bounded by design (at most 8 sealed chunks mapped plus the tail, and the index
+// segments, each mapped whole), and swing with what was read last; anonymous memory must level off.
 /** What the process may have mapped now: 8 sealed chunks and the tail, every index segment, and
  * 128 MB for node's own binary and libraries. */
 function mappedBoundMb(): number {
@@ -97,8 +87,8 @@ while (Date.now() - started < minutes * 60_000) {
     t: (Date.now() - started) / 1000,
     events: written,
     rss: m.rss / 2 ** 20,
-    anon: parts.anon,
-    file: parts.file,
+    anon: (parts?.anon ?? Number.NaN) / 2 ** 20,
+    file: (parts?.file ?? Number.NaN) / 2 ** 20,
     bound: mappedBoundMb(),
     heap: m.heapUsed / 2 ** 20,
     buffers: m.arrayBuffers / 2 ** 20,

@@ -4,8 +4,7 @@
  * Prints one JSON line: ops/s per phase, reopen time, bytes on disk, peak RSS.
  */
 
-import fs from 'node:fs';
-import { payload } from '../workload.js';
+import { payload, rssParts } from '../workload.js';
 import { type BenchEvent, bytesIn, CONTENDERS, type Contender } from './contenders.js';
 
 const [name, dir, eventsText, streamsText, quickText] = process.argv.slice(2) as [string, string, string, string, string];
@@ -27,17 +26,6 @@ function event(stream: string, i: number, commandId: string): BenchEvent {
   return { stream, expected, commandId, type: 'OrderPlaced', data: payload(i) };
 }
 
-/** Anonymous (heap, native allocations) and file-backed (mapped files) resident memory, from
- * /proc (Linux); the peak RSS the table shows counts both. */
-function rssParts(): { anon: number; file: number } | undefined {
-  try {
-    const status = fs.readFileSync('/proc/self/status', 'utf8');
-    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
-    return { anon: field('RssAnon'), file: field('RssFile') + field('RssShmem') };
-  } catch {
-    return undefined;
-  }
-}
 let peakAnon = 0;
 let peakFile = 0;
 function sampleRss(): void {
