@@ -15,9 +15,9 @@ import { fsyncDirectory } from './engine/js-chunk-file.js';
 import { InvalidArgumentError, toAnnalsError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { keyOf } from './format/key-hash.js';
-import { FORMAT_VERSION } from './format/layout.js';
 
 const MAGIC = Buffer.from('ANNALSSN', 'latin1');
+const SNAPSHOT_FORMAT_VERSION = 1;
 const HEADER = 28;
 
 export interface Snapshot {
@@ -56,7 +56,7 @@ export class SnapshotStore {
     const sid = Buffer.from(streamId);
     const out = Buffer.alloc(HEADER + sid.length + body.length + 4);
     MAGIC.copy(out, 0);
-    out[8] = FORMAT_VERSION;
+    out[8] = SNAPSHOT_FORMAT_VERSION;
     out[9] = flags;
     out.writeUInt32LE(sid.length, 12);
     out.writeUInt32LE(version, 16);
@@ -71,7 +71,7 @@ export class SnapshotStore {
   /** The snapshot in `b`, 'other' for a valid snapshot of another stream (a key collision), or
    * 'damaged'. */
   private decode(streamId: string, b: Buffer): Snapshot | 'other' | 'damaged' {
-    if (b.length < HEADER + 4 || !b.subarray(0, 8).equals(MAGIC) || b[8] !== FORMAT_VERSION) return 'damaged';
+    if (b.length < HEADER + 4 || !b.subarray(0, 8).equals(MAGIC) || b[8] !== SNAPSHOT_FORMAT_VERSION) return 'damaged';
     if (b.readUInt32LE(24) !== crc32c(b, 0, 0, 24)) return 'damaged';
     const sidLen = b.readUInt32LE(12);
     const bodyLen = b.readUInt32LE(20);

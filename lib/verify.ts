@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { decodeSegmentHeader, LEAF_CAPACITY, SEGMENT_ENTRY_SIZE, SEGMENT_KIND_STREAM, SEGMENT_PAGE_SIZE } from './format/index-layout.js';
 import { keyOf } from './format/key-hash.js';
@@ -20,7 +21,7 @@ import {
   decodeChunkFooter,
   FRAME_FLAG_COMMIT,
   FRAME_HEADER_SIZE,
-  RECORD_KIND_EVENT,
+  isEventKind,
 } from './format/layout.js';
 import { decodeIndexFields } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
@@ -98,7 +99,7 @@ class RecordKeys {
 function frameOk(b: Buffer, off: number, end: number): number {
   if (end - off < FRAME_HEADER_SIZE) return 0;
   const len = b.readUInt32LE(off);
-  if (len < FRAME_HEADER_SIZE || len > end - off || b[off + 8] !== RECORD_KIND_EVENT || (b[off + 9] as number) > 1) return 0;
+  if (len < FRAME_HEADER_SIZE || len > end - off || !isEventKind(b[off + 8]) || (b[off + 9] as number) > 1) return 0;
   if (b.readUInt16LE(off + 10) !== 0 || b.readUInt32LE(off + 4) !== crc32c(b, 0, off + 8, off + len)) return 0;
   return len;
 }
@@ -156,9 +157,14 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
         off = next;
         continue;
       }
-      const f = decodeIndexFields(b, off);
-      records.add(base + off, f.streamId, f.version, f.commandId);
       checksum = chainFrameChecksum(checksum, b, off);
+      try {
+        const f = decodeIndexFields(b, off, base + off);
+        records.add(base + off, f.streamId, f.version, f.commandId);
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        fault(file, off, 'damaged record body');
+      }
       committed = ((b[off + 9] as number) & FRAME_FLAG_COMMIT) !== 0;
       count++;
       off += len;

@@ -28,7 +28,7 @@ void ChunkHeader::EncodeTo(uint8_t* out) const {
 
 bool ChunkHeader::DecodeFrom(const uint8_t* in, ChunkHeader* header) {
   if (std::memcmp(in, kChunkMagic, 8) != 0 || !CrcMatches(in, 60)) return false;
-  if (in[8] != kFormatVersion || in[9] != kChunkKindData) return false;
+  if (!FormatVersionKnown(in[8]) || in[9] != kChunkKindData) return false;
   header->chunk_number = LoadU64(in + 16);
   header->chunk_size = LoadU64(in + 24);
   return LoadU64(in + 32) == header->first_position() && header->chunk_size >= kMinChunkSize;
@@ -46,7 +46,7 @@ void ChunkFooter::EncodeTo(uint8_t* out) const {
 
 bool ChunkFooter::DecodeFrom(const uint8_t* in, ChunkFooter* footer) {
   if (std::memcmp(in, kFooterMagic, 8) != 0 || !CrcMatches(in, 60)) return false;
-  if (in[8] != kFormatVersion) return false;
+  if (!FormatVersionKnown(in[8])) return false;
   footer->record_count = LoadU32(in + 12);
   footer->data_end = LoadU64(in + 16);
   footer->data_checksum = LoadU32(in + 24);
@@ -66,7 +66,7 @@ void Checkpoint::EncodeTo(uint8_t* out) const {
 
 bool Checkpoint::DecodeFrom(const uint8_t* in, Checkpoint* cp) {
   if (std::memcmp(in, kCheckpointMagic, 8) != 0 || !CrcMatches(in, 44)) return false;
-  if (in[8] != kFormatVersion) return false;
+  if (!FormatVersionKnown(in[8])) return false;
   cp->generation = LoadU32(in + 12);
   cp->durable_end = LoadU64(in + 16);
   cp->tail_records = LoadU32(in + 24);

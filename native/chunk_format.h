@@ -1,5 +1,6 @@
-// On-disk layout of data chunk files (format version 1). docs/ARCHITECTURE.md is the prose twin of
-// this file and lib/format/layout.ts its TypeScript twin; the three change together.
+// On-disk layout of data chunk files (format version 2; version 1 files are read).
+// docs/ARCHITECTURE.md is the prose twin of this file and lib/format/layout.ts its TypeScript twin;
+// the three change together.
 //
 // A chunk file `chunks/NNNNNNNN.chunk` is exactly `chunk_size` bytes long (sparse):
 //
@@ -11,11 +12,13 @@
 //                                60
 //
 // Record frame: u32 length (whole frame, >= 16) | u32 CRC-32C of bytes [8, length) | u8 kind |
-// u8 flags | u16 zero | u32 generation | body. Flag COMMIT marks the last frame of an atomic
-// append: frames after the last COMMIT of the log were never acknowledged and recovery drops them.
-// The generation is the writer session that wrote the frame (one more than any before it, recorded
-// in the checkpoint before the first write); in the tail chunk a frame whose generation is below
-// its predecessor's is stale bytes of a crashed session, not data, so the log ends there.
+// u8 flags | u16 zero | u32 generation | body. The kind names the body's layout (2: compact event
+// body, 1: version 1 event body; both decoded in lib/format/record-codec.ts). Flag COMMIT marks the
+// last frame of an atomic append: frames after the last COMMIT of the log were never acknowledged
+// and recovery drops them. The generation is the writer session that wrote the frame (one more than
+// any before it, recorded in the checkpoint before the first write); in the tail chunk a frame
+// whose generation is below its predecessor's is stale bytes of a crashed session, not data, so the
+// log ends there.
 //
 // Invariants: a frame never spans two chunks, nor does an atomic append; the global position of a
 // frame is chunk_number * chunk_size + offset, so positions only grow and never move; the data
@@ -28,12 +31,22 @@
 
 namespace annals {
 
-constexpr uint8_t kFormatVersion = 1;
+// Written into every chunk header, footer and checkpoint. Version 2 chunks may hold frames of kind
+// 2 (the compact event body, lib/format/record-codec.ts); version 1 files, kind 1 only, still read.
+constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kOldestFormatVersion = 1;
+inline bool FormatVersionKnown(uint8_t v) {
+  return v >= kOldestFormatVersion && v <= kFormatVersion;
+}
 constexpr uint8_t kChunkKindData = 1;
 constexpr uint32_t kChunkHeaderSize = 64;
 constexpr uint32_t kChunkFooterSize = 64;
 constexpr uint32_t kFrameHeaderSize = 16;
-constexpr uint8_t kRecordKindEvent = 1;
+constexpr uint8_t kRecordKindEventV1 = 1;  // event, version 1 body: read, never written
+constexpr uint8_t kRecordKindEvent = 2;    // event, compact body: every append
+inline bool IsEventKind(uint8_t kind) {
+  return kind == kRecordKindEvent || kind == kRecordKindEventV1;
+}
 constexpr uint8_t kFrameFlagCommit = 1;
 constexpr uint64_t kMinChunkSize = 1u << 20;
 constexpr char kChunkMagic[8] = {'A', 'N', 'N', 'A', 'L', 'S', 'C', 'K'};

@@ -64,7 +64,7 @@ ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32
       r.stop = ScanStop::kBadChecksum;
       break;
     }
-    if (f[8] != kRecordKindEvent) {
+    if (!IsEventKind(f[8])) {
       r.stop = ScanStop::kBadKind;
       break;
     }

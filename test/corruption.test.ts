@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '../lib/format/crc32c.js';
+import { BODY_FIXED_SIZE } from '../lib/format/record-codec.js';
 import { CorruptionError, type EventStore, type RecordedEvent } from '../lib/index.js';
 import { verifyStore } from '../lib/verify.js';
 import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
@@ -121,6 +122,9 @@ describe.each(ENGINES)('corruption (%s engine)', (engine) => {
   });
 });
 
+// Frame header, then the body's back-pointer and timestamp (record-codec.ts).
+const VERSION_AT = 16 + 12;
+
 describe.each(ENGINES)('records whose checksums hold but whose versions do not (%s engine)', (engine) => {
   it('replaying them at open fails with CorruptionError, not a crash', async () => {
     const dir = tempDir();
@@ -133,16 +137,37 @@ describe.each(ENGINES)('records whose checksums hold but whose versions do not (
     const bytes = fs.readFileSync(chunk);
     const f = r.position;
     const len = bytes.readUInt32LE(f);
-    bytes.writeUInt32LE(5, f + 16 + 16);
+    bytes.writeUInt32LE(5, f + VERSION_AT);
     bytes.writeUInt32LE(crc32c(bytes, 0, f + 8, f + len), f + 4);
     fs.writeFileSync(chunk, bytes);
     fs.rmSync(path.join(dir, 'index'), { recursive: true, force: true });
     await expect(openStore(dir, engine)).rejects.toBeInstanceOf(CorruptionError);
     // The failed open released the store: put the record back and it opens.
-    bytes.writeUInt32LE(2, f + 16 + 16);
+    bytes.writeUInt32LE(2, f + VERSION_AT);
     bytes.writeUInt32LE(crc32c(bytes, 0, f + 8, f + len), f + 4);
     fs.writeFileSync(chunk, bytes);
     const again = await openStore(dir, engine);
     expect((await again.readStream('a')).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it('refuses a record whose field lengths do not fill its frame with CorruptionError', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine);
+    await s.append('a', [{ type: 'T', data: { x: 1 } }, { type: 'T' }]);
+    const f = (await s.readEvent('a', 1))?.position as number;
+    await s.close();
+    // The stream id's length varint (the first after the fixed body) claims one byte more.
+    const chunk = path.join(dir, 'chunks', '00000000.chunk');
+    const bytes = fs.readFileSync(chunk);
+    const len = bytes.readUInt32LE(f);
+    bytes[f + 16 + BODY_FIXED_SIZE] = (bytes[f + 16 + BODY_FIXED_SIZE] as number) + 1;
+    bytes.writeUInt32LE(crc32c(bytes, 0, f + 8, f + len), f + 4);
+    fs.writeFileSync(chunk, bytes);
+    const again = await openStore(dir, engine);
+    const err = await again.readEvent('a', 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as Error).message).toContain(`position ${f}`);
+    expect((await again.readEvent('a', 2))?.type).toBe('T');
+    expect(verifyStore(dir).faults).toContainEqual({ file: chunk, offset: f, problem: 'damaged record body' });
   });
 });

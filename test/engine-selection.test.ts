@@ -39,8 +39,9 @@ describe('engine selection', () => {
 describe.each(ENGINES)('size limits (%s engine)', (engine) => {
   it('accepts an event of exactly maxEventBytes and refuses one byte more', async () => {
     const s = await openStore(tempDir(), engine, { limits: { maxEventBytes: 4096, maxEventTypeBytes: 4, maxStreamIdBytes: 3 } });
-    // Frame overhead: 16 header + 40 fixed body + stream id + type + event id.
-    const overhead = 16 + 40 + 3 + 4 + 2;
+    // Frame overhead: 16 header + 17 fixed body + length varints (stream id, type, event id: 1 byte
+    // each; data: 2) + stream id + type + event id.
+    const overhead = 16 + 17 + 5 + 3 + 4 + 2;
     const fits = new Uint8Array(4096 - overhead);
     await s.append('abc', [{ type: 'abcd', id: 'id', data: fits }]);
     await expect(s.append('abc', [{ type: 'abcd', id: 'id', data: new Uint8Array(fits.length + 1) }])).rejects.toBeInstanceOf(

@@ -56,8 +56,9 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     const generated = events.slice(5).map((e) => e.id);
     for (const id of generated) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(generated).size).toBe(300);
-    // A packed UUID costs 16 bytes: the frame of the lowercase id is 20 bytes shorter than the uppercase one's.
-    expect(events[1]!.position - events[0]!.position - (events[2]!.position - events[1]!.position)).toBe(-20);
+    // A packed UUID costs 16 bytes and no length byte: the frame of the lowercase id is 21 bytes
+    // shorter than the uppercase one's (36 bytes of text and their length).
+    expect(events[1]!.position - events[0]!.position - (events[2]!.position - events[1]!.position)).toBe(-21);
   });
 
   it('enforces expected versions and writes nothing on a mismatch', async () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, decodeChunkFooter, FRAME_HEADER_SIZE } from '../lib/format/layout.js';
-import { BODY_FIXED_SIZE } from '../lib/format/record-codec.js';
+import { BODY_FIXED_SIZE, frameSize } from '../lib/format/record-codec.js';
 import { scanFrames } from '../lib/format/record-scanner.js';
 import { CorruptionError, EventStore, LimitExceededError, StoreLockedError } from '../lib/index.js';
 import { chunkPath, collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
@@ -126,8 +126,12 @@ describe.each(ENGINES)('recovery (%s engine)', (engine) => {
     const dir = tempDir();
     const s = await openStore(dir, engine);
     const capacity = MiB - CHUNK_HEADER_SIZE - CHUNK_FOOTER_SIZE;
-    const overhead = FRAME_HEADER_SIZE + BODY_FIXED_SIZE + 'big'.length + 'b'.length + 36;
-    const exact = new Uint8Array(capacity - overhead).fill(7);
+    // A frame whose data fills the chunk to the byte: frameSize is what validation and encoding use.
+    const sizeOf = (n: number) => frameSize('big', undefined, { type: 'b', id: undefined, data: new Uint8Array(n), metadata: undefined });
+    let n = capacity - sizeOf(0);
+    while (sizeOf(n) > capacity) n--;
+    expect(sizeOf(n)).toBe(capacity);
+    const exact = new Uint8Array(n).fill(7);
     const r1 = await s.append('big', [{ type: 'b', data: exact }]);
     expect(r1.position).toBe(CHUNK_HEADER_SIZE);
     const r2 = await s.append('big', [{ type: 'b', data: new Uint8Array(10) }]);

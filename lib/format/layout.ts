@@ -1,16 +1,28 @@
 /**
- * On-disk layout of data chunks, format version 1: the TypeScript twin of native/chunk_format.h
+ * On-disk layout of data chunks, format version 2 (version 1 read): the TypeScript twin of native/chunk_format.h
  * (read that header for the invariants; docs/ARCHITECTURE.md has the prose). Both engines write and
  * read exactly these bytes.
  */
 import { crc32c } from './crc32c.js';
 
-export const FORMAT_VERSION = 1;
+/** Written into every chunk header, footer and checkpoint. Version 2 chunks may hold compact event
+ * bodies (frame kind 2); version 1 files, kind 1 only, are still read. */
+export const FORMAT_VERSION = 2;
+const OLDEST_FORMAT_VERSION = 1;
+function versionKnown(v: number | undefined): boolean {
+  return v !== undefined && v >= OLDEST_FORMAT_VERSION && v <= FORMAT_VERSION;
+}
 export const CHUNK_KIND_DATA = 1;
 export const CHUNK_HEADER_SIZE = 64;
 export const CHUNK_FOOTER_SIZE = 64;
 export const FRAME_HEADER_SIZE = 16;
-export const RECORD_KIND_EVENT = 1;
+/** An event with the compact body (record-codec.ts): every append writes these. */
+export const RECORD_KIND_EVENT = 2;
+/** An event with the version 1 body (record-body-v1.ts): read, never written. */
+export const RECORD_KIND_EVENT_V1 = 1;
+export function isEventKind(kind: number | undefined): boolean {
+  return kind === RECORD_KIND_EVENT || kind === RECORD_KIND_EVENT_V1;
+}
 export const FRAME_FLAG_COMMIT = 1;
 export const MIN_CHUNK_SIZE = 1 << 20;
 export const CHECKPOINT_SIZE = 48;
@@ -67,7 +79,7 @@ export function chunkHeaderValid(b: Buffer, chunkNumber: number, chunkSize: numb
     b.length >= CHUNK_HEADER_SIZE &&
     b.subarray(0, 8).equals(CHUNK_MAGIC) &&
     stampOk(b, 60) &&
-    b[8] === FORMAT_VERSION &&
+    versionKnown(b[8]) &&
     b[9] === CHUNK_KIND_DATA &&
     b.readUIntLE(16, 6) === chunkNumber &&
     b.readUInt16LE(22) === 0 &&
@@ -94,7 +106,7 @@ export function encodeChunkFooter(f: ChunkFooter): Buffer {
 }
 
 export function decodeChunkFooter(b: Buffer): ChunkFooter | undefined {
-  if (!b.subarray(0, 8).equals(FOOTER_MAGIC) || !stampOk(b, 60) || b[8] !== FORMAT_VERSION) {
+  if (!b.subarray(0, 8).equals(FOOTER_MAGIC) || !stampOk(b, 60) || !versionKnown(b[8])) {
     return undefined;
   }
   return { recordCount: b.readUInt32LE(12), dataEnd: b.readUIntLE(16, 6), dataChecksum: b.readUInt32LE(24) };
@@ -124,7 +136,7 @@ export function decodeCheckpoint(b: Buffer): Checkpoint | undefined {
   if (b.length < CHECKPOINT_SIZE || !b.subarray(0, 8).equals(CHECKPOINT_MAGIC) || !stampOk(b, 44)) {
     return undefined;
   }
-  if (b[8] !== FORMAT_VERSION) return undefined;
+  if (!versionKnown(b[8])) return undefined;
   return {
     generation: b.readUInt32LE(12),
     durableEnd: b.readUIntLE(16, 6),

@@ -1,31 +1,42 @@
 /**
- * Event record bodies (format version 1), inside the frame of lib/format/layout.ts:
+ * Event record bodies, inside the frame of lib/format/layout.ts. Frame kind 2 (RECORD_KIND_EVENT)
+ * holds the compact body that every append writes:
  *
- *   0  u64 previous position of the same stream (0 = first event): ENode's back-pointer
- *   8  u64 timestamp (ms)        16 u32 stream version
- *   20 u16 stream id bytes       22 u16 type bytes      24 u16 event id bytes   26 u16 command id bytes
- *   28 u32 data bytes            32 u32 metadata bytes  36 u8 payload flags     37 3 zero bytes
- *   40 stream id | type | event id | command id | data | metadata   (strings UTF-8)
+ *   0  u48 previous position of the same stream (0 = first event): ENode's back-pointer
+ *   6  u48 timestamp (ms)        12 u32 stream version        16 u8 payload flags
+ *   17 LEB128 varints: stream id bytes, type bytes, event id bytes (absent under ID_UUID16: 16),
+ *      command id bytes (absent without HAS_COMMAND), data bytes (absent under DATA_ABSENT),
+ *      metadata bytes (absent under META_ABSENT)
+ *   then stream id | type | event id | command id | data | metadata   (strings UTF-8)
+ *
+ * The fixed fields stay fixed-width because the back-pointer is patched after placement and the
+ * version is only known after validation (which checks the encoded size): neither may change a
+ * frame's length. The lengths are varints: a typical event spends 5 bytes on them where the v1
+ * body (frame kind 1, record-body-v1.ts, still read) spent 16 plus 3 of padding.
  *
  * Payload flags: DATA_BYTES / META_BYTES (raw bytes, else JSON text), DATA_ABSENT / META_ABSENT,
- * ID_UUID16 (the event id is a UUID stored as its 16 bytes: lib/format/event-id.ts).
+ * ID_UUID16 (the event id is a UUID stored as its 16 bytes: lib/format/event-id.ts), HAS_COMMAND.
+ * Decoding checks that the fields add up to the frame's length: a body that does not is corrupt.
  * Encoding is per transaction (one atomic append): frames are laid out first, the placement decided,
  * then the back-pointers patched, since they are absolute positions.
  */
 
+import { CorruptionError } from '../errors.js';
 import type { RecordedEvent } from '../types.js';
 import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
-import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
+import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT, RECORD_KIND_EVENT_V1 } from './layout.js';
 import { u16, u32 } from './le-bytes.js';
+import { readBodyV1Header } from './record-body-v1.js';
 import { cachedString } from './string-cache.js';
 import { utf8Text } from './text.js';
 
-export const BODY_FIXED_SIZE = 40;
+export const BODY_FIXED_SIZE = 17;
 const DATA_BYTES = 1;
 const META_BYTES = 2;
 const DATA_ABSENT = 4;
 const META_ABSENT = 8;
 const ID_UUID16 = 16;
+const HAS_COMMAND = 32;
 
 /** An event after validation: payloads already turned into bytes or JSON text. */
 export interface NormalizedEvent {
@@ -53,45 +64,96 @@ export interface EncodedTransaction {
   place(start: number): void;
 }
 
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x20_0000 ? 3 : n < 0x1000_0000 ? 4 : 5;
+}
+
+function writeVarint(buf: Buffer, off: number, n: number): number {
+  let v = n;
+  while (v >= 0x80) {
+    buf[off++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[off++] = v;
+  return off;
+}
+
 function payloadLength(p: Uint8Array | string | undefined): number {
   if (p === undefined) return 0;
   return typeof p === 'string' ? Buffer.byteLength(p) : p.length;
 }
 
+/**
+ * Fills out[at, at + 6) with the byte lengths of one event's variable fields, in body order (-1:
+ * the field has no length varint) and returns the event's encoded frame size.
+ */
+function measure(streamId: string, commandId: string | undefined, e: NormalizedEvent, out: Float64Array, at: number): number {
+  out[at] = Buffer.byteLength(streamId);
+  out[at + 1] = Buffer.byteLength(e.type);
+  out[at + 2] = e.id === undefined || isPackedUuid(e.id) ? -1 : Buffer.byteLength(e.id);
+  out[at + 3] = commandId === undefined ? -1 : Buffer.byteLength(commandId);
+  out[at + 4] = e.data === undefined ? -1 : payloadLength(e.data);
+  out[at + 5] = e.metadata === undefined ? -1 : payloadLength(e.metadata);
+  let size = FRAME_HEADER_SIZE + BODY_FIXED_SIZE + (out[at + 2] === -1 ? UUID_BYTES : 0);
+  for (let i = at; i < at + 6; i++) {
+    const n = out[i] as number;
+    if (n >= 0) size += varintSize(n) + n;
+  }
+  return size;
+}
+
+const scratchLengths = new Float64Array(6);
+
 /** Encoded size of one event's frame: what the maxEventBytes limit is checked against. */
 export function frameSize(streamId: string, commandId: string | undefined, e: NormalizedEvent): number {
-  return (
-    FRAME_HEADER_SIZE +
-    BODY_FIXED_SIZE +
-    Buffer.byteLength(streamId) +
-    Buffer.byteLength(e.type) +
-    idBytes(e.id) +
-    (commandId === undefined ? 0 : Buffer.byteLength(commandId)) +
-    payloadLength(e.data) +
-    payloadLength(e.metadata)
-  );
-}
-
-function idBytes(id: string | undefined): number {
-  return id === undefined || isPackedUuid(id) ? UUID_BYTES : Buffer.byteLength(id);
-}
-
-/** Writes the event id; true when it went in as 16 UUID bytes. */
-function writeId(buf: Buffer, off: number, id: string | undefined): boolean {
-  if (id === undefined) writeRandomUuid(buf, off);
-  else if (isPackedUuid(id)) writeUuid(buf, off, id);
-  else {
-    buf.write(id, off);
-    return false;
-  }
-  return true;
+  return measure(streamId, commandId, e, scratchLengths, 0);
 }
 
 function writePayload(buf: Buffer, off: number, p: Uint8Array | string | undefined): number {
-  if (p === undefined) return 0;
-  if (typeof p === 'string') return buf.write(p, off);
+  if (p === undefined) return off;
+  if (typeof p === 'string') return off + buf.write(p, off);
   buf.set(p, off);
-  return p.length;
+  return off + p.length;
+}
+
+/** Writes one event's frame at `off` (back-pointer left 0), its field lengths at lens[at, at + 6),
+ * and returns its end. */
+function writeFrame(
+  buf: Buffer,
+  off: number,
+  item: TransactionItem,
+  e: NormalizedEvent,
+  version: number,
+  timestamp: number,
+  lens: Float64Array,
+  at: number,
+): number {
+  const b = off + FRAME_HEADER_SIZE;
+  buf[off + 8] = RECORD_KIND_EVENT;
+  buf.writeUIntLE(timestamp, b + 6, 6);
+  buf.writeUInt32LE(version, b + 12);
+  const packedId = lens[at + 2] === -1;
+  buf[b + 16] =
+    (packedId ? ID_UUID16 : 0) |
+    (item.commandId === undefined ? 0 : HAS_COMMAND) |
+    (e.data === undefined ? DATA_ABSENT : typeof e.data === 'string' ? 0 : DATA_BYTES) |
+    (e.metadata === undefined ? META_ABSENT : typeof e.metadata === 'string' ? 0 : META_BYTES);
+  let p = b + BODY_FIXED_SIZE;
+  for (let i = at; i < at + 6; i++) {
+    const n = lens[i] as number;
+    if (n >= 0) p = writeVarint(buf, p, n);
+  }
+  p += buf.write(item.streamId, p);
+  p += buf.write(e.type, p);
+  if (!packedId) p += buf.write(e.id as string, p);
+  else {
+    if (e.id === undefined) writeRandomUuid(buf, p);
+    else writeUuid(buf, p, e.id);
+    p += UUID_BYTES;
+  }
+  if (item.commandId !== undefined) p += buf.write(item.commandId, p);
+  p = writePayload(buf, p, e.data);
+  return writePayload(buf, p, e.metadata);
 }
 
 /**
@@ -104,53 +166,34 @@ export function encodeTransaction(
   timestamp: number,
   lastPositions: Map<string, number> = new Map(),
 ): EncodedTransaction {
+  let count = 0;
+  for (const item of items) count += item.events.length;
+  const sizes = new Array<number>(count);
+  const lens = new Float64Array(6 * count);
   let total = 0;
-  const sizes: number[] = [];
+  let k = 0;
   for (const item of items) {
     for (const e of item.events) {
-      const size = frameSize(item.streamId, item.commandId, e);
-      sizes.push(size);
+      const size = measure(item.streamId, item.commandId, e, lens, 6 * k);
+      sizes[k++] = size;
       total += size;
     }
   }
   const buf = Buffer.alloc(total);
-  const frameOffsets: number[] = [];
+  const frameOffsets = new Array<number>(count);
   let off = 0;
-  let k = 0;
+  k = 0;
   for (const item of items) {
-    const sid = Buffer.byteLength(item.streamId);
-    const cid = item.commandId === undefined ? 0 : Buffer.byteLength(item.commandId);
-    item.events.forEach((e, i) => {
-      const size = sizes[k++] as number;
-      frameOffsets.push(off);
+    for (let i = 0; i < item.events.length; i++) {
+      const size = sizes[k] as number;
+      frameOffsets[k] = off;
       buf.writeUInt32LE(size, off);
-      buf[off + 8] = RECORD_KIND_EVENT;
-      const b = off + FRAME_HEADER_SIZE;
-      buf.writeUIntLE(timestamp, b + 8, 6);
-      buf.writeUInt32LE(item.firstVersion + i, b + 16);
-      buf.writeUInt16LE(sid, b + 20);
-      let p = b + BODY_FIXED_SIZE + sid;
-      buf.write(item.streamId, b + BODY_FIXED_SIZE);
-      const typeLen = buf.write(e.type, p);
-      p += typeLen;
-      const packedId = writeId(buf, p, e.id);
-      const idLen = packedId ? UUID_BYTES : Buffer.byteLength(e.id as string);
-      p += idLen;
-      if (item.commandId !== undefined) p += buf.write(item.commandId, p);
-      const dataLen = writePayload(buf, p, e.data);
-      p += dataLen;
-      const metaLen = writePayload(buf, p, e.metadata);
-      buf.writeUInt16LE(typeLen, b + 22);
-      buf.writeUInt16LE(idLen, b + 24);
-      buf.writeUInt16LE(cid, b + 26);
-      buf.writeUInt32LE(dataLen, b + 28);
-      buf.writeUInt32LE(metaLen, b + 32);
-      buf[b + 36] =
-        (packedId ? ID_UUID16 : 0) |
-        (e.data === undefined ? DATA_ABSENT : typeof e.data === 'string' ? 0 : DATA_BYTES) |
-        (e.metadata === undefined ? META_ABSENT : typeof e.metadata === 'string' ? 0 : META_BYTES);
-      off += size;
-    });
+      const end = writeFrame(buf, off, item, item.events[i] as NormalizedEvent, item.firstVersion + i, timestamp, lens, 6 * k);
+      // The encoder and the size check must agree to the byte, or frames would overlap.
+      if (end !== off + size) throw new Error(`record encoder wrote ${end - off} bytes of a ${size}-byte frame`);
+      off = end;
+      k++;
+    }
   }
   if (total > 0) buf[(frameOffsets[frameOffsets.length - 1] as number) + 9] = FRAME_FLAG_COMMIT;
   return {
@@ -173,6 +216,64 @@ export function encodeTransaction(
   };
 }
 
+/**
+ * The decoded header of the body being read, either kind: version, stream id, type, event id,
+ * command id, data and metadata bytes, payload flags, timestamp. One scratch array, because decoding
+ * is synchronous and runs for every event read.
+ */
+const head = new Float64Array(9);
+
+let cursor = 0;
+function readVarint(buf: Buffer): number {
+  let byte = buf[cursor++] as number;
+  if (byte < 0x80) return byte;
+  let v = byte & 0x7f;
+  let scale = 0x80;
+  for (let i = 1; i < 5; i++) {
+    byte = buf[cursor++] as number;
+    v += (byte & 0x7f) * scale;
+    if (byte < 0x80) return v;
+    scale *= 0x80;
+  }
+  return Number.NaN; // over five bytes: no length of ours; the bounds check below refuses it
+}
+
+/** Reads the header of the frame at `off` into `head` and returns where its fields start, after
+ * checking that they end exactly at the frame's end. */
+function readHeader(buf: Buffer, off: number, position: number): number {
+  const b = off + FRAME_HEADER_SIZE;
+  const kind = buf[off + 8];
+  let fields: number;
+  if (kind === RECORD_KIND_EVENT) {
+    head[8] = u32(buf, b + 6) + u16(buf, b + 10) * 0x1_0000_0000;
+    head[0] = u32(buf, b + 12);
+    const flags = buf[b + 16] as number;
+    head[7] = flags;
+    cursor = b + BODY_FIXED_SIZE;
+    head[1] = readVarint(buf);
+    head[2] = readVarint(buf);
+    head[3] = (flags & ID_UUID16) !== 0 ? UUID_BYTES : readVarint(buf);
+    head[4] = (flags & HAS_COMMAND) !== 0 ? readVarint(buf) : 0;
+    head[5] = (flags & DATA_ABSENT) !== 0 ? 0 : readVarint(buf);
+    head[6] = (flags & META_ABSENT) !== 0 ? 0 : readVarint(buf);
+    fields = cursor;
+  } else if (kind === RECORD_KIND_EVENT_V1) {
+    fields = readBodyV1Header(buf, b, head);
+  } else {
+    throw new CorruptionError(`record at position ${position} has unknown kind ${kind}`);
+  }
+  const end =
+    fields +
+    (head[1] as number) +
+    (head[2] as number) +
+    (head[3] as number) +
+    (head[4] as number) +
+    (head[5] as number) +
+    (head[6] as number);
+  if (end !== off + u32(buf, off)) throw new CorruptionError(`record at position ${position}: its fields do not fill its frame`);
+  return fields;
+}
+
 function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, absent: boolean): unknown {
   if (absent) return undefined;
   if (bytes) return new Uint8Array(buf.subarray(start, start + len));
@@ -182,15 +283,13 @@ function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, ab
 /** The event in the frame at `off` of `buf` (already CRC-verified by the engine), decoded straight
  * into the object the API returns. */
 export function decodeEvent(buf: Buffer, off: number, position: number): RecordedEvent {
-  const b = off + FRAME_HEADER_SIZE;
-  const sid = u16(buf, b + 20);
-  const typeLen = u16(buf, b + 22);
-  const idLen = u16(buf, b + 24);
-  const cid = u16(buf, b + 26);
-  const dataLen = u32(buf, b + 28);
-  const metaLen = u32(buf, b + 32);
-  const flags = buf[b + 36] as number;
-  let p = b + BODY_FIXED_SIZE;
+  let p = readHeader(buf, off, position);
+  const sid = head[1] as number;
+  const typeLen = head[2] as number;
+  const idLen = head[3] as number;
+  const cid = head[4] as number;
+  const dataLen = head[5] as number;
+  const flags = head[7] as number;
   const streamId = cachedString(buf, p, p + sid);
   p += sid;
   const type = cachedString(buf, p, p + typeLen);
@@ -201,33 +300,35 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
   p += cid;
   const data = readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0);
   p += dataLen;
-  const metadata = readPayload(buf, p, metaLen, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0);
+  const metadata = readPayload(buf, p, head[6] as number, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0);
   const e: RecordedEvent = {
     streamId,
-    version: u32(buf, b + 16),
+    version: head[0] as number,
     type,
     data,
     metadata,
     id,
-    timestamp: u32(buf, b + 8) + u16(buf, b + 12) * 0x1_0000_0000,
+    timestamp: head[8] as number,
     position,
   };
   if (commandId !== undefined) e.commandId = commandId;
   return e;
 }
 
-/** Reads only what the in-memory indexes need, without touching payloads. */
-export function decodeIndexFields(buf: Buffer, off: number): { streamId: string; version: number; commandId: string | undefined } {
-  const b = off + FRAME_HEADER_SIZE;
-  const sid = u16(buf, b + 20);
-  const typeLen = u16(buf, b + 22);
-  const idLen = u16(buf, b + 24);
-  const cid = u16(buf, b + 26);
-  const s = b + BODY_FIXED_SIZE;
-  const c = s + sid + typeLen + idLen;
+/** Reads only what the in-memory indexes need, without touching payloads. `position` names the
+ * record in a corruption error. */
+export function decodeIndexFields(
+  buf: Buffer,
+  off: number,
+  position: number,
+): { streamId: string; version: number; commandId: string | undefined } {
+  const s = readHeader(buf, off, position);
+  const sid = head[1] as number;
+  const cid = head[4] as number;
+  const c = s + sid + (head[2] as number) + (head[3] as number);
   return {
     streamId: cachedString(buf, s, s + sid),
-    version: u32(buf, b + 16),
+    version: head[0] as number,
     commandId: cid > 0 ? utf8Text(buf, c, c + cid) : undefined,
   };
 }

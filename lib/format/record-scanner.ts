@@ -3,7 +3,7 @@
  * of native/record_scanner.cc, with the same stop reasons. Only frames up to the last COMMIT count.
  */
 import { crc32c } from './crc32c.js';
-import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT } from './layout.js';
+import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, isEventKind } from './layout.js';
 
 export type ScanStop = 'end of region' | 'zeroed space' | 'bad frame length' | 'bad checksum' | 'unknown record kind' | 'stale generation';
 
@@ -56,7 +56,7 @@ export function scanFrames(chunk: Buffer, begin: number, end: number, minGenerat
       r.stop = 'bad checksum';
       break;
     }
-    if (chunk[off + 8] !== RECORD_KIND_EVENT) {
+    if (!isEventKind(chunk[off + 8])) {
       r.stop = 'unknown record kind';
       break;
     }

@@ -89,8 +89,8 @@ export class IndexJobs {
       for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
         let i = 0;
         for (const [off] of framesOf(bytes)) {
-          const f = decodeIndexFields(bytes, off);
           const position = positions[i++] as number;
+          const f = decodeIndexFields(bytes, off, position);
           if (slot.kind === SEGMENT_KIND_STREAM) m.addStream(f.streamId, f.version, [position]);
           else if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
         }

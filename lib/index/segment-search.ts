@@ -60,7 +60,8 @@ export class SegmentSearch {
     if (positions.length === 0) return [];
     const bytes = this.o.engine.readFrames(positions);
     const out: IndexFields[] = [];
-    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) out.push(decodeIndexFields(bytes, off));
+    let k = 0;
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) out.push(decodeIndexFields(bytes, off, positions[k++] as number));
     return out;
   }
 
@@ -115,7 +116,7 @@ export class SegmentSearch {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
         const position = positions[i++] as number;
-        const f = decodeIndexFields(bytes, off);
+        const f = decodeIndexFields(bytes, off, position);
         if (!match(f)) continue;
         if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
         else {

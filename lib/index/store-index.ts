@@ -90,7 +90,7 @@ export class StoreIndex {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
         const position = positions[i++] as number;
-        const f = decodeIndexFields(bytes, off);
+        const f = decodeIndexFields(bytes, off, position);
         if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
         if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
         this.active.toPosition = position + bytes.readUInt32LE(off);

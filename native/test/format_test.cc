@@ -38,6 +38,18 @@ TEST(ChunkHeaderRoundTripsAndRejectsDamage) {
   }
 }
 
+TEST(ChunkHeadersOfEveryKnownVersionDecode) {
+  uint8_t raw[kChunkHeaderSize];
+  ChunkHeader{1, 1u << 20}.EncodeTo(raw);
+  CHECK_EQ(raw[8], kFormatVersion);
+  ChunkHeader h;
+  for (int v = 0; v <= 255; ++v) {
+    raw[8] = static_cast<uint8_t>(v);
+    StoreU32(raw + 60, Crc32c(raw, 60));
+    CHECK_EQ(ChunkHeader::DecodeFrom(raw, &h), v >= kOldestFormatVersion && v <= kFormatVersion);
+  }
+}
+
 TEST(FooterAndCheckpointRoundTrip) {
   uint8_t raw[kChunkFooterSize];
   ChunkFooter f;

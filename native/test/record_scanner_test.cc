@@ -98,3 +98,22 @@ TEST(ScanNeverReadsOutsideTheRegionOnRandomBytes) {
     CHECK(r.stop_offset <= exact.size());
   }
 }
+
+TEST(ScanAcceptsBothEventKindsAndStopsAtAnUnknownOne) {
+  // Kind 1 (version 1 bodies) stays readable next to kind 2; anything else ends the log.
+  std::vector<uint8_t> f;
+  AddFrame(&f, 40, true);
+  const size_t v1 = f.size();
+  AddFrame(&f, 40, true);
+  f[v1 + 8] = kRecordKindEventV1;
+  StoreU32(f.data() + v1 + 4, Crc32c(f.data() + v1 + 8, kFrameHeaderSize + 40 - 8));
+  const size_t good = f.size();
+  AddFrame(&f, 40, true);
+  f[good + 8] = 3;
+  StoreU32(f.data() + good + 4, Crc32c(f.data() + good + 8, kFrameHeaderSize + 40 - 8));
+  auto img = Image(f);
+  ScanResult r = ScanFrames(img.data(), kChunkHeaderSize, img.size(), 0);
+  CHECK(r.stop == ScanStop::kBadKind);
+  CHECK_EQ(r.committed_records, 2u);
+  CHECK_EQ(r.committed_end, kChunkHeaderSize + good);
+}
