@@ -37,6 +37,7 @@ const DATA_ABSENT = 4;
 const META_ABSENT = 8;
 const ID_UUID16 = 16;
 const HAS_COMMAND = 32;
+const KNOWN_FLAGS = DATA_BYTES | META_BYTES | DATA_ABSENT | META_ABSENT | ID_UUID16 | HAS_COMMAND;
 
 /** An event after validation: payloads already turned into bytes or JSON text. */
 export interface NormalizedEvent {
@@ -248,6 +249,7 @@ function readHeader(buf: Buffer, off: number, position: number): number {
     head[8] = u32(buf, b + 6) + u16(buf, b + 10) * 0x1_0000_0000;
     head[0] = u32(buf, b + 12);
     const flags = buf[b + 16] as number;
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw new CorruptionError(`record at position ${position} has unknown payload flags ${flags}`);
     head[7] = flags;
     cursor = b + BODY_FIXED_SIZE;
     head[1] = readVarint(buf);
@@ -274,10 +276,15 @@ function readHeader(buf: Buffer, off: number, position: number): number {
   return fields;
 }
 
-function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, absent: boolean): unknown {
+function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, absent: boolean, position: number): unknown {
   if (absent) return undefined;
   if (bytes) return new Uint8Array(buf.subarray(start, start + len));
-  return JSON.parse(utf8Text(buf, start, start + len));
+  try {
+    return JSON.parse(utf8Text(buf, start, start + len));
+  } catch {
+    // The store wrote this text with JSON.stringify: text that does not parse is damage.
+    throw new CorruptionError(`record at position ${position}: its JSON payload does not parse`);
+  }
 }
 
 /** The event in the frame at `off` of `buf` (already CRC-verified by the engine), decoded straight
@@ -298,9 +305,9 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
   p += idLen;
   const commandId = cid > 0 ? utf8Text(buf, p, p + cid) : undefined;
   p += cid;
-  const data = readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0);
+  const data = readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0, position);
   p += dataLen;
-  const metadata = readPayload(buf, p, head[6] as number, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0);
+  const metadata = readPayload(buf, p, head[6] as number, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0, position);
   const e: RecordedEvent = {
     streamId,
     version: head[0] as number,
