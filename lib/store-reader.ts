@@ -6,8 +6,10 @@
 
 import type { LogEngine } from './engine/log-engine.js';
 import { type AppendResult, InvalidArgumentError } from './errors.js';
+import { keyOf } from './format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeEvent } from './format/record-codec.js';
+import { SEEN_AGAIN } from './index/recent-keys.js';
 import type { StoreIndex } from './index/store-index.js';
 import { framesOf, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
@@ -73,17 +75,41 @@ export class StoreReader {
 
   readCommand(commandId: string): RecordedEvent[] | undefined {
     const visibleEnd = this.visibleEnd();
-    const positions = this.index.commandPositions(commandId, true)?.filter((p) => p < visibleEnd) ?? [];
-    const events = readAt(this.engine, positions).filter((e) => e.commandId === commandId);
-    return events.length === 0 ? undefined : events;
+    const key = keyOf(commandId);
+    const hint = this.index.recentCommand(key);
+    if (hint > SEEN_AGAIN && hint < visibleEnd) {
+      // A recent command of one event: read it where the recent set says, if the record agrees.
+      const only = readAt(this.engine, [hint])[0];
+      if (only?.commandId === commandId) return [only];
+    }
+    const read = (everySource: boolean) => {
+      const positions = this.index.commandPositions(commandId, true, key, hint, everySource)?.filter((p) => p < visibleEnd) ?? [];
+      return { positions, events: readAt(this.engine, positions).filter((e) => e.commandId === commandId) };
+    };
+    let found = read(false);
+    // Candidates that were all another id's (keys collide): the command may sit in an older source.
+    if (found.events.length === 0 && found.positions.length > 0) found = read(true);
+    return found.events.length === 0 ? undefined : found.events;
   }
 
   /** The first result of a stored command, for DuplicateCommandError. */
   commandOriginal(commandId: string, searchDisk: boolean): AppendResult | undefined {
-    const positions = this.index.commandPositions(commandId, searchDisk || 'recent');
-    if (!positions) return undefined;
-    const fields = this.index.fieldsAt(positions);
-    const mine = positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId);
+    const key = keyOf(commandId);
+    const hint = this.index.recentCommand(key);
+    if (hint > SEEN_AGAIN) {
+      const f = this.index.fieldsAt([hint])[0];
+      if (f?.commandId === commandId)
+        return { streamId: f.streamId, firstVersion: f.version, lastVersion: f.version, position: hint, commandId };
+    }
+    const candidates = (everySource: boolean) => {
+      const positions = this.index.commandPositions(commandId, searchDisk || 'recent', key, hint, everySource) ?? [];
+      const fields = this.index.fieldsAt(positions);
+      return { positions, mine: positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId) };
+    };
+    let found = candidates(false);
+    // Candidates that were all another id's (keys collide): the command may sit in an older source.
+    if (found.mine.length === 0 && found.positions.length > 0) found = candidates(true);
+    const mine = found.mine;
     const first = mine[0];
     if (!first?.f) return undefined;
     // The first append of the command: its consecutive events in the first stream it wrote.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { keyOf, keyOfBytes } from '../lib/format/key-hash.js';
 import { CommandTable } from '../lib/index/command-table.js';
 import { LatestVersions } from '../lib/index/latest-versions.js';
-import { RecentKeys } from '../lib/index/recent-keys.js';
+import { RecentKeys, SEEN_AGAIN } from '../lib/index/recent-keys.js';
 
 describe('keyOf (index keys, stored in segments)', () => {
   it('gives the keys existing segments hold: pinned values, ASCII fast path equal to the UTF-8 bytes path', () => {
@@ -23,39 +23,41 @@ describe('keyOf (index keys, stored in segments)', () => {
 });
 
 describe('RecentKeys (hashed recent-command set)', () => {
-  it('answers like a set through growth, eviction in insertion order and shrinking', () => {
+  it('answers like a map through growth, eviction in insertion order and shrinking', () => {
     const r = new RecentKeys();
     const t0 = 1_000_000;
     // 50 seconds of insertions, 2,000 keys per second.
-    for (let s = 0; s < 50; s++) for (let k = 0; k < 2000; k++) r.add(keyOf(`cmd-${s}-${k}`), t0 + s * 1000 + k / 10);
+    for (let s = 0; s < 50; s++) for (let k = 0; k < 2000; k++) r.add(keyOf(`cmd-${s}-${k}`), t0 + s * 1000 + k / 10, 64 + s * 2000 + k);
     expect(r.size).toBe(100_000);
-    r.add(keyOf('cmd-0-0'), t0 + 60_000); // already there: not added twice
+    expect(r.get(keyOf('cmd-0-1'))).toBe(65);
+    r.add(keyOf('cmd-0-0'), t0 + 60_000, 999); // already there: not added twice, marked seen again
     expect(r.size).toBe(100_000);
-    for (let s = 0; s < 50; s += 7) expect(r.has(keyOf(`cmd-${s}-${s * 13}`))).toBe(true);
-    expect(r.has(keyOf('never-added'))).toBe(false);
+    expect(r.get(keyOf('cmd-0-0'))).toBe(SEEN_AGAIN);
+    for (let s = 0; s < 50; s += 7) expect(r.get(keyOf(`cmd-${s}-${s * 13}`)) !== 0).toBe(true);
+    expect(r.get(keyOf('never-added')) !== 0).toBe(false);
 
     r.evictBefore(t0 + 30_000); // drops seconds 0..29
     expect(r.size).toBe(40_000);
     for (let s = 0; s < 50; s++) {
-      for (let k = 0; k < 2000; k += 97) expect(r.has(keyOf(`cmd-${s}-${k}`))).toBe(s >= 30);
+      for (let k = 0; k < 2000; k += 97) expect(r.get(keyOf(`cmd-${s}-${k}`)) !== 0).toBe(s >= 30);
     }
     r.evictBefore(t0 + 49_000); // shrinks the table; the rest must still be found
     expect(r.size).toBe(2000);
-    for (let k = 0; k < 2000; k++) expect(r.has(keyOf(`cmd-49-${k}`))).toBe(true);
+    for (let k = 0; k < 2000; k++) expect(r.get(keyOf(`cmd-49-${k}`))).toBe(64 + 49 * 2000 + k);
     r.evictBefore(t0 + 100_000);
     expect(r.size).toBe(0);
-    expect(r.has(keyOf('cmd-49-0'))).toBe(false);
+    expect(r.get(keyOf('cmd-49-0')) !== 0).toBe(false);
   });
 
   it('keeps probe runs intact when keys share a home slot and are evicted in between', () => {
     const r = new RecentKeys();
     // Same low word (one home slot), different high words: one long probe run.
     const keys = Array.from({ length: 300 }, (_, i) => ({ hi: i + 1, lo: 5 }));
-    for (const [i, k] of keys.entries()) r.add(k, i * 1000);
-    r.add({ hi: 0, lo: 0 }, 300_000); // the empty marker's key is still a key
+    for (const [i, k] of keys.entries()) r.add(k, i * 1000, 64 + i);
+    r.add({ hi: 0, lo: 0 }, 300_000, 7); // the empty marker's key is still a key
     r.evictBefore(150_000);
-    for (const [i, k] of keys.entries()) expect(r.has(k)).toBe(i >= 150);
-    expect(r.has({ hi: 0, lo: 0 })).toBe(true);
+    for (const [i, k] of keys.entries()) expect(r.get(k) !== 0).toBe(i >= 150);
+    expect(r.get({ hi: 0, lo: 0 })).toBe(7);
   });
 });
 

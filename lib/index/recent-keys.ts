@@ -6,11 +6,15 @@
  * safe because `has` only means "look in memory first", and every hit is checked against the
  * record. Eviction drops the oldest keys in O(evicted) with one counter per second of insertions
  * instead of a timestamp per key.
+ *
+ * Each key holds a non-zero value given when it was first added; a second add of the same key sets
+ * it to SEEN_AGAIN (1). The store keeps where a command's only event is there (lib/index/store-index.ts).
  */
 import type { Key } from '../format/key-hash.js';
 import { KeyTable } from './key-table.js';
 
 const MIN_RING = 1024;
+export const SEEN_AGAIN = 1;
 
 export class RecentKeys {
   private readonly table = new KeyTable();
@@ -20,10 +24,11 @@ export class RecentKeys {
   private head = 0;
   private readonly buckets: { time: number; count: number }[] = [];
 
-  add(key: Key, now: number): void {
+  /** Remembers `key` with `value` (> 1), or marks it SEEN_AGAIN if it is already remembered. */
+  add(key: Key, now: number, value: number): void {
     const count = this.table.size;
     if (count === this.ringHi.length) this.growRing();
-    if (this.table.update(key, () => 1) !== 0) return; // already remembered
+    if (this.table.update(key, (was) => (was === 0 ? value : SEEN_AGAIN)) !== 0) return; // already remembered
     const tail = (this.head + count) & (this.ringHi.length - 1);
     this.ringHi[tail] = key.hi;
     this.ringLo[tail] = key.lo;
@@ -32,8 +37,9 @@ export class RecentKeys {
     else this.buckets.push({ time: now, count: 1 });
   }
 
-  has(key: Key): boolean {
-    return this.table.get(key) !== 0;
+  /** The key's value; 0 when it is not remembered. */
+  get(key: Key): number {
+    return this.table.get(key);
   }
 
   /** Forgets the keys added before `cutoff` (to the second). */

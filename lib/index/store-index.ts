@@ -11,14 +11,14 @@
 
 import type { LogEngine } from '../engine/log-engine.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../format/index-layout.js';
-import { keyOf } from '../format/key-hash.js';
+import { type Key, keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import { IndexJobs } from './index-jobs.js';
 import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
-import { RecentKeys } from './recent-keys.js';
+import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
 
@@ -114,7 +114,9 @@ export class StoreIndex {
       if (a.commandId !== undefined) {
         const key = keyOf(a.commandId);
         this.active.addCommand(key, a.positions);
-        this.recentCommands.add(key, time);
+        // A command of one event is remembered with that event's position (never 0 or 1: chunk
+        // headers come first), so reading it back needs no index search.
+        this.recentCommands.add(key, time, a.positions.length === 1 ? (a.positions[0] as number) : SEEN_AGAIN);
       }
     }
     this.active.toPosition = end;
@@ -190,33 +192,52 @@ export class StoreIndex {
   }
 
   /**
-   * Candidate positions of a command's events, oldest first. `disk`: whether to search the
-   * segments too; 'recent' searches them only for a command seen within the retention period (it
-   * is known to exist, and its events may already be in a segment).
+   * What the recent-command set holds for a key: 0 nothing (not seen within the retention period),
+   * SEEN_AGAIN (seen, with several events or under a shared key), else the position of the
+   * command's only event. A candidate, like every hash hit: check the record.
    */
-  commandPositions(commandId: string, disk: boolean | 'recent'): number[] | undefined {
-    const key = keyOf(commandId);
-    const recent = this.recentCommands.has(key);
+  recentCommand(key: Key): number {
+    return this.recentCommands.get(key);
+  }
+
+  /**
+   * Candidate positions of a command's events, oldest first. A command's events are written, and so
+   * indexed, together: the newest source (memtable or segment) holding its key has them all, unless
+   * that key is another id's too; a caller whose candidates all turned out to be another id's asks
+   * again with `everySource`. `disk`: whether to search the segments too; 'recent' searches them
+   * only for a command seen within the retention period (it is known to exist, and its events may
+   * already be in a segment). `key` and `recentValue` may come from the caller's own probe.
+   */
+  commandPositions(
+    commandId: string,
+    disk: boolean | 'recent',
+    key: Key = keyOf(commandId),
+    recentValue: number = this.recentCommands.get(key),
+    everySource = false,
+  ): number[] | undefined {
+    const recent = recentValue !== 0;
+    const out: number[] = [];
     // While every memtable is younger than the retention, a command missing from the recent set is
     // in no memtable either.
     const oldest = this.frozen[0] ?? this.active;
     const memtablesCovered = Date.now() - this.o.retentionMs <= oldest.createdAt;
     if (!memtablesCovered || recent) {
-      const inMemory = this.fromMemtables((m) => m.command(key));
-      if (inMemory) return inMemory;
-    }
-    if (disk === false || (disk === 'recent' && !recent)) return undefined;
-    const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
-    for (let i = slots.length - 1; i >= 0; i--) {
-      const slot = slots[i] as SegmentSlot;
-      const hits = this.segments.range(slot, key, commandId, 0, MAX_SEQ);
-      if (hits.length > 0) {
-        const positions: number[] = [];
-        for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);
-        return positions.sort((a, b) => a - b);
+      for (let i = this.frozen.length; i >= 0; i--) {
+        const inMemory = (i === this.frozen.length ? this.active : (this.frozen[i] as Memtable)).command(key);
+        if (inMemory === undefined) continue;
+        if (!everySource) return inMemory;
+        for (const p of inMemory) out.push(p);
       }
     }
-    return undefined;
+    if (disk === true || (disk === 'recent' && recent)) {
+      const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
+      for (let i = slots.length - 1; i >= 0; i--) {
+        const hits = this.segments.range(slots[i] as SegmentSlot, key, commandId, 0, MAX_SEQ);
+        for (let k = 1; k < hits.length; k += 2) out.push(hits[k] as number);
+        if (hits.length > 0 && !everySource) break;
+      }
+    }
+    return out.length === 0 ? undefined : out.sort((a, b) => a - b);
   }
 
   private fromMemtables<T>(fn: (m: Memtable) => T | undefined): T | undefined {
