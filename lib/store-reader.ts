@@ -10,6 +10,7 @@ import { keyOf } from './format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeEvent } from './format/record-codec.js';
 import { SEEN_AGAIN } from './index/recent-keys.js';
+import type { IndexFields } from './index/segment-search.js';
 import type { StoreIndex } from './index/store-index.js';
 import { framesOf, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
@@ -82,14 +83,30 @@ export class StoreReader {
       const only = readAt(this.engine, [hint])[0];
       if (only?.commandId === commandId) return [only];
     }
-    const read = (everySource: boolean) => {
-      const positions = this.index.commandPositions(commandId, true, key, hint, everySource)?.filter((p) => p < visibleEnd) ?? [];
-      return { positions, events: readAt(this.engine, positions).filter((e) => e.commandId === commandId) };
-    };
-    let found = read(false);
+    const positions = this.index.commandPositions(commandId, true, key, hint);
+    if (positions === undefined) return undefined;
+    let events = this.eventsOf(commandId, positions, visibleEnd);
     // Candidates that were all another id's (keys collide): the command may sit in an older source.
-    if (found.events.length === 0 && found.positions.length > 0) found = read(true);
-    return found.events.length === 0 ? undefined : found.events;
+    if (events.length === 0)
+      events = this.eventsOf(commandId, this.index.commandPositions(commandId, true, key, hint, true) ?? [], visibleEnd);
+    return events.length === 0 ? undefined : events;
+  }
+
+  /** The visible events of `commandId` among candidate positions. */
+  private eventsOf(commandId: string, positions: number[], visibleEnd: number): RecordedEvent[] {
+    const visible = positions.filter((p) => p < visibleEnd);
+    return readAt(this.engine, visible).filter((e) => e.commandId === commandId);
+  }
+
+  /** Candidate positions whose records are `commandId`'s, with their index fields. */
+  private fieldsOf(commandId: string, positions: number[]): { p: number; f: IndexFields }[] {
+    const fields = this.index.fieldsAt(positions);
+    const out: { p: number; f: IndexFields }[] = [];
+    for (let i = 0; i < positions.length; i++) {
+      const f = fields[i];
+      if (f?.commandId === commandId) out.push({ p: positions[i] as number, f });
+    }
+    return out;
   }
 
   /** The first result of a stored command, for DuplicateCommandError. */
@@ -101,27 +118,24 @@ export class StoreReader {
       if (f?.commandId === commandId)
         return { streamId: f.streamId, firstVersion: f.version, lastVersion: f.version, position: hint, commandId };
     }
-    const candidates = (everySource: boolean) => {
-      const positions = this.index.commandPositions(commandId, searchDisk || 'recent', key, hint, everySource) ?? [];
-      const fields = this.index.fieldsAt(positions);
-      return { positions, mine: positions.map((p, i) => ({ p, f: fields[i] })).filter((x) => x.f?.commandId === commandId) };
-    };
-    let found = candidates(false);
+    const positions = this.index.commandPositions(commandId, searchDisk || 'recent', key, hint);
+    if (positions === undefined) return undefined;
+    let mine = this.fieldsOf(commandId, positions);
     // Candidates that were all another id's (keys collide): the command may sit in an older source.
-    if (found.mine.length === 0 && found.positions.length > 0) found = candidates(true);
-    const mine = found.mine;
+    if (mine.length === 0)
+      mine = this.fieldsOf(commandId, this.index.commandPositions(commandId, searchDisk || 'recent', key, hint, true) ?? []);
     const first = mine[0];
-    if (!first?.f) return undefined;
+    if (!first) return undefined;
     // The first append of the command: its consecutive events in the first stream it wrote.
     let last = first;
     for (const x of mine.slice(1)) {
-      if (x.f?.streamId !== first.f.streamId || x.f.version !== (last.f?.version ?? 0) + 1) break;
+      if (x.f.streamId !== first.f.streamId || x.f.version !== last.f.version + 1) break;
       last = x;
     }
     return {
       streamId: first.f.streamId,
       firstVersion: first.f.version,
-      lastVersion: last.f?.version ?? first.f.version,
+      lastVersion: last.f.version,
       position: last.p,
       commandId,
     };
