@@ -2,13 +2,14 @@
  * Keys remembered for a retention period after they were added: the recent-command dictionary of
  * the ENode design. It holds 64-bit key hashes (lib/format/key-hash.ts), not the ids, in a KeyTable
  * beside a FIFO ring of the same keys in insertion order, both in typed arrays: about 30-45 bytes
- * per key off the JS heap (a Set of the id strings took about 80, on it). A hash collision makes `has` answer true for a key never added; that is
- * safe because `has` only means "look in memory first", and every hit is checked against the
- * record. Eviction drops the oldest keys in O(evicted) with one counter per second of insertions
- * instead of a timestamp per key.
+ * per key off the JS heap (a Set of the id strings took about 80, on it). Eviction drops the oldest
+ * keys in O(evicted) with one counter per second of insertions instead of a timestamp per key.
  *
- * Each key holds a non-zero value given when it was first added; a second add of the same key sets
- * it to SEEN_AGAIN (1). The store keeps where a command's only event is there (lib/index/store-index.ts).
+ * Each key holds the non-zero value it was first added with; a second add of the same key turns it
+ * into SEEN_AGAIN. The store keeps there the position of a command's only event (store-index.ts).
+ * A hash collision makes `get` answer for a key never added, or with another id's value; that is
+ * safe because an answer only says where to look first, and every hit is checked against the
+ * record.
  */
 import type { Key } from '../format/key-hash.js';
 import { KeyTable } from './key-table.js';
