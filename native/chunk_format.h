@@ -31,8 +31,8 @@
 
 namespace annals {
 
-// Written into every chunk header, footer and checkpoint. Version 2 chunks may hold frames of kind
-// 2 (the compact event body, lib/format/record-codec.ts); version 1 files, kind 1 only, still read.
+// Written into every new chunk header, footer and checkpoint; version 1 files still open. Frames
+// say their own body layout (kind), so an upgraded store's version 1 tail takes kind 2 frames.
 constexpr uint8_t kFormatVersion = 2;
 constexpr uint8_t kOldestFormatVersion = 1;
 inline bool FormatVersionKnown(uint8_t v) {

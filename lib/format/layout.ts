@@ -5,8 +5,8 @@
  */
 import { crc32c } from './crc32c.js';
 
-/** Written into every chunk header, footer and checkpoint. Version 2 chunks may hold compact event
- * bodies (frame kind 2); version 1 files, kind 1 only, are still read. */
+/** Written into every new chunk header, footer and checkpoint; version 1 files still open. Frames
+ * say their own body layout (kind), so an upgraded store's version 1 tail takes kind 2 frames. */
 export const FORMAT_VERSION = 2;
 const OLDEST_FORMAT_VERSION = 1;
 function versionKnown(v: number | undefined): boolean {

@@ -206,15 +206,9 @@ export class StoreIndex {
    * that key is another id's too; a caller whose candidates all turned out to be another id's asks
    * again with `everySource`. `disk`: whether to search the segments too; 'recent' searches them
    * only for a command seen within the retention period (it is known to exist, and its events may
-   * already be in a segment). `key` and `recentValue` may come from the caller's own probe.
+   * already be in a segment). `key` and `recentValue` are the caller's keyOf and recentCommand.
    */
-  commandPositions(
-    commandId: string,
-    disk: boolean | 'recent',
-    key: Key = keyOf(commandId),
-    recentValue: number = this.recentCommands.get(key),
-    everySource = false,
-  ): number[] | undefined {
+  commandPositions(commandId: string, disk: boolean | 'recent', key: Key, recentValue: number, everySource: boolean): number[] | undefined {
     const recent = recentValue !== 0;
     const out: number[] = [];
     // While every memtable is younger than the retention, a command missing from the recent set is
