@@ -41,6 +41,7 @@ export class AppendCommitter {
     const plan = planAppends(items, commandId, atomic, {
       limits: this.options.limits,
       chunkSize: this.options.chunkSize,
+      deriveIds: this.writer.derivesIds,
       latest: (s) => this.index.latest(s),
       command: (c) => this.reader.commandOriginal(c, this.options.commandLookup === 'disk'),
     });

@@ -42,6 +42,8 @@ export interface Plan {
 export interface StoreState {
   limits: ResolvedLimits;
   chunkSize: number;
+  /** Events without an id may store none (LogWriter.derivesIds). */
+  deriveIds: boolean;
   /** The stream's latest version and the position of that event (0, 0 for no events). */
   latest(streamId: string): { version: number; position: number };
   /** The first result of a stored command, undefined if unknown. */
@@ -96,7 +98,7 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
   const timestamp = Date.now();
   const lastPositions = new Map<string, number>();
   const transactions = txItems.map((tx, k) => ({
-    encoded: encodeTransaction(tx, timestamp, lastPositions),
+    encoded: encodeTransaction(tx, timestamp, lastPositions, state.deriveIds),
     appends: tx.map((t) => {
       const a: PlannedAppend = { streamId: t.streamId, firstVersion: t.firstVersion, count: t.events.length };
       if (t.commandId !== undefined) a.commandId = t.commandId;

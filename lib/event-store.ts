@@ -82,7 +82,7 @@ export class EventStore {
       flushLog: () => this.writer.flush(),
       warn: (m) => warn(m, 'ANNALS_INDEX'),
     });
-    this.writer = new LogWriter(engine, options, () => this.signal.notify());
+    this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
     this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
     this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));

@@ -25,9 +25,10 @@ export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPos
 export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] {
   if (positions.length === 0) return [];
   const bytes = engine.readFrames(positions);
+  const identity = engine.identity();
   const out: RecordedEvent[] = [];
   for (let off = 0, i = 0; off < bytes.length; off += u32(bytes, off), i++) {
-    out.push(decodeEvent(bytes, off, positions[i] as number));
+    out.push(decodeEvent(bytes, off, positions[i] as number, identity));
   }
   return out;
 }

@@ -48,6 +48,7 @@ export class LogWriter {
   constructor(
     private readonly engine: LogEngine,
     options: Pick<ResolvedOptions, 'chunkSize' | 'durability' | 'flushIntervalMs' | 'limits'>,
+    private readonly identityChunk: number,
     private readonly onVisible: (end: number) => void,
   ) {
     this.chunkSize = options.chunkSize;
@@ -65,6 +66,12 @@ export class LogWriter {
 
   get endPosition(): number {
     return this.end;
+  }
+  /** Whether what is encoded now may derive its event ids (record-codec.ts): it lands at the end
+   * of the log or later, so in a chunk whose header carries the store identity once the end is in
+   * one. (The first transaction after an old tail chunk stores ids it could have derived.) */
+  get derivesIds(): boolean {
+    return this.engine.identity() !== 0 && Math.floor(this.end / this.chunkSize) >= this.identityChunk;
   }
   /** Readers see the log up to here. */
   get visibleEnd(): number {

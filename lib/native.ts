@@ -15,10 +15,12 @@ export interface NativeOpenReport {
   tornPosition: number;
   discardedBytes: number;
   tornReason: string;
+  identity: number;
+  identityChunk: number;
 }
 
 export interface NativeLogHandle {
-  open(): NativeOpenReport;
+  open(freshIdentity: number): NativeOpenReport;
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
   flush(): Promise<void>;
   /** Copies the frames at positions[0, count) into `out`; returns the bytes they take (retry with a

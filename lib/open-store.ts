@@ -10,6 +10,7 @@ import { JsChunkLog } from './engine/js-chunk-log.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { NativeChunkLog } from './engine/native-chunk-log.js';
 import { EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
+import { freshStoreIdentity } from './format/event-id.js';
 import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
 import { JsSegmentBackend } from './index/js-segments.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
@@ -77,7 +78,7 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
   const engine = chooseEngine(o.engine, chunksDir, o);
   const lock = o.readOnly ? undefined : acquireDirLock(dir);
   try {
-    const recovery = engine.open();
+    const recovery = engine.open(freshStoreIdentity());
     if (recovery.torn) {
       warn(
         `torn tail cut at position ${recovery.tornPosition} (${recovery.tornReason}, ${recovery.discardedBytes} bytes of an unacknowledged append dropped)`,

@@ -162,7 +162,7 @@ export class StoreReader {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
         const position = positions[i++] as number;
-        events.push(decodeEvent(bytes, off, position));
+        events.push(decodeEvent(bytes, off, position, this.engine.identity()));
         next = position + bytes.readUInt32LE(off);
         if (events.length >= max) return { events, next };
       }
@@ -177,7 +177,7 @@ export class StoreReader {
     for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0))) {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
-        yield decodeEvent(bytes, off, positions[i++] as number);
+        yield decodeEvent(bytes, off, positions[i++] as number, this.engine.identity());
         if (++n >= max) return;
       }
     }

@@ -15,6 +15,7 @@ import {
   CHECKPOINT_FILE,
   CHUNK_FOOTER_SIZE,
   CHUNK_HEADER_SIZE,
+  chunkHeaderIdentity,
   chunkHeaderValid,
   dataCapacityEnd,
   decodeCheckpoint,
@@ -23,7 +24,7 @@ import {
   FRAME_HEADER_SIZE,
   isEventKind,
 } from './format/layout.js';
-import { decodeIndexFields } from './format/record-codec.js';
+import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 
 export interface VerifyFault {
@@ -125,6 +126,7 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
   if (checkpoint && chunkSize > 0 && checkpoint.durableEnd > names.length * chunkSize + CHUNK_HEADER_SIZE) {
     fault(path.join(chunksDir, CHECKPOINT_FILE), 16, `the checkpoint records data up to ${checkpoint.durableEnd}, past the last chunk`);
   }
+  let storeIdentity = 0;
   names.forEach((name, n) => {
     const file = files[n] as string;
     report.chunks++;
@@ -134,6 +136,13 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
       fault(file, 0, 'invalid chunk header or size');
       return;
     }
+    // The first chunk with an identity fixes the store's; every later chunk copies it.
+    const identity = chunkHeaderIdentity(b);
+    if (identity !== 0 && storeIdentity !== 0 && identity !== storeIdentity) {
+      fault(file, 40, `store identity ${identity} differs from the earlier chunks' ${storeIdentity}`);
+    }
+    if (identity === 0 && storeIdentity !== 0) fault(file, 8, 'chunk has no store identity, but an earlier chunk has one');
+    if (storeIdentity === 0) storeIdentity = identity;
     const footer = decodeChunkFooter(b.subarray(chunkSize - CHUNK_FOOTER_SIZE));
     const last = n === names.length - 1;
     if (!footer && !last) fault(file, chunkSize - CHUNK_FOOTER_SIZE, 'not the last chunk but has no valid footer');
@@ -161,6 +170,7 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
       try {
         const f = decodeIndexFields(b, off, base + off);
         records.add(base + off, f.streamId, f.version, f.commandId);
+        if (identity === 0 && derivesId(b, off)) fault(file, off, 'record derives its id, but its chunk has no store identity');
       } catch (err) {
         if (!(err instanceof CorruptionError)) throw err;
         fault(file, off, 'damaged record body');

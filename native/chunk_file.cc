@@ -24,7 +24,7 @@ ChunkFile::ChunkFile(Token, std::string path, uint64_t number, uint64_t size)
     : path_(std::move(path)), number_(number), size_(size) {}
 
 std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t number,
-                                             uint64_t chunk_size) {
+                                             uint64_t chunk_size, uint32_t identity) {
   const std::string path = PathFor(dir, number);
   const std::string tmp = path + ".tmp";
   FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
@@ -36,7 +36,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
     ThrowSystemError("size " + tmp, err);
   }
   uint8_t header[kChunkHeaderSize];
-  ChunkHeader{number, chunk_size}.EncodeTo(header);
+  ChunkHeader{number, chunk_size, identity}.EncodeTo(header);
   try {
     WriteAllAt(fd.get(), header, sizeof header, 0);
   } catch (...) {
@@ -45,6 +45,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Create(const std::string& dir, uint64_t nu
   }
   PublishFile(fd, tmp, path, dir);
   auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, chunk_size);
+  chunk->identity_ = identity;
   chunk->mapping_ = Mapping::Map(fd.get(), chunk_size);
   chunk->fd_ = std::make_shared<FileDescriptor>(std::move(fd));
   return chunk;
@@ -64,6 +65,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t numb
     throw StoreError("CORRUPTION", "chunk " + path + " at offset 0: invalid chunk header");
   }
   auto chunk = std::make_unique<ChunkFile>(Token{}, path, number, chunk_size);
+  chunk->identity_ = header.identity;
   uint8_t footer[kChunkFooterSize] = {};
   chunk->sealed_ = ReadAllAt(fd.get(), footer, sizeof footer, chunk_size - kChunkFooterSize) &&
                    ChunkFooter::DecodeFrom(footer, &chunk->footer_);

@@ -22,9 +22,10 @@ namespace annals {
 
 class ChunkFile {
  public:
-  // Creates chunk `number` in `dir`, open and mapped; throws StoreError.
+  // Creates chunk `number` in `dir` with the store identity in its header, open and mapped;
+  // throws StoreError.
   static std::unique_ptr<ChunkFile> Create(const std::string& dir, uint64_t number,
-                                           uint64_t chunk_size);
+                                           uint64_t chunk_size, uint32_t identity);
   // Opens an existing chunk, reading its header and footer; throws StoreError(CORRUPTION) when the
   // header is not valid for `number` and `chunk_size`. The tail chunk (`tail`) stays open for
   // writing and mapped; any other is neither until it is read (Map), so a store with thousands of
@@ -41,6 +42,8 @@ class ChunkFile {
   const uint8_t* data() const { return mapping_.data(); }
   const std::string& path() const { return path_; }
   bool sealed() const { return sealed_; }
+  // The store identity in the header; 0 for a header of version 1 or 2.
+  uint32_t identity() const { return identity_; }
   const ChunkFooter& footer() const { return footer_; }
   // The open descriptor of a writable chunk (a flush job keeps its own reference).
   std::shared_ptr<FileDescriptor> descriptor() const { return fd_; }
@@ -77,6 +80,7 @@ class ChunkFile {
   Mapping mapping_;
   bool sealed_ = false;
   ChunkFooter footer_;
+  uint32_t identity_ = 0;
 };
 
 }  // namespace annals

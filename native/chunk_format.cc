@@ -23,6 +23,7 @@ void ChunkHeader::EncodeTo(uint8_t* out) const {
   StoreU64(out + 16, chunk_number);
   StoreU64(out + 24, chunk_size);
   StoreU64(out + 32, first_position());
+  StoreU32(out + 40, identity);
   StampCrc(out, 60);
 }
 
@@ -31,6 +32,11 @@ bool ChunkHeader::DecodeFrom(const uint8_t* in, ChunkHeader* header) {
   if (!FormatVersionKnown(in[8]) || in[9] != kChunkKindData) return false;
   header->chunk_number = LoadU64(in + 16);
   header->chunk_size = LoadU64(in + 24);
+  header->identity = in[8] >= kIdentityFormatVersion ? LoadU32(in + 40) : 0;
+  if (in[8] >= kIdentityFormatVersion &&
+      (header->identity == 0 || header->identity >= kStoreIdentityLimit)) {
+    return false;
+  }
   return LoadU64(in + 32) == header->first_position() && header->chunk_size >= kMinChunkSize;
 }
 

@@ -1,11 +1,12 @@
-// On-disk layout of data chunk files (format version 2; version 1 files are read).
+// On-disk layout of data chunk files (format version 3; versions 1 and 2 are read).
 // docs/ARCHITECTURE.md is the prose twin of this file and lib/format/layout.ts its TypeScript twin;
 // the three change together.
 //
 // A chunk file `chunks/NNNNNNNN.chunk` is exactly `chunk_size` bytes long (sparse):
 //
 //   [0, 64)                      header: magic "ANNALSCK", version, kind, chunk number, chunk size,
-//                                first position, CRC-32C of bytes [0, 60) at 60
+//                                first position, store identity (u32 at 40, version 3), CRC-32C
+//                                of bytes [0, 60) at 60
 //   [64, chunk_size - 64)        record frames, back to back, then zeroes
 //   [chunk_size - 64, chunk_size) footer, written once when the chunk is sealed: magic "ANNALSFT",
 //                                version, record count, data end, data checksum, CRC of [0, 60) at
@@ -20,6 +21,11 @@
 // whose generation is below its predecessor's is stale bytes of a crashed session, not data, so the
 // log ends there.
 //
+// The store identity is a random 26-bit number, not 0, chosen when a store's first version 3 chunk
+// is created and copied into every later chunk: events appended without an id get one derived from
+// it, their time and their position (lib/format/event-id.ts), so those ids cost no bytes. Version
+// 1 and 2 headers have none (read as 0), and their frames always store their ids.
+//
 // Invariants: a frame never spans two chunks, nor does an atomic append; the global position of a
 // frame is chunk_number * chunk_size + offset, so positions only grow and never move; the data
 // checksum of a sealed chunk is CRC-32C chained over the first 8 bytes (length, CRC) of each frame.
@@ -31,9 +37,12 @@
 
 namespace annals {
 
-// Written into every new chunk header, footer and checkpoint; version 1 files still open. Frames
-// say their own body layout (kind), so an upgraded store's version 1 tail takes kind 2 frames.
-constexpr uint8_t kFormatVersion = 2;
+// Written into every new chunk header, footer and checkpoint; version 1 and 2 files still open.
+// Frames say their own body layout (kind), so an upgraded store's old tail takes kind 2 frames.
+constexpr uint8_t kFormatVersion = 3;
+// The first version whose chunk headers carry the store identity.
+constexpr uint8_t kIdentityFormatVersion = 3;
+constexpr uint32_t kStoreIdentityLimit = 1u << 26;  // identities are in [1, kStoreIdentityLimit)
 constexpr uint8_t kOldestFormatVersion = 1;
 inline bool FormatVersionKnown(uint8_t v) {
   return v >= kOldestFormatVersion && v <= kFormatVersion;
@@ -78,6 +87,7 @@ inline void StoreU48(uint8_t* p, uint64_t v) {
 struct ChunkHeader {
   uint64_t chunk_number = 0;
   uint64_t chunk_size = 0;
+  uint32_t identity = 0;  // the store identity; 0 in headers of version 1 and 2
 
   uint64_t first_position() const { return chunk_number * chunk_size; }
   void EncodeTo(uint8_t* out) const;                               // writes kChunkHeaderSize bytes

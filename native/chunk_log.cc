@@ -62,7 +62,10 @@ ChunkLog::ChunkLog(std::string dir, uint64_t chunk_size, bool read_only)
   }
 }
 
-RecoveryReport ChunkLog::Open() {
+RecoveryReport ChunkLog::Open(uint32_t fresh_identity) {
+  if (!read_only_ && (fresh_identity == 0 || fresh_identity >= kStoreIdentityLimit)) {
+    throw StoreError("INVALID_ARGUMENT", "store identity out of range");
+  }
   RecoveryReport report;
   const std::vector<uint64_t> numbers = ListChunks(dir_, !read_only_);
   for (size_t i = 0; i < numbers.size(); ++i) {
@@ -97,6 +100,16 @@ RecoveryReport ChunkLog::Open() {
                                          ": footer data end out of range");
     }
   }
+  // Every chunk created since the first one with an identity copies it, so the tail's is the
+  // store's.
+  if (!chunks_.empty() && chunks_.back()->identity() != 0) {
+    identity_ = chunks_.back()->identity();
+    report.identity_chunk = chunks_.back()->number();
+  } else {
+    identity_ = read_only_ ? 0 : fresh_identity;
+    report.identity_chunk = chunks_.size();
+  }
+  report.identity = identity_;
   uint32_t last_generation = cp.generation;
   if (chunks_.empty() || chunks_.back()->sealed()) {
     write_offset_ = chunks_.empty() ? 0 : chunks_.back()->footer().data_end;
@@ -160,7 +173,7 @@ void ChunkLog::RollOver() {
     mapped_sealed_.insert(mapped_sealed_.begin(), chunks_.back()->number());
   }
   const uint64_t number = chunks_.size();
-  chunks_.push_back(ChunkFile::Create(dir_, number, chunk_size_));
+  chunks_.push_back(ChunkFile::Create(dir_, number, chunk_size_, identity_));
   write_offset_ = kChunkHeaderSize;
   flushed_offset_ = kChunkHeaderSize;
   zeroed_end_ = kChunkHeaderSize;

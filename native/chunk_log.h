@@ -28,6 +28,10 @@ struct RecoveryReport {
   uint64_t torn_position = 0;    // where the valid log ended
   uint64_t discarded_bytes = 0;  // bytes of frames dropped after it (at least)
   std::string torn_reason;
+  // The store identity (chunk_format.h), and the first chunk whose header carries it: frames may
+  // derive their event ids from it only from that chunk on. 0 when a read-only log has none.
+  uint32_t identity = 0;
+  uint64_t identity_chunk = 0;
 };
 
 struct FlushJob {
@@ -43,7 +47,9 @@ class ChunkLog {
  public:
   ChunkLog(std::string dir, uint64_t chunk_size, bool read_only);
 
-  RecoveryReport Open();
+  // Opens the log and recovers its tail. `fresh_identity` (in [1, kStoreIdentityLimit)) becomes the
+  // store identity, written into chunks created from now on, when the tail chunk carries none.
+  RecoveryReport Open(uint32_t fresh_identity);
 
   // Appends `count` whole transactions from `buf`, frames encoded with blank CRC and generation
   // fields (stamped here). starts[i] is the position transaction i must land at, ends[i] its end
@@ -98,6 +104,7 @@ class ChunkLog {
   std::vector<uint64_t> mapped_sealed_;  // most recently read first
   std::shared_ptr<FileDescriptor> checkpoint_;
   uint32_t generation_ = 0;
+  uint32_t identity_ = 0;
   // State of the last chunk while it is writable.
   uint64_t write_offset_ = 0;
   uint64_t flushed_offset_ = 0;

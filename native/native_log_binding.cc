@@ -82,7 +82,11 @@ ChunkLog& NativeLogBinding::log(Napi::Env env) {
 Napi::Value NativeLogBinding::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
-    const RecoveryReport r = log(env).Open();
+    const double identity = ArgNumber(info, 0, "freshIdentity");
+    if (!(identity >= 0 && identity < kStoreIdentityLimit)) {
+      throw StoreError("INVALID_ARGUMENT", "freshIdentity out of range");
+    }
+    const RecoveryReport r = log(env).Open(static_cast<uint32_t>(identity));
     Napi::Object out = Napi::Object::New(env);
     out.Set("endPosition", static_cast<double>(r.end_position));
     out.Set("generation", r.generation);
@@ -91,6 +95,8 @@ Napi::Value NativeLogBinding::Open(const Napi::CallbackInfo& info) {
     out.Set("tornPosition", static_cast<double>(r.torn_position));
     out.Set("discardedBytes", static_cast<double>(r.discarded_bytes));
     out.Set("tornReason", r.torn_reason);
+    out.Set("identity", r.identity);
+    out.Set("identityChunk", static_cast<double>(r.identity_chunk));
     return out;
   });
 }

@@ -170,4 +170,30 @@ describe.each(ENGINES)('records whose checksums hold but whose versions do not (
     expect((await again.readEvent('a', 2))?.type).toBe('T');
     expect(verifyStore(dir).faults).toContainEqual({ file: chunk, offset: f, problem: 'damaged record body' });
   });
+
+  it('verify reports chunks whose store identities disagree, and derived ids in a chunk without one', async () => {
+    const dir = await makeStore(engine);
+    const second = files(dir, 'chunks', '.chunk')[1] as string;
+    const restamp = (file: string, edit: (h: Buffer) => void) => {
+      const b = fs.readFileSync(file);
+      edit(b);
+      b.writeUInt32LE(crc32c(b, 0, 0, 60), 60);
+      fs.writeFileSync(file, b);
+    };
+    expect(verifyStore(dir).faults).toEqual([]);
+    const problemsOf = (file: string) =>
+      verifyStore(dir)
+        .faults.filter((f) => f.file === file)
+        .map((f) => f.problem);
+    const original = fs.readFileSync(second);
+    restamp(second, (h) => h.writeUInt32LE((h.readUInt32LE(40) % 1000) + 1, 40));
+    expect(problemsOf(second).some((p) => p.startsWith('store identity'))).toBe(true);
+    // Version 2 headers carry no identity: the derived ids in that chunk have nothing to come from.
+    fs.writeFileSync(second, original);
+    restamp(second, (h) => {
+      h[8] = 2;
+    });
+    expect(problemsOf(second)).toContain('chunk has no store identity, but an earlier chunk has one');
+    expect(problemsOf(second)).toContain('record derives its id, but its chunk has no store identity');
+  });
 });

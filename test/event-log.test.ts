@@ -53,12 +53,46 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     s = await openStore(dir, engine);
     const events = await s.readStream('ids');
     expect(events.slice(0, 5).map((e) => e.id)).toEqual(ids);
-    const generated = events.slice(5).map((e) => e.id);
-    for (const id of generated) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(new Set(generated).size).toBe(300);
     // A packed UUID costs 16 bytes and no length byte: the frame of the lowercase id is 21 bytes
     // shorter than the uppercase one's (36 bytes of text and their length).
     expect(events[1]!.position - events[0]!.position - (events[2]!.position - events[1]!.position)).toBe(-21);
+    await s.close();
+  });
+
+  it('derives the ids it generates: no bytes on disk, the same after a reopen, different in another store', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine);
+    await s.append('ids', [{ type: 'T', id: '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a7988' }, { type: 'T' }, { type: 'T' }]);
+    await s.append(
+      'ids',
+      Array.from({ length: 300 }, () => ({ type: 'T' })),
+    );
+    const before = (await s.readStream('ids')).map((e) => e.id);
+    await s.close();
+    s = await openStore(dir, engine);
+    const events = await s.readStream('ids');
+    const generated = events.slice(1).map((e) => e.id);
+    expect(events.map((e) => e.id)).toEqual(before);
+    for (const [i, id] of generated.entries()) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      // Version 7: the first 48 bits are the event's time in milliseconds.
+      expect(Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16)).toBe(events[i + 1]!.timestamp);
+    }
+    expect(new Set(generated).size).toBe(302);
+    expect((await s.readEvent('ids', 2))?.id).toBe(generated[0]);
+    const fromLog: string[] = [];
+    for await (const e of s.readAll()) fromLog.push(e.id);
+    expect(fromLog).toEqual(before);
+    // The packed id costs 16 bytes that a derived one does not.
+    expect(events[1]!.position - events[0]!.position - (events[2]!.position - events[1]!.position)).toBe(16);
+    await s.append('other', [{ type: 'T' }]);
+    await s.close();
+    // Another store: the same positions, its own identity.
+    const t = await openStore(tempDir(), engine);
+    await t.append('ids', [{ type: 'T', id: '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a7988' }, { type: 'T' }, { type: 'T' }]);
+    const theirs = (await t.readStream('ids')).slice(1).map((e) => e.id);
+    expect(theirs[0]!.slice(14)).not.toBe(generated[0]!.slice(14));
+    await t.close();
   });
 
   it('enforces expected versions and writes nothing on a mismatch', async () => {

@@ -87,4 +87,32 @@ describe.each(ENGINES)('format version 1 stores (%s engine)', (engine) => {
     ]);
     expect(all[4]?.position).toBe(r.position);
   });
+
+  it('stores random ids in the old tail chunk and derives them from the first chunk with an identity', async () => {
+    const dir = copyFixture();
+    let s = await openStore(dir, engine);
+    await s.append('late', [{ type: 'InOldChunk' }]);
+    // 1 MiB chunks: these fill the old tail and roll the log into chunk 1 (a version 3 header).
+    for (let i = 0; i < 6; i++) await s.append('late', [{ type: 'Big', data: new Uint8Array(200_000) }]);
+    await s.append('late', [{ type: 'InNewChunk' }]);
+    const before = await s.readStream('late');
+    await s.close();
+    expect(verifyStore(dir).faults).toEqual([]);
+    const header = fs.readFileSync(chunkPath(dir, 1)).subarray(0, 64);
+    expect(header[8]).toBe(3);
+    expect(header.readUInt32LE(40)).toBeGreaterThan(0);
+    expect(fs.readFileSync(chunkPath(dir, 0))[8]).toBe(1); // the old chunk keeps its header
+    for (const other of ENGINES) {
+      s = await openStore(dir, other);
+      const events = await s.readStream('late');
+      expect(events.map((e) => e.id)).toEqual(before.map((e) => e.id));
+      await s.close();
+    }
+    const first = before[0] as (typeof before)[number];
+    const last = before[before.length - 1] as (typeof before)[number];
+    expect(Math.floor(first.position / (1 << 20))).toBe(0);
+    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(Math.floor(last.position / (1 << 20))).toBeGreaterThan(0);
+    expect(last.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CorruptionError } from '../lib/errors.js';
+import { derivedUuid } from '../lib/format/event-id.js';
 import { FRAME_HEADER_SIZE } from '../lib/format/layout.js';
 import {
   decodeEvent,
@@ -16,6 +17,7 @@ import {
 } from '../lib/format/record-codec.js';
 
 const UUID = '6f9619ff-8b86-4d01-b42d-00c04fc964ff';
+const IDENTITY = 0x2a5_5a5a;
 
 function item(streamId: string, events: NormalizedEvent[], firstVersion: number, commandId?: string): TransactionItem {
   const it: TransactionItem = { streamId, events, firstVersion, prevPosition: 0 };
@@ -24,61 +26,71 @@ function item(streamId: string, events: NormalizedEvent[], firstVersion: number,
 }
 
 describe('compact event body', () => {
-  it('round-trips every field across the varint size steps and matches frameSize to the byte', () => {
-    const lengths = [0, 1, 127, 128, 16_383, 16_384, 70_000];
-    const items: TransactionItem[] = [];
-    for (const [k, n] of lengths.entries()) {
-      items.push(
-        item(
-          `s-${k}`,
-          [{ type: 'T', id: undefined, data: new Uint8Array(n).fill(k), metadata: JSON.stringify({ n }) }],
-          1 + k * 1000,
-          `cmd-${k}`,
-        ),
-        item(
-          'ünïcode-stream',
-          [
-            {
-              type: 'x'.repeat(Math.min(n, 200)) || 't',
-              id: 'i'.repeat(Math.min(n, 300)) || 'i',
-              data: JSON.stringify('é'.repeat(n)),
-              metadata: undefined,
-            },
-          ],
-          0xffff_ffff - k,
-        ),
-      );
-    }
-    items.push(item('bare', [{ type: 'T', id: UUID, data: undefined, metadata: new Uint8Array([9]) }], 5));
-    const ts = 0xffff_ffff_fff; // 44 bits of milliseconds: the u48 field's high half is in use
-    const tx = encodeTransaction(items, ts);
-    tx.place(1 << 40);
-    let f = 0;
-    for (const it of items) {
-      for (const [i, e] of it.events.entries()) {
-        const off = tx.frameOffsets[f++] as number;
-        expect(tx.buf.readUInt32LE(off)).toBe(frameSize(it.streamId, it.commandId, e));
-        const got = decodeEvent(tx.buf, off, 4096 + off);
-        expect(got).toMatchObject({
-          streamId: it.streamId,
-          version: it.firstVersion + i,
-          type: e.type,
-          timestamp: ts,
-          position: 4096 + off,
-        });
-        expect(got.commandId).toBe(it.commandId);
-        if (e.id !== undefined) expect(got.id).toBe(e.id);
-        else expect(got.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-        expect(got.data).toEqual(typeof e.data === 'string' ? JSON.parse(e.data) : e.data);
-        expect(got.metadata).toEqual(typeof e.metadata === 'string' ? JSON.parse(e.metadata) : e.metadata);
-        expect(decodeIndexFields(tx.buf, off, 0)).toEqual({ streamId: it.streamId, version: it.firstVersion + i, commandId: it.commandId });
+  it.each([false, true])(
+    'round-trips every field across the varint size steps and matches frameSize to the byte (derived ids: %s)',
+    (deriveIds) => {
+      const lengths = [0, 1, 127, 128, 16_383, 16_384, 70_000];
+      const items: TransactionItem[] = [];
+      for (const [k, n] of lengths.entries()) {
+        items.push(
+          item(
+            `s-${k}`,
+            [{ type: 'T', id: undefined, data: new Uint8Array(n).fill(k), metadata: JSON.stringify({ n }) }],
+            1 + k * 1000,
+            `cmd-${k}`,
+          ),
+          item(
+            'ünïcode-stream',
+            [
+              {
+                type: 'x'.repeat(Math.min(n, 200)) || 't',
+                id: 'i'.repeat(Math.min(n, 300)) || 'i',
+                data: JSON.stringify('é'.repeat(n)),
+                metadata: undefined,
+              },
+            ],
+            0xffff_ffff - k,
+          ),
+        );
       }
-    }
-  });
+      items.push(item('bare', [{ type: 'T', id: UUID, data: undefined, metadata: new Uint8Array([9]) }], 5));
+      const ts = 0xffff_ffff_fff; // 44 bits of milliseconds: the u48 field's high half is in use
+      const tx = encodeTransaction(items, ts, new Map(), deriveIds);
+      tx.place(1 << 40);
+      let f = 0;
+      for (const it of items) {
+        for (const [i, e] of it.events.entries()) {
+          const off = tx.frameOffsets[f++] as number;
+          // frameSize is the size without a derived id: the most an event can take.
+          const derived = deriveIds && e.id === undefined;
+          expect(tx.buf.readUInt32LE(off)).toBe(frameSize(it.streamId, it.commandId, e) - (derived ? 16 : 0));
+          const got = decodeEvent(tx.buf, off, 4096 + off, IDENTITY);
+          expect(got).toMatchObject({
+            streamId: it.streamId,
+            version: it.firstVersion + i,
+            type: e.type,
+            timestamp: ts,
+            position: 4096 + off,
+          });
+          expect(got.commandId).toBe(it.commandId);
+          if (e.id !== undefined) expect(got.id).toBe(e.id);
+          else if (derived) expect(got.id).toBe(derivedUuid(ts, IDENTITY, 4096 + off));
+          else expect(got.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+          expect(got.data).toEqual(typeof e.data === 'string' ? JSON.parse(e.data) : e.data);
+          expect(got.metadata).toEqual(typeof e.metadata === 'string' ? JSON.parse(e.metadata) : e.metadata);
+          expect(decodeIndexFields(tx.buf, off, 0)).toEqual({
+            streamId: it.streamId,
+            version: it.firstVersion + i,
+            commandId: it.commandId,
+          });
+        }
+      }
+    },
+  );
 
   it('chains back-pointers through a stream that appears twice in one transaction', () => {
     const e: NormalizedEvent = { type: 'T', id: undefined, data: '1', metadata: undefined };
-    const tx = encodeTransaction([item('a', [e, e], 1), item('b', [e], 1), item('a', [e], 3)], 0, new Map([['a', 100]]));
+    const tx = encodeTransaction([item('a', [e, e], 1), item('b', [e], 1), item('a', [e], 3)], 0, new Map([['a', 100]]), true);
     tx.place(5000);
     const back = (k: number) => tx.buf.readUIntLE((tx.frameOffsets[k] as number) + FRAME_HEADER_SIZE, 6);
     expect([back(0), back(1), back(2), back(3)]).toEqual([
@@ -99,7 +111,7 @@ describe('compact event body', () => {
       { type: 'OrderPlaced', id: undefined, data: JSON.stringify({ a: [1, 2, { b: 'c' }] }), metadata: JSON.stringify({ user: 'ada' }) },
       { type: 'Bytes', id: 'custom-id', data: new Uint8Array(300).fill(3), metadata: undefined },
     ];
-    const tx = encodeTransaction([item('order-1', events, 7, 'cmd-1')], Date.now());
+    const tx = encodeTransaction([item('order-1', events, 7, 'cmd-1')], Date.now(), new Map(), true);
     let corrupt = 0;
     for (let round = 0; round < 4000; round++) {
       const k = rand(2);
@@ -111,7 +123,7 @@ describe('compact event body', () => {
         frame[at] = rand(256);
       }
       try {
-        decodeEvent(frame, 0, 64);
+        decodeEvent(frame, 0, 64, IDENTITY);
         decodeIndexFields(frame, 0, 64);
       } catch (err) {
         expect(err).toBeInstanceOf(CorruptionError);
@@ -119,5 +131,30 @@ describe('compact event body', () => {
       }
     }
     expect(corrupt).toBeGreaterThan(500); // the rest hit fields any value of which decodes (timestamp, back-pointer, text)
+  });
+});
+
+describe('derived event ids', () => {
+  it('are version 7 UUIDs of the timestamp, the store identity and the position', () => {
+    const id = derivedUuid(0x0123_4567_89ab, 0x3ff_ffff, 0xfedc_ba98_7654);
+    expect(id).toBe('01234567-89ab-7fff-bfff-fedcba987654');
+    expect(derivedUuid(0, 1, 64)).toBe('00000000-0000-7000-8001-000000000040');
+    // Every identity bit lands somewhere: 26 single-bit identities give 26 different ids.
+    const ids = new Set(Array.from({ length: 26 }, (_, b) => derivedUuid(5, 2 ** b, 64)));
+    expect(ids.size).toBe(26);
+    for (const x of ids) expect(x).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('refuses a body that says its id is both stored and derived', () => {
+    const tx = encodeTransaction([item('s', [{ type: 'T', id: undefined, data: '1', metadata: undefined }], 1)], 0, new Map(), false);
+    const flagsAt = FRAME_HEADER_SIZE + 16;
+    tx.buf[flagsAt] = (tx.buf[flagsAt] as number) | 64;
+    expect(() => decodeEvent(tx.buf, 0, 64, IDENTITY)).toThrow(CorruptionError);
+  });
+
+  it('refuses a derived id where the store has no identity', () => {
+    const tx = encodeTransaction([item('s', [{ type: 'T', id: undefined, data: '1', metadata: undefined }], 1)], 0, new Map(), true);
+    expect(() => decodeEvent(tx.buf, 0, 64, 0)).toThrow(CorruptionError);
+    expect(decodeEvent(tx.buf, 0, 64, IDENTITY).id).toBe(derivedUuid(0, IDENTITY, 64));
   });
 });

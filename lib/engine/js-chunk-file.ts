@@ -11,6 +11,7 @@ import {
   CHUNK_HEADER_SIZE,
   type ChunkFooter,
   chunkFileName,
+  chunkHeaderIdentity,
   chunkHeaderValid,
   dataCapacityEnd,
   decodeChunkFooter,
@@ -58,6 +59,8 @@ export function writeFully(fd: number, buf: Uint8Array, position: number): void 
 export class JsChunkFile {
   sealed = false;
   footer: ChunkFooter | undefined;
+  /** The store identity in the header (0: a version 1 or 2 header has none). */
+  identity = 0;
   private handle: number | undefined;
 
   private constructor(
@@ -79,14 +82,14 @@ export class JsChunkFile {
     return this.handle !== undefined;
   }
 
-  static create(dir: string, number: number, chunkSize: number): JsChunkFile {
+  static create(dir: string, number: number, chunkSize: number, identity: number): JsChunkFile {
     const file = path.join(dir, chunkFileName(number));
     const tmp = `${file}.tmp`;
     let fd: number | undefined;
     try {
       fd = fs.openSync(tmp, 'w+');
       fs.ftruncateSync(fd, chunkSize);
-      writeFully(fd, encodeChunkHeader(number, chunkSize), 0);
+      writeFully(fd, encodeChunkHeader(number, chunkSize, identity), 0);
       fs.fdatasyncSync(fd);
       fs.renameSync(tmp, file);
       fsyncDirectory(dir);
@@ -95,7 +98,9 @@ export class JsChunkFile {
       fs.rmSync(tmp, { force: true });
       throw toAnnalsError(err, `create ${file}: `);
     }
-    return new JsChunkFile(file, number, chunkSize, fd);
+    const chunk = new JsChunkFile(file, number, chunkSize, fd);
+    chunk.identity = identity;
+    return chunk;
   }
 
   /** Opens a chunk and reads its header and footer; only the tail (`keepOpen`) stays open. */
@@ -108,6 +113,7 @@ export class JsChunkFile {
       fs.closeSync(fd);
       throw new CorruptionError(`chunk ${file} at offset 0: invalid chunk header`);
     }
+    chunk.identity = chunkHeaderIdentity(header);
     const footer = readExactly(fd, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE);
     chunk.footer = footer && decodeChunkFooter(footer);
     chunk.sealed = chunk.footer !== undefined;

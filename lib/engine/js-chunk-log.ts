@@ -18,6 +18,7 @@ import {
   FRAME_FLAG_COMMIT,
   FRAME_HEADER_SIZE,
   MIN_CHUNK_SIZE,
+  STORE_IDENTITY_LIMIT,
 } from '../format/layout.js';
 import { chainFrameChecksum, scanFrames } from '../format/record-scanner.js';
 import { JsChunkFile, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
@@ -41,6 +42,7 @@ export class JsChunkLog implements LogEngine {
   private chunks: JsChunkFile[] = [];
   private checkpointFd = -1;
   private generation = 0;
+  private storeIdentity = 0;
   private writeOffset = 0;
   private flushedOffset = 0;
   /** Bytes of the tail chunk below this are written: data or our zeroes. */
@@ -63,9 +65,12 @@ export class JsChunkLog implements LogEngine {
     }
   }
 
-  open(): OpenReport {
+  open(freshIdentity: number): OpenReport {
+    if (!this.readOnly && !(Number.isInteger(freshIdentity) && freshIdentity > 0 && freshIdentity < STORE_IDENTITY_LIMIT)) {
+      throw new InvalidArgumentError('store identity out of range');
+    }
     try {
-      return this.recover();
+      return this.recover(freshIdentity);
     } catch (err) {
       for (const c of this.chunks) c.close();
       this.chunks = [];
@@ -73,7 +78,7 @@ export class JsChunkLog implements LogEngine {
     }
   }
 
-  private recover(): OpenReport {
+  private recover(freshIdentity: number): OpenReport {
     const report: OpenReport = {
       endPosition: 0,
       generation: 0,
@@ -82,6 +87,8 @@ export class JsChunkLog implements LogEngine {
       tornPosition: 0,
       discardedBytes: 0,
       tornReason: '',
+      identity: 0,
+      identityChunk: 0,
     };
     const numbers = listChunks(this.dir, !this.readOnly);
     numbers.forEach((n, i) => {
@@ -102,8 +109,17 @@ export class JsChunkLog implements LogEngine {
         throw new CorruptionError(`${where}: footer data end out of range`);
       }
     }
-    let lastGeneration = cp.generation;
     const tail = this.chunks[this.chunks.length - 1];
+    // Every chunk created since the first one with an identity copies it: the tail's is the store's.
+    if (tail && tail.identity !== 0) {
+      this.storeIdentity = tail.identity;
+      report.identityChunk = tail.number;
+    } else {
+      this.storeIdentity = this.readOnly ? 0 : freshIdentity;
+      report.identityChunk = this.chunks.length;
+    }
+    report.identity = this.storeIdentity;
+    let lastGeneration = cp.generation;
     if (!tail || tail.sealed) {
       this.writeOffset = tail?.footer?.dataEnd ?? 0;
     } else {
@@ -151,6 +167,10 @@ export class JsChunkLog implements LogEngine {
     report.generation = this.generation;
     report.chunkCount = this.chunks.length;
     return report;
+  }
+
+  identity(): number {
+    return this.storeIdentity;
   }
 
   endPosition(): number {
@@ -231,7 +251,7 @@ export class JsChunkLog implements LogEngine {
       tail.seal({ recordCount: this.recordCount, dataEnd: this.writeOffset, dataChecksum: this.dataChecksum });
       this.readable(tail);
     }
-    this.chunks.push(JsChunkFile.create(this.dir, this.chunks.length, this.chunkSize));
+    this.chunks.push(JsChunkFile.create(this.dir, this.chunks.length, this.chunkSize, this.storeIdentity));
     this.writeOffset = CHUNK_HEADER_SIZE;
     this.flushedOffset = CHUNK_HEADER_SIZE;
     this.zeroedEnd = CHUNK_HEADER_SIZE;

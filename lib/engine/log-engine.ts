@@ -16,12 +16,19 @@ export interface OpenReport {
   tornPosition: number;
   discardedBytes: number;
   tornReason: string;
+  /** The store identity (lib/format/event-id.ts; 0: a read-only log that has none yet). */
+  identity: number;
+  /** The first chunk whose header carries the identity: frames placed there or later may derive
+   * their event ids from it; earlier chunks (of format version 1 or 2) never do. */
+  identityChunk: number;
 }
 
 export interface LogEngine {
   readonly name: EngineName;
-  /** Opens the chunk directory, finding the end of the log and cutting a torn tail (recovery). */
-  open(): OpenReport;
+  /** Opens the chunk directory, finding the end of the log and cutting a torn tail (recovery).
+   * `freshIdentity` becomes the store identity, written into the chunks created from now on,
+   * when the tail chunk carries none. */
+  open(freshIdentity: number): OpenReport;
   /**
    * Writes whole transactions, frames encoded with blank CRC and generation fields. `starts[i]` is
    * where transaction i must land, `ends[i]` its end offset in `buf`. All land in one chunk; the
@@ -41,5 +48,7 @@ export interface LogEngine {
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
   endPosition(): number;
   chunkCount(): number;
+  /** The store identity open() reported (0 before it, or when a read-only log has none). */
+  identity(): number;
   close(): void;
 }

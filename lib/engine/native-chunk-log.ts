@@ -18,8 +18,15 @@ export class NativeChunkLog implements LogEngine {
     this.log = wrap(() => new addon.NativeLog(dir, chunkSize, readOnly));
   }
 
-  open(): OpenReport {
-    return wrap(() => this.log.open());
+  private storeIdentity = 0;
+
+  open(freshIdentity: number): OpenReport {
+    const report = wrap(() => this.log.open(freshIdentity));
+    this.storeIdentity = report.identity;
+    return report;
+  }
+  identity(): number {
+    return this.storeIdentity;
   }
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void {
     wrap(() => this.log.append(buf, starts, ends));

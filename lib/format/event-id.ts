@@ -1,8 +1,16 @@
 /**
- * Event ids in records. Most ids are UUIDs (every id the store generates is a random v4 UUID), so a
- * canonical lowercase UUID is stored as its 16 bytes under the record flag ID_UUID16 instead of 36
- * bytes of text; any other id, including an uppercase UUID, is stored as UTF-8 text and reads back
- * exactly as given.
+ * Event ids in records. Most ids are UUIDs, so a canonical lowercase UUID is stored as its 16 bytes
+ * under the record flag ID_UUID16 instead of 36 bytes of text; any other id, including an uppercase
+ * UUID, is stored as UTF-8 text and reads back exactly as given.
+ *
+ * An event appended without an id gets a derived one that takes no bytes at all (flag ID_DERIVED):
+ * a version 7 UUID whose 48-bit time is the event's timestamp, whose 74 "random" bits are the
+ * store identity (26 random bits, chosen once per store and kept in every chunk header) followed by
+ * the event's 48-bit position. Positions never repeat in a store, so neither do its ids; two stores
+ * give the same id only for the same position in the same millisecond under the same 26-bit
+ * identity. The one way to meet that: copy a store's directory and go on appending to both copies,
+ * which then may hand out equal ids to different events (as two copies of a database do with
+ * their row ids). Where ids must stay unique across such copies, pass your own.
  */
 import { randomFillSync } from 'node:crypto';
 import { latin1Text } from './text.js';
@@ -38,6 +46,29 @@ export function writeRandomUuid(buf: Buffer, off: number): void {
   poolOffset += UUID_BYTES;
   buf[off + 6] = ((buf[off + 6] as number) & 0x0f) | 0x40;
   buf[off + 8] = ((buf[off + 8] as number) & 0x3f) | 0x80;
+}
+
+/** A fresh store identity in [1, 2^26). */
+export function freshStoreIdentity(): number {
+  const b = Buffer.alloc(4);
+  for (;;) {
+    randomFillSync(b);
+    const identity = b.readUInt32LE(0) >>> 6;
+    if (identity !== 0) return identity;
+  }
+}
+
+const derived = Buffer.alloc(UUID_BYTES);
+
+/** The id of an event stored with ID_DERIVED: see the top of this file for the layout. */
+export function derivedUuid(timestamp: number, identity: number, position: number): string {
+  derived.writeUIntBE(timestamp, 0, 6);
+  derived[6] = 0x70 | (identity >>> 22);
+  derived[7] = (identity >>> 14) & 0xff;
+  derived[8] = 0x80 | ((identity >>> 8) & 0x3f);
+  derived[9] = identity & 0xff;
+  derived.writeUIntBE(position, 10, 6);
+  return readUuid(derived, 0);
 }
 
 // Formatting goes through one scratch buffer and one latin1 decode: a flat string, no slicing.

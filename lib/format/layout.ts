@@ -1,13 +1,17 @@
 /**
- * On-disk layout of data chunks, format version 2 (version 1 read): the TypeScript twin of native/chunk_format.h
+ * On-disk layout of data chunks, format version 3 (versions 1 and 2 read): the TypeScript twin of native/chunk_format.h
  * (read that header for the invariants; docs/ARCHITECTURE.md has the prose). Both engines write and
  * read exactly these bytes.
  */
 import { crc32c } from './crc32c.js';
 
-/** Written into every new chunk header, footer and checkpoint; version 1 files still open. Frames
- * say their own body layout (kind), so an upgraded store's version 1 tail takes kind 2 frames. */
-export const FORMAT_VERSION = 2;
+/** Written into every new chunk header, footer and checkpoint; version 1 and 2 files still open.
+ * Frames say their own body layout (kind), so an upgraded store's old tail takes kind 2 frames. */
+export const FORMAT_VERSION = 3;
+/** The first version whose chunk headers carry the store identity (u32 at 40). */
+const IDENTITY_FORMAT_VERSION = 3;
+/** Store identities are in [1, STORE_IDENTITY_LIMIT): 26 bits of a derived event id. */
+export const STORE_IDENTITY_LIMIT = 2 ** 26;
 const OLDEST_FORMAT_VERSION = 1;
 function versionKnown(v: number | undefined): boolean {
   return v !== undefined && v >= OLDEST_FORMAT_VERSION && v <= FORMAT_VERSION;
@@ -61,7 +65,7 @@ function stampOk(block: Buffer, crcOffset: number): boolean {
   return block.readUInt32LE(crcOffset) === crc32c(block, 0, 0, crcOffset);
 }
 
-export function encodeChunkHeader(chunkNumber: number, chunkSize: number): Buffer {
+export function encodeChunkHeader(chunkNumber: number, chunkSize: number, identity: number): Buffer {
   const b = Buffer.alloc(CHUNK_HEADER_SIZE);
   CHUNK_MAGIC.copy(b, 0);
   b[8] = FORMAT_VERSION;
@@ -70,8 +74,14 @@ export function encodeChunkHeader(chunkNumber: number, chunkSize: number): Buffe
   b.writeUIntLE(chunkNumber, 16, 6);
   b.writeUIntLE(chunkSize, 24, 6);
   b.writeUIntLE(chunkNumber * chunkSize, 32, 6);
+  b.writeUInt32LE(identity, 40);
   stamp(b, 60);
   return b;
+}
+
+/** The store identity in a valid chunk header; 0 for a header of version 1 or 2 (none). */
+export function chunkHeaderIdentity(b: Buffer): number {
+  return (b[8] as number) >= IDENTITY_FORMAT_VERSION ? b.readUInt32LE(40) : 0;
 }
 
 export function chunkHeaderValid(b: Buffer, chunkNumber: number, chunkSize: number): boolean {
@@ -84,7 +94,8 @@ export function chunkHeaderValid(b: Buffer, chunkNumber: number, chunkSize: numb
     b.readUIntLE(16, 6) === chunkNumber &&
     b.readUInt16LE(22) === 0 &&
     b.readUIntLE(24, 6) === chunkSize &&
-    b.readUIntLE(32, 6) === chunkNumber * chunkSize
+    b.readUIntLE(32, 6) === chunkNumber * chunkSize &&
+    ((b[8] as number) < IDENTITY_FORMAT_VERSION || (b.readUInt32LE(40) > 0 && b.readUInt32LE(40) < STORE_IDENTITY_LIMIT))
   );
 }
 

@@ -4,7 +4,8 @@
  *
  *   0  u48 previous position of the same stream (0 = first event): ENode's back-pointer
  *   6  u48 timestamp (ms)        12 u32 stream version        16 u8 payload flags
- *   17 LEB128 varints: stream id bytes, type bytes, event id bytes (absent under ID_UUID16: 16),
+ *   17 LEB128 varints: stream id bytes, type bytes, event id bytes (absent under ID_UUID16: 16,
+ *      and under ID_DERIVED: 0),
  *      command id bytes (absent without HAS_COMMAND), data bytes (absent under DATA_ABSENT),
  *      metadata bytes (absent under META_ABSENT)
  *   then stream id | type | event id | command id | data | metadata   (strings UTF-8)
@@ -15,7 +16,9 @@
  * body (frame kind 1, record-body-v1.ts, still read) spent 16 plus 3 of padding.
  *
  * Payload flags: DATA_BYTES / META_BYTES (raw bytes, else JSON text), DATA_ABSENT / META_ABSENT,
- * ID_UUID16 (the event id is a UUID stored as its 16 bytes: lib/format/event-id.ts), HAS_COMMAND.
+ * ID_UUID16 (the event id is a UUID stored as its 16 bytes: lib/format/event-id.ts), HAS_COMMAND,
+ * ID_DERIVED (the store generated the id from its identity, the timestamp and the position, so it
+ * stores none: event-id.ts; written only into chunks whose header carries the identity).
  * Decoding checks that the fields add up to the frame's length: a body that does not is corrupt.
  * Encoding is per transaction (one atomic append): frames are laid out first, the placement decided,
  * then the back-pointers patched, since they are absolute positions.
@@ -23,7 +26,7 @@
 
 import { CorruptionError } from '../errors.js';
 import type { RecordedEvent } from '../types.js';
-import { isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
+import { derivedUuid, isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT, RECORD_KIND_EVENT_V1 } from './layout.js';
 import { u16, u32 } from './le-bytes.js';
 import { readBodyV1Header } from './record-body-v1.js';
@@ -37,12 +40,16 @@ const DATA_ABSENT = 4;
 const META_ABSENT = 8;
 const ID_UUID16 = 16;
 const HAS_COMMAND = 32;
-const KNOWN_FLAGS = DATA_BYTES | META_BYTES | DATA_ABSENT | META_ABSENT | ID_UUID16 | HAS_COMMAND;
+const ID_DERIVED = 64;
+const KNOWN_FLAGS = DATA_BYTES | META_BYTES | DATA_ABSENT | META_ABSENT | ID_UUID16 | HAS_COMMAND | ID_DERIVED;
+/** Event id length markers in the measured lengths: no varint, 16 bytes / no bytes at all. */
+const ID_PACKED = -1;
+const ID_FROM_POSITION = -2;
 
 /** An event after validation: payloads already turned into bytes or JSON text. */
 export interface NormalizedEvent {
   type: string;
-  /** The caller's id; undefined: the encoder generates a random UUID. */
+  /** The caller's id; undefined: the store derives one (event-id.ts). */
   id: string | undefined;
   data: Uint8Array | string | undefined;
   metadata: Uint8Array | string | undefined;
@@ -85,17 +92,25 @@ function payloadLength(p: Uint8Array | string | undefined): number {
 }
 
 /**
- * Fills out[at, at + 6) with the byte lengths of one event's variable fields, in body order (-1:
- * the field has no length varint) and returns the event's encoded frame size.
+ * Fills out[at, at + 6) with the byte lengths of one event's variable fields, in body order
+ * (negative: the field has no length varint; for the id, ID_PACKED or ID_FROM_POSITION) and returns
+ * the event's encoded frame size. Without `deriveId` an event without an id gets a random one.
  */
-function measure(streamId: string, commandId: string | undefined, e: NormalizedEvent, out: Float64Array, at: number): number {
+function measure(
+  streamId: string,
+  commandId: string | undefined,
+  e: NormalizedEvent,
+  deriveId: boolean,
+  out: Float64Array,
+  at: number,
+): number {
   out[at] = Buffer.byteLength(streamId);
   out[at + 1] = Buffer.byteLength(e.type);
-  out[at + 2] = e.id === undefined || isPackedUuid(e.id) ? -1 : Buffer.byteLength(e.id);
+  out[at + 2] = e.id === undefined ? (deriveId ? ID_FROM_POSITION : ID_PACKED) : isPackedUuid(e.id) ? ID_PACKED : Buffer.byteLength(e.id);
   out[at + 3] = commandId === undefined ? -1 : Buffer.byteLength(commandId);
   out[at + 4] = e.data === undefined ? -1 : payloadLength(e.data);
   out[at + 5] = e.metadata === undefined ? -1 : payloadLength(e.metadata);
-  let size = FRAME_HEADER_SIZE + BODY_FIXED_SIZE + (out[at + 2] === -1 ? UUID_BYTES : 0);
+  let size = FRAME_HEADER_SIZE + BODY_FIXED_SIZE + (out[at + 2] === ID_PACKED ? UUID_BYTES : 0);
   for (let i = at; i < at + 6; i++) {
     const n = out[i] as number;
     if (n >= 0) size += varintSize(n) + n;
@@ -105,9 +120,10 @@ function measure(streamId: string, commandId: string | undefined, e: NormalizedE
 
 const scratchLengths = new Float64Array(6);
 
-/** Encoded size of one event's frame: what the maxEventBytes limit is checked against. */
+/** Encoded size of one event's frame where the store cannot derive ids, the most it can take:
+ * what the maxEventBytes limit is checked against, so the limit does not depend on the chunk. */
 export function frameSize(streamId: string, commandId: string | undefined, e: NormalizedEvent): number {
-  return measure(streamId, commandId, e, scratchLengths, 0);
+  return measure(streamId, commandId, e, false, scratchLengths, 0);
 }
 
 function writePayload(buf: Buffer, off: number, p: Uint8Array | string | undefined): number {
@@ -133,9 +149,9 @@ function writeFrame(
   buf[off + 8] = RECORD_KIND_EVENT;
   buf.writeUIntLE(timestamp, b + 6, 6);
   buf.writeUInt32LE(version, b + 12);
-  const packedId = lens[at + 2] === -1;
+  const idLength = lens[at + 2] as number;
   buf[b + 16] =
-    (packedId ? ID_UUID16 : 0) |
+    (idLength === ID_PACKED ? ID_UUID16 : idLength === ID_FROM_POSITION ? ID_DERIVED : 0) |
     (item.commandId === undefined ? 0 : HAS_COMMAND) |
     (e.data === undefined ? DATA_ABSENT : typeof e.data === 'string' ? 0 : DATA_BYTES) |
     (e.metadata === undefined ? META_ABSENT : typeof e.metadata === 'string' ? 0 : META_BYTES);
@@ -146,8 +162,8 @@ function writeFrame(
   }
   p += buf.write(item.streamId, p);
   p += buf.write(e.type, p);
-  if (!packedId) p += buf.write(e.id as string, p);
-  else {
+  if (idLength >= 0) p += buf.write(e.id as string, p);
+  else if (idLength === ID_PACKED) {
     if (e.id === undefined) writeRandomUuid(buf, p);
     else writeUuid(buf, p, e.id);
     p += UUID_BYTES;
@@ -161,11 +177,14 @@ function writeFrame(
  * Encodes one transaction. `lastPositions` maps a stream to its newest position and is shared by
  * the transactions of one call (updated as each is placed), so a stream written by several of
  * them chains its back-pointers correctly; a stream missing from it uses the item's prevPosition.
+ * `deriveIds`: events without an id store none (ID_DERIVED); only for a transaction that will land
+ * in a chunk whose header carries the store identity. Otherwise they get a random UUID.
  */
 export function encodeTransaction(
   items: TransactionItem[],
   timestamp: number,
-  lastPositions: Map<string, number> = new Map(),
+  lastPositions: Map<string, number>,
+  deriveIds: boolean,
 ): EncodedTransaction {
   let count = 0;
   for (const item of items) count += item.events.length;
@@ -175,7 +194,7 @@ export function encodeTransaction(
   let k = 0;
   for (const item of items) {
     for (const e of item.events) {
-      const size = measure(item.streamId, item.commandId, e, lens, 6 * k);
+      const size = measure(item.streamId, item.commandId, e, deriveIds, lens, 6 * k);
       sizes[k++] = size;
       total += size;
     }
@@ -254,7 +273,10 @@ function readHeader(buf: Buffer, off: number, position: number): number {
     cursor = b + BODY_FIXED_SIZE;
     head[1] = readVarint(buf);
     head[2] = readVarint(buf);
-    head[3] = (flags & ID_UUID16) !== 0 ? UUID_BYTES : readVarint(buf);
+    if ((flags & ID_UUID16) !== 0 && (flags & ID_DERIVED) !== 0) {
+      throw new CorruptionError(`record at position ${position} has payload flags ${flags}: its id cannot be both stored and derived`);
+    }
+    head[3] = (flags & ID_UUID16) !== 0 ? UUID_BYTES : (flags & ID_DERIVED) !== 0 ? 0 : readVarint(buf);
     head[4] = (flags & HAS_COMMAND) !== 0 ? readVarint(buf) : 0;
     head[5] = (flags & DATA_ABSENT) !== 0 ? 0 : readVarint(buf);
     head[6] = (flags & META_ABSENT) !== 0 ? 0 : readVarint(buf);
@@ -288,8 +310,8 @@ function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, ab
 }
 
 /** The event in the frame at `off` of `buf` (already CRC-verified by the engine), decoded straight
- * into the object the API returns. */
-export function decodeEvent(buf: Buffer, off: number, position: number): RecordedEvent {
+ * into the object the API returns. `identity`: the store's (OpenReport), for derived ids. */
+export function decodeEvent(buf: Buffer, off: number, position: number, identity: number): RecordedEvent {
   let p = readHeader(buf, off, position);
   const sid = head[1] as number;
   const typeLen = head[2] as number;
@@ -301,7 +323,11 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
   p += sid;
   const type = cachedString(buf, p, p + typeLen);
   p += typeLen;
-  const id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : utf8Text(buf, p, p + idLen);
+  let id: string;
+  if ((flags & ID_DERIVED) !== 0) {
+    if (identity === 0) throw new CorruptionError(`record at position ${position} derives its id, but the store has no identity`);
+    id = derivedUuid(head[8] as number, identity, position);
+  } else id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : utf8Text(buf, p, p + idLen);
   p += idLen;
   const commandId = cid > 0 ? utf8Text(buf, p, p + cid) : undefined;
   p += cid;
@@ -320,6 +346,11 @@ export function decodeEvent(buf: Buffer, off: number, position: number): Recorde
   };
   if (commandId !== undefined) e.commandId = commandId;
   return e;
+}
+
+/** Whether the (CRC-valid) event frame at `off` derives its id from the store identity. */
+export function derivesId(buf: Buffer, off: number): boolean {
+  return buf[off + 8] === RECORD_KIND_EVENT && ((buf[off + FRAME_HEADER_SIZE + 16] as number) & ID_DERIVED) !== 0;
 }
 
 /** Reads only what the in-memory indexes need, without touching payloads. `position` names the

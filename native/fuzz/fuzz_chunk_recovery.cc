@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FileDescriptor::Open(ChunkFile::PathFor(dir, 0), O_RDWR | O_CREAT | O_TRUNC);
     if (::ftruncate(fd.get(), kChunk) != 0) std::abort();
     uint8_t header[kChunkHeaderSize];
-    ChunkHeader{0, kChunk}.EncodeTo(header);
+    ChunkHeader{0, kChunk, 1}.EncodeTo(header);
     WriteAllAt(fd.get(), header, sizeof header, 0);
     // The first 16 input bytes choose the checkpoint; the rest is the data region.
     const size_t skip = size < 16 ? size : 16;
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     ChunkLog log(dir, kChunk, false);
-    const RecoveryReport r = log.Open();
+    const RecoveryReport r = log.Open(1);
     std::vector<uint8_t> out;
     try {
       log.Scan(kChunkHeaderSize, r.end_position, 1 << 22, &out);

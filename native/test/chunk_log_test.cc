@@ -37,7 +37,7 @@ TEST(AppendReadScanAndReopen) {
   uint64_t end;
   {
     ChunkLog log(dir, kChunk, false);
-    RecoveryReport r = log.Open();
+    RecoveryReport r = log.Open(1);
     CHECK_EQ(r.end_position, kChunkHeaderSize);
     CHECK_EQ(r.generation, 1u);
     end = AppendTx(&log, 3, 100, r.end_position);
@@ -69,7 +69,7 @@ TEST(AppendReadScanAndReopen) {
     log.Close();
   }
   ChunkLog again(dir, kChunk, false);
-  RecoveryReport r = again.Open();
+  RecoveryReport r = again.Open(1);
   CHECK_EQ(r.end_position, end);
   CHECK(!r.torn);
   CHECK_EQ(r.generation, 2u);
@@ -78,7 +78,7 @@ TEST(AppendReadScanAndReopen) {
 TEST(AppendRefusesAWrongPlacementAndWritesNothing) {
   const std::string dir = annals::test::TempDir();
   ChunkLog log(dir, kChunk, false);
-  const uint64_t end = AppendTx(&log, 1, 10, log.Open().end_position);
+  const uint64_t end = AppendTx(&log, 1, 10, log.Open(1).end_position);
   CHECK_THROWS_CODE(AppendTx(&log, 1, 10, end + 8), "INVALID_ARGUMENT");
   CHECK_THROWS_CODE(AppendTx(&log, 1, 10, 5 * kChunk + kChunkHeaderSize), "INVALID_ARGUMENT");
   std::vector<uint8_t> no_commit;
@@ -93,7 +93,7 @@ TEST(AppendRefusesAWrongPlacementAndWritesNothing) {
 TEST(RollsOverSealingTheFullChunk) {
   const std::string dir = annals::test::TempDir();
   ChunkLog log(dir, kChunk, false);
-  uint64_t end = log.Open().end_position;
+  uint64_t end = log.Open(1).end_position;
   end = AppendTx(&log, 1, 600000, end);
   end = AppendTx(&log, 1, 600000, kChunk + kChunkHeaderSize);  // does not fit: next chunk
   CHECK_EQ(log.chunk_count(), 2u);
@@ -104,7 +104,7 @@ TEST(RollsOverSealingTheFullChunk) {
   CHECK_EQ(log.Scan(next, end, 1 << 22, &out), end);
   log.Close();
   ChunkLog again(dir, kChunk, false);
-  CHECK_EQ(again.Open().end_position, end);
+  CHECK_EQ(again.Open(1).end_position, end);
 }
 
 TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
@@ -112,7 +112,7 @@ TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
   uint64_t end;
   {
     ChunkLog log(dir, kChunk, false);
-    end = AppendTx(&log, 2, 50, log.Open().end_position);
+    end = AppendTx(&log, 2, 50, log.Open(1).end_position);
     log.Close();
   }
   // Torn: half a frame after the end.
@@ -125,7 +125,7 @@ TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
   }
   {
     ChunkLog log(dir, kChunk, false);
-    RecoveryReport r = log.Open();
+    RecoveryReport r = log.Open(1);
     CHECK(r.torn);
     CHECK_EQ(r.torn_position, end);
     CHECK_EQ(r.end_position, end);
@@ -140,7 +140,7 @@ TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
   }
   // Checkpointed data is not re-read at open; the damaged frame is refused when it is read.
   ChunkLog log(dir, kChunk, false);
-  CHECK_EQ(log.Open().end_position, end);
+  CHECK_EQ(log.Open(1).end_position, end);
   const double first = static_cast<double>(kChunkHeaderSize);
   CHECK_THROWS_CODE(log.ReadFrames(&first, 1), "CORRUPTION");
 }
@@ -157,7 +157,7 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
   std::vector<uint64_t> starts;
   {
     ChunkLog log(dir, kChunk, false);
-    uint64_t end = log.Open().end_position;
+    uint64_t end = log.Open(1).end_position;
     for (int i = 0; i < 12; ++i) {
       const uint64_t at = i == 0 ? end : (static_cast<uint64_t>(i) * kChunk + kChunkHeaderSize);
       starts.push_back(at);
@@ -167,7 +167,7 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
   }
   const size_t before = open_fds();
   ChunkLog log(dir, kChunk, true);
-  log.Open();
+  log.Open(1);
   CHECK(open_fds() <= before + 3);  // the tail and the checkpoint, not one per chunk
   // Read every chunk twice, in an order that maps, unmaps and maps again.
   for (int round = 0; round < 2; ++round) {

@@ -26,11 +26,12 @@ TEST(Crc32cExtendsAcrossSplits) {
 
 TEST(ChunkHeaderRoundTripsAndRejectsDamage) {
   uint8_t raw[kChunkHeaderSize];
-  ChunkHeader{3, 1u << 20}.EncodeTo(raw);
+  ChunkHeader{3, 1u << 20, 0x2abcdef}.EncodeTo(raw);
   ChunkHeader h;
   CHECK(ChunkHeader::DecodeFrom(raw, &h));
   CHECK_EQ(h.chunk_number, 3u);
   CHECK_EQ(h.first_position(), 3u << 20);
+  CHECK_EQ(h.identity, 0x2abcdefu);
   for (size_t i = 0; i < kChunkHeaderSize; ++i) {
     raw[i] ^= 0x10;
     CHECK(!ChunkHeader::DecodeFrom(raw, &h));
@@ -40,14 +41,29 @@ TEST(ChunkHeaderRoundTripsAndRejectsDamage) {
 
 TEST(ChunkHeadersOfEveryKnownVersionDecode) {
   uint8_t raw[kChunkHeaderSize];
-  ChunkHeader{1, 1u << 20}.EncodeTo(raw);
+  ChunkHeader{1, 1u << 20, 77}.EncodeTo(raw);
   CHECK_EQ(raw[8], kFormatVersion);
   ChunkHeader h;
   for (int v = 0; v <= 255; ++v) {
     raw[8] = static_cast<uint8_t>(v);
     StoreU32(raw + 60, Crc32c(raw, 60));
     CHECK_EQ(ChunkHeader::DecodeFrom(raw, &h), v >= kOldestFormatVersion && v <= kFormatVersion);
+    // Only headers that carry an identity report one.
+    if (v >= kOldestFormatVersion && v <= kFormatVersion) {
+      CHECK_EQ(h.identity, v >= kIdentityFormatVersion ? 77u : 0u);
+    }
   }
+}
+
+TEST(ChunkHeaderRefusesAnIdentityOutOfRange) {
+  uint8_t raw[kChunkHeaderSize];
+  ChunkHeader h;
+  for (uint32_t identity : {0u, kStoreIdentityLimit, 0xffffffffu}) {
+    ChunkHeader{1, 1u << 20, identity}.EncodeTo(raw);
+    CHECK(!ChunkHeader::DecodeFrom(raw, &h));
+  }
+  ChunkHeader{1, 1u << 20, kStoreIdentityLimit - 1}.EncodeTo(raw);
+  CHECK(ChunkHeader::DecodeFrom(raw, &h));
 }
 
 TEST(FooterAndCheckpointRoundTrip) {
