@@ -110,7 +110,7 @@ async function lookups(dir: string, engine: EngineName, streams: number, quick: 
 
 async function buildPerMillion(backend: SegmentBackend, dir: string, n: number): Promise<number> {
   const e = {
-    hi: Uint32Array.from({ length: n }, (_, i) => (Math.imul(i, 2654435761) >>> 0) % 100_000),
+    hi: Uint32Array.from({ length: n }, (_, i) => (Math.imul(i, 2654435761) >>> 0) % 65_536),
     lo: Uint32Array.from({ length: n }, (_, i) => (i * 40503) >>> 0),
     seq: Uint32Array.from({ length: n }, (_, i) => i % 1000),
     position: Float64Array.from({ length: n }, (_, i) => 64 + i * 200),

@@ -9,7 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
-import { decodeSegmentHeader, LEAF_CAPACITY, SEGMENT_ENTRY_SIZE, SEGMENT_KIND_STREAM, SEGMENT_PAGE_SIZE } from './format/index-layout.js';
+import {
+  decodeSegmentHeader,
+  entryPositionOffset,
+  entrySize,
+  leafCapacity,
+  SEGMENT_KIND_STREAM,
+  SEGMENT_PAGE_SIZE,
+} from './format/index-layout.js';
 import { keyOf } from './format/key-hash.js';
 import {
   CHECKPOINT_FILE,
@@ -224,10 +231,10 @@ function verifySegments(
     ranges.push({ kind: h.kind, from: h.fromPosition, to: h.toPosition, file });
     for (let leaf = 1; leaf <= h.leafCount; leaf++) {
       const o = leaf * SEGMENT_PAGE_SIZE;
-      const count = Math.min(b.readUInt32LE(o), LEAF_CAPACITY);
+      const count = Math.min(b.readUInt32LE(o), leafCapacity(h.kind));
       for (let i = 0; i < count; i++) {
-        const e = o + 8 + i * SEGMENT_ENTRY_SIZE;
-        const position = b.readUIntLE(e + 12, 6);
+        const e = o + 8 + i * entrySize(h.kind);
+        const position = b.readUIntLE(e + entryPositionOffset(h.kind), 6);
         const r = records.find(position);
         report.indexEntries++;
         const stream = h.kind === SEGMENT_KIND_STREAM;
@@ -235,9 +242,9 @@ function verifySegments(
         const matches =
           r >= 0 &&
           (stream || records.hasCommand[r] === 1) &&
-          records.keys[k] === b.readUInt32LE(e + 4) &&
+          records.keys[k] === b.readUInt16LE(e + 4) &&
           records.keys[k + 1] === b.readUInt32LE(e) &&
-          (!stream || records.version[r] === b.readUInt32LE(e + 8));
+          (!stream || records.version[r] === b.readUInt32LE(e + 6));
         if (!matches || position < h.fromPosition || position >= h.toPosition) {
           fault(file, e, `index entry does not match the record at position ${position}`);
         }

@@ -31,13 +31,11 @@ uint32_t CountOf(const uint8_t* page, uint32_t capacity, const std::string& path
 
 }  // namespace
 
-SegmentEntry DecodeEntry(const uint8_t* p) {
-  return SegmentEntry{LoadU64(p), LoadU32(p + 8), LoadU48(p + 12)};
-}
-
 IndexSegment::IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping,
                            SegmentHeader header)
     : path_(std::move(path)),
+      entry_size_(EntrySize(header.kind)),
+      leaf_capacity_(LeafCapacity(header.kind)),
       fd_(std::move(fd)),
       mapping_(std::move(mapping)),
       header_(header),
@@ -134,20 +132,20 @@ bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
   const uint32_t leaf = FindLeaf(key, UINT32_MAX, false);
   if (leaf == 0) return false;
   const uint8_t* p = Page(leaf);
-  const uint32_t count = CountOf(p, kLeafCapacity, path_);
+  const uint32_t count = CountOf(p, leaf_capacity_, path_);
   uint32_t lo = 0;
   uint32_t hi = count;
   while (lo < hi) {
     const uint32_t mid = (lo + hi) / 2;
-    const uint8_t* e = p + 8 + mid * kSegmentEntrySize;
-    if (LessOrEqual(LoadU64(e), LoadU32(e + 8), key, UINT32_MAX)) {
+    const SegmentEntry e = DecodeEntry(p + EntryAt(mid), header_.kind);
+    if (LessOrEqual(e.key, e.seq, key, UINT32_MAX)) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
   if (lo == 0) return false;
-  const SegmentEntry e = DecodeEntry(p + 8 + (lo - 1) * kSegmentEntrySize);
+  const SegmentEntry e = DecodeEntry(p + EntryAt(lo - 1), header_.kind);
   if (e.key != key) return false;
   *out = e;
   return true;
@@ -161,17 +159,16 @@ void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
   if (leaf == 0) leaf = 1;
   for (bool first = true; leaf <= header_.leaf_count; ++leaf, first = false) {
     const uint8_t* p = Page(leaf);
-    const uint32_t count = CountOf(p, kLeafCapacity, path_);
-    // In the first leaf the range starts anywhere: binary-search its start (a leaf holds 227
-    // entries; a linear walk there was most of a point lookup's time in the tree).
+    const uint32_t count = CountOf(p, leaf_capacity_, path_);
+    // In the first leaf the range starts anywhere: binary-search its start (a leaf holds 255 or
+    // 340 entries; a linear walk there was most of a point lookup's time in the tree).
     uint32_t i = 0;
     if (first) {
       uint32_t hi = count;
       while (i < hi) {
         const uint32_t mid = (i + hi) / 2;
-        const uint8_t* e = p + 8 + mid * kSegmentEntrySize;
-        const uint64_t ekey = LoadU64(e);
-        if (ekey < key || (ekey == key && LoadU32(e + 8) < from_seq)) {
+        const SegmentEntry e = DecodeEntry(p + EntryAt(mid), header_.kind);
+        if (e.key < key || (e.key == key && e.seq < from_seq)) {
           i = mid + 1;
         } else {
           hi = mid;
@@ -179,7 +176,7 @@ void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
       }
     }
     for (; i < count; ++i) {
-      const SegmentEntry e = DecodeEntry(p + 8 + i * kSegmentEntrySize);
+      const SegmentEntry e = DecodeEntry(p + EntryAt(i), header_.kind);
       if (e.key < key || (e.key == key && e.seq < from_seq)) continue;
       if (e.key > key || e.seq > to_seq) return;
       out->push_back(e);
@@ -192,9 +189,10 @@ bool SegmentCursor::Next(SegmentEntry* out) {
     if (leaf_ >= segment_->header().leaf_count) return false;
     page_ = segment_->Page(++leaf_);
     slot_ = 0;
-    count_ = CountOf(page_, kLeafCapacity, segment_->path());
+    count_ = CountOf(page_, LeafCapacity(segment_->header().kind), segment_->path());
   }
-  *out = DecodeEntry(page_ + 8 + slot_++ * kSegmentEntrySize);
+  const uint8_t kind = segment_->header().kind;
+  *out = DecodeEntry(page_ + 8 + slot_++ * EntrySize(kind), kind);
   return true;
 }
 

@@ -41,7 +41,12 @@ class IndexSegment {
   // Leaf page holding the last entry <= (key, seq), or < with `strict`; 0 when there is none.
   uint32_t FindLeaf(uint64_t key, uint32_t seq, bool strict) const;
 
+  // Entry layout of this segment's kind.
+  uint32_t EntryAt(uint32_t i) const { return 8 + i * entry_size_; }
+
   std::string path_;
+  uint32_t entry_size_;
+  uint32_t leaf_capacity_;
   FileDescriptor fd_;
   Mapping mapping_;
   SegmentHeader header_;
@@ -49,8 +54,6 @@ class IndexSegment {
   // One flag per page: its CRC was checked once and need not be again (the file is immutable).
   std::unique_ptr<std::atomic<uint8_t>[]> verified_;
 };
-
-SegmentEntry DecodeEntry(const uint8_t* p);
 
 // Walks every entry of a segment in order, verifying each leaf once: the input side of a merge.
 class SegmentCursor {

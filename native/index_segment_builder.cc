@@ -57,9 +57,9 @@ struct Separator {
 
 void SealPage(uint8_t* page) { StoreU32(page + 4, Crc32c(page + 8, kSegmentPageSize - 8)); }
 
-// Streams sorted entries from `next` into a complete segment file.
+// Streams sorted entries from `next` into a complete segment file; `starts` goes into the header.
 void WriteSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
-                  const std::function<bool(SegmentEntry*)>& next) {
+                  uint64_t starts, const std::function<bool(SegmentEntry*)>& next) {
   const std::string path = dir + "/" + name;
   const std::string tmp = path + ".tmp";
   FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
@@ -69,6 +69,9 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
     h.kind = spec.kind;
     h.from_position = spec.from_position;
     h.to_position = spec.to_position;
+    h.starts = starts;
+    const uint32_t entry_size = EntrySize(spec.kind);
+    const uint32_t leaf_capacity = LeafCapacity(spec.kind);
     std::vector<uint64_t> keys;  // distinct, for the Bloom filter
     std::vector<Separator> level;
     uint8_t page[kSegmentPageSize];
@@ -77,7 +80,8 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
       StoreU32(page, count);
       SealPage(page);
       const uint32_t n = writer.Write(page);
-      level.push_back({LoadU64(page + 8), LoadU32(page + 16), n});
+      const SegmentEntry first = DecodeEntry(page + 8, spec.kind);
+      level.push_back({first.key, first.seq, n});
       ++h.leaf_count;
       count = 0;
     };
@@ -92,16 +96,16 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
       if (!have_prev || e.key != prev.key) keys.push_back(e.key);
       prev = e;
       have_prev = true;
-      uint8_t* slot = page + 8 + count * kSegmentEntrySize;
-      StoreU64(slot, e.key);
-      if (e.position > kMaxSegmentPosition) {
-        throw StoreError("INVALID_ARGUMENT", "a position past 2^48 does not fit a segment entry");
+      if (e.position > kMaxSegmentPosition || e.key > kMaxSegmentKey) {
+        throw StoreError("INVALID_ARGUMENT",
+                         "a key or position past 2^48 does not fit a segment entry");
       }
-      StoreU32(slot + 8, e.seq);
-      StoreU48(slot + 12, e.position);
+      if (spec.kind == kSegmentKindCommand && e.seq != 0) {
+        throw StoreError("INVALID_ARGUMENT", "command segment entries have no seq");
+      }
+      EncodeEntry(page + 8 + count * entry_size, spec.kind, e);
       ++h.entry_count;
-      if (e.seq == (spec.kind == kSegmentKindStream ? 1u : 0u)) ++h.starts;
-      if (++count == kLeafCapacity) {
+      if (++count == leaf_capacity) {
         flush_leaf();
         std::memset(page, 0, sizeof page);
       }
@@ -153,9 +157,17 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
 
 void BuildSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
                   std::vector<SegmentEntry> entries) {
+  // A stream's first event has version 1 and a command's first event ordinal 0; command segments
+  // then drop the ordinal (position order is command order), so they sort by (key, position).
+  uint64_t starts = 0;
+  const uint32_t start_seq = spec.kind == kSegmentKindStream ? 1 : 0;
+  for (SegmentEntry& e : entries) {
+    if (e.seq == start_seq) ++starts;
+    if (spec.kind == kSegmentKindCommand) e.seq = 0;
+  }
   SortEntries(&entries);
   size_t i = 0;
-  WriteSegment(dir, name, spec, [&](SegmentEntry* out) {
+  WriteSegment(dir, name, spec, starts, [&](SegmentEntry* out) {
     if (i == entries.size()) return false;
     *out = entries[i++];
     return true;
@@ -172,12 +184,14 @@ void MergeSegments(const std::string& dir, const std::string& name, const Segmen
   std::priority_queue<Head, std::vector<Head>, decltype(greater)> heap(greater);
   std::vector<SegmentCursor> cursors;
   cursors.reserve(inputs.size());
+  uint64_t starts = 0;  // the inputs partition the log range: each start is in one of them
   for (size_t i = 0; i < inputs.size(); ++i) {
+    starts += inputs[i]->header().starts;
     cursors.emplace_back(inputs[i]);
     SegmentEntry e;
     if (cursors.back().Next(&e)) heap.push({e, i});
   }
-  WriteSegment(dir, name, spec, [&](SegmentEntry* out) {
+  WriteSegment(dir, name, spec, starts, [&](SegmentEntry* out) {
     if (heap.empty()) return false;
     const Head head = heap.top();
     heap.pop();

@@ -29,6 +29,8 @@ write('chunk_recovery', 'frames', Buffer.concat([checkpoint, data]));
 write('chunk_recovery', 'no-checkpoint', data);
 const seg = fs.readdirSync(path.join(dir, 'index')).find((f) => f.startsWith('stream-')) as string;
 write('segment_reader', 'small', fs.readFileSync(path.join(dir, 'index', seg)));
+const commands = fs.readdirSync(path.join(dir, 'index')).find((f) => f.startsWith('command-')) as string;
+write('segment_reader', 'command-small', fs.readFileSync(path.join(dir, 'index', commands)));
 const n = 400;
 await new JsSegmentBackend().build(
   dir,

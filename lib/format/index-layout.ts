@@ -1,21 +1,37 @@
 /**
- * Index segment layout (segment format version 2): the TypeScript twin of native/index_format.h (read that
+ * Index segment layout (segment format version 3): the TypeScript twin of native/index_format.h (read that
  * header for the page layout and invariants) and native/bloom_filter.cc.
  */
 import { crc32c } from './crc32c.js';
 
 export const SEGMENT_PAGE_SIZE = 4096;
 /** Segments are derived data: a file of another version reads as damaged and is rebuilt. */
-export const SEGMENT_FORMAT_VERSION = 2;
-/** u64 key (lo, hi), u32 seq, u48 position. */
-export const SEGMENT_ENTRY_SIZE = 18;
+export const SEGMENT_FORMAT_VERSION = 3;
 export const MAX_SEGMENT_POSITION = 2 ** 48 - 1;
 export const SEGMENT_SEPARATOR_SIZE = 16;
-export const LEAF_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 8) / SEGMENT_ENTRY_SIZE);
 export const INTERNAL_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 16) / SEGMENT_SEPARATOR_SIZE);
 export const SEGMENT_KIND_STREAM = 1;
 export const SEGMENT_KIND_COMMAND = 2;
 export type SegmentKind = typeof SEGMENT_KIND_STREAM | typeof SEGMENT_KIND_COMMAND;
+
+/** Entries: u48 key (u32 lo, u16 hi) then, in stream segments, u32 seq and u48 position (16
+ * bytes); in command segments only the u48 position (12 bytes; seq reads as 0). */
+export function entrySize(kind: number): number {
+  return kind === SEGMENT_KIND_COMMAND ? 12 : 16;
+}
+export function leafCapacity(kind: number): number {
+  return Math.floor((SEGMENT_PAGE_SIZE - 8) / entrySize(kind));
+}
+/** Offset of the position in an entry of `kind`. */
+export function entryPositionOffset(kind: number): number {
+  return kind === SEGMENT_KIND_COMMAND ? 6 : 10;
+}
+export function writeEntry(p: Buffer, at: number, kind: number, hi: number, lo: number, seq: number, position: number): void {
+  p.writeUInt32LE(lo, at);
+  p.writeUInt16LE(hi, at + 4);
+  if (kind !== SEGMENT_KIND_COMMAND) p.writeUInt32LE(seq, at + 6);
+  p.writeUIntLE(position, at + entryPositionOffset(kind), 6);
+}
 export const BLOOM_BITS_PER_KEY = 10;
 export const BLOOM_HASHES = 7;
 const MAGIC = Buffer.from('ANNALSIX', 'latin1');

@@ -1,11 +1,14 @@
 /**
- * The 64-bit key of a stream id or command id in the index: two MurmurHash3 (x86, 32-bit) hashes
- * of its UTF-8 bytes with different seeds, as `hi` and `lo`. Only TypeScript computes keys (the
+ * The 48-bit key of a stream id or command id in the index: two MurmurHash3 (x86, 32-bit) hashes
+ * of its UTF-8 bytes with different seeds, as `lo` and (its low 16 bits) `hi`. 48 bits because
+ * segment entries store 6 bytes of key: a collision costs one record read more, never a wrong
+ * answer. Only TypeScript computes keys (the
  * native side receives them), so there is no C++ twin to keep in step. A key is a hint: every hit
  * is checked against the record itself.
  */
 const SEED_HI = 0x9747b28c;
 const SEED_LO = 0x2f5d3a1b;
+const KEY_HI_MASK = 0xffff;
 const scratch = Buffer.allocUnsafe(4096);
 
 // MurmurHash3 x86_32 in pieces, shared by the two paths below: the scramble of one 4-byte block,
@@ -87,7 +90,7 @@ function asciiKey(s: string): Key | undefined {
     h1 ^= k;
     h2 ^= k;
   }
-  return { hi: finish(h1, len), lo: finish(h2, len) };
+  return { hi: finish(h1, len) & KEY_HI_MASK, lo: finish(h2, len) };
 }
 
 export function keyOf(s: string): Key {
@@ -101,5 +104,5 @@ export function keyOf(s: string): Key {
 /** The key of the first `len` bytes of `bytes` (the UTF-8 of an id): the definition keyOf's ASCII
  * path must agree with. */
 export function keyOfBytes(bytes: Uint8Array, len: number = bytes.length): Key {
-  return { hi: murmur3(bytes, len, SEED_HI), lo: murmur3(bytes, len, SEED_LO) };
+  return { hi: murmur3(bytes, len, SEED_HI) & KEY_HI_MASK, lo: murmur3(bytes, len, SEED_LO) };
 }

@@ -15,15 +15,18 @@ import {
   compareEntry,
   decodeSegmentHeader,
   encodeSegmentHeader,
+  entryPositionOffset,
+  entrySize,
   INTERNAL_CAPACITY,
-  LEAF_CAPACITY,
+  leafCapacity,
   MAX_SEGMENT_POSITION,
-  SEGMENT_ENTRY_SIZE,
   SEGMENT_FORMAT_VERSION,
+  SEGMENT_KIND_COMMAND,
   SEGMENT_KIND_STREAM,
   SEGMENT_PAGE_SIZE,
   SEGMENT_SEPARATOR_SIZE,
   type SegmentHeader,
+  writeEntry,
 } from '../format/index-layout.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
@@ -39,12 +42,26 @@ class JsSegmentReader implements SegmentReader {
   private bloom: Buffer | undefined;
   /** Verified internal pages: few (one per 255 leaves) and read by every lookup. */
   private readonly internal = new Map<number, Buffer>();
+  // The entry layout of this segment's kind (index-layout.ts).
+  private readonly size: number;
+  private readonly capacity: number;
+  private readonly at: number;
+  private readonly hasSeq: boolean;
 
   constructor(
     readonly path: string,
     private readonly fd: number,
     readonly header: SegmentHeader,
-  ) {}
+  ) {
+    this.size = entrySize(header.kind);
+    this.capacity = leafCapacity(header.kind);
+    this.at = entryPositionOffset(header.kind);
+    this.hasSeq = header.kind !== SEGMENT_KIND_COMMAND;
+  }
+
+  private seqAt(p: Buffer, e: number): number {
+    return this.hasSeq ? p.readUInt32LE(e + 6) : 0;
+  }
 
   /** Entries or separators on a page, refusing a count that would read past it. */
   private count(p: Buffer, capacity: number): number {
@@ -101,17 +118,17 @@ class JsSegmentReader implements SegmentReader {
     if (leaf === 0) return undefined;
     const p = this.page(leaf);
     let a = 0;
-    let b = this.count(p, LEAF_CAPACITY);
+    let b = this.count(p, this.capacity);
     while (a < b) {
       const mid = (a + b) >>> 1;
-      const e = 8 + mid * SEGMENT_ENTRY_SIZE;
-      if (compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), p.readUInt32LE(e + 8), hi, lo, 0xffffffff) <= 0) a = mid + 1;
+      const e = 8 + mid * this.size;
+      if (compareEntry(p.readUInt16LE(e + 4), p.readUInt32LE(e), this.seqAt(p, e), hi, lo, 0xffffffff) <= 0) a = mid + 1;
       else b = mid;
     }
     if (a === 0) return undefined;
-    const e = 8 + (a - 1) * SEGMENT_ENTRY_SIZE;
-    if (p.readUInt32LE(e + 4) !== hi || p.readUInt32LE(e) !== lo) return undefined;
-    return [p.readUInt32LE(e + 8), p.readUIntLE(e + 12, 6)];
+    const e = 8 + (a - 1) * this.size;
+    if (p.readUInt16LE(e + 4) !== hi || p.readUInt32LE(e) !== lo) return undefined;
+    return [this.seqAt(p, e), p.readUIntLE(e + this.at, 6)];
   }
 
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
@@ -121,17 +138,17 @@ class JsSegmentReader implements SegmentReader {
     let first = true;
     for (let leaf = Math.max(1, this.findLeaf(hi, lo, fromSeq, true)); leaf <= this.header.leafCount; leaf++) {
       const p = this.page(leaf);
-      const count = this.count(p, LEAF_CAPACITY);
+      const count = this.count(p, this.capacity);
       // The first leaf's part of the range starts anywhere in it: binary-search the start.
       let i = first ? this.lowerBound(p, count, hi, lo, fromSeq) : 0;
       first = false;
       for (; i < count; i++) {
-        const e = 8 + i * SEGMENT_ENTRY_SIZE;
-        const c = compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), 0, hi, lo, 0);
-        const seq = p.readUInt32LE(e + 8);
+        const e = 8 + i * this.size;
+        const c = compareEntry(p.readUInt16LE(e + 4), p.readUInt32LE(e), 0, hi, lo, 0);
+        const seq = this.seqAt(p, e);
         if (c < 0 || (c === 0 && seq < fromSeq)) continue;
         if (c > 0 || seq > toSeq) return Float64Array.from(out);
-        out.push(seq, p.readUIntLE(e + 12, 6));
+        out.push(seq, p.readUIntLE(e + this.at, 6));
       }
     }
     return Float64Array.from(out);
@@ -143,8 +160,8 @@ class JsSegmentReader implements SegmentReader {
     let b = count;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      const e = 8 + mid * SEGMENT_ENTRY_SIZE;
-      if (compareEntry(p.readUInt32LE(e + 4), p.readUInt32LE(e), p.readUInt32LE(e + 8), hi, lo, seq) < 0) a = mid + 1;
+      const e = 8 + mid * this.size;
+      if (compareEntry(p.readUInt16LE(e + 4), p.readUInt32LE(e), this.seqAt(p, e), hi, lo, seq) < 0) a = mid + 1;
       else b = mid;
     }
     return a;
@@ -153,10 +170,10 @@ class JsSegmentReader implements SegmentReader {
   *entries(): Generator<Entry> {
     for (let leaf = 1; leaf <= this.header.leafCount; leaf++) {
       const p = this.page(leaf);
-      const count = this.count(p, LEAF_CAPACITY);
+      const count = this.count(p, this.capacity);
       for (let i = 0; i < count; i++) {
-        const e = 8 + i * SEGMENT_ENTRY_SIZE;
-        yield { hi: p.readUInt32LE(e + 4), lo: p.readUInt32LE(e), seq: p.readUInt32LE(e + 8), position: p.readUIntLE(e + 12, 6) };
+        const e = 8 + i * this.size;
+        yield { hi: p.readUInt16LE(e + 4), lo: p.readUInt32LE(e), seq: this.seqAt(p, e), position: p.readUIntLE(e + this.at, 6) };
       }
     }
   }
@@ -170,8 +187,9 @@ function sealPage(p: Buffer): void {
   p.writeUInt32LE(crc32c(p, 0, 8, SEGMENT_PAGE_SIZE), 4);
 }
 
-/** Writes a complete segment file from entries already in (key, seq) order. */
-function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Iterable<Entry>): void {
+/** Writes a complete segment file from entries already in (key, seq, position) order; `starts` goes
+ * into the header. */
+function writeSegment(dir: string, name: string, spec: SegmentSpec, starts: number, entries: Iterable<Entry>): void {
   const file = path.join(dir, name);
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w+');
@@ -195,12 +213,15 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
     let page = Buffer.alloc(SEGMENT_PAGE_SIZE);
     let count = 0;
     let entryCount = 0;
-    let starts = 0;
     let prev: Entry | undefined;
+    let first: Entry | undefined;
+    const size = entrySize(spec.kind);
+    const capacity = leafCapacity(spec.kind);
     const flushLeaf = () => {
       page.writeUInt32LE(count, 0);
       sealPage(page);
-      level.push({ hi: page.readUInt32LE(12), lo: page.readUInt32LE(8), seq: page.readUInt32LE(16), child: write(page) });
+      const f = first as Entry;
+      level.push({ hi: f.hi, lo: f.lo, seq: f.seq, child: write(page) });
       page = Buffer.alloc(SEGMENT_PAGE_SIZE);
       count = 0;
     };
@@ -210,15 +231,12 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, entries: Ite
       }
       if (!prev || prev.hi !== e.hi || prev.lo !== e.lo) keys.push([e.hi, e.lo]);
       prev = e;
-      const s = 8 + count * SEGMENT_ENTRY_SIZE;
-      page.writeUInt32LE(e.lo, s);
-      page.writeUInt32LE(e.hi, s + 4);
-      if (e.position > MAX_SEGMENT_POSITION) throw new Error('a position past 2^48 does not fit a segment entry');
-      page.writeUInt32LE(e.seq, s + 8);
-      page.writeUIntLE(e.position, s + 12, 6);
+      if (e.position > MAX_SEGMENT_POSITION || e.hi > 0xffff) throw new Error('a key or position past 2^48 does not fit a segment entry');
+      if (spec.kind === SEGMENT_KIND_COMMAND && e.seq !== 0) throw new Error('command segment entries have no seq');
+      if (count === 0) first = e;
+      writeEntry(page, 8 + count * size, spec.kind, e.hi, e.lo, e.seq, e.position);
       entryCount++;
-      if (e.seq === (spec.kind === SEGMENT_KIND_STREAM ? 1 : 0)) starts++;
-      if (++count === LEAF_CAPACITY) flushLeaf();
+      if (++count === capacity) flushLeaf();
     }
     if (count > 0) flushLeaf();
     const leafCount = level.length;
@@ -316,19 +334,23 @@ export class JsSegmentBackend implements SegmentBackend {
   }
 
   async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {
-    const order = Array.from({ length: e.hi.length }, (_, i) => i);
-    order.sort((a, b) =>
-      compareEntry(e.hi[a] as number, e.lo[a] as number, e.seq[a] as number, e.hi[b] as number, e.lo[b] as number, e.seq[b] as number),
-    );
-    writeSegment(
-      dir,
-      name,
-      spec,
-      order.map((i) => ({ hi: e.hi[i] as number, lo: e.lo[i] as number, seq: e.seq[i] as number, position: e.position[i] as number })),
-    );
+    // A stream's first event has version 1, a command's first event ordinal 0; command segments
+    // then drop the ordinal (position order is command order), so they sort by (key, position).
+    const startSeq = spec.kind === SEGMENT_KIND_STREAM ? 1 : 0;
+    const command = spec.kind === SEGMENT_KIND_COMMAND;
+    let starts = 0;
+    const entries: Entry[] = Array.from({ length: e.hi.length }, (_, i) => {
+      const seq = e.seq[i] as number;
+      if (seq === startSeq) starts++;
+      return { hi: e.hi[i] as number, lo: e.lo[i] as number, seq: command ? 0 : seq, position: e.position[i] as number };
+    });
+    entries.sort((a, b) => compareEntry(a.hi, a.lo, a.seq, b.hi, b.lo, b.seq) || a.position - b.position);
+    writeSegment(dir, name, spec, starts, entries);
   }
 
   async merge(dir: string, name: string, spec: SegmentSpec, inputs: SegmentReader[]): Promise<void> {
-    writeSegment(dir, name, spec, mergeEntries(inputs as JsSegmentReader[]));
+    // The inputs partition the log range: each start is in exactly one of them.
+    const starts = inputs.reduce((n, s) => n + s.header.starts, 0);
+    writeSegment(dir, name, spec, starts, mergeEntries(inputs as JsSegmentReader[]));
   }
 }
