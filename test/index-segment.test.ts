@@ -89,7 +89,7 @@ describe.each(backends)('index segments built by %s', (_name, builder) => {
 
   it('answers ranges that start and end anywhere, inside a leaf or across leaves', async () => {
     const dir = tempDir();
-    // Three keys with 600-entry runs (each spans several 227-entry leaves) and every 7th seq missing.
+    // Three keys with 600-entry runs (each spans several 255-entry leaves) and every 7th seq missing.
     const rows: { hi: number; lo: number; seq: number; position: number }[] = [];
     for (const lo of [3, 5, 8]) for (let s = 1; s <= 700; s++) if (s % 7 !== 0) rows.push({ hi: 1, lo, seq: s, position: lo * 10_000 + s });
     const e = {
@@ -162,5 +162,65 @@ describe.each(backends)('index segments built by %s', (_name, builder) => {
     fs.writeSync(fd2, Buffer.from([0xff]), 0, 1, 20);
     fs.closeSync(fd2);
     for (const [, reader] of backends) expect(() => reader.open(file)).toThrow(CorruptionError);
+  });
+
+  it('stores command entries without an ordinal: colliding commands come back in position order, merges sum their starts', async () => {
+    const dir = tempDir();
+    // Two commands under one key, each of two events, their positions interleaved against their
+    // ordinals: (seq 0 @ 300, seq 1 @ 310) and (seq 0 @ 100, seq 1 @ 110); and a third key.
+    const e = {
+      hi: Uint32Array.from([7, 7, 7, 7, 3]),
+      lo: Uint32Array.from([9, 9, 9, 9, 4]),
+      seq: Uint32Array.from([0, 1, 0, 1, 0]),
+      position: Float64Array.from([300, 310, 100, 110, 200]),
+    };
+    await builder.build(dir, 'a.seg', { kind: 2, fromPosition: 64, toPosition: 400 }, e);
+    const later = { hi: Uint32Array.from([7]), lo: Uint32Array.from([9]), seq: Uint32Array.from([0]), position: Float64Array.from([500]) };
+    await builder.build(dir, 'b.seg', { kind: 2, fromPosition: 400, toPosition: 600 }, later);
+    const inputs = [builder.open(path.join(dir, 'a.seg')), builder.open(path.join(dir, 'b.seg'))];
+    expect(inputs.map((x) => x.header.starts)).toEqual([3, 1]);
+    await builder.merge(dir, 'ab.seg', { kind: 2, fromPosition: 64, toPosition: 600 }, inputs);
+    const merged = builder.open(path.join(dir, 'ab.seg'));
+    expect(merged.header.starts).toBe(4);
+    expect(merged.header.entryCount).toBe(6);
+    for (const [, reader] of backends) {
+      const seg = reader.open(path.join(dir, 'ab.seg'));
+      expect(Array.from(seg.range(7, 9, 0, 0xffffffff))).toEqual([0, 100, 0, 110, 0, 300, 0, 310, 0, 500]);
+      expect(Array.from(seg.range(3, 4, 0, 0xffffffff))).toEqual([0, 200]);
+      seg.close();
+    }
+    // 12-byte entries: 340 to a leaf; stream segments hold 16-byte entries, 255 to a leaf.
+    const many = 1000;
+    const big = {
+      hi: new Uint32Array(many).fill(1),
+      lo: Uint32Array.from({ length: many }, (_, i) => i),
+      seq: new Uint32Array(many),
+      position: Float64Array.from({ length: many }, (_, i) => 64 + i),
+    };
+    await builder.build(dir, 'c.seg', { kind: 2, fromPosition: 64, toPosition: 64 + many }, big);
+    await builder.build(dir, 's.seg', { kind: 1, fromPosition: 64, toPosition: 64 + many }, { ...big, seq: new Uint32Array(many).fill(1) });
+    const leaves = (name: string) => {
+      const h = Buffer.alloc(SEGMENT_PAGE_SIZE);
+      const fd = fs.openSync(path.join(dir, name), 'r');
+      fs.readSync(fd, h, 0, SEGMENT_PAGE_SIZE, 0);
+      fs.closeSync(fd);
+      return h.readUInt32LE(40);
+    };
+    expect(leaves('c.seg')).toBe(Math.ceil(many / 340));
+    expect(leaves('s.seg')).toBe(Math.ceil(many / 255));
+    for (const x of [...inputs, merged]) x.close();
+  });
+
+  it('refuses keys past 48 bits', async () => {
+    const dir = tempDir();
+    const one = (hi: number) => ({
+      hi: Uint32Array.from([hi]),
+      lo: Uint32Array.from([1]),
+      seq: Uint32Array.from([1]),
+      position: Float64Array.from([64]),
+    });
+    await expect(builder.build(dir, 'k.seg', { kind: 1, fromPosition: 64, toPosition: 100 }, one(0x1_0000))).rejects.toThrow();
+    await builder.build(dir, 'ok.seg', { kind: 1, fromPosition: 64, toPosition: 100 }, one(0xffff));
+    expect(fs.existsSync(path.join(dir, 'k.seg'))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Index keys are 64-bit hashes, so two ids may share one. Here every id starting with "clash-"
+ * Index keys are 48-bit hashes, so two ids may share one. Here every id starting with "clash-"
  * hashes to the same key (key-hash mocked for this file), and the store must still answer each id
  * exactly: the recent-command set, memtables and segments only ever give candidates, checked
  * against the records.
