@@ -78,7 +78,7 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
   const engine = chooseEngine(o.engine, chunksDir, o);
   const lock = o.readOnly ? undefined : acquireDirLock(dir);
   try {
-    const recovery = engine.open(freshStoreIdentity());
+    const recovery = engine.open(o.readOnly ? 0 : freshStoreIdentity());
     if (recovery.torn) {
       warn(
         `torn tail cut at position ${recovery.tornPosition} (${recovery.tornReason}, ${recovery.discardedBytes} bytes of an unacknowledged append dropped)`,

@@ -108,6 +108,27 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     expect(fs.readFileSync(file)[8]).toBe(SEGMENT_FORMAT_VERSION);
   });
 
+  it('opens without reading segments: a damaged one is found by the first lookup that needs it', async () => {
+    const dir = await closedStoreWithSegments(engine);
+    const seg = segmentFiles(dir).filter((f) => f.startsWith('stream-'))[0] as string;
+    const file = path.join(dir, 'index', seg);
+    fs.writeFileSync(file, Buffer.alloc(fs.statSync(file).size, 0xab)); // not even a header
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    // Read-only: no background check, nothing rebuilt; the open itself touches no segment.
+    const t = await openStore(dir, engine, { readOnly: true });
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.filter((w) => w.includes(seg))).toEqual([]);
+    for (let k = 0; k < 4; k++) expect((await t.readStream(`s-${k}`)).map((e) => e.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect(warnings.some((w) => w.includes(`index segment ${seg} is unreadable`))).toBe(true);
+    expect((await t.stats()).index.brokenSegments).toBe(1);
+    await t.close();
+    expect(fs.readFileSync(file)[0]).toBe(0xab);
+  });
+
   it('answers from the log while a damaged or missing segment is rebuilt', async () => {
     const dir = await closedStoreWithSegments(engine);
     const files = segmentFiles(dir);

@@ -42,6 +42,19 @@ export class IndexJobs {
     });
   }
 
+  /**
+   * Opens every segment the catalog has not opened yet, so one that is unreadable (damaged, or of
+   * another format version after an upgrade) is found and rebuilt soon after the store opens
+   * rather than by the first lookup that needs it; the open itself reads no segment.
+   */
+  checkSegments(): void {
+    if (!this.o.writable) return;
+    const { catalog } = this.o;
+    this.enqueue(async () => {
+      for (const kind of KINDS) for (const slot of catalog.of(kind)) catalog.readerOf(slot);
+    });
+  }
+
   /** Builds every frozen memtable into a stream and a command segment, then merges if needed. */
   buildFrozen(): void {
     if (!this.o.writable || this.frozen.length === 0) return;
@@ -71,7 +84,7 @@ export class IndexJobs {
     if (chain.length <= this.o.maxSegments) return;
     const count = chain.length - Math.floor(this.o.maxSegments / 2);
     const inputs = chain.slice(0, count);
-    if (inputs.some((s) => s.broken || !s.reader)) return; // after the rebuild
+    if (inputs.some((s) => !catalog.readerOf(s))) return; // after the rebuild
     const from = (inputs[0] as SegmentSlot).from;
     const to = (inputs[inputs.length - 1] as SegmentSlot).to;
     const name = segmentFileName(kind, from, to);

@@ -4,12 +4,14 @@
  * reader or is broken (a missing or damaged segment): lookups over a broken slot fall back to
  * scanning its log range, and the StoreIndex rebuilds it in the background.
  *
- * Loading opens headers only (and maps the files), so its cost grows with the number of segments,
- * never with the number of entries in them.
+ * Loading reads the directory only: a segment is opened (header read and checked against its
+ * name, file mapped) by the first lookup that needs it (`readerOf`), so opening a store costs the
+ * same at any size. A segment that turns out unreadable then is marked broken and handed to
+ * `onBroken` (the StoreIndex rebuilds it), exactly as one found damaged by a lookup.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AnnalsError } from '../errors.js';
+import { AnnalsError, CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import type { SegmentBackend, SegmentReader } from './segment-backend.js';
@@ -19,6 +21,7 @@ export interface SegmentSlot {
   from: number;
   to: number;
   name: string;
+  /** Set once the segment is open (SegmentCatalog.readerOf). */
   reader?: SegmentReader;
   /** Why the slot has no usable reader. */
   broken?: string;
@@ -29,14 +32,17 @@ const NAME = /^(stream|command)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
 
 export class SegmentCatalog {
   private readonly slots = new Map<SegmentKind, SegmentSlot[]>(KINDS.map((k) => [k, []]));
+  /** Called when a segment opened on demand is unreadable (it is marked broken first). */
+  onBroken: (slot: SegmentSlot) => void = () => {};
 
   private constructor(
     readonly dir: string,
     readonly backend: SegmentBackend,
+    private readonly warn: (msg: string) => void,
   ) {}
 
   static load(dir: string, backend: SegmentBackend, logEnd: number, writable: boolean, warn: (msg: string) => void): SegmentCatalog {
-    const catalog = new SegmentCatalog(dir, backend);
+    const catalog = new SegmentCatalog(dir, backend, warn);
     const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
     const discard = (name: string) => {
       if (writable) fs.rmSync(path.join(dir, name), { force: true });
@@ -55,29 +61,38 @@ export class SegmentCatalog {
           discard(c.name); // covered by a merged segment, or beyond the log's end
           continue;
         }
-        let reader: SegmentReader;
-        try {
-          reader = backend.open(path.join(dir, c.name));
-        } catch (err) {
-          warn(`index segment ${c.name} is unreadable and will be rebuilt from the log: ${(err as Error).message}`);
-          discard(c.name);
-          continue;
-        }
-        const h = reader.header;
-        if (h.kind !== kind || h.fromPosition !== c.from || h.toPosition !== c.to) {
-          warn(`index segment ${c.name} does not match its name and will be rebuilt from the log`);
-          reader.close();
-          discard(c.name);
-          continue;
-        }
         if (c.from > expect) {
           chain.push({ kind, from: expect, to: c.from, name: segmentFileName(kind, expect, c.from), broken: 'missing' });
         }
-        chain.push({ kind, from: c.from, to: c.to, name: c.name, reader });
+        chain.push({ kind, from: c.from, to: c.to, name: c.name });
         expect = c.to;
       }
     }
     return catalog;
+  }
+
+  /**
+   * The slot's reader, opening the segment on first use; undefined when the slot is broken,
+   * including by this open failing (then warned about and passed to onBroken).
+   */
+  readerOf(slot: SegmentSlot): SegmentReader | undefined {
+    if (slot.reader || slot.broken) return slot.reader;
+    try {
+      const reader = this.backend.open(path.join(this.dir, slot.name));
+      const h = reader.header;
+      if (h.kind !== slot.kind || h.fromPosition !== slot.from || h.toPosition !== slot.to) {
+        reader.close();
+        throw new CorruptionError('its header does not match its name');
+      }
+      slot.reader = reader;
+      return reader;
+    } catch (err) {
+      const message = `index segment ${slot.name} is unreadable and will be rebuilt from the log: ${(err as Error).message}`;
+      this.warn(message);
+      slot.broken = message;
+      this.onBroken(slot);
+      return undefined;
+    }
   }
 
   /** Slots of a kind, oldest first. */

@@ -69,7 +69,7 @@ export class SegmentSearch {
    * in one slot: the Bloom filter, then the tree; a broken slot answers by scanning its log range.
    * No callbacks: this runs for every segment of every lookup. */
   range(slot: SegmentSlot, key: { hi: number; lo: number }, id: string, from: number, to: number): Float64Array {
-    const r = slot.reader;
+    const r = slot.reader ?? this.o.catalog.readerOf(slot);
     if (!slot.broken && r) {
       try {
         return r.mayContain(key.hi, key.lo) ? r.range(key.hi, key.lo, from, to) : NO_HITS;
@@ -85,7 +85,7 @@ export class SegmentSearch {
   /** The stream's newest entry in the slot from its tree (every entry of a colliding key); undefined
    * when the slot is broken, so the caller scans its log range instead. */
   private lastInSlot(slot: SegmentSlot, key: { hi: number; lo: number }, streamId: string): Float64Array | undefined {
-    const r = slot.reader;
+    const r = slot.reader ?? this.o.catalog.readerOf(slot);
     if (slot.broken || !r) return undefined;
     try {
       if (!r.mayContain(key.hi, key.lo)) return NO_HITS;

@@ -68,6 +68,7 @@ export class StoreIndex {
   constructor(private readonly o: StoreIndexOptions) {
     this.jobs = new IndexJobs(o, this.frozen);
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
+    o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
     this.replaying = true;
@@ -77,6 +78,7 @@ export class StoreIndex {
     // missing from that set need not be looked for in it.
     if (this.active.entries === 0) this.active.createdAt = Date.now();
     for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.jobs.rebuild(slot);
+    this.jobs.checkSegments();
     this.jobs.buildFrozen();
     this.timer = setInterval(() => this.evict(Date.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
     this.timer.unref();
@@ -281,11 +283,12 @@ export class StoreIndex {
    * segment's share is missing until it is rebuilt). */
   counts(): IndexCounts {
     const c: IndexCounts = { events: 0, streams: 0, commands: 0 };
-    for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
-      c.events += slot.reader?.header.entryCount ?? 0;
-      c.streams += slot.reader?.header.starts ?? 0;
+    const { catalog } = this.o;
+    for (const slot of catalog.of(SEGMENT_KIND_STREAM)) {
+      c.events += catalog.readerOf(slot)?.header.entryCount ?? 0;
+      c.streams += catalog.readerOf(slot)?.header.starts ?? 0;
     }
-    for (const slot of this.o.catalog.of(SEGMENT_KIND_COMMAND)) c.commands += slot.reader?.header.starts ?? 0;
+    for (const slot of catalog.of(SEGMENT_KIND_COMMAND)) c.commands += catalog.readerOf(slot)?.header.starts ?? 0;
     for (const m of [...this.frozen, this.active]) {
       const mc = m.counts();
       c.events += mc.events;
