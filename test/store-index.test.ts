@@ -120,7 +120,8 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     const t = await openStore(dir, engine, { readOnly: true });
     await new Promise((r) => setImmediate(r));
     expect(warnings.filter((w) => w.includes(seg))).toEqual([]);
-    for (let k = 0; k < 4; k++) expect((await t.readStream(`s-${k}`)).map((e) => e.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    for (let k = 0; k < 4; k++)
+      expect((await t.readStream(`s-${k}`)).map((e) => e.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
     expect(warnings.some((w) => w.includes(`index segment ${seg} is unreadable`))).toBe(true);
