@@ -108,6 +108,34 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     expect(fs.readFileSync(file)[8]).toBe(SEGMENT_FORMAT_VERSION);
   });
 
+  it('finds every version of streams begun early, late and in bursts, across many segments', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, { indexMemtableEntries: 40, maxIndexSegments: 100 });
+    const want = new Map<string, number>();
+    const add = async (stream: string, n: number) => {
+      const base = want.get(stream) ?? 0;
+      for (let i = 1; i <= n; i++) await s.append(stream, [{ type: 'T', data: { v: base + i } }]);
+      want.set(stream, base + n);
+    };
+    // "early" spans the whole log; "late" starts in its last tenth; "burst" writes everything in
+    // the middle: the guessed segment is right, far too old and too new respectively.
+    for (let round = 0; round < 10; round++) {
+      await add('early', 8);
+      await add(`filler-${round}`, 12);
+      if (round === 5) await add('burst', 60);
+      if (round === 9) await add('late', 30);
+    }
+    await settle(s);
+    await s.close();
+    s = await openStore(dir, engine);
+    expect((await s.stats()).index.streamSegments).toBeGreaterThan(5);
+    for (const [stream, n] of want) {
+      for (let v = 1; v <= n; v++) expect((await s.readEvent(stream, v))?.data).toEqual({ v });
+      expect(await s.readEvent(stream, n + 1)).toBeUndefined();
+    }
+    await s.close();
+  });
+
   it('opens without reading segments: a damaged one is found by the first lookup that needs it', async () => {
     const dir = await closedStoreWithSegments(engine);
     const seg = segmentFiles(dir).filter((f) => f.startsWith('stream-'))[0] as string;
