@@ -158,11 +158,12 @@ export class StoreReader {
   logFrom(from: number, max: number): { events: RecordedEvent[]; next: number } {
     const events: RecordedEvent[] = [];
     let next = from;
+    const identity = this.engine.identity();
     for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
         const position = positions[i++] as number;
-        events.push(decodeEvent(bytes, off, position, this.engine.identity()));
+        events.push(decodeEvent(bytes, off, position, identity));
         next = position + bytes.readUInt32LE(off);
         if (events.length >= max) return { events, next };
       }
@@ -174,10 +175,11 @@ export class StoreReader {
   *iterateLog(from: number, max: number, open: () => boolean): Generator<RecordedEvent> {
     let n = 0;
     if (n >= max) return;
+    const identity = this.engine.identity();
     for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0))) {
       let i = 0;
       for (const [off] of framesOf(bytes)) {
-        yield decodeEvent(bytes, off, positions[i++] as number, this.engine.identity());
+        yield decodeEvent(bytes, off, positions[i++] as number, identity);
         if (++n >= max) return;
       }
     }

@@ -11,6 +11,8 @@ import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import {
   decodeSegmentHeader,
+  ENTRY_KEY_HI_OFFSET,
+  ENTRY_SEQ_OFFSET,
   entryPositionOffset,
   entrySize,
   leafCapacity,
@@ -242,9 +244,9 @@ function verifySegments(
         const matches =
           r >= 0 &&
           (stream || records.hasCommand[r] === 1) &&
-          records.keys[k] === b.readUInt16LE(e + 4) &&
+          records.keys[k] === b.readUInt16LE(e + ENTRY_KEY_HI_OFFSET) &&
           records.keys[k + 1] === b.readUInt32LE(e) &&
-          (!stream || records.version[r] === b.readUInt32LE(e + 6));
+          (!stream || records.version[r] === b.readUInt32LE(e + ENTRY_SEQ_OFFSET));
         if (!matches || position < h.fromPosition || position >= h.toPosition) {
           fault(file, e, `index entry does not match the record at position ${position}`);
         }

@@ -33,10 +33,7 @@ bool ChunkHeader::DecodeFrom(const uint8_t* in, ChunkHeader* header) {
   header->chunk_number = LoadU64(in + 16);
   header->chunk_size = LoadU64(in + 24);
   header->identity = in[8] >= kIdentityFormatVersion ? LoadU32(in + 40) : 0;
-  if (in[8] >= kIdentityFormatVersion &&
-      (header->identity == 0 || header->identity >= kStoreIdentityLimit)) {
-    return false;
-  }
+  if (in[8] >= kIdentityFormatVersion && !StoreIdentityValid(header->identity)) return false;
   return LoadU64(in + 32) == header->first_position() && header->chunk_size >= kMinChunkSize;
 }
 

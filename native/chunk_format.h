@@ -43,6 +43,9 @@ constexpr uint8_t kFormatVersion = 3;
 // The first version whose chunk headers carry the store identity.
 constexpr uint8_t kIdentityFormatVersion = 3;
 constexpr uint32_t kStoreIdentityLimit = 1u << 26;  // identities are in [1, kStoreIdentityLimit)
+inline bool StoreIdentityValid(uint32_t identity) {
+  return identity != 0 && identity < kStoreIdentityLimit;
+}
 constexpr uint8_t kOldestFormatVersion = 1;
 inline bool FormatVersionKnown(uint8_t v) {
   return v >= kOldestFormatVersion && v <= kFormatVersion;

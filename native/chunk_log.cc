@@ -63,7 +63,7 @@ ChunkLog::ChunkLog(std::string dir, uint64_t chunk_size, bool read_only)
 }
 
 RecoveryReport ChunkLog::Open(uint32_t fresh_identity) {
-  if (!read_only_ && (fresh_identity == 0 || fresh_identity >= kStoreIdentityLimit)) {
+  if (!read_only_ && !StoreIdentityValid(fresh_identity)) {
     throw StoreError("INVALID_ARGUMENT", "store identity out of range");
   }
   RecoveryReport report;

@@ -18,7 +18,7 @@ import {
   FRAME_FLAG_COMMIT,
   FRAME_HEADER_SIZE,
   MIN_CHUNK_SIZE,
-  STORE_IDENTITY_LIMIT,
+  storeIdentityValid,
 } from '../format/layout.js';
 import { chainFrameChecksum, scanFrames } from '../format/record-scanner.js';
 import { JsChunkFile, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
@@ -66,7 +66,7 @@ export class JsChunkLog implements LogEngine {
   }
 
   open(freshIdentity: number): OpenReport {
-    if (!this.readOnly && !(Number.isInteger(freshIdentity) && freshIdentity > 0 && freshIdentity < STORE_IDENTITY_LIMIT)) {
+    if (!this.readOnly && !storeIdentityValid(freshIdentity)) {
       throw new InvalidArgumentError('store identity out of range');
     }
     try {

@@ -22,14 +22,18 @@ export function entrySize(kind: number): number {
 export function leafCapacity(kind: number): number {
   return Math.floor((SEGMENT_PAGE_SIZE - 8) / entrySize(kind));
 }
+/** Offsets in an entry: the key's u16 hi part (its u32 lo part is at 0) and, in stream segments,
+ * the seq. */
+export const ENTRY_KEY_HI_OFFSET = 4;
+export const ENTRY_SEQ_OFFSET = 6;
 /** Offset of the position in an entry of `kind`. */
 export function entryPositionOffset(kind: number): number {
   return kind === SEGMENT_KIND_COMMAND ? 6 : 10;
 }
 export function writeEntry(p: Buffer, at: number, kind: number, hi: number, lo: number, seq: number, position: number): void {
   p.writeUInt32LE(lo, at);
-  p.writeUInt16LE(hi, at + 4);
-  if (kind !== SEGMENT_KIND_COMMAND) p.writeUInt32LE(seq, at + 6);
+  p.writeUInt16LE(hi, at + ENTRY_KEY_HI_OFFSET);
+  if (kind !== SEGMENT_KIND_COMMAND) p.writeUInt32LE(seq, at + ENTRY_SEQ_OFFSET);
   p.writeUIntLE(position, at + entryPositionOffset(kind), 6);
 }
 export const BLOOM_BITS_PER_KEY = 10;

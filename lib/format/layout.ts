@@ -11,7 +11,10 @@ export const FORMAT_VERSION = 3;
 /** The first version whose chunk headers carry the store identity (u32 at 40). */
 const IDENTITY_FORMAT_VERSION = 3;
 /** Store identities are in [1, STORE_IDENTITY_LIMIT): 26 bits of a derived event id. */
-export const STORE_IDENTITY_LIMIT = 2 ** 26;
+const STORE_IDENTITY_LIMIT = 2 ** 26;
+export function storeIdentityValid(identity: number): boolean {
+  return Number.isInteger(identity) && identity > 0 && identity < STORE_IDENTITY_LIMIT;
+}
 const OLDEST_FORMAT_VERSION = 1;
 function versionKnown(v: number | undefined): boolean {
   return v !== undefined && v >= OLDEST_FORMAT_VERSION && v <= FORMAT_VERSION;
@@ -95,7 +98,7 @@ export function chunkHeaderValid(b: Buffer, chunkNumber: number, chunkSize: numb
     b.readUInt16LE(22) === 0 &&
     b.readUIntLE(24, 6) === chunkSize &&
     b.readUIntLE(32, 6) === chunkNumber * chunkSize &&
-    ((b[8] as number) < IDENTITY_FORMAT_VERSION || (b.readUInt32LE(40) > 0 && b.readUInt32LE(40) < STORE_IDENTITY_LIMIT))
+    ((b[8] as number) < IDENTITY_FORMAT_VERSION || storeIdentityValid(b.readUInt32LE(40)))
   );
 }
 

@@ -14,6 +14,8 @@ import {
   bloomMayContain,
   compareEntry,
   decodeSegmentHeader,
+  ENTRY_KEY_HI_OFFSET,
+  ENTRY_SEQ_OFFSET,
   encodeSegmentHeader,
   entryPositionOffset,
   entrySize,
@@ -60,7 +62,7 @@ class JsSegmentReader implements SegmentReader {
   }
 
   private seqAt(p: Buffer, e: number): number {
-    return this.hasSeq ? p.readUInt32LE(e + 6) : 0;
+    return this.hasSeq ? p.readUInt32LE(e + ENTRY_SEQ_OFFSET) : 0;
   }
 
   /** Entries or separators on a page, refusing a count that would read past it. */
@@ -122,12 +124,12 @@ class JsSegmentReader implements SegmentReader {
     while (a < b) {
       const mid = (a + b) >>> 1;
       const e = 8 + mid * this.size;
-      if (compareEntry(p.readUInt16LE(e + 4), p.readUInt32LE(e), this.seqAt(p, e), hi, lo, 0xffffffff) <= 0) a = mid + 1;
+      if (compareEntry(p.readUInt16LE(e + ENTRY_KEY_HI_OFFSET), p.readUInt32LE(e), this.seqAt(p, e), hi, lo, 0xffffffff) <= 0) a = mid + 1;
       else b = mid;
     }
     if (a === 0) return undefined;
     const e = 8 + (a - 1) * this.size;
-    if (p.readUInt16LE(e + 4) !== hi || p.readUInt32LE(e) !== lo) return undefined;
+    if (p.readUInt16LE(e + ENTRY_KEY_HI_OFFSET) !== hi || p.readUInt32LE(e) !== lo) return undefined;
     return [this.seqAt(p, e), p.readUIntLE(e + this.at, 6)];
   }
 
@@ -144,7 +146,7 @@ class JsSegmentReader implements SegmentReader {
       first = false;
       for (; i < count; i++) {
         const e = 8 + i * this.size;
-        const c = compareEntry(p.readUInt16LE(e + 4), p.readUInt32LE(e), 0, hi, lo, 0);
+        const c = compareEntry(p.readUInt16LE(e + ENTRY_KEY_HI_OFFSET), p.readUInt32LE(e), 0, hi, lo, 0);
         const seq = this.seqAt(p, e);
         if (c < 0 || (c === 0 && seq < fromSeq)) continue;
         if (c > 0 || seq > toSeq) return Float64Array.from(out);
@@ -161,7 +163,7 @@ class JsSegmentReader implements SegmentReader {
     while (a < b) {
       const mid = (a + b) >>> 1;
       const e = 8 + mid * this.size;
-      if (compareEntry(p.readUInt16LE(e + 4), p.readUInt32LE(e), this.seqAt(p, e), hi, lo, seq) < 0) a = mid + 1;
+      if (compareEntry(p.readUInt16LE(e + ENTRY_KEY_HI_OFFSET), p.readUInt32LE(e), this.seqAt(p, e), hi, lo, seq) < 0) a = mid + 1;
       else b = mid;
     }
     return a;
@@ -173,7 +175,12 @@ class JsSegmentReader implements SegmentReader {
       const count = this.count(p, this.capacity);
       for (let i = 0; i < count; i++) {
         const e = 8 + i * this.size;
-        yield { hi: p.readUInt16LE(e + 4), lo: p.readUInt32LE(e), seq: this.seqAt(p, e), position: p.readUIntLE(e + this.at, 6) };
+        yield {
+          hi: p.readUInt16LE(e + ENTRY_KEY_HI_OFFSET),
+          lo: p.readUInt32LE(e),
+          seq: this.seqAt(p, e),
+          position: p.readUIntLE(e + this.at, 6),
+        };
       }
     }
   }

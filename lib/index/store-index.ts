@@ -299,8 +299,9 @@ export class StoreIndex {
     const c: IndexCounts = { events: 0, streams: 0, commands: 0 };
     const { catalog } = this.o;
     for (const slot of catalog.of(SEGMENT_KIND_STREAM)) {
-      c.events += catalog.readerOf(slot)?.header.entryCount ?? 0;
-      c.streams += catalog.readerOf(slot)?.header.starts ?? 0;
+      const h = catalog.readerOf(slot)?.header;
+      c.events += h?.entryCount ?? 0;
+      c.streams += h?.starts ?? 0;
     }
     for (const slot of catalog.of(SEGMENT_KIND_COMMAND)) c.commands += catalog.readerOf(slot)?.header.starts ?? 0;
     for (const m of [...this.frozen, this.active]) {
