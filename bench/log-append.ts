@@ -67,7 +67,7 @@ async function singleLatency(engine: EngineName, count: number): Promise<{ p50: 
 }
 
 export async function runLogAppend(opts: { quick: boolean; events: number; engines: EngineName[] }) {
-  const disk = measureDisk(os.tmpdir(), opts.quick);
+  const disk = await measureDisk(os.tmpdir(), opts.quick);
   const rows: LogAppendRow[] = [];
   for (const durability of ['sync', 'interval', 'none'] as const) {
     for (const engine of opts.engines) {
@@ -82,7 +82,7 @@ export async function runLogAppend(opts: { quick: boolean; events: number; engin
 
 export function printLogAppend(r: Awaited<ReturnType<typeof runLogAppend>>): void {
   console.log(
-    `disk: sequential write ${r.disk.seqWriteMBps.toFixed(0)} MB/s; append+fdatasync ${r.disk.appendFsyncOps.toFixed(0)}/s; overwrite+fdatasync ${r.disk.overwriteFsyncOps.toFixed(0)}/s`,
+    `disk: sequential write ${r.disk.seqWriteMBps.toFixed(0)} MB/s; append+fdatasync ${r.disk.appendFsyncOps.toFixed(0)}/s (${r.disk.offLoopAppendFsyncOps.toFixed(0)}/s with fdatasync on a worker thread); overwrite+fdatasync ${r.disk.overwriteFsyncOps.toFixed(0)}/s`,
   );
   console.log('engine  durability in-flight     events/s     MB/s  %disk  flushes');
   for (const row of r.rows) {

@@ -1,7 +1,9 @@
 /**
  * The machine's own limits, measured in the same run as the store so the ratios mean something on a
  * shared, noisy machine: sequential write bandwidth with fdatasync, and small appends each followed
- * by fdatasync (the ceiling for one-at-a-time durable appends).
+ * by fdatasync (the ceiling for one-at-a-time durable appends). The same appends with fdatasync on a
+ * libuv worker thread (fs.fdatasync) show what keeping flushes off the event loop, as annals does,
+ * costs on this machine by itself: the hand-off to the thread and back.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +12,11 @@ export interface DiskLimits {
   seqWriteMBps: number;
   appendFsyncOps: number;
   overwriteFsyncOps: number;
+  /** Small appends each followed by fdatasync on a worker thread, awaited. */
+  offLoopAppendFsyncOps: number;
 }
 
-export function measureDisk(dir: string, quick: boolean): DiskLimits {
+export async function measureDisk(dir: string, quick: boolean): Promise<DiskLimits> {
   const file = path.join(dir, 'disk-probe');
   const block = Buffer.alloc(1 << 20, 0x5a);
   const total = quick ? 64 : 256;
@@ -47,5 +51,18 @@ export function measureDisk(dir: string, quick: boolean): DiskLimits {
     fs.rmSync(file);
     return ops;
   };
-  return { seqWriteMBps, appendFsyncOps: rate(true), overwriteFsyncOps: rate(false) };
+  const appendFsyncOps = rate(true);
+  const overwriteFsyncOps = rate(false);
+  fd = fs.openSync(file, 'w');
+  let n = 0;
+  t = performance.now();
+  while (performance.now() - t < seconds * 1000) {
+    fs.writeSync(fd, small);
+    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    n++;
+  }
+  const offLoopAppendFsyncOps = n / ((performance.now() - t) / 1000);
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  return { seqWriteMBps, appendFsyncOps, overwriteFsyncOps, offLoopAppendFsyncOps };
 }

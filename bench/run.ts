@@ -49,7 +49,7 @@ if (suite === 'all' || suite === 'e2e') {
   const streams = Number(flag('--streams') ?? 10_000);
   const contenders = [...engines.map((e) => `annals-${e}`), ...PEERS];
   console.log(`end-to-end workload: ${e2eEvents} events over ${streams} streams, each contender in its own process`);
-  const { disk, results: r } = runE2E({ events: e2eEvents, streams, quick, contenders });
+  const { disk, results: r } = await runE2E({ events: e2eEvents, streams, quick, contenders });
   const table = formatTable(disk, r);
   console.log(table);
   // ~150-byte payload plus ids and framing: what one event costs the log.

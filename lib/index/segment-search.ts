@@ -41,6 +41,7 @@ export class SegmentSearch {
       const slot = slots[i] as SegmentSlot;
       // Flat [version, position] pairs of this stream's candidates in the slot, checked below.
       const hits = this.lastInSlot(slot, key, streamId) ?? this.scanSlot(slot, (f) => f.streamId === streamId);
+      if (hits.length === 0) continue; // the usual answer for a new stream: allocate nothing
       let best: { version: number; position: number } | undefined;
       const positions: number[] = [];
       for (let k = 1; k < hits.length; k += 2) positions.push(hits[k] as number);

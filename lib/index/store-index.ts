@@ -139,7 +139,10 @@ export class StoreIndex {
   latest(streamId: string): { version: number; position: number } {
     const cached = this.latestVersions.get(streamId);
     if (cached) return cached;
-    const found = this.fromMemtables((m) => m.latest(streamId)) ?? this.segments.latest(streamId);
+    // Newest memtable first, without a closure: for a new stream this runs on every append.
+    let found = this.active.latest(streamId);
+    for (let i = this.frozen.length - 1; i >= 0 && found === undefined; i--) found = (this.frozen[i] as Memtable).latest(streamId);
+    found ??= this.segments.latest(streamId);
     if (!found) return { version: 0, position: 0 };
     this.latestVersions.set(streamId, found.version, found.position, Date.now());
     return found;
@@ -149,13 +152,29 @@ export class StoreIndex {
   streamPositions(streamId: string, from: number, to: number): number[] {
     if (from > to) return [];
     const key = keyOf(streamId);
+    const newest = this.newestPosition(streamId);
     const out: number[] = [];
     for (const slot of this.o.catalog.of(SEGMENT_KIND_STREAM)) {
+      if (slot.from > newest) break; // this and later slots start after the stream's newest event
       const hits = this.segments.range(slot, key, streamId, from, to);
       for (let i = 1; i < hits.length; i += 2) out.push(hits[i] as number);
     }
-    for (const m of [...this.frozen, this.active]) for (const p of m.range(streamId, from, to)) out.push(p);
+    for (let i = 0; i <= this.frozen.length; i++) {
+      const m = i < this.frozen.length ? (this.frozen[i] as Memtable) : this.active;
+      if (m.fromPosition > newest) break;
+      for (const p of m.range(streamId, from, to)) out.push(p);
+    }
     return out;
+  }
+
+  /**
+   * Where the stream's newest event is, from the latest-version dictionary; +Infinity when the
+   * dictionary does not know the stream. No memtable or segment that starts after it can hold the
+   * stream's entries, so lookups skip them: each skipped memtable is a hash-map miss chain, each
+   * skipped segment a Bloom probe and maybe a tree descent.
+   */
+  private newestPosition(streamId: string): number {
+    return this.latestVersions.get(streamId)?.position ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -164,10 +183,17 @@ export class StoreIndex {
    * a generator, because this runs once per point lookup.
    */
   findVersion(streamId: string, version: number, accept: (position: number) => boolean): void {
-    const inActive = this.active.positionOf(streamId, version);
-    if (inActive !== undefined && accept(inActive)) return;
+    // Sources that start after the stream's newest event are skipped (newestPosition).
+    const latest = this.latestVersions.get(streamId);
+    const newest = latest === undefined ? Number.POSITIVE_INFINITY : latest.position;
+    if (newest >= this.active.fromPosition) {
+      const inActive = this.active.positionOf(streamId, version);
+      if (inActive !== undefined && accept(inActive)) return;
+    }
     for (let i = this.frozen.length - 1; i >= 0; i--) {
-      const p = (this.frozen[i] as Memtable).positionOf(streamId, version);
+      const m = this.frozen[i] as Memtable;
+      if (newest < m.fromPosition) continue;
+      const p = m.positionOf(streamId, version);
       if (p !== undefined && accept(p)) return;
     }
     const key = keyOf(streamId);
@@ -179,15 +205,14 @@ export class StoreIndex {
     // per lookup newest-first, 1.00 from the guess.
     const n = slots.length;
     let start = n - 1;
-    const latest = n > 1 ? this.latestVersions.get(streamId) : undefined;
-    if (latest && version < latest.version) {
+    if (n > 1 && latest && version < latest.version) {
       const guess = (latest.position * version) / latest.version;
       while (start > 0 && (slots[start] as SegmentSlot).from > guess) start--;
     }
     for (let d = 0; d < 2 * n; d++) {
       // start, start + 1, start - 1, start + 2, ...
       const i = d % 2 === 0 ? start - d / 2 : start + (d + 1) / 2;
-      if (i < 0 || i >= n) continue;
+      if (i < 0 || i >= n || (slots[i] as SegmentSlot).from > newest) continue;
       const hits = this.segments.range(slots[i] as SegmentSlot, key, streamId, version, version);
       for (let k = 1; k < hits.length; k += 2) if (accept(hits[k] as number)) return;
     }
@@ -248,16 +273,6 @@ export class StoreIndex {
       }
     }
     return out.length === 0 ? undefined : out.sort((a, b) => a - b);
-  }
-
-  private fromMemtables<T>(fn: (m: Memtable) => T | undefined): T | undefined {
-    const r = fn(this.active);
-    if (r !== undefined) return r;
-    for (let i = this.frozen.length - 1; i >= 0; i--) {
-      const f = fn(this.frozen[i] as Memtable);
-      if (f !== undefined) return f;
-    }
-    return undefined;
   }
 
   /** Index fields of the records at `positions`. */
