@@ -28,6 +28,8 @@ interface Waiter {
 
 export type TxOutcome = { start: number } | { error: Error };
 
+const noop = (): void => {};
+
 export class LogWriter {
   private end: number;
   private visible: number;
@@ -111,15 +113,25 @@ export class LogWriter {
 
   /** Writes what `submit` queued, in order, in as few engine calls as the chunks allow. */
   writePending(): void {
-    if (this.pending.length === 0) return;
+    this.writeQueued()();
+  }
+
+  /**
+   * Writes the queue and returns what tells its appends their outcomes (the index updates), so a
+   * flush can start between the two: see runFlush.
+   */
+  private writeQueued(): () => void {
+    if (this.pending.length === 0) return noop;
     const batch = this.pending;
     this.pending = [];
     const outcomes = this.write(batch.length === 1 ? (batch[0] as PendingWrite).txs : batch.flatMap((p) => p.txs));
-    let k = 0;
-    for (const p of batch) {
-      p.written(outcomes.slice(k, k + p.txs.length));
-      k += p.txs.length;
-    }
+    return () => {
+      let k = 0;
+      for (const p of batch) {
+        p.written(outcomes.slice(k, k + p.txs.length));
+        k += p.txs.length;
+      }
+    };
   }
 
   /**
@@ -207,9 +219,20 @@ export class LogWriter {
     this.waiters = [];
     try {
       if (this.failure) throw this.failure;
-      this.writePending();
+      // The queue's appends learn their outcomes (and are indexed) after the flush has started, so
+      // that work overlaps the disk's instead of delaying it: with 64 single appends queued, their
+      // index updates are a few hundred microseconds. Nothing else runs between the write and the
+      // callbacks, so every later append still plans against the updated index.
+      const written = this.writeQueued();
       const end = this.end;
-      await this.engine.flush();
+      const flushed = this.engine.flush();
+      try {
+        written();
+      } catch (err) {
+        flushed.catch(() => {});
+        throw err;
+      }
+      await flushed;
       this.flushes++;
       this.publish(end);
       for (const w of waiters) w.resolve();
