@@ -5,8 +5,10 @@
  * Placement is decided here, not in the engine, because back-pointers are absolute positions that
  * must be encoded before the bytes are written. In `sync` durability an append resolves after a
  * flush that started after its write; appends written while a flush is in flight share the next
- * one, so concurrency turns into bigger flushes rather than more of them. `visibleEnd` is what
- * readers and subscribers may see: in `sync` mode only what a completed flush covers.
+ * one, so concurrency turns into bigger flushes rather than more of them. A flush starts as soon as
+ * what it covers is written, and the appends it covers are indexed while it runs (the index work
+ * overlaps the disk's), still before any later call plans. `visibleEnd` is what readers and
+ * subscribers may see: in `sync` mode only what a completed flush covers.
  */
 
 import type { LogEngine } from './engine/log-engine.js';
@@ -94,8 +96,16 @@ export class LogWriter {
     if (this.failure) return Promise.reject(this.failure);
     if (!defer || this.durability !== 'sync') {
       this.writePending();
-      written(this.write(txs));
-      return this.durability === 'sync' ? this.waitForFlush() : Promise.resolve();
+      const outcomes = this.write(txs);
+      if (this.durability !== 'sync') {
+        written(outcomes);
+        return Promise.resolve();
+      }
+      // With no flush running or scheduled, start one now and index the append while it runs (as
+      // runFlush does for the queue); otherwise this waits for the next one, shared as before.
+      const flushed = this.waitForFlush(true);
+      written(outcomes);
+      return flushed;
     }
     this.pending.push({ txs, written });
     // With no flush running, the one this schedules writes the queue first. With one running, the
@@ -193,10 +203,13 @@ export class LogWriter {
     return this.waitForFlush();
   }
 
-  private waitForFlush(): Promise<void> {
+  /** `now`: start the flush at once when none is running or scheduled, instead of at the end of
+   * this turn of the event loop. */
+  private waitForFlush(now = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      this.scheduleFlush();
+      if (now && !this.running && !this.flushScheduled) this.startFlush();
+      else this.scheduleFlush();
     });
   }
 
@@ -205,10 +218,14 @@ export class LogWriter {
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
-      const run = this.runFlush();
-      // A flush that failed before its first await has already finished (and cleared `running`).
-      if (this.running) this.flushing = run;
+      this.startFlush();
     });
+  }
+
+  private startFlush(): void {
+    const run = this.runFlush();
+    // A flush that failed before its first await has already finished (and cleared `running`).
+    if (this.running) this.flushing = run;
   }
 
   private async runFlush(): Promise<void> {

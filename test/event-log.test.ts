@@ -309,6 +309,51 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     expect(await t.streamVersion('other')).toBe(0);
   });
 
+  it('indexes a large append in the call that writes it, while its flush runs: appends in the same tick see it', async () => {
+    // Appends of more than 8 items are written at once and start a flush when none runs; their
+    // index update happens after that start, but still before any later call plans.
+    const dir = tempDir();
+    const s = await openStore(dir, engine);
+    const items = (tag: string, expectedVersion: number) =>
+      Array.from({ length: 12 }, (_, i) => ({
+        streamId: `big-${i}`,
+        events: [{ type: tag }],
+        expectedVersion,
+        commandId: `${tag}-${i}`,
+      }));
+    const before = await s.stats();
+    const calls = await Promise.allSettled([
+      s.appendMany(items('first', 0)),
+      s.appendMany(items('again', 0)), // the first took version 1 of every stream
+      s.append('big-3', [{ type: 'x' }], { expectedVersion: 0 }),
+      s.append('big-3', [{ type: 'y' }], { commandId: 'first-3' }), // the first's command id
+      s.appendMany(items('second', 1)),
+      ...Array.from({ length: 6 }, (_, k) => s.appendMany(items(`more-${k}`, 2 + k))),
+    ]);
+    expect(calls.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+      'fulfilled',
+      ...Array.from({ length: 6 }, () => 'fulfilled'),
+    ]);
+    expect((calls[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+    expect((calls[2] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+    expect((calls[3] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateCommandError);
+    // Concurrency still turns into shared flushes: the first call's own, then one for the rest.
+    expect((await s.stats()).flushes - before.flushes).toBeLessThanOrEqual(3);
+    expect((await s.readStream('big-3')).map((e) => e.type)).toEqual([
+      'first',
+      'second',
+      ...Array.from({ length: 6 }, (_, k) => `more-${k}`),
+    ]);
+    await s.close();
+    const t = await openStore(dir, engine);
+    expect(await t.streamVersion('big-11')).toBe(8);
+    await t.close();
+  });
+
   it.each(['sync', 'interval', 'none'] as const)('durability %s: acknowledged events are readable and kept', async (durability) => {
     const dir = tempDir();
     const s = await openStore(dir, engine, { durability, flushIntervalMs: 5 });
