@@ -45,6 +45,9 @@ export class LogWriter {
   private failure: AnnalsError | undefined;
   flushes = 0;
   writes = 0;
+  /** Reused for each engine call's transaction starts and ends (writes are synchronous). */
+  private startsScratch = new Float64Array(64);
+  private endsScratch = new Uint32Array(64);
   private readonly chunkSize: number;
   private readonly durability: Durability;
   private readonly maxDiskBytes: number;
@@ -169,12 +172,18 @@ export class LogWriter {
         end = start + tx.buf.length;
         j++;
       }
-      const ends = new Uint32Array(parts.length);
+      const n = parts.length;
+      if (n > this.startsScratch.length) {
+        this.startsScratch = new Float64Array(Math.max(n, 2 * this.startsScratch.length));
+        this.endsScratch = new Uint32Array(this.startsScratch.length);
+      }
+      const ends = this.endsScratch.subarray(0, n);
       let total = 0;
-      parts.forEach((p, k) => {
-        total += p.length;
+      for (let k = 0; k < n; k++) {
+        total += (parts[k] as Buffer).length;
         ends[k] = total;
-      });
+        this.startsScratch[k] = starts[k] as number;
+      }
       try {
         // The limit is checked a chunk at a time: a chunk may fill up to its full size.
         const chunks = Math.floor((starts[0] as number) / this.chunkSize) + 1;
@@ -182,7 +191,7 @@ export class LogWriter {
           throw new DiskFullError(`a new chunk would take the store past limits.maxDiskBytes (${this.maxDiskBytes} bytes)`);
         }
         const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
-        this.engine.append(buf, Float64Array.from(starts), ends);
+        this.engine.append(buf, this.startsScratch.subarray(0, n), ends);
       } catch (err) {
         const error = toAnnalsError(err);
         this.end = this.engine.endPosition();

@@ -119,6 +119,9 @@ function measure(
 }
 
 const scratchLengths = new Float64Array(6);
+/** The field lengths of the transaction being encoded (encoding is synchronous): reused, not
+ * allocated per append. */
+let encodeLens = new Float64Array(6 * 128);
 
 /** Encoded size of one event's frame where the store cannot derive ids, the most it can take:
  * what the maxEventBytes limit is checked against, so the limit does not depend on the chunk. */
@@ -189,7 +192,8 @@ export function encodeTransaction(
   let count = 0;
   for (const item of items) count += item.events.length;
   const sizes = new Array<number>(count);
-  const lens = new Float64Array(6 * count);
+  if (6 * count > encodeLens.length) encodeLens = new Float64Array(Math.max(6 * count, 2 * encodeLens.length));
+  const lens = encodeLens;
   let total = 0;
   let k = 0;
   for (const item of items) {
@@ -199,7 +203,9 @@ export function encodeTransaction(
       total += size;
     }
   }
-  const buf = Buffer.alloc(total);
+  // Zeroed, since bytes the encoder skips must read as 0; from Node's shared pool when small, so
+  // a single-event append mallocs no backing store of its own.
+  const buf = Buffer.allocUnsafe(total).fill(0);
   const frameOffsets = new Array<number>(count);
   let off = 0;
   k = 0;
