@@ -7,7 +7,7 @@
  * append when it is written, so an append touching a stream or command id that waits in that queue
  * first writes the queue: its checks then see everything before it, and call order is kept.
  */
-import { type AppendItem, type Plan, planAppends } from './append-planner.js';
+import { type AppendItem, type Plan, planAppends, type StoreState } from './append-planner.js';
 import { type AppendResult, DuplicateCommandError } from './errors.js';
 import type { IndexedAppend, StoreIndex } from './index/store-index.js';
 import type { LogWriter, TxOutcome } from './log-writer.js';
@@ -26,25 +26,33 @@ export class AppendCommitter {
   private readonly queuedKeys = new Set<string>();
   private keyed = 0;
 
+  /** What planning reads of the store: one object for every append, not a new one per call. */
+  private readonly state: StoreState;
+
   constructor(
     private readonly writer: LogWriter,
     private readonly index: StoreIndex,
-    private readonly reader: StoreReader,
-    private readonly options: ResolvedOptions,
-  ) {}
+    reader: StoreReader,
+    options: ResolvedOptions,
+  ) {
+    const searchDisk = options.commandLookup === 'disk';
+    this.state = {
+      limits: options.limits,
+      chunkSize: options.chunkSize,
+      get deriveIds() {
+        return writer.derivesIds;
+      },
+      latest: (s) => index.latest(s),
+      command: (c) => reader.commandOriginal(c, searchDisk),
+    };
+  }
 
   async commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
     // Small appends are queued for the next write; a bigger one gains little from sharing a write
     // and is written at once, after the queue (so nothing can conflict with what is queued).
     const defer = items.length <= MAX_DEFERRED_ITEMS;
     if (this.queued.length > 0 && (!defer || this.touchesQueue(items, commandId))) this.writer.writePending();
-    const plan = planAppends(items, commandId, atomic, {
-      limits: this.options.limits,
-      chunkSize: this.options.chunkSize,
-      deriveIds: this.writer.derivesIds,
-      latest: (s) => this.index.latest(s),
-      command: (c) => this.reader.commandOriginal(c, this.options.commandLookup === 'disk'),
-    });
+    const plan = planAppends(items, commandId, atomic, this.state);
     if (plan.transactions.length > 0) {
       if (defer) this.queued.push(plan);
       await this.writer.submit(
