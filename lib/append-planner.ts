@@ -36,7 +36,7 @@ export interface Plan {
   results: (AppendResult | Error)[];
   /** Items (non-atomic calls) repeating the command id of an earlier item of the call, each with
    * the index of that item: a DuplicateCommandError once the earlier item's result is known. */
-  repeats: Map<number, number>;
+  repeats: ReadonlyMap<number, number>;
 }
 
 export interface StoreState {
@@ -50,11 +50,18 @@ export interface StoreState {
   command(commandId: string): AppendResult | undefined;
 }
 
+/** The maps of a one-item call: empty, and never written (`single` guards every set). */
+const NO_IDS = new Map<string, number>();
+const NO_REPEATS = new Map<number, number>();
+
 export function planAppends(items: AppendItem[], callCommandId: string | undefined, atomic: boolean, state: StoreState): Plan {
   const results: (AppendResult | Error)[] = new Array(items.length);
-  const pendingVersions = new Map<string, number>();
-  const firstUse = new Map<string, number>();
-  const repeats = new Map<number, number>();
+  // What items of one call must know of each other; a call of one item (the common single
+  // append) needs none of it, so its maps are the shared empty one, never written.
+  const single = items.length === 1;
+  const pendingVersions = single ? NO_IDS : new Map<string, number>();
+  const firstUse = single ? NO_IDS : new Map<string, number>();
+  const repeats = single ? NO_REPEATS : new Map<number, number>();
   const txItems: TransactionItem[][] = [];
   const indexes: number[][] = [];
   items.forEach((raw, i) => {
@@ -74,13 +81,13 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
           repeats.set(i, earlier);
           return;
         }
-        firstUse.set(commandId, i);
+        if (!single) firstUse.set(commandId, i);
       }
       const latest = state.latest(streamId);
       const actual = pendingVersions.get(streamId) ?? latest.version;
       if (!versionMatches(expected, actual)) throw new WrongExpectedVersionError(streamId, expected, actual);
       if (actual + events.length > 0xffffffff) throw new RangeError('stream version would exceed 2^32 - 1');
-      pendingVersions.set(streamId, actual + events.length);
+      if (!single) pendingVersions.set(streamId, actual + events.length);
       const item: TransactionItem = { streamId, events, firstVersion: actual + 1, prevPosition: latest.position };
       if (commandId !== undefined) item.commandId = commandId;
       if (atomic && txItems.length > 0) {
@@ -96,7 +103,7 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
     }
   });
   const timestamp = Date.now();
-  const lastPositions = new Map<string, number>();
+  const lastPositions = single ? undefined : new Map<string, number>();
   const transactions = txItems.map((tx, k) => ({
     encoded: encodeTransaction(tx, timestamp, lastPositions, state.deriveIds),
     appends: tx.map((t) => {

@@ -186,7 +186,7 @@ function writeFrame(
 export function encodeTransaction(
   items: TransactionItem[],
   timestamp: number,
-  lastPositions: Map<string, number>,
+  lastPositions: Map<string, number> | undefined,
   deriveIds: boolean,
 ): EncodedTransaction {
   let count = 0;
@@ -230,13 +230,13 @@ export function encodeTransaction(
       // predecessor in this transaction (a stream may appear in several items).
       let f = 0;
       for (const item of items) {
-        let prev = lastPositions.get(item.streamId) ?? item.prevPosition;
+        let prev = lastPositions?.get(item.streamId) ?? item.prevPosition;
         for (let i = 0; i < item.events.length; i++) {
           const frameOff = frameOffsets[f++] as number;
           buf.writeUIntLE(prev, frameOff + FRAME_HEADER_SIZE, 6);
           prev = start + frameOff;
         }
-        lastPositions.set(item.streamId, prev);
+        lastPositions?.set(item.streamId, prev);
       }
     },
   };
