@@ -53,16 +53,18 @@ export function versionMatches(expected: ExpectedVersion, actual: number): boole
   return expected === actual;
 }
 
-function encodePayload(what: string, value: unknown): Uint8Array | string | undefined {
+/** `events[i].field` as JSON text or bytes. The name is built only for an error: this runs twice
+ * for every event appended. */
+function encodePayload(i: number, field: 'data' | 'metadata', value: unknown): Uint8Array | string | undefined {
   if (value === undefined) return undefined;
   if (value instanceof Uint8Array) return value;
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch (err) {
-    throw new InvalidArgumentError(`${what} cannot be encoded as JSON: ${(err as Error).message}`);
+    throw new InvalidArgumentError(`events[${i}].${field} cannot be encoded as JSON: ${(err as Error).message}`);
   }
-  if (json === undefined) throw new InvalidArgumentError(`${what} cannot be encoded as JSON`);
+  if (json === undefined) throw new InvalidArgumentError(`events[${i}].${field} cannot be encoded as JSON`);
   return json;
 }
 
@@ -98,8 +100,8 @@ export function normalizeEvents(
     const n: NormalizedEvent = {
       type: e.type,
       id: e.id,
-      data: encodePayload(`events[${i}].data`, e.data),
-      metadata: encodePayload(`events[${i}].metadata`, e.metadata),
+      data: encodePayload(i, 'data', e.data),
+      metadata: encodePayload(i, 'metadata', e.metadata),
     };
     const size = frameSize(streamId, commandId, n);
     if (size > limits.maxEventBytes) {
