@@ -35,6 +35,14 @@ async function fill(s: EventStore, appends: number, streams: number): Promise<vo
   }
 }
 
+/** Appends `n` events to `stream`, one per call, each holding its version as `data.v`;
+ * `want` keeps each stream's version. */
+async function appendVersions(s: EventStore, want: Map<string, number>, stream: string, n: number): Promise<void> {
+  const base = want.get(stream) ?? 0;
+  for (let i = 1; i <= n; i++) await s.append(stream, [{ type: 'T', data: { v: base + i } }]);
+  want.set(stream, base + n);
+}
+
 function segmentFiles(dir: string): string[] {
   return fs.readdirSync(path.join(dir, 'index')).filter((f) => f.endsWith('.seg'));
 }
@@ -112,11 +120,7 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     const dir = tempDir();
     let s = await openStore(dir, engine, { indexMemtableEntries: 40, maxIndexSegments: 100 });
     const want = new Map<string, number>();
-    const add = async (stream: string, n: number) => {
-      const base = want.get(stream) ?? 0;
-      for (let i = 1; i <= n; i++) await s.append(stream, [{ type: 'T', data: { v: base + i } }]);
-      want.set(stream, base + n);
-    };
+    const add = (stream: string, n: number) => appendVersions(s, want, stream, n);
     // "early" spans the whole log; "late" starts in its last tenth; "burst" writes everything in
     // the middle: the guessed segment is right, far too old and too new respectively.
     for (let round = 0; round < 10; round++) {
@@ -145,11 +149,7 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     const dir = tempDir();
     let s = await openStore(dir, engine, { indexMemtableEntries: 30, maxIndexSegments: 100 });
     const want = new Map<string, number>();
-    const add = async (stream: string, n: number) => {
-      const base = want.get(stream) ?? 0;
-      for (let i = 1; i <= n; i++) await s.append(stream, [{ type: 'T', data: { v: base + i } }]);
-      want.set(stream, base + n);
-    };
+    const add = (stream: string, n: number) => appendVersions(s, want, stream, n);
     for (let round = 0; round < 12; round++) {
       if (round < 3) await add('stops-early', 7);
       if (round >= 4 && round < 7) await add('stops-midway', 9);
