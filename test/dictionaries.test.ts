@@ -60,6 +60,19 @@ describe('RecentKeys (hashed recent-command set)', () => {
     for (const [i, k] of keys.entries()) expect(r.get(k) !== 0).toBe(i >= 150);
     expect(r.get({ hi: 0, lo: 0 })).toBe(7);
   });
+
+  it('says from when every key added is still held, a bucket past each eviction', () => {
+    expect(new RecentKeys().keptSince).toBeLessThanOrEqual(Date.now());
+    const r = new RecentKeys(4_000);
+    expect(r.keptSince).toBe(4_000);
+    r.add(keyOf('a'), 5_000, 64); // opens a bucket at 5,000
+    r.add(keyOf('b'), 5_900, 65); // same bucket: added after the cutoff below, gone with it
+    r.add(keyOf('c'), 6_000, 66); // the next bucket
+    r.evictBefore(5_500);
+    expect(r.get(keyOf('b'))).toBe(0);
+    expect(r.get(keyOf('c'))).toBe(66);
+    expect(r.keptSince).toBe(6_000);
+  });
 });
 
 describe('LatestVersions (latest-version dictionary)', () => {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { crc32c } from '../lib/format/crc32c.js';
 import { SEGMENT_FORMAT_VERSION } from '../lib/format/index-layout.js';
 import { DuplicateCommandError, type EngineName, type EventStore } from '../lib/index.js';
@@ -181,6 +181,34 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     want.set('stops-early', 22);
     await check();
     await s.close();
+  });
+
+  it('finds a command in the memtable after the recent set evicted the bucket it was added in', async () => {
+    // The recent set evicts whole one-second buckets of insertions, so a command added just after
+    // an eviction's cutoff, into a memtable begun after that cutoff, may be gone from the set while
+    // the memtable still holds it: it must still be found, and its retry refused.
+    let now = 999_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const s = await openStore(tempDir(), engine, { retentionMs: 10_000, indexMemtableEntries: 4 });
+      now = 999_500; // opens the recent set's bucket
+      await s.append('z', [{ type: 'T' }], { commandId: 'Z' });
+      now = 1_000_000; // the fourth entry: the memtable freezes and a new one begins now
+      await s.append('a', [{ type: 'T' }], { commandId: 'A' });
+      now = 1_000_100; // same bucket, into the new memtable
+      await s.append('b', [{ type: 'T', data: { v: 1 } }], { commandId: 'B' });
+      await settle(s); // the frozen memtable is a segment now: the oldest memtable is the new one
+      now = 1_009_800;
+      // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+      (s as any).index.evict(now); // cutoff 999,800: drops the bucket of 999,500 with Z, A and B
+      now = 1_009_900;
+      expect((await s.readCommand('B'))?.map((e) => e.data)).toEqual([{ v: 1 }]);
+      await expect(s.append('b', [{ type: 'T' }], { commandId: 'B' })).rejects.toBeInstanceOf(DuplicateCommandError);
+      expect(await s.streamVersion('b')).toBe(1);
+      await s.close();
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('opens without reading segments: a damaged one is found by the first lookup that needs it', async () => {

@@ -16,6 +16,8 @@ import { KeyTable } from './key-table.js';
 
 const MIN_RING = 1024;
 export const SEEN_AGAIN = 1;
+/** Keys are counted in buckets of insertions this long (ms); eviction drops whole buckets. */
+const BUCKET_MS = 1000;
 
 export class RecentKeys {
   private readonly table = new KeyTable();
@@ -24,6 +26,17 @@ export class RecentKeys {
   private ringLo = new Uint32Array(MIN_RING);
   private head = 0;
   private readonly buckets: { time: number; count: number }[] = [];
+  /**
+   * Every key added at or after this time is still held. It starts at the set's creation and moves
+   * past each evicted bucket's end: a bucket holds keys added up to BUCKET_MS after its start, so a
+   * key up to that much younger than an eviction's cutoff may be gone with it.
+   */
+  keptSince: number;
+
+  /** `now`: when the set starts; no key added before it was ever held. */
+  constructor(now = Date.now()) {
+    this.keptSince = now;
+  }
 
   /** Remembers `key` with `value` (> 1), or marks it SEEN_AGAIN if it is already remembered. */
   add(key: Key, now: number, value: number): void {
@@ -34,7 +47,7 @@ export class RecentKeys {
     this.ringHi[tail] = key.hi;
     this.ringLo[tail] = key.lo;
     const last = this.buckets[this.buckets.length - 1];
-    if (last && now - last.time < 1000) last.count++;
+    if (last && now - last.time < BUCKET_MS) last.count++;
     else this.buckets.push({ time: now, count: 1 });
   }
 
@@ -46,8 +59,11 @@ export class RecentKeys {
   /** Forgets the keys added before `cutoff` (to the second). */
   evictBefore(cutoff: number): void {
     let n = 0;
-    while (this.buckets.length > 0 && (this.buckets[0] as { time: number }).time < cutoff)
-      n += (this.buckets.shift() as { count: number }).count;
+    while (this.buckets.length > 0 && (this.buckets[0] as { time: number }).time < cutoff) {
+      const evicted = this.buckets.shift() as { time: number; count: number };
+      n += evicted.count;
+      this.keptSince = Math.max(this.keptSince, evicted.time + BUCKET_MS);
+    }
     const ringMask = this.ringHi.length - 1;
     for (; n > 0 && this.table.size > 0; n--) {
       this.table.delete({ hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number });

@@ -252,10 +252,12 @@ export class StoreIndex {
   commandPositions(commandId: string, disk: boolean | 'recent', key: Key, recentValue: number, everySource: boolean): number[] | undefined {
     const recent = recentValue !== 0;
     const out: number[] = [];
-    // While every memtable is younger than the retention, a command missing from the recent set is
-    // in no memtable either.
+    // While every memtable began after the oldest key the recent set may have evicted, a command
+    // missing from that set is in no memtable either. (Judged from the set's own eviction, not
+    // from the clock against the retention: eviction drops whole one-second buckets, so keys up to
+    // a second younger than its cutoff go too; and a lookup then reads no clock.)
     const oldest = this.frozen[0] ?? this.active;
-    const memtablesCovered = Date.now() - this.o.retentionMs <= oldest.createdAt;
+    const memtablesCovered = oldest.createdAt >= this.recentCommands.keptSince;
     if (!memtablesCovered || recent) {
       for (let i = this.frozen.length; i >= 0; i--) {
         const inMemory = (i === this.frozen.length ? this.active : (this.frozen[i] as Memtable)).command(key);
