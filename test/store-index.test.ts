@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { crc32c } from '../lib/format/crc32c.js';
 import { SEGMENT_FORMAT_VERSION } from '../lib/format/index-layout.js';
+import { indexClock } from '../lib/index/index-clock.js';
 import { DuplicateCommandError, type EngineName, type EventStore } from '../lib/index.js';
 import { collect, ENGINES, openStore, tempDir } from './helpers.js';
 
@@ -188,7 +189,7 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     // an eviction's cutoff, into a memtable begun after that cutoff, may be gone from the set while
     // the memtable still holds it: it must still be found, and its retry refused.
     let now = 999_000;
-    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const clock = vi.spyOn(indexClock, 'now').mockImplementation(() => now);
     try {
       const s = await openStore(tempDir(), engine, { retentionMs: 10_000, indexMemtableEntries: 4 });
       now = 999_500; // opens the recent set's bucket
@@ -209,6 +210,24 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     } finally {
       clock.mockRestore();
     }
+  });
+
+  it('keeps dictionary entries by a clock that a wall-clock step back does not move', async () => {
+    const s = await openStore(tempDir(), engine, { retentionMs: 60_000 });
+    const wall = Date.now();
+    const step = vi.spyOn(Date, 'now').mockImplementation(() => wall - 3_600_000); // an hour back
+    try {
+      await s.append('b', [{ type: 'T' }], { commandId: 'B' });
+      expect((await s.readStream('b'))[0]?.timestamp).toBe(wall - 3_600_000); // events keep wall time
+    } finally {
+      step.mockRestore();
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+    (s as any).index.evict(indexClock.now()); // B was added a moment ago: it stays
+    const stats = await s.stats();
+    expect(stats.index.recentCommandEntries).toBe(1);
+    expect(stats.index.latestVersionEntries).toBe(1);
+    await s.close();
   });
 
   it('opens without reading segments: a damaged one is found by the first lookup that needs it', async () => {
@@ -272,7 +291,7 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     await fill(s, 30, 3);
     await settle(s);
     // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
-    (s as any).index.evict(Date.now() + 10);
+    (s as any).index.evict(indexClock.now() + 10);
     const stats = await s.stats();
     expect(stats.index.latestVersionEntries).toBe(0);
     expect(stats.index.recentCommandEntries).toBe(0);

@@ -10,6 +10,7 @@ import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
 import { CommandTable } from './command-table.js';
+import { indexClock } from './index-clock.js';
 import type { SegmentEntries } from './segment-backend.js';
 
 interface StreamRun {
@@ -28,7 +29,7 @@ export class Memtable {
    * open, whose commands the recent-command set does not know). */
   constructor(
     readonly fromPosition: number,
-    public createdAt = Date.now(),
+    public createdAt = indexClock.now(),
   ) {
     this.toPosition = fromPosition;
   }

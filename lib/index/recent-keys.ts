@@ -12,6 +12,7 @@
  * record.
  */
 import type { Key } from '../format/key-hash.js';
+import { indexClock } from './index-clock.js';
 import { KeyTable } from './key-table.js';
 
 const MIN_RING = 1024;
@@ -34,7 +35,7 @@ export class RecentKeys {
   keptSince: number;
 
   /** `now`: when the set starts; no key added before it was ever held. */
-  constructor(now = Date.now()) {
+  constructor(now = indexClock.now()) {
     this.keptSince = now;
   }
 

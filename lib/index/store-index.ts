@@ -15,6 +15,7 @@ import { type Key, keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
+import { indexClock } from './index-clock.js';
 import { IndexJobs } from './index-jobs.js';
 import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
@@ -76,11 +77,11 @@ export class StoreIndex {
     this.replaying = false;
     // Replay found nothing for it: it holds no command the recent set does not know, so a command
     // missing from that set need not be looked for in it.
-    if (this.active.entries === 0) this.active.createdAt = Date.now();
+    if (this.active.entries === 0) this.active.createdAt = indexClock.now();
     for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.jobs.rebuild(slot);
     this.jobs.checkSegments();
     this.jobs.buildFrozen();
-    this.timer = setInterval(() => this.evict(Date.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
+    this.timer = setInterval(() => this.evict(indexClock.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
     this.timer.unref();
   }
 
@@ -106,7 +107,7 @@ export class StoreIndex {
 
   /** Records appends just written; `end` is the log's end after them. */
   add(appends: IndexedAppend[], end: number): void {
-    const time = Date.now();
+    const time = indexClock.now();
     for (const a of appends) {
       const last = a.positions.length - 1;
       this.latestVersions.set(a.streamId, a.firstVersion + last, a.positions[last] as number, time);
@@ -130,7 +131,7 @@ export class StoreIndex {
 
   private freeze(): void {
     this.frozen.push(this.active);
-    this.active = new Memtable(this.active.toPosition, this.replaying ? Number.NEGATIVE_INFINITY : Date.now());
+    this.active = new Memtable(this.active.toPosition, this.replaying ? Number.NEGATIVE_INFINITY : indexClock.now());
   }
 
   // ---- lookups ----
@@ -144,7 +145,7 @@ export class StoreIndex {
     for (let i = this.frozen.length - 1; i >= 0 && found === undefined; i--) found = (this.frozen[i] as Memtable).latest(streamId);
     found ??= this.segments.latest(streamId);
     if (!found) return { version: 0, position: 0 };
-    this.latestVersions.set(streamId, found.version, found.position, Date.now());
+    this.latestVersions.set(streamId, found.version, found.position, indexClock.now());
     return found;
   }
 
