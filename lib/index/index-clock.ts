@@ -5,8 +5,10 @@
  * still sit in a memtable is decided by comparing those times (RecentKeys.keptSince). Timestamps
  * stored in events stay wall-clock time. An object, so that tests can move the clock.
  */
+const origin = performance.timeOrigin; // a getter that costs as much as the clock read
+
 export const indexClock = {
   now(): number {
-    return performance.timeOrigin + performance.now();
+    return origin + performance.now();
   },
 };
