@@ -20,8 +20,8 @@ export async function measureDisk(dir: string, quick: boolean): Promise<DiskLimi
   const file = path.join(dir, 'disk-probe');
   const block = Buffer.alloc(1 << 20, 0x5a);
   const total = quick ? 64 : 256;
-  let fd = fs.openSync(file, 'w');
-  let t = performance.now();
+  const fd = fs.openSync(file, 'w');
+  const t = performance.now();
   for (let i = 0; i < total; i++) {
     fs.writeSync(fd, block);
     if (i % 16 === 15) fs.fdatasyncSync(fd);
@@ -33,36 +33,29 @@ export async function measureDisk(dir: string, quick: boolean): Promise<DiskLimi
 
   const small = Buffer.alloc(200, 0x61);
   const seconds = quick ? 1 : 3;
-  const rate = (extend: boolean): number => {
-    fd = fs.openSync(file, 'w');
+  // `extend`: append (else overwrite blocks already written); `offLoop`: fdatasync on a libuv
+  // worker thread, awaited (else on the event loop).
+  const rate = async (extend: boolean, offLoop: boolean): Promise<number> => {
+    const f = fs.openSync(file, 'w');
     if (!extend) {
-      fs.writeSync(fd, Buffer.alloc(16 << 20));
-      fs.fdatasyncSync(fd);
+      fs.writeSync(f, Buffer.alloc(16 << 20));
+      fs.fdatasyncSync(f);
     }
     let n = 0;
-    t = performance.now();
-    while (performance.now() - t < seconds * 1000) {
-      fs.writeSync(fd, small, 0, small.length, extend ? null : n * 200);
-      fs.fdatasyncSync(fd);
+    const start = performance.now();
+    while (performance.now() - start < seconds * 1000) {
+      fs.writeSync(f, small, 0, small.length, extend ? null : n * 200);
+      if (offLoop) await new Promise<void>((resolve, reject) => fs.fdatasync(f, (err) => (err ? reject(err) : resolve())));
+      else fs.fdatasyncSync(f);
       n++;
     }
-    const ops = n / ((performance.now() - t) / 1000);
-    fs.closeSync(fd);
+    const ops = n / ((performance.now() - start) / 1000);
+    fs.closeSync(f);
     fs.rmSync(file);
     return ops;
   };
-  const appendFsyncOps = rate(true);
-  const overwriteFsyncOps = rate(false);
-  fd = fs.openSync(file, 'w');
-  let n = 0;
-  t = performance.now();
-  while (performance.now() - t < seconds * 1000) {
-    fs.writeSync(fd, small);
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-    n++;
-  }
-  const offLoopAppendFsyncOps = n / ((performance.now() - t) / 1000);
-  fs.closeSync(fd);
-  fs.rmSync(file);
+  const appendFsyncOps = await rate(true, false);
+  const overwriteFsyncOps = await rate(false, false);
+  const offLoopAppendFsyncOps = await rate(true, true);
   return { seqWriteMBps, appendFsyncOps, overwriteFsyncOps, offLoopAppendFsyncOps };
 }
