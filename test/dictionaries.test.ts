@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { keyOf, keyOfBytes } from '../lib/format/key-hash.js';
 import { CommandTable } from '../lib/index/command-table.js';
 import { indexClock } from '../lib/index/index-clock.js';
+import { KeyTable } from '../lib/index/key-table.js';
 import { LatestVersions } from '../lib/index/latest-versions.js';
 import { RecentKeys, SEEN_AGAIN } from '../lib/index/recent-keys.js';
 
@@ -125,5 +126,48 @@ describe('CommandTable (memtable command entries)', () => {
       n++;
     });
     expect(n).toBe(t.entries);
+  });
+});
+
+describe('KeyTable (hash table under both dictionaries)', () => {
+  it('answers like a Map when keys share home slots and tags, through adds, deletes and resizes', () => {
+    // A small home space forces long probe runs: lo picks one of 64 home slots, and hi is a
+    // multiple of 256 so tags come from lo's top byte alone (3 values): probes must compare the
+    // keys behind matching tags. Adds win the first half (the table grows), deletes the second
+    // (it shrinks back).
+    const t = new KeyTable();
+    const model = new Map<string, number>();
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const keyAt = (i: number) => ({ hi: Math.floor(i / 64) * 256, lo: (i % 64) | ((i % 3) << 24) });
+    const nameOf = (k: { hi: number; lo: number }) => `${k.hi}:${k.lo}`;
+    let largest = 0;
+    for (let step = 0; step < 60_000; step++) {
+      const k = keyAt(rand(3000));
+      if (rand(8) < (step < 30_000 ? 2 : 7)) {
+        t.delete(k);
+        model.delete(nameOf(k));
+      } else {
+        const was = t.update(k, (v) => v + 1);
+        expect(was).toBe(model.get(nameOf(k)) ?? 0);
+        model.set(nameOf(k), was + 1);
+      }
+      largest = Math.max(largest, model.size);
+      if (step % 997 === 0 || step === 59_999) {
+        expect(t.size).toBe(model.size);
+        for (let j = 0; j < 3000; j += 7) expect(t.get(keyAt(j))).toBe(model.get(nameOf(keyAt(j))) ?? 0);
+      }
+    }
+    expect(largest).toBeGreaterThan(2000);
+    expect(model.size).toBeLessThan(500); // below 1/8 of the 4,096 slots: shrunk
+    let n = 0;
+    t.forEach((hi, lo, v) => {
+      expect(model.get(`${hi}:${lo}`)).toBe(v);
+      n++;
+    });
+    expect(n).toBe(model.size);
   });
 });
