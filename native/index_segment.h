@@ -43,6 +43,10 @@ class IndexSegment {
 
   // Entry layout of this segment's kind.
   uint32_t EntryAt(uint32_t i) const { return 8 + i * entry_size_; }
+  // Narrows [*lo, *hi) of a leaf to the stretch between two pivots that holds the first entry
+  // not below (key, seq).
+  void NarrowByPivots(const uint8_t* page, uint64_t key, uint32_t seq, uint32_t* lo,
+                      uint32_t* hi) const;
 
   std::string path_;
   uint32_t entry_size_;
