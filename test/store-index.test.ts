@@ -212,6 +212,57 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     }
   });
 
+  it('looks for a key the dictionaries have not seen only in sources indexed before they began', async () => {
+    // Every stream and command written since the store opened is in the dictionaries (until
+    // evicted), so a miss there needs no search of the memtables and segments indexed since;
+    // segments found at open are searched as before, and so is everything once eviction has
+    // dropped what they held.
+    let now = 5_000_000;
+    const clock = vi.spyOn(indexClock, 'now').mockImplementation(() => now);
+    try {
+      const dir = tempDir();
+      const opts = { indexMemtableEntries: 8, maxIndexSegments: 4, retentionMs: 10_000 };
+      let s = await openStore(dir, engine, opts);
+      for (let i = 0; i < 40; i++) await s.append(`old-${i % 4}`, [{ type: 'T' }], { commandId: `c-${i}` });
+      await settle(s);
+      // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+      const probes = (st: EventStore) => vi.spyOn((st as any).index.segments, 'range');
+      // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+      const lasts = (st: EventStore) => vi.spyOn((st as any).index.segments, 'lastInSlot');
+      let range = probes(s);
+      let last = lasts(s);
+      await s.append('new-stream', [{ type: 'T' }], { commandId: 'new-command' });
+      expect(await s.readCommand('never-written')).toBeUndefined();
+      expect(last).not.toHaveBeenCalled();
+      expect(range).not.toHaveBeenCalled();
+      await s.close();
+
+      now += 1_000;
+      s = await openStore(dir, engine, opts);
+      range = probes(s);
+      last = lasts(s);
+      await s.append('another-stream', [{ type: 'T' }], { commandId: 'another-command' });
+      expect(last).toHaveBeenCalled(); // the segments from before this open are searched
+      await expect(s.append('x', [{ type: 'T' }], { commandId: 'c-3' })).rejects.toBeInstanceOf(DuplicateCommandError);
+      expect(await s.streamVersion('old-1')).toBe(10);
+      for (let i = 0; i < 40; i++) await s.append(`late-${i % 4}`, [{ type: 'T' }], { commandId: `d-${i}` });
+      await settle(s);
+      // Merges joined segments from before the open with later ones: those are searched too.
+      await expect(s.append('x', [{ type: 'T' }], { commandId: 'c-5' })).rejects.toBeInstanceOf(DuplicateCommandError);
+      expect(await s.streamVersion('old-2')).toBe(10);
+      now += 20_000;
+      // biome-ignore lint/suspicious/noExplicitAny: test reaches into the private index
+      (s as any).index.evict(now); // drops every entry: the segments built since open must be searched again
+      expect(await s.streamVersion('late-2')).toBe(10);
+      await expect(s.append('late-2', [{ type: 'T' }], { expectedVersion: 9 })).rejects.toThrow(/expected/i);
+      await expect(s.append('y', [{ type: 'T' }], { commandId: 'd-7' })).rejects.toBeInstanceOf(DuplicateCommandError);
+      expect((await s.readCommand('d-9'))?.[0]?.streamId).toBe('late-1');
+      await s.close();
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('keeps dictionary entries by a clock that a wall-clock step back does not move', async () => {
     const s = await openStore(tempDir(), engine, { retentionMs: 60_000 });
     const wall = Date.now();

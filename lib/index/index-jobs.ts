@@ -71,7 +71,7 @@ export class IndexJobs {
           names.set(kind, { name, from });
         }
         // Swap in one synchronous step: no lookup sees an entry twice or not at all.
-        for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition);
+        for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition, m.createdAt);
         this.frozen.shift();
         for (const kind of KINDS) await this.mergeIfNeeded(kind);
       }

@@ -5,6 +5,8 @@
  * three Float64Array columns (version, position, last use), recycled through a free list, so the
  * dictionary costs the Map entry, the id string and 24 bytes per stream.
  */
+import { indexClock } from './index-clock.js';
+
 const MIN_SLOTS = 1024;
 
 export class LatestVersions {
@@ -14,6 +16,17 @@ export class LatestVersions {
   private usedAt = new Float64Array(MIN_SLOTS);
   private readonly free: number[] = [];
   private next = 0;
+  /**
+   * Every stream written at or after this time (index clock) is still held: it starts at the
+   * dictionary's creation and moves to each eviction's cutoff, since an append sets its stream's
+   * last use and eviction drops only entries not used since the cutoff.
+   */
+  keptSince: number;
+
+  /** `now`: when the dictionary starts; no stream written before it was ever held. */
+  constructor(now = indexClock.now()) {
+    this.keptSince = now;
+  }
 
   get(streamId: string): { version: number; position: number } | undefined {
     const s = this.slots.get(streamId);
@@ -42,6 +55,7 @@ export class LatestVersions {
    * first entry it already moved.
    */
   evictBefore(cutoff: number): void {
+    this.keptSince = Math.max(this.keptSince, cutoff);
     let firstMoved: string | undefined;
     for (const [k, s] of this.slots) {
       if (k === firstMoved) break;

@@ -21,6 +21,13 @@ export interface SegmentSlot {
   from: number;
   to: number;
   name: string;
+  /**
+   * Every entry of the segment was added to the index at or after this time (index clock): the
+   * creation of the memtable it was built from, the earliest of a merge's inputs; -Infinity for a
+   * segment found at open or built from a memtable replayed then. Lookups of a key the
+   * dictionaries have not seen since their `keptSince` skip segments indexed since then.
+   */
+  since: number;
   /** Set once the segment is open (SegmentCatalog.readerOf). */
   reader?: SegmentReader;
   /** Why the slot has no usable reader. */
@@ -62,9 +69,10 @@ export class SegmentCatalog {
           continue;
         }
         if (c.from > expect) {
-          chain.push({ kind, from: expect, to: c.from, name: segmentFileName(kind, expect, c.from), broken: 'missing' });
+          const name = segmentFileName(kind, expect, c.from);
+          chain.push({ kind, from: expect, to: c.from, name, since: Number.NEGATIVE_INFINITY, broken: 'missing' });
         }
-        chain.push({ kind, from: c.from, to: c.to, name: c.name });
+        chain.push({ kind, from: c.from, to: c.to, name: c.name, since: Number.NEGATIVE_INFINITY });
         expect = c.to;
       }
     }
@@ -106,10 +114,10 @@ export class SegmentCatalog {
     return chain.length > 0 ? (chain[chain.length - 1] as SegmentSlot).to : CHUNK_HEADER_SIZE;
   }
 
-  /** Opens `dir/name` and appends it to the chain. */
-  append(kind: SegmentKind, name: string, from: number, to: number): void {
+  /** Opens `dir/name` and appends it to the chain; `since`: see SegmentSlot. */
+  append(kind: SegmentKind, name: string, from: number, to: number, since: number): void {
     const reader = this.backend.open(path.join(this.dir, name));
-    (this.slots.get(kind) as SegmentSlot[]).push({ kind, from, to, name, reader });
+    (this.slots.get(kind) as SegmentSlot[]).push({ kind, from, to, name, since, reader });
   }
 
   /** Puts the segment `name` in place of the consecutive slots `old` (a merge or a rebuild). */
@@ -120,7 +128,8 @@ export class SegmentCatalog {
     const from = (old[0] as SegmentSlot).from;
     const to = (old[old.length - 1] as SegmentSlot).to;
     const reader = this.backend.open(path.join(this.dir, name));
-    chain.splice(first, old.length, { kind, from, to, name, reader });
+    const since = Math.min(...old.map((s) => s.since));
+    chain.splice(first, old.length, { kind, from, to, name, since, reader });
     for (const s of old) {
       s.reader?.close();
       if (s.name !== name) fs.rmSync(path.join(this.dir, s.name), { force: true });

@@ -33,12 +33,15 @@ export interface SegmentSearchOptions {
 export class SegmentSearch {
   constructor(private readonly o: SegmentSearchOptions) {}
 
-  /** Latest version of a stream in the segments, newest segment first (undefined: none). */
-  latest(streamId: string): { version: number; position: number } | undefined {
-    const key = keyOf(streamId);
+  /** Latest version of a stream in the segments, newest segment first (undefined: none). Segments
+   * indexed at or after `skipSince` are skipped: the caller knows the stream is in none of them. */
+  latest(streamId: string, skipSince = Number.POSITIVE_INFINITY): { version: number; position: number } | undefined {
+    let key: { hi: number; lo: number } | undefined;
     const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
     for (let i = slots.length - 1; i >= 0; i--) {
       const slot = slots[i] as SegmentSlot;
+      if (slot.since >= skipSince) continue;
+      key ??= keyOf(streamId);
       // Flat [version, position] pairs of this stream's candidates in the slot, checked below.
       const hits = this.lastInSlot(slot, key, streamId) ?? this.scanSlot(slot, (f) => f.streamId === streamId);
       if (hits.length === 0) continue; // the usual answer for a new stream: allocate nothing

@@ -140,10 +140,16 @@ export class StoreIndex {
   latest(streamId: string): { version: number; position: number } {
     const cached = this.latestVersions.get(streamId);
     if (cached) return cached;
-    // Newest memtable first, without a closure: for a new stream this runs on every append.
-    let found = this.active.latest(streamId);
-    for (let i = this.frozen.length - 1; i >= 0 && found === undefined; i--) found = (this.frozen[i] as Memtable).latest(streamId);
-    found ??= this.segments.latest(streamId);
+    // The dictionary holds every stream written since its keptSince, so no memtable or segment
+    // indexed since then holds this one: for a new stream (this runs on each of its appends) that
+    // is usually all of them but the segments found at open. Newest memtable first, no closure.
+    const since = this.latestVersions.keptSince;
+    let found: { version: number; position: number } | undefined;
+    for (let i = this.frozen.length; i >= 0 && found === undefined; i--) {
+      const m = i === this.frozen.length ? this.active : (this.frozen[i] as Memtable);
+      if (m.createdAt < since) found = m.latest(streamId);
+    }
+    found ??= this.segments.latest(streamId, since);
     if (!found) return { version: 0, position: 0 };
     this.latestVersions.set(streamId, found.version, found.position, indexClock.now());
     return found;
@@ -269,7 +275,11 @@ export class StoreIndex {
     }
     if (disk === true || (disk === 'recent' && recent)) {
       const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
+      // Likewise the segments built from memtables begun since then (newest first; their `since`
+      // only grows along the chain).
+      const keptSince = this.recentCommands.keptSince;
       for (let i = slots.length - 1; i >= 0; i--) {
+        if (!recent && (slots[i] as SegmentSlot).since >= keptSince) continue;
         const hits = this.segments.range(slots[i] as SegmentSlot, key, commandId, 0, MAX_SEQ);
         for (let k = 1; k < hits.length; k += 2) out.push(hits[k] as number);
         if (hits.length > 0 && !everySource) break;
