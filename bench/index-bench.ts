@@ -49,17 +49,24 @@ function syncFileSystems(): void {
   }
 }
 
-/** Median of seven opens: one open takes about a millisecond, where a single timing is mostly
- * scheduler noise (the 1M/10M ratio swung between 1.0x and 2.4x from run to run). */
-async function timedOpen(dir: string, engine: EngineName): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t = performance.now();
-    const s = await EventStore.open(dir, { engine, readOnly: true });
-    times.push(performance.now() - t);
-    await s.close();
+/**
+ * Open times of the store at a tenth of its size and at its full size, measured alternately in the
+ * same minutes of the same process: medians of 15 opens of each. One open takes about a
+ * millisecond, where a single timing is mostly scheduler noise, and the two sizes measured minutes
+ * apart (the tenth before the rest was generated, in a colder process) put that noise in the ratio:
+ * it swung between 1.0x and 6.9x from run to run.
+ */
+async function timedOpens(dirs: string[], engine: EngineName): Promise<number[]> {
+  const times: number[][] = dirs.map(() => []);
+  for (let i = 0; i < 15; i++) {
+    for (const [k, dir] of dirs.entries()) {
+      const t = performance.now();
+      const s = await EventStore.open(dir, { engine, readOnly: true });
+      (times[k] as number[]).push(performance.now() - t);
+      await s.close();
+    }
   }
-  return times.sort((a, b) => a - b)[3] as number;
+  return times.map((ts) => ts.sort((a, b) => a - b)[7] as number);
 }
 
 function rate(n: number, ms: number): number {
@@ -125,16 +132,21 @@ export async function runIndexBench(opts: { quick: boolean; events?: number; eng
   const streams = opts.quick ? 10_000 : 100_000;
   const perAppend = events / streams >= 100 ? 100 : 10;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-index-bench-'));
+  const tenthDir = `${dir}-tenth`;
   const result: IndexBenchResult = { events, streams, openMs: {}, ops: {}, buildMsPerMillion: {}, dictionaryBytesPerStream: {} };
   try {
     const tenth = Math.floor(events / 10 / perAppend) * perAppend;
     await generate(dir, 0, tenth, streams, perAppend);
-    for (const engine of opts.engines) result.openMs[engine] = { [String(tenth)]: await timedOpen(dir, engine) };
+    // A copy of the store at a tenth of its size, opened beside the full one (timedOpens).
+    fs.cpSync(dir, tenthDir, { recursive: true });
     await generate(dir, tenth, events, streams, perAppend);
     // The store was generated without flushes: write its dirty pages back now, so no timed step
     // below (a segment build's fsync above all) waits for gigabytes of someone else's writeback.
     syncFileSystems();
-    for (const engine of opts.engines) (result.openMs[engine] as Record<string, number>)[String(events)] = await timedOpen(dir, engine);
+    for (const engine of opts.engines) {
+      const [small, large] = await timedOpens([tenthDir, dir], engine);
+      result.openMs[engine] = { [String(tenth)]: small as number, [String(events)]: large as number };
+    }
     for (const engine of opts.engines) {
       const ops = await lookups(dir, engine, streams, opts.quick);
       result.dictionaryBytesPerStream[engine] = ops.dictBytesPerEntry as number;
@@ -147,6 +159,7 @@ export async function runIndexBench(opts: { quick: boolean; events?: number; eng
     result.buildMsPerMillion.js = await buildPerMillion(new JsSegmentBackend(), dir, n);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(tenthDir, { recursive: true, force: true });
   }
   return result;
 }
