@@ -21,7 +21,9 @@ export function checkStreamId(streamId: unknown, limits: ResolvedLimits): string
     throw new InvalidArgumentError('streamId must be a non-empty string');
   }
   if (!streamId.isWellFormed()) throw new InvalidArgumentError('streamId contains a lone surrogate');
-  if (Buffer.byteLength(streamId) > limits.maxStreamIdBytes) {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4): short ids
+  // need no byte count, a call into C++ on every append and lookup.
+  if (streamId.length * 3 > limits.maxStreamIdBytes && Buffer.byteLength(streamId) > limits.maxStreamIdBytes) {
     throw new LimitExceededError(`streamId is longer than ${limits.maxStreamIdBytes} bytes`);
   }
   return streamId;
@@ -32,7 +34,7 @@ export function checkCommandId(commandId: unknown): string | undefined {
   if (typeof commandId !== 'string' || commandId.length === 0 || !commandId.isWellFormed()) {
     throw new InvalidArgumentError('commandId must be a non-empty string');
   }
-  if (Buffer.byteLength(commandId) > MAX_ID_BYTES) {
+  if (commandId.length * 3 > MAX_ID_BYTES && Buffer.byteLength(commandId) > MAX_ID_BYTES) {
     throw new LimitExceededError(`commandId is longer than ${MAX_ID_BYTES} bytes`);
   }
   return commandId;

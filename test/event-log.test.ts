@@ -216,6 +216,8 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
       [42, [{ type: 'x' }], {}, 'INVALID_ARGUMENT'],
       ['a\ud800', [{ type: 'x' }], {}, 'INVALID_ARGUMENT'],
       ['toolongstream', [{ type: 'x' }], {}, 'LIMIT_EXCEEDED'],
+      ['日本語', [{ type: 'x' }], {}, 'LIMIT_EXCEEDED'], // 3 characters, 9 bytes
+      ['ééééé', [{ type: 'x' }], {}, 'LIMIT_EXCEEDED'], // 10 bytes
       ['s', [], {}, 'INVALID_ARGUMENT'],
       ['s', 'nope', {}, 'INVALID_ARGUMENT'],
       ['s', [{ type: 1 }], {}, 'INVALID_ARGUMENT'],
@@ -236,6 +238,16 @@ describe.each(ENGINES)('event log (%s engine)', (engine) => {
     await expect(s.readStream('s', { fromVersion: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(await s.stats()).toMatchObject({ eventCount: 0, streamCount: 0 });
     await expect(s.append('s', [{ type: 'x', data: 'y'.repeat(2000) }])).rejects.toBeInstanceOf(LimitExceededError);
+    // Limits count UTF-8 bytes: up to them, multi-byte ids are taken.
+    await s.append('éééé', [{ type: 'x' }]); // 8 bytes
+    await s.append('😀😀', [{ type: 'x' }]);
+    const d = await openStore(tempDir(), engine);
+    await expect(d.append('s', [{ type: 'x' }], { commandId: '日'.repeat(342) })).rejects.toBeInstanceOf(LimitExceededError); // 1,026 bytes
+    await expect(d.readCommand('日'.repeat(342))).rejects.toBeInstanceOf(LimitExceededError);
+    await d.append('s', [{ type: 'x' }], { commandId: '日'.repeat(341) }); // 1,023 bytes
+    await d.append('s', [{ type: 'x' }], { commandId: 'a'.repeat(1024) });
+    expect((await d.readCommand('日'.repeat(341)))?.[0]?.streamId).toBe('s');
+    expect(await d.streamVersion('s')).toBe(2);
   });
 
   it('writes zeroes ahead of its appends (allocated blocks), never past the chunk, and recovers across them', async () => {
