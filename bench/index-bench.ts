@@ -4,7 +4,6 @@
  * latest version of cold streams, absent command ids (Bloom filters), full reads of the 1,000-event
  * stream, segment build time per million entries, and the memory of the dictionaries.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { NativeSegmentBackend } from '../lib/index/native-segments.js';
 import type { SegmentBackend } from '../lib/index/segment-backend.js';
 import { type EngineName, EventStore } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
+import { syncFileSystems } from './machine.js';
 import { payload } from './workload.js';
 
 export interface IndexBenchResult {
@@ -39,14 +39,6 @@ async function generate(dir: string, from: number, to: number, streams: number, 
     );
   }
   await s.close();
-}
-
-function syncFileSystems(): void {
-  try {
-    execFileSync('sync');
-  } catch {
-    // no sync(1): the figures below may include writeback
-  }
 }
 
 /**

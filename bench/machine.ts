@@ -5,6 +5,7 @@
  * libuv worker thread (fs.fdatasync) show what keeping flushes off the event loop, as annals does,
  * costs on this machine by itself: the hand-off to the thread and back.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -58,4 +59,14 @@ export async function measureDisk(dir: string, quick: boolean): Promise<DiskLimi
   const overwriteFsyncOps = await rate(false, false);
   const offLoopAppendFsyncOps = await rate(true, true);
   return { seqWriteMBps, appendFsyncOps, overwriteFsyncOps, offLoopAppendFsyncOps };
+}
+
+/** Writes back every dirty page (sync(1)), so a timed flush does not queue behind the writeback of
+ * data an earlier, unflushed step left in the page cache. */
+export function syncFileSystems(): void {
+  try {
+    execFileSync('sync');
+  } catch {
+    // no sync(1): the figures after this may include writeback
+  }
 }
