@@ -1,43 +1,28 @@
 // JS class NativeLog over ChunkLog. One call per batch: append takes a whole buffer of frames,
 // readFrames a whole array of positions, scan returns as many frames as fit in maxBytes. Flushes
-// run on the libuv pool through FlushWorker and settle a promise.
+// run on the log's own Flusher thread (flusher.h says why not the libuv pool); each settles a
+// promise, in order, through a thread-safe function that keeps the event loop alive only while
+// a flush is pending.
 #include "native_log_binding.h"
 
+#include <deque>
 #include <memory>
+#include <utility>
 
 #include "binding_util.h"
 #include "chunk_log.h"
+#include "flusher.h"
 
 namespace annals {
-namespace {
 
-class FlushWorker : public Napi::AsyncWorker {
- public:
-  FlushWorker(Napi::Env env, FlushJob job)
-      : Napi::AsyncWorker(env),
-        job_(std::move(job)),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      ChunkLog::RunFlush(job_);
-    } catch (const StoreError& e) {
-      code_ = e.code();
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(ToJsError(Env(), code_, e.Message()).Value());
-  }
-
- private:
-  FlushJob job_;
-  std::string code_ = "IO";
-  Napi::Promise::Deferred deferred_;
+// What the flusher's completions need on the JS thread; shared so that a completion delivered
+// after the binding is gone touches nothing freed.
+struct NativeLogBinding::FlushState {
+  std::deque<Napi::Promise::Deferred> waiting;  // JS thread only, in submission order
+  Napi::ThreadSafeFunction tsfn;
 };
+
+namespace {
 
 Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
   return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
@@ -60,7 +45,7 @@ Napi::Function NativeLogBinding::Init(Napi::Env env) {
 }
 
 NativeLogBinding::NativeLogBinding(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<NativeLogBinding>(info) {
+    : Napi::ObjectWrap<NativeLogBinding>(info), flush_(std::make_shared<FlushState>()) {
   Guard(info.Env(), [&] {
     if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean()) {
       throw ToJsError(info.Env(), "INVALID_ARGUMENT", "new NativeLog(dir, chunkSize, readOnly)");
@@ -72,7 +57,7 @@ NativeLogBinding::NativeLogBinding(const Napi::CallbackInfo& info)
   });
 }
 
-NativeLogBinding::~NativeLogBinding() = default;
+NativeLogBinding::~NativeLogBinding() { StopFlusher(); }
 
 ChunkLog& NativeLogBinding::log(Napi::Env env) {
   if (!log_) throw ToJsError(env, "STORE_CLOSED", "the log is closed");
@@ -119,11 +104,47 @@ Napi::Value NativeLogBinding::Append(const Napi::CallbackInfo& info) {
 Napi::Value NativeLogBinding::Flush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
-    auto* worker = new FlushWorker(env, log(env).PrepareFlush());  // owned by libuv, self-deleting
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
+    FlushJob job = log(env).PrepareFlush();
+    if (!flusher_) StartFlusher(env);
+    auto deferred = Napi::Promise::Deferred::New(env);
+    Napi::Promise promise = deferred.Promise();
+    if (flush_->waiting.empty()) flush_->tsfn.Ref(env);
+    flush_->waiting.push_back(std::move(deferred));
+    flusher_->Submit(std::move(job));
     return promise;
   });
+}
+
+void NativeLogBinding::StartFlusher(Napi::Env env) {
+  flush_->tsfn = Napi::ThreadSafeFunction::New(
+      env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "annals flush", 0, 1);
+  flush_->tsfn.Unref(env);
+  std::shared_ptr<FlushState> state = flush_;
+  flusher_ = std::make_unique<Flusher>([state](const FlushOutcome& outcome) {
+    auto data = std::make_unique<FlushOutcome>(outcome);
+    const napi_status queued = state->tsfn.NonBlockingCall(
+        data.get(), [state](Napi::Env env, Napi::Function, FlushOutcome* raw) {
+          std::unique_ptr<FlushOutcome> done(raw);
+          if (env == nullptr || state->waiting.empty()) return;
+          Napi::Promise::Deferred deferred = state->waiting.front();
+          state->waiting.pop_front();
+          if (state->waiting.empty()) state->tsfn.Unref(env);
+          if (done->ok) {
+            deferred.Resolve(env.Undefined());
+          } else {
+            deferred.Reject(ToJsError(env, done->code, done->message).Value());
+          }
+        });
+    if (queued == napi_ok) data.release();  // the callback owns it now
+  });
+}
+
+void NativeLogBinding::StopFlusher() {
+  flusher_.reset();  // runs what was submitted, then joins
+  if (flush_->tsfn) {
+    flush_->tsfn.Release();  // the completions already queued are still delivered
+    flush_->tsfn = Napi::ThreadSafeFunction();
+  }
 }
 
 Napi::Value NativeLogBinding::ReadFrames(const Napi::CallbackInfo& info) {
@@ -162,6 +183,7 @@ Napi::Value NativeLogBinding::Scan(const Napi::CallbackInfo& info) {
 Napi::Value NativeLogBinding::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
+    StopFlusher();  // its last checkpoint write must come before the closing one
     if (log_) {
       std::unique_ptr<ChunkLog> log = std::move(log_);
       log->Close();

@@ -8,6 +8,7 @@
 namespace annals {
 
 class ChunkLog;
+class Flusher;
 
 class NativeLogBinding : public Napi::ObjectWrap<NativeLogBinding> {
  public:
@@ -26,7 +27,13 @@ class NativeLogBinding : public Napi::ObjectWrap<NativeLogBinding> {
   Napi::Value EndPosition(const Napi::CallbackInfo& info);
   Napi::Value ChunkCount(const Napi::CallbackInfo& info);
 
+  struct FlushState;
+  void StartFlusher(Napi::Env env);
+  void StopFlusher();
+
   std::unique_ptr<ChunkLog> log_;
+  std::shared_ptr<FlushState> flush_;
+  std::unique_ptr<Flusher> flusher_;  // after log_: destroyed (joined) first
 };
 
 }  // namespace annals
