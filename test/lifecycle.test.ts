@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AnnalsError, DiskFullError, EventStore } from '../lib/index.js';
 import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
@@ -121,6 +123,42 @@ describe.each(ENGINES)('lifecycle (%s engine)', (engine) => {
     for (let i = 0; i < 60; i += 7) expect((await t.readCommand(`q-${i}`))?.[0]?.data).toBe(i);
     expect((await t.stats()).eventCount).toBe(60);
     await t.close();
+  });
+
+  it('an open, idle store does not keep the process alive, and an unawaited append is stored when the script ends', () => {
+    // The native engine settles flushes through a thread-safe function, which must hold the event
+    // loop open only while a flush is pending: a script that never closes its store would
+    // otherwise hang (checked: without the release after the last pending flush this times out).
+    const dir = tempDir();
+    const lib = path.join(import.meta.dirname, '..', 'lib', 'index.ts');
+    const script = `
+      const { EventStore } = await import(${JSON.stringify(lib)});
+      const s = await EventStore.open(${JSON.stringify(dir)}, { engine: ${JSON.stringify(engine)} });
+      await s.append('a', [{ type: 'T' }]);
+      void s.append('a', [{ type: 'U' }], { commandId: 'last' }); // neither awaited nor closed
+    `;
+    const t = Date.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - t).toBeLessThan(20_000);
+    const check = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `
+        const { EventStore } = await import(${JSON.stringify(lib)});
+        const s = await EventStore.open(${JSON.stringify(dir)}, { engine: ${JSON.stringify(engine)}, readOnly: true });
+        console.log(JSON.stringify((await s.readStream('a')).map((e) => e.type)));
+        await s.close();
+      `,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(check.status, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout.trim())).toEqual(['T', 'U']);
   });
 
   it('stats never trips over segment files being built, renamed and merged', async () => {
