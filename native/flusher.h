@@ -49,11 +49,11 @@ class Flusher {
   std::function<void(const FlushOutcome&)> done_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<FlushJob> queue_;  // guarded by mu_
-  bool sleeping_ = false;       // guarded by mu_: Submit must notify
-  bool stop_ = false;           // guarded by mu_
-  std::atomic<uint32_t> queued_{0};
-  std::thread thread_;  // last: starts after the members it uses exist
+  std::deque<FlushJob> queue_;       // guarded by mu_
+  bool sleeping_ = false;            // guarded by mu_: Submit must notify
+  bool stop_ = false;                // guarded by mu_
+  std::atomic<uint32_t> queued_{0};  // queue_.size(), for the polling that takes no lock
+  std::thread thread_;               // last: starts after the members it uses exist
 };
 
 }  // namespace annals

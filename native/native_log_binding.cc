@@ -140,11 +140,11 @@ void NativeLogBinding::StartFlusher(Napi::Env env) {
 }
 
 void NativeLogBinding::StopFlusher() {
-  flusher_.reset();  // runs what was submitted, then joins
-  if (flush_->tsfn) {
-    flush_->tsfn.Release();  // the completions already queued are still delivered
-    flush_->tsfn = Napi::ThreadSafeFunction();
-  }
+  if (!flusher_) return;  // never started, or stopped: the function is released with the thread
+  flusher_.reset();       // runs what was submitted, then joins
+  // The completions already queued are still delivered, and may still Unref the function: it
+  // stays valid until its queue drains, so the handle is kept, not cleared.
+  flush_->tsfn.Release();
 }
 
 Napi::Value NativeLogBinding::ReadFrames(const Napi::CallbackInfo& info) {
