@@ -5,9 +5,10 @@
  * RecentKeys) sits on it: 17 bytes per slot (24-49 per key as the load moves between 0.35 and 0.7),
  * off the JS heap, nothing for the garbage collector to trace.
  *
- * Each slot has a one-byte tag, 0 when the slot is empty, else a digest of the key (never 0). A probe walks the tags and reads a slot's key only when its tag matches, so a key that
- * is absent (most lookups: every new command id an append checks) touches the tag array alone,
- * 1/16 of the table's bytes. Random reads cost what the array they hit costs: on the bench VM a
+ * Each slot has a one-byte tag, 0 when the slot is empty, else a digest of the key (never 0). A
+ * probe walks the tags and reads a slot's key only when its tag matches, so a key that is absent
+ * (most lookups: every new command id an append checks) touches the tag array alone, 1/17 of the
+ * table's bytes. Random reads cost what the array they hit costs: on the bench VM a
  * dependent read in 2 MB takes ~17 ns, in 32 MB ~170 ns (a 1.26M-key table is 2 MB of tags).
  */
 import type { Key } from '../format/key-hash.js';

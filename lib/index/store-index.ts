@@ -259,25 +259,21 @@ export class StoreIndex {
   commandPositions(commandId: string, disk: boolean | 'recent', key: Key, recentValue: number, everySource: boolean): number[] | undefined {
     const recent = recentValue !== 0;
     const out: number[] = [];
-    // While every memtable began after the oldest key the recent set may have evicted, a command
-    // missing from that set is in no memtable either. (Judged from the set's own eviction, not
-    // from the clock against the retention: eviction drops whole one-second buckets, so keys up to
-    // a second younger than its cutoff go too; and a lookup then reads no clock.)
-    const oldest = this.frozen[0] ?? this.active;
-    const memtablesCovered = oldest.createdAt >= this.recentCommands.keptSince;
-    if (!memtablesCovered || recent) {
-      for (let i = this.frozen.length; i >= 0; i--) {
-        const inMemory = (i === this.frozen.length ? this.active : (this.frozen[i] as Memtable)).command(key);
-        if (inMemory === undefined) continue;
-        if (!everySource) return inMemory;
-        for (const p of inMemory) out.push(p);
-      }
+    // A command missing from the recent set is in no memtable or segment indexed since the set's
+    // keptSince, as in latest(). (Judged from the set's own eviction, not from the clock against
+    // the retention: eviction drops whole one-second buckets, so keys up to a second younger than
+    // its cutoff go too; and a lookup then reads no clock.)
+    const keptSince = this.recentCommands.keptSince;
+    for (let i = this.frozen.length; i >= 0; i--) {
+      const m = i === this.frozen.length ? this.active : (this.frozen[i] as Memtable);
+      if (!recent && m.createdAt >= keptSince) continue;
+      const inMemory = m.command(key);
+      if (inMemory === undefined) continue;
+      if (!everySource) return inMemory;
+      for (const p of inMemory) out.push(p);
     }
     if (disk === true || (disk === 'recent' && recent)) {
       const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
-      // Likewise the segments built from memtables begun since then (newest first; their `since`
-      // only grows along the chain).
-      const keptSince = this.recentCommands.keptSince;
       for (let i = slots.length - 1; i >= 0; i--) {
         if (!recent && (slots[i] as SegmentSlot).since >= keptSince) continue;
         const hits = this.segments.range(slots[i] as SegmentSlot, key, commandId, 0, MAX_SEQ);
