@@ -20,11 +20,11 @@ import {
   MIN_CHUNK_SIZE,
   storeIdentityValid,
 } from '../format/layout.js';
-import { chainFrameChecksum, scanFrames } from '../format/record-scanner.js';
+import { chainFrameChecksum } from '../format/record-scanner.js';
 import { JsChunkFile, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
+import { recoverTail } from './js-tail-recovery.js';
 import type { LogEngine, OpenReport } from './log-engine.js';
 
-const TORN_ZERO_SLACK = 4096;
 /** Sealed chunks kept open for reading at once; older ones are closed and reopened when read. */
 const OPEN_SEALED_CHUNKS = 16;
 
@@ -123,39 +123,17 @@ export class JsChunkLog implements LogEngine {
     if (!tail || tail.sealed) {
       this.writeOffset = tail?.footer?.dataEnd ?? 0;
     } else {
-      const base = tail.number * this.chunkSize;
-      const end = dataCapacityEnd(this.chunkSize);
-      // Resume at the checkpoint when it lies in this chunk (what precedes it was durable; its
-      // frames are CRC-checked whenever read), reading a window that grows until the scan ends
-      // inside it: the cost follows the unflushed tail, not the chunk's size.
-      const resume = cp.durableEnd > base + CHUNK_HEADER_SIZE && cp.durableEnd <= base + end;
-      const begin = resume ? cp.durableEnd - base : CHUNK_HEADER_SIZE;
-      let window = Math.min(end - begin, 1 << 20);
-      const scanWindow = () => {
-        const image = readExactly(tail.fd, window, begin) ?? Buffer.alloc(0);
-        const r = scanFrames(image, 0, image.length, resume ? cp.generation : 0, resume ? cp.tailChecksum : 0);
-        return { ...r, committedEnd: r.committedEnd + begin, stopOffset: r.stopOffset + begin };
-      };
-      let scan = scanWindow();
-      while (begin + window < end && (scan.stop !== 'zeroed space' || scan.stopOffset + 65536 > begin + window)) {
-        window = Math.min(end - begin, window * 4);
-        scan = scanWindow();
-      }
-      const clean = scan.stopOffset === scan.committedEnd && (scan.stop === 'zeroed space' || scan.stop === 'end of region');
-      if (!clean) {
+      const t = recoverTail(tail, this.chunkSize, cp, this.readOnly);
+      if (t.torn) {
         report.torn = true;
-        report.tornPosition = base + scan.committedEnd;
-        report.discardedBytes = scan.stopOffset - scan.committedEnd;
-        report.tornReason = scan.stop;
-        if (!this.readOnly) {
-          const zeroEnd = Math.min(end, scan.stopOffset + TORN_ZERO_SLACK);
-          writeFully(tail.fd, Buffer.alloc(zeroEnd - scan.committedEnd), scan.committedEnd);
-        }
+        report.tornPosition = tail.number * this.chunkSize + t.torn.offset;
+        report.discardedBytes = t.torn.discardedBytes;
+        report.tornReason = t.torn.reason;
       }
-      this.writeOffset = scan.committedEnd;
-      this.recordCount = (resume ? cp.tailRecords : 0) + scan.committedRecords;
-      this.dataChecksum = scan.dataChecksum;
-      lastGeneration = Math.max(lastGeneration, scan.lastGeneration);
+      this.writeOffset = t.writeOffset;
+      this.recordCount = t.recordCount;
+      this.dataChecksum = t.dataChecksum;
+      lastGeneration = Math.max(lastGeneration, t.lastGeneration);
       if (!this.readOnly) fs.fdatasyncSync(tail.fd);
     }
     this.flushedOffset = this.writeOffset;
