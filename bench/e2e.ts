@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { clientCost, inFlightEvents } from './e2e/events.js';
 import { type DiskLimits, measureDisk } from './machine.js';
 
 export const PEERS = ['sqlite-full', 'sqlite-normal', 'lmdb', 'classic-level'];
@@ -33,14 +34,22 @@ const PHASES: [key: string, label: string, unit: string, higherIsBetter: boolean
 
 export type E2EResults = Record<string, Record<string, number>>;
 
+/** What the machine and the workload allow any contender, measured in the same run. */
+export interface Limits extends DiskLimits {
+  /** Microseconds per event the workload spends building the 8-in-flight phase's events and their
+   * JSON, with no store (e2e/events.ts clientCost). */
+  clientUsPerEvent: number;
+}
+
 export async function runE2E(opts: { events: number; streams: number; quick: boolean; contenders: string[]; rounds: number }): Promise<{
-  disk: DiskLimits;
+  disk: Limits;
   results: E2EResults;
 }> {
-  const disks: DiskLimits[] = [];
+  const disks: Limits[] = [];
   const runs: E2EResults[] = [];
   for (let round = 0; round < opts.rounds; round++) {
-    disks.push(await measureDisk(os.tmpdir(), opts.quick));
+    const disk = await measureDisk(os.tmpdir(), opts.quick);
+    disks.push({ ...disk, clientUsPerEvent: clientCost(inFlightEvents(opts.events), opts.streams) });
     const results: E2EResults = {};
     for (const name of opts.contenders) {
       const r = runWorker(name, opts);
@@ -49,9 +58,13 @@ export async function runE2E(opts: { events: number; streams: number; quick: boo
     }
     runs.push(results);
   }
+  // Each limit at its best round: rates the highest, the client's cost the lowest.
   const disk = Object.fromEntries(
-    Object.keys(disks[0] as DiskLimits).map((k) => [k, Math.max(...disks.map((d) => d[k as keyof DiskLimits]))]),
-  ) as unknown as DiskLimits;
+    Object.keys(disks[0] as Limits).map((k) => {
+      const vals = disks.map((d) => d[k as keyof Limits]);
+      return [k, k === 'clientUsPerEvent' ? Math.min(...vals) : Math.max(...vals)];
+    }),
+  ) as unknown as Limits;
   const results: E2EResults = {};
   for (const name of opts.contenders) {
     const mine = runs.map((r) => r[name]).filter((r): r is Record<string, number> => r !== undefined);
@@ -107,7 +120,7 @@ function bestPeer(results: E2EResults, key: string, higher: boolean, peers: stri
   return higher ? Math.max(...vals) : Math.min(...vals);
 }
 
-export function formatTable(disk: DiskLimits, results: E2EResults): string {
+export function formatTable(disk: Limits, results: E2EResults): string {
   const names = Object.keys(results);
   const lines = [`| phase | unit | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---:').join('|')}|`];
   for (const [key, label, unit, higher] of PHASES) {
@@ -122,12 +135,12 @@ export function formatTable(disk: DiskLimits, results: E2EResults): string {
   }
   lines.push(
     '',
-    `Machine limits, same run: sequential write ${disk.seqWriteMBps.toFixed(0)} MB/s with fdatasync; append + fdatasync ${disk.appendFsyncOps.toFixed(0)}/s on the event loop, ${disk.offLoopAppendFsyncOps.toFixed(0)}/s with fdatasync on a worker thread. Ratios are to the best peer (x > 1: annals better).`,
+    `Machine limits, same run: sequential write ${disk.seqWriteMBps.toFixed(0)} MB/s with fdatasync; append + fdatasync ${disk.appendFsyncOps.toFixed(0)}/s on the event loop, ${disk.offLoopAppendFsyncOps.toFixed(0)}/s with fdatasync on a worker thread; the workload's own cost of building the 8-in-flight phase's events and their JSON, no store: ${disk.clientUsPerEvent.toFixed(2)} us/event. Ratios are to the best peer (x > 1: annals better).`,
   );
   return lines.join('\n');
 }
 
-export function targets(disk: DiskLimits, results: E2EResults, eventBytes: number): string[] {
+export function targets(disk: Limits, results: E2EResults, eventBytes: number): string[] {
   const n = results['annals-native'];
   const j = results['annals-js'];
   if (!n) return ['annals-native did not run'];
@@ -141,13 +154,23 @@ export function targets(disk: DiskLimits, results: E2EResults, eventBytes: numbe
     ) ?? Number.NaN;
   const out: [string, boolean, string][] = [];
   const r = (a: number | undefined, b: number) => (a ?? 0) / b;
+  // A batch is durable only after a flush, and the workload waits for it before the next batch:
+  // no store of this disk passes one small durable write per batch (the faster of an append and
+  // an overwrite, each with fdatasync).
+  const batchCap = 100 * Math.max(disk.appendFsyncOps, disk.overwriteFsyncOps);
   out.push([
     'batched append >= 10x best peer',
     r(n.batchAppend, best('batchAppend')) >= 10,
-    `${r(n.batchAppend, best('batchAppend')).toFixed(2)}x`,
+    `${r(n.batchAppend, best('batchAppend')).toFixed(2)}x (one fdatasync per batch caps any store here at ${(batchCap / 1000).toFixed(0)}k events/s, ${r(batchCap, best('batchAppend')).toFixed(2)}x)`,
   ]);
   const mbps = ((n.batchAppend8 ?? 0) * eventBytes) / 2 ** 20;
-  out.push(['8 in flight >= 30% of disk bandwidth', mbps >= 0.3 * disk.seqWriteMBps, `${((100 * mbps) / disk.seqWriteMBps).toFixed(0)}%`]);
+  // The events are built on the same JS thread that appends them.
+  const clientCapMbps = ((1e6 / disk.clientUsPerEvent) * eventBytes) / 2 ** 20;
+  out.push([
+    '8 in flight >= 30% of disk bandwidth',
+    mbps >= 0.3 * disk.seqWriteMBps,
+    `${((100 * mbps) / disk.seqWriteMBps).toFixed(0)}% (building the events alone caps any store here at ${((100 * clientCapMbps) / disk.seqWriteMBps).toFixed(0)}%)`,
+  ]);
   out.push([
     'single append >= 0.8x append+fdatasync, above every durable peer',
     r(n.singleAppend, disk.appendFsyncOps) >= 0.8 && (n.singleAppend ?? 0) > bestDurable('singleAppend'),

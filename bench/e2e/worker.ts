@@ -4,8 +4,9 @@
  * Prints one JSON line: ops/s per phase, reopen time, bytes on disk, peak RSS.
  */
 
-import { payload, rssParts } from '../workload.js';
+import { rssParts } from '../workload.js';
 import { type BenchEvent, bytesIn, CONTENDERS, type Contender } from './contenders.js';
+import { EventSource, inFlightEvents } from './events.js';
 
 const [name, dir, eventsText, streamsText, quickText] = process.argv.slice(2) as [string, string, string, string, string];
 const E = Number(eventsText);
@@ -19,12 +20,9 @@ const rand = (n: number) => {
   seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
   return seed % n;
 };
-const versions = new Map<string, number>();
-function event(stream: string, i: number, commandId: string): BenchEvent {
-  const expected = versions.get(stream) ?? 0;
-  versions.set(stream, expected + 1);
-  return { stream, expected, commandId, type: 'OrderPlaced', data: payload(i) };
-}
+const source = new EventSource();
+const { versions } = source;
+const event = (stream: string, i: number, commandId: string): BenchEvent => source.event(stream, i, commandId);
 
 let peakAnon = 0;
 let peakFile = 0;
@@ -72,7 +70,7 @@ results.batchAppend = await timed(E, async () => {
     await store.appendBatch(Array.from({ length: 100 }, (_, k) => event(`stream-${(b * 100 + k) % A}`, b * 100 + k, `cmd-${b * 100 + k}`)));
   }
 });
-const E8 = Math.max(800, Math.floor(E / 4 / 800) * 800);
+const E8 = inFlightEvents(E);
 results.batchAppend8 = await timed(E8, () =>
   inFlight(E8 / 100, 8, (b) =>
     store.appendBatch(Array.from({ length: 100 }, (_, k) => event(`p8-${b}-${k}`, E + b * 100 + k, `p8-${b * 100 + k}`))),
