@@ -23,6 +23,8 @@ export interface NativeLogHandle {
   open(freshIdentity: number): NativeOpenReport;
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
   flush(): Promise<void>;
+  /** Settles the promises of the flushes finished so far; returns how many are still pending. */
+  pollFlushes(): number;
   /** Copies the frames at positions[0, count) into `out`; returns the bytes they take (retry with a
    * bigger `out` when that exceeds its length). */
   readFrames(positions: Float64Array, count: number, out: Uint8Array): number;

@@ -29,7 +29,7 @@ export function warn(message: string, code: string): void {
 function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
   const addon = nativeAddon();
   if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly);
-  if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly);
+  if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly, o.flushPollMicros / 1000);
   const reason = nativeLoadError()?.message ?? 'unknown reason';
   if (name === 'native') throw new EngineUnavailableError(`the native engine cannot load: ${reason}`);
   if (!fallbackWarned) {

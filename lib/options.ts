@@ -16,6 +16,7 @@ export interface ResolvedOptions {
   chunkSize: number;
   durability: Durability;
   flushIntervalMs: number;
+  flushPollMicros: number;
   commandLookup: 'memory' | 'disk';
   retentionMs: number;
   limits: ResolvedLimits;
@@ -32,6 +33,14 @@ function positiveInt(name: string, value: unknown, fallback: number, max = Numbe
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
     throw new InvalidArgumentError(`${name} must be a positive integer up to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegativeInt(name: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}, got ${String(value)}`);
   }
   return value;
 }
@@ -64,6 +73,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     chunkSize,
     durability: oneOf('durability', o.durability, ['sync', 'interval', 'none'] as const, 'sync'),
     flushIntervalMs: positiveInt('flushIntervalMs', o.flushIntervalMs, 100),
+    flushPollMicros: nonNegativeInt('flushPollMicros', o.flushPollMicros, 1000, 1_000_000),
     commandLookup: oneOf('commandLookup', o.commandLookup, ['memory', 'disk'] as const, 'disk'),
     retentionMs: positiveInt('retentionMs', o.retentionMs, 7 * 24 * 3600 * 1000),
     limits: {

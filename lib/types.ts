@@ -49,6 +49,9 @@ export interface StoreOptions {
   chunkSize?: number;
   durability?: Durability;
   flushIntervalMs?: number;
+  /** Microseconds the event loop keeps checking for a pending flush's completion instead of
+   * sleeping until woken (native engine) [1000; 0: never]. */
+  flushPollMicros?: number;
   commandLookup?: 'memory' | 'disk';
   retentionMs?: number;
   limits?: StoreLimits;

@@ -1,12 +1,15 @@
 // JS class NativeLog over ChunkLog. One call per batch: append takes a whole buffer of frames,
 // readFrames a whole array of positions, scan returns as many frames as fit in maxBytes. Flushes
 // run on the log's own Flusher thread (flusher.h says why not the libuv pool); each settles a
-// promise, in order, through a thread-safe function that keeps the event loop alive only while
-// a flush is pending.
+// promise, in order, on the JS thread, by whichever comes first: a thread-safe function call
+// (which keeps the event loop alive only while a flush is pending), or pollFlushes, which the JS
+// side calls while it waits (lib/engine/native-chunk-log.ts says why).
 #include "native_log_binding.h"
 
+#include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "binding_util.h"
@@ -20,6 +23,32 @@ namespace annals {
 struct NativeLogBinding::FlushState {
   std::deque<Napi::Promise::Deferred> waiting;  // JS thread only, in submission order
   Napi::ThreadSafeFunction tsfn;
+  std::mutex mu;
+  std::deque<FlushOutcome> outcomes;  // guarded by mu: finished, not yet settled, in order
+  std::atomic<uint64_t> finished{0};  // outcomes ever pushed; lets a poll skip the lock
+  uint64_t settled = 0;               // JS thread only
+
+  // Settles the promises of every finished flush, in order; JS thread only.
+  void Settle(Napi::Env env) {
+    if (finished.load(std::memory_order_acquire) == settled) return;
+    std::deque<FlushOutcome> done;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done.swap(outcomes);
+    }
+    for (const FlushOutcome& outcome : done) {
+      ++settled;
+      if (waiting.empty()) continue;
+      Napi::Promise::Deferred deferred = waiting.front();
+      waiting.pop_front();
+      if (waiting.empty()) tsfn.Unref(env);
+      if (outcome.ok) {
+        deferred.Resolve(env.Undefined());
+      } else {
+        deferred.Reject(ToJsError(env, outcome.code, outcome.message).Value());
+      }
+    }
+  }
 };
 
 namespace {
@@ -36,6 +65,7 @@ Napi::Function NativeLogBinding::Init(Napi::Env env) {
                          InstanceMethod<&NativeLogBinding::Open>("open"),
                          InstanceMethod<&NativeLogBinding::Append>("append"),
                          InstanceMethod<&NativeLogBinding::Flush>("flush"),
+                         InstanceMethod<&NativeLogBinding::PollFlushes>("pollFlushes"),
                          InstanceMethod<&NativeLogBinding::ReadFrames>("readFrames"),
                          InstanceMethod<&NativeLogBinding::Scan>("scan"),
                          InstanceMethod<&NativeLogBinding::Close>("close"),
@@ -121,21 +151,15 @@ void NativeLogBinding::StartFlusher(Napi::Env env) {
   flush_->tsfn.Unref(env);
   std::shared_ptr<FlushState> state = flush_;
   flusher_ = std::make_unique<Flusher>([state](const FlushOutcome& outcome) {
-    auto data = std::make_unique<FlushOutcome>(outcome);
-    const napi_status queued = state->tsfn.NonBlockingCall(
-        data.get(), [state](Napi::Env env, Napi::Function, FlushOutcome* raw) {
-          std::unique_ptr<FlushOutcome> done(raw);
-          if (env == nullptr || state->waiting.empty()) return;
-          Napi::Promise::Deferred deferred = state->waiting.front();
-          state->waiting.pop_front();
-          if (state->waiting.empty()) state->tsfn.Unref(env);
-          if (done->ok) {
-            deferred.Resolve(env.Undefined());
-          } else {
-            deferred.Reject(ToJsError(env, done->code, done->message).Value());
-          }
-        });
-    if (queued == napi_ok) data.release();  // the callback owns it now
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->outcomes.push_back(outcome);
+    }
+    state->finished.fetch_add(1, std::memory_order_release);
+    // One call per flush; it finds nothing left to settle when a poll got there first.
+    state->tsfn.NonBlockingCall([state](Napi::Env env, Napi::Function) {
+      if (env != nullptr) state->Settle(env);
+    });
   });
 }
 
@@ -145,6 +169,14 @@ void NativeLogBinding::StopFlusher() {
   // The completions already queued are still delivered, and may still Unref the function: it
   // stays valid until its queue drains, so the handle is kept, not cleared.
   flush_->tsfn.Release();
+}
+
+Napi::Value NativeLogBinding::PollFlushes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    flush_->Settle(env);
+    return Napi::Number::New(env, static_cast<double>(flush_->waiting.size()));
+  });
 }
 
 Napi::Value NativeLogBinding::ReadFrames(const Napi::CallbackInfo& info) {

@@ -21,6 +21,8 @@ class NativeLogBinding : public Napi::ObjectWrap<NativeLogBinding> {
   Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value Append(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
+  // Settles the promises of flushes finished so far; returns how many are still pending.
+  Napi::Value PollFlushes(const Napi::CallbackInfo& info);
   Napi::Value ReadFrames(const Napi::CallbackInfo& info);
   Napi::Value Scan(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
