@@ -28,7 +28,7 @@ export function warn(message: string, code: string): void {
 
 function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
   const addon = nativeAddon();
-  if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly);
+  if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly, o.flushPollMicros / 1000);
   if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly, o.flushPollMicros / 1000);
   const reason = nativeLoadError()?.message ?? 'unknown reason';
   if (name === 'native') throw new EngineUnavailableError(`the native engine cannot load: ${reason}`);
@@ -36,7 +36,7 @@ function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOpti
     fallbackWarned = true;
     warn(`native addon unavailable (${reason}); using the JS engine`, 'ANNALS_JS_FALLBACK');
   }
-  return new JsChunkLog(dir, o.chunkSize, o.readOnly);
+  return new JsChunkLog(dir, o.chunkSize, o.readOnly, o.flushPollMicros / 1000);
 }
 
 export interface OpenedParts {

@@ -1,7 +1,8 @@
 /**
- * The native engine settles each flush's promise on the JS thread by whichever comes first: the
- * flusher thread's wake-up call, or a poll (pollFlushes) while the event loop waits
- * (flushPollMicros). Either way every promise settles once, in order.
+ * For flushPollMicros after a flush starts, the event loop keeps turning instead of sleeping
+ * (engine/flush-poller.ts). The native engine then settles each flush's promise by whichever
+ * comes first: the flusher thread's wake-up call, or a poll (pollFlushes). Either way every
+ * promise settles once, in order.
  */
 import { describe, expect, it } from 'vitest';
 import type { EventStore } from '../lib/index.js';
@@ -15,9 +16,9 @@ function handleOf(s: EventStore): NativeLogHandle {
   return (s as any).engine.log;
 }
 
-describe.runIf(native)('flush completion (native engine)', () => {
+describe.each(ENGINES)('flush completion (%s engine)', (engine) => {
   it.each([0, 1000, 1_000_000])('appends settle in order with flushPollMicros %i', async (flushPollMicros) => {
-    const s = await openStore(tempDir(), 'native', { flushPollMicros });
+    const s = await openStore(tempDir(), engine, { flushPollMicros });
     // Concurrent appends share flushes; then one at a time, each waiting for its own.
     const concurrent = await Promise.all(Array.from({ length: 50 }, (_, i) => s.append(`c-${i % 5}`, [{ type: 'e', data: { i } }])));
     expect(concurrent.map((r) => r.position)).toEqual([...concurrent.map((r) => r.position)].sort((a, b) => a - b));
@@ -28,7 +29,9 @@ describe.runIf(native)('flush completion (native engine)', () => {
     expect(await s.streamVersion('c-0')).toBe(10);
     await s.close();
   });
+});
 
+describe.runIf(native)('flush completion by poll (native engine)', () => {
   it('a poll settles finished flushes without the wake-up, and the wake-ups that follow change nothing', async () => {
     const s = await openStore(tempDir(), 'native', { durability: 'none', flushPollMicros: 0 });
     await s.append('a', [{ type: 'e' }]);

@@ -56,6 +56,16 @@ export function writeFully(fd: number, buf: Uint8Array, position: number): void 
  * A chunk's descriptor is open while the chunk is written (the tail) or recently read; sealed
  * chunks are reopened on demand, so a large store does not hold one descriptor per chunk.
  */
+/** The chunk numbers in `dir`, ascending; a writable open removes leftover temporary files. */
+export function listChunks(dir: string, writable: boolean): number[] {
+  const numbers: number[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (/^\d{8}\.chunk$/.test(name)) numbers.push(Number(name.slice(0, 8)));
+    else if (writable && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+  }
+  return numbers.sort((a, b) => a - b);
+}
+
 export class JsChunkFile {
   sealed = false;
   footer: ChunkFooter | undefined;

@@ -21,21 +21,13 @@ import {
   storeIdentityValid,
 } from '../format/layout.js';
 import { chainFrameChecksum } from '../format/record-scanner.js';
-import { JsChunkFile, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
+import { FlushPoller } from './flush-poller.js';
+import { JsChunkFile, listChunks, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
 import { recoverTail } from './js-tail-recovery.js';
 import type { LogEngine, OpenReport } from './log-engine.js';
 
 /** Sealed chunks kept open for reading at once; older ones are closed and reopened when read. */
 const OPEN_SEALED_CHUNKS = 16;
-
-function listChunks(dir: string, writable: boolean): number[] {
-  const numbers: number[] = [];
-  for (const name of fs.readdirSync(dir)) {
-    if (/^\d{8}\.chunk$/.test(name)) numbers.push(Number(name.slice(0, 8)));
-    else if (writable && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
-  }
-  return numbers.sort((a, b) => a - b);
-}
 
 export class JsChunkLog implements LogEngine {
   readonly name = 'js' as const;
@@ -55,11 +47,19 @@ export class JsChunkLog implements LogEngine {
   /** A chunk whose fdatasync is in flight keeps its descriptor. */
   private syncing: JsChunkFile | undefined;
 
+  /** Flushes started and not finished, for the poller: the turns it keeps going let libuv see
+   * the pool's completions at once. */
+  private flushesPending = 0;
+  private readonly poller: FlushPoller;
+
+  /** `pollMs`: the flushPollMicros option, in ms (flush-poller.ts). */
   constructor(
     private readonly dir: string,
     private readonly chunkSize: number,
     private readonly readOnly: boolean,
+    pollMs = 0,
   ) {
+    this.poller = new FlushPoller(pollMs, () => this.flushesPending);
     if (chunkSize < MIN_CHUNK_SIZE || chunkSize % 4096 !== 0) {
       throw new InvalidArgumentError('chunkSize must be a multiple of 4096 and >= 1 MiB');
     }
@@ -248,6 +248,8 @@ export class JsChunkLog implements LogEngine {
       tailRecords: this.recordCount,
       tailChecksum: this.dataChecksum,
     });
+    this.flushesPending++;
+    this.poller.start();
     try {
       if (tail && !tail.sealed && this.writeOffset > this.flushedOffset) {
         this.flushedOffset = this.writeOffset;
@@ -261,6 +263,8 @@ export class JsChunkLog implements LogEngine {
       await new Promise<void>((resolve, reject) => fs.write(cpFd, cp, 0, cp.length, 0, (e) => (e ? reject(e) : resolve())));
     } catch (err) {
       throw toAnnalsError(err, 'flush: ');
+    } finally {
+      this.flushesPending--;
     }
   }
 

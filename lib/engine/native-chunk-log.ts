@@ -1,6 +1,7 @@
 /** The native engine's data log: a thin adapter from LogEngine to the addon's NativeLog. */
 import { toAnnalsError } from '../errors.js';
 import type { NativeAddon, NativeLogHandle } from '../native.js';
+import { FlushPoller } from './flush-poller.js';
 import type { LogEngine, OpenReport } from './log-engine.js';
 
 /** Reads up to this size reuse one buffer; a bigger one gets its own, which is not kept. */
@@ -14,21 +15,13 @@ export class NativeChunkLog implements LogEngine {
   private positions = new Float64Array(256);
   private frames = Buffer.alloc(64 * 1024);
 
-  /**
-   * `pollMs` (the flushPollMicros option): how long after a flush starts the event loop keeps
-   * checking for its completion, a native call per turn of a loop that then polls I/O without
-   * blocking, instead of sleeping until the flusher thread wakes it. Why: on the bench VM that
-   * wake-up took ~100 us of a single durable append's ~410 us (a halted CPU is slow to wake). The
-   * cost is the JS thread's CPU while it waits, at most this long per flush; a flush still pending
-   * then is settled by the wake-up, as with 0.
-   */
-  constructor(
-    addon: NativeAddon,
-    dir: string,
-    chunkSize: number,
-    readOnly: boolean,
-    private readonly pollMs = 0,
-  ) {
+  /** Each turn settles the flushes the flusher thread has finished, without waiting for its
+   * wake-up call (which then finds nothing left). */
+  private readonly poller: FlushPoller;
+
+  /** `pollMs`: the flushPollMicros option, in ms (flush-poller.ts). */
+  constructor(addon: NativeAddon, dir: string, chunkSize: number, readOnly: boolean, pollMs = 0) {
+    this.poller = new FlushPoller(pollMs, () => this.log.pollFlushes());
     this.log = wrap(() => new addon.NativeLog(dir, chunkSize, readOnly));
   }
 
@@ -48,26 +41,13 @@ export class NativeChunkLog implements LogEngine {
   async flush(): Promise<void> {
     try {
       const flushed = this.log.flush();
-      this.pollUntil = performance.now() + this.pollMs;
-      if (!this.polling && this.pollMs > 0) {
-        this.polling = true;
-        setImmediate(this.poll);
-      }
+      this.poller.start();
       await flushed;
     } catch (err) {
       throw toAnnalsError(err);
     }
   }
 
-  private polling = false;
-  private pollUntil = 0;
-  /** One turn of the wait for pending flushes: settles those finished, and comes back on the next
-   * turn of the event loop while any is pending and the time allowed has not run out. */
-  private readonly poll = (): void => {
-    const pending = this.log.pollFlushes();
-    if (pending > 0 && performance.now() < this.pollUntil) setImmediate(this.poll);
-    else this.polling = false;
-  };
   readFrames(positions: ArrayLike<number>): Buffer {
     const count = positions.length;
     if (count > this.positions.length) this.positions = new Float64Array(Math.max(count, this.positions.length * 2));
