@@ -49,8 +49,8 @@ export interface StoreOptions {
   chunkSize?: number;
   durability?: Durability;
   flushIntervalMs?: number;
-  /** Microseconds the event loop keeps checking for a pending flush's completion instead of
-   * sleeping until woken (native engine) [1000; 0: never]. */
+  /** Microseconds the event loop keeps turning after a flush starts, to see its completion at
+   * once instead of sleeping until woken (both engines) [1000; 0: never]. */
   flushPollMicros?: number;
   commandLookup?: 'memory' | 'disk';
   retentionMs?: number;

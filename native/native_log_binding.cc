@@ -3,7 +3,7 @@
 // run on the log's own Flusher thread (flusher.h says why not the libuv pool); each settles a
 // promise, in order, on the JS thread, by whichever comes first: a thread-safe function call
 // (which keeps the event loop alive only while a flush is pending), or pollFlushes, which the JS
-// side calls while it waits (lib/engine/native-chunk-log.ts says why).
+// side calls while it waits (lib/engine/flush-poller.ts says why).
 #include "native_log_binding.h"
 
 #include <sched.h>

@@ -20,7 +20,16 @@ describe.each(ENGINES)('flush completion (%s engine)', (engine) => {
   it.each([0, 1000, 1_000_000])('appends settle in order with flushPollMicros %i', async (flushPollMicros) => {
     const s = await openStore(tempDir(), engine, { flushPollMicros });
     // Concurrent appends share flushes; then one at a time, each waiting for its own.
-    const concurrent = await Promise.all(Array.from({ length: 50 }, (_, i) => s.append(`c-${i % 5}`, [{ type: 'e', data: { i } }])));
+    const resolved: number[] = [];
+    const concurrent = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        s.append(`c-${i % 5}`, [{ type: 'e', data: { i } }]).then((r) => {
+          resolved.push(i);
+          return r;
+        }),
+      ),
+    );
+    expect(resolved).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(concurrent.map((r) => r.position)).toEqual([...concurrent.map((r) => r.position)].sort((a, b) => a - b));
     for (let i = 0; i < 20; i++) {
       const r = await s.append('one', [{ type: 'e' }], { expectedVersion: i });

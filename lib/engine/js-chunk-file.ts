@@ -52,10 +52,6 @@ export function writeFully(fd: number, buf: Uint8Array, position: number): void 
   while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
-/**
- * A chunk's descriptor is open while the chunk is written (the tail) or recently read; sealed
- * chunks are reopened on demand, so a large store does not hold one descriptor per chunk.
- */
 /** The chunk numbers in `dir`, ascending; a writable open removes leftover temporary files. */
 export function listChunks(dir: string, writable: boolean): number[] {
   const numbers: number[] = [];
@@ -66,6 +62,10 @@ export function listChunks(dir: string, writable: boolean): number[] {
   return numbers.sort((a, b) => a - b);
 }
 
+/**
+ * A chunk's descriptor is open while the chunk is written (the tail) or recently read; sealed
+ * chunks are reopened on demand, so a large store does not hold one descriptor per chunk.
+ */
 export class JsChunkFile {
   sealed = false;
   footer: ChunkFooter | undefined;

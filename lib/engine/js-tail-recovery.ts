@@ -21,7 +21,7 @@ export interface TailState {
   torn?: { offset: number; discardedBytes: number; reason: ScanStop };
 }
 
-/** Scans the unsealed tail chunk and, unless `readOnly`, zeroes a torn end and syncs the chunk. */
+/** Scans the unsealed tail chunk and, unless `readOnly`, zeroes a torn end (the caller syncs). */
 export function recoverTail(tail: JsChunkFile, chunkSize: number, cp: Checkpoint, readOnly: boolean): TailState {
   const base = tail.number * chunkSize;
   const end = dataCapacityEnd(chunkSize);
