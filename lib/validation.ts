@@ -6,6 +6,7 @@
 import { type ExpectedVersion, InvalidArgumentError, LimitExceededError } from './errors.js';
 import { maxTransactionBytes } from './format/layout.js';
 import { frameSize, type NormalizedEvent } from './format/record-codec.js';
+import { utf8Length } from './format/text.js';
 import type { ResolvedLimits } from './options.js';
 import type { EventData } from './types.js';
 
@@ -90,20 +91,25 @@ export function normalizeEvents(
     if (typeof e.type !== 'string' || e.type.length === 0 || !e.type.isWellFormed()) {
       throw new InvalidArgumentError(`events[${i}].type must be a non-empty string`);
     }
-    if (Buffer.byteLength(e.type) > limits.maxEventTypeBytes) {
+    if (utf8Length(e.type) > limits.maxEventTypeBytes) {
       throw new LimitExceededError(`events[${i}].type is longer than ${limits.maxEventTypeBytes} bytes`);
     }
     if (e.id !== undefined && (typeof e.id !== 'string' || e.id.length === 0 || !e.id.isWellFormed())) {
       throw new InvalidArgumentError(`events[${i}].id must be a non-empty string`);
     }
-    if (e.id !== undefined && Buffer.byteLength(e.id) > MAX_ID_BYTES) {
+    if (e.id !== undefined && utf8Length(e.id) > MAX_ID_BYTES) {
       throw new LimitExceededError(`events[${i}].id is longer than ${MAX_ID_BYTES} bytes`);
     }
+    const data = encodePayload(i, 'data', e.data);
+    const metadata = encodePayload(i, 'metadata', e.metadata);
+    // JSON is counted once here, for the size check and then for the encoder.
     const n: NormalizedEvent = {
       type: e.type,
       id: e.id,
-      data: encodePayload(i, 'data', e.data),
-      metadata: encodePayload(i, 'metadata', e.metadata),
+      data,
+      metadata,
+      dataBytes: typeof data === 'string' ? Buffer.byteLength(data) : undefined,
+      metadataBytes: typeof metadata === 'string' ? Buffer.byteLength(metadata) : undefined,
     };
     const size = frameSize(streamId, commandId, n);
     if (size > limits.maxEventBytes) {

@@ -3,7 +3,7 @@
  * varint size steps, sizes agree with frameSize to the byte, and a body damaged behind a valid CRC
  * decodes to CorruptionError or to some event, never to another exception.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CorruptionError } from '../lib/errors.js';
 import { derivedUuid } from '../lib/format/event-id.js';
 import { FRAME_HEADER_SIZE } from '../lib/format/layout.js';
@@ -99,6 +99,39 @@ describe('compact event body', () => {
       0,
       5000 + (tx.frameOffsets[1] as number),
     ]);
+  });
+
+  it('writes every byte of its frames: the same bytes over a dirty buffer as over a zeroed one', () => {
+    // The encoder takes its buffer from Node's pool unzeroed, so a byte it skipped would carry
+    // whatever was there before into the CRC and onto disk.
+    const events: NormalizedEvent[] = [
+      { type: 'OrderPlaced', id: undefined, data: JSON.stringify({ a: 'ü'.repeat(40) }), metadata: '{"m":1}' },
+      { type: 'Tÿpe', id: UUID, data: new Uint8Array([1, 2, 3]), metadata: undefined },
+      { type: 'x'.repeat(40), id: 'free-form-id-é', data: undefined, metadata: new Uint8Array(0) },
+    ];
+    const encode = (fill: number) => {
+      const spy = vi.spyOn(Buffer, 'allocUnsafe').mockImplementation((n: number) => Buffer.alloc(n, fill));
+      try {
+        const tx = encodeTransaction([item('strëam', events, 1, 'cmd-ü'), item('s-2', events.slice(0, 1), 9)], 1234, new Map(), true);
+        tx.place(4096);
+        return tx.buf;
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const clean = encode(0);
+    expect(encode(0xab).equals(clean)).toBe(true);
+    expect(encode(0xff).equals(clean)).toBe(true);
+  });
+
+  it('encodes a JSON payload the same whether validation counted its bytes or not', () => {
+    const data = JSON.stringify({ note: 'ñ'.repeat(20), n: 1 });
+    const plain: NormalizedEvent = { type: 'T', id: undefined, data, metadata: data };
+    const counted: NormalizedEvent = { ...plain, dataBytes: Buffer.byteLength(data), metadataBytes: Buffer.byteLength(data) };
+    const a = encodeTransaction([item('s', [plain], 1)], 0, new Map(), true).buf;
+    const b = encodeTransaction([item('s', [counted], 1)], 0, new Map(), true).buf;
+    expect(b.equals(a)).toBe(true);
+    expect(decodeEvent(b, 0, 64, IDENTITY).data).toEqual(JSON.parse(data));
   });
 
   it('decodes damaged bodies to CorruptionError or to an event, never to another exception', () => {

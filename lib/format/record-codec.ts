@@ -31,7 +31,7 @@ import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT, RECORD_KIND_EV
 import { u16, u32 } from './le-bytes.js';
 import { readBodyV1Header } from './record-body-v1.js';
 import { cachedString } from './string-cache.js';
-import { utf8Text } from './text.js';
+import { utf8Length, utf8Text, writeUtf8 } from './text.js';
 
 export const BODY_FIXED_SIZE = 17;
 const DATA_BYTES = 1;
@@ -53,6 +53,9 @@ export interface NormalizedEvent {
   id: string | undefined;
   data: Uint8Array | string | undefined;
   metadata: Uint8Array | string | undefined;
+  /** UTF-8 bytes of a JSON `data` / `metadata`, when validation has counted them already. */
+  dataBytes?: number;
+  metadataBytes?: number;
 }
 
 export interface TransactionItem {
@@ -86,9 +89,8 @@ function writeVarint(buf: Buffer, off: number, n: number): number {
   return off;
 }
 
-function payloadLength(p: Uint8Array | string | undefined): number {
-  if (p === undefined) return 0;
-  return typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+function payloadLength(p: Uint8Array | string, counted: number | undefined): number {
+  return typeof p === 'string' ? (counted ?? Buffer.byteLength(p)) : p.length;
 }
 
 /**
@@ -104,12 +106,12 @@ function measure(
   out: Float64Array,
   at: number,
 ): number {
-  out[at] = Buffer.byteLength(streamId);
-  out[at + 1] = Buffer.byteLength(e.type);
-  out[at + 2] = e.id === undefined ? (deriveId ? ID_FROM_POSITION : ID_PACKED) : isPackedUuid(e.id) ? ID_PACKED : Buffer.byteLength(e.id);
-  out[at + 3] = commandId === undefined ? -1 : Buffer.byteLength(commandId);
-  out[at + 4] = e.data === undefined ? -1 : payloadLength(e.data);
-  out[at + 5] = e.metadata === undefined ? -1 : payloadLength(e.metadata);
+  out[at] = utf8Length(streamId);
+  out[at + 1] = utf8Length(e.type);
+  out[at + 2] = e.id === undefined ? (deriveId ? ID_FROM_POSITION : ID_PACKED) : isPackedUuid(e.id) ? ID_PACKED : utf8Length(e.id);
+  out[at + 3] = commandId === undefined ? -1 : utf8Length(commandId);
+  out[at + 4] = e.data === undefined ? -1 : payloadLength(e.data, e.dataBytes);
+  out[at + 5] = e.metadata === undefined ? -1 : payloadLength(e.metadata, e.metadataBytes);
   let size = FRAME_HEADER_SIZE + BODY_FIXED_SIZE + (out[at + 2] === ID_PACKED ? UUID_BYTES : 0);
   for (let i = at; i < at + 6; i++) {
     const n = out[i] as number;
@@ -129,9 +131,9 @@ export function frameSize(streamId: string, commandId: string | undefined, e: No
   return measure(streamId, commandId, e, false, scratchLengths, 0);
 }
 
-function writePayload(buf: Buffer, off: number, p: Uint8Array | string | undefined): number {
+function writePayload(buf: Buffer, off: number, p: Uint8Array | string | undefined, bytes: number): number {
   if (p === undefined) return off;
-  if (typeof p === 'string') return off + buf.write(p, off);
+  if (typeof p === 'string') return writeUtf8(buf, off, p, bytes);
   buf.set(p, off);
   return off + p.length;
 }
@@ -149,6 +151,12 @@ function writeFrame(
   at: number,
 ): number {
   const b = off + FRAME_HEADER_SIZE;
+  // CRC and generation (the engine stamps them), flags (COMMIT is set on the transaction's last
+  // frame), reserved, and the back-pointer (patched by place()): zero until then.
+  buf.writeUInt32LE(0, off + 4);
+  buf.writeUInt32LE(0, off + 8);
+  buf.writeUInt32LE(0, off + 12);
+  buf.writeUIntLE(0, b, 6);
   buf[off + 8] = RECORD_KIND_EVENT;
   buf.writeUIntLE(timestamp, b + 6, 6);
   buf.writeUInt32LE(version, b + 12);
@@ -163,17 +171,17 @@ function writeFrame(
     const n = lens[i] as number;
     if (n >= 0) p = writeVarint(buf, p, n);
   }
-  p += buf.write(item.streamId, p);
-  p += buf.write(e.type, p);
-  if (idLength >= 0) p += buf.write(e.id as string, p);
+  p = writeUtf8(buf, p, item.streamId, lens[at] as number);
+  p = writeUtf8(buf, p, e.type, lens[at + 1] as number);
+  if (idLength >= 0) p = writeUtf8(buf, p, e.id as string, idLength);
   else if (idLength === ID_PACKED) {
     if (e.id === undefined) writeRandomUuid(buf, p);
     else writeUuid(buf, p, e.id);
     p += UUID_BYTES;
   }
-  if (item.commandId !== undefined) p += buf.write(item.commandId, p);
-  p = writePayload(buf, p, e.data);
-  return writePayload(buf, p, e.metadata);
+  if (item.commandId !== undefined) p = writeUtf8(buf, p, item.commandId, lens[at + 3] as number);
+  p = writePayload(buf, p, e.data, lens[at + 4] as number);
+  return writePayload(buf, p, e.metadata, lens[at + 5] as number);
 }
 
 /**
@@ -203,9 +211,9 @@ export function encodeTransaction(
       total += size;
     }
   }
-  // Zeroed, since bytes the encoder skips must read as 0; from Node's shared pool when small, so
-  // a single-event append mallocs no backing store of its own.
-  const buf = Buffer.allocUnsafe(total).fill(0);
+  // From Node's shared pool when small, so a single-event append mallocs no backing store of its
+  // own; not zeroed: writeFrame writes every byte of a frame.
+  const buf = Buffer.allocUnsafe(total);
   const frameOffsets = new Array<number>(count);
   let off = 0;
   k = 0;
