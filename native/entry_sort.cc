@@ -26,12 +26,12 @@ void SortRun(SegmentEntry* first, SegmentEntry* last) {
 
 }  // namespace
 
-void SortEntries(std::vector<SegmentEntry>* entries) {
+void SortEntries(EntryVector* entries) {
   const size_t n = entries->size();
   if (n < 2) return;
-  std::vector<SegmentEntry> scratch(n);
-  std::vector<SegmentEntry>* from = entries;
-  std::vector<SegmentEntry>* to = &scratch;
+  EntryVector scratch(n);
+  EntryVector* from = entries;
+  EntryVector* to = &scratch;
   std::vector<size_t> offsets(kBuckets);
   for (int shift = 0; shift < 64; shift += kDigitBits) {
     std::fill(offsets.begin(), offsets.end(), 0);

@@ -6,12 +6,15 @@
 // std::sort with a function-pointer comparator, which was half of a build's time.
 #pragma once
 
-#include <vector>
-
 #include "index_format.h"
+#include "page_allocator.h"
 
 namespace annals {
 
-void SortEntries(std::vector<SegmentEntry>* entries);
+// Entries on their way into a segment: tens of MB per build, so kept out of malloc (see
+// page_allocator.h).
+using EntryVector = PageVector<SegmentEntry>;
+
+void SortEntries(EntryVector* entries);
 
 }  // namespace annals

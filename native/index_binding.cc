@@ -1,9 +1,5 @@
 #include "index_binding.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -151,12 +147,6 @@ class SegmentWorker : public Napi::AsyncWorker {
     } catch (const std::exception& e) {
       SetError(e.what());
     }
-#ifdef __GLIBC__
-    // A build's buffers (sort scratch, Bloom keys, tree levels: ~40 bytes per entry) are freed into
-    // this pool thread's malloc arena, which glibc keeps: after the bench's 1M-event ingestion that
-    // held ~65 MB of resident memory no one used. Trimming after each job hands it back.
-    malloc_trim(0);
-#endif
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error& e) override {
@@ -208,12 +198,12 @@ Napi::Value BuildSegmentJs(const Napi::CallbackInfo& info) {
       throw ToJsError(env, "INVALID_ARGUMENT", "entry arrays differ in length");
     }
     // Copied on the JS thread: the worker must not touch JS memory.
-    std::vector<SegmentEntry> entries(n);
+    EntryVector entries(n);
     for (size_t i = 0; i < n; ++i) {
       entries[i] = {(static_cast<uint64_t>(hi[i]) << 32) | lo[i], seqs[i],
                     static_cast<uint64_t>(positions[i])};
     }
-    auto shared = std::make_shared<std::vector<SegmentEntry>>(std::move(entries));
+    auto shared = std::make_shared<EntryVector>(std::move(entries));
     return QueueWork(
         env, [dir, name, spec, shared] { BuildSegment(dir, name, spec, std::move(*shared)); });
   });

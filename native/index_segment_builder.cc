@@ -12,6 +12,7 @@
 #include "bloom_filter.h"
 #include "crc32c.h"
 #include "entry_sort.h"
+#include "page_allocator.h"
 #include "store_error.h"
 
 namespace annals {
@@ -46,7 +47,7 @@ class PageWriter {
   int fd_;
   uint64_t offset_ = kSegmentPageSize;  // page 0, the header, is written last
   uint32_t next_page_ = 1;
-  std::vector<uint8_t> buffer_;
+  PageVector<uint8_t> buffer_;
 };
 
 struct Separator {
@@ -57,9 +58,12 @@ struct Separator {
 
 void SealPage(uint8_t* page) { StoreU32(page + 4, Crc32c(page + 8, kSegmentPageSize - 8)); }
 
-// Streams sorted entries from `next` into a complete segment file; `starts` goes into the header.
+// Streams sorted entries from `next` into a complete segment file; `starts` goes into the header,
+// `max_entries` bounds how many `next` yields (it sizes the distinct-key buffer up front: pages
+// never written cost nothing, while growing by doubling would map and copy it again and again).
 void WriteSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
-                  uint64_t starts, const std::function<bool(SegmentEntry*)>& next) {
+                  uint64_t starts, size_t max_entries,
+                  const std::function<bool(SegmentEntry*)>& next) {
   const std::string path = dir + "/" + name;
   const std::string tmp = path + ".tmp";
   FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
@@ -72,7 +76,8 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
     h.starts = starts;
     const uint32_t entry_size = EntrySize(spec.kind);
     const uint32_t leaf_capacity = LeafCapacity(spec.kind);
-    std::vector<uint64_t> keys;  // distinct, for the Bloom filter
+    PageVector<uint64_t> keys;  // distinct, for the Bloom filter
+    keys.reserve(max_entries);
     std::vector<Separator> level;
     uint8_t page[kSegmentPageSize];
     uint32_t count = 0;
@@ -137,7 +142,7 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
     h.distinct_keys = static_cast<uint32_t>(keys.size());
     h.bloom_bytes = BloomFilter::BytesFor(keys.size());
     h.bloom_hashes = kBloomHashes;
-    std::vector<uint8_t> bloom(h.bloom_bytes, 0);
+    PageVector<uint8_t> bloom(h.bloom_bytes, 0);
     for (uint64_t k : keys) BloomFilter::Add(bloom.data(), h.bloom_bytes, k);
     h.bloom_crc = Crc32c(bloom.data(), bloom.size());
     bloom.resize((bloom.size() + kSegmentPageSize - 1) / kSegmentPageSize * kSegmentPageSize, 0);
@@ -156,7 +161,7 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
 }  // namespace
 
 void BuildSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
-                  std::vector<SegmentEntry> entries) {
+                  EntryVector entries) {
   // A stream's first event has version 1 and a command's first event ordinal 0; command segments
   // then drop the ordinal (position order is command order), so they sort by (key, position).
   uint64_t starts = 0;
@@ -167,7 +172,7 @@ void BuildSegment(const std::string& dir, const std::string& name, const Segment
   }
   SortEntries(&entries);
   size_t i = 0;
-  WriteSegment(dir, name, spec, starts, [&](SegmentEntry* out) {
+  WriteSegment(dir, name, spec, starts, entries.size(), [&](SegmentEntry* out) {
     if (i == entries.size()) return false;
     *out = entries[i++];
     return true;
@@ -185,13 +190,15 @@ void MergeSegments(const std::string& dir, const std::string& name, const Segmen
   std::vector<SegmentCursor> cursors;
   cursors.reserve(inputs.size());
   uint64_t starts = 0;  // the inputs partition the log range: each start is in one of them
+  size_t entries = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     starts += inputs[i]->header().starts;
+    entries += inputs[i]->header().entry_count;
     cursors.emplace_back(inputs[i]);
     SegmentEntry e;
     if (cursors.back().Next(&e)) heap.push({e, i});
   }
-  WriteSegment(dir, name, spec, starts, [&](SegmentEntry* out) {
+  WriteSegment(dir, name, spec, starts, entries, [&](SegmentEntry* out) {
     if (heap.empty()) return false;
     const Head head = heap.top();
     heap.pop();

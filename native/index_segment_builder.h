@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "entry_sort.h"
 #include "index_format.h"
 #include "index_segment.h"
 
@@ -22,7 +23,7 @@ struct SegmentSpec {
 
 // Sorts `entries` by (key, seq) and writes them as `dir/name`.
 void BuildSegment(const std::string& dir, const std::string& name, const SegmentSpec& spec,
-                  std::vector<SegmentEntry> entries);
+                  EntryVector entries);
 
 // Writes the union of `inputs` (each sorted) as `dir/name`.
 void MergeSegments(const std::string& dir, const std::string& name, const SegmentSpec& spec,

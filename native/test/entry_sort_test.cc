@@ -11,8 +11,9 @@ using namespace annals;
 
 namespace {
 
-bool SameOrder(std::vector<SegmentEntry> input) {
-  std::vector<SegmentEntry> expected = input;
+bool SameOrder(const std::vector<SegmentEntry>& original) {
+  std::vector<SegmentEntry> expected = original;
+  EntryVector input(original.begin(), original.end());
   std::sort(expected.begin(), expected.end(),
             [](const SegmentEntry& a, const SegmentEntry& b) { return EntryLess(a, b); });
   SortEntries(&input);
