@@ -70,7 +70,8 @@ export async function runE2E(opts: { events: number; streams: number; quick: boo
     const mine = runs.map((r) => r[name]).filter((r): r is Record<string, number> => r !== undefined);
     if (mine.length === 0) continue;
     results[name] = {};
-    for (const [key, , , higher] of PHASES) {
+    // Each phase at its best round; lookupLoopFloor (no row: a limit, in the targets) likewise.
+    for (const [key, higher] of [...PHASES.map(([k, , , h]) => [k, h] as const), ['lookupLoopFloor', true] as const]) {
       const vals = mine.map((r) => r[key]).filter((v): v is number => v !== undefined);
       if (vals.length > 0) (results[name] as Record<string, number>)[key] = higher ? Math.max(...vals) : Math.min(...vals);
     }
@@ -196,10 +197,13 @@ export function targets(disk: Limits, results: E2EResults, eventBytes: number): 
     r(n.commandLookup, best('commandLookup')) >= 1.5,
     `${r(n.commandLookup, best('commandLookup')).toFixed(2)}x`,
   ]);
+  // The phase's loop (an id built, an awaited call) costs something with no store at all; each
+  // worker measures it after its lookups (lookupLoopFloor): no store can pass that rate.
+  const floor = n.lookupLoopFloor;
   out.push([
     'absent command lookups >= 3x best peer',
     r(n.absentCommandLookup, best('absentCommandLookup')) >= 3,
-    `${r(n.absentCommandLookup, best('absentCommandLookup')).toFixed(2)}x`,
+    `${r(n.absentCommandLookup, best('absentCommandLookup')).toFixed(2)}x${floor ? ` (the loop's own id and await cap any store here at ${(floor / 1e6).toFixed(1)}M/s, ${r(floor, best('absentCommandLookup')).toFixed(2)}x)` : ''}`,
   ]);
   if (j)
     out.push([
