@@ -6,20 +6,16 @@
  * contiguous, because a memtable covers a contiguous range of the log.
  */
 
-import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js';
-import { type Key, keyOf } from '../format/key-hash.js';
+import type { Key } from '../format/key-hash.js';
 import { CommandTable } from './command-table.js';
 import { indexClock } from './index-clock.js';
 import type { SegmentEntries } from './segment-backend.js';
-
-interface StreamRun {
-  firstVersion: number;
-  positions: number[];
-}
+import { StreamRuns } from './stream-runs.js';
 
 export class Memtable {
-  readonly streams = new Map<string, StreamRun>();
+  /** Stream ids to the positions of their versions held here (stream-runs.ts). */
+  readonly streams = new StreamRuns();
   /** Command-id keys to their events' positions (hashed: hits are checked against records). */
   readonly commands = new CommandTable();
   entries = 0;
@@ -35,22 +31,7 @@ export class Memtable {
   }
 
   addStream(streamId: string, firstVersion: number, positions: readonly number[]): void {
-    const run = this.streams.get(streamId);
-    if (!run) {
-      // A copy sized to fit: most streams of a busy store get one or two events per memtable, and
-      // an array grown by push reserves 17 slots (136 bytes) at the first one.
-      this.streams.set(streamId, { firstVersion, positions: positions.slice() });
-      this.entries += positions.length;
-      return;
-    }
-    if (run.firstVersion + run.positions.length !== firstVersion) {
-      // Appends cannot get here (the planner checks versions); a log whose records, though their
-      // checksums hold, skip or repeat versions can, when it is replayed.
-      throw new CorruptionError(
-        `the log holds version ${firstVersion} of stream '${streamId}' at position ${positions[0]} after version ${run.firstVersion + run.positions.length - 1}`,
-      );
-    }
-    for (const p of positions) run.positions.push(p);
+    this.streams.add(streamId, firstVersion, positions);
     this.entries += positions.length;
   }
 
@@ -64,60 +45,39 @@ export class Memtable {
     return this.commands.get(key);
   }
 
+  /** The stream's newest version held here and its position. */
   latest(streamId: string): { version: number; position: number } | undefined {
-    const run = this.streams.get(streamId);
-    if (!run || run.positions.length === 0) return undefined;
-    return { version: run.firstVersion + run.positions.length - 1, position: run.positions[run.positions.length - 1] as number };
+    return this.streams.latest(streamId);
   }
 
   /** The position of one version held here. */
   positionOf(streamId: string, version: number): number | undefined {
-    const run = this.streams.get(streamId);
-    return run === undefined ? undefined : run.positions[version - run.firstVersion];
+    return this.streams.positionOf(streamId, version);
   }
 
   /** Positions of versions [from, to] held here, in version order. */
   range(streamId: string, from: number, to: number): number[] {
-    const run = this.streams.get(streamId);
-    if (!run) return [];
-    const a = Math.max(from, run.firstVersion) - run.firstVersion;
-    const b = Math.min(to, run.firstVersion + run.positions.length - 1) - run.firstVersion;
-    return a > b ? [] : run.positions.slice(a, b + 1);
+    return this.streams.range(streamId, from, to);
   }
 
   /** Events, streams started (version 1 here) and commands held. */
   counts(): { events: number; streams: number; commands: number } {
-    let events = 0;
-    let streams = 0;
-    for (const run of this.streams.values()) {
-      events += run.positions.length;
-      if (run.firstVersion === 1) streams++;
-    }
-    return { events, streams, commands: this.commands.size };
+    return { events: this.streams.events, streams: this.streams.started(), commands: this.commands.size };
   }
 
   /** The entries of one kind, keyed, for a segment build. */
   toEntries(kind: SegmentKind): SegmentEntries {
-    const n = kind === SEGMENT_KIND_STREAM ? [...this.streams.values()].reduce((a, r) => a + r.positions.length, 0) : this.commands.entries;
+    if (kind === SEGMENT_KIND_STREAM) return this.streams.toEntries();
+    const n = this.commands.entries;
     const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
     let i = 0;
-    const put = (hi: number, lo: number, seq: number, position: number) => {
+    this.commands.forEach((hi, lo, seq, position) => {
       out.hi[i] = hi;
       out.lo[i] = lo;
       out.seq[i] = seq;
       out.position[i] = position;
       i++;
-    };
-    if (kind === SEGMENT_KIND_STREAM) {
-      for (const [id, run] of this.streams) {
-        const k = keyOf(id);
-        run.positions.forEach((p, j) => {
-          put(k.hi, k.lo, run.firstVersion + j, p);
-        });
-      }
-    } else {
-      this.commands.forEach(put);
-    }
+    });
     return out;
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * The stream entries of one memtable: for each stream written in its log range, the first version
+ * held and the positions of that version and the ones after it (a run: versions of a stream inside
+ * one memtable are contiguous, since a memtable covers a contiguous range of the log).
+ *
+ * Most streams of a busy store get one event per memtable (the bench's 8-in-flight phase leaves
+ * ~260k such streams in one), so a run's first position lives in a column and only the rest in a JS
+ * array: a stream costs its Map entry (the id string is the caller's), 16 bytes of typed arrays and
+ * an 8-byte slot, where an object with a positions array took ~100 bytes more of JS heap for the
+ * garbage collector to trace.
+ */
+import { CorruptionError } from '../errors.js';
+import { keyOf } from '../format/key-hash.js';
+import type { SegmentEntries } from './segment-backend.js';
+
+const MIN_SLOTS = 256;
+
+export class StreamRuns {
+  private readonly slots = new Map<string, number>();
+  private firstVersion = new Uint32Array(MIN_SLOTS);
+  private count = new Uint32Array(MIN_SLOTS);
+  private firstPosition = new Float64Array(MIN_SLOTS);
+  /** Positions after the first, for runs of more than one event; one slot per stream (pushed,
+   * never assigned past the end, so the array stays packed). */
+  private readonly rest: (number[] | undefined)[] = [];
+  /** Events held. */
+  events = 0;
+
+  /** Adds `positions`, the positions of versions firstVersion, firstVersion + 1, ... of a stream. */
+  add(streamId: string, firstVersion: number, positions: readonly number[]): void {
+    if (positions.length === 0) return;
+    let s = this.slots.get(streamId);
+    if (s === undefined) {
+      s = this.slots.size;
+      if (s === this.count.length) this.grow();
+      this.slots.set(streamId, s);
+      this.firstVersion[s] = firstVersion;
+      this.firstPosition[s] = positions[0] as number;
+      this.count[s] = positions.length;
+      this.rest.push(positions.length > 1 ? positions.slice(1) : undefined);
+      this.events += positions.length;
+      return;
+    }
+    const held = this.count[s] as number;
+    const next = (this.firstVersion[s] as number) + held;
+    if (next !== firstVersion) {
+      // Appends cannot get here (the planner checks versions); a log whose records, though their
+      // checksums hold, skip or repeat versions can, when it is replayed.
+      throw new CorruptionError(
+        `the log holds version ${firstVersion} of stream '${streamId}' at position ${positions[0]} after version ${next - 1}`,
+      );
+    }
+    let rest = this.rest[s];
+    if (rest === undefined) {
+      rest = [];
+      this.rest[s] = rest;
+    }
+    for (const p of positions) rest.push(p);
+    this.count[s] = held + positions.length;
+    this.events += positions.length;
+  }
+
+  /** The stream's newest version held here and its position. */
+  latest(streamId: string): { version: number; position: number } | undefined {
+    const s = this.slots.get(streamId);
+    if (s === undefined) return undefined;
+    const n = this.count[s] as number;
+    return { version: (this.firstVersion[s] as number) + n - 1, position: this.at(s, n - 1) };
+  }
+
+  /** The position of one version held here. */
+  positionOf(streamId: string, version: number): number | undefined {
+    const s = this.slots.get(streamId);
+    if (s === undefined) return undefined;
+    const i = version - (this.firstVersion[s] as number);
+    return i >= 0 && i < (this.count[s] as number) ? this.at(s, i) : undefined;
+  }
+
+  /** Positions of versions [from, to] held here, in version order. */
+  range(streamId: string, from: number, to: number): number[] {
+    const s = this.slots.get(streamId);
+    if (s === undefined) return [];
+    const first = this.firstVersion[s] as number;
+    const a = Math.max(from, first) - first;
+    const b = Math.min(to, first + (this.count[s] as number) - 1) - first;
+    const out: number[] = [];
+    for (let i = a; i <= b; i++) out.push(this.at(s, i));
+    return out;
+  }
+
+  /** Streams whose first version is held here (started in this memtable's range). */
+  started(): number {
+    let n = 0;
+    for (let s = 0; s < this.slots.size; s++) if (this.firstVersion[s] === 1) n++;
+    return n;
+  }
+
+  /** Every entry as a segment build takes it: the stream's key, the version as seq, the position. */
+  toEntries(): SegmentEntries {
+    const n = this.events;
+    const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
+    let k = 0;
+    for (const [id, s] of this.slots) {
+      const key = keyOf(id);
+      const first = this.firstVersion[s] as number;
+      for (let i = 0; i < (this.count[s] as number); i++, k++) {
+        out.hi[k] = key.hi;
+        out.lo[k] = key.lo;
+        out.seq[k] = first + i;
+        out.position[k] = this.at(s, i);
+      }
+    }
+    return out;
+  }
+
+  private at(s: number, i: number): number {
+    return i === 0 ? (this.firstPosition[s] as number) : ((this.rest[s] as number[])[i - 1] as number);
+  }
+
+  private grow(): void {
+    const n = this.count.length * 2;
+    const firstVersion = new Uint32Array(n);
+    const count = new Uint32Array(n);
+    const firstPosition = new Float64Array(n);
+    firstVersion.set(this.firstVersion);
+    count.set(this.count);
+    firstPosition.set(this.firstPosition);
+    this.firstVersion = firstVersion;
+    this.count = count;
+    this.firstPosition = firstPosition;
+  }
+}
