@@ -51,7 +51,23 @@ class PageAllocator {
   static std::size_t Bytes(std::size_t n) { return n == 0 ? 1 : n * sizeof(T); }
 };
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ANNALS_ADDRESS_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define ANNALS_ADDRESS_SANITIZER 1
+#endif
+
+#ifdef ANNALS_ADDRESS_SANITIZER
+// AddressSanitizer checks the bounds of what malloc hands out, not of anonymous mappings: the
+// sanitizer builds (native tests, fuzzers) keep these buffers on malloc so overflows still show.
 template <class T>
-using PageVector = std::vector<T, PageAllocator<T>>;
+using PageVector = std::vector<T>;
+#else
+template <class T>
+using PageVector = std::vector<T, PageAllocator<T> >;
+#endif
 
 }  // namespace annals
