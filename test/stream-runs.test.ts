@@ -1,11 +1,14 @@
 /**
  * A memtable's stream entries (lib/index/stream-runs.ts) against a plain model: runs of one event
  * and of many, streams continued across adds, growth of the columns, and a replayed log that skips
- * a version.
+ * a version; and the entries a build takes, in arrays reused from one build to the next.
  */
 import { describe, expect, it } from 'vitest';
 import { CorruptionError } from '../lib/errors.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../lib/format/index-layout.js';
 import { keyOf } from '../lib/format/key-hash.js';
+import { EntryArrays } from '../lib/index/entry-arrays.js';
+import { Memtable } from '../lib/index/memtable.js';
 import { StreamRuns } from '../lib/index/stream-runs.js';
 
 describe('StreamRuns', () => {
@@ -49,7 +52,12 @@ describe('StreamRuns', () => {
     expect(runs.events).toBe(events);
     expect(runs.started()).toBe(started);
 
-    const entries = runs.toEntries();
+    const entries = runs.toEntries({
+      hi: new Uint32Array(events),
+      lo: new Uint32Array(events),
+      seq: new Uint32Array(events),
+      position: new Float64Array(events),
+    });
     expect(entries.position.length).toBe(events);
     const got = new Map<string, number>();
     for (let i = 0; i < events; i++) got.set(`${entries.hi[i]}:${entries.lo[i]}:${entries.seq[i]}`, entries.position[i] as number);
@@ -69,5 +77,39 @@ describe('StreamRuns', () => {
     expect(() => runs.add('a', 3, [400])).toThrow(CorruptionError);
     expect(runs.latest('a')).toEqual({ version: 3, position: 300 });
     expect(runs.events).toBe(3);
+  });
+});
+
+describe('memtable entries in reused arrays (EntryArrays)', () => {
+  it('fill exactly the entries of each build, whatever a larger earlier one left behind', () => {
+    const arrays = new EntryArrays();
+    const take = (n: number) => arrays.take(n);
+    const fill = (streams: number, perStream: number) => {
+      const m = new Memtable(64);
+      let p = 64;
+      for (let v = 1; v <= perStream; v++)
+        for (let s = 0; s < streams; s++) {
+          m.addStream(`s-${s}`, v, [p]);
+          m.addCommand(keyOf(`c-${p}`), [p]);
+          p += 100;
+        }
+      return m;
+    };
+    for (const [streams, perStream] of [
+      [50, 40],
+      [7, 3],
+      [300, 1],
+    ] as const) {
+      const m = fill(streams, perStream);
+      for (const kind of [SEGMENT_KIND_STREAM, SEGMENT_KIND_COMMAND] as const) {
+        const fresh = m.toEntries(kind);
+        const reused = m.toEntries(kind, take);
+        expect(reused.hi.length).toBe(streams * perStream);
+        expect([...reused.hi]).toEqual([...fresh.hi]);
+        expect([...reused.lo]).toEqual([...fresh.lo]);
+        expect([...reused.seq]).toEqual([...fresh.seq]);
+        expect([...reused.position]).toEqual([...fresh.position]);
+      }
+    }
   });
 });

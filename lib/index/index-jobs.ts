@@ -9,6 +9,7 @@ import { SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../forma
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { framesOf, scanBlocks } from '../log-reader.js';
+import { EntryArrays } from './entry-arrays.js';
 import { Memtable } from './memtable.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 
@@ -24,6 +25,9 @@ export interface IndexJobsOptions {
 export class IndexJobs {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** One set of entry arrays for every build: builds run one at a time, on this queue. */
+  private readonly entryArrays = new EntryArrays();
+  private readonly takeEntries = (n: number) => this.entryArrays.take(n);
 
   /** `frozen`: the index's queue of frozen memtables, oldest first; built ones are shifted off. */
   constructor(
@@ -67,7 +71,12 @@ export class IndexJobs {
         for (const kind of KINDS) {
           const from = catalog.coverage(kind);
           const name = segmentFileName(kind, from, m.toPosition);
-          await catalog.backend.build(catalog.dir, name, { kind, fromPosition: from, toPosition: m.toPosition }, m.toEntries(kind));
+          await catalog.backend.build(
+            catalog.dir,
+            name,
+            { kind, fromPosition: from, toPosition: m.toPosition },
+            m.toEntries(kind, this.takeEntries),
+          );
           names.set(kind, { name, from });
         }
         // Swap in one synchronous step: no lookup sees an entry twice or not at all.
@@ -114,7 +123,7 @@ export class IndexJobs {
         catalog.dir,
         name,
         { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to },
-        m.toEntries(slot.kind),
+        m.toEntries(slot.kind, this.takeEntries),
       );
       catalog.replace(slot.kind, [slot], name);
       this.o.warn(`index segment ${name} rebuilt from the log`);
@@ -133,5 +142,6 @@ export class IndexJobs {
   /** Jobs not started yet are dropped. */
   stop(): void {
     this.stopped = true;
+    this.entryArrays.clear();
   }
 }

@@ -65,11 +65,11 @@ export class Memtable {
     return { events: this.streams.events, streams: this.streams.started(), commands: this.commands.size };
   }
 
-  /** The entries of one kind, keyed, for a segment build. */
-  toEntries(kind: SegmentKind): SegmentEntries {
-    if (kind === SEGMENT_KIND_STREAM) return this.streams.toEntries();
-    const n = this.commands.entries;
-    const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
+  /** The entries of one kind, keyed, for a segment build, in arrays from `arrays(n)` (fresh ones
+   * by default). */
+  toEntries(kind: SegmentKind, arrays: (n: number) => SegmentEntries = freshEntries): SegmentEntries {
+    if (kind === SEGMENT_KIND_STREAM) return this.streams.toEntries(arrays(this.streams.events));
+    const out = arrays(this.commands.entries);
     let i = 0;
     this.commands.forEach((hi, lo, seq, position) => {
       out.hi[i] = hi;
@@ -78,6 +78,12 @@ export class Memtable {
       out.position[i] = position;
       i++;
     });
+    // Reused arrays (EntryArrays) hold the last build's entries: every slot must be written.
+    if (i !== out.hi.length) throw new Error(`command table yielded ${i} entries of ${out.hi.length}`);
     return out;
   }
+}
+
+function freshEntries(n: number): SegmentEntries {
+  return { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
 }

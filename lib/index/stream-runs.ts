@@ -95,10 +95,9 @@ export class StreamRuns {
     return n;
   }
 
-  /** Every entry as a segment build takes it: the stream's key, the version as seq, the position. */
-  toEntries(): SegmentEntries {
-    const n = this.events;
-    const out: SegmentEntries = { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
+  /** Writes every entry into `out` (arrays of exactly `events` entries) as a segment build takes
+   * it: the stream's key, the version as seq, the position. */
+  toEntries(out: SegmentEntries): SegmentEntries {
     let k = 0;
     for (const [id, s] of this.slots) {
       const key = keyOf(id);
@@ -110,6 +109,7 @@ export class StreamRuns {
         out.position[k] = this.at(s, i);
       }
     }
+    if (k !== out.hi.length) throw new Error(`stream runs yielded ${k} entries of ${out.hi.length}`);
     return out;
   }
 
