@@ -9,6 +9,7 @@ import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../lib/format/index-l
 import { keyOf } from '../lib/format/key-hash.js';
 import { EntryArrays } from '../lib/index/entry-arrays.js';
 import { Memtable } from '../lib/index/memtable.js';
+import { newSegmentEntries } from '../lib/index/segment-backend.js';
 import { StreamRuns } from '../lib/index/stream-runs.js';
 
 describe('StreamRuns', () => {
@@ -52,12 +53,7 @@ describe('StreamRuns', () => {
     expect(runs.events).toBe(events);
     expect(runs.started()).toBe(started);
 
-    const entries = runs.toEntries({
-      hi: new Uint32Array(events),
-      lo: new Uint32Array(events),
-      seq: new Uint32Array(events),
-      position: new Float64Array(events),
-    });
+    const entries = runs.toEntries(newSegmentEntries(events));
     expect(entries.position.length).toBe(events);
     const got = new Map<string, number>();
     for (let i = 0; i < events; i++) got.set(`${entries.hi[i]}:${entries.lo[i]}:${entries.seq[i]}`, entries.position[i] as number);

@@ -10,6 +10,7 @@
  */
 import type { Key } from '../format/key-hash.js';
 import { KeyTable } from './key-table.js';
+import type { SegmentEntries } from './segment-backend.js';
 
 export class CommandTable {
   private readonly table = new KeyTable();
@@ -49,5 +50,21 @@ export class CommandTable {
         for (let seq = 0; seq < list.length; seq++) fn(hi, lo, seq, list[seq] as number);
       }
     });
+  }
+
+  /** Writes every entry into `out` (arrays of exactly `entries` entries) as a segment build takes
+   * it: key, ordinal within the key, position. */
+  toEntries(out: SegmentEntries): SegmentEntries {
+    let i = 0;
+    this.forEach((hi, lo, seq, position) => {
+      out.hi[i] = hi;
+      out.lo[i] = lo;
+      out.seq[i] = seq;
+      out.position[i] = position;
+      i++;
+    });
+    // Reused arrays (EntryArrays) hold the last build's entries: every slot must be written.
+    if (i !== out.hi.length) throw new Error(`command table yielded ${i} entries of ${out.hi.length}`);
+    return out;
   }
 }

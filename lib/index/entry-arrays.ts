@@ -5,7 +5,7 @@
  * (IndexJobs' queue), each backend copying the entries before its promise settles, so one set,
  * grown to the largest build so far, serves them all.
  */
-import type { SegmentEntries } from './segment-backend.js';
+import { newSegmentEntries, type SegmentEntries } from './segment-backend.js';
 
 export class EntryArrays {
   private held: SegmentEntries | undefined;
@@ -15,13 +15,7 @@ export class EntryArrays {
     let held = this.held;
     if (held === undefined || held.hi.length < n) {
       // Some room to grow: memtables of one store fill to about the same size.
-      const capacity = Math.ceil(n * 1.25);
-      held = {
-        hi: new Uint32Array(capacity),
-        lo: new Uint32Array(capacity),
-        seq: new Uint32Array(capacity),
-        position: new Float64Array(capacity),
-      };
+      held = newSegmentEntries(Math.ceil(n * 1.25));
       this.held = held;
     }
     return { hi: held.hi.subarray(0, n), lo: held.lo.subarray(0, n), seq: held.seq.subarray(0, n), position: held.position.subarray(0, n) };

@@ -10,7 +10,7 @@ import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js
 import type { Key } from '../format/key-hash.js';
 import { CommandTable } from './command-table.js';
 import { indexClock } from './index-clock.js';
-import type { SegmentEntries } from './segment-backend.js';
+import { newSegmentEntries, type SegmentEntries } from './segment-backend.js';
 import { StreamRuns } from './stream-runs.js';
 
 export class Memtable {
@@ -67,23 +67,9 @@ export class Memtable {
 
   /** The entries of one kind, keyed, for a segment build, in arrays from `arrays(n)` (fresh ones
    * by default). */
-  toEntries(kind: SegmentKind, arrays: (n: number) => SegmentEntries = freshEntries): SegmentEntries {
-    if (kind === SEGMENT_KIND_STREAM) return this.streams.toEntries(arrays(this.streams.events));
-    const out = arrays(this.commands.entries);
-    let i = 0;
-    this.commands.forEach((hi, lo, seq, position) => {
-      out.hi[i] = hi;
-      out.lo[i] = lo;
-      out.seq[i] = seq;
-      out.position[i] = position;
-      i++;
-    });
-    // Reused arrays (EntryArrays) hold the last build's entries: every slot must be written.
-    if (i !== out.hi.length) throw new Error(`command table yielded ${i} entries of ${out.hi.length}`);
-    return out;
+  toEntries(kind: SegmentKind, arrays: (n: number) => SegmentEntries = newSegmentEntries): SegmentEntries {
+    return kind === SEGMENT_KIND_STREAM
+      ? this.streams.toEntries(arrays(this.streams.events))
+      : this.commands.toEntries(arrays(this.commands.entries));
   }
-}
-
-function freshEntries(n: number): SegmentEntries {
-  return { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
 }

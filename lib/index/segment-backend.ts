@@ -25,6 +25,11 @@ export interface SegmentEntries {
   position: Float64Array;
 }
 
+/** Zeroed arrays for `n` entries. */
+export function newSegmentEntries(n: number): SegmentEntries {
+  return { hi: new Uint32Array(n), lo: new Uint32Array(n), seq: new Uint32Array(n), position: new Float64Array(n) };
+}
+
 export interface SegmentSpec {
   kind: SegmentKind;
   fromPosition: number;
