@@ -5,21 +5,21 @@
  *
  * Most streams of a busy store get one event per memtable (the bench's 8-in-flight phase leaves
  * ~260k such streams in one), so a run's first position lives in a column and only the rest in a JS
- * array: a stream costs its Map entry (the id string is the caller's), 16 bytes of typed arrays and
- * an 8-byte slot, where an object with a positions array took ~100 bytes more of JS heap for the
- * garbage collector to trace.
+ * array: a stream costs a StreamIdTable slot (the id string is the caller’s), 24 bytes of
+ * columns and an 8-byte slot of that array, where an object with a positions array took ~100
+ * bytes more of JS heap for the garbage collector to trace.
  */
 import { CorruptionError } from '../errors.js';
 import { keyOf } from '../format/key-hash.js';
 import type { SegmentEntries } from './segment-backend.js';
-
-const MIN_SLOTS = 256;
+import { SlotColumn, StreamIdTable } from './stream-id-table.js';
 
 export class StreamRuns {
-  private readonly slots = new Map<string, number>();
-  private firstVersion = new Uint32Array(MIN_SLOTS);
-  private count = new Uint32Array(MIN_SLOTS);
-  private firstPosition = new Float64Array(MIN_SLOTS);
+  /** Never removes an id: slots are 0 .. size - 1. */
+  private readonly slots = new StreamIdTable();
+  private readonly firstVersion = new SlotColumn();
+  private readonly count = new SlotColumn();
+  private readonly firstPosition = new SlotColumn();
   /** Positions after the first, for runs of more than one event; one slot per stream (pushed,
    * never assigned past the end, so the array stays packed). */
   private readonly rest: (number[] | undefined)[] = [];
@@ -29,20 +29,18 @@ export class StreamRuns {
   /** Adds `positions`, the positions of versions firstVersion, firstVersion + 1, ... of a stream. */
   add(streamId: string, firstVersion: number, positions: readonly number[]): void {
     if (positions.length === 0) return;
-    let s = this.slots.get(streamId);
-    if (s === undefined) {
-      s = this.slots.size;
-      if (s === this.count.length) this.grow();
-      this.slots.set(streamId, s);
-      this.firstVersion[s] = firstVersion;
-      this.firstPosition[s] = positions[0] as number;
-      this.count[s] = positions.length;
+    const s = this.slots.get(streamId);
+    if (s < 0) {
+      const added = this.slots.add(streamId);
+      this.firstVersion.set(added, firstVersion);
+      this.firstPosition.set(added, positions[0] as number);
+      this.count.set(added, positions.length);
       this.rest.push(positions.length > 1 ? positions.slice(1) : undefined);
       this.events += positions.length;
       return;
     }
-    const held = this.count[s] as number;
-    const next = (this.firstVersion[s] as number) + held;
+    const held = this.count.get(s);
+    const next = this.firstVersion.get(s) + held;
     if (next !== firstVersion) {
       // Appends cannot get here (the planner checks versions); a log whose records, though their
       // checksums hold, skip or repeat versions can, when it is replayed.
@@ -56,33 +54,33 @@ export class StreamRuns {
       this.rest[s] = rest;
     }
     for (const p of positions) rest.push(p);
-    this.count[s] = held + positions.length;
+    this.count.set(s, held + positions.length);
     this.events += positions.length;
   }
 
   /** The stream's newest version held here and its position. */
   latest(streamId: string): { version: number; position: number } | undefined {
     const s = this.slots.get(streamId);
-    if (s === undefined) return undefined;
-    const n = this.count[s] as number;
-    return { version: (this.firstVersion[s] as number) + n - 1, position: this.at(s, n - 1) };
+    if (s < 0) return undefined;
+    const n = this.count.get(s);
+    return { version: this.firstVersion.get(s) + n - 1, position: this.at(s, n - 1) };
   }
 
   /** The position of one version held here. */
   positionOf(streamId: string, version: number): number | undefined {
     const s = this.slots.get(streamId);
-    if (s === undefined) return undefined;
-    const i = version - (this.firstVersion[s] as number);
-    return i >= 0 && i < (this.count[s] as number) ? this.at(s, i) : undefined;
+    if (s < 0) return undefined;
+    const i = version - this.firstVersion.get(s);
+    return i >= 0 && i < this.count.get(s) ? this.at(s, i) : undefined;
   }
 
   /** Positions of versions [from, to] held here, in version order. */
   range(streamId: string, from: number, to: number): number[] {
     const s = this.slots.get(streamId);
-    if (s === undefined) return [];
-    const first = this.firstVersion[s] as number;
+    if (s < 0) return [];
+    const first = this.firstVersion.get(s);
     const a = Math.max(from, first) - first;
-    const b = Math.min(to, first + (this.count[s] as number) - 1) - first;
+    const b = Math.min(to, first + this.count.get(s) - 1) - first;
     const out: number[] = [];
     for (let i = a; i <= b; i++) out.push(this.at(s, i));
     return out;
@@ -91,7 +89,7 @@ export class StreamRuns {
   /** Streams whose first version is held here (started in this memtable's range). */
   started(): number {
     let n = 0;
-    for (let s = 0; s < this.slots.size; s++) if (this.firstVersion[s] === 1) n++;
+    for (let s = 0; s < this.slots.size; s++) if (this.firstVersion.get(s) === 1) n++;
     return n;
   }
 
@@ -99,10 +97,10 @@ export class StreamRuns {
    * it: the stream's key, the version as seq, the position. */
   toEntries(out: SegmentEntries): SegmentEntries {
     let k = 0;
-    for (const [id, s] of this.slots) {
-      const key = keyOf(id);
-      const first = this.firstVersion[s] as number;
-      for (let i = 0; i < (this.count[s] as number); i++, k++) {
+    for (let s = 0; s < this.slots.size; s++) {
+      const key = keyOf(this.slots.idAt(s) as string);
+      const first = this.firstVersion.get(s);
+      for (let i = 0, n = this.count.get(s); i < n; i++, k++) {
         out.hi[k] = key.hi;
         out.lo[k] = key.lo;
         out.seq[k] = first + i;
@@ -114,19 +112,6 @@ export class StreamRuns {
   }
 
   private at(s: number, i: number): number {
-    return i === 0 ? (this.firstPosition[s] as number) : ((this.rest[s] as number[])[i - 1] as number);
-  }
-
-  private grow(): void {
-    const n = this.count.length * 2;
-    const firstVersion = new Uint32Array(n);
-    const count = new Uint32Array(n);
-    const firstPosition = new Float64Array(n);
-    firstVersion.set(this.firstVersion);
-    count.set(this.count);
-    firstPosition.set(this.firstPosition);
-    this.firstVersion = firstVersion;
-    this.count = count;
-    this.firstPosition = firstPosition;
+    return i === 0 ? this.firstPosition.get(s) : ((this.rest[s] as number[])[i - 1] as number);
   }
 }
