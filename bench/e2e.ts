@@ -49,7 +49,7 @@ export async function runE2E(opts: { events: number; streams: number; quick: boo
   const runs: E2EResults[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     const disk = await measureDisk(os.tmpdir(), opts.quick);
-    disks.push({ ...disk, clientUsPerEvent: clientCost(inFlightEvents(opts.events), opts.streams) });
+    disks.push({ ...disk, clientUsPerEvent: clientCost(inFlightEvents(opts.events)) });
     const results: E2EResults = {};
     for (const name of opts.contenders) {
       const r = runWorker(name, opts);

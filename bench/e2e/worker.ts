@@ -73,15 +73,15 @@ results.batchAppend = await timed(E, async () => {
 const E8 = inFlightEvents(E);
 results.batchAppend8 = await timed(E8, () =>
   inFlight(E8 / 100, 8, (b) =>
-    store.appendBatch(Array.from({ length: 100 }, (_, k) => event(`p8-${b}-${k}`, E + b * 100 + k, `p8-${b * 100 + k}`))),
+    store.appendBatch(Array.from({ length: 100 }, (_, k) => source.fresh(`p8-${b}-${k}`, E + b * 100 + k, `p8-${b * 100 + k}`))),
   ),
 );
 const N1 = quick ? 500 : 2000;
 results.singleAppend = await timed(N1, async () => {
-  for (let i = 0; i < N1; i++) await store.appendBatch([event(`single-${i}`, i, `single-${i}`)]);
+  for (let i = 0; i < N1; i++) await store.appendBatch([source.fresh(`single-${i}`, i, `single-${i}`)]);
 });
 const N64 = quick ? 2000 : 10_000;
-results.singleAppend64 = await timed(N64, () => inFlight(N64, 64, (i) => store.appendBatch([event(`conc-${i}`, i, `conc-${i}`)])));
+results.singleAppend64 = await timed(N64, () => inFlight(N64, 64, (i) => store.appendBatch([source.fresh(`conc-${i}`, i, `conc-${i}`)])));
 
 const R = quick ? 500 : 2000;
 let read = 0;
