@@ -15,6 +15,15 @@ import type { Key } from '../format/key-hash.js';
 
 const MIN_CAPACITY = 1024;
 
+/**
+ * Backward-shift deletion in linear probing: with slot i just emptied, whether the member at j
+ * (later in the same probe run) may move back to i, which it may unless its home slot is
+ * cyclically inside (i, j]. Shared with StreamIdTable.
+ */
+export function shiftsBack(i: number, j: number, home: number): boolean {
+  return i <= j ? !(i < home && home <= j) : !(i < home || home <= j);
+}
+
 /** The tag of a key: a byte of its high half mixed with the low half's top byte (bits the home
  * slot does not use below 2^24 slots), 0 replaced by 1 (0 marks an empty slot). Keys hold 48 bits
  * (key-hash.ts): the high half has 16. */
@@ -65,10 +74,7 @@ export class KeyTable {
     let i = this.slotFor(key.hi, key.lo);
     if (this.tag[i] === 0) return;
     for (let j = (i + 1) & this.mask; this.tag[j] !== 0; j = (j + 1) & this.mask) {
-      const home = (this.lo[j] as number) & this.mask;
-      // The member at j may move to i only if its home slot is not cyclically inside (i, j].
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
-      if (stays) continue;
+      if (!shiftsBack(i, j, (this.lo[j] as number) & this.mask)) continue;
       this.tag[i] = this.tag[j] as number;
       this.hi[i] = this.hi[j] as number;
       this.lo[i] = this.lo[j] as number;

@@ -18,6 +18,8 @@
  * finaliser (so crafted ids cannot aim at one probe run across processes).
  */
 
+import { shiftsBack } from './key-table.js';
+
 const BLOCK_BITS = 14;
 const BLOCK = 1 << BLOCK_BITS;
 const BLOCK_MASK = BLOCK - 1;
@@ -76,10 +78,7 @@ class BucketIndex {
       i = (i + 1) & this.mask;
     }
     for (let j = (i + 1) & this.mask; this.slot[j] !== 0; j = (j + 1) & this.mask) {
-      const home = (this.hash[j] as number) & this.mask;
-      // The member at j may move to i only if its home is not cyclically inside (i, j].
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
-      if (stays) continue;
+      if (!shiftsBack(i, j, (this.hash[j] as number) & this.mask)) continue;
       this.slot[i] = this.slot[j] as number;
       this.hash[i] = this.hash[j] as number;
       i = j;
