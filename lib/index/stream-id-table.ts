@@ -4,7 +4,7 @@
  * store: V8 refuses a Map of more than 2^24 entries ("Map maximum size exceeded"; the latest-version
  * dictionary holds every stream written within retentionMs, 7 days by default), and each doubling
  * rebuilt it within one call: on the bench VM a 55 ms stall of the event loop at 262k streams,
- * ~200 ms at 1M, most of it first touches of the new table's pages.
+ * over 500 ms at 1M (with the columns' growth), most of it first touches of the new pages.
  *
  * Layout: ids in blocks of 2^14 slots, so that growing never copies them; an index of buckets
  * (slot + 1, 0 when empty, and the id's 32-bit hash beside it, so a probe compares ids only when the
@@ -15,7 +15,7 @@
  * the index does not shrink.
  *
  * Hash: FNV-1a over the id's UTF-16 units from a per-process random seed, then MurmurHash3's
- * finaliser (so crafted ids cannot aim at one probe run across processes).
+ * finaliser (the seed, so ids crafted in advance cannot all land in one probe run).
  */
 
 import { shiftsBack } from './key-table.js';
