@@ -28,6 +28,10 @@ export interface NativeLogHandle {
   /** Copies the frames at positions[0, count) into `out`; returns the bytes they take (retry with a
    * bigger `out` when that exceeds its length). */
   readFrames(positions: Float64Array, count: number, out: Uint8Array): number;
+  /** Keeps `positions` and `out` for readPinned (until the next pinReads). */
+  pinReads(positions: Float64Array, out: Uint8Array): void;
+  /** readFrames over the pinned arrays: one argument to convert instead of three. */
+  readPinned(count: number): number;
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
   endPosition(): number;
   chunkCount(): number;
@@ -51,11 +55,19 @@ export interface NativeSegmentHandle {
    * probe their copy of the filter (bloomBits) first. */
   findLast(hi: number, lo: number, out: Float64Array): number;
   range(hi: number, lo: number, fromSeq: number, toSeq: number, out: Float64Array): number;
+  /** findLast and range with their arguments in the segment's block, [hi, lo, fromSeq, toSeq],
+   * and the answer written after them (not written when it is longer than the block's rest). */
+  findLastInBlock(): number;
+  rangeInBlock(): number;
   close(): void;
 }
 
 export interface NativeAddon {
-  NativeSegment: new (path: string) => NativeSegmentHandle;
+  /** `block`: a Float64Array of at least 6 values (segments may share one) for the *InBlock lookups. */
+  NativeSegment: new (
+    path: string,
+    block: Float64Array,
+  ) => NativeSegmentHandle;
   buildSegment(
     dir: string,
     name: string,

@@ -5,6 +5,8 @@
 #include <napi.h>
 
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "store_error.h"
 
@@ -32,5 +34,30 @@ T ArgTypedArray(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// A typed array of the caller's that a binding keeps across calls, so a hot call takes no
+// arguments: each argument a binding reads from N-API costs a checked conversion, and a typed
+// array's the most (~110 ns for a lookup's five, against ~65 ns for a whole call without any).
+// The reference keeps the array alive; its data pointer, taken once, stays valid because V8 never
+// moves an ArrayBuffer's backing store once N-API has handed it out (an on-heap array is moved
+// off the heap first). The caller pins a new array whenever it replaces the old.
+template <typename T>
+class PinnedArray {
+ public:
+  using Element = typename std::remove_pointer<decltype(std::declval<T>().Data())>::type;
+  void Pin(const Napi::CallbackInfo& info, size_t i, const char* name) {
+    T array = ArgTypedArray<T>(info, i, name);
+    ref_ = Napi::Persistent(array);
+    data_ = array.Data();
+    length_ = array.ElementLength();
+  }
+  Element* data() const { return data_; }
+  size_t length() const { return length_; }
+
+ private:
+  Napi::Reference<T> ref_;
+  Element* data_ = nullptr;
+  size_t length_ = 0;
+};
 
 }  // namespace annals

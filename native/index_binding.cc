@@ -12,26 +12,42 @@
 namespace annals {
 namespace {
 
+// A number from JS as uint32, clamped: casting a double out of range (or NaN) to an integer is
+// undefined behaviour.
+uint32_t ClampU32(double v) {
+  if (!(v >= 0)) return 0;
+  return v >= 4294967295.0 ? UINT32_MAX : static_cast<uint32_t>(v);
+}
+
+uint64_t KeyOf(double hi, double lo) {
+  return (static_cast<uint64_t>(ClampU32(hi)) << 32) | ClampU32(lo);
+}
+
 uint64_t KeyArg(const Napi::CallbackInfo& info, size_t i) {
-  const auto hi = static_cast<uint64_t>(ArgNumber(info, i, "keyHi"));
-  const auto lo = static_cast<uint64_t>(ArgNumber(info, i + 1, "keyLo"));
-  return (hi << 32) | (lo & 0xFFFFFFFFu);
+  return KeyOf(ArgNumber(info, i, "keyHi"), ArgNumber(info, i + 1, "keyLo"));
 }
 
 // Answers go into the caller's reusable Float64Array as [seq, position] pairs and the call returns
 // how many values the answer takes: a lookup allocates nothing on either side of the boundary, and
 // an answer longer than the array is asked again with a bigger one.
-Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count,
-                        Napi::Float64Array out) {
-  if (count * 2 <= out.ElementLength()) {
-    double* d = out.Data();
+Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count, double* out,
+                        size_t out_length) {
+  if (count * 2 <= out_length) {
     for (size_t i = 0; i < count; ++i) {
-      d[2 * i] = entries[i].seq;
-      d[2 * i + 1] = static_cast<double>(entries[i].position);
+      out[2 * i] = entries[i].seq;
+      out[2 * i + 1] = static_cast<double>(entries[i].position);
     }
   }
   return Napi::Number::New(env, static_cast<double>(count * 2));
 }
+
+Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count,
+                        Napi::Float64Array out) {
+  return EntriesInto(env, entries, count, out.Data(), out.ElementLength());
+}
+
+// The lookup block (see NativeSegment): [keyHi, keyLo, fromSeq, toSeq, answer...].
+constexpr size_t kBlockArgs = 4;
 
 class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
  public:
@@ -43,14 +59,22 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
                            InstanceMethod<&NativeSegment::BloomBits>("bloomBits"),
                            InstanceMethod<&NativeSegment::FindLast>("findLast"),
                            InstanceMethod<&NativeSegment::Range>("range"),
+                           InstanceMethod<&NativeSegment::FindLastInBlock>("findLastInBlock"),
+                           InstanceMethod<&NativeSegment::RangeInBlock>("rangeInBlock"),
                            InstanceMethod<&NativeSegment::Close>("close"),
                        });
   }
 
+  // new NativeSegment(path, block): `block`, a Float64Array of at least 6 values that segments may
+  // share, carries the arguments and answers of rangeInBlock and findLastInBlock.
   explicit NativeSegment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSegment>(info) {
     Guard(info.Env(), [&] {
       if (info.Length() < 1 || !info[0].IsString()) {
-        throw ToJsError(info.Env(), "INVALID_ARGUMENT", "new NativeSegment(path)");
+        throw ToJsError(info.Env(), "INVALID_ARGUMENT", "new NativeSegment(path, block)");
+      }
+      block_.Pin(info, 1, "block");
+      if (block_.length() < kBlockArgs + 2) {
+        throw ToJsError(info.Env(), "INVALID_ARGUMENT", "block must hold at least 6 values");
       }
       segment_ = IndexSegment::Open(info[0].As<Napi::String>().Utf8Value());
     });
@@ -103,23 +127,47 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       return EntriesInto(env, &e, found ? 1 : 0, out);
     });
   }
+  // Range's answer before it is copied out: reused, so a point lookup allocates nothing here
+  // (lookups run on the JS thread only); released at the next lookup after an answer of more than
+  // kKeptEntries, so one huge stream read does not pin its buffer for the life of the process.
+  static std::vector<SegmentEntry>& Scratch() {
+    constexpr size_t kKeptEntries = 4096;
+    static thread_local std::vector<SegmentEntry> entries;
+    if (entries.capacity() > kKeptEntries) std::vector<SegmentEntry>().swap(entries);
+    entries.clear();
+    return entries;
+  }
   // range(hi, lo, fromSeq, toSeq, out): the key's entries with fromSeq <= seq <= toSeq.
   Napi::Value Range(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
-      // Reused: a point lookup then allocates nothing here (lookups run on the JS thread only);
-      // released again after an answer of more than kKeptEntries, so one huge stream read does
-      // not pin its buffer for the life of the process.
-      constexpr size_t kKeptEntries = 4096;
-      static thread_local std::vector<SegmentEntry> entries;
-      entries.clear();
+      std::vector<SegmentEntry>& entries = Scratch();
       const uint64_t key = KeyArg(info, 0);
       auto out = ArgTypedArray<Napi::Float64Array>(info, 4, "out");
-      segment(env)->Range(key, static_cast<uint32_t>(ArgNumber(info, 2, "fromSeq")),
-                          static_cast<uint32_t>(ArgNumber(info, 3, "toSeq")), &entries);
-      Napi::Value n = EntriesInto(env, entries.data(), entries.size(), out);
-      if (entries.capacity() > kKeptEntries) std::vector<SegmentEntry>().swap(entries);
-      return n;
+      segment(env)->Range(key, ClampU32(ArgNumber(info, 2, "fromSeq")),
+                          ClampU32(ArgNumber(info, 3, "toSeq")), &entries);
+      return EntriesInto(env, entries.data(), entries.size(), out);
+    });
+  }
+  // The two lookups again, with the block's arguments instead of the call's; an answer longer
+  // than the block's rest is not written (ask range with a bigger array).
+  Napi::Value FindLastInBlock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      double* b = block_.data();
+      SegmentEntry e;
+      const bool found = segment(env)->FindLast(BlockKey(b), &e);
+      return EntriesInto(env, &e, found ? 1 : 0, b + kBlockArgs, block_.length() - kBlockArgs);
+    });
+  }
+  Napi::Value RangeInBlock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      double* b = block_.data();
+      std::vector<SegmentEntry>& entries = Scratch();
+      segment(env)->Range(BlockKey(b), ClampU32(b[2]), ClampU32(b[3]), &entries);
+      return EntriesInto(env, entries.data(), entries.size(), b + kBlockArgs,
+                         block_.length() - kBlockArgs);
     });
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -127,7 +175,10 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
     return info.Env().Undefined();
   }
 
+  static uint64_t BlockKey(const double* b) { return KeyOf(b[0], b[1]); }
+
   std::shared_ptr<IndexSegment> segment_;
+  PinnedArray<Napi::Float64Array> block_;
 };
 
 // Common shape of the two builders: work on the pool, then resolve or reject with a coded error.

@@ -69,6 +69,8 @@ Napi::Function NativeLogBinding::Init(Napi::Env env) {
                          InstanceMethod<&NativeLogBinding::Flush>("flush"),
                          InstanceMethod<&NativeLogBinding::PollFlushes>("pollFlushes"),
                          InstanceMethod<&NativeLogBinding::ReadFrames>("readFrames"),
+                         InstanceMethod<&NativeLogBinding::PinReads>("pinReads"),
+                         InstanceMethod<&NativeLogBinding::ReadPinned>("readPinned"),
                          InstanceMethod<&NativeLogBinding::Scan>("scan"),
                          InstanceMethod<&NativeLogBinding::Close>("close"),
                          InstanceMethod<&NativeLogBinding::EndPosition>("endPosition"),
@@ -197,6 +199,29 @@ Napi::Value NativeLogBinding::ReadFrames(const Napi::CallbackInfo& info) {
     }
     const size_t bytes = log(env).ReadFramesInto(positions.Data(), static_cast<size_t>(count),
                                                  out.Data(), out.ElementLength());
+    return Napi::Number::New(env, static_cast<double>(bytes));
+  });
+}
+
+Napi::Value NativeLogBinding::PinReads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    read_positions_.Pin(info, 0, "positions");
+    read_out_.Pin(info, 1, "out");
+    return env.Undefined();
+  });
+}
+
+Napi::Value NativeLogBinding::ReadPinned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    // readPinned(count): readFrames over the arrays of the last pinReads.
+    const double count = ArgNumber(info, 0, "count");
+    if (!(count >= 0) || count > static_cast<double>(read_positions_.length())) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "count exceeds the pinned positions");
+    }
+    const size_t bytes = log(env).ReadFramesInto(read_positions_.data(), static_cast<size_t>(count),
+                                                 read_out_.data(), read_out_.length());
     return Napi::Number::New(env, static_cast<double>(bytes));
   });
 }

@@ -224,3 +224,36 @@ describe.each(backends)('index segments built by %s', (_name, builder) => {
     expect(fs.existsSync(path.join(dir, 'k.seg'))).toBe(false);
   });
 });
+
+describe.skipIf(!addon)('the addon’s lookup block', () => {
+  it('answers as the argument form does, leaves an answer too long for it unwritten, and is required', async () => {
+    const native = addon as NonNullable<typeof addon>;
+    const dir = tempDir();
+    const { arrays } = entries(700);
+    await new NativeSegmentBackend(native).build(dir, 'b.seg', { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 }, arrays);
+    const file = path.join(dir, 'b.seg');
+    const block = new Float64Array(8); // room for two entries
+    const seg = new native.NativeSegment(file, block);
+    const out = new Float64Array(64);
+    for (let i = 0; i < 700; i++) {
+      const k = keyOf(`s-${i}`);
+      block.set([k.hi, k.lo, 2, 100]);
+      const n = seg.rangeInBlock();
+      expect(n).toBe(seg.range(k.hi, k.lo, 2, 100, out));
+      expect(n).toBe(2 * (i % 7));
+      if (n <= 4) expect(Array.from(block.subarray(4, 4 + n))).toEqual(Array.from(out.subarray(0, n)));
+      else expect(Array.from(block.subarray(4))).toEqual([-1, -1, -1, -1]);
+      block.set([k.hi, k.lo]);
+      expect(seg.findLastInBlock()).toBe(2);
+      expect(Array.from(block.subarray(4, 6))).toEqual(Array.from(out.subarray(0, seg.findLast(k.hi, k.lo, out))));
+      block.fill(-1, 4);
+    }
+    // Values no key or seq can take are clamped, not cast (a NaN or negative double cast to an
+    // integer is undefined behaviour): nothing is found.
+    block.set([Number.NaN, -5, -1, Number.POSITIVE_INFINITY]);
+    expect(seg.rangeInBlock()).toBe(0);
+    seg.close();
+    expect(() => new native.NativeSegment(file, new Float64Array(5))).toThrow(/at least 6/);
+    expect(() => new (native.NativeSegment as unknown as new (p: string) => unknown)(file)).toThrow(/block/);
+  });
+});

@@ -23,6 +23,7 @@ export class NativeChunkLog implements LogEngine {
   constructor(addon: NativeAddon, dir: string, chunkSize: number, readOnly: boolean, pollMs = 0) {
     this.poller = new FlushPoller(pollMs, () => this.log.pollFlushes());
     this.log = wrap(() => new addon.NativeLog(dir, chunkSize, readOnly));
+    this.pinReads();
   }
 
   private storeIdentity = 0;
@@ -50,14 +51,24 @@ export class NativeChunkLog implements LogEngine {
 
   readFrames(positions: ArrayLike<number>): Buffer {
     const count = positions.length;
-    if (count > this.positions.length) this.positions = new Float64Array(Math.max(count, this.positions.length * 2));
+    if (count > this.positions.length) {
+      this.positions = new Float64Array(Math.max(count, this.positions.length * 2));
+      this.pinReads();
+    }
     for (let i = 0; i < count; i++) this.positions[i] = positions[i] as number;
-    let bytes = wrap(() => this.log.readFrames(this.positions, count, this.frames));
+    let bytes = wrap(() => this.log.readPinned(count));
     if (bytes <= this.frames.length) return this.frames.subarray(0, bytes);
     const out = Buffer.allocUnsafe(bytes);
-    if (bytes <= MAX_KEPT_READ_BYTES) this.frames = out;
+    if (bytes <= MAX_KEPT_READ_BYTES) {
+      this.frames = out;
+      this.pinReads();
+    }
     bytes = wrap(() => this.log.readFrames(this.positions, count, out));
     return out.subarray(0, bytes);
+  }
+  /** The addon reads into the arrays it was last handed here (readPinned). */
+  private pinReads(): void {
+    wrap(() => this.log.pinReads(this.positions, this.frames));
   }
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number } {
     return wrap(() => this.log.scan(from, limit, maxBytes));
