@@ -230,7 +230,12 @@ describe.skipIf(!addon)('the addon’s lookup block', () => {
     const native = addon as NonNullable<typeof addon>;
     const dir = tempDir();
     const { arrays } = entries(700);
-    await new NativeSegmentBackend(native).build(dir, 'b.seg', { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 }, arrays);
+    await new NativeSegmentBackend(native).build(
+      dir,
+      'b.seg',
+      { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 },
+      arrays,
+    );
     const file = path.join(dir, 'b.seg');
     const block = new Float64Array(8); // room for two entries
     const seg = new native.NativeSegment(file, block);
