@@ -170,4 +170,12 @@ describe('KeyTable (hash table under both dictionaries)', () => {
     });
     expect(n).toBe(model.size);
   });
+
+  it('refuses a key wider than 48 bits instead of storing it cut short', () => {
+    const t = new KeyTable();
+    expect(() => t.update({ hi: 0x1_0000, lo: 7 }, () => 1)).toThrow(RangeError);
+    expect(t.size).toBe(0);
+    t.update({ hi: 0xffff, lo: 7 }, () => 1);
+    expect(t.get({ hi: 0xffff, lo: 7 })).toBe(1);
+  });
 });

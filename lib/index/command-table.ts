@@ -1,6 +1,6 @@
 /**
  * The command entries of a memtable: the 64-bit key of a command id to the positions of that
- * command's events, oldest first, in a KeyTable: about 25 bytes per command off the JS heap, where
+ * command's events, oldest first, in a KeyTable: about 21-43 bytes per command off the JS heap, where
  * a Map of id strings took about 70 and gave the garbage collector an object per command to trace.
  *
  * Keys are hashes, so two ids may share an entry; every position is a candidate that the reader

@@ -1,13 +1,13 @@
 /**
- * A hash table from 64-bit keys (lib/format/key-hash.ts) to non-zero numbers, in typed arrays:
- * open addressing with linear probing, load <= 0.7, deletion by shifting later members of a probe
- * run back (no tombstones to slow lookups). What the index keeps per command id (CommandTable,
- * RecentKeys) sits on it: 17 bytes per slot (24-49 per key as the load moves between 0.35 and 0.7),
- * off the JS heap, nothing for the garbage collector to trace.
+ * A hash table from 48-bit keys (lib/format/key-hash.ts: `hi` holds 16 bits) to non-zero numbers,
+ * in typed arrays: open addressing with linear probing, load <= 0.7, deletion by shifting later
+ * members of a probe run back (no tombstones to slow lookups). What the index keeps per command id
+ * (CommandTable, RecentKeys) sits on it: 15 bytes per slot (21-43 per key as the load moves
+ * between 0.35 and 0.7), off the JS heap, nothing for the garbage collector to trace.
  *
  * Each slot has a one-byte tag, 0 when the slot is empty, else a digest of the key (never 0). A
  * probe walks the tags and reads a slot's key only when its tag matches, so a key that is absent
- * (most lookups: every new command id an append checks) touches the tag array alone, 1/17 of the
+ * (most lookups: every new command id an append checks) touches the tag array alone, 1/15 of the
  * table's bytes. Random reads cost what the array they hit costs: on the bench VM a
  * dependent read in 2 MB takes ~17 ns, in 32 MB ~170 ns (a 1.26M-key table is 2 MB of tags).
  */
@@ -33,7 +33,7 @@ function tagOf(hi: number, lo: number): number {
 
 export class KeyTable {
   private tag = new Uint8Array(MIN_CAPACITY);
-  private hi = new Uint32Array(MIN_CAPACITY);
+  private hi = new Uint16Array(MIN_CAPACITY);
   private lo = new Uint32Array(MIN_CAPACITY);
   private value = new Float64Array(MIN_CAPACITY);
   private mask = MIN_CAPACITY - 1;
@@ -56,6 +56,8 @@ export class KeyTable {
     const value = next(was);
     if (value === was || value === 0) return was;
     if (was === 0) {
+      // A wider hi would be stored cut to 16 bits and never found again.
+      if (key.hi > 0xffff) throw new RangeError(`key hi ${key.hi} is wider than 16 bits`);
       if ((this.size + 1) * 10 > (this.mask + 1) * 7) {
         this.rehash((this.mask + 1) * 2);
         i = this.slotFor(key.hi, key.lo);
@@ -108,7 +110,7 @@ export class KeyTable {
   private rehash(capacity: number): void {
     const { tag, hi, lo, value } = this;
     this.tag = new Uint8Array(capacity);
-    this.hi = new Uint32Array(capacity);
+    this.hi = new Uint16Array(capacity);
     this.lo = new Uint32Array(capacity);
     this.value = new Float64Array(capacity);
     this.mask = capacity - 1;

@@ -1,8 +1,9 @@
 /**
  * Keys remembered for a retention period after they were added: the recent-command dictionary of
- * the ENode design. It holds 64-bit key hashes (lib/format/key-hash.ts), not the ids, in a KeyTable
- * beside a FIFO ring of the same keys in insertion order, both in typed arrays: about 30-45 bytes
- * per key off the JS heap (a Set of the id strings took about 80, on it). Eviction drops the oldest
+ * the ENode design. It holds 48-bit key hashes (lib/format/key-hash.ts), not the ids, in a KeyTable
+ * beside a FIFO ring of the same keys in insertion order, both in typed arrays: about 27-55 bytes
+ * per key off the JS heap, 35 for the e2e bench's 1.25M (a Set of the id strings took about 80, on
+ * it). Eviction drops the oldest
  * keys in O(evicted) with one counter per second of insertions instead of a timestamp per key.
  *
  * Each key holds the non-zero value it was first added with; a second add of the same key turns it
@@ -23,7 +24,7 @@ const BUCKET_MS = 1000;
 export class RecentKeys {
   private readonly table = new KeyTable();
   /** The keys in insertion order: slots [head, head + size) of a ring. */
-  private ringHi = new Uint32Array(MIN_RING);
+  private ringHi = new Uint16Array(MIN_RING);
   private ringLo = new Uint32Array(MIN_RING);
   private head = 0;
   private readonly buckets: { time: number; count: number }[] = [];
@@ -78,7 +79,7 @@ export class RecentKeys {
 
   private growRing(): void {
     const count = this.table.size;
-    const hi = new Uint32Array(this.ringHi.length * 2);
+    const hi = new Uint16Array(this.ringHi.length * 2);
     const lo = new Uint32Array(this.ringLo.length * 2);
     const ringMask = this.ringHi.length - 1;
     for (let k = 0; k < count; k++) {
