@@ -3,8 +3,8 @@
  * the ENode design. It holds 48-bit key hashes (lib/format/key-hash.ts), not the ids, in a KeyTable
  * beside a FIFO ring of the same keys in insertion order, both in typed arrays: about 27-55 bytes
  * per key off the JS heap, 35 for the e2e bench's 1.25M (a Set of the id strings took about 80, on
- * it). Eviction drops the oldest
- * keys in O(evicted) with one counter per second of insertions instead of a timestamp per key.
+ * it). Eviction drops the oldest keys in O(evicted) with one counter per second of insertions
+ * instead of a timestamp per key.
  *
  * Each key holds the non-zero value it was first added with; a second add of the same key turns it
  * into SEEN_AGAIN. The store keeps there the position of a command's only event (store-index.ts).
