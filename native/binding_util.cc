@@ -1,5 +1,7 @@
 #include "binding_util.h"
 
+#include <cmath>
+
 namespace annals {
 
 Napi::Error ToJsError(Napi::Env env, const std::string& code, const std::string& message) {
@@ -13,6 +15,15 @@ double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name) {
     throw ToJsError(info.Env(), "INVALID_ARGUMENT", std::string(name) + " must be a number");
   }
   return info[i].As<Napi::Number>().DoubleValue();
+}
+
+uint64_t ArgUint(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t max) {
+  const double v = ArgNumber(info, i, name);
+  if (!(v >= 0) || v != std::floor(v) || v > static_cast<double>(max)) {
+    throw ToJsError(info.Env(), "INVALID_ARGUMENT",
+                    std::string(name) + " must be an integer from 0 to " + std::to_string(max));
+  }
+  return static_cast<uint64_t>(v);
 }
 
 }  // namespace annals

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -34,6 +35,11 @@ T ArgTypedArray(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// Argument i as an integer in [0, max] (max at most 2^53 - 1), else INVALID_ARGUMENT: casting a
+// negative, fractional-overflowing or NaN double to an integer type is undefined behaviour.
+uint64_t ArgUint(const Napi::CallbackInfo& info, size_t i, const char* name,
+                 uint64_t max = 9007199254740991ULL);
 
 // A typed array of the caller's that a binding keeps across calls, so a hot call takes no
 // arguments: each argument a binding reads from N-API costs a checked conversion, and a typed

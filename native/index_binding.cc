@@ -212,9 +212,9 @@ class SegmentWorker : public Napi::AsyncWorker {
 
 SegmentSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   SegmentSpec spec;
-  spec.kind = static_cast<uint8_t>(ArgNumber(info, i, "kind"));
-  spec.from_position = static_cast<uint64_t>(ArgNumber(info, i + 1, "fromPosition"));
-  spec.to_position = static_cast<uint64_t>(ArgNumber(info, i + 2, "toPosition"));
+  spec.kind = static_cast<uint8_t>(ArgUint(info, i, "kind", UINT8_MAX));
+  spec.from_position = ArgUint(info, i + 1, "fromPosition");
+  spec.to_position = ArgUint(info, i + 2, "toPosition");
   return spec;
 }
 

@@ -84,9 +84,8 @@ NativeLogBinding::NativeLogBinding(const Napi::CallbackInfo& info)
     if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean()) {
       throw ToJsError(info.Env(), "INVALID_ARGUMENT", "new NativeLog(dir, chunkSize, readOnly)");
     }
-    const double chunk_size = ArgNumber(info, 1, "chunkSize");
-    log_ = std::make_unique<ChunkLog>(info[0].As<Napi::String>().Utf8Value(),
-                                      static_cast<uint64_t>(chunk_size),
+    const uint64_t chunk_size = ArgUint(info, 1, "chunkSize");
+    log_ = std::make_unique<ChunkLog>(info[0].As<Napi::String>().Utf8Value(), chunk_size,
                                       info[2].As<Napi::Boolean>().Value());
   });
 }
@@ -229,12 +228,11 @@ Napi::Value NativeLogBinding::ReadPinned(const Napi::CallbackInfo& info) {
 Napi::Value NativeLogBinding::Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
-    const double from = ArgNumber(info, 0, "from");
-    const double limit = ArgNumber(info, 1, "limit");
-    const double max_bytes = ArgNumber(info, 2, "maxBytes");
+    const uint64_t from = ArgUint(info, 0, "from");
+    const uint64_t limit = ArgUint(info, 1, "limit");
+    const auto max_bytes = static_cast<size_t>(ArgUint(info, 2, "maxBytes", UINT32_MAX));
     std::vector<uint8_t> bytes;
-    const uint64_t next = log(env).Scan(static_cast<uint64_t>(from), static_cast<uint64_t>(limit),
-                                        static_cast<size_t>(max_bytes), &bytes);
+    const uint64_t next = log(env).Scan(from, limit, max_bytes, &bytes);
     Napi::Object out = Napi::Object::New(env);
     out.Set("bytes", ToBuffer(env, std::move(bytes)));
     out.Set("next", static_cast<double>(next));

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { nativeAddon } from '../lib/native.js';
+import { tempDir } from './helpers.js';
+
+const addon = nativeAddon();
+
+// Numbers reach the addon as doubles; one cast to an integer type out of range (negative, NaN,
+// Infinity, too large) is undefined behaviour in C++, so every such argument is checked first.
+describe.skipIf(!addon)('the addon’s number arguments', () => {
+  const native = addon as NonNullable<typeof addon>;
+  const bad = [-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 64, 1.5];
+  const invalid = { code: 'INVALID_ARGUMENT' };
+
+  it('refuses a chunk size, scan bound or read count that is not a small non-negative integer', () => {
+    const dir = tempDir();
+    for (const v of bad) expect(() => new native.NativeLog(dir, v, false), String(v)).toThrow(expect.objectContaining(invalid));
+    const log = new native.NativeLog(dir, 1 << 20, false);
+    log.open(7);
+    for (const v of bad) {
+      expect(() => log.scan(v, 100, 1024), `from ${v}`).toThrow(/from must be an integer/);
+      expect(() => log.scan(64, v, 1024), `limit ${v}`).toThrow(/limit must be an integer/);
+      expect(() => log.scan(64, 100, v), `maxBytes ${v}`).toThrow(/maxBytes must be an integer/);
+    }
+    expect(log.scan(64, 64, 1024).bytes.length).toBe(0);
+    const positions = new Float64Array(4);
+    log.pinReads(positions, new Uint8Array(64));
+    for (const v of [-1, Number.NaN, 5]) expect(() => log.readPinned(v), String(v)).toThrow(/count exceeds/);
+    positions[0] = -3;
+    expect(() => log.readPinned(1)).toThrow(/position must be a non-negative integer/);
+    log.close();
+  });
+
+  it('refuses a segment spec that is not made of integers in range', () => {
+    const dir = tempDir();
+    const one = [Uint32Array.of(1), Uint32Array.of(2), Uint32Array.of(1), Float64Array.of(64)] as const;
+    for (const v of bad) {
+      expect(() => native.buildSegment(dir, 's.seg', 1, v, 100, ...one), `from ${v}`).toThrow(/fromPosition must be an integer/);
+      expect(() => native.buildSegment(dir, 's.seg', v, 64, 100, ...one), `kind ${v}`).toThrow(/kind must be an integer/);
+    }
+    expect(() => native.buildSegment(dir, 's.seg', 256, 64, 100, ...one)).toThrow(/kind must be an integer from 0 to 255/);
+  });
+});
