@@ -186,6 +186,10 @@ void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint
   if (!open_ || read_only_) throw StoreError("READ_ONLY", "the log is not open for writing");
   if (count == 0) return;
   const uint64_t end = end_position();
+  // Checked before the cast: a negative, NaN or huge double cast to an integer is undefined.
+  if (!(starts[0] >= 0) || starts[0] > 9007199254740991.0) {
+    throw StoreError("INVALID_ARGUMENT", "append placement does not match the end of the log");
+  }
   const uint64_t first = static_cast<uint64_t>(starts[0]);
   const uint64_t next_chunk = chunks_.empty() ? 0 : chunks_.back()->number() + 1;
   const bool roll = first == next_chunk * chunk_size_ + kChunkHeaderSize;

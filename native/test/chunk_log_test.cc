@@ -87,6 +87,13 @@ TEST(AppendRefusesAWrongPlacementAndWritesNothing) {
   const uint32_t len = static_cast<uint32_t>(no_commit.size());
   CHECK_THROWS_CODE(log.Append(no_commit.data(), no_commit.size(), &start, &len, 1),
                     "INVALID_ARGUMENT");
+  // Starts no position can take are refused before any cast (UBSan would report the cast).
+  std::vector<uint8_t> ok;
+  AddFrame(&ok, 10, true, 0, 1, false);
+  const uint32_t ok_len = static_cast<uint32_t>(ok.size());
+  for (const double bad : {-1.0, std::nan(""), 1e300, -1e300}) {
+    CHECK_THROWS_CODE(log.Append(ok.data(), ok.size(), &bad, &ok_len, 1), "INVALID_ARGUMENT");
+  }
   CHECK_EQ(log.end_position(), end);
 }
 
