@@ -41,6 +41,10 @@ class ChunkFile {
   // The chunk image; only while mapped.
   const uint8_t* data() const { return mapping_.data(); }
   const std::string& path() const { return path_; }
+  // "chunk <path> at offset <offset>", for error messages.
+  std::string Where(uint64_t offset) const {
+    return "chunk " + path_ + " at offset " + std::to_string(offset);
+  }
   bool sealed() const { return sealed_; }
   // The store identity in the header; 0 for a header of version 1 or 2.
   uint32_t identity() const { return identity_; }

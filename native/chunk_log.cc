@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
-#include <cstring>
 #include <filesystem>
 
 #include "crc32c.h"
@@ -17,7 +15,6 @@ namespace annals {
 namespace {
 
 constexpr uint64_t kTornZeroSlack = 4096;
-constexpr size_t kMappedSealedChunks = 8;
 // Appends land on blocks zero-filled ahead of them (up to this far ahead, refilled once half of it
 // is used). Why: in a sparse chunk every flush also allocates the blocks its data landed on, and
 // fdatasync then commits that metadata through the filesystem journal; on blocks already written
@@ -25,15 +22,6 @@ constexpr size_t kMappedSealedChunks = 8;
 // second. The zeroes cost one extra write of the data's size, and the tail chunk takes at most this
 // much more disk space.
 constexpr uint64_t kZeroAheadBytes = 1 << 20;
-// A read of many positions (a stream's events lie far apart in the log) asks the CPU for the
-// first bytes of the frame this many ahead while it checks and copies the current one, so their
-// memory misses overlap instead of queueing: stream reads +12% here.
-constexpr size_t kPrefetchFrames = 4;
-constexpr uint64_t kPrefetchBytes = 256;
-
-std::string Where(const ChunkFile& chunk, uint64_t offset) {
-  return "chunk " + chunk.path() + " at offset " + std::to_string(offset);
-}
 
 // Chunk numbers present in `dir`, sorted; removes leftovers of interrupted creations when writable.
 std::vector<uint64_t> ListChunks(const std::string& dir, bool writable) {
@@ -91,12 +79,12 @@ RecoveryReport ChunkLog::Open(uint32_t fresh_identity) {
     chunks_.push_back(ChunkFile::Open(dir_, n, chunk_size_, last, !read_only_));
     const ChunkFile& chunk = *chunks_.back();
     if (!last && !chunk.sealed()) {
-      throw StoreError("CORRUPTION", Where(chunk, chunk_size_ - kChunkFooterSize) +
+      throw StoreError("CORRUPTION", chunk.Where(chunk_size_ - kChunkFooterSize) +
                                          ": chunk is not the last one but has no valid footer");
     }
     if (chunk.sealed() && (chunk.footer().data_end < kChunkHeaderSize ||
                            chunk.footer().data_end > ChunkDataCapacityEnd(chunk_size_))) {
-      throw StoreError("CORRUPTION", Where(chunk, chunk_size_ - kChunkFooterSize) +
+      throw StoreError("CORRUPTION", chunk.Where(chunk_size_ - kChunkFooterSize) +
                                          ": footer data end out of range");
     }
   }
@@ -293,107 +281,6 @@ void ChunkLog::Close() {
 uint64_t ChunkLog::DataLimit(const ChunkFile& chunk) const {
   if (chunk.sealed()) return chunk.footer().data_end;
   return write_offset_;
-}
-
-const ChunkFile& ChunkLog::Readable(uint64_t number) {
-  ChunkFile& chunk = *chunks_[number];
-  if (!chunk.sealed()) return chunk;  // the tail: always mapped
-  // Reads of a stream or the global log hit the same chunk many times in a row.
-  if (!mapped_sealed_.empty() && mapped_sealed_.front() == number) return chunk;
-  auto it = std::find(mapped_sealed_.begin(), mapped_sealed_.end(), number);
-  if (it != mapped_sealed_.end()) mapped_sealed_.erase(it);
-  mapped_sealed_.insert(mapped_sealed_.begin(), number);
-  chunk.Map();
-  while (mapped_sealed_.size() > kMappedSealedChunks) {
-    chunks_[mapped_sealed_.back()]->Unmap();
-    mapped_sealed_.pop_back();
-  }
-  return chunk;
-}
-
-const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) {
-  const uint64_t number = position / chunk_size_;
-  const uint64_t offset = position % chunk_size_;
-  if (!open_ || number >= chunks_.size()) {
-    throw StoreError("INVALID_ARGUMENT", "no record at position " + std::to_string(position));
-  }
-  const ChunkFile& chunk = Readable(number);
-  const uint64_t limit = DataLimit(chunk);
-  if (offset < kChunkHeaderSize || offset + kFrameHeaderSize > limit) {
-    throw StoreError("INVALID_ARGUMENT", "no record at position " + std::to_string(position));
-  }
-  const uint8_t* frame = chunk.data() + offset;
-  const uint32_t len = LoadU32(frame);
-  if (len < kFrameHeaderSize || len > limit - offset) {
-    throw StoreError("CORRUPTION", Where(chunk, offset) + ": bad frame length");
-  }
-  if (LoadU32(frame + 4) != Crc32c(frame + 8, len - 8)) {
-    throw StoreError("CORRUPTION", Where(chunk, offset) + ": bad checksum");
-  }
-  return frame;
-}
-
-namespace {
-uint64_t PositionArg(double p) {
-  if (!(p >= 0) || p != std::floor(p) || p > 9007199254740991.0) {
-    throw StoreError("INVALID_ARGUMENT", "a position must be a non-negative integer");
-  }
-  return static_cast<uint64_t>(p);
-}
-}  // namespace
-
-std::vector<uint8_t> ChunkLog::ReadFrames(const double* positions, size_t count) {
-  std::vector<uint8_t> out(ReadFramesInto(positions, count, nullptr, 0));
-  ReadFramesInto(positions, count, out.data(), out.size());
-  return out;
-}
-
-void ChunkLog::Prefetch(double position) const {
-  if (!(position >= 0) || position >= 9007199254740992.0) return;  // PositionArg reports it
-  const uint64_t p = static_cast<uint64_t>(position);
-  const uint64_t number = p / chunk_size_;
-  if (number >= chunks_.size() || !chunks_[number]->mapped()) return;
-  const uint64_t offset = p % chunk_size_;
-  for (uint64_t line = 0; line < kPrefetchBytes && offset + line < chunk_size_; line += 64) {
-    __builtin_prefetch(chunks_[number]->data() + offset + line);
-  }
-}
-
-size_t ChunkLog::ReadFramesInto(const double* positions, size_t count, uint8_t* out,
-                                size_t capacity) {
-  size_t total = 0;
-  for (size_t i = 0; i < count && i < kPrefetchFrames; ++i) Prefetch(positions[i]);
-  for (size_t i = 0; i < count; ++i) {
-    if (i + kPrefetchFrames < count) Prefetch(positions[i + kPrefetchFrames]);
-    const uint8_t* frame = VerifiedFrame(PositionArg(positions[i]));
-    const uint32_t len = LoadU32(frame);
-    if (total + len <= capacity) std::memcpy(out + total, frame, len);
-    total += len;
-  }
-  return total;
-}
-
-uint64_t ChunkLog::Scan(uint64_t from, uint64_t limit, size_t max_bytes,
-                        std::vector<uint8_t>* out) {
-  uint64_t position = from;
-  while (position < limit) {
-    const uint64_t number = position / chunk_size_;
-    if (number >= chunks_.size()) break;
-    const uint64_t offset = position % chunk_size_;
-    if (offset >= DataLimit(*chunks_[number])) {
-      // Stop at a chunk's end once something is read: the frames returned are then contiguous,
-      // and the caller derives their positions from `next`.
-      if (!out->empty() || number + 1 >= chunks_.size()) break;
-      position = (number + 1) * chunk_size_ + kChunkHeaderSize;
-      continue;
-    }
-    const uint8_t* frame = VerifiedFrame(position);
-    const uint32_t len = LoadU32(frame);
-    if (!out->empty() && out->size() + len > max_bytes) break;
-    out->insert(out->end(), frame, frame + len);
-    position += len;
-  }
-  return position;
 }
 
 }  // namespace annals
