@@ -38,7 +38,8 @@ export const KINDS: SegmentKind[] = [SEGMENT_KIND_STREAM, SEGMENT_KIND_COMMAND];
 const NAME = /^(stream|command)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
 
 export class SegmentCatalog {
-  private readonly slots = new Map<SegmentKind, SegmentSlot[]>(KINDS.map((k) => [k, []]));
+  /** Each kind's chain, indexed by kind (an array, not a Map: every lookup asks for one). */
+  private readonly slots: SegmentSlot[][] = [];
   /** Called when a segment opened on demand is unreadable (it is marked broken first). */
   onBroken: (slot: SegmentSlot) => void = () => {};
 
@@ -46,7 +47,9 @@ export class SegmentCatalog {
     readonly dir: string,
     readonly backend: SegmentBackend,
     private readonly warn: (msg: string) => void,
-  ) {}
+  ) {
+    for (const kind of KINDS) this.slots[kind] = [];
+  }
 
   static load(dir: string, backend: SegmentBackend, logEnd: number, writable: boolean, warn: (msg: string) => void): SegmentCatalog {
     const catalog = new SegmentCatalog(dir, backend, warn);
@@ -61,7 +64,7 @@ export class SegmentCatalog {
         .filter((c) => c.m && (c.m[1] === 'stream') === (kind === SEGMENT_KIND_STREAM))
         .map((c) => ({ name: c.name, from: Number.parseInt(c.m?.[2] ?? '', 16), to: Number.parseInt(c.m?.[3] ?? '', 16) }))
         .sort((a, b) => a.from - b.from || b.to - a.to);
-      const chain = catalog.slots.get(kind) as SegmentSlot[];
+      const chain = catalog.of(kind) as SegmentSlot[];
       let expect = CHUNK_HEADER_SIZE;
       for (const c of candidates) {
         if (c.from < expect || c.to > logEnd) {
@@ -105,7 +108,7 @@ export class SegmentCatalog {
 
   /** Slots of a kind, oldest first. */
   of(kind: SegmentKind): readonly SegmentSlot[] {
-    return this.slots.get(kind) as SegmentSlot[];
+    return this.slots[kind] as SegmentSlot[];
   }
 
   /** End of the log range the kind's chain covers. */
@@ -117,12 +120,12 @@ export class SegmentCatalog {
   /** Opens `dir/name` and appends it to the chain; `since`: see SegmentSlot. */
   append(kind: SegmentKind, name: string, from: number, to: number, since: number): void {
     const reader = this.backend.open(path.join(this.dir, name));
-    (this.slots.get(kind) as SegmentSlot[]).push({ kind, from, to, name, since, reader });
+    (this.slots[kind] as SegmentSlot[]).push({ kind, from, to, name, since, reader });
   }
 
   /** Puts the segment `name` in place of the consecutive slots `old` (a merge or a rebuild). */
   replace(kind: SegmentKind, old: SegmentSlot[], name: string): void {
-    const chain = this.slots.get(kind) as SegmentSlot[];
+    const chain = this.slots[kind] as SegmentSlot[];
     const first = chain.indexOf(old[0] as SegmentSlot);
     if (first < 0 || old.some((s, i) => chain[first + i] !== s)) throw new AnnalsError('IO', 'index: replaced slots are not in the chain');
     const from = (old[0] as SegmentSlot).from;
@@ -141,7 +144,8 @@ export class SegmentCatalog {
   }
 
   close(): void {
-    for (const chain of this.slots.values()) {
+    for (const kind of KINDS) {
+      const chain = this.slots[kind] as SegmentSlot[];
       for (const s of chain) s.reader?.close();
       chain.length = 0;
     }

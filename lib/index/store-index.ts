@@ -258,7 +258,8 @@ export class StoreIndex {
    */
   commandPositions(commandId: string, disk: boolean | 'recent', key: Key, recentValue: number, everySource: boolean): number[] | undefined {
     const recent = recentValue !== 0;
-    const out: number[] = [];
+    // Made on the first hit: most calls (new command ids) find none.
+    let out: number[] | undefined;
     // A command missing from the recent set is in no memtable or segment indexed since the set's
     // keptSince, as in latest(). (Judged from the set's own eviction, not from the clock against
     // the retention: eviction drops whole one-second buckets, so keys up to a second younger than
@@ -270,6 +271,7 @@ export class StoreIndex {
       const inMemory = m.command(key);
       if (inMemory === undefined) continue;
       if (!everySource) return inMemory;
+      out ??= [];
       for (const p of inMemory) out.push(p);
     }
     if (disk === true || (disk === 'recent' && recent)) {
@@ -277,11 +279,13 @@ export class StoreIndex {
       for (let i = slots.length - 1; i >= 0; i--) {
         if (!recent && (slots[i] as SegmentSlot).since >= keptSince) continue;
         const hits = this.segments.range(slots[i] as SegmentSlot, key, commandId, 0, MAX_SEQ);
+        if (hits.length === 0) continue;
+        out ??= [];
         for (let k = 1; k < hits.length; k += 2) out.push(hits[k] as number);
-        if (hits.length > 0 && !everySource) break;
+        if (!everySource) break;
       }
     }
-    return out.length === 0 ? undefined : out.sort((a, b) => a - b);
+    return out === undefined ? undefined : out.sort((a, b) => a - b);
   }
 
   /** Index fields of the records at `positions`. */
