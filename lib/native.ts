@@ -53,10 +53,10 @@ export interface NativeSegmentHandle {
   /** Answers are written to `out` as [seq, position] pairs; the result is how many values the
    * answer takes (retry with a bigger `out` when that exceeds its length). No Bloom probe: callers
    * probe their copy of the filter (bloomBits) first. */
-  findLast(hi: number, lo: number, out: Float64Array): number;
   range(hi: number, lo: number, fromSeq: number, toSeq: number, out: Float64Array): number;
-  /** findLast and range with their arguments in the segment's block, [hi, lo, fromSeq, toSeq],
-   * and the answer written after them (not written when it is longer than the block's rest). */
+  /** The key's entry with the largest seq, and range, with their arguments in the segment's block,
+   * [hi, lo, fromSeq, toSeq], and the answer written after them (not written when it is longer
+   * than the block's rest: ask range). */
   findLastInBlock(): number;
   rangeInBlock(): number;
   close(): void;

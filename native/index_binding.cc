@@ -57,7 +57,6 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
                            InstanceMethod<&NativeSegment::Header>("header"),
                            InstanceMethod<&NativeSegment::MayContain>("mayContain"),
                            InstanceMethod<&NativeSegment::BloomBits>("bloomBits"),
-                           InstanceMethod<&NativeSegment::FindLast>("findLast"),
                            InstanceMethod<&NativeSegment::Range>("range"),
                            InstanceMethod<&NativeSegment::FindLastInBlock>("findLastInBlock"),
                            InstanceMethod<&NativeSegment::RangeInBlock>("rangeInBlock"),
@@ -115,18 +114,6 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
     });
   }
   // findLast(hi, lo, out): [seq, position] of the entry with the key and the largest seq.
-  Napi::Value FindLast(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    return Guard(env, [&]() -> Napi::Value {
-      SegmentEntry e;
-      const uint64_t key = KeyArg(info, 0);
-      auto out = ArgTypedArray<Napi::Float64Array>(info, 2, "out");
-      // No Bloom probe here: callers probe their copy of the filter first (lib/index), so a key
-      // that reaches the tree is one the filter let through.
-      const bool found = segment(env)->FindLast(key, &e);
-      return EntriesInto(env, &e, found ? 1 : 0, out);
-    });
-  }
   // Range's answer before it is copied out: reused, so a point lookup allocates nothing here
   // (lookups run on the JS thread only); released at the next lookup after an answer of more than
   // kKeptEntries, so one huge stream read does not pin its buffer for the life of the process.
@@ -149,8 +136,10 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       return EntriesInto(env, entries.data(), entries.size(), out);
     });
   }
-  // The two lookups again, with the block's arguments instead of the call's; an answer longer
-  // than the block's rest is not written (ask range with a bigger array).
+  // Lookups with the block's arguments instead of the call's; an answer longer than the block's
+  // rest is not written (ask range with a bigger array). No Bloom probe here: callers probe their
+  // copy of the filter first (lib/index), so a key that reaches the tree is one the filter let
+  // through. findLastInBlock: the entry of the key with the largest seq.
   Napi::Value FindLastInBlock(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
