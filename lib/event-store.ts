@@ -78,6 +78,7 @@ export class EventStore {
       memtableEntries: options.indexMemtableEntries,
       maxSegments: options.maxIndexSegments,
       retentionMs: options.retentionMs,
+      maxRecentCommands: options.maxRecentCommands,
       logEnd: () => engine.endPosition(),
       flushLog: () => this.writer.flush(),
       warn: (m) => warn(m, 'ANNALS_INDEX'),

@@ -19,6 +19,7 @@ export interface ResolvedOptions {
   flushPollMicros: number;
   commandLookup: 'memory' | 'disk';
   retentionMs: number;
+  maxRecentCommands: number;
   limits: ResolvedLimits;
   readOnly: boolean;
   indexMemtableEntries: number;
@@ -28,6 +29,9 @@ export interface ResolvedOptions {
 }
 
 const MiB = 1 << 20;
+/** The most keys a 2^21-slot KeyTable holds at its 0.7 load: the recent-command set then stops at
+ * about 44 MB (2^21 slots of 15 bytes and ring entries of 6) instead of growing through the retention period. */
+const DEFAULT_MAX_RECENT_COMMANDS = 1_400_000;
 
 function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -76,6 +80,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     flushPollMicros: nonNegativeInt('flushPollMicros', o.flushPollMicros, 1000, 1_000_000),
     commandLookup: oneOf('commandLookup', o.commandLookup, ['memory', 'disk'] as const, 'disk'),
     retentionMs: positiveInt('retentionMs', o.retentionMs, 7 * 24 * 3600 * 1000),
+    maxRecentCommands: positiveInt('maxRecentCommands', o.maxRecentCommands, DEFAULT_MAX_RECENT_COMMANDS),
     limits: {
       maxStreamIdBytes: positiveInt('limits.maxStreamIdBytes', l.maxStreamIdBytes, 1024, 65535),
       maxEventTypeBytes: positiveInt('limits.maxEventTypeBytes', l.maxEventTypeBytes, 256, 65535),

@@ -54,6 +54,9 @@ export interface StoreOptions {
   flushPollMicros?: number;
   commandLookup?: 'memory' | 'disk';
   retentionMs?: number;
+  /** Command ids the in-memory recent-command dictionary holds at most; past it the oldest go
+   * first [1 400 000]. */
+  maxRecentCommands?: number;
   limits?: StoreLimits;
   readOnly?: boolean;
   /** Index entries held in memory before they are built into a segment file [1 000 000]. */

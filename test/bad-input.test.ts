@@ -70,6 +70,8 @@ describe.each(ENGINES)('bad input (%s engine)', (engine) => {
       { flushPollMicros: 1_000_001 },
       { commandLookup: 'cloud' },
       { retentionMs: -5 },
+      { maxRecentCommands: 0 },
+      { maxRecentCommands: 2.5 },
       { limits: { maxEventBytes: 0 } },
       { readOnly: 'no' },
       { indexMemtableEntries: 1.5 },

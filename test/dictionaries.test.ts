@@ -75,6 +75,31 @@ describe('RecentKeys (hashed recent-command set)', () => {
     expect(r.get(keyOf('c'))).toBe(66);
     expect(r.keptSince).toBe(6_000);
   });
+
+  it('holds at most its limit, dropping the oldest keys first and moving keptSince past their bucket', () => {
+    const r = new RecentKeys(0, 1000);
+    // Seconds 1..5, 400 keys each: 2,000 added, the newest 1,000 held.
+    for (let s = 1; s <= 5; s++) for (let k = 0; k < 400; k++) r.add(keyOf(`c-${s}-${k}`), s * 1000 + k, 64 + s * 1000 + k);
+    expect(r.size).toBe(1000);
+    for (let s = 1; s <= 5; s++) {
+      for (let k = 0; k < 400; k++) expect(r.get(keyOf(`c-${s}-${k}`)), `c-${s}-${k}`).toBe(s * 400 + k >= 1400 ? 64 + s * 1000 + k : 0);
+    }
+    // Second 3 is partly held: a miss no longer proves a key of its time absent.
+    expect(r.keptSince).toBe(4000);
+    // A key seen again takes no room; a new one drops the oldest held.
+    r.add(keyOf('c-5-0'), 6000, 99);
+    expect(r.size).toBe(1000);
+    r.add(keyOf('c-6-0'), 6000, 7000);
+    expect(r.get(keyOf('c-3-200'))).toBe(0);
+    expect(r.get(keyOf('c-3-201'))).toBe(64 + 3000 + 201);
+    expect(r.get(keyOf('c-6-0'))).toBe(7000);
+    // Time eviction still drops whole buckets after limit drops took part of one.
+    r.evictBefore(5000);
+    expect(r.size).toBe(401);
+    expect(r.keptSince).toBe(5000);
+    r.evictBefore(7000);
+    expect(r.size).toBe(0);
+  });
 });
 
 describe('LatestVersions (latest-version dictionary)', () => {

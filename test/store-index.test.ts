@@ -360,6 +360,23 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     expect((await m.readCommand('c-1'))?.length).toBe(2);
   });
 
+  it('bounds the recent-command set at maxRecentCommands; older commands are still found on disk', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 20, maxRecentCommands: 10 });
+    await fill(s, 60, 3);
+    await settle(s);
+    expect((await s.stats()).index.recentCommandEntries).toBe(10);
+    // c-0 left the set 50 commands ago and its entries are in a segment: still a duplicate.
+    await expect(s.append('z', [{ type: 'T' }], { commandId: 'c-0' })).rejects.toBeInstanceOf(DuplicateCommandError);
+    await expect(s.append('z', [{ type: 'T' }], { commandId: 'c-59' })).rejects.toBeInstanceOf(DuplicateCommandError);
+    expect((await s.readCommand('c-0'))?.map((e) => e.data)).toEqual([{ i: 0 }, { i: 0 }]);
+    expect((await s.readCommand('c-55'))?.length).toBe(2);
+    expect(await s.readCommand('c-60')).toBeUndefined();
+    await s.append('z', [{ type: 'T' }], { commandId: 'c-60' });
+    expect((await s.stats()).index.recentCommandEntries).toBe(10);
+    await s.close();
+  });
+
   it('reads index files written by the other engine', async () => {
     for (const other of ENGINES) {
       const dir = tempDir();

@@ -11,6 +11,11 @@
  * A hash collision makes `get` answer for a key never added, or with another id's value; that is
  * safe because an answer only says where to look first, and every hit is checked against the
  * record.
+ *
+ * The set also holds at most `limit` keys: past it, each new key drops the oldest one. Without a
+ * bound it would hold every command of the retention period (a week by default: a few hundred
+ * million keys at a thousand commands a second). A key dropped early is treated like an evicted
+ * one: keptSince moves past its bucket, so lookups search the memtables and segments for it.
  */
 import type { Key } from '../format/key-hash.js';
 import { indexClock } from './index-clock.js';
@@ -35,8 +40,12 @@ export class RecentKeys {
    */
   keptSince: number;
 
-  /** `now`: when the set starts; no key added before it was ever held. */
-  constructor(now = indexClock.now()) {
+  /** `now`: when the set starts; no key added before it was ever held. `limit`: the most keys it
+   * holds at once. */
+  constructor(
+    now = indexClock.now(),
+    private readonly limit = Number.POSITIVE_INFINITY,
+  ) {
     this.keptSince = now;
   }
 
@@ -51,6 +60,7 @@ export class RecentKeys {
     const last = this.buckets[this.buckets.length - 1];
     if (last && now - last.time < BUCKET_MS) last.count++;
     else this.buckets.push({ time: now, count: 1 });
+    if (this.table.size > this.limit) this.dropOldest(this.table.size - this.limit);
   }
 
   /** The key's value; 0 when it is not remembered. */
@@ -61,15 +71,29 @@ export class RecentKeys {
   /** Forgets the keys added before `cutoff` (to the second). */
   evictBefore(cutoff: number): void {
     let n = 0;
-    while (this.buckets.length > 0 && (this.buckets[0] as { time: number }).time < cutoff) {
-      const evicted = this.buckets.shift() as { time: number; count: number };
-      n += evicted.count;
-      this.keptSince = Math.max(this.keptSince, evicted.time + BUCKET_MS);
+    for (const b of this.buckets) {
+      if (b.time >= cutoff) break;
+      n += b.count;
     }
+    this.dropOldest(n);
+  }
+
+  /** Forgets the `n` oldest keys. keptSince moves past the end of every bucket they came from, a
+   * bucket left partly held included: its remaining keys are still answered, but a miss no longer
+   * proves a key of its time absent. */
+  private dropOldest(n: number): void {
     const ringMask = this.ringHi.length - 1;
-    for (; n > 0 && this.table.size > 0; n--) {
-      this.table.delete({ hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number });
-      this.head = (this.head + 1) & ringMask;
+    while (n > 0 && this.buckets.length > 0) {
+      const oldest = this.buckets[0] as { time: number; count: number };
+      const k = Math.min(n, oldest.count);
+      for (let j = 0; j < k; j++) {
+        this.table.delete({ hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number });
+        this.head = (this.head + 1) & ringMask;
+      }
+      n -= k;
+      oldest.count -= k;
+      this.keptSince = Math.max(this.keptSince, oldest.time + BUCKET_MS);
+      if (oldest.count === 0) this.buckets.shift();
     }
   }
 

@@ -32,6 +32,8 @@ export interface StoreIndexOptions {
   memtableEntries: number;
   maxSegments: number;
   retentionMs: number;
+  /** The most command keys the recent-command set holds (RecentKeys). */
+  maxRecentCommands: number;
   logEnd: () => number;
   /** Makes everything written so far durable (before a memtable becomes a segment). */
   flushLog: () => Promise<void>;
@@ -55,7 +57,7 @@ export interface IndexCounts {
 
 export class StoreIndex {
   private readonly latestVersions = new LatestVersions();
-  private readonly recentCommands = new RecentKeys();
+  private readonly recentCommands: RecentKeys;
   /** The most recently written streams, newest last (bounded): what a browser lists first. */
   private readonly recentStreams: string[] = [];
   private recentStreamsNext = 0;
@@ -67,6 +69,7 @@ export class StoreIndex {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly o: StoreIndexOptions) {
+    this.recentCommands = new RecentKeys(indexClock.now(), o.maxRecentCommands);
     this.jobs = new IndexJobs(o, this.frozen);
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
     o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
