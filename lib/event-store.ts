@@ -78,6 +78,7 @@ export class EventStore {
       memtableEntries: options.indexMemtableEntries,
       maxSegments: options.maxIndexSegments,
       retentionMs: options.retentionMs,
+      maxRecentStreams: options.maxRecentStreams,
       maxRecentCommands: options.maxRecentCommands,
       logEnd: () => engine.endPosition(),
       flushLog: () => this.writer.flush(),

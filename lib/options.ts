@@ -19,6 +19,7 @@ export interface ResolvedOptions {
   flushPollMicros: number;
   commandLookup: 'memory' | 'disk';
   retentionMs: number;
+  maxRecentStreams: number;
   maxRecentCommands: number;
   limits: ResolvedLimits;
   readOnly: boolean;
@@ -80,6 +81,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     flushPollMicros: nonNegativeInt('flushPollMicros', o.flushPollMicros, 1000, 1_000_000),
     commandLookup: oneOf('commandLookup', o.commandLookup, ['memory', 'disk'] as const, 'disk'),
     retentionMs: positiveInt('retentionMs', o.retentionMs, 7 * 24 * 3600 * 1000),
+    maxRecentStreams: positiveInt('maxRecentStreams', o.maxRecentStreams, 1_000_000),
     maxRecentCommands: positiveInt('maxRecentCommands', o.maxRecentCommands, DEFAULT_MAX_RECENT_COMMANDS),
     limits: {
       maxStreamIdBytes: positiveInt('limits.maxStreamIdBytes', l.maxStreamIdBytes, 1024, 65535),

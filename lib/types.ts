@@ -54,6 +54,9 @@ export interface StoreOptions {
   flushPollMicros?: number;
   commandLookup?: 'memory' | 'disk';
   retentionMs?: number;
+  /** Streams the in-memory latest-version dictionary holds at most; a new stream that finds it full
+   * drops the least recently used tenth [1 000 000]. */
+  maxRecentStreams?: number;
   /** Command ids the in-memory recent-command dictionary holds at most; past it the oldest go
    * first [1 400 000]. */
   maxRecentCommands?: number;

@@ -71,6 +71,7 @@ describe.each(ENGINES)('bad input (%s engine)', (engine) => {
       { commandLookup: 'cloud' },
       { retentionMs: -5 },
       { maxRecentCommands: 0 },
+      { maxRecentStreams: -1 },
       { maxRecentCommands: 2.5 },
       { limits: { maxEventBytes: 0 } },
       { readOnly: 'no' },

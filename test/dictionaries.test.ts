@@ -119,6 +119,34 @@ describe('LatestVersions (latest-version dictionary)', () => {
     d.evictBefore(35);
     expect(d.size).toBe(2000);
   });
+
+  it('holds at most its limit: a new stream that finds it full drops the least recently used tenth', () => {
+    const d = new LatestVersions(0, 100);
+    // Last uses out of insertion order: s-i was used at time (i * 37) % 100, all distinct.
+    for (let i = 0; i < 100; i++) d.set(`s-${i}`, 1, 64 + i, 1 + ((i * 37) % 100));
+    expect(d.size).toBe(100);
+    d.set('s-3', 2, 999, 500); // an update takes no room
+    d.set('new', 1, 1000, 600); // full: the 10 used least recently (times 1..10, s-3 is not) go first
+    expect(d.size).toBe(91);
+    for (let i = 0; i < 100; i++) {
+      const used = i === 3 ? 500 : 1 + ((i * 37) % 100);
+      expect(d.get(`s-${i}`) !== undefined, `s-${i}`).toBe(used > 10);
+    }
+    expect(d.get('s-3')).toEqual({ version: 2, position: 999 });
+    expect(d.get('new')).toEqual({ version: 1, position: 1000 });
+    // Every stream used after the dropped ones is still held; one used at time 10 is not.
+    expect(d.keptSince).toBeGreaterThan(10);
+    expect(d.keptSince).toBeLessThanOrEqual(11);
+  });
+
+  it('drops entries used at the same time together, never the stream being added', () => {
+    const d = new LatestVersions(0, 10);
+    for (let i = 0; i < 10; i++) d.set(`s-${i}`, 1, 64 + i, 5);
+    d.set('next', 1, 100, 5);
+    expect(d.size).toBe(1);
+    expect(d.get('next')).toEqual({ version: 1, position: 100 });
+    expect(d.keptSince).toBeGreaterThan(5);
+  });
 });
 
 describe('CommandTable (memtable command entries)', () => {

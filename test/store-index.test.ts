@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { crc32c } from '../lib/format/crc32c.js';
 import { SEGMENT_FORMAT_VERSION } from '../lib/format/index-layout.js';
 import { indexClock } from '../lib/index/index-clock.js';
-import { DuplicateCommandError, type EngineName, type EventStore } from '../lib/index.js';
+import { DuplicateCommandError, type EngineName, type EventStore, WrongExpectedVersionError } from '../lib/index.js';
 import { collect, ENGINES, openStore, tempDir } from './helpers.js';
 
 /** Waits for the store's background index work (builds, merges, rebuilds). */
@@ -358,6 +358,22 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     await expect(m.append('z', [{ type: 'T' }], { commandId: 'fresh' })).rejects.toBeInstanceOf(DuplicateCommandError);
     // readCommand always searches the segments.
     expect((await m.readCommand('c-1'))?.length).toBe(2);
+  });
+
+  it('bounds the latest-version dictionary at maxRecentStreams; dropped streams keep their versions', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 20, maxRecentStreams: 5 });
+    for (let i = 0; i < 40; i++) await s.append(`st-${i % 20}`, [{ type: 'T', data: { i } }], { expectedVersion: Math.floor(i / 20) });
+    await settle(s);
+    expect((await s.stats()).index.latestVersionEntries).toBeLessThanOrEqual(5);
+    // st-0 left the dictionary long ago; its version comes from the memtables and segments.
+    expect(await s.streamVersion('st-0')).toBe(2);
+    await expect(s.append('st-0', [{ type: 'T' }], { expectedVersion: 1 })).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    await s.append('st-0', [{ type: 'T' }], { expectedVersion: 2 });
+    await expect(s.append('st-1', [{ type: 'T' }], { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    expect((await s.readStream('st-0')).map((e) => e.version)).toEqual([1, 2, 3]);
+    expect((await s.stats()).index.latestVersionEntries).toBeLessThanOrEqual(5);
+    await s.close();
   });
 
   it('bounds the recent-command set at maxRecentCommands; older commands are still found on disk', async () => {

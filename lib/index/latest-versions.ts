@@ -6,6 +6,10 @@
  * entries are evicted, so the dictionary costs the id string, 40-56 bytes of typed arrays and a
  * pointer per stream, and holds any number of streams (a Map stops at 2^24) without a pause to
  * grow.
+ *
+ * It holds at most `limit` streams: a new stream that finds it full first drops the least recently
+ * used tenth (one pass to pick their last-use cutoff, one to drop them), which moves keptSince as a
+ * timed eviction does, so the dropped streams are then looked up in the memtables and segments.
  */
 import { indexClock } from './index-clock.js';
 import { SlotColumn, StreamIdTable } from './stream-id-table.js';
@@ -22,8 +26,12 @@ export class LatestVersions {
    */
   keptSince: number;
 
-  /** `now`: when the dictionary starts; no stream written before it was ever held. */
-  constructor(now = indexClock.now()) {
+  /** `now`: when the dictionary starts; no stream written before it was ever held. `limit`: the
+   * most streams it holds at once. */
+  constructor(
+    now = indexClock.now(),
+    private readonly limit = Number.POSITIVE_INFINITY,
+  ) {
     this.keptSince = now;
   }
 
@@ -35,7 +43,10 @@ export class LatestVersions {
   /** Records the stream's latest version; an existing entry is updated in place. */
   set(streamId: string, version: number, position: number, now: number): void {
     let s = this.slots.get(streamId);
-    if (s < 0) s = this.slots.add(streamId);
+    if (s < 0) {
+      if (this.slots.size >= this.limit) this.dropLeastRecent(this.slots.size - Math.floor(this.limit * 0.9));
+      s = this.slots.add(streamId);
+    }
     this.version.set(s, version);
     this.position.set(s, position);
     this.usedAt.set(s, now);
@@ -52,4 +63,39 @@ export class LatestVersions {
       if (this.usedAt.get(s) < cutoff && this.slots.idAt(s) !== undefined) this.slots.remove(s);
     }
   }
+
+  /** Drops at least the `n` least recently used entries: all used at or before the n-th oldest last
+   * use (entries used at the same time go together). */
+  private dropLeastRecent(n: number): void {
+    const times = new Float64Array(this.slots.size);
+    let k = 0;
+    for (let s = 0; s < this.slots.end; s++) if (this.slots.idAt(s) !== undefined) times[k++] = this.usedAt.get(s);
+    const last = nthSmallest(times, Math.min(n, k) - 1);
+    // The least number above `last`: evictBefore drops what was used before it.
+    this.evictBefore(last + Math.max(Math.abs(last) * Number.EPSILON, Number.MIN_VALUE));
+  }
+}
+
+/** The n-th smallest (from 0) of `a`, which it reorders: quickselect, O(length) on average. */
+function nthSmallest(a: Float64Array, n: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i++] = a[j] as number;
+        a[j--] = t;
+      }
+    }
+    if (n <= j) hi = j;
+    else if (n >= i) lo = i;
+    else break;
+  }
+  return a[n] as number;
 }

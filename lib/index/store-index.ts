@@ -32,6 +32,8 @@ export interface StoreIndexOptions {
   memtableEntries: number;
   maxSegments: number;
   retentionMs: number;
+  /** The most streams the latest-version dictionary holds (LatestVersions). */
+  maxRecentStreams: number;
   /** The most command keys the recent-command set holds (RecentKeys). */
   maxRecentCommands: number;
   logEnd: () => number;
@@ -56,7 +58,7 @@ export interface IndexCounts {
 }
 
 export class StoreIndex {
-  private readonly latestVersions = new LatestVersions();
+  private readonly latestVersions: LatestVersions;
   private readonly recentCommands: RecentKeys;
   /** The most recently written streams, newest last (bounded): what a browser lists first. */
   private readonly recentStreams: string[] = [];
@@ -69,6 +71,7 @@ export class StoreIndex {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly o: StoreIndexOptions) {
+    this.latestVersions = new LatestVersions(indexClock.now(), o.maxRecentStreams);
     this.recentCommands = new RecentKeys(indexClock.now(), o.maxRecentCommands);
     this.jobs = new IndexJobs(o, this.frozen);
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
