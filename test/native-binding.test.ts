@@ -39,4 +39,23 @@ describe.skipIf(!addon)('the addon’s number arguments', () => {
     }
     expect(() => native.buildSegment(dir, 's.seg', 256, 64, 100, ...one)).toThrow(/kind must be an integer from 0 to 255/);
   });
+
+  it('refuses an entry position that is not an integer below 2^48, and builds from arrays it reads in place', async () => {
+    const dir = tempDir();
+    const key = [Uint32Array.of(1, 1), Uint32Array.of(2, 2), Uint32Array.of(1, 2)] as const;
+    for (const v of [...bad, 2 ** 48]) {
+      await expect(native.buildSegment(dir, 's.seg', 1, 64, 1000, ...key, Float64Array.of(64, v)), String(v)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/entry position .* is not an integer from 0 to 2\^48-1/),
+      });
+    }
+    const positions = Float64Array.of(64, 200);
+    const built = native.buildSegment(dir, 's.seg', 1, 64, 1000, ...key, positions);
+    await built;
+    const seg = new native.NativeSegment(`${dir}/s.seg`, new Float64Array(4 + 512));
+    const out = new Float64Array(8);
+    expect(seg.range(1, 2, 0, 10, out)).toBe(4);
+    expect(Array.from(out.subarray(0, 4))).toEqual([1, 64, 2, 200]);
+    seg.close();
+  });
 });

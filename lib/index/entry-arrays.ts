@@ -2,8 +2,9 @@
  * The arrays a segment build takes its entries in (SegmentEntries), kept from one build to the
  * next. Fresh memory is paid for at first touch, a page fault per 4 KiB (~16 µs on the bench VM:
  * ~40 ms on the JS thread for the ~10 MB of a 500k-entry build), and builds run one at a time
- * (IndexJobs' queue), each backend copying the entries before its promise settles, so one set,
- * grown to the largest build so far, serves them all.
+ * (IndexJobs' queue), each backend done with the entries when its promise settles (the native
+ * one reads them in place on a pool thread until then), so one set, grown to the largest build so
+ * far, serves them all.
  */
 import { newSegmentEntries, type SegmentEntries } from './segment-backend.js';
 
