@@ -224,6 +224,36 @@ describe('KeyTable (hash table under both dictionaries)', () => {
     expect(n).toBe(model.size);
   });
 
+  it('takes over a bigger table’s arrays with its own keys only, leaving the other empty', () => {
+    const retired = new KeyTable();
+    for (let i = 0; i < 20_000; i++) retired.update(keyOf(`old-${i}`), () => 64 + i);
+    const t = new KeyTable();
+    for (let i = 0; i < 500; i++) t.update(keyOf(`new-${i}`), () => 1000 + i);
+    t.adoptArraysOf(retired);
+    expect(retired.size).toBe(0);
+    expect(retired.get(keyOf('old-1'))).toBe(0);
+    expect(t.size).toBe(500);
+    for (let i = 0; i < 20_000; i += 13) expect(t.get(keyOf(`old-${i}`)), `old-${i}`).toBe(0);
+    for (let i = 0; i < 500; i++) expect(t.get(keyOf(`new-${i}`))).toBe(1000 + i);
+    let n = 0;
+    t.forEach(() => {
+      n++;
+    });
+    expect(n).toBe(500);
+    // Both go on working: the adopted arrays take keys up to their load, and the emptied table
+    // grows from its minimum again.
+    for (let i = 500; i < 30_000; i++) t.update(keyOf(`new-${i}`), () => 1000 + i);
+    for (let i = 0; i < 30_000; i += 11) expect(t.get(keyOf(`new-${i}`))).toBe(1000 + i);
+    for (let i = 0; i < 5000; i++) retired.update(keyOf(`again-${i}`), () => 7);
+    expect(retired.get(keyOf('again-4999'))).toBe(7);
+    // A smaller table's arrays are not taken.
+    const small = new KeyTable();
+    small.update(keyOf('x'), () => 3);
+    t.adoptArraysOf(small);
+    expect(small.get(keyOf('x'))).toBe(3);
+    expect(t.size).toBe(30_000);
+  });
+
   it('refuses a key wider than 48 bits instead of storing it cut short', () => {
     const t = new KeyTable();
     expect(() => t.update({ hi: 0x1_0000, lo: 7 }, () => 1)).toThrow(RangeError);

@@ -360,6 +360,30 @@ describe.each(ENGINES)('index (%s engine)', (engine) => {
     expect((await m.readCommand('c-1'))?.length).toBe(2);
   });
 
+  it('finds every command across memtables that hand their grown command tables on', async () => {
+    const dir = tempDir();
+    // Memtables of 6,000 entries (3,000 appends of one event and one command) retire while the
+    // next fills: each new one takes the retired one's command table.
+    const s = await openStore(dir, engine, { indexMemtableEntries: 6000, maxRecentCommands: 100 });
+    for (let b = 0; b < 40; b++) {
+      await s.appendMany(
+        Array.from({ length: 500 }, (_, k) => ({
+          streamId: `m-${(b * 500 + k) % 50}`,
+          events: [{ type: 'T' }],
+          commandId: `k-${b * 500 + k}`,
+        })),
+      );
+      if (b % 10 === 9) await settle(s);
+    }
+    expect((await s.stats()).index.commandSegments).toBeGreaterThan(1);
+    for (let i = 0; i < 20_000; i += 97) {
+      await expect(s.append('z', [{ type: 'T' }], { commandId: `k-${i}` }), `k-${i}`).rejects.toBeInstanceOf(DuplicateCommandError);
+      expect((await s.readCommand(`k-${i}`))?.length, `k-${i}`).toBe(1);
+    }
+    expect(await s.readCommand('k-20000')).toBeUndefined();
+    await s.close();
+  });
+
   it('bounds the latest-version dictionary at maxRecentStreams; dropped streams keep their versions', async () => {
     const dir = tempDir();
     const s = await openStore(dir, engine, { indexMemtableEntries: 20, maxRecentStreams: 5 });

@@ -34,6 +34,12 @@ export class CommandTable {
     this.entries += positions.length;
   }
 
+  /** Takes over a retired table's grown arrays when they are bigger (KeyTable.adoptArraysOf);
+   * `retired` is left without keys. */
+  adoptArraysOf(retired: CommandTable): void {
+    this.table.adoptArraysOf(retired.table);
+  }
+
   /** Candidate positions of the key's events, oldest first. */
   get(key: Key): number[] | undefined {
     const v = this.table.get(key);

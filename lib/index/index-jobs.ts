@@ -20,6 +20,8 @@ export interface IndexJobsOptions {
   maxSegments: number;
   flushLog: () => Promise<void>;
   warn: (message: string) => void;
+  /** A frozen memtable is in segments now and no longer read. */
+  retired?: (m: Memtable) => void;
 }
 
 export class IndexJobs {
@@ -82,6 +84,7 @@ export class IndexJobs {
         // Swap in one synchronous step: no lookup sees an entry twice or not at all.
         for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition, m.createdAt);
         this.frozen.shift();
+        this.o.retired?.(m);
         for (const kind of KINDS) await this.mergeIfNeeded(kind);
       }
     });

@@ -73,7 +73,8 @@ export class StoreIndex {
   constructor(private readonly o: StoreIndexOptions) {
     this.latestVersions = new LatestVersions(indexClock.now(), o.maxRecentStreams);
     this.recentCommands = new RecentKeys(indexClock.now(), o.maxRecentCommands);
-    this.jobs = new IndexJobs(o, this.frozen);
+    // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
+    this.jobs = new IndexJobs({ ...o, retired: (m) => this.active.commands.adoptArraysOf(m.commands) }, this.frozen);
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
     o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
