@@ -31,8 +31,11 @@ export interface ResolvedOptions {
 
 const MiB = 1 << 20;
 /** The most keys a 2^21-slot KeyTable holds at its 0.7 load: the recent-command set then stops at
- * about 44 MB (2^21 slots of 15 bytes and ring entries of 6) instead of growing through the retention period. */
+ * about 44 MB (2^21 slots of 15 bytes, ring entries of 6) instead of growing through the retention
+ * period, and never takes the next doubling (170-270 ms of the event loop on the bench VM). */
 const DEFAULT_MAX_RECENT_COMMANDS = 1_400_000;
+/** About 90 MB of latest-version dictionary with stream ids of a dozen characters. */
+const DEFAULT_MAX_RECENT_STREAMS = 1_000_000;
 
 function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -81,7 +84,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     flushPollMicros: nonNegativeInt('flushPollMicros', o.flushPollMicros, 1000, 1_000_000),
     commandLookup: oneOf('commandLookup', o.commandLookup, ['memory', 'disk'] as const, 'disk'),
     retentionMs: positiveInt('retentionMs', o.retentionMs, 7 * 24 * 3600 * 1000),
-    maxRecentStreams: positiveInt('maxRecentStreams', o.maxRecentStreams, 1_000_000),
+    maxRecentStreams: positiveInt('maxRecentStreams', o.maxRecentStreams, DEFAULT_MAX_RECENT_STREAMS),
     maxRecentCommands: positiveInt('maxRecentCommands', o.maxRecentCommands, DEFAULT_MAX_RECENT_COMMANDS),
     limits: {
       maxStreamIdBytes: positiveInt('limits.maxStreamIdBytes', l.maxStreamIdBytes, 1024, 65535),

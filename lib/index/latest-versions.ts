@@ -14,6 +14,10 @@
 import { indexClock } from './index-clock.js';
 import { SlotColumn, StreamIdTable } from './stream-id-table.js';
 
+/** The share of a full dictionary a new stream drops: each drop is a pass over every slot, so it
+ * should free room for many streams. */
+const DROP_SHARE = 0.1;
+
 export class LatestVersions {
   private readonly slots = new StreamIdTable();
   private readonly version = new SlotColumn();
@@ -44,7 +48,7 @@ export class LatestVersions {
   set(streamId: string, version: number, position: number, now: number): void {
     let s = this.slots.get(streamId);
     if (s < 0) {
-      if (this.slots.size >= this.limit) this.dropLeastRecent(this.slots.size - Math.floor(this.limit * 0.9));
+      if (this.slots.size >= this.limit) this.dropLeastRecent(this.slots.size - Math.floor(this.limit * (1 - DROP_SHARE)));
       s = this.slots.add(streamId);
     }
     this.version.set(s, version);
