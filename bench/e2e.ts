@@ -16,6 +16,8 @@ import { clientCost, inFlightEvents } from './e2e/events.js';
 import { type DiskLimits, measureDisk } from './machine.js';
 
 export const PEERS = ['sqlite-full', 'sqlite-normal', 'lmdb', 'classic-level'];
+/** The peers whose appends are durable when they return (sqlite-normal's WAL commits are not). */
+const DURABLE_PEERS = PEERS.filter((p) => p !== 'sqlite-normal');
 const PHASES: [key: string, label: string, unit: string, higherIsBetter: boolean][] = [
   ['batchAppend', 'batched durable append (100/batch)', 'events/s', true],
   ['batchAppend8', 'same, 8 batches in flight', 'events/s', true],
@@ -120,7 +122,7 @@ function show(key: string, v: number | undefined): string {
  * native, which syncs on a thread of its own. */
 function heldNote(results: E2EResults): string {
   const mine = results['annals-native']?.singleAppendHeldP99Us;
-  const durable = PEERS.filter((p) => p !== 'sqlite-normal' && results[p]?.singleAppend !== undefined);
+  const durable = DURABLE_PEERS.filter((p) => results[p]?.singleAppend !== undefined);
   const fastest = durable.sort((a, b) => (results[b]?.singleAppend ?? 0) - (results[a]?.singleAppend ?? 0))[0];
   const theirs = fastest === undefined ? undefined : results[fastest]?.singleAppendHeldP99Us;
   if (mine === undefined || theirs === undefined) return '';
@@ -165,13 +167,7 @@ export function targets(disk: Limits, results: E2EResults, eventBytes: number): 
   const j = results['annals-js'];
   if (!n) return ['annals-native did not run'];
   const best = (k: string, higher = true) => bestPeer(results, k, higher) ?? Number.NaN;
-  const bestDurable = (k: string) =>
-    bestPeer(
-      results,
-      k,
-      true,
-      PEERS.filter((p) => p !== 'sqlite-normal'),
-    ) ?? Number.NaN;
+  const bestDurable = (k: string) => bestPeer(results, k, true, DURABLE_PEERS) ?? Number.NaN;
   const out: [string, boolean, string][] = [];
   const r = (a: number | undefined, b: number) => (a ?? 0) / b;
   // A batch is durable only after a flush, and the workload waits for it before the next batch:

@@ -49,9 +49,7 @@ describe.skipIf(!addon)('the addon’s number arguments', () => {
         message: expect.stringMatching(/entry position .* is not an integer from 0 to 2\^48-1/),
       });
     }
-    const positions = Float64Array.of(64, 200);
-    const built = native.buildSegment(dir, 's.seg', 1, 64, 1000, ...key, positions);
-    await built;
+    await native.buildSegment(dir, 's.seg', 1, 64, 1000, ...key, Float64Array.of(64, 200));
     const seg = new native.NativeSegment(`${dir}/s.seg`, new Float64Array(4 + 512));
     const out = new Float64Array(8);
     expect(seg.range(1, 2, 0, 10, out)).toBe(4);

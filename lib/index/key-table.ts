@@ -122,11 +122,7 @@ export class KeyTable {
     this.lo = other.lo;
     this.value = other.value;
     this.mask = other.mask;
-    other.tag = new Uint8Array(MIN_CAPACITY);
-    other.hi = new Uint16Array(MIN_CAPACITY);
-    other.lo = new Uint32Array(MIN_CAPACITY);
-    other.value = new Float64Array(MIN_CAPACITY);
-    other.mask = MIN_CAPACITY - 1;
+    other.allocate(MIN_CAPACITY);
     other.size = 0;
     // The tag alone marks a slot taken: values, high and low halves under a zero tag are never read.
     this.tag.fill(0);
@@ -135,12 +131,17 @@ export class KeyTable {
 
   private rehash(capacity: number): void {
     const { tag, hi, lo, value } = this;
+    this.allocate(capacity);
+    this.insertAll(tag, hi, lo, value);
+  }
+
+  /** Fresh, empty arrays of `capacity` slots (a power of two); keys already held are not moved. */
+  private allocate(capacity: number): void {
     this.tag = new Uint8Array(capacity);
     this.hi = new Uint16Array(capacity);
     this.lo = new Uint32Array(capacity);
     this.value = new Float64Array(capacity);
     this.mask = capacity - 1;
-    this.insertAll(tag, hi, lo, value);
   }
 
   /** Puts the keys of the (old) arrays into this table's current ones, which have room. */
