@@ -4,6 +4,7 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
+import { JsonBatch } from './format/json-batch.js';
 import { u32 } from './format/le-bytes.js';
 import { decodeEvent } from './format/record-codec.js';
 import type { RecordedEvent } from './types.js';
@@ -22,15 +23,51 @@ export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPos
   }
 }
 
+/** Decoding is synchronous and never re-entered: one batch serves every read. */
+const json = new JsonBatch();
+
 export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] {
   if (positions.length === 0) return [];
   const bytes = engine.readFrames(positions);
   const identity = engine.identity();
+  // One event (a point read) has nothing to parse with.
+  if (positions.length === 1) return [decodeEvent(bytes, 0, positions[0] as number, identity)];
   const out: RecordedEvent[] = [];
-  for (let off = 0, i = 0; off < bytes.length; off += u32(bytes, off), i++) {
-    out.push(decodeEvent(bytes, off, positions[i] as number, identity));
+  try {
+    for (let off = 0, i = 0; off < bytes.length; off += u32(bytes, off), i++) {
+      out.push(decodeEvent(bytes, off, positions[i] as number, identity, json));
+    }
+    json.flush();
+  } finally {
+    json.clear();
   }
   return out;
+}
+
+/**
+ * Decodes the frames of `bytes` (their positions in `positions`) from offset `off`, at most `max`
+ * events, into `out`; returns the offset after the last one decoded.
+ */
+export function decodeFrames(
+  bytes: Buffer,
+  off: number,
+  positions: number[],
+  first: number,
+  max: number,
+  identity: number,
+  out: RecordedEvent[],
+): number {
+  let i = first;
+  try {
+    for (let n = 0; n < max && off < bytes.length; n++, i++) {
+      out.push(decodeEvent(bytes, off, positions[i] as number, identity, json));
+      off += u32(bytes, off);
+    }
+    json.flush();
+  } finally {
+    json.clear();
+  }
+  return off;
 }
 
 /**

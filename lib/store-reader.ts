@@ -12,10 +12,12 @@ import { decodeEvent } from './format/record-codec.js';
 import { SEEN_AGAIN } from './index/recent-keys.js';
 import type { IndexFields } from './index/segment-search.js';
 import type { StoreIndex } from './index/store-index.js';
-import { framesOf, readAt, scanBlocks } from './log-reader.js';
+import { decodeFrames, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
 
 const SUBSCRIPTION_BATCH = 500;
+/** Events iterateLog decodes at once. */
+const ITERATE_BATCH = 64;
 
 export class StoreReader {
   constructor(
@@ -160,13 +162,9 @@ export class StoreReader {
     let next = from;
     const identity = this.engine.identity();
     for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        const position = positions[i++] as number;
-        events.push(decodeEvent(bytes, off, position, identity));
-        next = position + bytes.readUInt32LE(off);
-        if (events.length >= max) return { events, next };
-      }
+      // A block's frames are contiguous: the position after the last one decoded follows from its end.
+      next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+      if (events.length >= max) return { events, next };
     }
     return { events, next };
   }
@@ -177,10 +175,26 @@ export class StoreReader {
     if (n >= max) return;
     const identity = this.engine.identity();
     for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0))) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        yield decodeEvent(bytes, off, positions[i++] as number, identity);
-        if (++n >= max) return;
+      for (let off = 0, i = 0; off < bytes.length; ) {
+        // Decoded a few at a time (their JSON parsed together), so a consumer that stops early
+        // has not paid for the whole block.
+        const batch: RecordedEvent[] = [];
+        const at = off;
+        try {
+          off = decodeFrames(bytes, off, positions, i, Math.min(ITERATE_BATCH, max - n), identity, batch);
+        } catch (err) {
+          // Yield the good events before the damaged one, as an event-at-a-time decode would
+          // (it throws again there).
+          for (let o = at; o < bytes.length && n < max; o += bytes.readUInt32LE(o), n++) {
+            yield decodeEvent(bytes, o, positions[i++] as number, identity);
+          }
+          throw err;
+        }
+        i += batch.length;
+        for (const e of batch) {
+          yield e;
+          if (++n >= max) return;
+        }
       }
     }
   }

@@ -171,6 +171,43 @@ describe.each(ENGINES)('records whose checksums hold but whose versions do not (
     expect(verifyStore(dir).faults).toContainEqual({ file: chunk, offset: f, problem: 'damaged record body' });
   });
 
+  it('refuses a JSON payload that does not parse with CorruptionError naming its record, in every read', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine);
+    await s.append(
+      'a',
+      Array.from({ length: 6 }, (_, i) => ({ type: 'T', data: { mark: `zz-${i}` }, metadata: { m: i } })),
+    );
+    const f = (await s.readEvent('a', 4))?.position as number;
+    await s.close();
+    // Event 4's data loses its closing brace (same length, checksum made to match): text that no
+    // JSON.parse takes, between neighbours whose payloads would be parsed with it.
+    const chunk = path.join(dir, 'chunks', '00000000.chunk');
+    const bytes = fs.readFileSync(chunk);
+    const len = bytes.readUInt32LE(f);
+    const text = bytes.indexOf('{"mark":"zz-3"}', f);
+    expect(text).toBeGreaterThan(f);
+    expect(text).toBeLessThan(f + len);
+    bytes[text + '{"mark":"zz-3"}'.length - 1] = ','.charCodeAt(0);
+    bytes.writeUInt32LE(crc32c(bytes, 0, f + 8, f + len), f + 4);
+    fs.writeFileSync(chunk, bytes);
+    const again = await openStore(dir, engine);
+    const err = await again.readStream('a').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as Error).message).toContain(`position ${f}: its JSON payload does not parse`);
+    expect((await again.readStream('a', { fromVersion: 5 })).map((e) => e.data)).toEqual([{ mark: 'zz-4' }, { mark: 'zz-5' }]);
+    expect((await again.readEvent('a', 3))?.metadata).toEqual({ m: 2 });
+    await expect(again.readEvent('a', 4)).rejects.toBeInstanceOf(CorruptionError);
+    // The global log gives the events before the damaged one, then the error.
+    const seen: unknown[] = [];
+    const all = (async () => {
+      for await (const e of again.readAll()) seen.push(e.data);
+    })();
+    await expect(all).rejects.toBeInstanceOf(CorruptionError);
+    expect(seen).toEqual([0, 1, 2].map((i) => ({ mark: `zz-${i}` })));
+    await again.close();
+  });
+
   it('verify reports chunks whose store identities disagree, and derived ids in a chunk without one', async () => {
     const dir = await makeStore(engine);
     const second = files(dir, 'chunks', '.chunk')[1] as string;

@@ -27,6 +27,7 @@
 import { CorruptionError } from '../errors.js';
 import type { RecordedEvent } from '../types.js';
 import { derivedUuid, isPackedUuid, readUuid, UUID_BYTES, writeRandomUuid, writeUuid } from './event-id.js';
+import { type JsonBatch, parseJsonPayload } from './json-batch.js';
 import { FRAME_FLAG_COMMIT, FRAME_HEADER_SIZE, RECORD_KIND_EVENT, RECORD_KIND_EVENT_V1 } from './layout.js';
 import { u16, u32 } from './le-bytes.js';
 import { readBodyV1Header } from './record-body-v1.js';
@@ -315,17 +316,14 @@ function readHeader(buf: Buffer, off: number, position: number): number {
 function readPayload(buf: Buffer, start: number, len: number, bytes: boolean, absent: boolean, position: number): unknown {
   if (absent) return undefined;
   if (bytes) return new Uint8Array(buf.subarray(start, start + len));
-  try {
-    return JSON.parse(utf8Text(buf, start, start + len));
-  } catch {
-    // The store wrote this text with JSON.stringify: text that does not parse is damage.
-    throw new CorruptionError(`record at position ${position}: its JSON payload does not parse`);
-  }
+  return parseJsonPayload(buf, start, len, position);
 }
 
 /** The event in the frame at `off` of `buf` (already CRC-verified by the engine), decoded straight
- * into the object the API returns. `identity`: the store's (OpenReport), for derived ids. */
-export function decodeEvent(buf: Buffer, off: number, position: number, identity: number): RecordedEvent {
+ * into the object the API returns. `identity`: the store's (OpenReport), for derived ids. With
+ * `json`, JSON payloads are left to it (json-batch.ts): the event's data and metadata are only
+ * complete after `json.flush()`. */
+export function decodeEvent(buf: Buffer, off: number, position: number, identity: number, json?: JsonBatch): RecordedEvent {
   let p = readHeader(buf, off, position);
   const sid = head[1] as number;
   const typeLen = head[2] as number;
@@ -345,9 +343,13 @@ export function decodeEvent(buf: Buffer, off: number, position: number, identity
   p += idLen;
   const commandId = cid > 0 ? utf8Text(buf, p, p + cid) : undefined;
   p += cid;
-  const data = readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0, position);
+  const dataStart = p;
+  const dataJson = json !== undefined && (flags & (DATA_BYTES | DATA_ABSENT)) === 0;
+  const data = dataJson ? undefined : readPayload(buf, p, dataLen, (flags & DATA_BYTES) !== 0, (flags & DATA_ABSENT) !== 0, position);
   p += dataLen;
-  const metadata = readPayload(buf, p, head[6] as number, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0, position);
+  const metaLen = head[6] as number;
+  const metaJson = json !== undefined && (flags & (META_BYTES | META_ABSENT)) === 0;
+  const metadata = metaJson ? undefined : readPayload(buf, p, metaLen, (flags & META_BYTES) !== 0, (flags & META_ABSENT) !== 0, position);
   const e: RecordedEvent = {
     streamId,
     version: head[0] as number,
@@ -359,6 +361,8 @@ export function decodeEvent(buf: Buffer, off: number, position: number, identity
     position,
   };
   if (commandId !== undefined) e.commandId = commandId;
+  if (dataJson) json.add(e, false, buf, dataStart, dataLen, position);
+  if (metaJson) json.add(e, true, buf, p, metaLen, position);
   return e;
 }
 
