@@ -12,8 +12,8 @@
  * unchecked: payloads that are each not one JSON text but add up to the right count together
  * (`[1`, `2]` and `3,4`). Only a writer can make those, with valid checksums: frames are
  * CRC-checked before decoding, and the store writes every JSON payload from JSON.stringify (the
- * CLI's import appends through the API too). Whoever can write such frames can write any valid
- * JSON in their place, so the single parse lets no damage through that parsing one by one stops.
+ * CLI's import appends through the API too). Whoever can write such frames can as well write any
+ * valid JSON in their place, and accidental damage fails the frame's CRC before any parse.
  *
  * Invariants: every payload added is assigned before the read that added it returns (`flush`);
  * one group holds payloads of one buffer, at most GROUP_BYTES of text.
