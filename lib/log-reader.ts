@@ -33,14 +33,7 @@ export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] 
   // One event (a point read) has nothing to parse with.
   if (positions.length === 1) return [decodeEvent(bytes, 0, positions[0] as number, identity)];
   const out: RecordedEvent[] = [];
-  try {
-    for (let off = 0, i = 0; off < bytes.length; off += u32(bytes, off), i++) {
-      out.push(decodeEvent(bytes, off, positions[i] as number, identity, json));
-    }
-    json.flush();
-  } finally {
-    json.clear();
-  }
+  decodeFrames(bytes, 0, positions, 0, positions.length, identity, out);
   return out;
 }
 
