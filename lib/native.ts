@@ -17,6 +17,7 @@ export interface NativeOpenReport {
   tornReason: string;
   identity: number;
   identityChunk: number;
+  damaged: number[];
 }
 
 export interface NativeLogHandle {

@@ -12,6 +12,7 @@ import { NativeChunkLog } from './engine/native-chunk-log.js';
 import { EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
 import { freshStoreIdentity } from './format/event-id.js';
 import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
+import { mkdirDurable } from './fs-durable.js';
 import { JsSegmentBackend } from './index/js-segments.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import type { SegmentBackend } from './index/segment-backend.js';
@@ -68,7 +69,7 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
   if (given.readOnly) {
     if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
   } else {
-    fs.mkdirSync(chunksDir, { recursive: true });
+    mkdirDurable(chunksDir);
   }
   const existing = existingChunkSize(chunksDir);
   if (existing !== undefined && given.chunkSizeGiven && existing !== given.chunkSize) {
@@ -86,7 +87,7 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
       );
     }
     const indexDir = path.join(dir, 'index');
-    if (!o.readOnly) fs.mkdirSync(indexDir, { recursive: true });
+    if (!o.readOnly) mkdirDurable(indexDir);
     const addon = nativeAddon();
     const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
     const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));

@@ -11,10 +11,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDirectory } from './engine/js-chunk-file.js';
 import { InvalidArgumentError, toAnnalsError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { keyOf } from './format/key-hash.js';
+import { fsyncDirectory, mkdirDurable } from './fs-durable.js';
 
 const MAGIC = Buffer.from('ANNALSSN', 'latin1');
 const SNAPSHOT_FORMAT_VERSION = 1;
@@ -107,7 +107,7 @@ export class SnapshotStore {
     const dir = path.dirname(file);
     const tmp = `${file}.tmp`;
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      mkdirDurable(dir);
       const fd = fs.openSync(tmp, 'w');
       try {
         fs.writeSync(fd, encoded);

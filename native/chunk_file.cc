@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <vector>
 
 #include "store_error.h"
 
@@ -71,7 +70,7 @@ std::unique_ptr<ChunkFile> ChunkFile::Open(const std::string& dir, uint64_t numb
                    ChunkFooter::DecodeFrom(footer, &chunk->footer_);
   if (tail) {
     chunk->mapping_ = Mapping::Map(fd.get(), chunk_size);
-    if (writable) chunk->fd_ = std::make_shared<FileDescriptor>(std::move(fd));
+    chunk->fd_ = std::make_shared<FileDescriptor>(std::move(fd));
   }
   return chunk;
 }
@@ -123,11 +122,8 @@ bool ChunkFile::FillZeroes(uint64_t from, uint64_t to) const noexcept {
   return true;
 }
 
-void ChunkFile::ZeroRange(uint64_t from, uint64_t to) {
-  const uint64_t end = std::min(to, ChunkDataCapacityEnd(size()));
-  if (from >= end) return;
-  const std::vector<uint8_t> zeros(end - from, 0);
-  WriteAt(from, zeros.data(), zeros.size());
+void ChunkFile::CutAt(uint64_t offset) {
+  CutFile(fd_->get(), offset, size_);
   Sync();
 }
 

@@ -1,10 +1,11 @@
 // One data chunk file (format in chunk_format.h): written with pwrite, read through a read-only
 // shared mapping of the whole file.
 //
-// Why not store through the mapping: every first store to a page of a fresh (fallocated) chunk
-// takes a page fault that allocates and zeroes the page; measured here, appending through the
-// mapping ran at about a third of the speed of one pwrite per batch into the same page cache
-// (bench/, issue 3 notes). Reads keep the mapping: no syscall and no copy until the caller's own.
+// Why not store through the mapping: every first store to a page of a fresh (sparse) chunk takes
+// a page fault that allocates and zeroes the page, which made appends through the mapping several
+// times slower than one pwrite per batch into the same page cache. Reads keep the mapping: no
+// syscall and no copy until the caller's own. Reads through it stay below the data's end: past it
+// the file may be a hole, and a read fault on a hole of a full tmpfs is a SIGBUS.
 //
 // Created whole or not at all: the header is written to a temporary file sized (sparse) to the
 // chunk size, synced, renamed into place and the directory synced. Written until sealed; a sealed
@@ -49,7 +50,8 @@ class ChunkFile {
   // The store identity in the header; 0 for a header of version 1 or 2.
   uint32_t identity() const { return identity_; }
   const ChunkFooter& footer() const { return footer_; }
-  // The open descriptor of a writable chunk (a flush job keeps its own reference).
+  // The open descriptor of the tail chunk (read-only in a read-only log; a flush job keeps its own
+  // reference); null for any other.
   std::shared_ptr<FileDescriptor> descriptor() const { return fd_; }
 
   // Maps the file read-only (opening it for as long as that takes); Unmap releases the mapping.
@@ -69,9 +71,9 @@ class ChunkFile {
   bool FillZeroes(uint64_t from, uint64_t to) const noexcept;
   // fdatasync: everything written so far reaches the disk.
   void Sync() const;
-  // Zeroes [from, to) (clamped to the data region) and syncs: recovery's cut of a torn tail. Bytes
-  // beyond `to` may stay stale; the frame generations keep them from ever reading as data.
-  void ZeroRange(uint64_t from, uint64_t to);
+  // Makes every byte from `offset` to the end of the file read as zero (CutFile) and syncs:
+  // recovery's cut of a torn tail and the undoing of a failed write.
+  void CutAt(uint64_t offset);
 
   struct Token {};
   ChunkFile(Token, std::string path, uint64_t number, uint64_t size);
@@ -80,7 +82,7 @@ class ChunkFile {
   std::string path_;
   uint64_t number_;
   uint64_t size_;
-  std::shared_ptr<FileDescriptor> fd_;  // null unless the chunk is written to
+  std::shared_ptr<FileDescriptor> fd_;  // null unless the chunk is the tail
   Mapping mapping_;
   bool sealed_ = false;
   ChunkFooter footer_;

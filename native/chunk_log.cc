@@ -10,11 +10,11 @@
 #include "crc32c.h"
 #include "record_scanner.h"
 #include "store_error.h"
+#include "tail_recovery.h"
 
 namespace annals {
 namespace {
 
-constexpr uint64_t kTornZeroSlack = 4096;
 // Appends land on blocks zero-filled ahead of them (up to this far ahead, refilled once half of it
 // is used). Why: in a sparse chunk every flush also allocates the blocks its data landed on, and
 // fdatasync then commits that metadata through the filesystem journal; on blocks already written
@@ -103,34 +103,21 @@ RecoveryReport ChunkLog::Open(uint32_t fresh_identity) {
     write_offset_ = chunks_.empty() ? 0 : chunks_.back()->footer().data_end;
   } else {
     ChunkFile& chunk = *chunks_.back();
+    const TailState t = RecoverTail(chunk, chunk_size_, cp, read_only_);
     const uint64_t base = chunk.number() * chunk_size_;
-    const uint64_t capacity_end = ChunkDataCapacityEnd(chunk_size_);
-    // Resume at the checkpoint when it lies in this chunk: what precedes it was durable, and its
-    // frames are verified by their CRC whenever they are read (and by `annals verify`).
-    uint64_t begin = kChunkHeaderSize;
-    uint32_t seed = 0;
-    uint32_t base_records = 0;
-    uint32_t min_generation = 0;
-    if (cp.durable_end > base + kChunkHeaderSize && cp.durable_end <= base + capacity_end) {
-      begin = cp.durable_end - base;
-      seed = cp.tail_checksum;
-      base_records = cp.tail_records;
-      min_generation = cp.generation;
-    }
-    const ScanResult scan = ScanFrames(chunk.data(), begin, capacity_end, min_generation, seed);
-    const bool clean = scan.stop_offset == scan.committed_end &&
-                       (scan.stop == ScanStop::kZero || scan.stop == ScanStop::kEndOfRegion);
-    if (!clean) {
+    if (t.torn) {
       report.torn = true;
-      report.torn_position = base + scan.committed_end;
-      report.discarded_bytes = scan.stop_offset - scan.committed_end;
-      report.torn_reason = ScanStopName(scan.stop);
-      if (!read_only_) chunk.ZeroRange(scan.committed_end, scan.stop_offset + kTornZeroSlack);
+      report.torn_position = base + t.torn_offset;
+      report.discarded_bytes = t.discarded_bytes;
+      report.torn_reason = t.torn_reason;
     }
-    write_offset_ = scan.committed_end;
-    record_count_ = base_records + scan.committed_records;
-    data_checksum_ = scan.data_checksum;
-    last_generation = std::max(last_generation, scan.last_generation);
+    for (uint64_t d : t.damaged) report.damaged.push_back(base + d);
+    write_offset_ = t.write_offset;
+    record_count_ = t.record_count;
+    data_checksum_ = t.data_checksum;
+    last_generation = std::max(last_generation, t.last_generation);
+    // What recovery accepted may be a killed process's writes still in the page cache: durable
+    // before the new session's checkpoint says so.
     if (!read_only_) chunk.Sync();
   }
   flushed_offset_ = write_offset_;
@@ -172,6 +159,7 @@ void ChunkLog::RollOver() {
 void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint32_t* ends,
                       size_t count) {
   if (!open_ || read_only_) throw StoreError("READ_ONLY", "the log is not open for writing");
+  if (!failed_.empty()) throw StoreError("IO", failed_);
   if (count == 0) return;
   const uint64_t end = end_position();
   // Checked before the cast: a negative, NaN or huge double cast to an integer is undefined.
@@ -212,18 +200,45 @@ void ChunkLog::Append(uint8_t* buf, size_t len, const double* starts, const uint
     throw StoreError("INVALID_ARGUMENT", "append batch does not fit in the chunk");
   }
   if (roll) RollOver();
+  // The tail's checksum and count move only once the write succeeded: a failed write leaves the
+  // log as it was (UndoFailedWrite), and these go into the checkpoint and the footer.
+  uint32_t checksum = data_checksum_;
+  uint32_t records = record_count_;
   for (uint64_t f = 0; f < prev_end;) {
     uint8_t* frame = buf + f;  // stamped in the caller's buffer, then written in one pwrite
     const uint32_t flen = LoadU32(frame);
     StoreU32(frame + 12, generation_);
     StoreU32(frame + 4, Crc32c(frame + 8, flen - 8));
-    data_checksum_ = ChainFrameChecksum(data_checksum_, frame);
-    ++record_count_;
+    checksum = ChainFrameChecksum(checksum, frame);
+    ++records;
     f += flen;
   }
   ZeroAhead(offset + prev_end);
-  chunks_.back()->WriteAt(offset, buf, prev_end);
+  try {
+    chunks_.back()->WriteAt(offset, buf, prev_end);
+  } catch (const StoreError&) {
+    UndoFailedWrite(offset);
+    throw;
+  }
+  data_checksum_ = checksum;
+  record_count_ = records;
   write_offset_ = offset + prev_end;
+}
+
+void ChunkLog::UndoFailedWrite(uint64_t offset) {
+  // Whole frames before the point of failure may be in the file: cut them, so that an append the
+  // caller is told failed never reappears (close() would sync them, the next open accept them).
+  // The next session's frames start a new generation, so should the cut not reach the disk before
+  // a crash, recovery takes what is left of these frames for a crashed session's leftovers once a
+  // checkpoint of the new generation is written.
+  ++generation_;
+  zeroed_end_ = offset;
+  try {
+    chunks_.back()->CutAt(offset);
+  } catch (const StoreError& e) {
+    failed_ = std::string("a failed write could not be undone (") + e.what() +
+              "); reopen the store";
+  }
 }
 
 void ChunkLog::ZeroAhead(uint64_t data_end) {

@@ -1,7 +1,7 @@
 // The data log: the ordered set of chunk files of one store, its append position and its recovery.
 //
 // Positions are global: chunk_number * chunk_size + offset of the frame in its chunk. Every chunk
-// but the last is sealed; the last one is written through its mapping. Callers (the TypeScript
+// but the last is sealed; the last one is written with pwrite and read through its mapping. Callers (the TypeScript
 // LogWriter) decide placement themselves, because they must know positions before encoding the
 // back-pointers; Append checks that placement and refuses any other, so a bug can never write a
 // frame where the log does not end.
@@ -32,6 +32,9 @@ struct RecoveryReport {
   // derive their event ids from it only from that chunk on. 0 when a read-only log has none.
   uint32_t identity = 0;
   uint64_t identity_chunk = 0;
+  // Positions of damaged records the tail's recovery kept (valid records follow them): refused
+  // when read, skipped and reported by the index replay.
+  std::vector<uint64_t> damaged;
 };
 
 struct FlushJob {
@@ -71,6 +74,7 @@ class ChunkLog {
 
   // Copies whole frames from `from` (a frame position or a chunk's first data offset) while below
   // `limit`, at most `max_bytes` unless the first frame alone is larger, never from two chunks.
+  // Stops before a damaged frame; throws StoreError(CORRUPTION) when the first one is damaged.
   // Returns the next position; the frames copied are the `out->size()` bytes that end there.
   uint64_t Scan(uint64_t from, uint64_t limit, size_t max_bytes, std::vector<uint8_t>* out);
 
@@ -95,6 +99,8 @@ class ChunkLog {
   // Keeps the tail chunk zero-filled ahead of `data_end` (see kZeroAheadBytes in chunk_log.cc).
   void ZeroAhead(uint64_t data_end);
   void WriteCheckpoint(uint64_t durable_end, bool sync);
+  // After a write into the tail failed at `offset`: cuts what it left (see chunk_log.cc).
+  void UndoFailedWrite(uint64_t offset);
 
   std::string dir_;
   uint64_t chunk_size_;
@@ -111,6 +117,8 @@ class ChunkLog {
   uint64_t zeroed_end_ = 0;  // bytes of the tail below this are written: data or our zeroes
   uint32_t record_count_ = 0;
   uint32_t data_checksum_ = 0;
+  // Set when a failed write could not be undone: every later append fails with it.
+  std::string failed_;
 };
 
 }  // namespace annals

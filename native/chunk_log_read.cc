@@ -115,7 +115,14 @@ uint64_t ChunkLog::Scan(uint64_t from, uint64_t limit, size_t max_bytes,
       position = (number + 1) * chunk_size_ + kChunkHeaderSize;
       continue;
     }
-    const uint8_t* frame = VerifiedFrame(position);
+    const uint8_t* frame = nullptr;
+    try {
+      frame = VerifiedFrame(position);
+    } catch (const StoreError&) {
+      // The frames before a damaged one are returned; the next scan, from it, reports it.
+      if (!out->empty()) break;
+      throw;
+    }
     const uint32_t len = LoadU32(frame);
     if (!out->empty() && out->size() + len > max_bytes) break;
     out->insert(out->end(), frame, frame + len);

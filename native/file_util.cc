@@ -101,6 +101,13 @@ void WriteAllAt(int fd, const uint8_t* data, size_t n, uint64_t offset) {
   }
 }
 
+void CutFile(int fd, uint64_t at, uint64_t size) {
+  if (::ftruncate(fd, static_cast<off_t>(at)) != 0 ||
+      ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    ThrowSystemError("ftruncate", errno);
+  }
+}
+
 bool ReadAllAt(int fd, uint8_t* data, size_t n, uint64_t offset) {
   while (n > 0) {
     const ssize_t r = ::pread(fd, data, n, static_cast<off_t>(offset));

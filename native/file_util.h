@@ -57,6 +57,10 @@ void PublishFile(const FileDescriptor& fd, const std::string& tmp, const std::st
                  const std::string& dir);
 // Writes all of [data, data + n) at `offset`, retrying short writes; throws StoreError.
 void WriteAllAt(int fd, const uint8_t* data, size_t n, uint64_t offset);
+// Makes every byte of the file from `at` on read as zero, keeping its size: shrinks it to `at`
+// and extends it back to `size`, which leaves a hole and so needs no free space (a full disk can
+// still undo a failed write). Not synced; throws StoreError.
+void CutFile(int fd, uint64_t at, uint64_t size);
 // Reads exactly n bytes at offset; returns false on a short read.
 bool ReadAllAt(int fd, uint8_t* data, size_t n, uint64_t offset);
 

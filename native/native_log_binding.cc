@@ -115,6 +115,11 @@ Napi::Value NativeLogBinding::Open(const Napi::CallbackInfo& info) {
     out.Set("tornReason", r.torn_reason);
     out.Set("identity", r.identity);
     out.Set("identityChunk", static_cast<double>(r.identity_chunk));
+    Napi::Array damaged = Napi::Array::New(env, r.damaged.size());
+    for (uint32_t i = 0; i < r.damaged.size(); ++i) {
+      damaged.Set(i, static_cast<double>(r.damaged[i]));
+    }
+    out.Set("damaged", damaged);
     return out;
   });
 }

@@ -27,12 +27,61 @@ uint32_t ChainFrameChecksum(uint32_t checksum, const uint8_t* frame) {
   return Crc32c(checksum, frame, 8);
 }
 
+bool IsDamageStop(ScanStop stop) {
+  return stop == ScanStop::kBadLength || stop == ScanStop::kBadChecksum ||
+         stop == ScanStop::kBadKind;
+}
+
+namespace {
+
+bool FrameValidAt(const uint8_t* chunk, uint64_t off, uint64_t end, uint32_t min_generation) {
+  if (end - off < kFrameHeaderSize) return false;
+  const uint8_t* f = chunk + off;
+  const uint32_t len = LoadU32(f);
+  // Cheap tests first: most offsets a resynchronisation tries fail on the kind or reserved bytes.
+  if (len < kFrameHeaderSize || len > end - off || !IsEventKind(f[8]) || f[10] != 0 ||
+      f[11] != 0 || LoadU32(f + 12) < min_generation) {
+    return false;
+  }
+  return LoadU32(f + 4) == Crc32c(f + 8, len - 8);
+}
+
+}  // namespace
+
+uint64_t FindNextFrame(const uint8_t* chunk, uint64_t damaged, uint64_t end,
+                       uint32_t min_generation) {
+  if (damaged >= end) return end;
+  if (end - damaged >= kFrameHeaderSize) {
+    const uint32_t len = LoadU32(chunk + damaged);
+    if (len >= kFrameHeaderSize && len <= end - damaged &&
+        FrameValidAt(chunk, damaged + len, end, min_generation)) {
+      return damaged + len;
+    }
+  }
+  for (uint64_t off = damaged + 1; off + kFrameHeaderSize <= end; ++off) {
+    if (FrameValidAt(chunk, off, end, min_generation)) return off;
+  }
+  return end;
+}
+
+bool HasZeroSector(const uint8_t* chunk, uint64_t from, uint64_t to, uint64_t limit) {
+  constexpr uint64_t kSector = 512;
+  for (uint64_t s = from / kSector * kSector; s < to && s + kSector <= limit; s += kSector) {
+    bool zero = true;
+    for (uint64_t i = s; i < s + kSector && zero; ++i) zero = chunk[i] == 0;
+    if (zero) return true;
+  }
+  return false;
+}
+
 ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32_t min_generation,
                       uint32_t checksum_seed) {
   ScanResult r;
   r.committed_end = begin;
   r.last_generation = min_generation;
   r.data_checksum = checksum_seed;
+  r.valid_checksum = checksum_seed;
+  r.valid_generation = min_generation;
   uint64_t off = begin;
   uint32_t records = 0;
   uint32_t checksum = checksum_seed;
@@ -77,6 +126,9 @@ ScanResult ScanFrames(const uint8_t* chunk, uint64_t begin, uint64_t end, uint32
     checksum = ChainFrameChecksum(checksum, f);
     ++records;
     off += len;
+    r.valid_records = records;
+    r.valid_checksum = checksum;
+    r.valid_generation = generation;
     if (f[9] & kFrameFlagCommit) {
       r.committed_end = off;
       r.committed_records = records;

@@ -18,15 +18,7 @@ import {
   encodeChunkFooter,
   encodeChunkHeader,
 } from '../format/layout.js';
-
-export function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+import { fsyncDirectory } from '../fs-durable.js';
 
 export function readExactly(fd: number, length: number, position: number): Buffer | undefined {
   const buf = Buffer.allocUnsafe(length);
@@ -142,6 +134,18 @@ export class JsChunkFile {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Makes every byte from `offset` to the end of the file read as zero, keeping its size: shrinks
+   * the file to `offset` and extends it back, which leaves a hole and so needs no free space (a
+   * full disk can still undo a failed write), then syncs. Recovery's cut of a torn tail and the
+   * undoing of a failed write (native: ChunkFile::CutAt).
+   */
+  cutAt(offset: number): void {
+    fs.ftruncateSync(this.fd, offset);
+    fs.ftruncateSync(this.fd, this.size);
+    fs.fdatasyncSync(this.fd);
   }
 
   seal(footer: ChunkFooter): void {

@@ -42,6 +42,8 @@ export class JsChunkLog implements LogEngine {
   private recordCount = 0;
   private dataChecksum = 0;
   private isOpen = false;
+  /** Set when a failed write could not be undone: every later append fails with it. */
+  private failure: string | undefined;
   /** Sealed chunks with an open descriptor, most recently read first. */
   private openSealed: JsChunkFile[] = [];
   /** A chunk whose fdatasync is in flight keeps its descriptor. */
@@ -89,6 +91,7 @@ export class JsChunkLog implements LogEngine {
       tornReason: '',
       identity: 0,
       identityChunk: 0,
+      damaged: [],
     };
     const numbers = listChunks(this.dir, !this.readOnly);
     numbers.forEach((n, i) => {
@@ -130,10 +133,13 @@ export class JsChunkLog implements LogEngine {
         report.discardedBytes = t.torn.discardedBytes;
         report.tornReason = t.torn.reason;
       }
+      report.damaged = t.damaged.map((d) => tail.number * this.chunkSize + d);
       this.writeOffset = t.writeOffset;
       this.recordCount = t.recordCount;
       this.dataChecksum = t.dataChecksum;
       lastGeneration = Math.max(lastGeneration, t.lastGeneration);
+      // What recovery accepted may be a killed process's writes still in the page cache: durable
+      // before the new session's checkpoint says so.
       if (!this.readOnly) fs.fdatasyncSync(tail.fd);
     }
     this.flushedOffset = this.writeOffset;
@@ -165,6 +171,7 @@ export class JsChunkLog implements LogEngine {
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void {
     if (!this.isOpen) throw new StoreClosedError();
     if (this.readOnly) throw new ReadOnlyError();
+    if (this.failure) throw new AnnalsError('IO', this.failure);
     const count = ends.length;
     if (count === 0) return;
     const first = starts[0] as number;
@@ -216,11 +223,29 @@ export class JsChunkLog implements LogEngine {
     try {
       writeFully(tail.fd, view.subarray(0, prevEnd), offset);
     } catch (err) {
+      this.undoFailedWrite(tail, offset);
       throw toAnnalsError(err, `write ${tail.file}: `);
     }
     this.dataChecksum = checksum;
     this.recordCount = records;
     this.writeOffset = offset + prevEnd;
+  }
+
+  /**
+   * After a write into the tail failed at `offset`: whole frames before the point of failure may be
+   * in the file, so they are cut, or an append the caller is told failed would reappear (close()
+   * would sync it, the next open accept it). The next frames start a new generation, so should the
+   * cut not reach the disk before a crash, recovery takes what is left of these for a crashed
+   * session's leftovers once a checkpoint of the new generation is written.
+   */
+  private undoFailedWrite(tail: JsChunkFile, offset: number): void {
+    this.generation++;
+    this.zeroedEnd = offset;
+    try {
+      tail.cutAt(offset);
+    } catch (err) {
+      this.failure = `a failed write could not be undone (${(err as Error).message}); reopen the store`;
+    }
   }
 
   private rollOver(): void {
@@ -350,6 +375,8 @@ export class JsChunkLog implements LogEngine {
         const len = block.readUInt32LE(off);
         if (len > block.length - off) break;
         if (len < FRAME_HEADER_SIZE || block.readUInt32LE(off + 4) !== crc32c(block, 0, off + 8, off + len)) {
+          // The frames before a damaged one are returned; the next scan, from it, reports it.
+          if (size > 0) return { bytes: Buffer.concat(frames), next: position + off };
           throw new CorruptionError(`chunk ${chunk.file} at offset ${offset + off}: bad frame`);
         }
         frames.push(block.subarray(off, off + len));

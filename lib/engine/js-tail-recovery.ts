@@ -1,15 +1,22 @@
 /**
- * Recovery of the JS engine's tail chunk at open (the rules are native/chunk_log.cc's): how far
- * its frames are committed and valid, and what follows that is torn. The scan resumes at the
- * checkpoint when it lies in this chunk, since what precedes it was durable (its frames are
- * CRC-checked whenever read), so the cost follows the unflushed tail, not the chunk's size.
+ * Recovery of the JS engine's tail chunk at open: where its committed frames end, what follows that
+ * is a torn write to cut, and what is damage to keep. The rules are native/tail_recovery.h's (read
+ * its header): the scan resumes at the checkpoint; a torn tail is only what a crash can leave (the
+ * clean end, a crashed session's leftovers, a damaged frame that no valid frame follows or whose
+ * span holds an all-zero sector); a damaged frame that valid frames of this session follow is kept
+ * and reported, and the scan goes on after it; the cut leaves a hole from the end of the log on.
  */
+import { CorruptionError } from '../errors.js';
 import { CHUNK_HEADER_SIZE, type Checkpoint, dataCapacityEnd } from '../format/layout.js';
-import { type ScanStop, scanFrames } from '../format/record-scanner.js';
-import { type JsChunkFile, readExactly, writeFully } from './js-chunk-file.js';
+import { chainFrameChecksum, findNextFrame, hasZeroSector, isDamageStop, type ScanStop, scanFrames } from '../format/record-scanner.js';
+import { type JsChunkFile, readExactly } from './js-chunk-file.js';
 
-/** Zeroes past the torn bytes too: a crash can leave a partly written page beyond them. */
-const TORN_ZERO_SLACK = 4096;
+const INITIAL_WINDOW = 1 << 20;
+/** The window grows until the scan ends at least this far inside it. */
+const CLEAN_MARGIN = 64 << 10;
+/** How far past a damaged frame a valid one is looked for (native/tail_recovery.cc). */
+const RESYNC_REACH = (16 << 20) + (1 << 20);
+const MAX_DAMAGED = 64;
 
 export interface TailState {
   /** Offset in the chunk where the next append goes: the end of the last committed frame. */
@@ -19,39 +26,95 @@ export interface TailState {
   lastGeneration: number;
   /** Set when bytes after the committed end were not a clean end of the log. */
   torn?: { offset: number; discardedBytes: number; reason: ScanStop };
+  /** Offsets of damaged frames kept in the log (valid records follow them). */
+  damaged: number[];
 }
 
-/** Scans the unsealed tail chunk and, unless `readOnly`, zeroes a torn end (the caller syncs). */
+interface Walk {
+  committedEnd: number;
+  committedRecords: number;
+  checksum: number;
+  generation: number;
+  stopOffset: number;
+  stop: ScanStop;
+  torn: boolean;
+  /** The image ended before the walk could decide: the image length that would do. */
+  wanted?: number;
+  damaged: number[];
+}
+
+/** Walks an image of the tail (its offsets; the image starts at a multiple of 4096 in the file). */
+function walkTail(img: Buffer, begin: number, whole: boolean, minGeneration: number, seed: number): Walk {
+  const end = img.length;
+  const w: Walk = {
+    committedEnd: begin,
+    committedRecords: 0,
+    checksum: seed,
+    generation: minGeneration,
+    stopOffset: begin,
+    stop: 'end of region',
+    torn: false,
+    damaged: [],
+  };
+  let at = begin;
+  let pending = 0; // records after committedEnd carried over a damaged frame
+  let checksum = seed;
+  let generation = minGeneration;
+  for (;;) {
+    const r = scanFrames(img, at, end, generation, checksum);
+    if (r.committedRecords > 0) {
+      w.committedRecords += pending + r.committedRecords;
+      pending = 0;
+      w.committedEnd = r.committedEnd;
+      w.checksum = r.dataChecksum;
+      w.generation = r.lastGeneration;
+    }
+    w.stopOffset = r.stopOffset;
+    w.stop = r.stop;
+    // A stop near the image's end may be the window's, not the log's (a frame cut by it).
+    if (!whole && r.stopOffset + CLEAN_MARGIN > end) return { ...w, wanted: end * 4 };
+    if (!isDamageStop(r.stop)) break;
+    const reach = Math.min(end, r.stopOffset + RESYNC_REACH);
+    const next = findNextFrame(img, r.stopOffset, reach, r.validGeneration);
+    if (next === reach && !whole && reach === end) return { ...w, wanted: r.stopOffset + RESYNC_REACH };
+    if (next === reach || hasZeroSector(img, r.stopOffset, next, end)) break; // a torn write
+    if (w.damaged.length === MAX_DAMAGED) throw new CorruptionError(`more than ${MAX_DAMAGED} damaged records in the tail chunk`);
+    w.damaged.push(r.stopOffset);
+    pending += r.validRecords - r.committedRecords + 1;
+    checksum = next - r.stopOffset >= 8 ? chainFrameChecksum(r.validChecksum, img, r.stopOffset) : r.validChecksum;
+    generation = r.validGeneration;
+    at = next;
+  }
+  w.torn = !(w.stopOffset === w.committedEnd && (w.stop === 'zeroed space' || w.stop === 'end of region'));
+  return w;
+}
+
+/** Scans the unsealed tail chunk and, unless `readOnly`, cuts a torn end (the cut is synced). */
 export function recoverTail(tail: JsChunkFile, chunkSize: number, cp: Checkpoint, readOnly: boolean): TailState {
   const base = tail.number * chunkSize;
-  const end = dataCapacityEnd(chunkSize);
-  const resume = cp.durableEnd > base + CHUNK_HEADER_SIZE && cp.durableEnd <= base + end;
+  const capacityEnd = dataCapacityEnd(chunkSize);
+  const resume = cp.durableEnd > base + CHUNK_HEADER_SIZE && cp.durableEnd <= base + capacityEnd;
   const begin = resume ? cp.durableEnd - base : CHUNK_HEADER_SIZE;
-  // A window that grows until the scan ends well inside it.
-  let window = Math.min(end - begin, 1 << 20);
-  const scanWindow = () => {
-    const image = readExactly(tail.fd, window, begin) ?? Buffer.alloc(0);
-    const r = scanFrames(image, 0, image.length, resume ? cp.generation : 0, resume ? cp.tailChecksum : 0);
-    return { ...r, committedEnd: r.committedEnd + begin, stopOffset: r.stopOffset + begin };
-  };
-  let scan = scanWindow();
-  while (begin + window < end && (scan.stop !== 'zeroed space' || scan.stopOffset + 65536 > begin + window)) {
-    window = Math.min(end - begin, window * 4);
-    scan = scanWindow();
+  const from = Math.floor(begin / 4096) * 4096;
+  let length = Math.min(capacityEnd - from, INITIAL_WINDOW);
+  let w: Walk;
+  for (;;) {
+    const img = readExactly(tail.fd, length, from);
+    if (!img) throw new CorruptionError(`chunk ${tail.file} at offset ${from}: chunk shorter than its size`);
+    w = walkTail(img, begin - from, from + length === capacityEnd, resume ? cp.generation : 0, resume ? cp.tailChecksum : 0);
+    if (w.wanted === undefined) break;
+    length = Math.min(capacityEnd - from, Math.max(w.wanted, length * 4));
   }
   const state: TailState = {
-    writeOffset: scan.committedEnd,
-    recordCount: (resume ? cp.tailRecords : 0) + scan.committedRecords,
-    dataChecksum: scan.dataChecksum,
-    lastGeneration: scan.lastGeneration,
+    writeOffset: from + w.committedEnd,
+    recordCount: (resume ? cp.tailRecords : 0) + w.committedRecords,
+    dataChecksum: w.checksum,
+    lastGeneration: w.generation,
+    damaged: w.damaged.map((d) => from + d).filter((d) => d < from + w.committedEnd),
   };
-  const clean = scan.stopOffset === scan.committedEnd && (scan.stop === 'zeroed space' || scan.stop === 'end of region');
-  if (!clean) {
-    state.torn = { offset: scan.committedEnd, discardedBytes: scan.stopOffset - scan.committedEnd, reason: scan.stop };
-    if (!readOnly) {
-      const zeroEnd = Math.min(end, scan.stopOffset + TORN_ZERO_SLACK);
-      writeFully(tail.fd, Buffer.alloc(zeroEnd - scan.committedEnd), scan.committedEnd);
-    }
+  if (w.torn) {
+    state.torn = { offset: state.writeOffset, discardedBytes: w.stopOffset - w.committedEnd, reason: w.stop };
+    if (!readOnly) tail.cutAt(state.writeOffset);
   }
   return state;
 }

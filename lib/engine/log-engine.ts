@@ -21,6 +21,9 @@ export interface OpenReport {
   /** The first chunk whose header carries the identity: frames placed there or later may derive
    * their event ids from it; earlier chunks (of format version 1 or 2) never do. */
   identityChunk: number;
+  /** Positions of damaged records the tail's recovery kept because valid records follow them (a
+   * torn tail is cut; damage is not): refused when read, skipped and reported by the index. */
+  damaged: number[];
 }
 
 export interface LogEngine {
@@ -33,7 +36,8 @@ export interface LogEngine {
    * Writes whole transactions, frames encoded with blank CRC and generation fields. `starts[i]` is
    * where transaction i must land, `ends[i]` its end offset in `buf`. All land in one chunk; the
    * first may open the next one. Throws with nothing written on a wrong placement or a failure to
-   * create the chunk.
+   * create the chunk; when the write itself fails, what it left in the file is cut again before the
+   * error is thrown, so a failed append never reappears.
    */
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
   /** Makes everything appended so far durable, off the event loop. */
@@ -43,7 +47,8 @@ export interface LogEngine {
   readFrames(positions: ArrayLike<number>): Buffer;
   /**
    * Whole frames from `from` (a frame position or a chunk's first data offset) while below `limit`,
-   * up to about `maxBytes`, all from one chunk: they are the bytes that end at `next`.
+   * up to about `maxBytes`, all from one chunk: they are the bytes that end at `next`. Stops before
+   * a damaged frame; throws CorruptionError when the frame at `from` itself is damaged.
    */
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
   endPosition(): number;

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDirectory, readExactly, writeFully } from '../engine/js-chunk-file.js';
+import { readExactly, writeFully } from '../engine/js-chunk-file.js';
 import { CorruptionError, toAnnalsError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {
@@ -30,6 +30,7 @@ import {
   type SegmentHeader,
   writeEntry,
 } from '../format/index-layout.js';
+import { fsyncDirectory } from '../fs-durable.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
 /** One entry as the builders and merges see it. */
