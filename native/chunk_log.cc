@@ -236,8 +236,8 @@ void ChunkLog::UndoFailedWrite(uint64_t offset) {
   try {
     chunks_.back()->CutAt(offset);
   } catch (const StoreError& e) {
-    failed_ = std::string("a failed write could not be undone (") + e.what() +
-              "); reopen the store";
+    failed_ =
+        std::string("a failed write could not be undone (") + e.what() + "); reopen the store";
   }
 }
 

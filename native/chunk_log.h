@@ -1,10 +1,10 @@
 // The data log: the ordered set of chunk files of one store, its append position and its recovery.
 //
 // Positions are global: chunk_number * chunk_size + offset of the frame in its chunk. Every chunk
-// but the last is sealed; the last one is written with pwrite and read through its mapping. Callers (the TypeScript
-// LogWriter) decide placement themselves, because they must know positions before encoding the
-// back-pointers; Append checks that placement and refuses any other, so a bug can never write a
-// frame where the log does not end.
+// but the last is sealed; the last one is written with pwrite and read through its mapping. Callers
+// (the TypeScript LogWriter) decide placement themselves, because they must know positions before
+// encoding the back-pointers; Append checks that placement and refuses any other, so a bug can
+// never write a frame where the log does not end.
 //
 // Threading: everything runs on the JS thread except RunFlush, which only touches the descriptors
 // of the tail chunk and the checkpoint through the shared pointers captured in its FlushJob.

@@ -39,8 +39,8 @@ bool FrameValidAt(const uint8_t* chunk, uint64_t off, uint64_t end, uint32_t min
   const uint8_t* f = chunk + off;
   const uint32_t len = LoadU32(f);
   // Cheap tests first: most offsets a resynchronisation tries fail on the kind or reserved bytes.
-  if (len < kFrameHeaderSize || len > end - off || !IsEventKind(f[8]) || f[10] != 0 ||
-      f[11] != 0 || LoadU32(f + 12) < min_generation) {
+  if (len < kFrameHeaderSize || len > end - off || !IsEventKind(f[8]) || f[10] != 0 || f[11] != 0 ||
+      LoadU32(f + 12) < min_generation) {
     return false;
   }
   return LoadU32(f + 4) == Crc32c(f + 8, len - 8);
