@@ -88,8 +88,11 @@ export class ReadOnlyError extends AnnalsError {
 }
 
 export class CorruptionError extends AnnalsError {
-  constructor(message: string, fatal = false) {
+  /** The log position of the damaged record, when the error is about one. */
+  readonly position?: number;
+  constructor(message: string, fatal = false, position?: number) {
     super('CORRUPTION', message, { fatal });
+    if (position !== undefined) this.position = position;
   }
 }
 
@@ -112,8 +115,10 @@ export function toAnnalsError(err: unknown, context = ''): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const msg = context + err.message;
   switch (code) {
-    case 'CORRUPTION':
-      return new CorruptionError(msg);
+    case 'CORRUPTION': {
+      const position = (err as { position?: unknown }).position;
+      return new CorruptionError(msg, false, typeof position === 'number' ? position : undefined);
+    }
     case 'DISK_FULL':
     case 'ENOSPC':
     case 'EDQUOT':

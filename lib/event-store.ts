@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
+import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
@@ -60,6 +61,7 @@ export class EventStore {
   private readonly committer: AppendCommitter;
   private readonly signal = new VisibilitySignal();
   private readonly snapshots: SnapshotStore;
+  private readonly damaged = new DamagedRecords((m) => warn(m, 'ANNALS_CORRUPTION'));
 
   private constructor(
     readonly directory: string,
@@ -69,8 +71,9 @@ export class EventStore {
     private readonly recovery: OpenReport,
     catalog: SegmentCatalog,
   ) {
-    // The index first: its replay can fail (a damaged log), and nothing that needs stopping (the
-    // writer's interval timer) exists yet when it does.
+    for (const position of recovery.damaged) this.damaged.note(position, 'kept by recovery: valid records follow it');
+    // The index first: its replay can fail, and nothing that needs stopping (the writer's interval
+    // timer) exists yet when it does.
     this.index = new StoreIndex({
       engine,
       catalog,
@@ -83,6 +86,7 @@ export class EventStore {
       logEnd: () => engine.endPosition(),
       flushLog: () => this.writer.flush(),
       warn: (m) => warn(m, 'ANNALS_INDEX'),
+      onDamaged: (position, err) => this.damaged.note(position, err.message),
     });
     this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
@@ -203,7 +207,9 @@ export class EventStore {
 
   /**
    * Every event in global order, strictly after position `after` (omitted: from the start). Bad
-   * options reject on the first iteration step.
+   * options reject on the first iteration step. A damaged record ends the iteration with a
+   * CorruptionError (after the events before it), unless `onDamaged` is given: then it is skipped
+   * and reported there.
    */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const self = this;
@@ -213,8 +219,11 @@ export class EventStore {
         checkObject('options', options);
         optionalCount('after', options.after);
         optionalCount('limit', options.limit);
+        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
+          throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
+        }
         const from = self.reader.startAfter(options.after);
-        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed);
+        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged);
       },
     };
   }
@@ -354,6 +363,7 @@ export class EventStore {
         tornPosition: this.recovery.tornPosition,
         discardedBytes: this.recovery.discardedBytes,
         tornReason: this.recovery.tornReason,
+        ...this.damaged.list(),
       },
       index: this.index.stats(),
     };

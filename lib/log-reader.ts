@@ -4,12 +4,16 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
+import { CorruptionError } from './errors.js';
 import { JsonBatch } from './format/json-batch.js';
 import { u32 } from './format/le-bytes.js';
 import { decodeEvent } from './format/record-codec.js';
 import type { RecordedEvent } from './types.js';
 
 const SCAN_BLOCK_BYTES = 1 << 20;
+
+/** Told of each damaged record a salvaging read skips: its position and the error reading it gave. */
+export type DamageHandler = (position: number, error: CorruptionError) => void;
 
 /** Walks the frames of a buffer of concatenated frames, with the position of each. */
 export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPosition = 0): Generator<[number, number]> {
@@ -65,12 +69,31 @@ export function decodeFrames(
 
 /**
  * Blocks of the global log from `from` (a frame position or a chunk's first data offset) up to
- * `limit()`, re-read at each block so a long iteration sees what was appended meanwhile.
+ * `limit()`, re-read at each block so a long iteration sees what was appended meanwhile. A damaged
+ * frame throws CorruptionError, or with `onDamaged` is reported and skipped (engine.skipDamaged).
  */
-export function* scanBlocks(engine: LogEngine, from: number, limit: () => number): Generator<{ bytes: Buffer; positions: number[] }> {
+export function* scanBlocks(
+  engine: LogEngine,
+  from: number,
+  limit: () => number,
+  onDamaged?: DamageHandler,
+): Generator<{ bytes: Buffer; positions: number[] }> {
   let position = from;
   for (;;) {
-    const { bytes, next } = engine.scan(position, limit(), SCAN_BLOCK_BYTES);
+    let block: { bytes: Buffer; next: number };
+    try {
+      block = engine.scan(position, limit(), SCAN_BLOCK_BYTES);
+    } catch (err) {
+      // A scan stops before a damaged frame and throws on the next call: salvaging, the damage is
+      // reported and the scan goes on after it.
+      if (!onDamaged || !(err instanceof CorruptionError) || err.position === undefined) throw err;
+      const after = engine.skipDamaged(err.position);
+      if (after <= err.position) throw err;
+      onDamaged(err.position, err);
+      position = after;
+      continue;
+    }
+    const { bytes, next } = block;
     if (bytes.length === 0) return;
     const positions: number[] = [];
     for (const [, p] of framesOf(bytes, undefined, next - bytes.length)) positions.push(p);

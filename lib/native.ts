@@ -34,6 +34,7 @@ export interface NativeLogHandle {
   /** readFrames over the pinned arrays: one argument to convert instead of three. */
   readPinned(count: number): number;
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
+  skipDamaged(position: number): number;
   endPosition(): number;
   chunkCount(): number;
   close(): void;

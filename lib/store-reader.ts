@@ -5,14 +5,14 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
-import { type AppendResult, InvalidArgumentError } from './errors.js';
+import { type AppendResult, CorruptionError, InvalidArgumentError } from './errors.js';
 import { keyOf } from './format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeEvent } from './format/record-codec.js';
 import { SEEN_AGAIN } from './index/recent-keys.js';
 import type { IndexFields } from './index/segment-search.js';
 import type { StoreIndex } from './index/store-index.js';
-import { decodeFrames, readAt, scanBlocks } from './log-reader.js';
+import { type DamageHandler, decodeFrames, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
 
 const SUBSCRIPTION_BATCH = 500;
@@ -56,10 +56,14 @@ export class StoreReader {
         found = e;
         return true;
       });
+      if (found === undefined && from < this.index.latest(streamId).version) throw missingVersion(streamId, from);
       return found === undefined ? [] : [found];
     }
     const positions = this.index.streamPositions(streamId, from, to).filter((p) => p < visibleEnd);
-    return readAt(this.engine, positions).filter((e) => e.streamId === streamId);
+    const events = readAt(this.engine, positions).filter((e) => e.streamId === streamId);
+    // Versions are contiguous; a hole is a record the index skipped as damaged (DamagedRecords).
+    for (let i = 0; i < events.length; i++) if ((events[i] as RecordedEvent).version !== from + i) throw missingVersion(streamId, from + i);
+    return events;
   }
 
   /** First version of a stream whose position is after `after` (for subscriptions). */
@@ -169,26 +173,30 @@ export class StoreReader {
     return { events, next };
   }
 
-  /** Iterates the visible log from `from`, one block at a time. */
-  *iterateLog(from: number, max: number, open: () => boolean): Generator<RecordedEvent> {
+  /** Iterates the visible log from `from`, one block at a time; with `onDamaged`, damaged records
+   * are reported and skipped instead of ending the iteration with a CorruptionError. */
+  *iterateLog(from: number, max: number, open: () => boolean, onDamaged?: DamageHandler): Generator<RecordedEvent> {
     let n = 0;
     if (n >= max) return;
     const identity = this.engine.identity();
-    for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0))) {
+    for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0), onDamaged)) {
       for (let off = 0, i = 0; off < bytes.length; ) {
         // Decoded a few at a time (their JSON parsed together), so a consumer that stops early
         // has not paid for the whole block.
         const batch: RecordedEvent[] = [];
-        const at = off;
         try {
           off = decodeFrames(bytes, off, positions, i, Math.min(ITERATE_BATCH, max - n), identity, batch);
-        } catch (err) {
-          // Yield the good events before the damaged one, as an event-at-a-time decode would
-          // (it throws again there).
-          for (let o = at; o < bytes.length && n < max; o += bytes.readUInt32LE(o), n++) {
-            yield decodeEvent(bytes, o, positions[i++] as number, identity);
+        } catch {
+          // One at a time from here: the good events before the damaged one are yielded, as an
+          // event-at-a-time decode would, and the damaged one throws (or is reported and skipped).
+          for (; off < bytes.length && n < max; off += bytes.readUInt32LE(off)) {
+            const e = decodeOne(bytes, off, positions[i++] as number, identity, onDamaged);
+            if (!e) continue;
+            yield e;
+            n++;
           }
-          throw err;
+          if (n >= max) return;
+          continue;
         }
         i += batch.length;
         for (const e of batch) {
@@ -209,4 +217,19 @@ export class StoreReader {
   logBatch(from: number): { events: RecordedEvent[]; next: number } {
     return this.logFrom(from, SUBSCRIPTION_BATCH);
   }
+}
+
+/** One event; a damaged one throws, or with `onDamaged` is reported and gives undefined. */
+function decodeOne(bytes: Buffer, off: number, position: number, identity: number, onDamaged?: DamageHandler): RecordedEvent | undefined {
+  try {
+    return decodeEvent(bytes, off, position, identity);
+  } catch (err) {
+    if (!onDamaged || !(err instanceof CorruptionError)) throw err;
+    onDamaged(position, err);
+    return undefined;
+  }
+}
+
+function missingVersion(streamId: string, version: number): CorruptionError {
+  return new CorruptionError(`version ${version} of stream '${streamId}' is missing: its record is damaged (see stats().recovery.damaged)`);
 }

@@ -1,5 +1,5 @@
 /** Public data types of annals. See docs/api.md for the whole surface. */
-import type { ExpectedVersion } from './errors.js';
+import type { AnnalsError, ExpectedVersion } from './errors.js';
 
 export type { AppendResult, ExpectedVersion } from './errors.js';
 
@@ -77,6 +77,11 @@ export interface ReadStreamOptions {
 export interface ReadAllOptions {
   after?: number;
   limit?: number;
+  /**
+   * Salvage: a damaged record (CorruptionError) is skipped and reported here instead of ending the
+   * iteration; the events after it follow. For getting everything intact out of a damaged store.
+   */
+  onDamaged?: (position: number, error: AnnalsError) => void;
 }
 
 export interface RecoveryInfo {
@@ -85,6 +90,11 @@ export interface RecoveryInfo {
   tornPosition: number;
   discardedBytes: number;
   tornReason: string;
+  /** Positions of damaged records found since the store opened (kept by recovery because valid
+   * records follow them, or skipped by the index's scans); each read of one fails with
+   * CORRUPTION. At most 1000 are listed; `damagedUnlisted` counts the rest. */
+  damaged: number[];
+  damagedUnlisted: number;
 }
 
 export interface StoreStats {

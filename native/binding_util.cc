@@ -10,6 +10,12 @@ Napi::Error ToJsError(Napi::Env env, const std::string& code, const std::string&
   return error;
 }
 
+Napi::Error ToJsError(Napi::Env env, const StoreError& e) {
+  Napi::Error error = ToJsError(env, e.code(), e.what());
+  if (e.has_position()) error.Set("position", static_cast<double>(e.position()));
+  return error;
+}
+
 double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (info.Length() <= i || !info[i].IsNumber()) {
     throw ToJsError(info.Env(), "INVALID_ARGUMENT", std::string(name) + " must be a number");

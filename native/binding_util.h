@@ -14,13 +14,14 @@
 namespace annals {
 
 Napi::Error ToJsError(Napi::Env env, const std::string& code, const std::string& message);
+Napi::Error ToJsError(Napi::Env env, const StoreError& e);
 
 template <typename Fn>
 auto Guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const StoreError& e) {
-    throw ToJsError(env, e.code(), e.what());
+    throw ToJsError(env, e);
   } catch (const std::bad_alloc&) {
     throw ToJsError(env, "IO", "out of memory");
   }

@@ -78,6 +78,10 @@ class ChunkLog {
   // Returns the next position; the frames copied are the `out->size()` bytes that end there.
   uint64_t Scan(uint64_t from, uint64_t limit, size_t max_bytes, std::vector<uint8_t>* out);
 
+  // Where the log goes on after the damaged frame at `position`: the next frame of its chunk that
+  // is valid on its own (FindNextFrame), else the next chunk's first position, else the end.
+  uint64_t SkipDamaged(uint64_t position);
+
   // Makes everything durable, writes a synced checkpoint; the log is unusable afterwards.
   void Close();
 

@@ -11,6 +11,7 @@
 
 #include "chunk_log.h"
 #include "crc32c.h"
+#include "record_scanner.h"
 #include "store_error.h"
 
 namespace annals {
@@ -62,10 +63,10 @@ const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) {
   const uint8_t* frame = chunk.data() + offset;
   const uint32_t len = LoadU32(frame);
   if (len < kFrameHeaderSize || len > limit - offset) {
-    throw StoreError("CORRUPTION", chunk.Where(offset) + ": bad frame length");
+    throw StoreError("CORRUPTION", chunk.Where(offset) + ": bad frame length", position);
   }
   if (LoadU32(frame + 4) != Crc32c(frame + 8, len - 8)) {
-    throw StoreError("CORRUPTION", chunk.Where(offset) + ": bad checksum");
+    throw StoreError("CORRUPTION", chunk.Where(offset) + ": bad checksum", position);
   }
   return frame;
 }
@@ -99,6 +100,19 @@ size_t ChunkLog::ReadFramesInto(const double* positions, size_t count, uint8_t* 
     total += len;
   }
   return total;
+}
+
+uint64_t ChunkLog::SkipDamaged(uint64_t position) {
+  const uint64_t number = position / chunk_size_;
+  if (!open_ || number >= chunks_.size()) return end_position();
+  const ChunkFile& chunk = Readable(number);
+  const uint64_t offset = position % chunk_size_;
+  const uint64_t limit = DataLimit(chunk);
+  const uint64_t next_chunk = (number + 1) * chunk_size_ + kChunkHeaderSize;
+  const uint64_t after = number + 1 < chunks_.size() ? next_chunk : end_position();
+  if (offset < kChunkHeaderSize || offset >= limit) return after;
+  const uint64_t next = FindNextFrame(chunk.data(), offset, limit, 0);
+  return next < limit ? number * chunk_size_ + next : after;
 }
 
 uint64_t ChunkLog::Scan(uint64_t from, uint64_t limit, size_t max_bytes,

@@ -72,6 +72,7 @@ Napi::Function NativeLogBinding::Init(Napi::Env env) {
                          InstanceMethod<&NativeLogBinding::PinReads>("pinReads"),
                          InstanceMethod<&NativeLogBinding::ReadPinned>("readPinned"),
                          InstanceMethod<&NativeLogBinding::Scan>("scan"),
+                         InstanceMethod<&NativeLogBinding::SkipDamaged>("skipDamaged"),
                          InstanceMethod<&NativeLogBinding::Close>("close"),
                          InstanceMethod<&NativeLogBinding::EndPosition>("endPosition"),
                          InstanceMethod<&NativeLogBinding::ChunkCount>("chunkCount"),
@@ -242,6 +243,14 @@ Napi::Value NativeLogBinding::Scan(const Napi::CallbackInfo& info) {
     out.Set("bytes", ToBuffer(env, std::move(bytes)));
     out.Set("next", static_cast<double>(next));
     return out;
+  });
+}
+
+Napi::Value NativeLogBinding::SkipDamaged(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const uint64_t position = ArgUint(info, 0, "position");
+    return Napi::Number::New(env, static_cast<double>(log(env).SkipDamaged(position)));
   });
 }
 

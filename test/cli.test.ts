@@ -65,6 +65,33 @@ describe('annals command', () => {
     expect(report.faults[0]).toMatchObject({ file: chunk, problem: 'damaged record' });
   });
 
+  // One damaged record in the range the index replays at open made stats, rebuild-index and export
+  // refuse the whole store; now they reach everything intact, and export --salvage gets it out.
+  it('stats, rebuild-index and export --salvage reach a store with a damaged record', async () => {
+    const dir = tempDir();
+    await seed(dir);
+    fs.rmSync(path.join(dir, 'index'), { recursive: true });
+    const chunk = path.join(dir, 'chunks', '00000000.chunk');
+    const fd = fs.openSync(chunk, 'r+');
+    fs.writeSync(fd, Buffer.from([0x42]), 0, 1, 200);
+    fs.closeSync(fd);
+    const stats = annals(['stats', dir]);
+    expect(stats.code).toBe(0);
+    expect(JSON.parse(stats.stdout).recovery.damaged).toHaveLength(1);
+    const plain = annals(['export', dir]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('CORRUPTION');
+    const salvaged = annals(['export', dir, '--salvage']);
+    expect(salvaged.code).toBe(0);
+    expect(salvaged.stdout.trim().split('\n')).toHaveLength(119);
+    expect(salvaged.stderr).toMatch(/skipped the damaged record at position \d+/);
+    expect(salvaged.stderr).toContain('exported 119 events, skipped 1 damaged records');
+    expect(annals(['export', dir, '--salvage', '--stream', 's-1']).code).toBe(1);
+    const rebuilt = annals(['rebuild-index', dir]);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stdout).toContain('for 119 events');
+  });
+
   it('export then import keeps versions, command ids and bytes, and a second import is a no-op', async () => {
     const src = tempDir();
     await seed(src);

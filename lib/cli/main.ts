@@ -131,18 +131,25 @@ program
   .description('write the events as NDJSON to stdout, in global order (or one stream)')
   .option('--stream <streamId>', 'only this stream')
   .option('--after <position>', "resume: only events after this position (the last line's position)")
-  .action(async (dir: string, o: { stream?: string; after?: string }) => {
+  .option('--salvage', 'skip damaged records (each reported on stderr) instead of stopping at the first')
+  .action(async (dir: string, o: { stream?: string; after?: string; salvage?: boolean }) => {
     const after = o.after === undefined ? undefined : Number(o.after);
     if (after !== undefined && !Number.isSafeInteger(after)) throw new Error(`--after must be a position, got ${o.after}`);
+    if (o.salvage && o.stream !== undefined) throw new Error('--salvage reads the global log: it cannot be combined with --stream');
     requireStore(dir);
     const store = await EventStore.open(dir, { readOnly: true });
     const s = await store.stats();
     const progress = bar('export');
     progress.start(s.eventCount, 0);
-    const n = await exportEvents(store, process.stdout, { streamId: o.stream, after }, () => progress.increment());
+    const skipped: string[] = [];
+    const onDamaged = o.salvage
+      ? (position: number, err: Error) => skipped.push(`skipped the damaged record at position ${position}: ${err.message}`)
+      : undefined;
+    const n = await exportEvents(store, process.stdout, { streamId: o.stream, after, onDamaged }, () => progress.increment());
     progress.stop();
     await store.close();
-    process.stderr.write(`exported ${n} events\n`);
+    for (const line of skipped) process.stderr.write(`${line}\n`);
+    process.stderr.write(`exported ${n} events${o.salvage ? `, skipped ${skipped.length} damaged records` : ''}\n`);
   });
 
 program

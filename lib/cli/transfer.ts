@@ -13,14 +13,15 @@ import { eventToJson, unwrapBytes } from '../server/json-codec.js';
 import type { EventData, RecordedEvent } from '../types.js';
 
 /** Writes events as NDJSON: one stream, or the global log strictly after position `after` (so an
- * interrupted export resumes from the last line's position). */
+ * interrupted export resumes from the last line's position). With `onDamaged` (the global log
+ * only), a damaged record is reported there and skipped: a salvage of everything intact. */
 export async function exportEvents(
   store: EventStore,
   out: Writable,
-  options: { streamId?: string; after?: number } = {},
+  options: { streamId?: string; after?: number; onDamaged?: (position: number, error: Error) => void } = {},
   onEvent?: () => void,
 ): Promise<number> {
-  const { streamId, after } = options;
+  const { streamId, after, onDamaged } = options;
   let n = 0;
   const write = async (e: RecordedEvent) => {
     if (!out.write(`${JSON.stringify(eventToJson(e))}\n`)) await new Promise((r) => out.once('drain', r));
@@ -32,7 +33,7 @@ export async function exportEvents(
     for (let from = 1; from <= version; from += 1000)
       for (const e of await store.readStream(streamId, { fromVersion: from, limit: 1000 })) await write(e);
   } else {
-    for await (const e of store.readAll(after === undefined ? {} : { after })) await write(e);
+    for await (const e of store.readAll({ ...(after === undefined ? {} : { after }), ...(onDamaged ? { onDamaged } : {}) })) await write(e);
   }
   return n;
 }

@@ -20,7 +20,7 @@ import {
   MIN_CHUNK_SIZE,
   storeIdentityValid,
 } from '../format/layout.js';
-import { chainFrameChecksum } from '../format/record-scanner.js';
+import { chainFrameChecksum, findNextFrame } from '../format/record-scanner.js';
 import { FlushPoller } from './flush-poller.js';
 import { JsChunkFile, listChunks, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
 import { recoverTail } from './js-tail-recovery.js';
@@ -331,12 +331,12 @@ export class JsChunkLog implements LogEngine {
     let buf = readExactly(chunk.fd, Math.min(hint, limit - offset), offset) as Buffer;
     const len = buf.readUInt32LE(0);
     if (len < FRAME_HEADER_SIZE || len > limit - offset) {
-      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad frame length`);
+      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad frame length`, false, position);
     }
     if (len > buf.length) buf = readExactly(chunk.fd, len, offset) as Buffer;
     else buf = buf.subarray(0, len);
     if (buf.readUInt32LE(4) !== crc32c(buf, 0, 8, len)) {
-      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad checksum`);
+      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad checksum`, false, position);
     }
     return buf;
   }
@@ -377,7 +377,7 @@ export class JsChunkLog implements LogEngine {
         if (len < FRAME_HEADER_SIZE || block.readUInt32LE(off + 4) !== crc32c(block, 0, off + 8, off + len)) {
           // The frames before a damaged one are returned; the next scan, from it, reports it.
           if (size > 0) return { bytes: Buffer.concat(frames), next: position + off };
-          throw new CorruptionError(`chunk ${chunk.file} at offset ${offset + off}: bad frame`);
+          throw new CorruptionError(`chunk ${chunk.file} at offset ${offset + off}: bad frame`, false, position + off);
         }
         frames.push(block.subarray(off, off + len));
         size += len;
@@ -395,6 +395,29 @@ export class JsChunkLog implements LogEngine {
       if (size >= maxBytes) break;
     }
     return { bytes: Buffer.concat(frames), next: position };
+  }
+
+  skipDamaged(position: number): number {
+    const number = Math.floor(position / this.chunkSize);
+    const found = this.chunks[number];
+    if (!this.isOpen || !found) return this.endPosition();
+    const chunk = this.readable(found);
+    const offset = position % this.chunkSize;
+    const limit = this.dataLimit(chunk);
+    const after = number + 1 < this.chunks.length ? (number + 1) * this.chunkSize + CHUNK_HEADER_SIZE : this.endPosition();
+    // A window that doubles until a frame is found in it or it reaches the data's end: a frame is
+    // normally right after the damaged one, and this path runs only where a record is damaged.
+    for (
+      let window = Math.min(limit - offset, 4 << 20);
+      offset >= CHUNK_HEADER_SIZE && window > 0;
+      window = Math.min(limit - offset, window * 2)
+    ) {
+      const img = readExactly(chunk.fd, window, offset) as Buffer;
+      const next = findNextFrame(img, 0, img.length, 0);
+      if (next < img.length) return position + next;
+      if (offset + window >= limit) break;
+    }
+    return after;
   }
 
   close(): void {

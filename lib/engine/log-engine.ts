@@ -51,6 +51,12 @@ export interface LogEngine {
    * a damaged frame; throws CorruptionError when the frame at `from` itself is damaged.
    */
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
+  /**
+   * Where the log goes on after the damaged frame at `position` (a CorruptionError's `position`):
+   * the next frame of its chunk that is valid on its own (record-scanner.ts findNextFrame), else
+   * the next chunk's first position, else the end of the log. For salvaging reads and the index.
+   */
+  skipDamaged(position: number): number;
   endPosition(): number;
   chunkCount(): number;
   /** The store identity open() reported (0 before it, or when a read-only log has none). */

@@ -73,6 +73,9 @@ export class NativeChunkLog implements LogEngine {
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number } {
     return wrap(() => this.log.scan(from, limit, maxBytes));
   }
+  skipDamaged(position: number): number {
+    return wrap(() => this.log.skipDamaged(position));
+  }
   endPosition(): number {
     return wrap(() => this.log.endPosition());
   }

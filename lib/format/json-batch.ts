@@ -41,7 +41,7 @@ export function parseJsonPayload(buf: Buffer, start: number, len: number, positi
     return JSON.parse(utf8Text(buf, start, start + len));
   } catch {
     // The store wrote this text with JSON.stringify: text that does not parse is damage.
-    throw new CorruptionError(`record at position ${position}: its JSON payload does not parse`);
+    throw new CorruptionError(`record at position ${position}: its JSON payload does not parse`, false, position);
   }
 }
 

@@ -283,13 +283,18 @@ function readHeader(buf: Buffer, off: number, position: number): number {
     head[8] = u32(buf, b + 6) + u16(buf, b + 10) * 0x1_0000_0000;
     head[0] = u32(buf, b + 12);
     const flags = buf[b + 16] as number;
-    if ((flags & ~KNOWN_FLAGS) !== 0) throw new CorruptionError(`record at position ${position} has unknown payload flags ${flags}`);
+    if ((flags & ~KNOWN_FLAGS) !== 0)
+      throw new CorruptionError(`record at position ${position} has unknown payload flags ${flags}`, false, position);
     head[7] = flags;
     cursor = b + BODY_FIXED_SIZE;
     head[1] = readVarint(buf);
     head[2] = readVarint(buf);
     if ((flags & ID_UUID16) !== 0 && (flags & ID_DERIVED) !== 0) {
-      throw new CorruptionError(`record at position ${position} has payload flags ${flags}: its id cannot be both stored and derived`);
+      throw new CorruptionError(
+        `record at position ${position} has payload flags ${flags}: its id cannot be both stored and derived`,
+        false,
+        position,
+      );
     }
     head[3] = (flags & ID_UUID16) !== 0 ? UUID_BYTES : (flags & ID_DERIVED) !== 0 ? 0 : readVarint(buf);
     head[4] = (flags & HAS_COMMAND) !== 0 ? readVarint(buf) : 0;
@@ -299,7 +304,7 @@ function readHeader(buf: Buffer, off: number, position: number): number {
   } else if (kind === RECORD_KIND_EVENT_V1) {
     fields = readBodyV1Header(buf, b, head);
   } else {
-    throw new CorruptionError(`record at position ${position} has unknown kind ${kind}`);
+    throw new CorruptionError(`record at position ${position} has unknown kind ${kind}`, false, position);
   }
   const end =
     fields +
@@ -309,7 +314,8 @@ function readHeader(buf: Buffer, off: number, position: number): number {
     (head[4] as number) +
     (head[5] as number) +
     (head[6] as number);
-  if (end !== off + u32(buf, off)) throw new CorruptionError(`record at position ${position}: its fields do not fill its frame`);
+  if (end !== off + u32(buf, off))
+    throw new CorruptionError(`record at position ${position}: its fields do not fill its frame`, false, position);
   return fields;
 }
 
@@ -337,7 +343,8 @@ export function decodeEvent(buf: Buffer, off: number, position: number, identity
   p += typeLen;
   let id: string;
   if ((flags & ID_DERIVED) !== 0) {
-    if (identity === 0) throw new CorruptionError(`record at position ${position} derives its id, but the store has no identity`);
+    if (identity === 0)
+      throw new CorruptionError(`record at position ${position} derives its id, but the store has no identity`, false, position);
     id = derivedUuid(head[8] as number, identity, position);
   } else id = (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : utf8Text(buf, p, p + idLen);
   p += idLen;

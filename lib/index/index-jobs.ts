@@ -7,10 +7,11 @@
 import type { LogEngine } from '../engine/log-engine.js';
 import { SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
-import { decodeIndexFields } from '../format/record-codec.js';
-import { framesOf, scanBlocks } from '../log-reader.js';
+import type { DamageHandler } from '../log-reader.js';
 import { EntryArrays } from './entry-arrays.js';
+import { indexedRecords } from './indexed-records.js';
 import { Memtable } from './memtable.js';
+import type { SegmentEntries } from './segment-backend.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 
 export interface IndexJobsOptions {
@@ -20,6 +21,8 @@ export interface IndexJobsOptions {
   maxSegments: number;
   flushLog: () => Promise<void>;
   warn: (message: string) => void;
+  /** Told of each damaged record a scan of the log skips. */
+  onDamaged: DamageHandler;
   /** A frozen memtable is in segments now and no longer read. */
   retired?: (m: Memtable) => void;
 }
@@ -105,29 +108,46 @@ export class IndexJobs {
     catalog.replace(kind, inputs, name);
   }
 
+  /**
+   * The entries of a slot's log range, read from the log. Stream entries go straight into the
+   * arrays (a build sorts them): a damaged record skipped there leaves a hole in its stream's
+   * versions, which a memtable's runs refuse.
+   */
+  private entriesOfRange(slot: SegmentSlot): SegmentEntries {
+    const records = indexedRecords(this.o.engine, slot.from, () => slot.to, this.o.onDamaged);
+    if (slot.kind !== SEGMENT_KIND_STREAM) {
+      const m = new Memtable(slot.from);
+      for (const { position, fields: f } of records) if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
+      return m.toEntries(slot.kind, this.takeEntries);
+    }
+    const hi: number[] = [];
+    const lo: number[] = [];
+    const seq: number[] = [];
+    const pos: number[] = [];
+    for (const { position, fields: f } of records) {
+      const key = keyOf(f.streamId);
+      hi.push(key.hi);
+      lo.push(key.lo);
+      seq.push(f.version);
+      pos.push(position);
+    }
+    const out = this.takeEntries(pos.length);
+    out.hi.set(hi);
+    out.lo.set(lo);
+    out.seq.set(seq);
+    out.position.set(pos);
+    return out;
+  }
+
   /** Rebuilds a missing or damaged segment from its log range. */
   rebuild(slot: SegmentSlot): void {
     if (!this.o.writable) return;
     const { catalog } = this.o;
     this.enqueue(async () => {
-      const m = new Memtable(slot.from);
-      for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
-        let i = 0;
-        for (const [off] of framesOf(bytes)) {
-          const position = positions[i++] as number;
-          const f = decodeIndexFields(bytes, off, position);
-          if (slot.kind === SEGMENT_KIND_STREAM) m.addStream(f.streamId, f.version, [position]);
-          else if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
-        }
-      }
+      const entries = this.entriesOfRange(slot);
       // Same name as the damaged file: the rename replaces it.
       const name = segmentFileName(slot.kind, slot.from, slot.to);
-      await catalog.backend.build(
-        catalog.dir,
-        name,
-        { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to },
-        m.toEntries(slot.kind, this.takeEntries),
-      );
+      await catalog.backend.build(catalog.dir, name, { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to }, entries);
       catalog.replace(slot.kind, [slot], name);
       this.o.warn(`index segment ${name} rebuilt from the log`);
     });

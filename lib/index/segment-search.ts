@@ -9,7 +9,8 @@ import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_STREAM } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
-import { framesOf, scanBlocks } from '../log-reader.js';
+import type { DamageHandler } from '../log-reader.js';
+import { indexedRecords } from './indexed-records.js';
 import type { SegmentCatalog, SegmentSlot } from './segment-catalog.js';
 
 export const MAX_SEQ = 0xffffffff;
@@ -26,6 +27,8 @@ export interface SegmentSearchOptions {
   engine: LogEngine;
   catalog: SegmentCatalog;
   warn: (message: string) => void;
+  /** Told of each damaged record a scan of the log skips. */
+  onDamaged: DamageHandler;
   /** Queues the rebuild of a slot found damaged. */
   rebuild: (slot: SegmentSlot) => void;
 }
@@ -116,18 +119,13 @@ export class SegmentSearch {
   private scanSlot(slot: SegmentSlot, match: (f: IndexFields) => boolean): Float64Array {
     const out: number[] = [];
     const ordinal = new Map<string, number>();
-    for (const { bytes, positions } of scanBlocks(this.o.engine, slot.from, () => slot.to)) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        const position = positions[i++] as number;
-        const f = decodeIndexFields(bytes, off, position);
-        if (!match(f)) continue;
-        if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
-        else {
-          const n = ordinal.get(f.commandId as string) ?? 0;
-          ordinal.set(f.commandId as string, n + 1);
-          out.push(n, position);
-        }
+    for (const { position, fields: f } of indexedRecords(this.o.engine, slot.from, () => slot.to, this.o.onDamaged)) {
+      if (!match(f)) continue;
+      if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
+      else {
+        const n = ordinal.get(f.commandId as string) ?? 0;
+        ordinal.set(f.commandId as string, n + 1);
+        out.push(n, position);
       }
     }
     return Float64Array.from(out);

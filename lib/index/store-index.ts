@@ -12,11 +12,11 @@
 import type { LogEngine } from '../engine/log-engine.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
-import { decodeIndexFields } from '../format/record-codec.js';
-import { framesOf, scanBlocks } from '../log-reader.js';
+import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import { indexClock } from './index-clock.js';
 import { IndexJobs } from './index-jobs.js';
+import { indexedRecords } from './indexed-records.js';
 import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
@@ -39,6 +39,8 @@ export interface StoreIndexOptions {
   logEnd: () => number;
   /** Makes everything written so far durable (before a memtable becomes a segment). */
   flushLog: () => Promise<void>;
+  /** Told of each damaged record the index's own scans skip (the replay at open, rebuilds). */
+  onDamaged: DamageHandler;
   warn: (message: string) => void;
 }
 
@@ -96,16 +98,18 @@ export class StoreIndex {
   private replay(start: number): void {
     const streamsFrom = this.o.catalog.coverage(SEGMENT_KIND_STREAM);
     const commandsFrom = this.o.catalog.coverage(SEGMENT_KIND_COMMAND);
-    for (const { bytes, positions } of scanBlocks(this.o.engine, start, this.o.logEnd)) {
-      let i = 0;
-      for (const [off] of framesOf(bytes)) {
-        const position = positions[i++] as number;
-        const f = decodeIndexFields(bytes, off, position);
-        if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
-        if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
-        this.active.toPosition = position + bytes.readUInt32LE(off);
-        if (this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
-      }
+    // A damaged record leaves a hole in its stream's versions, which one memtable's runs cannot
+    // hold: the records after it go to a new memtable.
+    const onDamaged: DamageHandler = (position, err) => {
+      this.o.onDamaged(position, err);
+      this.active.toPosition = position;
+      if (this.active.entries > 0) this.freeze();
+    };
+    for (const { position, fields: f, end } of indexedRecords(this.o.engine, start, this.o.logEnd, onDamaged)) {
+      if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
+      if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
+      this.active.toPosition = end;
+      if (this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
     }
     this.active.toPosition = Math.max(this.active.toPosition, this.o.logEnd());
   }

@@ -1,0 +1,37 @@
+/**
+ * The index fields of every record in a log range, for the index's own scans: the replay of the
+ * unindexed tail at open, a segment's rebuild, and the lookups that answer from the log over a
+ * broken segment. A damaged record (its frame, or its body) is reported through `onDamaged` and
+ * skipped: one damaged record must not make the rest of the store unreachable. It is still refused
+ * whenever it is read.
+ */
+import type { LogEngine } from '../engine/log-engine.js';
+import { CorruptionError } from '../errors.js';
+import { decodeIndexFields } from '../format/record-codec.js';
+import { type DamageHandler, framesOf, scanBlocks } from '../log-reader.js';
+import type { IndexFields } from './segment-search.js';
+
+export interface IndexedRecord {
+  position: number;
+  fields: IndexFields;
+  /** The position after the record. */
+  end: number;
+}
+
+export function* indexedRecords(engine: LogEngine, from: number, limit: () => number, onDamaged: DamageHandler): Generator<IndexedRecord> {
+  for (const { bytes, positions } of scanBlocks(engine, from, limit, onDamaged)) {
+    let i = 0;
+    for (const [off] of framesOf(bytes)) {
+      const position = positions[i++] as number;
+      let fields: IndexFields;
+      try {
+        fields = decodeIndexFields(bytes, off, position);
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        onDamaged(position, err);
+        continue;
+      }
+      yield { position, fields, end: position + bytes.readUInt32LE(off) };
+    }
+  }
+}
