@@ -83,7 +83,10 @@ export interface NativeAddon {
   ): Promise<void>;
   mergeSegments(dir: string, name: string, kind: number, from: number, to: number, inputs: NativeSegmentHandle[]): Promise<void>;
   NativeLog: new (dir: string, chunkSize: number, readOnly: boolean) => NativeLogHandle;
-  DirLock: new (path: string) => { release(): void };
+  /** flock(path) (native/dir_lock.h); fileId(): "<dev>:<ino>" of the file locked. */
+  DirLock: new (
+    path: string,
+  ) => { release(): void; fileId(): string };
   crc32c(bytes: Uint8Array, seed?: number): number;
   crc32cHardware: boolean;
   formatVersion: number;

@@ -1,6 +1,7 @@
 // Module entry of the native engine (loaded by lib/native.ts through node-gyp-build).
 // Exports: NativeLog (native_log_binding.h), NativeSegment, buildSegment and mergeSegments
-// (index_binding.h), DirLock, crc32c(bytes, seed?), crc32cHardware, formatVersion.
+// (index_binding.h), DirLock (release, fileId), crc32c(bytes, seed?), crc32cHardware,
+// formatVersion.
 #include <napi.h>
 
 #include <memory>
@@ -18,7 +19,9 @@ namespace {
 class DirLockBinding : public Napi::ObjectWrap<DirLockBinding> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "DirLock", {InstanceMethod<&DirLockBinding::Release>("release")});
+    return DefineClass(env, "DirLock",
+                       {InstanceMethod<&DirLockBinding::Release>("release"),
+                        InstanceMethod<&DirLockBinding::FileId>("fileId")});
   }
   explicit DirLockBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DirLockBinding>(info) {
     Guard(info.Env(), [&] {
@@ -33,6 +36,9 @@ class DirLockBinding : public Napi::ObjectWrap<DirLockBinding> {
   Napi::Value Release(const Napi::CallbackInfo& info) {
     lock_.reset();
     return info.Env().Undefined();
+  }
+  Napi::Value FileId(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), lock_ ? lock_->FileId() : "");
   }
   std::unique_ptr<DirLock> lock_;
 };
