@@ -21,7 +21,7 @@ export interface NativeOpenReport {
 }
 
 export interface NativeLogHandle {
-  open(freshIdentity: number): NativeOpenReport;
+  open(freshIdentity: number, durableFloor?: number): NativeOpenReport;
   append(buf: Uint8Array, starts: Float64Array, ends: Uint32Array): void;
   flush(): Promise<void>;
   /** Settles the promises of the flushes finished so far; returns how many are still pending. */

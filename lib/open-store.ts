@@ -9,7 +9,7 @@ import { acquireDirLock, type HeldLock } from './dir-lock.js';
 import { JsChunkLog } from './engine/js-chunk-log.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { NativeChunkLog } from './engine/native-chunk-log.js';
-import { EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
+import { CorruptionError, EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
 import { freshStoreIdentity } from './format/event-id.js';
 import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
 import { mkdirDurable } from './fs-durable.js';
@@ -17,6 +17,7 @@ import { JsSegmentBackend } from './index/js-segments.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import type { SegmentBackend } from './index/segment-backend.js';
 import { SegmentCatalog } from './index/segment-catalog.js';
+import { logClaims } from './log-completeness.js';
 import { nativeAddon, nativeLoadError } from './native.js';
 import type { ResolvedOptions } from './options.js';
 import type { EngineName } from './types.js';
@@ -76,10 +77,15 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
     throw new InvalidArgumentError(`the store at ${dir} uses chunkSize ${existing}, not ${given.chunkSize}`);
   }
   const o = existing === undefined ? given : { ...given, chunkSize: existing };
+  const { missing, indexedEnd } = logClaims(dir, o.chunkSize);
+  if (missing && !o.readOnly) {
+    throw new CorruptionError(`${missing.message}; the store is not opened for writing (a read-only open serves what is intact)`);
+  }
+  if (missing) warn(`${missing.message}; serving what is intact`, 'ANNALS_CORRUPTION');
   const engine = chooseEngine(o.engine, chunksDir, o);
   const lock = o.readOnly ? undefined : acquireDirLock(dir);
   try {
-    const recovery = engine.open(o.readOnly ? 0 : freshStoreIdentity());
+    const recovery = engine.open(o.readOnly ? 0 : freshStoreIdentity(), indexedEnd);
     if (recovery.torn) {
       warn(
         `torn tail cut at position ${recovery.tornPosition} (${recovery.tornReason}, ${recovery.discardedBytes} bytes of an unacknowledged append dropped)`,

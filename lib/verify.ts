@@ -35,6 +35,7 @@ import {
 } from './format/layout.js';
 import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
+import { logClaims } from './log-completeness.js';
 
 export interface VerifyFault {
   file: string;
@@ -132,9 +133,8 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
   const checkpoint = raw && decodeCheckpoint(raw);
   if (raw && !checkpoint) fault(path.join(chunksDir, CHECKPOINT_FILE), 0, 'invalid checkpoint');
   const records = new RecordKeys();
-  if (checkpoint && chunkSize > 0 && checkpoint.durableEnd > names.length * chunkSize + CHUNK_HEADER_SIZE) {
-    fault(path.join(chunksDir, CHECKPOINT_FILE), 16, `the checkpoint records data up to ${checkpoint.durableEnd}, past the last chunk`);
-  }
+  const missing = chunkSize > 0 ? logClaims(dir, chunkSize).missing : undefined;
+  if (missing) fault(missing.file, 0, missing.message);
   let storeIdentity = 0;
   names.forEach((name, n) => {
     const file = files[n] as string;

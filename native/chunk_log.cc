@@ -50,7 +50,7 @@ ChunkLog::ChunkLog(std::string dir, uint64_t chunk_size, bool read_only)
   }
 }
 
-RecoveryReport ChunkLog::Open(uint32_t fresh_identity) {
+RecoveryReport ChunkLog::Open(uint32_t fresh_identity, uint64_t durable_floor) {
   if (!read_only_ && !StoreIdentityValid(fresh_identity)) {
     throw StoreError("INVALID_ARGUMENT", "store identity out of range");
   }
@@ -103,8 +103,9 @@ RecoveryReport ChunkLog::Open(uint32_t fresh_identity) {
     write_offset_ = chunks_.empty() ? 0 : chunks_.back()->footer().data_end;
   } else {
     ChunkFile& chunk = *chunks_.back();
-    const TailState t = RecoverTail(chunk, chunk_size_, cp, read_only_);
     const uint64_t base = chunk.number() * chunk_size_;
+    const TailState t = RecoverTail(chunk, chunk_size_, cp, read_only_,
+                                    durable_floor > base ? durable_floor - base : 0);
     if (t.torn) {
       report.torn = true;
       report.torn_position = base + t.torn_offset;

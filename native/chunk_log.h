@@ -52,7 +52,9 @@ class ChunkLog {
 
   // Opens the log and recovers its tail. `fresh_identity` (in [1, kStoreIdentityLimit)) becomes the
   // store identity, written into chunks created from now on, when the tail chunk carries none.
-  RecoveryReport Open(uint32_t fresh_identity);
+  // `durable_floor`: a position the log is known durable up to (the index covers it); a writable
+  // open whose records end below it refuses (StoreError(CORRUPTION)) and changes nothing.
+  RecoveryReport Open(uint32_t fresh_identity, uint64_t durable_floor = 0);
 
   // Appends `count` whole transactions from `buf`, frames encoded with blank CRC and generation
   // fields (stamped here). starts[i] is the position transaction i must land at, ends[i] its end

@@ -105,7 +105,8 @@ Napi::Value NativeLogBinding::Open(const Napi::CallbackInfo& info) {
     if (!(identity >= 0 && identity < kStoreIdentityLimit)) {
       throw StoreError("INVALID_ARGUMENT", "freshIdentity out of range");
     }
-    const RecoveryReport r = log(env).Open(static_cast<uint32_t>(identity));
+    const uint64_t floor = info.Length() > 1 ? ArgUint(info, 1, "durableFloor") : 0;
+    const RecoveryReport r = log(env).Open(static_cast<uint32_t>(identity), floor);
     Napi::Object out = Napi::Object::New(env);
     out.Set("endPosition", static_cast<double>(r.end_position));
     out.Set("generation", r.generation);

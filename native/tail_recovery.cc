@@ -88,7 +88,8 @@ Walk WalkTail(const uint8_t* img, uint64_t begin, uint64_t end, bool whole, uint
 
 }  // namespace
 
-TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp, bool read_only) {
+TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp, bool read_only,
+                      uint64_t floor) {
   const uint64_t base = chunk.number() * chunk_size;
   const uint64_t capacity_end = ChunkDataCapacityEnd(chunk_size);
   uint64_t begin = kChunkHeaderSize;
@@ -122,6 +123,15 @@ TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& c
   t.last_generation = w.generation;
   for (uint64_t d : w.damaged) {
     if (from + d < t.write_offset) t.damaged.push_back(from + d);
+  }
+  // The index covers only durable records: a log that ends below it lost some (damage, not a torn
+  // tail). A writable open refuses before it changes anything; a read-only one serves the rest.
+  if (!read_only && t.write_offset < floor) {
+    throw StoreError("CORRUPTION",
+                     chunk.Where(t.write_offset) + ": the log's records end here (" +
+                         ScanStopName(w.stop) + "), below what the index covers (offset " +
+                         std::to_string(floor) + "): records are missing; nothing is cut",
+                     base + t.write_offset);
   }
   if (w.torn) {
     t.torn = true;

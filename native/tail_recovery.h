@@ -39,8 +39,11 @@ struct TailState {
   std::vector<uint64_t> damaged;  // offsets of damaged frames kept in the log
 };
 
-// Scans `chunk` (the unsealed tail, `base` its first position) from the checkpoint `cp` on and,
-// unless `read_only`, cuts a torn end. Throws StoreError (DISK_FULL, IO) when the cut fails.
-TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp, bool read_only);
+// Scans `chunk` (the unsealed tail) from the checkpoint `cp` on and, unless `read_only`, cuts a
+// torn end. Throws StoreError (DISK_FULL, IO) when the cut fails.
+// `floor`: an offset in this chunk the log is known durable up to (the index covers it); a writable
+// open whose records end below it refuses (StoreError(CORRUPTION)) and cuts nothing.
+TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp, bool read_only,
+                      uint64_t floor = 0);
 
 }  // namespace annals

@@ -138,8 +138,70 @@ describe.each(ENGINES)('damaged records (%s engine)', (engine) => {
     await expectSalvage(s, damagedPosition);
   });
 
+  // With the checkpoint gone, a zeroed page among records the index covers read as the clean end
+  // of the log: recovery cut everything after it, index and all. The index proves those records
+  // were durable: that is damage, and a writable open refuses before it changes anything.
+  it('records missing below what the index covers: a writable open refuses and changes nothing', async () => {
+    const { dir, positions } = await makeStore(engine);
+    const at = Math.ceil(((positions[DAMAGED] as number) % MiB) / 4096) * 4096;
+    const fd = fs.openSync(chunkPath(dir), 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, at);
+    fs.closeSync(fd);
+    spoilCheckpoint(dir);
+    const image = fs.readFileSync(chunkPath(dir));
+    await expect(openStore(dir, engine)).rejects.toMatchObject({
+      code: 'CORRUPTION',
+      message: expect.stringMatching(/below what the index covers/),
+    });
+    expect(fs.readFileSync(chunkPath(dir)).equals(image)).toBe(true);
+    const reader = await openStore(dir, engine, { readOnly: true });
+    expect((await collect(reader.readAll())).length).toBeGreaterThan(DAMAGED);
+  });
+
   it('readAll checks onDamaged', async () => {
     const s = await openStore(tempDir(), engine);
     await expect(collect(s.readAll({ onDamaged: 3 as unknown as () => void }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe.each(ENGINES)('missing chunks (%s engine)', (engine) => {
+  /** A closed store of three chunks or more: 320 appends of ~10 KB in 1 MiB chunks, indexed. */
+  async function threeChunks(): Promise<{ dir: string; count: number }> {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, { indexMemtableEntries: 50 });
+    for (let i = 0; i < 320; i++) await s.append(`s-${i % 4}`, [{ type: 'T', data: { i, pad: 'x'.repeat(10_000) } }]);
+    await s.close();
+    return { dir, count: fs.readdirSync(path.join(dir, 'chunks')).filter((n) => n.endsWith('.chunk')).length };
+  }
+
+  // Deleting the last chunk file used to open without a word: recovery rewrote the checkpoint,
+  // the index segments past the new end were deleted, and verify then found nothing wrong.
+  it('a missing tail chunk is CORRUPTION: no writable open, a read-only open serves the rest, verify reports it', async () => {
+    const { dir, count } = await threeChunks();
+    expect(count).toBeGreaterThanOrEqual(3);
+    fs.rmSync(chunkPath(dir, count - 1));
+    const before = fs.readdirSync(path.join(dir, 'index')).sort();
+    const checkpoint = fs.readFileSync(path.join(dir, 'chunks', 'writer.chk'));
+    await expect(openStore(dir, engine)).rejects.toMatchObject({ code: 'CORRUPTION', message: expect.stringMatching(/is missing/) });
+    expect(fs.readdirSync(path.join(dir, 'index')).sort()).toEqual(before);
+    expect(fs.readFileSync(path.join(dir, 'chunks', 'writer.chk'))).toEqual(checkpoint);
+    const reader = await openStore(dir, engine, { readOnly: true });
+    const intact = await collect(reader.readAll());
+    expect(intact.length).toBeGreaterThan(0);
+    expect(intact.length).toBeLessThan(320);
+    expect(intact.map((e) => (e.data as { i: number }).i)).toEqual([...Array(intact.length).keys()]);
+    await reader.close();
+    const faults = verifyStore(dir).faults;
+    expect(faults.some((f) => /is missing/.test(f.problem))).toBe(true);
+  });
+
+  it('the index alone shows a missing tail chunk when the checkpoint is gone too', async () => {
+    const { dir, count } = await threeChunks();
+    fs.rmSync(chunkPath(dir, count - 1));
+    fs.rmSync(path.join(dir, 'chunks', 'writer.chk'));
+    await expect(openStore(dir, engine)).rejects.toMatchObject({
+      code: 'CORRUPTION',
+      message: expect.stringMatching(/index segment .* is missing/),
+    });
   });
 });

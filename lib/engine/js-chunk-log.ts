@@ -67,12 +67,12 @@ export class JsChunkLog implements LogEngine {
     }
   }
 
-  open(freshIdentity: number): OpenReport {
+  open(freshIdentity: number, durableFloor = 0): OpenReport {
     if (!this.readOnly && !storeIdentityValid(freshIdentity)) {
       throw new InvalidArgumentError('store identity out of range');
     }
     try {
-      return this.recover(freshIdentity);
+      return this.recover(freshIdentity, durableFloor);
     } catch (err) {
       for (const c of this.chunks) c.close();
       this.chunks = [];
@@ -80,7 +80,7 @@ export class JsChunkLog implements LogEngine {
     }
   }
 
-  private recover(freshIdentity: number): OpenReport {
+  private recover(freshIdentity: number, durableFloor: number): OpenReport {
     const report: OpenReport = {
       endPosition: 0,
       generation: 0,
@@ -126,7 +126,7 @@ export class JsChunkLog implements LogEngine {
     if (!tail || tail.sealed) {
       this.writeOffset = tail?.footer?.dataEnd ?? 0;
     } else {
-      const t = recoverTail(tail, this.chunkSize, cp, this.readOnly);
+      const t = recoverTail(tail, this.chunkSize, cp, this.readOnly, durableFloor - tail.number * this.chunkSize);
       if (t.torn) {
         report.torn = true;
         report.tornPosition = tail.number * this.chunkSize + t.torn.offset;

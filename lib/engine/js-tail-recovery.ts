@@ -89,8 +89,9 @@ function walkTail(img: Buffer, begin: number, whole: boolean, minGeneration: num
   return w;
 }
 
-/** Scans the unsealed tail chunk and, unless `readOnly`, cuts a torn end (the cut is synced). */
-export function recoverTail(tail: JsChunkFile, chunkSize: number, cp: Checkpoint, readOnly: boolean): TailState {
+/** Scans the unsealed tail chunk and, unless `readOnly`, cuts a torn end (the cut is synced).
+ * `floor`: an offset in this chunk the log is known durable up to; a torn end below it is refused. */
+export function recoverTail(tail: JsChunkFile, chunkSize: number, cp: Checkpoint, readOnly: boolean, floor = 0): TailState {
   const base = tail.number * chunkSize;
   const capacityEnd = dataCapacityEnd(chunkSize);
   const resume = cp.durableEnd > base + CHUNK_HEADER_SIZE && cp.durableEnd <= base + capacityEnd;
@@ -112,6 +113,15 @@ export function recoverTail(tail: JsChunkFile, chunkSize: number, cp: Checkpoint
     lastGeneration: w.generation,
     damaged: w.damaged.map((d) => from + d).filter((d) => d < from + w.committedEnd),
   };
+  // The index covers only durable records: a log that ends below it lost some (damage, not a torn
+  // tail). A writable open refuses before it changes anything; a read-only one serves the rest.
+  if (!readOnly && state.writeOffset < floor) {
+    throw new CorruptionError(
+      `chunk ${tail.file} at offset ${state.writeOffset}: the log's records end here (${w.stop}), below what the index covers (offset ${floor}): records are missing; nothing is cut`,
+      false,
+      tail.number * chunkSize + state.writeOffset,
+    );
+  }
   if (w.torn) {
     state.torn = { offset: state.writeOffset, discardedBytes: w.stopOffset - w.committedEnd, reason: w.stop };
     if (!readOnly) tail.cutAt(state.writeOffset);

@@ -30,8 +30,10 @@ export interface LogEngine {
   readonly name: EngineName;
   /** Opens the chunk directory, finding the end of the log and cutting a torn tail (recovery).
    * `freshIdentity` becomes the store identity, written into the chunks created from now on,
-   * when the tail chunk carries none. */
-  open(freshIdentity: number): OpenReport;
+   * when the tail chunk carries none. `durableFloor`: a position the log is known durable up to
+   * (the index covers it); a writable open whose records end below it refuses with CORRUPTION and
+   * changes nothing. */
+  open(freshIdentity: number, durableFloor?: number): OpenReport;
   /**
    * Writes whole transactions, frames encoded with blank CRC and generation fields. `starts[i]` is
    * where transaction i must land, `ends[i]` its end offset in `buf`. All land in one chunk; the

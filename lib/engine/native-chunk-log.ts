@@ -28,8 +28,8 @@ export class NativeChunkLog implements LogEngine {
 
   private storeIdentity = 0;
 
-  open(freshIdentity: number): OpenReport {
-    const report = wrap(() => this.log.open(freshIdentity));
+  open(freshIdentity: number, durableFloor = 0): OpenReport {
+    const report = wrap(() => this.log.open(freshIdentity, durableFloor));
     this.storeIdentity = report.identity;
     return report;
   }

@@ -67,8 +67,15 @@ export class SegmentCatalog {
       const chain = catalog.of(kind) as SegmentSlot[];
       let expect = CHUNK_HEADER_SIZE;
       for (const c of candidates) {
-        if (c.from < expect || c.to > logEnd) {
-          discard(c.name); // covered by a merged segment, or beyond the log's end
+        if (c.from < expect) {
+          discard(c.name); // covered by a merged segment
+          continue;
+        }
+        if (c.to > logEnd) {
+          // Segments are built from durable records only: one past the log's end means log data is
+          // missing, which must not be made silent by deleting the evidence (log-completeness.ts).
+          if (writable)
+            throw new CorruptionError(`index segment ${c.name} covers the log up to ${c.to}, past its end ${logEnd}: log data is missing`);
           continue;
         }
         if (c.from > expect) {
