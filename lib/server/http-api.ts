@@ -11,37 +11,27 @@
  *   GET  /api/subscribe              Server-Sent Events  ?after&streamId, or ?from=end for new events only
  *   GET  /                           the Stream Browser (static files from browser/)
  *
- * Errors are JSON `{ error: { code, message, … } }` with a 4xx/5xx status chosen by the store's
- * error code. With a token every API request needs `Authorization: Bearer <token>` (or `?token=`,
- * for EventSource, which cannot set headers); the page is opened as `/?token=<token>`.
+ * Errors are JSON `{ error: { code, message, … } }` (http-errors.ts). With a token, every route but
+ * the page and its assets needs `Authorization: Bearer <token>` or `?token=` (http-auth.ts); the
+ * page is opened as `/?token=<token>`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { AnnalsError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
 import { PACKAGE_ROOT } from '../native.js';
 import type { EventData, ReadStreamOptions } from '../types.js';
+import { requireToken } from './http-auth.js';
+import { frameworkError, installErrorHandlers, pathRedactor, sendError } from './http-errors.js';
 import { eventToJson, unwrapBytes } from './json-codec.js';
 
 export interface ServerOptions {
+  /** Required on every API request when set (a non-empty string). */
   token?: string;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
 }
-
-const STATUS: Record<string, number> = {
-  WRONG_EXPECTED_VERSION: 409,
-  DUPLICATE_COMMAND: 409,
-  INVALID_ARGUMENT: 400,
-  LIMIT_EXCEEDED: 413,
-  READ_ONLY: 403,
-  STORE_CLOSED: 503,
-  STORE_LOCKED: 503,
-  DISK_FULL: 507,
-  CORRUPTION: 500,
-  IO: 500,
-};
 
 const STATIC: Record<string, string> = { 'index.html': 'text/html', 'app.js': 'text/javascript', 'style.css': 'text/css' };
 
@@ -57,26 +47,18 @@ function expectedVersion(v: unknown): unknown {
 }
 
 export function createServer(store: EventStore, options: ServerOptions = {}): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 17 << 20, forceCloseConnections: true });
-
-  app.addHook('onRequest', async (req, reply) => {
-    // The page and its scripts hold no data: only the API needs the token.
-    if (!options.token || !req.url.startsWith('/api/')) return;
-    const query = req.query as Record<string, string | undefined>;
-    const header = req.headers.authorization;
-    if (header === `Bearer ${options.token}` || query.token === options.token) return;
-    await reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'a valid token is required' } });
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length === 0)) {
+    throw new InvalidArgumentError('token must be a non-empty string');
+  }
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 17 << 20,
+    forceCloseConnections: true,
+    frameworkErrors: frameworkError,
+    // Lenient on slashes, strict on case; the token check does not depend on either (http-auth.ts).
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   });
-
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
-    if (err instanceof AnnalsError) {
-      const { name: _n, message, stack: _s, ...details } = err as AnnalsError & Record<string, unknown>;
-      return reply.code(STATUS[err.code] ?? 500).send({ error: { ...details, code: err.code, message } });
-    }
-    const status = err.statusCode && err.statusCode < 600 ? err.statusCode : 500;
-    const code = status === 413 ? 'LIMIT_EXCEEDED' : status < 500 ? 'INVALID_ARGUMENT' : 'IO';
-    return reply.code(status).send({ error: { code, message: err.message } });
-  });
+  installErrorHandlers(app, pathRedactor(store.directory));
+  if (options.token !== undefined) requireToken(app, options.token);
 
   app.post('/api/streams/:id', async (req: FastifyRequest<{ Params: { id: string }; Body: unknown }>, reply) => {
     const body = (req.body ?? {}) as { events?: unknown; expectedVersion?: unknown; commandId?: string };
@@ -108,13 +90,13 @@ export function createServer(store: EventStore, options: ServerOptions = {}): Fa
 
   app.get('/api/streams/:id/:version', async (req: FastifyRequest<{ Params: { id: string; version: string } }>, reply) => {
     const e = await store.readEvent(req.params.id, num(req.params.version) as number);
-    if (!e) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no event ${req.params.id}@${req.params.version}` } });
+    if (!e) return sendError(reply, 404, 'NOT_FOUND', `no event ${req.params.id}@${req.params.version}`);
     return eventToJson(e);
   });
 
   app.get('/api/commands/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const events = await store.readCommand(req.params.id);
-    if (!events) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no command ${req.params.id}` } });
+    if (!events) return sendError(reply, 404, 'NOT_FOUND', `no command ${req.params.id}`);
     return { commandId: req.params.id, events: events.map(eventToJson) };
   });
 
@@ -144,10 +126,18 @@ export function createServer(store: EventStore, options: ServerOptions = {}): Fa
   const browserDir = path.join(PACKAGE_ROOT, 'browser');
   const sendStatic = (name: string, reply: FastifyReply) => {
     const type = STATIC[name];
-    if (!type) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such file' } });
-    return reply.type(type).send(fs.readFileSync(path.join(browserDir, name)));
+    if (!type) return sendError(reply, 404, 'NOT_FOUND', 'no such file');
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(path.join(browserDir, name));
+    } catch {
+      return sendError(reply, 404, 'NOT_FOUND', 'no such file');
+    }
+    return reply.type(type).send(body);
   };
-  app.get('/', (_req, reply) => sendStatic('index.html', reply));
-  app.get('/ui/:file', (req: FastifyRequest<{ Params: { file: string } }>, reply) => sendStatic(req.params.file, reply));
+  // The page and its assets hold no data: the only routes served without the token.
+  const config = { public: true };
+  app.get('/', { config }, (_req, reply) => sendStatic('index.html', reply));
+  app.get('/ui/:file', { config }, (req: FastifyRequest<{ Params: { file: string } }>, reply) => sendStatic(req.params.file, reply));
   return app;
 }
