@@ -13,7 +13,8 @@
  *
  * Errors are JSON `{ error: { code, message, … } }` (http-errors.ts). With a token, every route but
  * the page and its assets needs `Authorization: Bearer <token>` or `?token=` (http-auth.ts). Every
- * list is bounded by page (http-pages.ts).
+ * response is bounded: lists by page (http-pages.ts), subscribers in number and in what each
+ * buffers (http-sse.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { PACKAGE_ROOT } from '../native.js';
 import { requireToken } from './http-auth.js';
 import { frameworkError, installErrorHandlers, pathRedactor, sendError } from './http-errors.js';
 import { appendRoute, readRoutes } from './http-routes.js';
-import { eventToJson } from './json-codec.js';
+import { subscribeRoute } from './http-sse.js';
 
 export interface ServerOptions {
   /** Required on every API request when set (a non-empty string). */
@@ -35,12 +36,19 @@ export interface ServerOptions {
   maxPageSize?: number;
   /** A page ends once its events' JSON reaches this many bytes (it holds at least one event) [4 MiB]. */
   maxPageBytes?: number;
+  /** Server-Sent Events subscribers served at once; more get 503 LIMIT_EXCEEDED [64]. */
+  maxSubscribers?: number;
+  /** Unsent bytes one subscriber's connection may hold before its send loop waits for the client
+   * (at least the socket's own high-water mark, 16 KiB) [256 KiB]. */
+  subscriberBufferBytes?: number;
 }
 
 export const SERVER_DEFAULTS = {
   bodyLimit: 17 << 20,
   maxPageSize: 1000,
   maxPageBytes: 4 << 20,
+  maxSubscribers: 64,
+  subscriberBufferBytes: 256 << 10,
 } as const;
 
 type Resolved = { token?: string } & { -readonly [K in keyof typeof SERVER_DEFAULTS]: number };
@@ -89,25 +97,12 @@ export function createServer(store: EventStore, options: ServerOptions = {}): Fa
     // Lenient on slashes, strict on case; the token check does not depend on either (http-auth.ts).
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   });
-  installErrorHandlers(app, pathRedactor(store.directory));
+  const redact = pathRedactor(store.directory);
+  installErrorHandlers(app, redact);
   if (o.token !== undefined) requireToken(app, o.token);
   appendRoute(app, store);
   readRoutes(app, store, o);
-  app.get('/api/subscribe', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply) => {
-    const fromEnd = req.query.from === 'end';
-    const after = req.query.after === undefined || req.query.after === '' ? undefined : Number(req.query.after);
-    const sub = store.subscribe({ after, fromEnd, streamId: req.query.streamId || undefined });
-    reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    reply.raw.write(': subscribed\n\n');
-    req.raw.on('close', () => sub.close());
-    for await (const e of sub) {
-      if (!reply.raw.write(`id: ${e.position}\ndata: ${JSON.stringify(eventToJson(e))}\n\n`)) {
-        await new Promise((r) => reply.raw.once('drain', r));
-      }
-    }
-    reply.raw.end();
-  });
+  subscribeRoute(app, store, o, redact);
   staticRoutes(app);
   return app;
 }
