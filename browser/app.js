@@ -17,6 +17,24 @@ function api(path, init = {}) {
   });
 }
 
+// List endpoints answer one page at a time (the server's default page size, capped by its
+// maximum) with `next`, the value of `cursor` that reads on: follow it until `want` events are in.
+// The first page's other fields (a stream's version) come along; `more` tells what was left.
+async function collectPages(path, params, cursor, want = Number.POSITIVE_INFINITY) {
+  let first = null;
+  const events = [];
+  let next = null;
+  do {
+    const q = new URLSearchParams(params);
+    if (next !== null) q.set(cursor, String(next));
+    const r = await api(`${path}?${q}`);
+    first = first || r;
+    events.push(...r.events);
+    next = r.next ?? null;
+  } while (next !== null && events.length < want);
+  return { ...first, events: events.slice(0, want), more: next !== null || events.length > want };
+}
+
 function subscribe(params) {
   const q = new URLSearchParams(params);
   if (token) q.set('token', token);
@@ -125,11 +143,12 @@ async function home() {
 }
 
 async function stream(id) {
-  const r = await api(`/api/streams/${encodeURIComponent(id)}?direction=backward&limit=200`);
+  const r = await collectPages(`/api/streams/${encodeURIComponent(id)}`, { direction: 'backward' }, 'fromVersion', 200);
   const table = eventTable(r.events, false);
   const tbody = table.querySelector('tbody');
   const heading = el('h1', {}, `Stream ${id} `, el('span', { class: 'muted', id: 'stream-version' }, `version ${r.version}`));
-  view.replaceChildren(heading, r.events.length === 0 ? el('p', { class: 'muted' }, 'No events yet; new ones appear here live.') : '', table);
+  const older = r.more ? el('p', { class: 'muted' }, `Showing the newest ${r.events.length} events; older ones are not listed.`) : '';
+  view.replaceChildren(heading, r.events.length === 0 ? el('p', { class: 'muted' }, 'No events yet; new ones appear here live.') : '', older, table);
   const last = r.events[0];
   liveSource = subscribe(last ? { streamId: id, after: last.position } : { streamId: id });
   liveSource.onmessage = (m) => {
@@ -167,8 +186,8 @@ async function event(id, version) {
 }
 
 async function command(id) {
-  const r = await api(`/api/commands/${encodeURIComponent(id)}`);
-  view.replaceChildren(el('h1', {}, `Command ${id}`), eventTable(r.events, true));
+  const { events } = await collectPages(`/api/commands/${encodeURIComponent(id)}`, {}, 'after');
+  view.replaceChildren(el('h1', {}, `Command ${id}`), eventTable(events, true));
 }
 
 async function live() {
@@ -207,7 +226,7 @@ document.getElementById('search').onsubmit = async (ev) => {
   ev.preventDefault();
   const q = document.getElementById('search-input').value.trim();
   if (!q) return;
-  const cmd = await api(`/api/commands/${encodeURIComponent(q)}`).catch(() => null);
+  const cmd = await api(`/api/commands/${encodeURIComponent(q)}?limit=1`).catch(() => null);
   location.hash = cmd ? `#/command/${encodeURIComponent(q)}` : `#/stream/${encodeURIComponent(q)}`;
 };
 window.addEventListener('hashchange', route);

@@ -41,7 +41,13 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
       ],
       { commandId: 'place-42' },
     );
-    const app = createServer(store, { token: 'tok' });
+    // Longer than a page, and a server whose largest page is below what the page shows at once.
+    await store.append(
+      'long-1',
+      Array.from({ length: 250 }, (_, i) => ({ type: 'Tick', data: { i } })),
+      { commandId: 'bulk' },
+    );
+    const app = createServer(store, { token: 'tok', maxPageSize: 150 });
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const page = await browser.newPage();
     try {
@@ -74,8 +80,18 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
       await page.click('#search button');
       await page.locator('h1', { hasText: 'Command place-42' }).waitFor();
 
+      await page.goto(`${base}/?token=tok#/stream/long-1`);
+      await page.locator('#stream-version', { hasText: 'version 250' }).waitFor();
+      expect(await page.locator('table.events tbody tr').count()).toBe(200);
+      expect(await page.locator('table.events tbody tr').first().textContent()).toContain('250');
+      expect(await page.locator('#view').textContent()).toContain('Showing the newest 200 events');
+      await page.goto(`${base}/?token=tok#/command/bulk`);
+      await page.locator('h1', { hasText: 'Command bulk' }).waitFor();
+      expect(await page.locator('table.events tbody tr').count()).toBe(250);
+
       await page.goto(`${base}/?token=tok#/stream/order-42`);
       await page.locator('table.events tbody tr').nth(3).waitFor();
+      expect(await page.locator('#view').textContent()).not.toContain('Showing the newest');
       await page.setViewportSize({ width: 1100, height: 520 });
       await page.screenshot({ path: path.join(tempDir(), 'stream-browser.png') });
     } finally {

@@ -120,7 +120,10 @@ describe('annals command', () => {
 
   it('serve answers the HTTP API and the Stream Browser page, and stops on SIGTERM', async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const flags = ['--token', 'T', '--max-page-size', '5', '--max-subscribers', '3'];
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', dir, '--port', '0', ...flags], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -132,14 +135,26 @@ describe('annals command', () => {
     });
     const res = await fetch(`${url}/api/streams/x`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer T' },
       body: '{"events":[{"type":"Hi"}]}',
     });
     expect(res.status).toBe(201);
+    expect((await fetch(`${url}/api/all`)).status).toBe(401);
+    expect((await fetch(`${url}/api/all?limit=5&token=T`)).status).toBe(200);
+    expect((await fetch(`${url}/api/all?limit=6&token=T`)).status).toBe(400);
     const page = await fetch(`${url}/`);
     expect(await page.text()).toContain('Stream Browser');
     expect((await fetch(`${url}/ui/app.js`)).headers.get('content-type')).toContain('javascript');
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.on('exit', r))).toBe(0);
+    for (const bad of [
+      ['--max-subscribers', 'x'],
+      ['--max-page-size', '0'],
+      ['--token', ''],
+    ]) {
+      const r = annals(['serve', dir, '--port', '0', ...bad]);
+      expect(r.code, bad.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);
+    }
   });
 });

@@ -1,23 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { EventStore } from '../lib/index.js';
-import { createServer } from '../lib/server/http-api.js';
+import { describe, expect, it } from 'vitest';
 import { ENGINES, openStore, tempDir } from './helpers.js';
-
-const servers: FastifyInstance[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function serve(store: EventStore, options = {}): Promise<string> {
-  const app = createServer(store, options);
-  servers.push(app);
-  return app.listen({ port: 0, host: '127.0.0.1' });
-}
-
-async function json(res: Response): Promise<Record<string, unknown>> {
-  return (await res.json()) as Record<string, unknown>;
-}
+import { json, serve } from './http-helpers.js';
 
 describe.each(ENGINES)('HTTP API (%s engine)', (engine) => {
   it('appends and reads streams, events, commands and the log; errors carry the store code', async () => {

@@ -11,7 +11,7 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { EventStore } from '../event-store.js';
 import { PACKAGE_ROOT } from '../native.js';
-import { createServer } from '../server/http-api.js';
+import { createServer, SERVER_DEFAULTS, type ServerOptions } from '../server/http-api.js';
 import type { EngineName } from '../types.js';
 import { verifyStore } from '../verify.js';
 import { exportEvents, importEvents } from './transfer.js';
@@ -47,19 +47,59 @@ function bar(label: string): cliProgress.SingleBar {
 
 const program = new Command('annals').description('embedded event store: serve, inspect and repair a store directory').showHelpAfterError();
 
+/** A whole-number flag, or undefined when absent (createServer checks the range). */
+function intFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new Error(`${flag} must be a whole number, got ${v}`);
+  return Number(v);
+}
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  token?: string;
+  readOnly?: boolean;
+  engine?: string;
+  maxPageSize?: string;
+  maxPageBytes?: string;
+  maxSubscribers?: string;
+  subscriberBufferBytes?: string;
+}
+
+function serverOptions(o: ServeFlags): ServerOptions {
+  return {
+    token: o.token,
+    maxPageSize: intFlag('--max-page-size', o.maxPageSize),
+    maxPageBytes: intFlag('--max-page-bytes', o.maxPageBytes),
+    maxSubscribers: intFlag('--max-subscribers', o.maxSubscribers),
+    subscriberBufferBytes: intFlag('--subscriber-buffer-bytes', o.subscriberBufferBytes),
+  };
+}
+
 program
   .command('serve <dir>')
   .description('open the store (creating it if absent) and serve the HTTP API and the Stream Browser')
   .option('--port <port>', 'port to listen on', '2113')
   .option('--host <host>', 'address to listen on (loopback by default)', '127.0.0.1')
-  .option('--token <token>', 'require this bearer token on every request')
+  .option('--token <token>', 'require this bearer token on every API request')
   .option('--read-only', 'open the store read-only')
   .option('--engine <engine>', 'native or js')
-  .action(async (dir: string, o: { port: string; host: string; token?: string; readOnly?: boolean; engine?: string }) => {
+  .option('--max-page-size <n>', `largest limit a list request may ask for (default ${SERVER_DEFAULTS.maxPageSize})`)
+  .option('--max-page-bytes <n>', `bytes of event JSON after which a page ends (default ${SERVER_DEFAULTS.maxPageBytes})`)
+  .option('--max-subscribers <n>', `Server-Sent Events subscribers served at once (default ${SERVER_DEFAULTS.maxSubscribers})`)
+  .option('--subscriber-buffer-bytes <n>', `unsent bytes one subscriber may hold (default ${SERVER_DEFAULTS.subscriberBufferBytes})`)
+  .action(async (dir: string, o: ServeFlags) => {
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${o.port}`);
+    const options = serverOptions(o);
     const store = await EventStore.open(dir, { readOnly: o.readOnly ?? false, engine: engineOption(o.engine) });
-    const app = createServer(store, o.token ? { token: o.token } : {});
+    let app: ReturnType<typeof createServer>;
+    try {
+      app = createServer(store, options);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     const address = await app.listen({ port, host: o.host });
     process.stdout.write(`annals: serving ${path.resolve(dir)} at ${address}/ (${store.engineName} engine)\n`);
     const stop = async () => {
