@@ -8,7 +8,7 @@
  * first writes the queue: its checks then see everything before it, and call order is kept.
  */
 import { type AppendItem, type Plan, planAppends, type StoreState } from './append-planner.js';
-import { type AppendResult, DuplicateCommandError } from './errors.js';
+import { type AppendResult, DuplicateCommandError, LimitExceededError } from './errors.js';
 import type { IndexedAppend, StoreIndex } from './index/store-index.js';
 import type { LogWriter, TxOutcome } from './log-writer.js';
 import type { ResolvedOptions } from './options.js';
@@ -16,6 +16,11 @@ import type { StoreReader } from './store-reader.js';
 
 /** Appends of up to this many items wait for the next write; larger ones are written at once. */
 const MAX_DEFERRED_ITEMS = 8;
+/** Full memtables that may wait for their segment build before appends wait: a build takes a small
+ * part of the time its memtable took to fill, so several waiting means builds are behind or fail. */
+const MAX_FROZEN_MEMTABLES = 4;
+/** How long an append waits for room before it is refused. */
+const BACKLOG_WAIT_MS = 5000;
 
 export class AppendCommitter {
   /** Plans submitted and not written yet (sync durability). */
@@ -28,6 +33,10 @@ export class AppendCommitter {
 
   /** What planning reads of the store: one object for every append, not a new one per call. */
   private readonly state: StoreState;
+  private readonly maxPendingBytes: number;
+  /** Appends waiting for room (waitForRoom), and the end of their chain. */
+  private waiting = 0;
+  private waitChain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly writer: LogWriter,
@@ -36,6 +45,7 @@ export class AppendCommitter {
     options: ResolvedOptions,
   ) {
     const searchDisk = options.commandLookup === 'disk';
+    this.maxPendingBytes = options.limits.maxPendingBytes;
     this.state = {
       limits: options.limits,
       chunkSize: options.chunkSize,
@@ -48,6 +58,7 @@ export class AppendCommitter {
   }
 
   async commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    if (this.waiting > 0 || this.backlog() !== undefined) await this.waitForRoom();
     // Small appends are queued for the next write; a bigger one gains little from sharing a write
     // and is written at once, after the queue (so nothing can conflict with what is queued).
     const defer = items.length <= MAX_DEFERRED_ITEMS;
@@ -74,6 +85,42 @@ export class AppendCommitter {
       plan.results[i] = first instanceof Error ? first : new DuplicateCommandError(first.commandId as string, first);
     }
     return plan.results;
+  }
+
+  /**
+   * While earlier appends left too much waiting, a new one waits before it is planned, behind any
+   * already waiting (call order is kept: each waits for the one before it). Bounded: the encoded
+   * appends queued for the next write (limits.maxPendingBytes), and the memtables waiting to be
+   * built into segments (index builds behind, or failing). Both hold memory nothing else bounds;
+   * waiting before planning keeps a burst's events unencoded. An append that waited
+   * BACKLOG_WAIT_MS rejects with LIMIT_EXCEEDED (the index cannot be built, say).
+   */
+  private async waitForRoom(): Promise<void> {
+    this.waiting++;
+    const turn = this.waitChain.then(() => this.roomOrTimeout());
+    this.waitChain = turn.catch(() => {});
+    try {
+      await turn;
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  private backlog(): string | undefined {
+    if (this.writer.queuedBytes >= this.maxPendingBytes) {
+      return `${this.writer.queuedBytes} bytes of appends wait for the disk, past limits.maxPendingBytes (${this.maxPendingBytes})`;
+    }
+    const behind = this.index.frozenMemtables;
+    if (behind >= MAX_FROZEN_MEMTABLES) return `${behind} full memtables wait to be built into index segments`;
+    return undefined;
+  }
+
+  private async roomOrTimeout(): Promise<void> {
+    const deadline = Date.now() + BACKLOG_WAIT_MS;
+    for (let why = this.backlog(); why !== undefined; why = this.backlog()) {
+      if (Date.now() > deadline) throw new LimitExceededError(`${why} after ${BACKLOG_WAIT_MS} ms of waiting: the store cannot keep up`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   private touchesQueue(items: AppendItem[], commandId: string | undefined): boolean {

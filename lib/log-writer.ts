@@ -20,6 +20,7 @@ import type { Durability } from './types.js';
 
 interface PendingWrite {
   txs: EncodedTransaction[];
+  bytes: number;
   written(outcomes: TxOutcome[]): void;
 }
 
@@ -37,6 +38,8 @@ export class LogWriter {
   private visible: number;
   private waiters: Waiter[] = [];
   private pending: PendingWrite[] = [];
+  /** Encoded bytes in `pending` (limits.maxPendingBytes bounds it: AppendCommitter). */
+  private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
   private flushScheduled = false;
   private running = false;
@@ -84,6 +87,10 @@ export class LogWriter {
   get visibleEnd(): number {
     return this.visible;
   }
+  /** Encoded bytes of appends queued for the next write. */
+  get queuedBytes(): number {
+    return this.pendingBytes;
+  }
   /** The fatal error that stopped writing, if any. */
   get failed(): AnnalsError | undefined {
     return this.failure;
@@ -110,7 +117,10 @@ export class LogWriter {
       written(outcomes);
       return flushed;
     }
-    this.pending.push({ txs, written });
+    let bytes = 0;
+    for (const tx of txs) bytes += tx.buf.length;
+    this.pending.push({ txs, bytes, written });
+    this.pendingBytes += bytes;
     // With no flush running, the one this schedules writes the queue first. With one running, the
     // queue is written once this turn of the event loop has queued all it will (setImmediate), so
     // the write overlaps the flush in flight instead of waiting to start the next one.
@@ -137,6 +147,7 @@ export class LogWriter {
     if (this.pending.length === 0) return noop;
     const batch = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     const outcomes = this.write(batch.length === 1 ? (batch[0] as PendingWrite).txs : batch.flatMap((p) => p.txs));
     return () => {
       let k = 0;

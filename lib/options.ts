@@ -9,6 +9,7 @@ export interface ResolvedLimits {
   maxEventBytes: number;
   maxEventsPerAppend: number;
   maxDiskBytes: number;
+  maxPendingBytes: number;
 }
 
 export interface ResolvedOptions {
@@ -36,6 +37,11 @@ const MiB = 1 << 20;
 const DEFAULT_MAX_RECENT_COMMANDS = 1_400_000;
 /** About 90 MB of latest-version dictionary with stream ids of a dozen characters. */
 const DEFAULT_MAX_RECENT_STREAMS = 1_000_000;
+
+/** Encoded appends waiting for their write and flush (sync durability): a bound on the memory a
+ * burst of appends that nobody awaits can take, far above what a flush's time lets accumulate
+ * under any sustained rate the disk can take. */
+const DEFAULT_MAX_PENDING_BYTES = 256 * MiB;
 
 function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -92,6 +98,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
       maxEventBytes: positiveInt('limits.maxEventBytes', l.maxEventBytes, 16 * MiB, 2 ** 32 - 1),
       maxEventsPerAppend: positiveInt('limits.maxEventsPerAppend', l.maxEventsPerAppend, 10_000),
       maxDiskBytes: positiveInt('limits.maxDiskBytes', l.maxDiskBytes, Number.MAX_SAFE_INTEGER),
+      maxPendingBytes: positiveInt('limits.maxPendingBytes', l.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
     },
     readOnly: o.readOnly ?? false,
     indexMemtableEntries: positiveInt('indexMemtableEntries', o.indexMemtableEntries, 1_000_000),

@@ -15,7 +15,10 @@ import type { StoreIndex } from './index/store-index.js';
 import { type DamageHandler, decodeFrames, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
 
+/** Events a subscription step reads at most; over the whole log also about this many bytes of
+ * records (one block at least), so a subscriber of large events holds a bounded batch. */
 const SUBSCRIPTION_BATCH = 500;
+const SUBSCRIPTION_BATCH_BYTES = 4 << 20;
 /** Events iterateLog decodes at once. */
 const ITERATE_BATCH = 64;
 
@@ -160,15 +163,18 @@ export class StoreReader {
     }
   }
 
-  /** Visible events from `from` (a frame position or a chunk start), up to `max`, and where to go on. */
-  logFrom(from: number, max: number): { events: RecordedEvent[]; next: number } {
+  /** Visible events from `from` (a frame position or a chunk start), up to `max` events and about
+   * `maxBytes` of records (at least one block), and where to go on. */
+  logFrom(from: number, max: number, maxBytes = Number.POSITIVE_INFINITY): { events: RecordedEvent[]; next: number } {
     const events: RecordedEvent[] = [];
     let next = from;
     const identity = this.engine.identity();
+    let read = 0;
     for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
       // A block's frames are contiguous: the position after the last one decoded follows from its end.
       next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
-      if (events.length >= max) return { events, next };
+      read += bytes.length;
+      if (events.length >= max || read >= maxBytes) return { events, next };
     }
     return { events, next };
   }
@@ -215,7 +221,7 @@ export class StoreReader {
 
   /** Subscription step over the whole log. */
   logBatch(from: number): { events: RecordedEvent[]; next: number } {
-    return this.logFrom(from, SUBSCRIPTION_BATCH);
+    return this.logFrom(from, SUBSCRIPTION_BATCH, SUBSCRIPTION_BATCH_BYTES);
   }
 }
 

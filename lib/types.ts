@@ -42,6 +42,7 @@ export interface StoreLimits {
   maxEventBytes?: number;
   maxEventsPerAppend?: number;
   maxDiskBytes?: number;
+  maxPendingBytes?: number;
 }
 
 export interface StoreOptions {

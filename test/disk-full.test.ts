@@ -144,9 +144,14 @@ describe.each(ENGINES)('disk full (%s engine)', (engine) => {
         acked++;
       }
       await s.close().catch(() => {});
+      // Opening may need a few bytes (the lock's ticket): a clean DISK_FULL is as good as an open.
       const opened = openInChild(storeDir, engine);
       expect(opened.signal).toBeNull();
-      expect(opened.report).toEqual({ ok: true, eventCount: acked });
+      expect([JSON.stringify({ ok: true, eventCount: acked }), 'DISK_FULL']).toContain(
+        opened.report?.ok ? JSON.stringify(opened.report) : opened.report?.code,
+      );
+      fs.rmSync(path.join(dir, 'fill-10'));
+      expect(openInChild(storeDir, engine).report).toEqual({ ok: true, eventCount: acked });
     });
   });
 });

@@ -30,6 +30,8 @@ export interface IndexJobsOptions {
 export class IndexJobs {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** A buildFrozen job is queued or running. */
+  private building = false;
   /** One set of entry arrays for every build: builds run one at a time, on this queue. */
   private readonly entryArrays = new EntryArrays();
   private readonly takeEntries = (n: number) => this.entryArrays.take(n);
@@ -66,31 +68,42 @@ export class IndexJobs {
 
   /** Builds every frozen memtable into a stream and a command segment, then merges if needed. */
   buildFrozen(): void {
-    if (!this.o.writable || this.frozen.length === 0) return;
-    const { catalog } = this.o;
+    // One build job queued or running at a time: it takes every frozen memtable, including those
+    // frozen while it runs, so the queue of jobs stays bounded however often this is called.
+    if (!this.o.writable || this.frozen.length === 0 || this.building) return;
+    this.building = true;
     this.enqueue(async () => {
-      while (this.frozen.length > 0 && !this.stopped) {
-        const m = this.frozen[0] as Memtable;
-        await this.o.flushLog();
-        const names = new Map<SegmentKind, { name: string; from: number }>();
-        for (const kind of KINDS) {
-          const from = catalog.coverage(kind);
-          const name = segmentFileName(kind, from, m.toPosition);
-          await catalog.backend.build(
-            catalog.dir,
-            name,
-            { kind, fromPosition: from, toPosition: m.toPosition },
-            m.toEntries(kind, this.takeEntries),
-          );
-          names.set(kind, { name, from });
-        }
-        // Swap in one synchronous step: no lookup sees an entry twice or not at all.
-        for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition, m.createdAt);
-        this.frozen.shift();
-        this.o.retired?.(m);
-        for (const kind of KINDS) await this.mergeIfNeeded(kind);
+      try {
+        await this.buildAll();
+      } finally {
+        this.building = false;
       }
     });
+  }
+
+  private async buildAll(): Promise<void> {
+    const { catalog } = this.o;
+    while (this.frozen.length > 0 && !this.stopped) {
+      const m = this.frozen[0] as Memtable;
+      await this.o.flushLog();
+      const names = new Map<SegmentKind, { name: string; from: number }>();
+      for (const kind of KINDS) {
+        const from = catalog.coverage(kind);
+        const name = segmentFileName(kind, from, m.toPosition);
+        await catalog.backend.build(
+          catalog.dir,
+          name,
+          { kind, fromPosition: from, toPosition: m.toPosition },
+          m.toEntries(kind, this.takeEntries),
+        );
+        names.set(kind, { name, from });
+      }
+      // Swap in one synchronous step: no lookup sees an entry twice or not at all.
+      for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition, m.createdAt);
+      this.frozen.shift();
+      this.o.retired?.(m);
+      for (const kind of KINDS) await this.mergeIfNeeded(kind);
+    }
   }
 
   private async mergeIfNeeded(kind: SegmentKind): Promise<void> {

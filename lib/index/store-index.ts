@@ -140,6 +140,12 @@ export class StoreIndex {
     }
   }
 
+  /** Full memtables waiting for their segment build; asking also retries a build that failed. */
+  get frozenMemtables(): number {
+    if (this.frozen.length > 0) this.jobs.buildFrozen();
+    return this.frozen.length;
+  }
+
   private freeze(): void {
     this.frozen.push(this.active);
     this.active = new Memtable(this.active.toPosition, this.replaying ? Number.NEGATIVE_INFINITY : indexClock.now());
