@@ -31,7 +31,6 @@ export class Replayer {
   readonly acks: Ack[] = [];
   /** Records applied: the model is the state after a cut at this index. */
   position = 0;
-  droppedSyncs = 0;
   private namespaceSeq = 0;
   private readonly fds = new Map<string, Node>();
   private readonly syncs = new Map<string, PendingSync>();
@@ -166,10 +165,7 @@ export class Replayer {
   }
 
   private syncBegin(r: TraceRecord): void {
-    if (r.flags & SYNC_DROPPED) {
-      this.droppedSyncs++;
-      return;
-    }
+    if (r.flags & SYNC_DROPPED) return; // as if the product had not called it
     const targets = r.op === Op.syncAllBegin ? this.nodes : [this.fd(r)];
     this.syncs.set(`${r.pid}:${r.tid}`, { targets: targets.map((node) => ({ node, upto: node.changeCount })) });
   }
