@@ -16,7 +16,7 @@ export function buildTracer(dir: string): { lib?: string; error?: string } {
   const lib = path.join(dir, 'trace.so');
   const src = ['trace.c', 'trace-ns.c'].map((f) => path.join(import.meta.dirname, f));
   const r = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', lib, ...src, '-ldl', '-lpthread'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return { error: r.error?.message ?? r.stderr };
+  if (r.error || r.status !== 0) return { error: (r.error?.message ?? r.stderr).split('\n')[0] };
   return { lib };
 }
 
