@@ -122,10 +122,25 @@ function readTicket(file: string): TicketState {
   return holder ? { kind: 'held', holder } : { kind: 'unreadable', young: Date.now() - mtime < YOUNG_MS };
 }
 
+/**
+ * Writes `text` to a new file and syncs it before the caller links or renames it into place: after
+ * a power cut a ticket is then whole or absent, never an empty name that reads as a ticket being
+ * written (which would hold the lock until it is old enough to be judged dead).
+ */
+function writeSynced(file: string, text: string, flag: 'w' | 'wx'): void {
+  const fd = fs.openSync(file, flag);
+  try {
+    fs.writeSync(fd, text);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Creates ticket n holding `text`, exclusively and whole; false when it exists already. */
 function createTicket(file: string, text: string, token: string): boolean {
   const tmp = `${file}.${token}.tmp`;
-  fs.writeFileSync(tmp, text, { flag: 'wx' });
+  writeSynced(tmp, text, 'wx');
   try {
     fs.linkSync(tmp, file);
     return true;
@@ -237,7 +252,7 @@ export function releaseTicket(dir: string, n: number, token: string): void {
   const text = JSON.stringify({ released: true, pid: t.holder.pid, token });
   const tmp = `${file}.${token}.released.tmp`;
   try {
-    fs.writeFileSync(tmp, text);
+    writeSynced(tmp, text, 'w');
     fs.renameSync(tmp, file);
   } catch {
     fs.rmSync(tmp, { force: true });

@@ -7,6 +7,7 @@
  */
 import type { LogEngine } from '../engine/log-engine.js';
 import { CorruptionError } from '../errors.js';
+import { FRAME_FLAG_COMMIT } from '../format/layout.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import { type DamageHandler, framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexFields } from './segment-search.js';
@@ -16,6 +17,9 @@ export interface IndexedRecord {
   fields: IndexFields;
   /** The position after the record. */
   end: number;
+  /** The record ends its append (its frame has the COMMIT flag): a place where a memtable may end
+   * without splitting an append, and with it a command, over two memtables. */
+  commit: boolean;
 }
 
 export function* indexedRecords(engine: LogEngine, from: number, limit: () => number, onDamaged: DamageHandler): Generator<IndexedRecord> {
@@ -31,7 +35,7 @@ export function* indexedRecords(engine: LogEngine, from: number, limit: () => nu
         onDamaged(position, err);
         continue;
       }
-      yield { position, fields, end: position + bytes.readUInt32LE(off) };
+      yield { position, fields, end: position + bytes.readUInt32LE(off), commit: ((bytes[off + 9] as number) & FRAME_FLAG_COMMIT) !== 0 };
     }
   }
 }

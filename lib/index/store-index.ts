@@ -105,11 +105,13 @@ export class StoreIndex {
       this.active.toPosition = position;
       if (this.active.entries > 0) this.freeze();
     };
-    for (const { position, fields: f, end } of indexedRecords(this.o.engine, start, this.o.logEnd, onDamaged)) {
+    for (const { position, fields: f, end, commit } of indexedRecords(this.o.engine, start, this.o.logEnd, onDamaged)) {
       if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
       if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
       this.active.toPosition = end;
-      if (this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
+      // Only between appends: a command lookup stops at the newest source holding its key, so a
+      // command split over two memtables would read back only its newer part.
+      if (commit && this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
     }
     this.active.toPosition = Math.max(this.active.toPosition, this.o.logEnd());
   }

@@ -16,8 +16,8 @@ export const STORE_OPTIONS = { chunkSize: 1 << 20, indexMemtableEntries: 300, ma
 export interface ImageResult {
   acksChecked: number;
   lost: string[];
-  /** Acknowledged appends whose command read returned only their last events, while the log holds
-   * them whole (see KNOWN_DEFECTS in test/powerloss.test.ts). */
+  /** Acknowledged appends whose command read returned only some of their events, while the log
+   * holds them whole (a replay that split a command over two memtables did this). */
   partialReads: string[];
   problems: string[];
   events: number;
