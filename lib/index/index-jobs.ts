@@ -27,11 +27,18 @@ export interface IndexJobsOptions {
   retired?: (m: Memtable) => void;
 }
 
+/** A failed job is not tried again before this: builds asked for on every append must not turn
+ * into a loop of failing attempts. */
+const RETRY_DELAY_MS = 100;
+
 export class IndexJobs {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   /** A buildFrozen job is queued or running. */
   private building = false;
+  /** The last maintenance failure's warning, and when a failed build may be tried again. */
+  private lastFailure: string | undefined;
+  private retryAfter = 0;
   /** One set of entry arrays for every build: builds run one at a time, on this queue. */
   private readonly entryArrays = new EntryArrays();
   private readonly takeEntries = (n: number) => this.entryArrays.take(n);
@@ -47,8 +54,13 @@ export class IndexJobs {
       if (this.stopped) return;
       try {
         await job();
+        this.lastFailure = undefined;
       } catch (err) {
-        this.o.warn(`index maintenance failed, will retry: ${(err as Error).message}`);
+        // Retried whenever asked (appends waiting for the index ask often): said once per cause.
+        const message = `index maintenance failed, will retry: ${(err as Error).message}`;
+        if (message !== this.lastFailure) this.o.warn(message);
+        this.lastFailure = message;
+        this.retryAfter = Date.now() + RETRY_DELAY_MS;
       }
     });
   }
@@ -70,7 +82,7 @@ export class IndexJobs {
   buildFrozen(): void {
     // One build job queued or running at a time: it takes every frozen memtable, including those
     // frozen while it runs, so the queue of jobs stays bounded however often this is called.
-    if (!this.o.writable || this.frozen.length === 0 || this.building) return;
+    if (!this.o.writable || this.frozen.length === 0 || this.building || Date.now() < this.retryAfter) return;
     this.building = true;
     this.enqueue(async () => {
       try {
