@@ -56,7 +56,7 @@
  * deterministically, any number of them, in any order (hooks could only nest one opener inside
  * another's step); acquireDirLock runs them straight through.
  *
- * Beyond the design in the reliability issue: the ticket records which file the holder flocked
+ * Details that close holes in the scheme above: the ticket records which file the holder flocked
  * ("<dev>:<ino>", from the addon), and flock's "dead" counts only for that file (a LOCK deleted and
  * created again while held would otherwise make a live holder look dead); same kernel is judged by
  * boot id rather than host name (containers sharing a volume differ in host name, not in kernel),

@@ -193,6 +193,20 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
     if (footer && report.faults.every((x) => x.file !== file) && (footer.recordCount !== count || footer.dataChecksum !== checksum)) {
       fault(file, chunkSize - CHUNK_FOOTER_SIZE, 'footer record count or checksum does not match the records');
     }
+    // Recovery resumes at the checkpoint with its record count and checksum as the seed: wrong
+    // ones would go into the chunk's footer at its seal.
+    const cpHere = !footer && last && checkpoint && checkpoint.durableEnd > base + CHUNK_HEADER_SIZE;
+    if (
+      cpHere &&
+      report.faults.every((x) => x.file !== file) &&
+      (checkpoint.tailRecords !== count || checkpoint.tailChecksum !== checksum)
+    ) {
+      fault(
+        path.join(chunksDir, CHECKPOINT_FILE),
+        24,
+        "the checkpoint's record count or checksum of the tail chunk does not match its records",
+      );
+    }
     done += b.length;
     options.onProgress?.(done, total);
   });
