@@ -20,6 +20,8 @@ export interface PlannedAppend {
   streamId: string;
   firstVersion: number;
   count: number;
+  /** Each event's type (the index's type entries). */
+  types: string[];
   commandId?: string;
 }
 
@@ -107,7 +109,12 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
   const transactions = txItems.map((tx, k) => ({
     encoded: encodeTransaction(tx, timestamp, lastPositions, state.deriveIds),
     appends: tx.map((t) => {
-      const a: PlannedAppend = { streamId: t.streamId, firstVersion: t.firstVersion, count: t.events.length };
+      const a: PlannedAppend = {
+        streamId: t.streamId,
+        firstVersion: t.firstVersion,
+        count: t.events.length,
+        types: t.events.map((e) => e.type),
+      };
       if (t.commandId !== undefined) a.commandId = t.commandId;
       return a;
     }),

@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'CORRUPTION'
   | 'DISK_FULL'
   | 'IO'
-  | 'ENGINE_UNAVAILABLE';
+  | 'ENGINE_UNAVAILABLE'
+  | 'CONSUMER_BUSY';
 
 export class AnnalsError extends Error {
   readonly code: ErrorCode;
@@ -99,6 +100,12 @@ export class CorruptionError extends AnnalsError {
 export class DiskFullError extends AnnalsError {
   constructor(message: string) {
     super('DISK_FULL', message);
+  }
+}
+
+export class ConsumerBusyError extends AnnalsError {
+  constructor(name: string) {
+    super('CONSUMER_BUSY', `consumer '${name}' already has a live subscription (close it first)`);
   }
 }
 

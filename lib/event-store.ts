@@ -9,29 +9,41 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
+import {
+  CHECKPOINT_TYPE,
+  CONSUMER_STREAM_PREFIX,
+  type ConsumerSubscription,
+  Consumers,
+  checkConsumerName,
+  SYSTEM_STREAM_PREFIX,
+} from './consumers.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
+import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from './format/index-layout.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
 import { StoreIndex } from './index/store-index.js';
 import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { checkKeys, filterOf, ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import { StoreReader } from './store-reader.js';
-import { type Subscription, subscription, VisibilitySignal } from './subscription.js';
+import { type Subscription, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
   EngineName,
   EventData,
   ReadAllOptions,
   ReadStreamOptions,
+  ReadViewOptions,
   RecordedEvent,
   StoreOptions,
   StoreStats,
+  SubscribeOptions,
 } from './types.js';
-import { checkCommandId, checkStreamId, isNonNegativeInteger } from './validation.js';
+import { checkCommandId, checkObject, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
 
 export interface AppendManyItem extends AppendOptions {
   streamId: string;
@@ -45,14 +57,6 @@ export interface AggregateOptions<S> {
   snapshotEvery?: number;
 }
 
-function checkObject(name: string, v: unknown): void {
-  if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
-}
-
-function optionalCount(name: string, v: unknown): void {
-  if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-}
-
 export class EventStore {
   private closed = false;
   private readonly writer: LogWriter;
@@ -62,6 +66,8 @@ export class EventStore {
   private readonly signal = new VisibilitySignal();
   private readonly snapshots: SnapshotStore;
   private readonly damaged = new DamagedRecords((m) => warn(m, 'ANNALS_CORRUPTION'));
+  private readonly models: ReadModels;
+  private readonly consumers: Consumers;
 
   private constructor(
     readonly directory: string,
@@ -92,6 +98,20 @@ export class EventStore {
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
     this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
     this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
+    this.models = new ReadModels({
+      reader: this.reader,
+      signal: this.signal,
+      limits: options.limits,
+      checkOpen: () => this.checkOpen(),
+      closed: () => this.closed,
+      visibleEnd: () => this.writer.visibleEnd,
+    });
+    this.consumers = new Consumers({
+      checkpointOf: (name) => this.checkpointOf(name),
+      subscribeLog: (after, fromEnd, filter) => this.models.subscribeLog(after, fromEnd, filter),
+      append: (items) => this.committer.commit(items, undefined, true).then(throwFirstError),
+      warn: (m) => warn(m, 'ANNALS_CONSUMER'),
+    });
   }
 
   /** Opens (creating unless readOnly) the store in `dir`. */
@@ -157,7 +177,23 @@ export class EventStore {
   }
 
   private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    for (const it of items) {
+      const id = typeof it === 'object' && it !== null ? it.streamId : undefined;
+      if (typeof id === 'string' && id.startsWith(SYSTEM_STREAM_PREFIX)) {
+        throw new InvalidArgumentError(`stream ids starting with '${SYSTEM_STREAM_PREFIX}' are the store's own: '${id.slice(0, 40)}'`);
+      }
+    }
     return this.committer.commit(items, commandId, atomic);
+  }
+
+  /** The last checkpoint saved for a durable consumer. */
+  private checkpointOf(name: string): { position: number; version: number } | undefined {
+    const id = `${CONSUMER_STREAM_PREFIX}${name}`;
+    const version = this.reader.visibleVersion(id);
+    if (version === 0) return undefined;
+    const [e] = this.reader.streamRange(id, version, version);
+    const position = (e?.data as { position?: unknown } | undefined)?.position;
+    return e?.type === CHECKPOINT_TYPE && isNonNegativeInteger(position) ? { position, version } : undefined;
   }
 
   // ---- reading ----
@@ -222,52 +258,78 @@ export class EventStore {
         if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
           throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
         }
+        checkKeys('options', options, ['after', 'limit', 'filter', 'onDamaged']);
+        const match = filterOf(options.filter);
         const from = self.reader.startAfter(options.after);
-        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged);
+        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged, match);
       },
     };
   }
 
   /**
    * Catches up from `after` (omitted: the beginning; `fromEnd`: only what is appended from now on),
-   * then yields new events as they become durable,
-   * in order, with no gap and no duplicate; one stream (`streamId`) or the whole log. Ends when
-   * `close()` is called or the store closes.
+   * then yields new events as they become durable, in order, with no gap and no duplicate; one
+   * stream (`streamId`) or the whole log (through `filter`). With `consumer`, a durable consumer:
+   * it resumes after its saved checkpoint (consumers.ts). Ends when `close()` is called or the
+   * store closes.
    */
-  subscribe(options: { streamId?: string; after?: number; fromEnd?: boolean } = {}): Subscription {
+  subscribe(options: SubscribeOptions & { consumer: string }): ConsumerSubscription;
+  subscribe(options?: SubscribeOptions): Subscription;
+  subscribe(options: SubscribeOptions = {}): Subscription | ConsumerSubscription {
     this.checkOpen();
     checkObject('options', options);
+    checkKeys('options', options, ['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
     optionalCount('after', options.after);
     if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
     if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    const ended = () => this.closed;
+    if (options.consumer !== undefined) return this.subscribeConsumer({ ...options, consumer: options.consumer });
+    if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
     if (options.streamId !== undefined) {
+      if (options.filter !== undefined) throw new InvalidArgumentError('filter is for the global log: not with streamId');
       const id = checkStreamId(options.streamId, this.options.limits);
-      let next = options.fromEnd
+      const from = options.fromEnd
         ? this.reader.visibleVersion(id) + 1
         : options.after === undefined
           ? 1
           : this.reader.firstVersionAfter(id, options.after);
-      return subscription(
-        this.signal,
-        async () => {
-          const batch = this.reader.streamBatch(id, next);
-          next += batch.length;
-          return batch;
-        },
-        ended,
+      return this.models.subscribeStream(id, from);
+    }
+    return this.models.subscribeLog(options.after, options.fromEnd === true, options.filter);
+  }
+
+  private subscribeConsumer(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
+    this.checkWritable();
+    const name = checkConsumerName(options.consumer);
+    if (options.streamId !== undefined || options.after !== undefined || options.fromEnd !== undefined) {
+      throw new InvalidArgumentError(
+        "a consumer takes filter and from, not streamId, after or fromEnd (from: 'start' | 'end' | a position)",
       );
     }
-    let cursor = options.fromEnd ? this.writer.visibleEnd : this.reader.startAfter(options.after);
-    return subscription(
-      this.signal,
-      async () => {
-        const { events, next } = this.reader.logBatch(cursor);
-        cursor = next;
-        return events;
-      },
-      ended,
-    );
+    const { from } = options;
+    if (from !== undefined && from !== 'start' && from !== 'end' && !isNonNegativeInteger(from)) {
+      throw new InvalidArgumentError(`from must be 'start', 'end' or a position, got ${typeof from} ${String(from)}`);
+    }
+    filterOf(options.filter); // checked now, not at the first step
+    return this.consumers.subscribe(name, options);
+  }
+
+  /** Moves a durable consumer's checkpoint: it resumes after `position` (0: from the start). */
+  async resetConsumer(consumer: string, position: number): Promise<void> {
+    this.checkWritable();
+    const name = checkConsumerName(consumer);
+    if (!isNonNegativeInteger(position)) throw new InvalidArgumentError(`position must be a non-negative integer, got ${typeof position}`);
+    if (position > 0) this.reader.startAfter(position); // an event's position, else INVALID_ARGUMENT
+    await this.consumers.reset(name, position);
+  }
+
+  /** A category's events (streams whose id starts with `<category>-`), in global order. */
+  readCategory(category: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.models.readView(SEGMENT_KIND_CATEGORY, category, options);
+  }
+
+  /** The events of one type, in global order. */
+  readByType(type: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.models.readView(SEGMENT_KIND_TYPE, type, options);
   }
 
   /**
@@ -375,6 +437,8 @@ export class EventStore {
     this.closed = true;
     this.signal.notify();
     try {
+      if (!this.options.readOnly)
+        await this.consumers.close().catch((err: Error) => warn(`consumer checkpoints not saved: ${err.message}`, 'ANNALS_CONSUMER'));
       await this.index.close();
       await this.writer.close();
       this.engine.close();
@@ -382,4 +446,10 @@ export class EventStore {
       this.lock?.release();
     }
   }
+}
+
+function throwFirstError(results: (AppendResult | Error)[]): (AppendResult | Error)[] {
+  const failure = results.find((r) => r instanceof Error);
+  if (failure) throw failure;
+  return results;
 }

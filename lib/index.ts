@@ -3,9 +3,11 @@
  * exported from here; docs/api.md describes it.
  */
 
+export type { ConsumerSubscription } from './consumers.js';
 export {
   AnnalsError,
   type AppendResult,
+  ConsumerBusyError,
   CorruptionError,
   DiskFullError,
   DuplicateCommandError,
@@ -19,8 +21,10 @@ export {
   StoreLockedError,
   WrongExpectedVersionError,
 } from './errors.js';
+export type { EventFilter } from './event-filter.js';
 export { type AppendManyItem, EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
+export type { Subscription } from './subscription.js';
 export type {
   AppendOptions,
   Durability,
@@ -29,10 +33,12 @@ export type {
   IndexStats,
   ReadAllOptions,
   ReadStreamOptions,
+  ReadViewOptions,
   RecordedEvent,
   RecoveryInfo,
   StoreLimits,
   StoreOptions,
   StoreStats,
+  SubscribeOptions,
 } from './types.js';
 export { type VerifyFault, type VerifyOptions, type VerifyReport, verifyStore } from './verify.js';

@@ -96,7 +96,7 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
     if (!o.readOnly) mkdirDurable(indexDir);
     const addon = nativeAddon();
     const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
-    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
+    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), o.chunkSize, !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
     return { options: o, engine, lock, recovery, catalog };
   } catch (err) {
     try {

@@ -122,3 +122,11 @@ export function normalizeEvents(
     return n;
   });
 }
+
+export function checkObject(name: string, v: unknown): void {
+  if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
+}
+
+export function optionalCount(name: string, v: unknown): void {
+  if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+}

@@ -16,8 +16,11 @@ import {
   entryPositionOffset,
   entrySize,
   leafCapacity,
+  SEGMENT_KIND_CATEGORY,
+  SEGMENT_KIND_COMMAND,
   SEGMENT_KIND_STREAM,
   SEGMENT_PAGE_SIZE,
+  viewSeq,
 } from './format/index-layout.js';
 import { keyOf } from './format/key-hash.js';
 import {
@@ -35,6 +38,8 @@ import {
 } from './format/layout.js';
 import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
+import { KINDS } from './index/segment-catalog.js';
+import { categoryOf, NameKeys } from './index/view-names.js';
 import { logClaims } from './log-completeness.js';
 
 export interface VerifyFault {
@@ -60,15 +65,19 @@ export interface VerifyOptions {
 }
 
 /** What index entries are checked against: per record (in position order) its position, version
- * and the keys of its stream id and command id, in typed arrays (a store may hold many millions). */
+ * and the keys of its stream id, command id, category and type, in typed arrays (a store may hold
+ * many millions). */
 class RecordKeys {
+  static readonly WIDTH = 8; // u32s per record: stream hi, lo, command hi, lo, category hi, lo, type hi, lo
   size = 0;
   position = new Float64Array(1024);
   version = new Uint32Array(1024);
-  keys = new Uint32Array(4096); // stream hi, lo, command hi, lo
-  hasCommand = new Uint8Array(1024);
+  keys = new Uint32Array(1024 * RecordKeys.WIDTH);
+  /** Bit 0: the record has a command; bit 1: its stream has a category. */
+  flags = new Uint8Array(1024);
+  private readonly names = new NameKeys();
 
-  add(position: number, streamId: string, version: number, commandId: string | undefined): void {
+  add(position: number, f: { streamId: string; version: number; commandId: string | undefined; type: string }): void {
     if (this.size === this.position.length) {
       const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, n: number): T => {
         const b = new (a.constructor as new (n: number) => T)(n);
@@ -77,21 +86,38 @@ class RecordKeys {
       };
       this.position = grow(this.position, this.size * 2);
       this.version = grow(this.version, this.size * 2);
-      this.keys = grow(this.keys, this.size * 8);
-      this.hasCommand = grow(this.hasCommand, this.size * 2);
+      this.keys = grow(this.keys, this.size * 2 * RecordKeys.WIDTH);
+      this.flags = grow(this.flags, this.size * 2);
     }
     const i = this.size++;
     this.position[i] = position;
-    this.version[i] = version;
-    const s = keyOf(streamId);
-    this.keys[4 * i] = s.hi;
-    this.keys[4 * i + 1] = s.lo;
-    if (commandId !== undefined) {
-      const c = keyOf(commandId);
-      this.keys[4 * i + 2] = c.hi;
-      this.keys[4 * i + 3] = c.lo;
-      this.hasCommand[i] = 1;
+    this.version[i] = f.version;
+    const put = (slot: number, k: { hi: number; lo: number }) => {
+      this.keys[RecordKeys.WIDTH * i + 2 * slot] = k.hi;
+      this.keys[RecordKeys.WIDTH * i + 2 * slot + 1] = k.lo;
+    };
+    put(0, this.names.of(f.streamId));
+    if (f.commandId !== undefined) {
+      put(1, keyOf(f.commandId));
+      this.flags[i] = (this.flags[i] as number) | 1;
     }
+    const category = categoryOf(f.streamId);
+    if (category !== undefined) {
+      put(2, this.names.of(category));
+      this.flags[i] = (this.flags[i] as number) | 2;
+    }
+    put(3, this.names.of(f.type));
+  }
+
+  /** Whether record r has an entry of this kind, with key (hi, lo). */
+  keyMatches(r: number, kind: number, hi: number, lo: number): boolean {
+    const slot = kind - 1; // stream 0, command 1, category 2, type 3
+    if (
+      (kind === SEGMENT_KIND_COMMAND && !((this.flags[r] as number) & 1)) ||
+      (kind === SEGMENT_KIND_CATEGORY && !((this.flags[r] as number) & 2))
+    )
+      return false;
+    return this.keys[RecordKeys.WIDTH * r + 2 * slot] === hi && this.keys[RecordKeys.WIDTH * r + 2 * slot + 1] === lo;
   }
 
   /** Index of the record at `position`, or -1. */
@@ -178,7 +204,7 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
       checksum = chainFrameChecksum(checksum, b, off);
       try {
         const f = decodeIndexFields(b, off, base + off);
-        records.add(base + off, f.streamId, f.version, f.commandId);
+        records.add(base + off, f);
         if (identity === 0 && derivesId(b, off)) fault(file, off, 'record derives its id, but its chunk has no store identity');
       } catch (err) {
         if (!(err instanceof CorruptionError)) throw err;
@@ -253,14 +279,12 @@ function verifySegments(
         const position = b.readUIntLE(e + entryPositionOffset(h.kind), 6);
         const r = records.find(position);
         report.indexEntries++;
-        const stream = h.kind === SEGMENT_KIND_STREAM;
-        const k = 4 * r + (stream ? 0 : 2);
+        // Stream entries' seq is the version; category and type entries' the position's bucket.
+        const seq = h.kind === SEGMENT_KIND_STREAM ? records.version[r] : h.kind === SEGMENT_KIND_COMMAND ? undefined : viewSeq(position);
         const matches =
           r >= 0 &&
-          (stream || records.hasCommand[r] === 1) &&
-          records.keys[k] === b.readUInt16LE(e + ENTRY_KEY_HI_OFFSET) &&
-          records.keys[k + 1] === b.readUInt32LE(e) &&
-          (!stream || records.version[r] === b.readUInt32LE(e + ENTRY_SEQ_OFFSET));
+          records.keyMatches(r, h.kind, b.readUInt16LE(e + ENTRY_KEY_HI_OFFSET), b.readUInt32LE(e)) &&
+          (seq === undefined || seq === b.readUInt32LE(e + ENTRY_SEQ_OFFSET));
         if (!matches || position < h.fromPosition || position >= h.toPosition) {
           fault(file, e, `index entry does not match the record at position ${position}`);
         }
@@ -268,7 +292,7 @@ function verifySegments(
     }
   }
   // The segments of a kind must cover the log from its start without a gap.
-  for (const kind of [1, 2]) {
+  for (const kind of KINDS) {
     let expected = CHUNK_HEADER_SIZE;
     for (const r of ranges.filter((x) => x.kind === kind).sort((a, b) => a.from - b.from)) {
       if (r.from > expected) fault(r.file, 0, `no index segment covers log positions [${expected}, ${r.from})`);

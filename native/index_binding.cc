@@ -231,6 +231,9 @@ struct EntryColumns {
 SegmentSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   SegmentSpec spec;
   spec.kind = static_cast<uint8_t>(ArgUint(info, i, "kind", UINT8_MAX));
+  if (!KnownSegmentKind(spec.kind)) {
+    throw StoreError("INVALID_ARGUMENT", "unknown segment kind " + std::to_string(spec.kind));
+  }
   spec.from_position = ArgUint(info, i + 1, "fromPosition");
   spec.to_position = ArgUint(info, i + 2, "toPosition");
   return spec;

@@ -10,7 +10,13 @@
  */
 
 import type { LogEngine } from '../engine/log-engine.js';
-import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../format/index-layout.js';
+import {
+  SEGMENT_KIND_CATEGORY,
+  SEGMENT_KIND_COMMAND,
+  SEGMENT_KIND_STREAM,
+  SEGMENT_KIND_TYPE,
+  type ViewKind,
+} from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
 import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
@@ -22,6 +28,8 @@ import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
+import { addViews, NameKeys } from './view-names.js';
+import { ViewSearch } from './view-search.js';
 
 const RECENT_STREAMS = 1000;
 
@@ -48,6 +56,8 @@ export interface IndexedAppend {
   streamId: string;
   firstVersion: number;
   positions: number[];
+  /** The type of the event at each position. */
+  types: readonly string[];
   commandId?: string;
 }
 
@@ -71,6 +81,9 @@ export class StoreIndex {
   private readonly jobs: IndexJobs;
   private readonly segments: SegmentSearch;
   private readonly timer: NodeJS.Timeout;
+  /** Keys of category and type names. */
+  private readonly names = new NameKeys();
+  private readonly views: ViewSearch;
 
   constructor(private readonly o: StoreIndexOptions) {
     this.latestVersions = new LatestVersions(indexClock.now(), o.maxRecentStreams);
@@ -78,6 +91,7 @@ export class StoreIndex {
     // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
     this.jobs = new IndexJobs({ ...o, retired: (m) => this.active.commands.adoptArraysOf(m.commands) }, this.frozen);
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
+    this.views = new ViewSearch(o.catalog, this.segments, () => [...this.frozen, this.active]);
     o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
@@ -96,8 +110,11 @@ export class StoreIndex {
 
   /** Indexes the log from `start` to its end: the part no segment covers yet. */
   private replay(start: number): void {
-    const streamsFrom = this.o.catalog.coverage(SEGMENT_KIND_STREAM);
-    const commandsFrom = this.o.catalog.coverage(SEGMENT_KIND_COMMAND);
+    const { catalog } = this.o;
+    const streamsFrom = catalog.coverage(SEGMENT_KIND_STREAM);
+    const commandsFrom = catalog.coverage(SEGMENT_KIND_COMMAND);
+    const categoriesFrom = catalog.coverage(SEGMENT_KIND_CATEGORY);
+    const typesFrom = catalog.coverage(SEGMENT_KIND_TYPE);
     // A damaged record leaves a hole in its stream's versions, which one memtable's runs cannot
     // hold: the records after it go to a new memtable.
     const onDamaged: DamageHandler = (position, err) => {
@@ -108,6 +125,7 @@ export class StoreIndex {
     for (const { position, fields: f, end, commit } of indexedRecords(this.o.engine, start, this.o.logEnd, onDamaged)) {
       if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
       if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
+      addViews(this.active, this.names, f.streamId, [f.type], [position], categoriesFrom, typesFrom);
       this.active.toPosition = end;
       // Only between appends: a command lookup stops at the newest source holding its key, so a
       // command split over two memtables would read back only its newer part.
@@ -125,6 +143,7 @@ export class StoreIndex {
       const last = a.positions.length - 1;
       this.latestVersions.set(a.streamId, a.firstVersion + last, a.positions[last] as number, time);
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
+      addViews(this.active, this.names, a.streamId, a.types, a.positions);
       this.recentStreams[this.recentStreamsNext] = a.streamId; // a ring; duplicates are dropped on read
       this.recentStreamsNext = (this.recentStreamsNext + 1) % RECENT_STREAMS;
       if (a.commandId !== undefined) {
@@ -305,6 +324,12 @@ export class StoreIndex {
       }
     }
     return out === undefined ? undefined : out.sort((a, b) => a - b);
+  }
+
+  /** Candidate positions of a category's or type's events beyond `after`, in the page's direction
+   * (view-search.ts; check the records: keys may collide). */
+  viewPositions(kind: ViewKind, name: string, after: number, backward: boolean, max: number): number[] {
+    return this.views.positions({ kind, name, key: this.names.of(name), after, backward, max });
   }
 
   /** Index fields of the records at `positions`. */

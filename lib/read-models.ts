@@ -1,0 +1,113 @@
+/**
+ * The read side of EventStore that projections stand on: categories and event types read from
+ * their index, the global log read and followed through a filter, and the subscriptions behind
+ * durable consumers. EventStore validates the store's state and delegates here.
+ */
+import { InvalidArgumentError } from './errors.js';
+import { compileFilter, type FrameMatcher } from './event-filter.js';
+import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
+import type { ResolvedLimits } from './options.js';
+import type { StoreReader } from './store-reader.js';
+import { type Subscription, subscription, type VisibilitySignal } from './subscription.js';
+import type { ReadViewOptions, RecordedEvent, SubscribeOptions } from './types.js';
+import { checkObject, optionalCount } from './validation.js';
+
+export interface ReadModelDeps {
+  reader: StoreReader;
+  signal: VisibilitySignal;
+  limits: ResolvedLimits;
+  /** Throws StoreClosedError once the store is closed. */
+  checkOpen(): void;
+  closed(): boolean;
+  visibleEnd(): number;
+}
+
+export class ReadModels {
+  constructor(private readonly d: ReadModelDeps) {}
+
+  /** A category's or type's events: bad arguments reject on the first iteration step. */
+  readView(kind: ViewKind, name: unknown, options: ReadViewOptions): AsyncIterable<RecordedEvent> {
+    const d = this.d;
+    return {
+      async *[Symbol.asyncIterator]() {
+        d.checkOpen();
+        const checked = checkViewName(kind, name, d.limits);
+        checkObject('options', options);
+        checkKeys('options', options, ['after', 'limit', 'direction']);
+        optionalCount('after', options.after);
+        optionalCount('limit', options.limit);
+        const { direction = 'forward' } = options;
+        if (direction !== 'forward' && direction !== 'backward') {
+          throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${typeof direction} ${String(direction)}`);
+        }
+        if (options.limit === 0) throw new InvalidArgumentError('limit must be at least 1');
+        yield* d.reader.iterateView(kind, checked, options.after, direction === 'backward', options.limit ?? Number.MAX_SAFE_INTEGER);
+      },
+    };
+  }
+
+  /**
+   * A subscription of the global log from after `after` (an event's position; undefined: the
+   * start) or from its end, through `filter`. Catching up over events the filter drops goes on
+   * block after block, yielding to the event loop between them, until an event passes or the
+   * visible end is reached.
+   */
+  subscribeLog(after: number | undefined, fromEnd: boolean, filter: SubscribeOptions['filter']): Subscription {
+    const match = compileFilter(filter);
+    const { reader } = this.d;
+    let cursor = fromEnd ? this.d.visibleEnd() : reader.startAfter(after);
+    return subscription(
+      this.d.signal,
+      async () => {
+        for (;;) {
+          const { events, next } = reader.logBatch(cursor, match);
+          const moved = next > cursor;
+          cursor = next;
+          if (events.length > 0 || !moved) return events;
+          await new Promise((r) => setImmediate(r));
+        }
+      },
+      this.d.closed,
+    );
+  }
+
+  /** A subscription of one stream's events from version `from`. */
+  subscribeStream(streamId: string, from: number): Subscription {
+    const { reader } = this.d;
+    let next = from;
+    return subscription(
+      this.d.signal,
+      async () => {
+        const batch = reader.streamBatch(streamId, next);
+        next += batch.length;
+        return batch;
+      },
+      this.d.closed,
+    );
+  }
+}
+
+/** The matcher of a readAll filter (validated: INVALID_ARGUMENT for anything else). */
+export function filterOf(filter: unknown): FrameMatcher | undefined {
+  return compileFilter(filter);
+}
+
+function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLimits): string {
+  const what = kind === SEGMENT_KIND_CATEGORY ? 'category' : 'type';
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidArgumentError(`${what} must be a non-empty string, got ${typeof name} ${JSON.stringify(name)?.slice(0, 40)}`);
+  }
+  if (kind === SEGMENT_KIND_CATEGORY && name.includes('-')) {
+    throw new InvalidArgumentError(`category '${name}' contains '-': a category is a stream id's part before its first '-'`);
+  }
+  const max = kind === SEGMENT_KIND_CATEGORY ? limits.maxStreamIdBytes : limits.maxEventTypeBytes;
+  if (Buffer.byteLength(name) > max) throw new InvalidArgumentError(`${what} is longer than ${max} bytes`);
+  return name;
+}
+
+/** Refuses fields an options object does not know (a misspelt option must not pass unnoticed). */
+export function checkKeys(what: string, o: object, known: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new InvalidArgumentError(`${what} has an unknown field '${k}' (known: ${known.join(', ')})`);
+  }
+}
