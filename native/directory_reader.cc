@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "crc32c.h"
 #include "store_error.h"
 
 namespace annals {
@@ -29,7 +30,7 @@ std::shared_ptr<DirectoryFile> DirectoryFile::Open(const std::string& path) {
       static_cast<uint64_t>(size) != uint64_t{header.page_count} * kDirectoryPageSize) {
     // An intact header of another format version is not damage: say so (it is rebuilt either way).
     if (readable && std::memcmp(page, kDirectoryMagic, 8) == 0 &&
-        page[8] != kDirectoryFormatVersion) {
+        LoadU32(page + 124) == Crc32c(page, 124) && page[8] != kDirectoryFormatVersion) {
       throw StoreError("CORRUPTION", "stream directory " + path + " has format version " +
                                          std::to_string(page[8]) + ", this build reads " +
                                          std::to_string(kDirectoryFormatVersion));
