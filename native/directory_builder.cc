@@ -13,20 +13,21 @@ namespace {
 
 [[noreturn]] void BadInput(const std::string& what) { throw StoreError("INVALID_ARGUMENT", what); }
 
-// An id of the input, with its first 8 bytes as a big-endian number (zero-padded), so most
-// comparisons of the sort are one integer comparison on the span itself and no memory miss into
-// the ids.
+// An id of the input, with 8 of its bytes (at the depth the sort has reached) as a big-endian
+// number, zero-padded past the id's end: most comparisons of the sort are one integer comparison
+// on the span itself, with no memory miss into the ids.
 struct IdSpan {
-  uint64_t prefix;
+  uint64_t word;
   uint32_t offset;
   uint32_t length;
   uint32_t index;
 };
 
-uint64_t PrefixOf(const uint8_t* id, uint32_t length) {
-  uint64_t prefix = 0;
-  for (uint32_t i = 0; i < 8; ++i) prefix = prefix << 8 | (i < length ? id[i] : 0);
-  return prefix;
+// Bytes [at, at + 8) of an id of `length`, big-endian, zero-padded.
+uint64_t WordAt(const uint8_t* id, uint32_t length, uint32_t at) {
+  uint64_t word = 0;
+  for (uint32_t i = at; i < at + 8; ++i) word = word << 8 | (i < length ? id[i] : 0);
+  return word;
 }
 
 uint64_t PositionOf(double p) {
@@ -50,24 +51,46 @@ PageVector<IdSpan> SpansOf(const DirectoryColumns& in) {
                std::to_string(kDirectoryMaxIdBytes));
     }
     if (!IsValidUtf8(in.ids + start, length)) BadInput("a stream id is not valid UTF-8");
-    spans[i] = IdSpan{PrefixOf(in.ids + start, length), start, length, static_cast<uint32_t>(i)};
+    spans[i] = IdSpan{WordAt(in.ids + start, length, 0), start, length, static_cast<uint32_t>(i)};
     start = end;
   }
   return spans;
 }
 
+// Sorts by id bytes, most significant 8 bytes first: a comparison sort of the spans by their word,
+// then of each run that ties on it (and goes on past it) by the next 8 bytes, and so on. Ids
+// sharing long prefixes ("tenant-7/order-...") then cost a few passes of integer comparisons
+// instead of a memcmp over the shared prefix per comparison (which was 60% of a build of 1M such
+// ids). Where words tie, an id that ends within them is a prefix of the others and sorts first (by
+// length). Iterative: ids of 64 KiB sharing all but their last bytes would take 8K levels.
 void SortSpans(const uint8_t* ids, PageVector<IdSpan>* spans) {
-  std::sort(spans->begin(), spans->end(), [ids](const IdSpan& a, const IdSpan& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    // Equal prefixes: the first min(8, length) bytes agree (and a shorter id's padding is zeroes
-    // the longer one also has there), so compare from byte 8, then by length.
-    const uint32_t m = std::min(a.length, b.length);
-    if (m > 8) {
-      const int c = std::memcmp(ids + a.offset + 8, ids + b.offset + 8, m - 8);
-      if (c != 0) return c < 0;
+  struct Range {
+    size_t begin;
+    size_t end;
+    uint32_t depth;
+  };
+  IdSpan* s = spans->data();
+  std::vector<Range> todo{{0, spans->size(), 0}};
+  while (!todo.empty()) {
+    const Range r = todo.back();
+    todo.pop_back();
+    const uint32_t past = r.depth + 9;  // lengths past this word compare as equal here
+    auto rank = [past](const IdSpan& x) { return std::min(x.length, past); };
+    std::sort(s + r.begin, s + r.end, [&rank](const IdSpan& a, const IdSpan& b) {
+      return a.word != b.word ? a.word < b.word : rank(a) < rank(b);
+    });
+    for (size_t a = r.begin; a < r.end;) {
+      size_t b = a + 1;
+      while (b < r.end && s[b].word == s[a].word && rank(s[b]) == rank(s[a])) ++b;
+      if (b - a > 1 && s[a].length >= past) {
+        for (size_t k = a; k < b; ++k) {
+          s[k].word = WordAt(ids + s[k].offset, s[k].length, r.depth + 8);
+        }
+        todo.push_back({a, b, r.depth + 8});
+      }
+      a = b;
     }
-    return a.length < b.length;
-  });
+  }
 }
 
 }  // namespace
@@ -77,7 +100,19 @@ void BuildDirectory(const std::string& dir, const std::string& name, const Direc
   PageVector<IdSpan> spans = SpansOf(in);
   SortSpans(in.ids, &spans);
   DirectoryWriter writer(dir, name, spec);
-  for (const IdSpan& s : spans) {
+  // Sorted spans visit the ids and columns in random order: each entry would wait on a cache miss
+  // into each of them, so the lines of the entry kPrefetch ahead are asked for first.
+  constexpr size_t kPrefetch = 8;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    if (i + kPrefetch < spans.size()) {
+      const IdSpan& ahead = spans[i + kPrefetch];
+      __builtin_prefetch(in.ids + ahead.offset);
+      __builtin_prefetch(in.first_version + ahead.index);
+      __builtin_prefetch(in.last_version + ahead.index);
+      __builtin_prefetch(in.first_position + ahead.index);
+      __builtin_prefetch(in.last_position + ahead.index);
+    }
+    const IdSpan& s = spans[i];
     const DirectoryValues values{in.first_version[s.index], in.last_version[s.index],
                                  PositionOf(in.first_position[s.index]),
                                  PositionOf(in.last_position[s.index])};

@@ -140,6 +140,41 @@ TEST(DirectoryBuildsAndPagesInByteOrder) {
   CHECK(!file->Get("", &e));
 }
 
+// The build sorts 8 bytes at a time: ids ending on and around word boundaries, NUL bytes (valid
+// UTF-8, and what the sort pads with), long shared prefixes, the empty id.
+TEST(DirectorySortsByBytesAcrossWordBoundaries) {
+  const std::string dir = test::TempDir();
+  const std::string pieces[] = {"", std::string(1, '\0'), "a", "b", "\xC3\xA9", "\xF0\x9F\x98\x80"};
+  std::vector<std::string> ids;
+  uint32_t seed = 12345;
+  auto next = [&seed](uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) % n;
+  };
+  for (int i = 0; i < 4000; ++i) {
+    std::string id(std::vector<size_t>{0, 7, 8, 9, 16, 17, 40}[next(7)], 'p');
+    const uint32_t parts = next(12);
+    for (uint32_t k = 0; k < parts; ++k) {
+      const uint32_t which = next(6);
+      id += pieces[which];
+    }
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<std::string> shuffled = ids;
+  for (size_t i = shuffled.size() - 1; i > 0; --i) std::swap(shuffled[i], shuffled[next(i + 1)]);
+  BuildDirectory(dir, "w.dir", DirectorySpec{0, 10}, InputOf(shuffled).Columns());
+  auto file = DirectoryFile::Open(dir + "/w.dir");
+  CHECK(PageAll(*file, 1000) == ids);
+  CHECK(ids.front().empty());
+  DirectoryEntry e;
+  for (size_t i = 0; i < shuffled.size(); i += 97) {
+    CHECK(file->Get(shuffled[i], &e));
+    CHECK_EQ(e.values.first_position, 1000 + i);
+  }
+}
+
 TEST(DirectoryPagesFromAbsentIdsAndByPrefix) {
   const std::string dir = test::TempDir();
   const std::vector<std::string> ids = MixedIds(3000);
