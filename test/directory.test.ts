@@ -109,6 +109,10 @@ describe.each(BACKENDS)('stream directories built by %s', (_builder, builder) =>
     expect(r.page('\u{10FFFF}', undefined, 10)).toEqual([]);
     expect(r.page(undefined, undefined, 0)).toEqual([]);
     for (const bad of [-1, 1.5, 10001, Number.NaN]) expect(() => r.page(undefined, undefined, bad)).toThrow(InvalidArgumentError);
+    const loose = r as unknown as { page(a: unknown, p: unknown, l: number): unknown; get(id: unknown): unknown };
+    expect(() => loose.page(5, undefined, 1)).toThrow(InvalidArgumentError);
+    expect(() => loose.page(undefined, {}, 1)).toThrow(InvalidArgumentError);
+    expect(() => loose.get(7)).toThrow(InvalidArgumentError);
     r.close();
   });
 

@@ -59,6 +59,8 @@ export class JsDirectoryReader implements DirectoryReader {
     if (!Number.isInteger(limit) || limit < 0 || limit > DIRECTORY_MAX_PAGE_LIMIT) {
       throw new InvalidArgumentError(`limit must be an integer from 0 to ${DIRECTORY_MAX_PAGE_LIMIT}`);
     }
+    stringOrUndefined(after, 'after');
+    stringOrUndefined(prefix, 'prefix');
     const out: DirectoryEntry[] = [];
     if (limit === 0 || this.header.height === 0) return out;
     const pre = Buffer.from(prefix ?? '', 'utf8');
@@ -77,6 +79,7 @@ export class JsDirectoryReader implements DirectoryReader {
   }
 
   get(streamId: string): DirectoryEntry | undefined {
+    if (typeof streamId !== 'string') throw new InvalidArgumentError('streamId must be a string');
     if (this.header.height === 0) return undefined;
     const id = Buffer.from(streamId, 'utf8');
     const leaf = this.findLeaf(id);
@@ -227,6 +230,11 @@ export class JsDirectoryReader implements DirectoryReader {
     const cursor = new JsDirectoryCursor(this);
     for (let e = cursor.next(); e; e = cursor.next()) yield e;
   }
+}
+
+/** As the addon checks its arguments: a caller passing anything else gets INVALID_ARGUMENT from both. */
+function stringOrUndefined(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`${name} must be a string`);
 }
 
 function toEntry(e: RawEntry): DirectoryEntry {
