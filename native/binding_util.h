@@ -5,9 +5,11 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "store_error.h"
 
@@ -36,6 +38,15 @@ T ArgTypedArray(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name);
+// Argument i as a string (UTF-8), else INVALID_ARGUMENT.
+std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// Runs `work` on the libuv pool, then resolves the promise returned with undefined or rejects it
+// with a coded error (a StoreError's code; IO for any other exception). `pinned`: JS values the
+// work reads in place (typed arrays), referenced until the worker is deleted, on the JS thread,
+// after its promise settles.
+Napi::Promise QueueWork(Napi::Env env, std::function<void()> work,
+                        const std::vector<Napi::Value>& pinned = {});
 
 // Argument i as an integer in [0, max] (max at most 2^53 - 1), else INVALID_ARGUMENT: casting a
 // negative, fractional-overflowing or NaN double to an integer type is undefined behaviour.

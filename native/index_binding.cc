@@ -171,40 +171,6 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   PinnedArray<Napi::Float64Array> block_;
 };
 
-// Common shape of the two builders: work on the pool, then resolve or reject with a coded error.
-// `pinned`: JS values the work reads (typed arrays); referenced until the worker is deleted, on
-// the JS thread, after its promise settles.
-class SegmentWorker : public Napi::AsyncWorker {
- public:
-  SegmentWorker(Napi::Env env, std::function<void()> work, const std::vector<Napi::Value>& pinned)
-      : Napi::AsyncWorker(env),
-        work_(std::move(work)),
-        deferred_(Napi::Promise::Deferred::New(env)) {
-    for (const Napi::Value& v : pinned) pinned_.push_back(Napi::Persistent(v));
-  }
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      work_();
-    } catch (const StoreError& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(ToJsError(Env(), code_, e.Message()).Value());
-  }
-
- private:
-  std::function<void()> work_;
-  std::string code_ = "IO";
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::Reference<Napi::Value>> pinned_;
-};
-
 // A build's entries as the JS side holds them: one typed array per field.
 struct EntryColumns {
   const uint32_t* hi;
@@ -244,14 +210,6 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name
     throw ToJsError(info.Env(), "INVALID_ARGUMENT", std::string(name) + " must be a string");
   }
   return info[i].As<Napi::String>().Utf8Value();
-}
-
-Napi::Promise QueueWork(Napi::Env env, std::function<void()> work,
-                        const std::vector<Napi::Value>& pinned = {}) {
-  auto* worker = new SegmentWorker(env, std::move(work), pinned);  // owned by libuv, self-deleting
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
 }
 
 // buildSegment(dir, name, kind, from, to, keyHi: Uint32Array, keyLo: Uint32Array,
