@@ -15,13 +15,34 @@
  * now, and when the subscription ends or the store closes.
  */
 import { ConsumerBusyError, InvalidArgumentError } from './errors.js';
-import type { RecordedEvent, SubscribeOptions } from './types.js';
+import { compileFilter, type EventFilter } from './event-filter.js';
+import type { StoreReader } from './store-reader.js';
+import type { ListStreamsOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
+import { isNonNegativeInteger } from './validation.js';
 
 export const SYSTEM_STREAM_PREFIX = '$$';
 export const CONSUMER_STREAM_PREFIX = '$$consumer-';
 export const CHECKPOINT_TYPE = '$checkpoint';
 const SAVE_INTERVAL_MS = 1000;
 const MAX_CONSUMER_NAME = 200;
+
+/** A durable consumer as listConsumers gives it. */
+export interface ConsumerInfo {
+  name: string;
+  /** The position of the last event it handled (saved, or handled by its live subscription); 0
+   * before its first. */
+  position: number;
+  /** Whether it has a live subscription in this process. */
+  live: boolean;
+  /** Events after its position that its filter passes, counted up to LAG_COUNT_CAP. */
+  lag: number;
+  /** The lag reached the cap: it is at least `lag`. */
+  lagCapped: boolean;
+  filter?: SubscribeOptions['filter'];
+}
+
+/** Lag counts stop here: counting reads the log from the consumer's position. */
+export const LAG_COUNT_CAP = 1_000_000;
 
 /** A durable consumer's subscription: a Subscription that can also save its checkpoint now. */
 export interface ConsumerSubscription extends AsyncIterable<RecordedEvent> {
@@ -36,8 +57,8 @@ interface LogSubscription extends AsyncIterable<RecordedEvent> {
 }
 
 export interface ConsumerDeps {
-  /** The last checkpoint saved for `name` (its position), undefined when none. */
-  checkpointOf(name: string): { position: number; version: number } | undefined;
+  reader: StoreReader;
+  listStreams(o: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }>;
   /** A subscription of the global log after `after` (undefined: from the start) or from its end. */
   subscribeLog(after: number | undefined, fromEnd: boolean, filter: SubscribeOptions['filter']): LogSubscription;
   /** Appends checkpoint events, atomically, and resolves once they are durable. */
@@ -79,8 +100,8 @@ export class Consumers {
     if (this.live.has(name)) throw new ConsumerBusyError(name);
     // A subscription that just ended may still be saving its position: that one counts.
     const ended = this.ending.get(name);
-    const saved =
-      ended === undefined ? this.deps.checkpointOf(name)?.position : Math.max(ended, this.deps.checkpointOf(name)?.position ?? 0);
+    const stored = this.checkpointOf(name)?.position;
+    const saved = ended === undefined ? stored : Math.max(ended, stored ?? 0);
     const start = saved !== undefined ? { after: saved, fromEnd: false } : startOf(o.from);
     const inner = this.deps.subscribeLog(start.after, start.fromEnd, o.filter);
     // Nothing to save until an event is handled.
@@ -126,15 +147,72 @@ export class Consumers {
     };
   }
 
+  /** subscribe() with its options checked (INVALID_ARGUMENT). */
+  subscribeChecked(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
+    const name = checkConsumerName(options.consumer);
+    if (options.streamId !== undefined || options.after !== undefined || options.fromEnd !== undefined) {
+      throw new InvalidArgumentError(
+        "a consumer takes filter and from, not streamId, after or fromEnd (from: 'start' | 'end' | a position)",
+      );
+    }
+    const { from } = options;
+    if (from !== undefined && from !== 'start' && from !== 'end' && !isNonNegativeInteger(from)) {
+      throw new InvalidArgumentError(`from must be 'start', 'end' or a position, got ${typeof from} ${String(from)}`);
+    }
+    if (typeof from === 'number' && from > 0) this.deps.reader.startAfter(from); // an event's position
+    compileFilter(options.filter); // checked now, not at the first step
+    return this.subscribe(name, options);
+  }
+
+  /** reset() with its arguments checked: `position` an event's position, or 0 for the start. */
+  async resetChecked(consumer: unknown, position: unknown): Promise<void> {
+    const name = checkConsumerName(consumer);
+    if (!isNonNegativeInteger(position)) throw new InvalidArgumentError(`position must be a non-negative integer, got ${typeof position}`);
+    if (position > 0) this.deps.reader.startAfter(position); // an event's position, else INVALID_ARGUMENT
+    await this.reset(name, position);
+  }
+
+  /** Every consumer with a checkpoint stream, its position and its lag behind the end. */
+  async list(): Promise<ConsumerInfo[]> {
+    await this.saving; // what ended subscriptions are saving is listed as saved
+    const names = new Set(this.live.keys());
+    let after: string | undefined;
+    do {
+      const page = await this.deps.listStreams({ prefix: CONSUMER_STREAM_PREFIX, after, limit: 1000 });
+      for (const s of page.streams) names.add(s.streamId.slice(CONSUMER_STREAM_PREFIX.length));
+      after = page.next;
+    } while (after !== undefined);
+    return [...names].sort().map((name) => {
+      const saved = this.checkpointOf(name);
+      const position = Math.max(this.handledOf(name) ?? 0, saved?.position ?? 0);
+      const filter = this.live.get(name)?.filter ?? saved?.filter;
+      const lag = this.deps.reader.countAfter(position, compileFilter(filter), LAG_COUNT_CAP);
+      return { name, position, live: this.live.has(name), lag, lagCapped: lag >= LAG_COUNT_CAP, ...(filter ? { filter } : {}) };
+    });
+  }
+
+  /** The last checkpoint saved for a consumer: the latest event of its stream. */
+  private checkpointOf(name: string): { position: number; filter?: EventFilter } | undefined {
+    const id = `${CONSUMER_STREAM_PREFIX}${name}`;
+    const { reader } = this.deps;
+    const version = reader.visibleVersion(id);
+    if (version === 0) return undefined;
+    const [e] = reader.streamRange(id, version, version);
+    const data = e?.data as { position?: unknown; filter?: EventFilter } | undefined;
+    const position = data?.position;
+    if (e?.type !== CHECKPOINT_TYPE || !isNonNegativeInteger(position)) return undefined;
+    return data?.filter === undefined ? { position } : { position, filter: data.filter };
+  }
+
   /** Moves a consumer's checkpoint (CONSUMER_BUSY while it has a live subscription). */
   async reset(name: string, position: number): Promise<void> {
     if (this.live.has(name)) throw new ConsumerBusyError(name);
     await this.deps.append([checkpointItem(name, position, undefined)]);
   }
 
-  /** The handled position of a live consumer (undefined: none). */
-  handledOf(name: string): number | undefined {
-    return this.live.get(name)?.handled;
+  /** The handled position of a live consumer, or of one whose end is being saved. */
+  private handledOf(name: string): number | undefined {
+    return this.live.get(name)?.handled ?? this.ending.get(name);
   }
 
   /** Saves every moved checkpoint and stops the timer; the store is closing. */

@@ -1,22 +1,8 @@
-/**
- * EventStore: the public facade. Validates arguments, checks expected versions and command ids
- * against the index, encodes each append as one transaction, hands it to the LogWriter (placement,
- * engine, group commit) and updates the index. Checks and writes of an append happen synchronously
- * within the call, so appends are applied in call order and exactly one of two appends expecting
- * the same version wins. Reads go through StoreReader; docs/api.md describes the whole surface.
- */
-import fs from 'node:fs';
 import path from 'node:path';
+import { type AggregateOptions, Aggregates } from './aggregates.js';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
-import {
-  CHECKPOINT_TYPE,
-  CONSUMER_STREAM_PREFIX,
-  type ConsumerSubscription,
-  Consumers,
-  checkConsumerName,
-  SYSTEM_STREAM_PREFIX,
-} from './consumers.js';
+import { type ConsumerInfo, type ConsumerSubscription, Consumers, SYSTEM_STREAM_PREFIX } from './consumers.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
@@ -24,23 +10,27 @@ import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyErro
 import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from './format/index-layout.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
 import { StoreIndex } from './index/store-index.js';
+import type { StreamDirectory } from './index/stream-directory.js';
 import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { checkKeys, filterOf, ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import { StoreReader } from './store-reader.js';
+import { storeStats } from './store-stats.js';
 import { type Subscription, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
   EngineName,
   EventData,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   ReadViewOptions,
   RecordedEvent,
   StoreOptions,
   StoreStats,
+  StreamInfo,
   SubscribeOptions,
 } from './types.js';
 import { checkCommandId, checkObject, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
@@ -50,12 +40,7 @@ export interface AppendManyItem extends AppendOptions {
   events: EventData[];
 }
 
-export interface AggregateOptions<S> {
-  initialState: S;
-  evolve: (state: S, event: RecordedEvent) => S;
-  /** Save a snapshot when at least this many events were folded. */
-  snapshotEvery?: number;
-}
+export type { AggregateOptions } from './aggregates.js';
 
 export class EventStore {
   private closed = false;
@@ -64,7 +49,7 @@ export class EventStore {
   private readonly reader: StoreReader;
   private readonly committer: AppendCommitter;
   private readonly signal = new VisibilitySignal();
-  private readonly snapshots: SnapshotStore;
+  private readonly aggregates: Aggregates;
   private readonly damaged = new DamagedRecords((m) => warn(m, 'ANNALS_CORRUPTION'));
   private readonly models: ReadModels;
   private readonly consumers: Consumers;
@@ -76,6 +61,7 @@ export class EventStore {
     private readonly lock: HeldLock | undefined,
     private readonly recovery: OpenReport,
     catalog: SegmentCatalog,
+    streams: StreamDirectory,
   ) {
     for (const position of recovery.damaged) this.damaged.note(position, 'kept by recovery: valid records follow it');
     // The index first: its replay can fail, and nothing that needs stopping (the writer's interval
@@ -83,6 +69,7 @@ export class EventStore {
     this.index = new StoreIndex({
       engine,
       catalog,
+      directory: streams,
       writable: !options.readOnly,
       memtableEntries: options.indexMemtableEntries,
       maxSegments: options.maxIndexSegments,
@@ -97,9 +84,11 @@ export class EventStore {
     this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
     this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
-    this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
+    const snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
+    this.aggregates = new Aggregates(this.reader, snapshots, options);
     this.models = new ReadModels({
       reader: this.reader,
+      index: this.index,
       signal: this.signal,
       limits: options.limits,
       checkOpen: () => this.checkOpen(),
@@ -107,7 +96,8 @@ export class EventStore {
       visibleEnd: () => this.writer.visibleEnd,
     });
     this.consumers = new Consumers({
-      checkpointOf: (name) => this.checkpointOf(name),
+      reader: this.reader,
+      listStreams: (o) => this.models.listStreams(o),
       subscribeLog: (after, fromEnd, filter) => this.models.subscribeLog(after, fromEnd, filter),
       append: (items) => this.committer.commit(items, undefined, true).then(throwFirstError),
       warn: (m) => warn(m, 'ANNALS_CONSUMER'),
@@ -120,10 +110,11 @@ export class EventStore {
     const o = resolveOptions(options);
     const p = openParts(dir, o);
     try {
-      return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog);
+      return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog, p.directory);
     } catch (err) {
       // A failed open leaves nothing held: the next open, in this process or another, may proceed.
       p.catalog.close();
+      p.directory.close();
       p.engine.close();
       p.lock?.release();
       throw err;
@@ -184,16 +175,6 @@ export class EventStore {
       }
     }
     return this.committer.commit(items, commandId, atomic);
-  }
-
-  /** The last checkpoint saved for a durable consumer. */
-  private checkpointOf(name: string): { position: number; version: number } | undefined {
-    const id = `${CONSUMER_STREAM_PREFIX}${name}`;
-    const version = this.reader.visibleVersion(id);
-    if (version === 0) return undefined;
-    const [e] = this.reader.streamRange(id, version, version);
-    const position = (e?.data as { position?: unknown } | undefined)?.position;
-    return e?.type === CHECKPOINT_TYPE && isNonNegativeInteger(position) ? { position, version } : undefined;
   }
 
   // ---- reading ----
@@ -299,27 +280,26 @@ export class EventStore {
 
   private subscribeConsumer(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
     this.checkWritable();
-    const name = checkConsumerName(options.consumer);
-    if (options.streamId !== undefined || options.after !== undefined || options.fromEnd !== undefined) {
-      throw new InvalidArgumentError(
-        "a consumer takes filter and from, not streamId, after or fromEnd (from: 'start' | 'end' | a position)",
-      );
-    }
-    const { from } = options;
-    if (from !== undefined && from !== 'start' && from !== 'end' && !isNonNegativeInteger(from)) {
-      throw new InvalidArgumentError(`from must be 'start', 'end' or a position, got ${typeof from} ${String(from)}`);
-    }
-    filterOf(options.filter); // checked now, not at the first step
-    return this.consumers.subscribe(name, options);
+    return this.consumers.subscribeChecked(options);
   }
 
   /** Moves a durable consumer's checkpoint: it resumes after `position` (0: from the start). */
   async resetConsumer(consumer: string, position: number): Promise<void> {
     this.checkWritable();
-    const name = checkConsumerName(consumer);
-    if (!isNonNegativeInteger(position)) throw new InvalidArgumentError(`position must be a non-negative integer, got ${typeof position}`);
-    if (position > 0) this.reader.startAfter(position); // an event's position, else INVALID_ARGUMENT
-    await this.consumers.reset(name, position);
+    await this.consumers.resetChecked(consumer, position);
+  }
+
+  /** Every durable consumer of the store, with its position and its lag behind the end. */
+  async listConsumers(): Promise<ConsumerInfo[]> {
+    this.checkOpen();
+    return this.consumers.list();
+  }
+
+  /** Every stream the store holds, in byte order of the id (UTF-8), a page at a time: `next` is
+   * the `after` of the next page (absent on the last). Served from the index: a page costs the same
+   * however many streams the store holds. */
+  listStreams(options: ListStreamsOptions = {}): Promise<{ streams: StreamInfo[]; next?: string }> {
+    return this.models.listStreams(options);
   }
 
   /** A category's events (streams whose id starts with `<category>-`), in global order. */
@@ -347,20 +327,13 @@ export class EventStore {
   /** Saves `state` as the stream's state at `version` (kept when newer than the saved one). */
   async saveSnapshot(streamId: string, version: number, state: unknown): Promise<void> {
     this.checkWritable();
-    const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
-    const current = this.reader.visibleVersion(id);
-    if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
-    const encoded = this.snapshots.encode(id, version, state);
-    const existing = this.snapshots.load(id);
-    if (existing && existing.version > version) return;
-    this.snapshots.save(id, encoded);
+    this.aggregates.save(streamId, version, state);
   }
 
   /** The newest snapshot of the stream, if any. */
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
     this.checkOpen();
-    return this.snapshots.load(checkStreamId(streamId, this.options.limits));
+    return this.aggregates.load(streamId);
   }
 
   /**
@@ -369,25 +342,7 @@ export class EventStore {
    */
   async aggregate<S>(streamId: string, options: AggregateOptions<S>): Promise<{ state: S; version: number }> {
     this.checkOpen();
-    const id = checkStreamId(streamId, this.options.limits);
-    checkObject('options', options);
-    if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
-    optionalCount('snapshotEvery', options.snapshotEvery);
-    const visible = this.reader.visibleVersion(id);
-    const snap = this.snapshots.load(id);
-    const usable = snap && snap.version <= visible ? snap : undefined;
-    let state = usable ? (usable.state as S) : options.initialState;
-    let version = usable?.version ?? 0;
-    const start = version;
-    while (version < visible) {
-      const batch = this.reader.streamRange(id, version + 1, Math.min(visible, version + 1000));
-      if (batch.length === 0) break;
-      for (const e of batch) state = options.evolve(state, e);
-      version = (batch[batch.length - 1] as RecordedEvent).version;
-    }
-    const every = options.snapshotEvery;
-    if (every && version - start >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
-    return { state, version };
+    return this.aggregates.aggregate(streamId, options);
   }
 
   // ---- lifecycle ----
@@ -401,34 +356,8 @@ export class EventStore {
 
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    let bytesOnDisk = 0;
-    for (const sub of ['chunks', 'index']) {
-      const d = path.join(this.directory, sub);
-      if (!fs.existsSync(d)) continue;
-      // A segment build or merge may rename or remove a file between the listing and its stat.
-      for (const name of fs.readdirSync(d)) bytesOnDisk += (fs.statSync(path.join(d, name), { throwIfNoEntry: false })?.blocks ?? 0) * 512;
-    }
-    const counts = this.index.counts();
-    return {
-      engine: this.engine.name,
-      eventCount: counts.events,
-      streamCount: counts.streams,
-      commandCount: counts.commands,
-      chunkCount: this.engine.chunkCount(),
-      bytesOnDisk,
-      endPosition: this.writer.endPosition,
-      durability: this.options.durability,
-      flushes: this.writer.flushes,
-      writes: this.writer.writes,
-      recovery: {
-        torn: this.recovery.torn,
-        tornPosition: this.recovery.tornPosition,
-        discardedBytes: this.recovery.discardedBytes,
-        tornReason: this.recovery.tornReason,
-        ...this.damaged.list(),
-      },
-      index: this.index.stats(),
-    };
+    const { directory, engine, index, writer, options, recovery, damaged } = this;
+    return storeStats({ directory, engine, index, writer, options, recovery, damaged });
   }
 
   /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */

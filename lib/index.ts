@@ -3,7 +3,7 @@
  * exported from here; docs/api.md describes it.
  */
 
-export type { ConsumerSubscription } from './consumers.js';
+export type { ConsumerInfo, ConsumerSubscription } from './consumers.js';
 export {
   AnnalsError,
   type AppendResult,
@@ -31,6 +31,7 @@ export type {
   EngineName,
   EventData,
   IndexStats,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   ReadViewOptions,
@@ -39,6 +40,7 @@ export type {
   StoreLimits,
   StoreOptions,
   StoreStats,
+  StreamInfo,
   SubscribeOptions,
 } from './types.js';
 export { type VerifyFault, type VerifyOptions, type VerifyReport, verifyStore } from './verify.js';

@@ -13,10 +13,14 @@ import { CorruptionError, EngineUnavailableError, InvalidArgumentError, toAnnals
 import { freshStoreIdentity } from './format/event-id.js';
 import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
 import { mkdirDurable } from './fs-durable.js';
+import type { DirectoryBackend } from './index/directory-backend.js';
+import { JsDirectoryBackend } from './index/js-directory.js';
 import { JsSegmentBackend } from './index/js-segments.js';
+import { NativeDirectoryBackend } from './index/native-directory.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import type { SegmentBackend } from './index/segment-backend.js';
-import { SegmentCatalog } from './index/segment-catalog.js';
+import { KINDS, SegmentCatalog } from './index/segment-catalog.js';
+import { StreamDirectory } from './index/stream-directory.js';
 import { logClaims } from './log-completeness.js';
 import { nativeAddon, nativeLoadError } from './native.js';
 import type { ResolvedOptions } from './options.js';
@@ -48,6 +52,7 @@ export interface OpenedParts {
   lock: HeldLock | undefined;
   recovery: OpenReport;
   catalog: SegmentCatalog;
+  directory: StreamDirectory;
 }
 
 /** The chunk size an existing store was created with (from its first chunk's header). */
@@ -97,7 +102,15 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
     const addon = nativeAddon();
     const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
     const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), o.chunkSize, !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
-    return { options: o, engine, lock, recovery, catalog };
+    const directories: DirectoryBackend = engine.name === 'native' && addon ? new NativeDirectoryBackend(addon) : new JsDirectoryBackend();
+    const coverTo = Math.min(...KINDS.map((k) => catalog.coverage(k)));
+    const directory = StreamDirectory.load(
+      indexDir,
+      directories,
+      { logEnd: engine.endPosition(), coverTo, chunkSize: o.chunkSize, writable: !o.readOnly },
+      (m) => warn(m, 'ANNALS_INDEX'),
+    );
+    return { options: o, engine, lock, recovery, catalog, directory };
   } catch (err) {
     try {
       engine.close();

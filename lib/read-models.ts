@@ -3,17 +3,27 @@
  * their index, the global log read and followed through a filter, and the subscriptions behind
  * durable consumers. EventStore validates the store's state and delegates here.
  */
+
+import { SYSTEM_STREAM_PREFIX } from './consumers.js';
 import { InvalidArgumentError } from './errors.js';
 import { compileFilter, type FrameMatcher } from './event-filter.js';
 import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
+import type { DirectoryEntry } from './index/directory-backend.js';
+import type { StoreIndex } from './index/store-index.js';
 import type { ResolvedLimits } from './options.js';
 import type { StoreReader } from './store-reader.js';
 import { type Subscription, subscription, type VisibilitySignal } from './subscription.js';
-import type { ReadViewOptions, RecordedEvent, SubscribeOptions } from './types.js';
+import type { ListStreamsOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
+
+/** Streams a listing page holds by default, and at most. */
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+
 import { checkObject, optionalCount } from './validation.js';
 
 export interface ReadModelDeps {
   reader: StoreReader;
+  index: StoreIndex;
   signal: VisibilitySignal;
   limits: ResolvedLimits;
   /** Throws StoreClosedError once the store is closed. */
@@ -44,6 +54,56 @@ export class ReadModels {
         yield* d.reader.iterateView(kind, checked, options.after, direction === 'backward', options.limit ?? Number.MAX_SAFE_INTEGER);
       },
     };
+  }
+
+  /**
+   * A page of the store's streams in id order (UTF-8 bytes) from the index (stream-listing.ts).
+   * The store's own `$$` streams are listed only when the prefix asks for them; a stream whose
+   * events are all still in flight is not listed, and one with some in flight shows its visible
+   * version.
+   */
+  async listStreams(options: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }> {
+    const d = this.d;
+    d.checkOpen();
+    checkObject('options', options);
+    checkKeys('options', options, ['prefix', 'after', 'limit']);
+    const { prefix, after, limit = DEFAULT_LIST_LIMIT } = options;
+    for (const [k, v] of [
+      ['prefix', prefix],
+      ['after', after],
+    ] as const) {
+      if (v !== undefined && typeof v !== 'string') throw new InvalidArgumentError(`${k} must be a string, got ${typeof v}`);
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${typeof limit} ${String(limit)}`);
+    }
+    const system = prefix?.startsWith(SYSTEM_STREAM_PREFIX) === true;
+    const out: StreamInfo[] = [];
+    let cursor = after;
+    let more = true;
+    // Pages until `limit + 1` listable streams are seen (one more says a next page exists): the
+    // store's own streams and streams not yet visible are skipped, so a page may take a few asks.
+    while (out.length <= limit && more) {
+      const page = await d.index.listStreams({ after: cursor, prefix: prefix || undefined, limit: limit + 1 - out.length });
+      more = page.more;
+      for (const e of page.entries) {
+        const info = system || !e.streamId.startsWith(SYSTEM_STREAM_PREFIX) ? this.visibleInfo(e) : undefined;
+        if (info) out.push(info);
+      }
+      cursor = page.entries[page.entries.length - 1]?.streamId ?? cursor;
+      if (page.entries.length === 0) break;
+    }
+    const streams = out.slice(0, limit);
+    return out.length > limit ? { streams, next: (streams[streams.length - 1] as StreamInfo).streamId } : { streams };
+  }
+
+  private visibleInfo(e: DirectoryEntry): StreamInfo | undefined {
+    const info = { streamId: e.streamId, version: e.lastVersion, firstPosition: e.firstPosition, lastPosition: e.lastPosition };
+    if (e.lastPosition < this.d.visibleEnd()) return info;
+    const version = this.d.reader.visibleVersion(e.streamId);
+    if (version === 0 || e.firstPosition >= this.d.visibleEnd()) return undefined;
+    const [last] = this.d.reader.streamRange(e.streamId, version, version);
+    return last ? { ...info, version, lastPosition: last.position } : undefined;
   }
 
   /**

@@ -6,7 +6,7 @@
 
 import type { LogEngine } from './engine/log-engine.js';
 import { type AppendResult, CorruptionError, InvalidArgumentError } from './errors.js';
-import type { FrameMatcher } from './event-filter.js';
+import { compileFilter, type FrameMatcher } from './event-filter.js';
 import { decodeMatching } from './filtered-log.js';
 import type { ViewKind } from './format/index-layout.js';
 import { keyOf } from './format/key-hash.js';
@@ -259,6 +259,24 @@ export class StoreReader {
       cursor = positions[positions.length - 1] as number;
       if (positions.length < candidates.length) return; // the rest is not visible yet
     }
+  }
+
+  /**
+   * How many visible events of the global log lie after `after` (an event's position) and pass
+   * `match` (the store's own `$$` streams left out), counted from their headers up to `cap`.
+   */
+  countAfter(after: number, match: FrameMatcher | undefined, cap: number): number {
+    let n = 0;
+    const system = compileFilter({ streamPrefix: '$$' }) as FrameMatcher;
+    for (const { bytes, positions } of scanBlocks(this.engine, this.startAfter(after), this.visibleEnd)) {
+      let i = 0;
+      for (let off = 0; off < bytes.length && n < cap; off += bytes.readUInt32LE(off), i++) {
+        const position = positions[i] as number;
+        if (!system(bytes, off, position) && (!match || match(bytes, off, position))) n++;
+      }
+      if (n >= cap) break;
+    }
+    return n;
   }
 
   /** Subscription step over one stream: the next visible events from version `from`. */

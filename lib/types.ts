@@ -75,6 +75,26 @@ export interface ReadStreamOptions {
   limit?: number;
 }
 
+/** Options of listStreams. */
+export interface ListStreamsOptions {
+  /** Only streams whose id starts with this. */
+  prefix?: string;
+  /** The page after this id (a page's `next`). */
+  after?: string;
+  /** Streams per page, 1 to 1000 [100]. */
+  limit?: number;
+}
+
+/** A stream as listStreams gives it. */
+export interface StreamInfo {
+  streamId: string;
+  /** Its latest version. */
+  version: number;
+  /** The position of its first event and of its last. */
+  firstPosition: number;
+  lastPosition: number;
+}
+
 /** Options of readCategory and readByType. */
 export interface ReadViewOptions {
   /** A position: forward, the events after it; backward, the events before it (the `position`

@@ -50,6 +50,10 @@ Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count
 // The lookup block (see NativeSegment): [keyHi, keyLo, fromSeq, toSeq, answer...].
 constexpr size_t kBlockArgs = 4;
 
+// Tags NativeSegment objects, so mergeSegments can tell them from any other wrapped object
+// (unwrapping one of another class would be undefined behaviour).
+constexpr napi_type_tag kSegmentTag = {0x616e6e616c736978ULL, 0x7365676d656e7473ULL};
+
 class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -77,6 +81,7 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
         throw ToJsError(info.Env(), "INVALID_ARGUMENT", "block must hold at least 6 values");
       }
       segment_ = IndexSegment::Open(info[0].As<Napi::String>().Utf8Value());
+      info.This().As<Napi::Object>().TypeTag(&kSegmentTag);
     });
   }
 
@@ -252,7 +257,9 @@ Napi::Value MergeSegmentsJs(const Napi::CallbackInfo& info) {
     std::vector<std::shared_ptr<IndexSegment>> inputs;
     for (uint32_t i = 0; i < arr.Length(); ++i) {
       Napi::Value v = arr[i];
-      if (!v.IsObject()) throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
+      if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kSegmentTag)) {
+        throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
+      }
       inputs.push_back(NativeSegment::Unwrap(v.As<Napi::Object>())->segment(env));
     }
     return QueueWork(env, [dir, name, spec, inputs] { MergeSegments(dir, name, spec, inputs); });

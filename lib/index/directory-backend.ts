@@ -67,3 +67,27 @@ export interface DirectoryBackend {
    * backend. */
   merge(dir: string, name: string, spec: DirectorySpec, inputs: DirectoryReader[]): Promise<void>;
 }
+
+/** A build's input from entries (any order). */
+export function directoryInputOf(entries: readonly DirectoryEntry[]): DirectoryInput {
+  const ids = entries.map((e) => Buffer.from(e.streamId, 'utf8'));
+  const n = entries.length;
+  const input: DirectoryInput = {
+    ids: Buffer.concat(ids),
+    idEnds: new Uint32Array(n),
+    firstVersion: new Uint32Array(n),
+    lastVersion: new Uint32Array(n),
+    firstPosition: new Float64Array(n),
+    lastPosition: new Float64Array(n),
+  };
+  let end = 0;
+  entries.forEach((e, i) => {
+    end += (ids[i] as Buffer).length;
+    input.idEnds[i] = end;
+    input.firstVersion[i] = e.firstVersion;
+    input.lastVersion[i] = e.lastVersion;
+    input.firstPosition[i] = e.firstPosition;
+    input.lastPosition[i] = e.lastPosition;
+  });
+  return input;
+}

@@ -8,11 +8,13 @@ import type { LogEngine } from '../engine/log-engine.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName, viewSeq } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import type { DamageHandler } from '../log-reader.js';
+import { buildMemtableDirectory, mergeDirectoryIfNeeded, rebuildDirectorySlot } from './directory-jobs.js';
 import { EntryArrays } from './entry-arrays.js';
 import { indexedRecords } from './indexed-records.js';
 import { Memtable } from './memtable.js';
 import type { SegmentEntries } from './segment-backend.js';
 import { KINDS, NOT_BUILT_YET, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
+import type { DirectorySlot, StreamDirectory } from './stream-directory.js';
 import { NameKeys, viewName } from './view-names.js';
 
 export interface IndexJobsOptions {
@@ -26,6 +28,8 @@ export interface IndexJobsOptions {
   onDamaged: DamageHandler;
   /** A frozen memtable is in segments now and no longer read. */
   retired?: (m: Memtable) => void;
+  /** The stream directory, built and merged with the segments. */
+  directory: StreamDirectory;
 }
 
 /** A failed job is not tried again before this: builds asked for on every append must not turn
@@ -115,12 +119,26 @@ export class IndexJobs {
         );
         names.set(kind, { name, from });
       }
+      const listing = await buildMemtableDirectory(this.o.directory, m);
       // Swap in one synchronous step: no lookup sees an entry twice or not at all.
       for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition, m.createdAt);
+      this.o.directory.append(listing.name, listing.from, m.toPosition);
       this.frozen.shift();
       this.o.retired?.(m);
       for (const kind of KINDS) await this.mergeIfNeeded(kind);
+      await mergeDirectoryIfNeeded(this.o.directory, this.o.maxSegments);
     }
+  }
+
+  /** Builds a missing, damaged or not yet built stream directory slot from its log range. */
+  rebuildDirectory(slot: DirectorySlot): void {
+    if (!this.o.writable) return;
+    this.enqueue(async () => {
+      if (!this.o.directory.chain.includes(slot)) return; // replaced meanwhile
+      const firstBuild = slot.broken === NOT_BUILT_YET;
+      await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
+      if (!firstBuild) this.o.warn(`stream directory ${slot.name} rebuilt from the log`);
+    });
   }
 
   private async mergeIfNeeded(kind: SegmentKind): Promise<void> {

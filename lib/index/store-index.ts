@@ -20,7 +20,10 @@ import {
 import { type Key, keyOf } from '../format/key-hash.js';
 import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
+import type { DirectoryEntry } from './directory-backend.js';
+import { streamsOfRange } from './directory-jobs.js';
 import { indexClock } from './index-clock.js';
+import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
 import { IndexJobs } from './index-jobs.js';
 import { indexedRecords } from './indexed-records.js';
 import { LatestVersions } from './latest-versions.js';
@@ -28,6 +31,8 @@ import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
+import type { StreamDirectory } from './stream-directory.js';
+import { type StreamPageQuery, streamPage } from './stream-listing.js';
 import { addViews, NameKeys } from './view-names.js';
 import { ViewSearch } from './view-search.js';
 
@@ -49,6 +54,8 @@ export interface StoreIndexOptions {
   flushLog: () => Promise<void>;
   /** Told of each damaged record the index's own scans skip (the replay at open, rebuilds). */
   onDamaged: DamageHandler;
+  /** The stream directory files (listings in id order). */
+  directory: StreamDirectory;
   warn: (message: string) => void;
 }
 
@@ -63,11 +70,7 @@ export interface IndexedAppend {
 
 export type { IndexStats } from '../types.js';
 
-export interface IndexCounts {
-  events: number;
-  streams: number;
-  commands: number;
-}
+export type { IndexCounts } from './index-counts.js';
 
 export class StoreIndex {
   private readonly latestVersions: LatestVersions;
@@ -93,6 +96,7 @@ export class StoreIndex {
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
     this.views = new ViewSearch(o.catalog, this.segments, () => [...this.frozen, this.active]);
     o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
+    o.directory.onBroken = (slot) => this.jobs.rebuildDirectory(slot);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
     this.replaying = true;
@@ -102,6 +106,7 @@ export class StoreIndex {
     // missing from that set need not be looked for in it.
     if (this.active.entries === 0) this.active.createdAt = indexClock.now();
     for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.jobs.rebuild(slot);
+    for (const slot of o.directory.chain) if (slot.broken) this.jobs.rebuildDirectory(slot);
     this.jobs.checkSegments();
     this.jobs.buildFrozen();
     this.timer = setInterval(() => this.evict(indexClock.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
@@ -332,6 +337,13 @@ export class StoreIndex {
     return this.views.positions({ kind, name, key: this.names.of(name), after, backward, max });
   }
 
+  /** A page of the store's streams in id order (stream-listing.ts), and whether more follow. */
+  listStreams(q: StreamPageQuery): Promise<{ entries: DirectoryEntry[]; more: boolean }> {
+    return streamPage(this.o.directory, [...this.frozen, this.active], q, (slot) =>
+      streamsOfRange(this.o.engine, slot.from, slot.to, this.o.onDamaged),
+    );
+  }
+
   /** Index fields of the records at `positions`. */
   fieldsAt(positions: number[]): IndexFields[] {
     return this.segments.fieldsAt(positions);
@@ -353,36 +365,13 @@ export class StoreIndex {
   }
 
   stats(): IndexStats {
-    const all = KINDS.flatMap((k) => this.o.catalog.of(k));
-    return {
-      streamSegments: this.o.catalog.of(SEGMENT_KIND_STREAM).length,
-      commandSegments: this.o.catalog.of(SEGMENT_KIND_COMMAND).length,
-      brokenSegments: all.filter((s) => s.broken).length,
-      memtableEntries: this.active.entries + this.frozen.reduce((a, m) => a + m.entries, 0),
-      frozenMemtables: this.frozen.length,
-      latestVersionEntries: this.latestVersions.size,
-      recentCommandEntries: this.recentCommands.size,
-    };
+    const dictionaries = { latestVersionEntries: this.latestVersions.size, recentCommandEntries: this.recentCommands.size };
+    return indexStats(this.o.catalog, [...this.frozen, this.active], this.frozen.length, dictionaries);
   }
 
-  /** Events, streams and commands in the store, from segment headers and memtables (a broken
-   * segment's share is missing until it is rebuilt). */
+  /** Events, streams and commands in the store, from segment headers and memtables. */
   counts(): IndexCounts {
-    const c: IndexCounts = { events: 0, streams: 0, commands: 0 };
-    const { catalog } = this.o;
-    for (const slot of catalog.of(SEGMENT_KIND_STREAM)) {
-      const h = catalog.readerOf(slot)?.header;
-      c.events += h?.entryCount ?? 0;
-      c.streams += h?.starts ?? 0;
-    }
-    for (const slot of catalog.of(SEGMENT_KIND_COMMAND)) c.commands += catalog.readerOf(slot)?.header.starts ?? 0;
-    for (const m of [...this.frozen, this.active]) {
-      const mc = m.counts();
-      c.events += mc.events;
-      c.streams += mc.streams;
-      c.commands += mc.commands;
-    }
-    return c;
+    return indexCounts(this.o.catalog, [...this.frozen, this.active]);
   }
 
   /** Builds what the memtable holds (so the next open replays nothing), then stops. */
@@ -395,5 +384,6 @@ export class StoreIndex {
     await this.jobs.idle();
     this.jobs.stop();
     this.o.catalog.close();
+    this.o.directory.close();
   }
 }

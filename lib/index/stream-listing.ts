@@ -1,0 +1,79 @@
+/**
+ * A page of the store's streams in id order (UTF-8 bytes), from every source that knows streams:
+ * the stream directory's files (oldest first) and the memtables. Each source gives its first ids
+ * past the page's start, as many as the page needs; an id among the page's first `limit` is among
+ * the first `limit` of every source holding it, so the merge is exact. A stream in several sources
+ * takes its first version and position from the oldest, its last from the newest. The cost
+ * follows the page and the number of sources, not the number of streams.
+ */
+import { compareUtf8 } from '../format/utf8-order.js';
+import type { DirectoryEntry } from './directory-backend.js';
+import type { Memtable } from './memtable.js';
+import type { DirectorySlot, StreamDirectory } from './stream-directory.js';
+
+export interface StreamPageQuery {
+  after?: string;
+  prefix?: string;
+  limit: number;
+}
+
+/** Entries of a page (at most `limit`) and whether more follow them. */
+export async function streamPage(
+  directory: StreamDirectory,
+  memtables: readonly Memtable[],
+  q: StreamPageQuery,
+  scanSlot: (slot: DirectorySlot) => Promise<DirectoryEntry[]>,
+): Promise<{ entries: DirectoryEntry[]; more: boolean }> {
+  const take = q.limit + 1;
+  // The sources as they are now: a build or merge while a slot is scanned changes the chain.
+  const slots = [...directory.chain];
+  const tables = [...memtables];
+  const pages: DirectoryEntry[][] = [];
+  for (const slot of slots) {
+    const reader = directory.readerOf(slot);
+    if (reader) pages.push(reader.page(q.after, q.prefix, take));
+    else {
+      slot.scanned ??= await scanSlot(slot);
+      pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
+    }
+  }
+  for (const m of tables) pages.push(m.streams.page(q.after, q.prefix, take));
+  const combined = new Map<string, DirectoryEntry>();
+  for (const page of pages) {
+    for (const e of page) {
+      const c = combined.get(e.streamId);
+      if (c === undefined) combined.set(e.streamId, { ...e });
+      else {
+        c.lastVersion = e.lastVersion;
+        c.lastPosition = e.lastPosition;
+      }
+    }
+  }
+  const ids = [...combined.keys()].sort(compareUtf8);
+  return { entries: ids.slice(0, q.limit).map((id) => combined.get(id) as DirectoryEntry), more: ids.length > q.limit };
+}
+
+/** Up to `limit` of `sorted` (in id order) with id above `after` and starting with `prefix`. */
+export function pageOfSorted(
+  sorted: readonly DirectoryEntry[],
+  after: string | undefined,
+  prefix: string | undefined,
+  limit: number,
+): DirectoryEntry[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const id = (sorted[mid] as DirectoryEntry).streamId;
+    const below = (after !== undefined && compareUtf8(id, after) <= 0) || (prefix !== undefined && compareUtf8(id, prefix) < 0);
+    if (below) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: DirectoryEntry[] = [];
+  for (let k = lo; k < sorted.length && out.length < limit; k++) {
+    const e = sorted[k] as DirectoryEntry;
+    if (prefix !== undefined && !e.streamId.startsWith(prefix)) break;
+    out.push(e);
+  }
+  return out;
+}
