@@ -134,9 +134,10 @@ async function listing(dir: string, engine: EngineName, streams: number): Promis
       events: [{ type: 't' }],
     }));
     const results = await s.appendMany(items);
-    db.transaction(() =>
-      results.forEach((r, k) => insert.run(items[k]?.streamId, (r as { position: number }).position, (r as { position: number }).position)),
-    )();
+    db.transaction(() => {
+      for (const [k, r] of results.entries())
+        insert.run(items[k]?.streamId, (r as { position: number }).position, (r as { position: number }).position);
+    })();
   }
   const annals = await timeAsync(async () => {
     let pages = 0;
