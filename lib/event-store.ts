@@ -5,10 +5,11 @@
  * within the call, so appends are applied in call order and exactly one of two appends expecting
  * the same version wins. Reads go through StoreReader; docs/api.md describes the whole surface.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { type AggregateOptions, foldStream } from './aggregate.js';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
@@ -19,8 +20,9 @@ import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
+import { diskUsage } from './store-dir.js';
 import { StoreReader } from './store-reader.js';
-import { type Subscription, subscription, VisibilitySignal } from './subscription.js';
+import { type Subscription, subscribeTo, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
   EngineName,
@@ -38,20 +40,20 @@ export interface AppendManyItem extends AppendOptions {
   events: EventData[];
 }
 
-export interface AggregateOptions<S> {
-  initialState: S;
-  evolve: (state: S, event: RecordedEvent) => S;
-  /** Save a snapshot when at least this many events were folded. */
-  snapshotEvery?: number;
-}
-
-function checkObject(name: string, v: unknown): void {
-  if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
-}
-
 function optionalCount(name: string, v: unknown): void {
-  if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  if (v !== undefined && !isNonNegativeInteger(v))
+    throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${describeValue(v)}`);
 }
+
+/** The option names each method takes: any other is refused (arg-checks.ts). */
+const KEYS = {
+  append: new Set(['expectedVersion', 'commandId']),
+  appendMany: new Set(['commandId', 'atomic']),
+  readStream: new Set(['fromVersion', 'direction', 'limit']),
+  readAll: new Set(['after', 'limit', 'onDamaged']),
+  subscribe: new Set(['streamId', 'after', 'fromEnd']),
+  aggregate: new Set(['initialState', 'evolve', 'snapshotEvery']),
+} satisfies Record<string, ReadonlySet<string>>;
 
 export class EventStore {
   private closed = false;
@@ -96,7 +98,8 @@ export class EventStore {
 
   /** Opens (creating unless readOnly) the store in `dir`. */
   static async open(dir: string, options?: StoreOptions): Promise<EventStore> {
-    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new InvalidArgumentError(`dir must be a non-empty string, got ${describeValue(dir)}`);
     const o = resolveOptions(options);
     const p = openParts(dir, o);
     try {
@@ -132,6 +135,7 @@ export class EventStore {
   async append(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     this.checkWritable();
     checkObject('options', options);
+    rejectUnknownKeys('append options', options, KEYS.append);
     const [r] = await this.commit([{ streamId, events, ...options }], undefined, true);
     if (r instanceof Error) throw r;
     return r as AppendResult;
@@ -143,11 +147,13 @@ export class EventStore {
    */
   async appendMany(items: AppendManyItem[], options: { commandId?: string; atomic?: boolean } = {}): Promise<(AppendResult | Error)[]> {
     this.checkWritable();
-    if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items must be a non-empty array');
+    if (!Array.isArray(items) || items.length === 0)
+      throw new InvalidArgumentError(`items must be a non-empty array, got ${describeValue(items)}`);
     checkObject('options', options);
+    rejectUnknownKeys('appendMany options', options, KEYS.appendMany);
     const commandId = checkCommandId(options.commandId);
     const atomic = options.atomic ?? true;
-    if (typeof atomic !== 'boolean') throw new InvalidArgumentError('atomic must be a boolean');
+    if (typeof atomic !== 'boolean') throw new InvalidArgumentError(`atomic must be a boolean, got ${describeValue(atomic)}`);
     const results = await this.commit(items, commandId, atomic);
     if (atomic) {
       const failure = results.find((r) => r instanceof Error);
@@ -172,10 +178,13 @@ export class EventStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
+    rejectUnknownKeys('readStream options', options, KEYS.readStream);
     const { fromVersion, direction = 'forward', limit } = options;
     optionalCount('fromVersion', fromVersion);
     optionalCount('limit', limit);
-    if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
+    if (direction !== 'forward' && direction !== 'backward') {
+      throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${describeValue(direction)}`);
+    }
     const max = limit ?? Number.MAX_SAFE_INTEGER;
     if (max === 0) return [];
     if (direction === 'forward') {
@@ -192,7 +201,8 @@ export class EventStore {
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
+    if (!isNonNegativeInteger(version))
+      throw new InvalidArgumentError(`version must be a non-negative integer, got ${describeValue(version)}`);
     if (version === 0) return undefined;
     return this.reader.streamRange(id, version, version)[0];
   }
@@ -201,7 +211,7 @@ export class EventStore {
   async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
     this.checkOpen();
     const id = checkCommandId(commandId);
-    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
+    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string, got undefined');
     return this.reader.readCommand(id);
   }
 
@@ -217,10 +227,11 @@ export class EventStore {
       async *[Symbol.asyncIterator]() {
         self.checkOpen();
         checkObject('options', options);
+        rejectUnknownKeys('readAll options', options, KEYS.readAll);
         optionalCount('after', options.after);
         optionalCount('limit', options.limit);
         if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
+          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
         }
         const from = self.reader.startAfter(options.after);
         yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged);
@@ -237,36 +248,21 @@ export class EventStore {
   subscribe(options: { streamId?: string; after?: number; fromEnd?: boolean } = {}): Subscription {
     this.checkOpen();
     checkObject('options', options);
+    rejectUnknownKeys('subscribe options', options, KEYS.subscribe);
     optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
-    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    const ended = () => this.closed;
-    if (options.streamId !== undefined) {
-      const id = checkStreamId(options.streamId, this.options.limits);
-      let next = options.fromEnd
-        ? this.reader.visibleVersion(id) + 1
-        : options.after === undefined
-          ? 1
-          : this.reader.firstVersionAfter(id, options.after);
-      return subscription(
-        this.signal,
-        async () => {
-          const batch = this.reader.streamBatch(id, next);
-          next += batch.length;
-          return batch;
-        },
-        ended,
-      );
+    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
+      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
     }
-    let cursor = options.fromEnd ? this.writer.visibleEnd : this.reader.startAfter(options.after);
-    return subscription(
+    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
+    const streamId = options.streamId === undefined ? undefined : checkStreamId(options.streamId, this.options.limits);
+    const from = options.fromEnd ? 'end' : options.after;
+    return subscribeTo(
+      this.reader,
+      () => this.writer.visibleEnd,
       this.signal,
-      async () => {
-        const { events, next } = this.reader.logBatch(cursor);
-        cursor = next;
-        return events;
-      },
-      ended,
+      () => this.closed,
+      streamId,
+      from,
     );
   }
 
@@ -286,7 +282,8 @@ export class EventStore {
   async saveSnapshot(streamId: string, version: number, state: unknown): Promise<void> {
     this.checkWritable();
     const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
+    if (!isNonNegativeInteger(version) || version < 1)
+      throw new InvalidArgumentError(`version must be a positive integer, got ${describeValue(version)}`);
     const current = this.reader.visibleVersion(id);
     if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
     const encoded = this.snapshots.encode(id, version, state);
@@ -309,22 +306,13 @@ export class EventStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
-    if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
+    rejectUnknownKeys('aggregate options', options, KEYS.aggregate);
+    if (typeof options.evolve !== 'function')
+      throw new InvalidArgumentError(`evolve must be a function, got ${describeValue(options.evolve)}`);
     optionalCount('snapshotEvery', options.snapshotEvery);
-    const visible = this.reader.visibleVersion(id);
-    const snap = this.snapshots.load(id);
-    const usable = snap && snap.version <= visible ? snap : undefined;
-    let state = usable ? (usable.state as S) : options.initialState;
-    let version = usable?.version ?? 0;
-    const start = version;
-    while (version < visible) {
-      const batch = this.reader.streamRange(id, version + 1, Math.min(visible, version + 1000));
-      if (batch.length === 0) break;
-      for (const e of batch) state = options.evolve(state, e);
-      version = (batch[batch.length - 1] as RecordedEvent).version;
-    }
+    const { state, version, folded } = foldStream(this.reader, this.snapshots.load(id), id, options);
     const every = options.snapshotEvery;
-    if (every && version - start >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
+    if (every && folded >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
     return { state, version };
   }
 
@@ -339,13 +327,7 @@ export class EventStore {
 
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    let bytesOnDisk = 0;
-    for (const sub of ['chunks', 'index']) {
-      const d = path.join(this.directory, sub);
-      if (!fs.existsSync(d)) continue;
-      // A segment build or merge may rename or remove a file between the listing and its stat.
-      for (const name of fs.readdirSync(d)) bytesOnDisk += (fs.statSync(path.join(d, name), { throwIfNoEntry: false })?.blocks ?? 0) * 512;
-    }
+    const bytesOnDisk = diskUsage(this.directory);
     const counts = this.index.counts();
     return {
       engine: this.engine.name,

@@ -3,6 +3,7 @@
  * exported from here; docs/api.md describes it.
  */
 
+export type { AggregateOptions } from './aggregate.js';
 export {
   AnnalsError,
   type AppendResult,
@@ -14,6 +15,8 @@ export {
   type ExpectedVersion,
   InvalidArgumentError,
   LimitExceededError,
+  NotAStoreError,
+  PermissionDeniedError,
   ReadOnlyError,
   StoreClosedError,
   StoreLockedError,

@@ -5,6 +5,7 @@
  * no duplicate across the switch from catch-up to live. It pulls: nothing is buffered for a slow
  * consumer.
  */
+import type { StoreReader } from './store-reader.js';
 import type { RecordedEvent } from './types.js';
 
 /** Wakes waiting subscriptions whenever the visible end of the log moves (or the store closes). */
@@ -79,4 +80,35 @@ export function subscription(signal: VisibilitySignal, next: () => Promise<Recor
       return run();
     },
   };
+}
+
+/**
+ * A subscription to one stream (`streamId`) or the whole log, from `from`: after that position,
+ * from the beginning (undefined), or only what becomes visible from now on ('end'). Arguments are
+ * checked by the caller (EventStore.subscribe).
+ */
+export function subscribeTo(
+  reader: StoreReader,
+  visibleEnd: () => number,
+  signal: VisibilitySignal,
+  ended: () => boolean,
+  streamId: string | undefined,
+  from: number | 'end' | undefined,
+): Subscription {
+  if (streamId !== undefined) {
+    let next = from === 'end' ? reader.visibleVersion(streamId) + 1 : from === undefined ? 1 : reader.firstVersionAfter(streamId, from);
+    const batch = async () => {
+      const events = reader.streamBatch(streamId, next);
+      next += events.length;
+      return events;
+    };
+    return subscription(signal, batch, ended);
+  }
+  let cursor = from === 'end' ? visibleEnd() : reader.startAfter(from);
+  const batch = async () => {
+    const { events, next } = reader.logBatch(cursor);
+    cursor = next;
+    return events;
+  };
+  return subscription(signal, batch, ended);
 }

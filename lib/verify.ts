@@ -36,6 +36,7 @@ import {
 import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 import { logClaims } from './log-completeness.js';
+import { checkStoreDir } from './store-dir.js';
 
 export interface VerifyFault {
   file: string;
@@ -116,6 +117,7 @@ function frameOk(b: Buffer, off: number, end: number): number {
 }
 
 export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
+  checkStoreDir(dir, false);
   const report: VerifyReport = { ok: true, chunks: 0, records: 0, segments: 0, indexEntries: 0, snapshots: 0, faults: [] };
   const fault = (file: string, offset: number, problem: string) => report.faults.push({ file, offset, problem });
   const chunksDir = path.join(dir, 'chunks');

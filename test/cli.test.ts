@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { EventStore } from '../lib/index.js';
 import { tempDir } from './helpers.js';
 
-const CLI = path.resolve(import.meta.dirname, '..', 'lib', 'cli', 'main.ts');
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CLI = path.join(ROOT, 'lib', 'cli', 'main.ts');
 
 function annals(args: string[], input?: string | Buffer) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -37,8 +38,10 @@ describe('annals command', () => {
     const missing = annals(['stats', path.join(tempDir(), 'nope')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    expect(missing.stderr).toContain('no store at');
+    expect(missing.stderr).toMatch(/^annals: NOT_A_STORE: no store at .*nope: no such directory\n$/);
     expect(annals(['frobnicate']).code).not.toBe(0);
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-v']) expect(annals([flag]).stdout).toBe(`${version}\n`);
   });
 
   it('stats, verify (clean and damaged), rebuild-index', async () => {
@@ -142,7 +145,8 @@ describe('annals command', () => {
     expect((await fetch(`${url}/api/all`)).status).toBe(401);
     expect((await fetch(`${url}/api/all?limit=5&token=T`)).status).toBe(200);
     expect((await fetch(`${url}/api/all?limit=6&token=T`)).status).toBe(400);
-    const page = await fetch(`${url}/`);
+    expect((await fetch(`${url}/`)).status).toBe(401);
+    const page = await fetch(`${url}/?token=T`);
     expect(await page.text()).toContain('Stream Browser');
     expect((await fetch(`${url}/ui/app.js`)).headers.get('content-type')).toContain('javascript');
     child.kill('SIGTERM');
@@ -156,5 +160,98 @@ describe('annals command', () => {
       expect(r.code, bad.join(' ')).toBe(1);
       expect(r.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);
     }
+  });
+});
+
+/** Starts `annals serve`; resolves with the child and what it printed once it listens. */
+function startServe(args: string[]): Promise<{ child: ReturnType<typeof spawn>; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d;
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      if (/\(\w+ engine\)\n/.test(out)) setTimeout(() => resolve({ child, out, err }), 50);
+    });
+    child.on('exit', () => reject(new Error(`serve exited: ${out}${err}`)));
+  });
+}
+
+describe('annals command: keeping its promises', () => {
+  it('rebuild-index takes the writer lock first: a store another process holds is refused unchanged', async () => {
+    const dir = tempDir();
+    await seed(dir);
+    const held = await EventStore.open(dir);
+    const indexBefore = fs.readdirSync(path.join(dir, 'index')).sort();
+    expect(indexBefore.length).toBeGreaterThan(0);
+    const r = annals(['rebuild-index', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^annals: STORE_LOCKED: /);
+    expect(fs.readdirSync(path.join(dir, 'index')).sort()).toEqual(indexBefore);
+    expect((await held.stats()).eventCount).toBe(120);
+    await held.close();
+    expect(annals(['rebuild-index', dir]).code).toBe(0);
+  });
+
+  it('import and serve leave no store directory behind when they fail', async () => {
+    const base = tempDir();
+    const fresh = path.join(base, 'new', 'store');
+    const badLine = annals(['import', fresh], 'not json\n');
+    expect(badLine.code).toBe(1);
+    expect(badLine.stderr).toContain('INVALID_ARGUMENT: line 1: not JSON');
+    expect(fs.existsSync(path.join(base, 'new'))).toBe(false);
+    const good = '{"streamId":"s","version":1,"type":"T"}\n{"streamId":"t","version":1,"type":"T"}\n';
+    const partial = annals(['import', fresh], `${good}not json\n`);
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toContain('imported 1 events before the failure');
+    expect(fs.existsSync(fresh)).toBe(true);
+    fs.rmSync(path.join(base, 'new'), { recursive: true });
+    for (const bad of [
+      ['--max-page-size', '0'],
+      ['--port', '99999'],
+      ['--engine', 'rust'],
+      ['--host', 'no-such-host.invalid'],
+    ]) {
+      const r = annals(['serve', fresh, ...bad]);
+      expect(r.code, bad.join(' ')).toBe(1);
+      expect(r.stderr, bad.join(' ')).toMatch(/^annals: [A-Z_]+: /);
+      expect(fs.existsSync(path.join(base, 'new')), bad.join(' ')).toBe(false);
+    }
+    // A port already taken: the store was opened, the listen fails, the directory goes again.
+    const { child, out } = await startServe([path.join(base, 'first'), '--port', '0']);
+    const port = /:(\d+)\/ /.exec(out)?.[1] as string;
+    const taken = annals(['serve', fresh, '--port', port]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^annals: IO: cannot serve on 127\.0\.0\.1 port \d+: .*EADDRINUSE/);
+    expect(fs.existsSync(path.join(base, 'new'))).toBe(false);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  });
+
+  it('serve on a non-loopback address warns and prints the real address; with --token the page needs it too', async () => {
+    const dir = tempDir();
+    const { child, out, err } = await startServe([dir, '--port', '0', '--host', '0.0.0.0', '--token', 'T']);
+    try {
+      expect(err).toMatch(/^annals: warning: 0\.0\.0\.0 is not a loopback address/);
+      const port = /0\.0\.0\.0:(\d+)\/ /.exec(out)?.[1];
+      expect(port).toMatch(/^\d+$/);
+      const base = `http://127.0.0.1:${port}`;
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(401);
+      expect(await page.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+      expect(await (await fetch(`${base}/?token=T`)).text()).toContain('Stream Browser');
+      expect((await fetch(`${base}/ui/app.js`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    }
+    const quiet = await startServe([dir, '--port', '0']);
+    expect(quiet.err).toBe('');
+    expect(quiet.out).toMatch(/at http:\/\/127\.0\.0\.1:\d+\/ /);
+    quiet.child.kill('SIGTERM');
+    await new Promise((r) => quiet.child.on('exit', r));
   });
 });
