@@ -10,6 +10,7 @@ import { type AggregateOptions, foldStream } from './aggregate.js';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
+import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
@@ -53,6 +54,7 @@ const KEYS = {
   readAll: new Set(['after', 'limit', 'onDamaged']),
   subscribe: new Set(['streamId', 'after', 'fromEnd']),
   aggregate: new Set(['initialState', 'evolve', 'snapshotEvery']),
+  backup: new Set(['onProgress']),
 } satisfies Record<string, ReadonlySet<string>>;
 
 export class EventStore {
@@ -314,6 +316,29 @@ export class EventStore {
     const every = options.snapshotEvery;
     if (every && folded >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
     return { state, version };
+  }
+
+  // ---- backups ----
+
+  /**
+   * Copies the store to `targetDir` (absent, or an empty directory) while it stays in use: the
+   * copy holds every event acknowledged before the call and opens as a store (backup.ts).
+   */
+  async backup(targetDir: string, options: BackupOptions = {}): Promise<BackupResult> {
+    this.checkOpen();
+    checkObject('options', options);
+    rejectUnknownKeys('backup options', options, KEYS.backup);
+    const source = {
+      directory: this.directory,
+      chunkSize: this.options.chunkSize,
+      streamVersion: (id: string) => this.reader.visibleVersion(id),
+      // A store whose writes failed still backs up what readers see: every acknowledged append.
+      capture: async () => {
+        if (!this.options.readOnly && !this.writer.failed) await this.writer.flush();
+        return this.writer.visibleEnd;
+      },
+    };
+    return backupStore(source, targetDir, options);
   }
 
   // ---- lifecycle ----

@@ -4,6 +4,7 @@
  */
 
 export type { AggregateOptions } from './aggregate.js';
+export type { BackupOptions, BackupResult } from './backup.js';
 export {
   AnnalsError,
   type AppendResult,

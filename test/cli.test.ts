@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventStore } from '../lib/index.js';
-import { tempDir } from './helpers.js';
+import { collect, tempDir } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'lib', 'cli', 'main.ts');
@@ -30,7 +30,7 @@ async function seed(dir: string): Promise<void> {
 
 describe('annals command', () => {
   it('has --help for every command and fails with a one-line reason', () => {
-    for (const cmd of ['serve', 'stats', 'verify', 'rebuild-index', 'export', 'import', 'bench']) {
+    for (const cmd of ['serve', 'stats', 'verify', 'rebuild-index', 'backup', 'export', 'import', 'bench']) {
       const r = annals([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout).toContain(`Usage: annals ${cmd}`);
@@ -163,6 +163,22 @@ describe('annals command', () => {
   });
 });
 
+/** `annals` run asynchronously, for commands that run beside another process. */
+function annalsAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Starts `annals serve`; resolves with the child and what it printed once it listens. */
 function startServe(args: string[]): Promise<{ child: ReturnType<typeof spawn>; out: string; err: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -253,5 +269,50 @@ describe('annals command: keeping its promises', () => {
     expect(quiet.out).toMatch(/at http:\/\/127\.0\.0\.1:\d+\/ /);
     quiet.child.kill('SIGTERM');
     await new Promise((r) => quiet.child.on('exit', r));
+  });
+
+  it('backup copies a store another process keeps appending to: the copy opens and holds a prefix of it', async () => {
+    const dir = tempDir();
+    await seed(dir);
+    const writerScript = path.join(tempDir(), 'writer.mts');
+    fs.writeFileSync(
+      writerScript,
+      `import { EventStore } from ${JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))};
+      const store = await EventStore.open(process.argv[2], { chunkSize: 1 << 20, indexMemtableEntries: 100 });
+      let stop = false;
+      process.on('SIGTERM', () => { stop = true; });
+      for (let i = 0; !stop; i++) {
+        await store.append('w-' + (i % 5), Array.from({ length: 1 + (i % 3) }, () => ({ type: 'W', data: { i, pad: 'z'.repeat(500) } })), { commandId: 'w-' + i });
+        if (i === 300) console.log('ready');
+      }
+      await store.close();`,
+    );
+    const writer = spawn(process.execPath, ['--import', 'tsx', writerScript, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => writer.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const target = path.join(tempDir(), 'copy');
+    const r = await annalsAsync(['backup', dir, target]);
+    writer.kill('SIGTERM');
+    expect(await new Promise((res) => writer.on('exit', res))).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backed up \d+ events \(the log up to position \d+\) to .*copy: \d+ chunks, \d+ index segments, 0 snapshots/);
+    expect(annals(['verify', target]).code).toBe(0);
+    const source = await EventStore.open(dir, { readOnly: true });
+    const copy = await EventStore.open(target);
+    const all = await collect(source.readAll());
+    const held = await collect(copy.readAll());
+    expect(held.length).toBeGreaterThan(120 + 300);
+    expect(held.length).toBeLessThan(all.length);
+    expect(held.map((e) => [e.position, e.id, e.commandId, e.data])).toEqual(
+      all.slice(0, held.length).map((e) => [e.position, e.id, e.commandId, e.data]),
+    );
+    for (const c of new Set(held.map((e) => e.commandId))) {
+      expect(held.filter((e) => e.commandId === c).length, String(c)).toBe(all.filter((e) => e.commandId === c).length);
+    }
+    await copy.append('after', [{ type: 'T' }]);
+    await copy.close();
+    await source.close();
+    const refused = annals(['backup', dir, target]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^annals: INVALID_ARGUMENT: .*not empty/);
   });
 });

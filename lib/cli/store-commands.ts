@@ -16,6 +16,8 @@ import { firstMissing, removeCreated } from './created-dir.js';
 import { bar, progressReporter } from './progress.js';
 import { exportEvents, importEvents } from './transfer.js';
 
+const MB = 1e6;
+
 function stats(program: Command): void {
   program
     .command('stats <dir>')
@@ -73,6 +75,26 @@ function rebuildIndex(program: Command): void {
       process.stdout.write(
         `rebuilt: ${s.index.streamSegments} stream and ${s.index.commandSegments} command segments for ${s.eventCount} events\n`,
       );
+    });
+}
+
+function backup(program: Command): void {
+  program
+    .command('backup <dir> <target>')
+    .description('copy the store into <target> (absent or empty), consistent and compact, while a writer may go on appending')
+    .action(async (dir: string, target: string) => {
+      // Read-only: no lock, so a running writer keeps it; the copy holds the log as it was here.
+      const store = await EventStore.open(dir, { readOnly: true });
+      try {
+        const { eventCount } = await store.stats();
+        const progress = progressReporter('backup', ' bytes');
+        const r = await store.backup(target, { onProgress: progress.report }).finally(progress.stop);
+        process.stdout.write(
+          `backed up ${eventCount} events (the log up to position ${r.endPosition}) to ${target}: ${r.chunks} chunks, ${r.segments} index segments, ${r.snapshots} snapshots, ${(r.bytes / MB).toFixed(1)} MB\n`,
+        );
+      } finally {
+        await store.close();
+      }
     });
 }
 
@@ -146,6 +168,7 @@ export function storeCommands(program: Command): void {
   stats(program);
   verify(program);
   rebuildIndex(program);
+  backup(program);
   exportCommand(program);
   importCommand(program);
 }
