@@ -34,7 +34,8 @@ export interface ResolvedOptions {
 const MiB = 1 << 20;
 /** The most keys a 2^21-slot KeyTable holds at its 0.7 load: the recent-command set then stops at
  * about 44 MB (2^21 slots of 15 bytes, ring entries of 6) instead of growing through the retention
- * period, and never takes the next doubling (170-270 ms of the event loop on the bench VM). */
+ * period, and never takes the next doubling, which rehashes and first-touches a table twice the
+ * size within one turn of the event loop. */
 const DEFAULT_MAX_RECENT_COMMANDS = 1_400_000;
 /** About 90 MB of latest-version dictionary with stream ids of a dozen characters. */
 const DEFAULT_MAX_RECENT_STREAMS = 1_000_000;

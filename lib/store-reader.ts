@@ -97,7 +97,8 @@ export class StoreReader {
     let events = this.eventsOf(commandId, positions, visibleEnd);
     // Candidates that were all another id's (keys collide): the command may sit in an older source.
     // commandOriginal repeats this retry over index fields; one helper taking the picker as a
-    // function measured 20-30% slower command lookups in the e2e bench, so each keeps its own.
+    // function made command lookups slower (a call through a function value in the hot loop), so
+    // each keeps its own.
     if (events.length === 0)
       events = this.eventsOf(commandId, this.index.commandPositions(commandId, true, key, hint, true) ?? [], visibleEnd);
     return events.length === 0 ? undefined : events;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { AnnalsError } from '../lib/index.js';
+import { AnnalsError, NotAStoreError, PermissionDeniedError } from '../lib/index.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 import { raw, serve } from './http-helpers.js';
 
@@ -141,7 +141,18 @@ describe.each(ENGINES)('HTTP API token (%s engine)', (engine) => {
     const typed = await raw(base, 'GET', '/api/stats');
     expect(typed.status).toBe(500);
     expect(JSON.parse(typed.body).error).toMatchObject({ code: 'IO', message: expect.stringContaining('00000000.chunk') });
-    for (const body of [plain.body, typed.body]) {
+    spy.mockRejectedValueOnce(
+      new PermissionDeniedError(
+        `cannot open the store at ${dir}: EACCES: permission denied, open '${path.join(dir, 'chunks', 'writer.chk')}'`,
+      ),
+    );
+    const denied = await raw(base, 'GET', '/api/stats');
+    expect(denied.status).toBe(500);
+    expect(JSON.parse(denied.body).error).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('<store>') });
+    spy.mockRejectedValueOnce(new NotAStoreError(`no store at ${dir}: no such directory`));
+    const gone = await raw(base, 'GET', '/api/stats');
+    expect(JSON.parse(gone.body).error.code).toBe('NOT_A_STORE');
+    for (const body of [plain.body, typed.body, denied.body, gone.body]) {
       expect(body).not.toContain(dir);
       expect(body).not.toContain(path.dirname(dir));
     }
