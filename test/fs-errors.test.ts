@@ -139,5 +139,19 @@ describe('file-system failures in the command line', () => {
       expect(r.stderr, cmd).toContain(store);
       expect(r.stderr.trim().split('\n'), cmd).toHaveLength(1);
     }
+    // A store it may list but one of whose chunk files it may not read.
+    const partly = await place(true);
+    const chunk = path.join(partly.store, 'chunks', '00000000.chunk');
+    fs.chmodSync(chunk, 0o600);
+    for (const cmd of ['verify', 'stats', 'backup']) {
+      const args = cmd === 'backup' ? [partly.store, path.join(partly.base, 'copy')] : [partly.store];
+      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, ...args], {
+        encoding: 'utf8',
+        cwd: ROOT,
+        ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+      });
+      expect(r.status, cmd).toBe(1);
+      expect(r.stderr, cmd).toMatch(/^annals: PERMISSION_DENIED: .*00000000\.chunk/);
+    }
   });
 });

@@ -8,12 +8,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { toAnnalsError } from '../errors.js';
 import { PACKAGE_ROOT } from '../native.js';
 import { serveCommand } from './serve.js';
 import { storeCommands } from './store-commands.js';
 
+/** One line on stderr with a documented code: an error that is not yet an AnnalsError (an `fs`
+ * error, say) is mapped the way the library maps them. */
 function fail(err: unknown): never {
-  const e = err as { code?: string; message?: string };
+  const e = toAnnalsError(err) as { code?: string; message?: string };
   process.stderr.write(`annals: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`.replace(/\n(?=.)/g, ' '));
   process.exit(1);
 }
