@@ -81,7 +81,8 @@ function checkTarget(source: string, target: unknown): string {
     entries = fs.readdirSync(to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new InvalidArgumentError(`the backup target ${target} exists and is not a directory`);
+    if (code === 'ENOTDIR')
+      throw new InvalidArgumentError(`the backup target ${target} is not a directory: it, or a directory on its path, is a file`);
     if (code !== 'ENOENT') throw toAnnalsError(err, `backup to ${target}: `);
   }
   if (entries && entries.length > 0) {
@@ -128,7 +129,7 @@ function sourceGeneration(chunksDir: string): number {
   }
 }
 
-/** Copies the chunks and writes the checkpoint; returns the bytes copied. */
+/** Copies the chunks and writes the checkpoint; returns how many chunks it copied. */
 async function copyLog(source: BackupSource, end: number, work: string, progress: Progress): Promise<number> {
   const chunksDir = path.join(source.directory, 'chunks');
   const out = path.join(work, 'chunks');
