@@ -3,12 +3,16 @@
  * snapshot on, and snapshots saved when enough events were folded. Snapshots are a cache of the
  * log (snapshot-store.ts): a damaged one is dropped and the state folded from the log.
  */
+
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { Snapshot, SnapshotStore } from './snapshot-store.js';
 import type { StoreReader } from './store-reader.js';
 import type { RecordedEvent } from './types.js';
-import { checkObject, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
+import { checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
+
+const KEYS = new Set(['initialState', 'evolve', 'snapshotEvery']);
 
 export interface AggregateOptions<S> {
   initialState: S;
@@ -30,7 +34,8 @@ export class Aggregates {
   /** Saves `state` as the stream's state at `version` (kept when newer than the saved one). */
   save(streamId: unknown, version: unknown, state: unknown): void {
     const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
+    if (!isNonNegativeInteger(version) || version < 1)
+      throw new InvalidArgumentError(`version must be a positive integer, got ${describeValue(version)}`);
     const current = this.reader.visibleVersion(id);
     if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
     const encoded = this.snapshots.encode(id, version, state);
@@ -48,7 +53,9 @@ export class Aggregates {
   aggregate<S>(streamId: unknown, options: AggregateOptions<S>): { state: S; version: number } {
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
-    if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
+    rejectUnknownKeys('aggregate options', options, KEYS);
+    if (typeof options.evolve !== 'function')
+      throw new InvalidArgumentError(`evolve must be a function, got ${describeValue(options.evolve)}`);
     optionalCount('snapshotEvery', options.snapshotEvery);
     const visible = this.reader.visibleVersion(id);
     const snap = this.snapshots.load(id);

@@ -1,7 +1,17 @@
+/**
+ * EventStore: the public facade. Validates arguments, checks expected versions and command ids
+ * against the index, encodes each append as one transaction, hands it to the LogWriter (placement,
+ * engine, group commit) and updates the index. Checks and writes of an append happen synchronously
+ * within the call, so appends are applied in call order and exactly one of two appends expecting
+ * the same version wins. Reads go through StoreReader, read models through ReadModels; docs/api.md
+ * describes the whole surface.
+ */
 import path from 'node:path';
 import { type AggregateOptions, Aggregates } from './aggregates.js';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
+import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import { type ConsumerInfo, type ConsumerSubscription, Consumers, SYSTEM_STREAM_PREFIX } from './consumers.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
@@ -14,7 +24,7 @@ import type { StreamDirectory } from './index/stream-directory.js';
 import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import { checkKeys, filterOf, ReadModels } from './read-models.js';
+import { filterOf, ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import { StoreReader } from './store-reader.js';
 import { storeStats } from './store-stats.js';
@@ -33,7 +43,7 @@ import type {
   StreamInfo,
   SubscribeOptions,
 } from './types.js';
-import { checkCommandId, checkObject, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
+import { checkCommandId, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
 
 export interface AppendManyItem extends AppendOptions {
   streamId: string;
@@ -41,6 +51,16 @@ export interface AppendManyItem extends AppendOptions {
 }
 
 export type { AggregateOptions } from './aggregates.js';
+
+/** The option names each method takes: any other is refused (arg-checks.ts). */
+const KEYS = {
+  append: new Set(['expectedVersion', 'commandId']),
+  appendMany: new Set(['commandId', 'atomic']),
+  readStream: new Set(['fromVersion', 'direction', 'limit']),
+  readAll: new Set(['after', 'limit', 'filter', 'onDamaged']),
+  subscribe: new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']),
+  backup: new Set(['onProgress']),
+} satisfies Record<string, ReadonlySet<string>>;
 
 export class EventStore {
   private closed = false;
@@ -106,7 +126,8 @@ export class EventStore {
 
   /** Opens (creating unless readOnly) the store in `dir`. */
   static async open(dir: string, options?: StoreOptions): Promise<EventStore> {
-    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new InvalidArgumentError(`dir must be a non-empty string, got ${describeValue(dir)}`);
     const o = resolveOptions(options);
     const p = openParts(dir, o);
     try {
@@ -143,6 +164,7 @@ export class EventStore {
   async append(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     this.checkWritable();
     checkObject('options', options);
+    rejectUnknownKeys('append options', options, KEYS.append);
     const [r] = await this.commit([{ streamId, events, ...options }], undefined, true);
     if (r instanceof Error) throw r;
     return r as AppendResult;
@@ -154,11 +176,13 @@ export class EventStore {
    */
   async appendMany(items: AppendManyItem[], options: { commandId?: string; atomic?: boolean } = {}): Promise<(AppendResult | Error)[]> {
     this.checkWritable();
-    if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items must be a non-empty array');
+    if (!Array.isArray(items) || items.length === 0)
+      throw new InvalidArgumentError(`items must be a non-empty array, got ${describeValue(items)}`);
     checkObject('options', options);
+    rejectUnknownKeys('appendMany options', options, KEYS.appendMany);
     const commandId = checkCommandId(options.commandId);
     const atomic = options.atomic ?? true;
-    if (typeof atomic !== 'boolean') throw new InvalidArgumentError('atomic must be a boolean');
+    if (typeof atomic !== 'boolean') throw new InvalidArgumentError(`atomic must be a boolean, got ${describeValue(atomic)}`);
     const results = await this.commit(items, commandId, atomic);
     if (atomic) {
       const failure = results.find((r) => r instanceof Error);
@@ -189,10 +213,13 @@ export class EventStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
+    rejectUnknownKeys('readStream options', options, KEYS.readStream);
     const { fromVersion, direction = 'forward', limit } = options;
     optionalCount('fromVersion', fromVersion);
     optionalCount('limit', limit);
-    if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
+    if (direction !== 'forward' && direction !== 'backward') {
+      throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${describeValue(direction)}`);
+    }
     const max = limit ?? Number.MAX_SAFE_INTEGER;
     if (max === 0) return [];
     if (direction === 'forward') {
@@ -209,7 +236,8 @@ export class EventStore {
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
+    if (!isNonNegativeInteger(version))
+      throw new InvalidArgumentError(`version must be a non-negative integer, got ${describeValue(version)}`);
     if (version === 0) return undefined;
     return this.reader.streamRange(id, version, version)[0];
   }
@@ -218,7 +246,7 @@ export class EventStore {
   async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
     this.checkOpen();
     const id = checkCommandId(commandId);
-    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
+    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string, got undefined');
     return this.reader.readCommand(id);
   }
 
@@ -236,10 +264,10 @@ export class EventStore {
         checkObject('options', options);
         optionalCount('after', options.after);
         optionalCount('limit', options.limit);
+        rejectUnknownKeys('readAll options', options, KEYS.readAll);
         if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
+          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
         }
-        checkKeys('options', options, ['after', 'limit', 'filter', 'onDamaged']);
         const match = filterOf(options.filter);
         const from = self.reader.startAfter(options.after);
         yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged, match);
@@ -259,9 +287,11 @@ export class EventStore {
   subscribe(options: SubscribeOptions = {}): Subscription | ConsumerSubscription {
     this.checkOpen();
     checkObject('options', options);
-    checkKeys('options', options, ['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
+    rejectUnknownKeys('subscribe options', options, KEYS.subscribe);
     optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
+    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
+      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
+    }
     if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
     if (options.consumer !== undefined) return this.subscribeConsumer({ ...options, consumer: options.consumer });
     if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
@@ -343,6 +373,29 @@ export class EventStore {
   async aggregate<S>(streamId: string, options: AggregateOptions<S>): Promise<{ state: S; version: number }> {
     this.checkOpen();
     return this.aggregates.aggregate(streamId, options);
+  }
+
+  // ---- backups ----
+
+  /**
+   * Copies the store to `targetDir` (absent, or an empty directory) while it stays in use: the
+   * copy holds every event acknowledged before the call and opens as a store (backup.ts).
+   */
+  async backup(targetDir: string, options: BackupOptions = {}): Promise<BackupResult> {
+    this.checkOpen();
+    checkObject('options', options);
+    rejectUnknownKeys('backup options', options, KEYS.backup);
+    const source = {
+      directory: this.directory,
+      chunkSize: this.options.chunkSize,
+      streamVersion: (id: string) => this.reader.visibleVersion(id),
+      // A store whose writes failed still backs up what readers see: every acknowledged append.
+      capture: async () => {
+        if (!this.options.readOnly && !this.writer.failed) await this.writer.flush();
+        return this.writer.visibleEnd;
+      },
+    };
+    return backupStore(source, targetDir, options);
   }
 
   // ---- lifecycle ----

@@ -3,6 +3,8 @@
  * exported from here; docs/api.md describes it.
  */
 
+export type { AggregateOptions } from './aggregates.js';
+export type { BackupOptions, BackupResult } from './backup.js';
 export type { ConsumerInfo, ConsumerSubscription } from './consumers.js';
 export {
   AnnalsError,
@@ -16,6 +18,8 @@ export {
   type ExpectedVersion,
   InvalidArgumentError,
   LimitExceededError,
+  NotAStoreError,
+  PermissionDeniedError,
   ReadOnlyError,
   StoreClosedError,
   StoreLockedError,

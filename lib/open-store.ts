@@ -24,6 +24,7 @@ import { StreamDirectory } from './index/stream-directory.js';
 import { logClaims } from './log-completeness.js';
 import { nativeAddon, nativeLoadError } from './native.js';
 import type { ResolvedOptions } from './options.js';
+import { checkStoreDir } from './store-dir.js';
 import type { EngineName } from './types.js';
 
 let fallbackWarned = false;
@@ -70,13 +71,20 @@ function existingChunkSize(chunksDir: string): number | undefined {
   }
 }
 
+/** Opens the store's parts; a file-system failure becomes the documented error that names the
+ * path and its cause (store-dir.ts, errors.ts), never a raw `fs` error. */
 export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
-  const chunksDir = path.join(dir, 'chunks');
-  if (given.readOnly) {
-    if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
-  } else {
-    mkdirDurable(chunksDir);
+  checkStoreDir(dir, !given.readOnly);
+  try {
+    return openChecked(dir, given);
+  } catch (err) {
+    throw toAnnalsError(err, `cannot open the store at ${dir}: `);
   }
+}
+
+function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
+  const chunksDir = path.join(dir, 'chunks');
+  if (!given.readOnly) mkdirDurable(chunksDir);
   const existing = existingChunkSize(chunksDir);
   if (existing !== undefined && given.chunkSizeGiven && existing !== given.chunkSize) {
     throw new InvalidArgumentError(`the store at ${dir} uses chunkSize ${existing}, not ${given.chunkSize}`);
@@ -116,6 +124,6 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
       engine.close();
     } catch {}
     lock?.release();
-    throw toAnnalsError(err);
+    throw err;
   }
 }

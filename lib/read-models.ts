@@ -18,8 +18,11 @@ import type { ListStreamsOptions, ReadViewOptions, RecordedEvent, StreamInfo, Su
 /** Streams a listing page holds by default, and at most. */
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
+const VIEW_KEYS = new Set(['after', 'limit', 'direction']);
+const LIST_KEYS = new Set(['prefix', 'after', 'limit']);
 
-import { checkObject, optionalCount } from './validation.js';
+import { checkObject, rejectUnknownKeys } from './arg-checks.js';
+import { optionalCount } from './validation.js';
 
 export interface ReadModelDeps {
   reader: StoreReader;
@@ -43,7 +46,7 @@ export class ReadModels {
         d.checkOpen();
         const checked = checkViewName(kind, name, d.limits);
         checkObject('options', options);
-        checkKeys('options', options, ['after', 'limit', 'direction']);
+        rejectUnknownKeys('options', options, VIEW_KEYS);
         optionalCount('after', options.after);
         optionalCount('limit', options.limit);
         const { direction = 'forward' } = options;
@@ -66,7 +69,7 @@ export class ReadModels {
     const d = this.d;
     d.checkOpen();
     checkObject('options', options);
-    checkKeys('options', options, ['prefix', 'after', 'limit']);
+    rejectUnknownKeys('listStreams options', options, LIST_KEYS);
     const { prefix, after, limit = DEFAULT_LIST_LIMIT } = options;
     for (const [k, v] of [
       ['prefix', prefix],
@@ -163,11 +166,4 @@ function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLimits): s
   const max = kind === SEGMENT_KIND_CATEGORY ? limits.maxStreamIdBytes : limits.maxEventTypeBytes;
   if (Buffer.byteLength(name) > max) throw new InvalidArgumentError(`${what} is longer than ${max} bytes`);
   return name;
-}
-
-/** Refuses fields an options object does not know (a misspelt option must not pass unnoticed). */
-export function checkKeys(what: string, o: object, known: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw new InvalidArgumentError(`${what} has an unknown field '${k}' (known: ${known.join(', ')})`);
-  }
 }

@@ -1,12 +1,11 @@
 /** What `stats()` reports of a store: counts from the index, bytes on disk, the writer's state and
  * what recovery found. */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { DamagedRecords } from './damaged-records.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import type { StoreIndex } from './index/store-index.js';
 import type { LogWriter } from './log-writer.js';
 import type { ResolvedOptions } from './options.js';
+import { diskUsage } from './store-dir.js';
 import type { StoreStats } from './types.js';
 
 export interface StatsSources {
@@ -27,7 +26,7 @@ export function storeStats(s: StatsSources): StoreStats {
     streamCount: counts.streams,
     commandCount: counts.commands,
     chunkCount: s.engine.chunkCount(),
-    bytesOnDisk: bytesOnDisk(s.directory),
+    bytesOnDisk: diskUsage(s.directory),
     endPosition: s.writer.endPosition,
     durability: s.options.durability,
     flushes: s.writer.flushes,
@@ -41,16 +40,4 @@ export function storeStats(s: StatsSources): StoreStats {
     },
     index: s.index.stats(),
   };
-}
-
-/** Blocks the data and index files take (sparse chunks count what they hold). */
-function bytesOnDisk(directory: string): number {
-  let bytes = 0;
-  for (const sub of ['chunks', 'index']) {
-    const d = path.join(directory, sub);
-    if (!fs.existsSync(d)) continue;
-    // A segment build or merge may rename or remove a file between the listing and its stat.
-    for (const name of fs.readdirSync(d)) bytes += (fs.statSync(path.join(d, name), { throwIfNoEntry: false })?.blocks ?? 0) * 512;
-  }
-  return bytes;
 }

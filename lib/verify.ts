@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CorruptionError } from './errors.js';
+import { CorruptionError, toAnnalsError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import {
   decodeSegmentHeader,
@@ -41,6 +41,7 @@ import { chainFrameChecksum } from './format/record-scanner.js';
 import { KINDS } from './index/segment-catalog.js';
 import { categoryOf, NameKeys } from './index/view-names.js';
 import { logClaims } from './log-completeness.js';
+import { checkStoreDir } from './store-dir.js';
 
 export interface VerifyFault {
   file: string;
@@ -141,7 +142,18 @@ function frameOk(b: Buffer, off: number, end: number): number {
   return len;
 }
 
+/** A full check of the store in `dir` (see VerifyReport). A file it cannot read is not a fault of
+ * the store: it throws the documented error (PERMISSION_DENIED, IO) naming the file. */
 export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
+  checkStoreDir(dir, false);
+  try {
+    return verifyChecked(dir, options);
+  } catch (err) {
+    throw toAnnalsError(err, `cannot verify the store at ${dir}: `);
+  }
+}
+
+function verifyChecked(dir: string, options: VerifyOptions): VerifyReport {
   const report: VerifyReport = { ok: true, chunks: 0, records: 0, segments: 0, indexEntries: 0, snapshots: 0, faults: [] };
   const fault = (file: string, offset: number, problem: string) => report.faults.push({ file, offset, problem });
   const chunksDir = path.join(dir, 'chunks');
