@@ -404,20 +404,6 @@ export function decodeIndexFields(
  * the type's (which follows it) are in `out[0]` and `out[1]`.
  */
 export function idAndTypeBytes(buf: Buffer, off: number, position: number, out: Uint32Array): number {
-  // A compact body gives the two lengths first: read them alone (a filter skips most events, and
-  // the rest of the body is checked when a matching one is decoded). Bounded by the frame, so a
-  // damaged length never reads past it.
-  if (buf[off + 8] === RECORD_KIND_EVENT) {
-    cursor = off + FRAME_HEADER_SIZE + BODY_FIXED_SIZE;
-    const sid = readVarint(buf);
-    const typeLen = readVarint(buf);
-    const end = off + u32(buf, off);
-    if (cursor + sid + typeLen <= end) {
-      out[0] = sid;
-      out[1] = typeLen;
-      return cursor;
-    }
-  }
   const s = readHeader(buf, off, position);
   out[0] = head[1] as number;
   out[1] = head[2] as number;
