@@ -38,19 +38,38 @@ export async function streamPage(
     }
   }
   for (const m of tables) pages.push(m.streams.page(q.after, q.prefix, take));
-  const combined = new Map<string, DirectoryEntry>();
-  for (const page of pages) {
-    for (const e of page) {
-      const c = combined.get(e.streamId);
-      if (c === undefined) combined.set(e.streamId, { ...e });
+  return mergePages(pages, q.limit);
+}
+
+/**
+ * Merges source pages (each in id order, sources oldest first) into the first `limit` distinct
+ * streams: a k-way merge over the few sources, combining a stream found in several.
+ */
+function mergePages(pages: DirectoryEntry[][], limit: number): { entries: DirectoryEntry[]; more: boolean } {
+  const at = new Array<number>(pages.length).fill(0);
+  const entries: DirectoryEntry[] = [];
+  for (;;) {
+    let least: string | undefined;
+    for (let k = 0; k < pages.length; k++) {
+      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
+      if (e !== undefined && (least === undefined || compareUtf8(e.streamId, least) < 0)) least = e.streamId;
+    }
+    if (least === undefined) return { entries, more: false };
+    if (entries.length === limit) return { entries, more: true };
+    let combined: DirectoryEntry | undefined;
+    for (let k = 0; k < pages.length; k++) {
+      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
+      if (e === undefined || e.streamId !== least) continue;
+      at[k] = (at[k] as number) + 1;
+      // Oldest source first: its first version and position stand, newer ones' last ones win.
+      if (combined === undefined) combined = { ...e };
       else {
-        c.lastVersion = e.lastVersion;
-        c.lastPosition = e.lastPosition;
+        combined.lastVersion = e.lastVersion;
+        combined.lastPosition = e.lastPosition;
       }
     }
+    entries.push(combined as DirectoryEntry);
   }
-  const ids = [...combined.keys()].sort(compareUtf8);
-  return { entries: ids.slice(0, q.limit).map((id) => combined.get(id) as DirectoryEntry), more: ids.length > q.limit };
 }
 
 /** Up to `limit` of `sorted` (in id order) with id above `after` and starting with `prefix`. */
