@@ -78,6 +78,7 @@ const injections: Injection[] = [
   ['truncated index segment', (d) => fs.truncateSync(segment(d, 'stream', 0), 5000), 'repairs'],
   ['bit flip in a category segment leaf', (d) => flip(segment(d, 'category', 0), 4096 + 200), 'repairs'],
   ['zeroed page in a type segment', (d) => zeroPage(segment(d, 'type', 0), 4096), 'repairs'],
+  ['bit flip in a stream directory page', (d) => flip(files(d, 'index', '.dir')[0] as string, 4096 + 300), 'repairs'],
   [
     'deleted middle index segment',
     (d) => fs.rmSync(files(d, 'index', '.seg').filter((f) => path.basename(f).startsWith('stream-'))[1] as string),
@@ -125,6 +126,7 @@ describe.each(ENGINES)('corruption (%s engine)', (engine) => {
     for (let i = 0; i < APPENDS; i++) expect((await s.readCommand(`c-${i}`))?.length).toBe(1);
     expect((await collect(s.readCategory('s'))).length).toBe(APPENDS);
     expect((await collect(s.readByType('T', { direction: 'backward' }))).length).toBe(APPENDS);
+    expect((await s.listStreams()).streams.map((x) => x.streamId)).toEqual([...Array(STREAMS).keys()].map((k) => `s-${k}`));
     await s.close(); // waits for the background rebuilds
     const after = verifyStore(dir);
     expect(after.faults).toEqual([]);

@@ -104,6 +104,14 @@ export class StreamDirectory {
     }
   }
 
+  /** A slot whose file failed a read: warned about, answered from the log, rebuilt (onBroken). */
+  markBroken(slot: DirectorySlot, reason: string): void {
+    if (slot.broken) return;
+    this.warn(`stream directory ${slot.name}: ${reason}; listing from the log and rebuilding it`);
+    slot.broken = reason;
+    this.onBroken(slot);
+  }
+
   append(name: string, from: number, to: number): void {
     this.chain.push({ from, to, name, reader: this.backend.open(path.join(this.dir, name)) });
   }

@@ -6,6 +6,7 @@
  * takes its first version and position from the oldest, its last from the newest. The cost
  * follows the page and the number of sources, not the number of streams.
  */
+import { CorruptionError } from '../errors.js';
 import { compareUtf8 } from '../format/utf8-order.js';
 import type { DirectoryEntry } from './directory-backend.js';
 import type { Memtable } from './memtable.js';
@@ -30,8 +31,8 @@ export async function streamPage(
   const tables = [...memtables];
   const pages: DirectoryEntry[][] = [];
   for (const slot of slots) {
-    const reader = directory.readerOf(slot);
-    if (reader) pages.push(reader.page(q.after, q.prefix, take));
+    const page = readPage(directory, slot, q.after, q.prefix, take);
+    if (page) pages.push(page);
     else {
       slot.scanned ??= await scanSlot(slot);
       pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
@@ -39,6 +40,26 @@ export async function streamPage(
   }
   for (const m of tables) pages.push(m.streams.page(q.after, q.prefix, take));
   return mergePages(pages, q.limit);
+}
+
+/** A page of a slot's file; undefined when the slot is broken, or turns out damaged now (then it
+ * is marked broken and rebuilt, and the caller reads its log range). */
+function readPage(
+  directory: StreamDirectory,
+  slot: DirectorySlot,
+  after: string | undefined,
+  prefix: string | undefined,
+  take: number,
+): DirectoryEntry[] | undefined {
+  const reader = directory.readerOf(slot);
+  if (!reader) return undefined;
+  try {
+    return reader.page(after, prefix, take);
+  } catch (err) {
+    if (!(err instanceof CorruptionError)) throw err;
+    directory.markBroken(slot, err.message);
+    return undefined;
+  }
 }
 
 /**
