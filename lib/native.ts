@@ -108,6 +108,13 @@ export interface NativeAddon {
     lastPosition: Float64Array,
   ): Promise<void>;
   mergeDirectories(dir: string, name: string, from: number, to: number, inputs: NativeDirectoryHandle[]): Promise<void>;
+  /** The merged page of several directories (oldest first): native/directory_listing.h. */
+  listDirectories(
+    files: NativeDirectoryHandle[],
+    after: string | undefined,
+    prefix: string | undefined,
+    limit: number,
+  ): NativeDirectoryAnswer;
   NativeLog: new (dir: string, chunkSize: number, readOnly: boolean) => NativeLogHandle;
   /** flock(path) (native/dir_lock.h); fileId(): "<dev>:<ino>" of the file locked. */
   DirLock: new (

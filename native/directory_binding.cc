@@ -7,6 +7,7 @@
 
 #include "binding_util.h"
 #include "directory_builder.h"
+#include "directory_listing.h"
 #include "directory_reader.h"
 
 namespace annals {
@@ -198,12 +199,42 @@ Napi::Value MergeDirectoriesJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// listDirectories(files: NativeDirectory[], after?: string, prefix?: string, limit): [ids, values]
+// The merged page of several directory files (oldest first): one call, one answer, instead of one
+// per file and a merge in JS (directory_listing.h).
+Napi::Value ListDirectoriesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    if (info.Length() < 4 || !info[0].IsArray()) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "files must be an array of directories");
+    }
+    std::string after;
+    std::string prefix;
+    const bool has_after = OptionalString(info, 1, "after", &after);
+    OptionalString(info, 2, "prefix", &prefix);
+    const uint32_t limit = static_cast<uint32_t>(ArgUint(info, 3, "limit", kDirectoryMaxPageLimit));
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<std::vector<DirectoryEntry>> pages(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr[i];
+      if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kDirectoryTag)) {
+        throw ToJsError(env, "INVALID_ARGUMENT", "files must be NativeDirectory objects");
+      }
+      NativeDirectory::Unwrap(v.As<Napi::Object>())
+          ->file(env)
+          ->List(has_after ? &after : nullptr, prefix, limit, &pages[i]);
+    }
+    return Answer(env, MergeListings(pages, limit));
+  });
+}
+
 }  // namespace
 
 void InitDirectoryBinding(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDirectory", NativeDirectory::Init(env));
   exports.Set("buildDirectory", Napi::Function::New(env, BuildDirectoryJs, "buildDirectory"));
   exports.Set("mergeDirectories", Napi::Function::New(env, MergeDirectoriesJs, "mergeDirectories"));
+  exports.Set("listDirectories", Napi::Function::New(env, ListDirectoriesJs, "listDirectories"));
 }
 
 }  // namespace annals

@@ -1,3 +1,4 @@
+import { compareUtf8 } from '../format/utf8-order.js';
 /**
  * What the index needs from an engine for stream directory files (lib/format/directory-layout.ts,
  * native/directory_format.h): open one to page through its streams in id order, build one from a
@@ -58,6 +59,10 @@ export interface DirectoryReader {
 
 export interface DirectoryBackend {
   open(path: string): DirectoryReader;
+  /** The merged page of several files of adjacent ranges (oldest first, each opened by this
+   * backend): the first `limit` distinct ids past `after` with `prefix`, a stream in several taking
+   * its first version and position from the oldest, its last ones from the newest. */
+  listMany(readers: DirectoryReader[], after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[];
   /** Sorts `input` by id bytes and writes dir/name: temporary file, fdatasync, rename, directory
    * fsync. Off the event loop in the native backend. */
   build(dir: string, name: string, spec: DirectorySpec, input: DirectoryInput): Promise<void>;
@@ -90,4 +95,36 @@ export function directoryInputOf(entries: readonly DirectoryEntry[]): DirectoryI
     input.lastPosition[i] = e.lastPosition;
   });
   return input;
+}
+
+/**
+ * Merges source pages (each in id order, sources oldest first) into the first `limit` distinct
+ * streams, and whether more follow: a k-way merge over the few sources, combining a stream found
+ * in several (native/directory_listing.h is the native twin).
+ */
+export function mergeListings(pages: DirectoryEntry[][], limit: number): { entries: DirectoryEntry[]; more: boolean } {
+  const at = new Array<number>(pages.length).fill(0);
+  const entries: DirectoryEntry[] = [];
+  for (;;) {
+    let least: string | undefined;
+    for (let k = 0; k < pages.length; k++) {
+      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
+      if (e !== undefined && (least === undefined || compareUtf8(e.streamId, least) < 0)) least = e.streamId;
+    }
+    if (least === undefined) return { entries, more: false };
+    if (entries.length === limit) return { entries, more: true };
+    let combined: DirectoryEntry | undefined;
+    for (let k = 0; k < pages.length; k++) {
+      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
+      if (e === undefined || e.streamId !== least) continue;
+      at[k] = (at[k] as number) + 1;
+      // Oldest source first: its first version and position stand, newer ones' last ones win.
+      if (combined === undefined) combined = { ...e };
+      else {
+        combined.lastVersion = e.lastVersion;
+        combined.lastPosition = e.lastPosition;
+      }
+    }
+    entries.push(combined as DirectoryEntry);
+  }
 }

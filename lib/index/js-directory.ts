@@ -17,7 +17,14 @@ import {
   DIRECTORY_PAGE_SIZE,
   decodeDirectoryHeader,
 } from '../format/directory-layout.js';
-import type { DirectoryBackend, DirectoryInput, DirectoryReader, DirectorySpec } from './directory-backend.js';
+import {
+  type DirectoryBackend,
+  type DirectoryEntry,
+  type DirectoryInput,
+  type DirectoryReader,
+  type DirectorySpec,
+  mergeListings,
+} from './directory-backend.js';
 import { JsDirectoryReader, type RawEntry } from './js-directory-reader.js';
 import { JsDirectoryWriter } from './js-directory-writer.js';
 
@@ -87,6 +94,13 @@ function* mergeEntries(inputs: JsDirectoryReader[]): Generator<RawEntry> {
 }
 
 export class JsDirectoryBackend implements DirectoryBackend {
+  listMany(readers: DirectoryReader[], after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[] {
+    return mergeListings(
+      readers.map((r) => r.page(after, prefix, limit)),
+      limit,
+    ).entries;
+  }
+
   open(file: string): DirectoryReader {
     const fd = fs.openSync(file, 'r');
     try {

@@ -56,6 +56,13 @@ class NativeDirectoryReader implements DirectoryReader {
 export class NativeDirectoryBackend implements DirectoryBackend {
   constructor(private readonly addon: NativeAddon) {}
 
+  /** One native call for every file: their pages are merged there, and only the page's entries
+   * become JS objects. */
+  listMany(readers: DirectoryReader[], after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[] {
+    const handles = readers.map((r) => (r as NativeDirectoryReader).handle);
+    return entriesOf(wrap(() => this.addon.listDirectories(handles, after, prefix, limit)));
+  }
+
   open(path: string): DirectoryReader {
     return new NativeDirectoryReader(
       path,

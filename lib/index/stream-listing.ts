@@ -8,7 +8,7 @@
  */
 import { CorruptionError } from '../errors.js';
 import { compareUtf8 } from '../format/utf8-order.js';
-import type { DirectoryEntry } from './directory-backend.js';
+import { type DirectoryEntry, type DirectoryReader, mergeListings } from './directory-backend.js';
 import type { Memtable } from './memtable.js';
 import type { DirectorySlot, StreamDirectory } from './stream-directory.js';
 
@@ -30,16 +30,40 @@ export async function streamPage(
   const slots = [...directory.chain];
   const tables = [...memtables];
   const pages: DirectoryEntry[][] = [];
-  for (const slot of slots) {
-    const page = readPage(directory, slot, q.after, q.prefix, take);
-    if (page) pages.push(page);
-    else {
-      slot.scanned ??= await scanSlot(slot);
-      pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
+  const readers = slots.map((slot) => directory.readerOf(slot));
+  if (readers.every((r) => r !== undefined) && readers.length > 0) {
+    // The usual case: every file readable, merged in one call of the backend.
+    const merged = listManySafely(directory, readers as DirectoryReader[], q.after, q.prefix, take);
+    if (merged) pages.push(merged);
+  }
+  if (pages.length === 0) {
+    for (const slot of slots) {
+      const page = readPage(directory, slot, q.after, q.prefix, take);
+      if (page) pages.push(page);
+      else {
+        slot.scanned ??= await scanSlot(slot);
+        pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
+      }
     }
   }
   for (const m of tables) pages.push(m.streams.page(q.after, q.prefix, take));
-  return mergePages(pages, q.limit);
+  return mergeListings(pages, q.limit);
+}
+
+/** The files' merged page; undefined when one turns out damaged (then read file by file). */
+function listManySafely(
+  directory: StreamDirectory,
+  readers: DirectoryReader[],
+  after: string | undefined,
+  prefix: string | undefined,
+  take: number,
+): DirectoryEntry[] | undefined {
+  try {
+    return directory.backend.listMany(readers, after, prefix, take);
+  } catch (err) {
+    if (!(err instanceof CorruptionError)) throw err;
+    return undefined; // readPage finds which file, and marks it broken
+  }
 }
 
 /** A page of a slot's file; undefined when the slot is broken, or turns out damaged now (then it
@@ -59,37 +83,6 @@ function readPage(
     if (!(err instanceof CorruptionError)) throw err;
     directory.markBroken(slot, err.message);
     return undefined;
-  }
-}
-
-/**
- * Merges source pages (each in id order, sources oldest first) into the first `limit` distinct
- * streams: a k-way merge over the few sources, combining a stream found in several.
- */
-function mergePages(pages: DirectoryEntry[][], limit: number): { entries: DirectoryEntry[]; more: boolean } {
-  const at = new Array<number>(pages.length).fill(0);
-  const entries: DirectoryEntry[] = [];
-  for (;;) {
-    let least: string | undefined;
-    for (let k = 0; k < pages.length; k++) {
-      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
-      if (e !== undefined && (least === undefined || compareUtf8(e.streamId, least) < 0)) least = e.streamId;
-    }
-    if (least === undefined) return { entries, more: false };
-    if (entries.length === limit) return { entries, more: true };
-    let combined: DirectoryEntry | undefined;
-    for (let k = 0; k < pages.length; k++) {
-      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
-      if (e === undefined || e.streamId !== least) continue;
-      at[k] = (at[k] as number) + 1;
-      // Oldest source first: its first version and position stand, newer ones' last ones win.
-      if (combined === undefined) combined = { ...e };
-      else {
-        combined.lastVersion = e.lastVersion;
-        combined.lastPosition = e.lastPosition;
-      }
-    }
-    entries.push(combined as DirectoryEntry);
   }
 }
 

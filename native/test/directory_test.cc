@@ -11,6 +11,7 @@
 
 #include "../crc32c.h"
 #include "../directory_builder.h"
+#include "../directory_listing.h"
 #include "../directory_reader.h"
 #include "../store_error.h"
 #include "test_framework.h"
@@ -392,4 +393,22 @@ TEST(Utf8ValidationMatchesTheStandard) {
   CHECK(!valid("\xF5\x80\x80\x80"));
   CHECK(!valid("\xED\xBF\xBF"));  // surrogate
   CHECK(!valid("\xFF"));
+}
+
+TEST(DirectoryListingsMergeOldestFirstAndStopAtTheLimit) {
+  auto entry = [](const char* id, uint32_t first, uint32_t last, uint64_t fp, uint64_t lp) {
+    return DirectoryEntry{id, DirectoryValues{first, last, fp, lp}};
+  };
+  const std::vector<std::vector<DirectoryEntry>> pages = {
+      {entry("a", 1, 2, 10, 20), entry("c", 1, 1, 30, 30)},
+      {entry("a", 3, 5, 40, 60), entry("b", 1, 1, 50, 50), entry("c", 2, 2, 70, 70)},
+      {},
+  };
+  const std::vector<DirectoryEntry> all = MergeListings(pages, 10);
+  CHECK(all.size() == 3);
+  CHECK(all[0].id == "a" && all[0].values.first_version == 1 && all[0].values.last_version == 5);
+  CHECK(all[0].values.first_position == 10 && all[0].values.last_position == 60);
+  CHECK(all[1].id == "b" && all[2].id == "c" && all[2].values.last_position == 70);
+  CHECK(MergeListings(pages, 2).size() == 2);
+  CHECK(MergeListings({}, 5).empty());
 }
