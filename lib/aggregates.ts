@@ -29,6 +29,9 @@ export class Aggregates {
     private readonly reader: StoreReader,
     private readonly snapshots: SnapshotStore,
     private readonly options: Pick<ResolvedOptions, 'limits' | 'readOnly'>,
+    /** The stream's first version reads return (stream metadata: truncation, deletion);
+     * Infinity when none is. */
+    private readonly visibleFrom: (streamId: string) => number = () => 1,
   ) {}
 
   /** Saves `state` as the stream's state at `version` (kept when newer than the saved one). */
@@ -58,11 +61,17 @@ export class Aggregates {
       throw new InvalidArgumentError(`evolve must be a function, got ${describeValue(options.evolve)}`);
     optionalCount('snapshotEvery', options.snapshotEvery);
     const visible = this.reader.visibleVersion(id);
+    const first = this.visibleFrom(id);
+    // A stream that reads as empty (deleted, or every event past its retention) folds to the
+    // initial state at its version: the expected version its next append gives.
+    if (first > visible) return { state: options.initialState, version: visible };
+    // A snapshot folds events from the stream's start or from a truncation point: one below the
+    // first visible version holds events reads no longer return.
     const snap = this.snapshots.load(id);
-    const usable = snap && snap.version <= visible ? snap : undefined;
+    const usable = snap && snap.version <= visible && (first === 1 || snap.version >= first) ? snap : undefined;
     let state = usable ? (usable.state as S) : options.initialState;
-    let version = usable?.version ?? 0;
-    const start = version;
+    let version = usable?.version ?? first - 1;
+    const start = usable?.version ?? 0;
     while (version < visible) {
       const batch = this.reader.streamRange(id, version + 1, Math.min(visible, version + FOLD_BATCH));
       if (batch.length === 0) break;

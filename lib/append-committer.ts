@@ -7,7 +7,7 @@
  * append when it is written, so an append touching a stream or command id that waits in that queue
  * first writes the queue: its checks then see everything before it, and call order is kept.
  */
-import { type AppendItem, type Plan, planAppends, type StoreState } from './append-planner.js';
+import { type AppendItem, type Plan, planAppends, type StoreState, type VersionGuard } from './append-planner.js';
 import { type AppendResult, DuplicateCommandError, LimitExceededError } from './errors.js';
 import type { IndexedAppend, StoreIndex } from './index/store-index.js';
 import type { LogWriter, TxOutcome } from './log-writer.js';
@@ -43,6 +43,7 @@ export class AppendCommitter {
     private readonly index: StoreIndex,
     reader: StoreReader,
     options: ResolvedOptions,
+    gone: StoreState['gone'],
   ) {
     const searchDisk = options.commandLookup === 'disk';
     this.maxPendingBytes = options.limits.maxPendingBytes;
@@ -54,16 +55,23 @@ export class AppendCommitter {
       },
       latest: (s) => index.latest(s),
       command: (c) => reader.commandOriginal(c, searchDisk),
+      gone,
     };
   }
 
-  async commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+  async commit(
+    items: AppendItem[],
+    commandId: string | undefined,
+    atomic: boolean,
+    guards: readonly VersionGuard[] = [],
+  ): Promise<(AppendResult | Error)[]> {
     if (this.waiting > 0 || this.backlog() !== undefined) await this.waitForRoom();
     // Small appends are queued for the next write; a bigger one gains little from sharing a write
     // and is written at once, after the queue (so nothing can conflict with what is queued).
     const defer = items.length <= MAX_DEFERRED_ITEMS;
-    if (this.queued.length > 0 && (!defer || this.touchesQueue(items, commandId))) this.writer.writePending();
-    const plan = planAppends(items, commandId, atomic, this.state);
+    const touches = this.queued.length > 0 && (!defer || guards.length > 0 || this.touchesQueue(items, commandId));
+    if (touches) this.writer.writePending();
+    const plan = planAppends(items, commandId, atomic, this.state, guards);
     if (plan.transactions.length > 0) {
       if (defer) this.queued.push(plan);
       await this.writer.submit(

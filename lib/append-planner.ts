@@ -5,7 +5,14 @@
  * non-atomic calls become one transaction per good item, with the error in place of each bad one.
  */
 import { checkObject, rejectUnknownKeys } from './arg-checks.js';
-import { type AppendResult, DuplicateCommandError, LimitExceededError, WrongExpectedVersionError } from './errors.js';
+import {
+  type AppendResult,
+  DuplicateCommandError,
+  type ExpectedVersion,
+  LimitExceededError,
+  StreamDeletedError,
+  WrongExpectedVersionError,
+} from './errors.js';
 import { type EncodedTransaction, encodeTransaction, type TransactionItem } from './format/record-codec.js';
 import type { ResolvedLimits } from './options.js';
 import { checkCommandId, checkExpectedVersion, checkStreamId, normalizeEvents, versionMatches } from './validation.js';
@@ -51,6 +58,16 @@ export interface StoreState {
   latest(streamId: string): { version: number; position: number };
   /** The first result of a stored command, undefined if unknown. */
   command(commandId: string): AppendResult | undefined;
+  /** Whether the stream at `version` is hard-deleted ('hard') or reads as empty after a soft
+   * delete or truncation ('empty'; then 'no_stream' is expected of it): stream-metadata.ts. */
+  gone(streamId: string, version: number): 'hard' | 'empty' | undefined;
+}
+
+/** A condition of an atomic call on a stream it does not append to: its expected version (a
+ * delete's or a metadata change's, which append to the stream's meta stream). */
+export interface VersionGuard {
+  streamId: string;
+  expectedVersion: ExpectedVersion;
 }
 
 /** The maps of a one-item call: empty, and never written (`single` guards every set). */
@@ -59,7 +76,20 @@ const NO_REPEATS = new Map<number, number>();
 /** The fields of an append item (appendMany's items; append's options are checked before). */
 const ITEM_KEYS: ReadonlySet<string> = new Set(['streamId', 'events', 'expectedVersion', 'commandId']);
 
-export function planAppends(items: AppendItem[], callCommandId: string | undefined, atomic: boolean, state: StoreState): Plan {
+export function planAppends(
+  items: AppendItem[],
+  callCommandId: string | undefined,
+  atomic: boolean,
+  state: StoreState,
+  guards: readonly VersionGuard[] = [],
+): Plan {
+  for (const g of guards) {
+    const actual = state.latest(g.streamId).version;
+    const gone = state.gone(g.streamId, actual);
+    if (gone === 'hard') throw new StreamDeletedError(g.streamId);
+    if (!versionMatches(g.expectedVersion, actual, gone === 'empty'))
+      throw new WrongExpectedVersionError(g.streamId, g.expectedVersion, actual);
+  }
   const results: (AppendResult | Error)[] = new Array(items.length);
   // What items of one call must know of each other; a call of one item (the common single
   // append) needs none of it, so its maps are the shared empty one, never written.
@@ -91,7 +121,9 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
       }
       const latest = state.latest(streamId);
       const actual = pendingVersions.get(streamId) ?? latest.version;
-      if (!versionMatches(expected, actual)) throw new WrongExpectedVersionError(streamId, expected, actual);
+      const gone = state.gone(streamId, actual);
+      if (gone === 'hard') throw new StreamDeletedError(streamId);
+      if (!versionMatches(expected, actual, gone === 'empty')) throw new WrongExpectedVersionError(streamId, expected, actual);
       if (actual + events.length > 0xffffffff) throw new LimitExceededError(`stream '${streamId}' would pass version 2^32 - 1`);
       if (!single) pendingVersions.set(streamId, actual + events.length);
       const item: TransactionItem = { streamId, events, firstVersion: actual + 1, prevPosition: latest.position };

@@ -64,6 +64,27 @@ export interface BackupSource {
   capture(): Promise<number>;
 }
 
+/** The BackupSource of an open store. A store whose writes failed still backs up what readers
+ * see: every acknowledged append. */
+export function backupSourceOf(store: {
+  directory: string;
+  chunkSize: number;
+  readOnly: boolean;
+  reader: { visibleVersion(streamId: string): number };
+  writer: { failed: unknown; visibleEnd: number; flush(): Promise<void> };
+}): BackupSource {
+  const { directory, chunkSize, readOnly, reader, writer } = store;
+  return {
+    directory,
+    chunkSize,
+    streamVersion: (id) => reader.visibleVersion(id),
+    capture: async () => {
+      if (!readOnly && !writer.failed) await writer.flush();
+      return writer.visibleEnd;
+    },
+  };
+}
+
 const SEGMENT = /^(stream|command)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
 
 /** Refuses a target that exists and is not an empty directory, or that lies inside the store. */

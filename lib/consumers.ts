@@ -14,6 +14,7 @@
  * all consumers, which rides along with the store's flushes when it is busy), by `checkpoint()`
  * now, and when the subscription ends or the store closes.
  */
+import { rejectUnknownKeys } from './arg-checks.js';
 import { ConsumerBusyError, InvalidArgumentError } from './errors.js';
 import { compileFilter, type EventFilter } from './event-filter.js';
 import type { StoreReader } from './store-reader.js';
@@ -21,6 +22,23 @@ import type { ListStreamsOptions, RecordedEvent, StreamInfo, SubscribeOptions } 
 import { isNonNegativeInteger } from './validation.js';
 
 export const SYSTEM_STREAM_PREFIX = '$$';
+
+const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
+
+function throwFirstError(results: unknown[]): void {
+  const failure = results.find((r) => r instanceof Error);
+  if (failure) throw failure;
+}
+
+/** Appends name the application's streams only: the `$$` ones are the store's own. */
+export function refuseSystemStreams(items: readonly unknown[]): void {
+  for (const it of items) {
+    const id = typeof it === 'object' && it !== null ? (it as { streamId?: unknown }).streamId : undefined;
+    if (typeof id === 'string' && id.startsWith(SYSTEM_STREAM_PREFIX)) {
+      throw new InvalidArgumentError(`stream ids starting with '${SYSTEM_STREAM_PREFIX}' are the store's own: '${id.slice(0, 40)}'`);
+    }
+  }
+}
 export const CONSUMER_STREAM_PREFIX = '$$consumer-';
 export const CHECKPOINT_TYPE = '$checkpoint';
 const SAVE_INTERVAL_MS = 1000;
@@ -62,7 +80,8 @@ export interface ConsumerDeps {
   /** A subscription of the global log after `after` (undefined: from the start) or from its end. */
   subscribeLog(after: number | undefined, fromEnd: boolean, filter: SubscribeOptions['filter']): LogSubscription;
   /** Appends checkpoint events, atomically, and resolves once they are durable. */
-  append(items: { streamId: string; events: { type: string; data: unknown }[] }[]): Promise<unknown>;
+  /** Appends atomically: results per item, an Error where one failed. */
+  append(items: { streamId: string; events: { type: string; data: unknown }[] }[]): Promise<unknown[]>;
   warn(message: string): void;
 }
 
@@ -149,6 +168,7 @@ export class Consumers {
 
   /** subscribe() with its options checked (INVALID_ARGUMENT). */
   subscribeChecked(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
+    rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
     const name = checkConsumerName(options.consumer);
     if (options.streamId !== undefined || options.after !== undefined || options.fromEnd !== undefined) {
       throw new InvalidArgumentError(
@@ -207,7 +227,7 @@ export class Consumers {
   /** Moves a consumer's checkpoint (CONSUMER_BUSY while it has a live subscription). */
   async reset(name: string, position: number): Promise<void> {
     if (this.live.has(name)) throw new ConsumerBusyError(name);
-    await this.deps.append([checkpointItem(name, position, undefined)]);
+    throwFirstError(await this.deps.append([checkpointItem(name, position, undefined)]));
   }
 
   /** The handled position of a live consumer, or of one whose end is being saved. */
@@ -233,7 +253,7 @@ export class Consumers {
       const moved = consumers.filter(([, s]) => s.handled > s.saved);
       if (moved.length === 0) return;
       const marks = moved.map(([, s]) => s.handled);
-      await this.deps.append(moved.map(([name, s]) => checkpointItem(name, s.handled, s.filter)));
+      throwFirstError(await this.deps.append(moved.map(([name, s]) => checkpointItem(name, s.handled, s.filter))));
       moved.forEach(([, s], i) => {
         s.saved = Math.max(s.saved, marks[i] as number);
       });

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'NOT_A_STORE'
   | 'ENGINE_UNAVAILABLE'
-  | 'CONSUMER_BUSY';
+  | 'CONSUMER_BUSY'
+  | 'STREAM_DELETED';
 
 export class AnnalsError extends Error {
   readonly code: ErrorCode;
@@ -102,6 +103,13 @@ export class CorruptionError extends AnnalsError {
 export class DiskFullError extends AnnalsError {
   constructor(message: string) {
     super('DISK_FULL', message);
+  }
+}
+
+/** An append to, or metadata change of, a hard-deleted stream. */
+export class StreamDeletedError extends AnnalsError {
+  constructor(readonly streamId: string) {
+    super('STREAM_DELETED', `stream '${streamId}' was deleted for good (hard delete): nothing can be appended to it`);
   }
 }
 

@@ -11,23 +11,33 @@ import { type AggregateOptions, Aggregates } from './aggregates.js';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
-import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
-import { type ConsumerInfo, type ConsumerSubscription, Consumers, SYSTEM_STREAM_PREFIX } from './consumers.js';
+import { type BackupOptions, type BackupResult, backupSourceOf, backupStore } from './backup.js';
+import { type ConsumerInfo, type ConsumerSubscription, Consumers, refuseSystemStreams } from './consumers.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
-import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
+import {
+  type AnnalsError,
+  type AppendResult,
+  type ExpectedVersion,
+  InvalidArgumentError,
+  ReadOnlyError,
+  StoreClosedError,
+} from './errors.js';
 import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from './format/index-layout.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
-import { StoreIndex } from './index/store-index.js';
+import type { StoreIndex } from './index/store-index.js';
 import type { StreamDirectory } from './index/stream-directory.js';
 import { LogWriter } from './log-writer.js';
-import { openParts, warn } from './open-store.js';
+import { openIndex, openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import { filterOf, ReadModels } from './read-models.js';
+import { ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import { StoreReader } from './store-reader.js';
 import { storeStats } from './store-stats.js';
+import { StreamLifecycle } from './stream-lifecycle.js';
+import { firstVisibleVersion, type StoredMetadata, type StreamMetadata, StreamMetadataRegistry } from './stream-metadata.js';
+import { StreamReads } from './stream-reads.js';
 import { type Subscription, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
@@ -43,7 +53,7 @@ import type {
   StreamInfo,
   SubscribeOptions,
 } from './types.js';
-import { checkCommandId, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
+import { checkCommandId, checkStreamId, optionalCount } from './validation.js';
 
 export interface AppendManyItem extends AppendOptions {
   streamId: string;
@@ -56,9 +66,6 @@ export type { AggregateOptions } from './aggregates.js';
 const KEYS = {
   append: new Set(['expectedVersion', 'commandId']),
   appendMany: new Set(['commandId', 'atomic']),
-  readStream: new Set(['fromVersion', 'direction', 'limit']),
-  readAll: new Set(['after', 'limit', 'filter', 'onDamaged']),
-  subscribe: new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']),
   backup: new Set(['onProgress']),
 } satisfies Record<string, ReadonlySet<string>>;
 
@@ -73,6 +80,9 @@ export class EventStore {
   private readonly damaged = new DamagedRecords((m) => warn(m, 'ANNALS_CORRUPTION'));
   private readonly models: ReadModels;
   private readonly consumers: Consumers;
+  private readonly metadata: StreamMetadataRegistry;
+  private readonly lifecycle: StreamLifecycle;
+  private readonly streamReads: StreamReads;
 
   private constructor(
     readonly directory: string,
@@ -86,26 +96,31 @@ export class EventStore {
     for (const position of recovery.damaged) this.damaged.note(position, 'kept by recovery: valid records follow it');
     // The index first: its replay can fail, and nothing that needs stopping (the writer's interval
     // timer) exists yet when it does.
-    this.index = new StoreIndex({
-      engine,
-      catalog,
-      directory: streams,
-      writable: !options.readOnly,
-      memtableEntries: options.indexMemtableEntries,
-      maxSegments: options.maxIndexSegments,
-      retentionMs: options.retentionMs,
-      maxRecentStreams: options.maxRecentStreams,
-      maxRecentCommands: options.maxRecentCommands,
-      logEnd: () => engine.endPosition(),
+    this.index = openIndex(engine, catalog, streams, options, {
       flushLog: () => this.writer.flush(),
-      warn: (m) => warn(m, 'ANNALS_INDEX'),
       onDamaged: (position, err) => this.damaged.note(position, err.message),
     });
     this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
-    this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
+    this.committer = new AppendCommitter(this.writer, this.index, this.reader, options, (s, version) =>
+      this.streamReads.goneOf(s, version),
+    );
     const snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
-    this.aggregates = new Aggregates(this.reader, snapshots, options);
+    this.aggregates = new Aggregates(this.reader, snapshots, options, (s) => this.streamReads.visibleFrom(s));
+    this.metadata = new StreamMetadataRegistry({
+      reader: this.reader,
+      listStreams: (o) => this.models.listStreams(o),
+      latestVersion: (s) => this.index.latest(s).version,
+    });
+    this.reader.visibleByMetadata = (e) => this.metadata.empty || this.metadata.visible(e, Date.now());
+    this.streamReads = new StreamReads(this.reader, this.metadata, options.limits);
+    this.lifecycle = new StreamLifecycle({
+      limits: options.limits,
+      registry: this.metadata,
+      latestVersion: (s) => this.index.latest(s).version,
+      commit: (items, guards) => this.committer.commit(items, undefined, true, guards),
+      removeSnapshots: (s) => snapshots.remove(s),
+    });
     this.models = new ReadModels({
       reader: this.reader,
       index: this.index,
@@ -114,12 +129,13 @@ export class EventStore {
       checkOpen: () => this.checkOpen(),
       closed: () => this.closed,
       visibleEnd: () => this.writer.visibleEnd,
+      listed: (s, lastVersion) => firstVisibleVersion(this.metadata.get(s), lastVersion) <= lastVersion,
     });
     this.consumers = new Consumers({
       reader: this.reader,
       listStreams: (o) => this.models.listStreams(o),
       subscribeLog: (after, fromEnd, filter) => this.models.subscribeLog(after, fromEnd, filter),
-      append: (items) => this.committer.commit(items, undefined, true).then(throwFirstError),
+      append: (items) => this.committer.commit(items, undefined, true),
       warn: (m) => warn(m, 'ANNALS_CONSUMER'),
     });
   }
@@ -131,7 +147,12 @@ export class EventStore {
     const o = resolveOptions(options);
     const p = openParts(dir, o);
     try {
-      return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog, p.directory);
+      const store = new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog, p.directory);
+      await store.metadata.load().catch(async (err: unknown) => {
+        await store.close();
+        throw err;
+      });
+      return store;
     } catch (err) {
       // A failed open leaves nothing held: the next open, in this process or another, may proceed.
       p.catalog.close();
@@ -192,12 +213,7 @@ export class EventStore {
   }
 
   private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
-    for (const it of items) {
-      const id = typeof it === 'object' && it !== null ? it.streamId : undefined;
-      if (typeof id === 'string' && id.startsWith(SYSTEM_STREAM_PREFIX)) {
-        throw new InvalidArgumentError(`stream ids starting with '${SYSTEM_STREAM_PREFIX}' are the store's own: '${id.slice(0, 40)}'`);
-      }
-    }
+    refuseSystemStreams(items);
     return this.committer.commit(items, commandId, atomic);
   }
 
@@ -211,43 +227,43 @@ export class EventStore {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
-    const id = checkStreamId(streamId, this.options.limits);
-    checkObject('options', options);
-    rejectUnknownKeys('readStream options', options, KEYS.readStream);
-    const { fromVersion, direction = 'forward', limit } = options;
-    optionalCount('fromVersion', fromVersion);
-    optionalCount('limit', limit);
-    if (direction !== 'forward' && direction !== 'backward') {
-      throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${describeValue(direction)}`);
-    }
-    const max = limit ?? Number.MAX_SAFE_INTEGER;
-    if (max === 0) return [];
-    if (direction === 'forward') {
-      // No need for the latest version: versions past it have no entries, and the reader drops
-      // what is not visible yet.
-      const from = Math.max(1, fromVersion ?? 1);
-      return this.reader.streamRange(id, from, Math.min(0xffffffff, from + max - 1));
-    }
-    const visible = this.reader.visibleVersion(id);
-    const from = Math.min(visible, fromVersion ?? visible);
-    return this.reader.streamRange(id, Math.max(1, from - max + 1), from).reverse();
+    return this.streamReads.readStream(streamId, options);
   }
 
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
-    const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version))
-      throw new InvalidArgumentError(`version must be a non-negative integer, got ${describeValue(version)}`);
-    if (version === 0) return undefined;
-    return this.reader.streamRange(id, version, version)[0];
+    return this.streamReads.readEvent(streamId, version);
   }
 
   /** The events the command appended, in append order; undefined for an unknown command. */
   async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
     this.checkOpen();
-    const id = checkCommandId(commandId);
-    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string, got undefined');
-    return this.reader.readCommand(id);
+    return this.streamReads.readCommand(commandId);
+  }
+
+  // ---- stream lifecycle ----
+
+  /**
+   * Deletes a stream: soft (default), it reads as empty and a later append recreates it with its
+   * versions going on; `hard`, a tombstone refusing every later append (STREAM_DELETED). The delete
+   * is a durable record in the log; `expectedVersion` is checked against the stream in the same
+   * step. Returns the record's position.
+   */
+  async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; hard?: boolean } = {}): Promise<{ position: number }> {
+    this.checkWritable();
+    return this.lifecycle.delete(streamId, options);
+  }
+
+  /** Sets a stream's retention rules (replacing the ones before; `{}` clears them). */
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<{ position: number }> {
+    this.checkWritable();
+    return this.lifecycle.setMetadata(streamId, metadata);
+  }
+
+  /** A stream's retention rules, and whether it is hard-deleted. */
+  async getStreamMetadata(streamId: string): Promise<StoredMetadata> {
+    this.checkOpen();
+    return this.lifecycle.getMetadata(streamId);
   }
 
   /**
@@ -257,22 +273,7 @@ export class EventStore {
    * and reported there.
    */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        self.checkOpen();
-        checkObject('options', options);
-        optionalCount('after', options.after);
-        optionalCount('limit', options.limit);
-        rejectUnknownKeys('readAll options', options, KEYS.readAll);
-        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
-        }
-        const match = filterOf(options.filter);
-        const from = self.reader.startAfter(options.after);
-        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged, match);
-      },
-    };
+    return this.models.readAll(options);
   }
 
   /**
@@ -287,30 +288,11 @@ export class EventStore {
   subscribe(options: SubscribeOptions = {}): Subscription | ConsumerSubscription {
     this.checkOpen();
     checkObject('options', options);
-    rejectUnknownKeys('subscribe options', options, KEYS.subscribe);
-    optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
-      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
+    if (options.consumer !== undefined) {
+      this.checkWritable();
+      return this.consumers.subscribeChecked({ ...options, consumer: options.consumer });
     }
-    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    if (options.consumer !== undefined) return this.subscribeConsumer({ ...options, consumer: options.consumer });
-    if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
-    if (options.streamId !== undefined) {
-      if (options.filter !== undefined) throw new InvalidArgumentError('filter is for the global log: not with streamId');
-      const id = checkStreamId(options.streamId, this.options.limits);
-      const from = options.fromEnd
-        ? this.reader.visibleVersion(id) + 1
-        : options.after === undefined
-          ? 1
-          : this.reader.firstVersionAfter(id, options.after);
-      return this.models.subscribeStream(id, from);
-    }
-    return this.models.subscribeLog(options.after, options.fromEnd === true, options.filter);
-  }
-
-  private subscribeConsumer(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
-    this.checkWritable();
-    return this.consumers.subscribeChecked(options);
+    return this.models.subscribe(options);
   }
 
   /** Moves a durable consumer's checkpoint: it resumes after `position` (0: from the start). */
@@ -385,17 +367,9 @@ export class EventStore {
     this.checkOpen();
     checkObject('options', options);
     rejectUnknownKeys('backup options', options, KEYS.backup);
-    const source = {
-      directory: this.directory,
-      chunkSize: this.options.chunkSize,
-      streamVersion: (id: string) => this.reader.visibleVersion(id),
-      // A store whose writes failed still backs up what readers see: every acknowledged append.
-      capture: async () => {
-        if (!this.options.readOnly && !this.writer.failed) await this.writer.flush();
-        return this.writer.visibleEnd;
-      },
-    };
-    return backupStore(source, targetDir, options);
+    const { directory, options: o, reader, writer } = this;
+    const source = { directory, chunkSize: o.chunkSize, readOnly: o.readOnly, reader, writer };
+    return backupStore(backupSourceOf(source), targetDir, options);
   }
 
   // ---- lifecycle ----
@@ -428,10 +402,4 @@ export class EventStore {
       this.lock?.release();
     }
   }
-}
-
-function throwFirstError(results: (AppendResult | Error)[]): (AppendResult | Error)[] {
-  const failure = results.find((r) => r instanceof Error);
-  if (failure) throw failure;
-  return results;
 }

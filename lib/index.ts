@@ -23,11 +23,13 @@ export {
   ReadOnlyError,
   StoreClosedError,
   StoreLockedError,
+  StreamDeletedError,
   WrongExpectedVersionError,
 } from './errors.js';
 export type { EventFilter } from './event-filter.js';
 export { type AppendManyItem, EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
+export type { StoredMetadata, StreamMetadata } from './stream-metadata.js';
 export type { Subscription } from './subscription.js';
 export type {
   AppendOptions,

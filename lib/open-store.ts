@@ -20,6 +20,7 @@ import { NativeDirectoryBackend } from './index/native-directory.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import type { SegmentBackend } from './index/segment-backend.js';
 import { KINDS, SegmentCatalog } from './index/segment-catalog.js';
+import { StoreIndex } from './index/store-index.js';
 import { StreamDirectory } from './index/stream-directory.js';
 import { logClaims } from './log-completeness.js';
 import { nativeAddon, nativeLoadError } from './native.js';
@@ -126,4 +127,29 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
     lock?.release();
     throw err;
   }
+}
+
+/** The index over the opened parts; its replay of the log's tail can fail (CorruptionError). */
+export function openIndex(
+  engine: LogEngine,
+  catalog: SegmentCatalog,
+  directory: StreamDirectory,
+  o: ResolvedOptions,
+  hooks: { flushLog(): Promise<void>; onDamaged(position: number, err: Error): void },
+): StoreIndex {
+  return new StoreIndex({
+    engine,
+    catalog,
+    directory,
+    writable: !o.readOnly,
+    memtableEntries: o.indexMemtableEntries,
+    maxSegments: o.maxIndexSegments,
+    retentionMs: o.retentionMs,
+    maxRecentStreams: o.maxRecentStreams,
+    maxRecentCommands: o.maxRecentCommands,
+    logEnd: () => engine.endPosition(),
+    flushLog: hooks.flushLog,
+    warn: (m) => warn(m, 'ANNALS_INDEX'),
+    onDamaged: hooks.onDamaged,
+  });
 }

@@ -13,16 +13,18 @@ import type { StoreIndex } from './index/store-index.js';
 import type { ResolvedLimits } from './options.js';
 import type { StoreReader } from './store-reader.js';
 import { type Subscription, subscription, type VisibilitySignal } from './subscription.js';
-import type { ListStreamsOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
+import type { ListStreamsOptions, ReadAllOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
 
 /** Streams a listing page holds by default, and at most. */
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 const VIEW_KEYS = new Set(['after', 'limit', 'direction']);
+const READ_ALL_KEYS = new Set(['after', 'limit', 'filter', 'onDamaged']);
+const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
 const LIST_KEYS = new Set(['prefix', 'after', 'limit']);
 
-import { checkObject, rejectUnknownKeys } from './arg-checks.js';
-import { optionalCount } from './validation.js';
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
+import { checkStreamId, optionalCount } from './validation.js';
 
 export interface ReadModelDeps {
   reader: StoreReader;
@@ -33,6 +35,8 @@ export interface ReadModelDeps {
   checkOpen(): void;
   closed(): boolean;
   visibleEnd(): number;
+  /** Whether stream metadata leaves the stream at `lastVersion` anything to read. */
+  listed(streamId: string, lastVersion: number): boolean;
 }
 
 export class ReadModels {
@@ -101,12 +105,55 @@ export class ReadModels {
   }
 
   private visibleInfo(e: DirectoryEntry): StreamInfo | undefined {
+    // A deleted stream (or one truncated past its end) is not listed.
+    if (!this.d.listed(e.streamId, e.lastVersion)) return undefined;
     const info = { streamId: e.streamId, version: e.lastVersion, firstPosition: e.firstPosition, lastPosition: e.lastPosition };
     if (e.lastPosition < this.d.visibleEnd()) return info;
     const version = this.d.reader.visibleVersion(e.streamId);
     if (version === 0 || e.firstPosition >= this.d.visibleEnd()) return undefined;
     const [last] = this.d.reader.streamRange(e.streamId, version, version);
     return last ? { ...info, version, lastPosition: last.position } : undefined;
+  }
+
+  /** The global log (EventStore.readAll): bad options reject on the first iteration step. */
+  readAll(options: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    const d = this.d;
+    return {
+      async *[Symbol.asyncIterator]() {
+        d.checkOpen();
+        checkObject('options', options);
+        optionalCount('after', options.after);
+        optionalCount('limit', options.limit);
+        rejectUnknownKeys('readAll options', options, READ_ALL_KEYS);
+        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
+          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
+        }
+        const match = compileFilter(options.filter);
+        const from = d.reader.startAfter(options.after);
+        yield* d.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !d.closed(), options.onDamaged, match);
+      },
+    };
+  }
+
+  /** A subscription of one stream or of the global log (EventStore.subscribe, not a consumer). */
+  subscribe(options: SubscribeOptions): Subscription {
+    rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
+    optionalCount('after', options.after);
+    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
+      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
+    }
+    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
+    if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
+    if (options.streamId === undefined) return this.subscribeLog(options.after, options.fromEnd === true, options.filter);
+    if (options.filter !== undefined) throw new InvalidArgumentError('filter is for the global log: not with streamId');
+    const id = checkStreamId(options.streamId, this.d.limits);
+    const { reader } = this.d;
+    const from = options.fromEnd
+      ? reader.visibleVersion(id) + 1
+      : options.after === undefined
+        ? 1
+        : reader.firstVersionAfter(id, options.after);
+    return this.subscribeStream(id, from);
   }
 
   /**
@@ -141,9 +188,13 @@ export class ReadModels {
     return subscription(
       this.d.signal,
       async () => {
-        const batch = reader.streamBatch(streamId, next);
-        next += batch.length;
-        return batch;
+        // Events stream metadata hides are stepped over; a batch of only those is not the end.
+        for (;;) {
+          const batch = reader.streamBatch(streamId, next);
+          next += batch.length;
+          const visible = batch.filter((e) => reader.visibleByMetadata(e));
+          if (visible.length > 0 || batch.length === 0) return visible;
+        }
       },
       this.d.closed,
     );

@@ -111,6 +111,19 @@ export class SnapshotStore {
     return snap === 'other' ? undefined : snap;
   }
 
+  /** Removes the stream's snapshot (its stream was deleted); the removal is synced into its
+   * directory, so the state does not come back after a power cut. */
+  remove(streamId: string): void {
+    const file = this.fileOf(streamId);
+    if (!fs.existsSync(file)) return;
+    try {
+      fs.rmSync(file, { force: true });
+      fsyncDirectory(path.dirname(file));
+    } catch (err) {
+      throw toAnnalsError(err, `remove snapshot ${file}: `);
+    }
+  }
+
   save(streamId: string, encoded: Buffer): void {
     const file = this.fileOf(streamId);
     const dir = path.dirname(file);

@@ -28,6 +28,9 @@ const VIEW_PAGE = 256;
 const ITERATE_BATCH = 64;
 
 export class StoreReader {
+  /** Whether stream metadata lets a read return the event (stream-metadata.ts); set by the store. */
+  visibleByMetadata: (e: RecordedEvent) => boolean = () => true;
+
   constructor(
     private readonly engine: LogEngine,
     private readonly index: StoreIndex,
@@ -188,9 +191,9 @@ export class StoreReader {
         next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
       }
       read += bytes.length;
-      if (events.length >= max || read >= maxBytes) return { events: withoutSystem(events), next };
+      if (events.length >= max || read >= maxBytes) return { events: this.withoutHidden(events), next };
     }
-    return { events: withoutSystem(events), next };
+    return { events: this.withoutHidden(events), next };
   }
 
   /** Iterates the visible log from `from`, one block at a time; with `onDamaged`, damaged records
@@ -206,7 +209,7 @@ export class StoreReader {
           const batch: RecordedEvent[] = [];
           decodeMatching(bytes, positions, at, identity, match, Math.min(ITERATE_BATCH, max - n), batch, onDamaged);
           for (const e of batch) {
-            if (isSystem(e)) continue;
+            if (this.hidden(e)) continue;
             yield e;
             if (++n >= max) return;
           }
@@ -224,7 +227,7 @@ export class StoreReader {
           // event-at-a-time decode would, and the damaged one throws (or is reported and skipped).
           for (; off < bytes.length && n < max; off += bytes.readUInt32LE(off)) {
             const e = decodeOne(bytes, off, positions[i++] as number, identity, onDamaged);
-            if (!e || isSystem(e)) continue;
+            if (!e || this.hidden(e)) continue;
             yield e;
             n++;
           }
@@ -233,7 +236,7 @@ export class StoreReader {
         }
         i += batch.length;
         for (const e of batch) {
-          if (isSystem(e)) continue;
+          if (this.hidden(e)) continue;
           yield e;
           if (++n >= max) return;
         }
@@ -257,6 +260,7 @@ export class StoreReader {
       for (const e of readAt(this.engine, positions)) {
         // A colliding key's records are another name's: dropped (no slice of the id per event).
         if (isCategory ? !(e.streamId.startsWith(name) && e.streamId.charCodeAt(name.length) === 45) : e.type !== name) continue;
+        if (!this.visibleByMetadata(e)) continue;
         yield e;
         if (++n >= max) return;
       }
@@ -281,6 +285,30 @@ export class StoreReader {
       if (n >= cap) break;
     }
     return n;
+  }
+
+  /** Events the global log's reads leave out: the store's own, and those stream metadata hides. */
+  hidden(e: RecordedEvent): boolean {
+    return isSystem(e) || !this.visibleByMetadata(e);
+  }
+
+  private withoutHidden(events: RecordedEvent[]): RecordedEvent[] {
+    for (const e of events) if (this.hidden(e)) return events.filter((x) => !this.hidden(x));
+    return events;
+  }
+
+  /** The first version in [from, to] whose timestamp is `time` or later (to + 1 when none), by
+   * binary search: a stream's timestamps grow with its versions. */
+  firstVersionFrom(streamId: string, from: number, to: number, time: number): number {
+    let lo = from;
+    let hi = to + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const [e] = this.streamRange(streamId, mid, mid);
+      if (e && e.timestamp >= time) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   /** Subscription step over one stream: the next visible events from version `from`. */
@@ -314,9 +342,4 @@ function missingVersion(streamId: string, version: number): CorruptionError {
  * log leave out. */
 export function isSystem(e: RecordedEvent): boolean {
   return e.streamId.charCodeAt(0) === 36 && e.streamId.charCodeAt(1) === 36;
-}
-
-function withoutSystem(events: RecordedEvent[]): RecordedEvent[] {
-  for (const e of events) if (isSystem(e)) return events.filter((x) => !isSystem(x));
-  return events;
 }

@@ -65,11 +65,13 @@ export function checkExpectedVersion(v: unknown): ExpectedVersion {
 }
 
 /** True when a stream at `actual` satisfies `expected`. */
-export function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+/** `empty`: the stream has events but reads as empty (soft-deleted or truncated past its end): it
+ * counts as absent for 'no_stream' and 'stream_exists', and 0 or its last version match it. */
+export function versionMatches(expected: ExpectedVersion, actual: number, empty = false): boolean {
   if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === 0;
-  if (expected === 'stream_exists') return actual > 0;
-  return expected === actual;
+  if (expected === 'no_stream') return actual === 0 || empty;
+  if (expected === 'stream_exists') return actual > 0 && !empty;
+  return expected === actual || (empty && expected === 0);
 }
 
 /** `events[i].field` as JSON text or bytes. The name is built only for an error: this runs twice

@@ -1,0 +1,97 @@
+/**
+ * Deletes and retention rules of streams, behind EventStore: each is a metadata event appended to
+ * the stream's meta stream (stream-metadata.ts) in one atomic call that also checks the stream's
+ * expected version, so a delete races appends as appends race each other. Deleting a stream also
+ * removes its snapshots: they hold state folded from events no read returns any more.
+ */
+import type { VersionGuard } from './append-planner.js';
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
+import { refuseSystemStreams } from './consumers.js';
+import { type AppendResult, InvalidArgumentError, StreamDeletedError } from './errors.js';
+import type { ResolvedLimits } from './options.js';
+import { METADATA_TYPE, metaStreamOf, type StoredMetadata, type StreamMetadata, type StreamMetadataRegistry } from './stream-metadata.js';
+import type { ExpectedVersion } from './types.js';
+import { checkExpectedVersion, checkStreamId, isNonNegativeInteger } from './validation.js';
+
+const DELETE_KEYS = new Set(['expectedVersion', 'hard']);
+const METADATA_KEYS = new Set(['maxCount', 'maxAgeMs', 'truncateBefore']);
+
+export interface LifecycleDeps {
+  limits: ResolvedLimits;
+  registry: StreamMetadataRegistry;
+  latestVersion(streamId: string): number;
+  /** Appends atomically, after the guards' expected versions are checked; results per item. */
+  commit(
+    items: { streamId: string; events: { type: string; data: unknown }[] }[],
+    guards: VersionGuard[],
+  ): Promise<(AppendResult | Error)[]>;
+  removeSnapshots(streamId: string): void;
+}
+
+export class StreamLifecycle {
+  constructor(private readonly d: LifecycleDeps) {}
+
+  /** Soft: a truncation past the last version; hard: a tombstone. Returns the record's position. */
+  async delete(streamId: unknown, options: unknown): Promise<{ position: number }> {
+    const id = this.checkId(streamId);
+    checkObject('options', options);
+    rejectUnknownKeys('deleteStream options', options, DELETE_KEYS);
+    const o = options as { expectedVersion?: unknown; hard?: unknown };
+    if (o.hard !== undefined && typeof o.hard !== 'boolean')
+      throw new InvalidArgumentError(`hard must be a boolean, got ${describeValue(o.hard)}`);
+    const expectedVersion = checkExpectedVersion(o.expectedVersion);
+    const current = this.d.registry.get(id) ?? {};
+    if (current.hardDeleted) throw new StreamDeletedError(id);
+    const last = this.d.latestVersion(id);
+    const meta: StoredMetadata = o.hard === true ? { hardDeleted: true } : { ...current, truncateBefore: last + 1 };
+    const position = await this.write(id, meta, expectedVersion);
+    this.d.removeSnapshots(id);
+    return { position };
+  }
+
+  async setMetadata(streamId: unknown, metadata: unknown): Promise<{ position: number }> {
+    const id = this.checkId(streamId);
+    const meta = checkMetadata(metadata);
+    if (this.d.registry.get(id)?.hardDeleted) throw new StreamDeletedError(id);
+    return { position: await this.write(id, meta, 'any') };
+  }
+
+  getMetadata(streamId: unknown): StoredMetadata {
+    const id = checkStreamId(streamId, this.d.limits);
+    return { ...(this.d.registry.get(id) ?? {}) };
+  }
+
+  /** An application stream's id: the store's own (`$$`) have no metadata of their own. */
+  private checkId(streamId: unknown): string {
+    const id = checkStreamId(streamId, this.d.limits);
+    refuseSystemStreams([{ streamId: id }]);
+    return id;
+  }
+
+  /** Appends the metadata event, checking the stream's expected version in the same call. */
+  private async write(id: string, meta: StoredMetadata, expectedVersion: ExpectedVersion): Promise<number> {
+    const data = this.d.registry.eventData(id, meta);
+    const [r] = await this.d.commit(
+      [{ streamId: metaStreamOf(id), events: [{ type: METADATA_TYPE, data }] }],
+      [{ streamId: id, expectedVersion }],
+    );
+    if (r instanceof Error) throw r;
+    this.d.registry.record(id, meta);
+    return (r as AppendResult).position;
+  }
+}
+
+function checkMetadata(metadata: unknown): StreamMetadata {
+  checkObject('metadata', metadata);
+  rejectUnknownKeys('stream metadata', metadata, METADATA_KEYS);
+  const m = metadata as Record<string, unknown>;
+  const out: StreamMetadata = {};
+  for (const k of ['maxCount', 'maxAgeMs', 'truncateBefore'] as const) {
+    const v = m[k];
+    if (v === undefined) continue;
+    // Versions start at 1: truncateBefore 1 hides nothing; 0 would name no version at all.
+    if (!isNonNegativeInteger(v) || v < 1) throw new InvalidArgumentError(`${k} must be a positive integer, got ${describeValue(v)}`);
+    out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * Stream metadata: retention rules (`maxCount`, `maxAgeMs`, `truncateBefore`) and deletes, after
+ * EventStoreDB's `$maxCount`, `$maxAge`, `$tb` and tombstones. A soft delete is a truncation past
+ * the stream's last version (it reads as empty; an append recreates it, its versions going on); a
+ * hard delete is a tombstone (every later append fails with STREAM_DELETED).
+ *
+ * Each change is an event of the system stream `$$meta-<key>`, `key` the 48-bit hash of the stream
+ * id (12 hex digits): a durable record in the log that shares the group commit, and that names the
+ * stream by hashes only, so erasing a stream (scavenge) leaves no byte of its id behind. Two ids
+ * sharing a key share a meta stream; each event carries a 128-bit digest of its id, and the
+ * newest event with the stream's digest is its metadata.
+ *
+ * At open the keys of the streams with metadata are read from the meta streams' names (a listing,
+ * no event read), so reading an event of a stream without metadata costs one hash and one set
+ * lookup, and nothing at all in a store without metadata. A stream's metadata is read from its meta
+ * stream on first use and kept (bounded cache).
+ */
+import { createHash } from 'node:crypto';
+import { type Key, keyOf } from './format/key-hash.js';
+import type { StoreReader } from './store-reader.js';
+import type { ListStreamsOptions, RecordedEvent, StreamInfo } from './types.js';
+
+export const META_STREAM_PREFIX = '$$meta-';
+export const METADATA_TYPE = '$metadata';
+/** Streams whose metadata is kept in memory at once; more are read again when used. */
+const MAX_CACHED = 100_000;
+
+export interface StreamMetadata {
+  /** Only the newest `maxCount` events are visible. */
+  maxCount?: number;
+  /** Only events younger than this are visible. */
+  maxAgeMs?: number;
+  /** Only versions from this one on are visible (a soft delete sets it past the last version). */
+  truncateBefore?: number;
+}
+
+export interface StoredMetadata extends StreamMetadata {
+  /** A tombstone: the stream is gone for good. */
+  hardDeleted?: true;
+}
+
+interface MetadataEventData extends StoredMetadata {
+  /** The digest of the stream id this event is about (idDigest). */
+  id: string;
+}
+
+const keyNumber = (k: Key) => k.hi * 2 ** 32 + k.lo;
+
+export function metaStreamOf(streamId: string): string {
+  return `${META_STREAM_PREFIX}${keyNumber(keyOf(streamId)).toString(16).padStart(12, '0')}`;
+}
+
+/** 128 bits of SHA-256 of the id: tells apart ids whose 48-bit keys collide. */
+export function idDigest(streamId: string): string {
+  return createHash('sha256').update(streamId, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** The first version of a stream that reads can see (Infinity: none, a hard delete). */
+export function firstVisibleVersion(meta: StoredMetadata | undefined, lastVersion: number): number {
+  if (!meta) return 1;
+  if (meta.hardDeleted) return Number.POSITIVE_INFINITY;
+  let from = 1;
+  if (meta.truncateBefore !== undefined) from = Math.max(from, meta.truncateBefore);
+  if (meta.maxCount !== undefined) from = Math.max(from, lastVersion - meta.maxCount + 1);
+  return from;
+}
+
+export interface MetadataDeps {
+  reader: StoreReader;
+  listStreams(o: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }>;
+  /** The stream's latest version (the index's, written or not). */
+  latestVersion(streamId: string): number;
+}
+
+export class StreamMetadataRegistry {
+  /** Keys (as numbers) of the streams that have metadata. */
+  private readonly keys = new Set<number>();
+  private readonly cache = new Map<string, StoredMetadata | null>();
+
+  constructor(private readonly d: MetadataDeps) {}
+
+  /** Reads the meta streams' names: which keys have metadata. */
+  async load(): Promise<void> {
+    let after: string | undefined;
+    do {
+      const page = await this.d.listStreams({ prefix: META_STREAM_PREFIX, after, limit: 1000 });
+      for (const s of page.streams) this.keys.add(Number.parseInt(s.streamId.slice(META_STREAM_PREFIX.length), 16));
+      after = page.next;
+    } while (after !== undefined);
+  }
+
+  /** Whether any stream of the store has metadata (when none, reads check nothing). */
+  get empty(): boolean {
+    return this.keys.size === 0;
+  }
+
+  get(streamId: string): StoredMetadata | undefined {
+    if (this.keys.size === 0 || !this.keys.has(keyNumber(keyOf(streamId)))) return undefined;
+    const cached = this.cache.get(streamId);
+    if (cached !== undefined) return cached ?? undefined;
+    const meta = this.read(streamId);
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(streamId, meta ?? null);
+    return meta;
+  }
+
+  /** Records metadata just written (the append is durable). */
+  record(streamId: string, meta: StoredMetadata): void {
+    this.keys.add(keyNumber(keyOf(streamId)));
+    this.cache.set(streamId, meta);
+  }
+
+  /** The event data of a change of `streamId`'s metadata to `meta`. */
+  eventData(streamId: string, meta: StoredMetadata): MetadataEventData {
+    return { id: idDigest(streamId), ...meta };
+  }
+
+  /** Whether a read may return the event (the store's own streams are judged by their reader). */
+  visible(e: RecordedEvent, now: number): boolean {
+    const meta = this.get(e.streamId);
+    if (!meta) return true;
+    if (e.version < firstVisibleVersion(meta, this.d.latestVersion(e.streamId))) return false;
+    return meta.maxAgeMs === undefined || e.timestamp >= now - meta.maxAgeMs;
+  }
+
+  /** The newest metadata event of the stream's meta stream that is about this stream. */
+  private read(streamId: string): StoredMetadata | undefined {
+    const meta = metaStreamOf(streamId);
+    const digest = idDigest(streamId);
+    const { reader } = this.d;
+    for (let to = reader.visibleVersion(meta); to > 0; to -= 64) {
+      const batch = reader.streamRange(meta, Math.max(1, to - 63), to);
+      for (let i = batch.length - 1; i >= 0; i--) {
+        const data = (batch[i] as RecordedEvent).data as MetadataEventData;
+        if (data?.id === digest) {
+          const { id: _id, ...stored } = data;
+          return stored;
+        }
+      }
+    }
+    return undefined;
+  }
+}
