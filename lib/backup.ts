@@ -10,9 +10,9 @@
  *   - every chunk below E's chunk whole-data: header, frames up to its footer's data end, footer;
  *   - E's chunk up to E, unsealed, and a writer checkpoint saying the log is durable up to E, with
  *     the tail's record count and data checksum walked as it was copied;
- *   - the index segments that lie within [start, E), as one chain without gaps from the start (a
- *     segment merged away while copying is replaced by the merge that took its place); the copy's
- *     first open replays only [chain end, E) into its memtable.
+ *   - the index files that lie within [start, E), each kind's a chain without gaps from the start
+ *     to one common end (backup-index.ts); the copy's first open replays only [that end, E) into
+ *     its memtables.
  * Chunk files are 256 MiB sparse files by default: each copy is sized like its source and written
  * only where data lies, so the copy takes the data's room, never its holes'. It is built in a
  * sibling directory and renamed to the target only once whole and synced: the target holds a
@@ -23,6 +23,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describeValue } from './arg-checks.js';
 import { copyChunk, FrameWalker, readFooter, writeNewFile } from './backup-files.js';
+import { copyIndex } from './backup-index.js';
 import { CorruptionError, InvalidArgumentError, toAnnalsError } from './errors.js';
 import {
   CHECKPOINT_FILE,
@@ -84,8 +85,6 @@ export function backupSourceOf(store: {
     },
   };
 }
-
-const SEGMENT = /^(stream|command)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
 
 /** Refuses a target that exists and is not an empty directory, or that lies inside the store. */
 function checkTarget(source: string, target: unknown): string {
@@ -180,70 +179,6 @@ async function copyLog(source: BackupSource, end: number, work: string, progress
   return plans.length;
 }
 
-interface SegmentName {
-  name: string;
-  kind: string;
-  from: number;
-  to: number;
-}
-
-function listSegments(dir: string): SegmentName[] {
-  const found: SegmentName[] = [];
-  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-    const m = SEGMENT.exec(name);
-    if (m) found.push({ name, kind: m[1] as string, from: Number.parseInt(m[2] as string, 16), to: Number.parseInt(m[3] as string, 16) });
-  }
-  return found;
-}
-
-/** Copies `src` to a new `dst` and syncs it; false when `src` is gone (a merge removed it). */
-async function copySegment(src: string, dst: string, progress: Progress): Promise<boolean> {
-  try {
-    await fsp.copyFile(src, dst, fs.constants.COPYFILE_EXCL);
-    const h = await fsp.open(dst, 'r+');
-    const { size } = await h.stat();
-    await h.datasync().finally(() => h.close());
-    progress.add(size);
-    progress.done(size);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    return false;
-  }
-}
-
-/** A merge removing segments as they are looked for cannot go on for long: a bound on the retries. */
-const SEGMENT_RETRIES = 16;
-
-/**
- * Copies, for each kind, a chain of segments from the start of the log with no gap and no segment
- * past `end`, taking at each step the one that reaches furthest. A segment a merge removed between
- * the listing and its copy is looked for again: the merge that replaced it starts where it started.
- */
-async function copySegments(source: string, end: number, work: string, progress: Progress): Promise<number> {
-  const dir = path.join(source, 'index');
-  const out = path.join(work, 'index');
-  mkdirDurable(out);
-  let copied = 0;
-  for (const kind of ['stream', 'command']) {
-    let at = CHUNK_HEADER_SIZE;
-    for (let retries = 0; retries < SEGMENT_RETRIES; ) {
-      const next = listSegments(dir)
-        .filter((s) => s.kind === kind && s.from === at && s.to <= end)
-        .sort((a, b) => b.to - a.to)[0];
-      if (!next) break;
-      if (!(await copySegment(path.join(dir, next.name), path.join(out, next.name), progress))) {
-        retries++;
-        continue;
-      }
-      copied++;
-      at = next.to;
-    }
-  }
-  fsyncDirectory(out);
-  return copied;
-}
-
 /** Copies the snapshots whose version the stream has reached; damaged ones are left behind. */
 async function copySnapshots(source: BackupSource, work: string, progress: Progress): Promise<number> {
   const dir = path.join(source.directory, 'snapshots');
@@ -300,7 +235,10 @@ export async function backupStore(source: BackupSource, target: string, options:
     const snapshots = await copySnapshots(source, work, progress);
     const end = await source.capture();
     const chunks = await copyLog(source, end, work, progress);
-    const segments = await copySegments(source.directory, end, work, progress);
+    const segments = await copyIndex(source.directory, end, work, (bytes) => {
+      progress.add(bytes);
+      progress.done(bytes);
+    });
     fsyncDirectory(work);
     // An empty target directory is replaced; a new one is made by the rename itself.
     fs.renameSync(work, to);

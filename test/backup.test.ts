@@ -62,6 +62,27 @@ describe.each(ENGINES)('store.backup (%s engine)', (engine) => {
     expect(copied).toMatchObject({ eventCount: 6000, streamCount: 11, commandCount: 3000, endPosition: source.endPosition });
     expect(copied.recovery.torn).toBe(false);
     expect(copied.index.streamSegments).toBeGreaterThan(0);
+    expect(copied.index.brokenSegments).toBe(0);
+    // Every kind of index file is copied, each kind's chain ending where the others' do.
+    const indexFiles = fs.readdirSync(path.join(target, 'index'));
+    for (const kind of ['stream', 'command', 'category', 'type', 'directory']) {
+      expect(
+        indexFiles.some((n) => n.startsWith(`${kind}-`)),
+        kind,
+      ).toBe(true);
+    }
+    const ends = new Set(
+      ['stream', 'command', 'category', 'type', 'directory'].map((k) =>
+        indexFiles
+          .filter((n) => n.startsWith(`${k}-`))
+          .map((n) => n.split(/[-.]/)[2])
+          .sort()
+          .at(-1),
+      ),
+    );
+    expect(ends.size).toBe(1);
+    expect((await copy.listStreams()).streams).toHaveLength(11);
+    expect(await collect(copy.readCategory('s'))).toHaveLength(6000);
     expect(copied.bytesOnDisk).toBeLessThanOrEqual(source.bytesOnDisk);
     expect(comparable(await collect(copy.readAll()))).toEqual(comparable(await collect(store.readAll())));
     expect(await copy.loadSnapshot('s-3')).toEqual({ version: 50, state: { folded: 50 } });
