@@ -104,6 +104,37 @@ async function api(work) {
     assert.equal((await store.readStream('s-3')).length, 40);
     await store.close();
   });
+  await check('a torn tail is cut at reopen (the tail chunk is mapped while it is cut)', async () => {
+    const before = await EventStore.open(dir, OPTIONS);
+    const end = (await before.stats()).endPosition;
+    await before.close();
+    const chunk = path.join(dir, 'chunks', `${String(Math.floor(end / OPTIONS.chunkSize)).padStart(8, '0')}.chunk`);
+    const fd = fs.openSync(chunk, 'r+');
+    fs.writeSync(fd, Buffer.alloc(24, 0xab), 0, 24, end % OPTIONS.chunkSize);
+    fs.closeSync(fd);
+    const torn = await EventStore.open(dir, OPTIONS);
+    const stats = await torn.stats();
+    assert.equal(stats.recovery.torn, true);
+    assert.equal(stats.endPosition, end);
+    await torn.append('after-tear', [{ type: 'T', data: {} }]);
+    await torn.close();
+    const again = await EventStore.open(dir, OPTIONS);
+    assert.equal((await again.stats()).recovery.torn, false);
+    assert.equal((await again.readStream('after-tear')).length, 1);
+    await again.close();
+  });
+  await check('the JS engine opens the same store, reads and appends; native reads that back', async () => {
+    const js = await EventStore.open(dir, { ...OPTIONS, engine: 'js' });
+    assert.equal(js.engineName, 'js');
+    assert.equal((await js.readStream('s-3')).length, 40);
+    await js.append('from-js', [{ type: 'T', data: { js: true } }]);
+    await js.saveSnapshot('from-js', 1, { js: true });
+    await js.close();
+    const back = await EventStore.open(dir, OPTIONS);
+    assert.deepEqual((await back.readStream('from-js'))[0].data, { js: true });
+    assert.deepEqual((await back.loadSnapshot('from-js'))?.state, { js: true });
+    await back.close();
+  });
   await check('verifyStore finds no fault', async () => {
     const report = await verifyStore(dir);
     assert.deepEqual(report.faults, []);
