@@ -1,10 +1,13 @@
 /**
  * The one place that loads the native addon. node-gyp-build finds `build/Release` (a local build)
- * or the prebuilt binary under `prebuilds/` that ships in the package, so no compiler is needed at
- * install. When neither loads, `nativeLoadError()` says why and the store falls back to the JS
- * engine (lib/event-store.ts warns once).
+ * or the prebuilt binary under `prebuilds/<platform>-<arch>/` that ships in the package
+ * (scripts/prebuild-all.mjs builds them), so no compiler is needed at install. When neither
+ * loads, `nativeLoadError()` says why and the store falls back to the JS engine (lib/open-store.ts
+ * warns once).
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeOpenReport {
@@ -130,15 +133,33 @@ let cached: { addon?: NativeAddon; error?: Error } | undefined;
 /** Package root: lib/ (sources under vitest) and dist/ (the published build) both sit one below. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * The C library of this Linux process. node-gyp-build tells musl only by /etc/alpine-release or
+ * LIBC=musl; Node's own report says which libc it runs on everywhere (no glibc version: musl).
+ */
+export function linuxLibc(): 'glibc' | 'musl' {
+  if (process.env.LIBC === 'musl' || process.env.LIBC === 'glibc') return process.env.LIBC;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+/** The binary node-gyp-build would load, with musl told apart as linuxLibc() does. */
+export function nativeBinaryPath(root = PACKAGE_ROOT): string {
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  const musl = path.join(root, 'prebuilds', `linux-${process.arch}`, 'annals.napi.musl.node');
+  const local = path.join(root, 'build', 'Release', 'annals.node');
+  if (process.platform === 'linux' && !fs.existsSync(local) && fs.existsSync(musl) && linuxLibc() === 'musl') return musl;
+  return nodeGypBuild.resolve(root);
+}
+
 function load(): { addon?: NativeAddon; error?: Error } {
   if (process.env.ANNALS_DISABLE_NATIVE === '1') {
     return { error: new Error('disabled by ANNALS_DISABLE_NATIVE=1') };
   }
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    const addon = nodeGypBuild(PACKAGE_ROOT) as NativeAddon;
-    return { addon };
+    return { addon: require(nativeBinaryPath()) as NativeAddon };
   } catch (err) {
     return { error: err instanceof Error ? err : new Error(String(err)) };
   }

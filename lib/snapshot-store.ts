@@ -14,7 +14,7 @@ import path from 'node:path';
 import { InvalidArgumentError, toAnnalsError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { keyOf } from './format/key-hash.js';
-import { fsyncDirectory, mkdirDurable } from './fs-durable.js';
+import { fsyncDirectory, mkdirDurable, removeFile, replaceFile } from './fs-durable.js';
 
 const MAGIC = Buffer.from('ANNALSSN', 'latin1');
 const SNAPSHOT_FORMAT_VERSION = 1;
@@ -105,7 +105,7 @@ export class SnapshotStore {
     if (snap === 'damaged') {
       // A cache of the log: never served damaged; removed, and the state is folded from the log.
       this.warn(`snapshot ${file} is damaged; ignored and removed, the state is rebuilt from the log`);
-      fs.rmSync(file, { force: true });
+      removeFile(file);
       return undefined;
     }
     return snap === 'other' ? undefined : snap;
@@ -137,7 +137,7 @@ export class SnapshotStore {
       } finally {
         fs.closeSync(fd);
       }
-      fs.renameSync(tmp, file);
+      replaceFile(tmp, file);
       fsyncDirectory(dir);
     } catch (err) {
       fs.rmSync(tmp, { force: true });

@@ -1,5 +1,5 @@
-// One data chunk file (format in chunk_format.h): written with pwrite, read through a read-only
-// shared mapping of the whole file.
+// One data chunk file (format in chunk_format.h): written at offsets (pwrite), read through a
+// read-only shared mapping of the whole file.
 //
 // Why not store through the mapping: every first store to a page of a fresh (sparse) chunk takes
 // a page fault that allocates and zeroes the page, which made appends through the mapping several
@@ -63,15 +63,15 @@ class ChunkFile {
   void Seal(const ChunkFooter& footer);
   // Copies `n` bytes to `offset` (pwrite into the page cache).
   void WriteAt(uint64_t offset, const uint8_t* data, size_t n) const {
-    WriteAllAt(fd_->get(), data, n, offset);
+    WriteAllAt(*fd_, data, n, offset);
   }
   // Writes zeroes over [from, to) (clamped to the data region) without syncing, so that the blocks
   // there are allocated before appends land on them; false (and nothing promised about the range)
   // when the write failed, e.g. on a full disk: the caller's own append reports that.
   bool FillZeroes(uint64_t from, uint64_t to) const noexcept;
-  // fdatasync: everything written so far reaches the disk.
+  // Everything written so far reaches the disk (SyncData).
   void Sync() const;
-  // Makes every byte from `offset` to the end of the file read as zero (CutFile) and syncs:
+  // Makes every byte from `offset` to the end of the file read as zero (ZeroFileFrom) and syncs:
   // recovery's cut of a torn tail and the undoing of a failed write.
   void CutAt(uint64_t offset);
 

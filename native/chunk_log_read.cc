@@ -84,7 +84,7 @@ void ChunkLog::Prefetch(double position) const {
   if (number >= chunks_.size() || !chunks_[number]->mapped()) return;
   const uint64_t offset = p % chunk_size_;
   for (uint64_t line = 0; line < kPrefetchBytes && offset + line < chunk_size_; line += 64) {
-    __builtin_prefetch(chunks_[number]->data() + offset + line);
+    annals::Prefetch(chunks_[number]->data() + offset + line);
   }
 }
 

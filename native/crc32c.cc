@@ -3,9 +3,14 @@
 #include <array>
 #include <cstring>
 
-#if defined(__x86_64__) || defined(_M_X64)
+#include "env.h"
+
+#if defined(__x86_64__)
 #include <nmmintrin.h>
-#define ANNALS_X86 1
+#define ANNALS_CRC_X86 1
+#elif defined(__aarch64__)
+#include <arm_acle.h>
+#define ANNALS_CRC_ARM64 1
 #endif
 
 namespace annals {
@@ -49,8 +54,9 @@ uint32_t SoftwareCrc(uint32_t crc, const uint8_t* p, size_t n) {
   return crc;
 }
 
-#ifdef ANNALS_X86
-__attribute__((target("sse4.2"))) uint32_t HardwareCrc(uint32_t crc, const uint8_t* p, size_t n) {
+#if defined(ANNALS_CRC_X86)
+__attribute__((target("sse4.2,crc32"))) uint32_t HardwareCrc(uint32_t crc, const uint8_t* p,
+                                                             size_t n) {
   uint64_t c = crc;
   while (n >= 8) {
     uint64_t v;
@@ -64,18 +70,29 @@ __attribute__((target("sse4.2"))) uint32_t HardwareCrc(uint32_t crc, const uint8
   return c32;
 }
 
-bool DetectHardware() { return __builtin_cpu_supports("sse4.2"); }
-#else
-bool DetectHardware() { return false; }
+#elif defined(ANNALS_CRC_ARM64)
+__attribute__((target("crc"))) uint32_t HardwareCrc(uint32_t crc, const uint8_t* p, size_t n) {
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    crc = __crc32cd(crc, v);
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) crc = __crc32cb(crc, *p++);
+  return crc;
+}
 #endif
 
-const bool kHardware = DetectHardware();
+// Whether the CPU has the instructions, as the OS layer tells (CPUID on x86-64, the kernel's
+// hardware capabilities on arm64).
+const bool kHardware = CpuHasCrc32c();
 
 }  // namespace
 
 uint32_t Crc32c(uint32_t crc, const uint8_t* data, size_t n) {
   crc = ~crc;
-#ifdef ANNALS_X86
+#if defined(ANNALS_CRC_X86) || defined(ANNALS_CRC_ARM64)
   if (kHardware) return ~HardwareCrc(crc, data, n);
 #endif
   return ~SoftwareCrc(crc, data, n);

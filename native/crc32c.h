@@ -1,8 +1,9 @@
 // CRC-32C (Castagnoli), the checksum of every record frame, chunk header/footer and checkpoint.
 //
 // Same polynomial (0x82F63B78, reflected) as the TypeScript engine's lib/format/crc32c.ts, so files
-// written by either engine verify in the other. Uses the SSE4.2 crc32 instruction when the CPU has
-// it (checked once at run time), else a slicing-by-8 table.
+// written by either engine verify in the other. Uses the CPU's CRC32C instructions when it has them
+// (SSE4.2 on x86-64, the CRC32 extension on arm64; checked once at run time through the OS
+// layer), else a slicing-by-8 table.
 #pragma once
 
 #include <cstddef>

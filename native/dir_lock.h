@@ -1,7 +1,8 @@
-// The writer lock of a store directory: an exclusive flock(2) on `<dir>/LOCK`.
+// The writer lock of a store directory: an exclusive lock (TryLockExclusive in env.h: flock(2) on
+// POSIX, LockFileEx on Windows) on `<dir>/LOCK`.
 //
-// flock locks belong to an open file description, so a second open in the same process conflicts
-// just like another process, and the kernel drops the lock when the process dies, however it dies.
+// The lock belongs to the open file, so a second open in the same process conflicts just like
+// another process, and the OS drops the lock when the process dies, however it dies.
 // The lock is taken on the file the path names when it is taken (a deleted or replaced LOCK file is
 // opened again). It is one part of the lock protocol of lib/dir-lock.ts, which every process
 // follows, with the addon or without.
@@ -19,8 +20,9 @@ class DirLock {
   explicit DirLock(const std::string& path);
   void Release() { fd_ = FileDescriptor(); }
   bool held() const { return fd_.valid(); }
-  // "<st_dev>:<st_ino>" of the file locked: a holder's ticket records it, so that another process
-  // trusts "I hold flock now, so the holder that took it is dead" only for the same file.
+  // The identity of the file locked ("<st_dev>:<st_ino>" on POSIX, FileIdentity in env.h): a
+  // holder's ticket records it, so that another process trusts "I hold flock now, so the holder
+  // that took it is dead" only for the same file.
   std::string FileId() const;
 
  private:

@@ -106,11 +106,11 @@ void BuildDirectory(const std::string& dir, const std::string& name, const Direc
   for (size_t i = 0; i < spans.size(); ++i) {
     if (i + kPrefetch < spans.size()) {
       const IdSpan& ahead = spans[i + kPrefetch];
-      __builtin_prefetch(in.ids + ahead.offset);
-      __builtin_prefetch(in.first_version + ahead.index);
-      __builtin_prefetch(in.last_version + ahead.index);
-      __builtin_prefetch(in.first_position + ahead.index);
-      __builtin_prefetch(in.last_position + ahead.index);
+      Prefetch(in.ids + ahead.offset);
+      Prefetch(in.first_version + ahead.index);
+      Prefetch(in.last_version + ahead.index);
+      Prefetch(in.first_position + ahead.index);
+      Prefetch(in.last_position + ahead.index);
     }
     const IdSpan& s = spans[i];
     const DirectoryValues values{in.first_version[s.index], in.last_version[s.index],

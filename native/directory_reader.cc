@@ -1,8 +1,5 @@
 #include "directory_reader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -19,13 +16,11 @@ DirectoryFile::DirectoryFile(Token, std::string path, Mapping mapping, Directory
       verified_(std::make_unique<std::atomic<uint8_t>[]>(header.page_count)) {}
 
 std::shared_ptr<DirectoryFile> DirectoryFile::Open(const std::string& path) {
-  FileDescriptor fd = FileDescriptor::Open(path, O_RDONLY);
-  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
-  if (size < 0) ThrowSystemError("lseek " + path, errno);
+  FileDescriptor fd = FileDescriptor::Open(path, OpenMode::kRead);
+  const uint64_t size = FileSize(fd, path);
   uint8_t page[kDirectoryPageSize];
   DirectoryHeader header;
-  const bool readable =
-      size >= static_cast<off_t>(kDirectoryPageSize) && ReadAllAt(fd.get(), page, sizeof page, 0);
+  const bool readable = size >= kDirectoryPageSize && ReadAllAt(fd, page, sizeof page, 0);
   if (!readable || !DirectoryHeader::DecodeFrom(page, &header) ||
       static_cast<uint64_t>(size) != uint64_t{header.page_count} * kDirectoryPageSize) {
     // An intact header of another format version is not damage: say so (it is rebuilt either way).
@@ -38,7 +33,7 @@ std::shared_ptr<DirectoryFile> DirectoryFile::Open(const std::string& path) {
     throw StoreError("CORRUPTION", "stream directory " + path + " at offset 0: invalid header");
   }
   // The file stays mapped after its descriptor closes.
-  Mapping mapping = Mapping::Map(fd.get(), static_cast<size_t>(size));
+  Mapping mapping = Mapping::Map(fd, static_cast<size_t>(size));
   return std::make_shared<DirectoryFile>(Token{}, path, std::move(mapping), header);
 }
 

@@ -1,8 +1,5 @@
 #include "directory_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -34,11 +31,11 @@ DirectoryWriter::DirectoryWriter(const std::string& dir, const std::string& name
   header_.to_position = spec.to_position;
   buffer_.reserve(kBufferPages * kDirectoryPageSize);
   levels_.push_back(std::make_unique<OpenPage>());
-  fd_ = FileDescriptor::Open(tmp_, O_RDWR | O_CREAT | O_TRUNC);  // last: nothing after it throws
+  fd_ = FileDescriptor::Open(tmp_, OpenMode::kCreateTruncate);  // last: nothing after it throws
 }
 
 DirectoryWriter::~DirectoryWriter() {
-  if (!published_ && fd_.valid()) ::unlink(tmp_.c_str());
+  if (!published_ && fd_.valid()) RemoveFileQuietly(tmp_);
 }
 
 bool DirectoryWriter::Fits(const OpenPage& page, uint32_t bytes) {
@@ -174,7 +171,7 @@ void DirectoryWriter::Finish() {
   header_.page_count = next_page_;
   uint8_t header[kDirectoryPageSize];
   header_.EncodeTo(header);
-  WriteAllAt(fd_.get(), header, sizeof header, 0);
+  WriteAllAt(fd_, header, sizeof header, 0);
   PublishFile(fd_, tmp_, path_, dir_);
   published_ = true;
 }
@@ -191,14 +188,13 @@ void DirectoryWriter::RewritePage(uint32_t n, const uint8_t* page) {
     std::memcpy(buffer_.data() + uint64_t{n - buffer_first_} * kDirectoryPageSize, page,
                 kDirectoryPageSize);
   } else {
-    WriteAllAt(fd_.get(), page, kDirectoryPageSize, uint64_t{n} * kDirectoryPageSize);
+    WriteAllAt(fd_, page, kDirectoryPageSize, uint64_t{n} * kDirectoryPageSize);
   }
 }
 
 void DirectoryWriter::FlushBuffer() {
   if (buffer_.empty()) return;
-  WriteAllAt(fd_.get(), buffer_.data(), buffer_.size(),
-             uint64_t{buffer_first_} * kDirectoryPageSize);
+  WriteAllAt(fd_, buffer_.data(), buffer_.size(), uint64_t{buffer_first_} * kDirectoryPageSize);
   buffer_first_ = next_page_;
   buffer_.clear();
 }

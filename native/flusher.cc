@@ -3,20 +3,10 @@
 #include <chrono>
 #include <utility>
 
+#include "env.h"
 #include "store_error.h"
 
 namespace annals {
-namespace {
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-}  // namespace
 
 Flusher::Flusher(std::function<void(const FlushOutcome&)> done)
     : done_(std::move(done)), thread_([this] { Run(); }) {}

@@ -1,8 +1,5 @@
 #include "index_segment.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -42,18 +39,17 @@ IndexSegment::IndexSegment(Token, std::string path, FileDescriptor fd, Mapping m
       verified_(std::make_unique<std::atomic<uint8_t>[]>(header.page_count)) {}
 
 std::shared_ptr<IndexSegment> IndexSegment::Open(const std::string& path) {
-  FileDescriptor fd = FileDescriptor::Open(path, O_RDONLY);
-  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
-  if (size < 0) ThrowSystemError("lseek " + path, errno);
+  FileDescriptor fd = FileDescriptor::Open(path, OpenMode::kRead);
+  const uint64_t size = FileSize(fd, path);
   uint8_t page[kSegmentPageSize];
   SegmentHeader header;
-  if (size < static_cast<off_t>(kSegmentPageSize) || !ReadAllAt(fd.get(), page, sizeof page, 0) ||
+  if (size < kSegmentPageSize || !ReadAllAt(fd, page, sizeof page, 0) ||
       !SegmentHeader::DecodeFrom(page, &header) ||
       static_cast<uint64_t>(size) < static_cast<uint64_t>(header.page_count) * kSegmentPageSize ||
       static_cast<uint64_t>(header.bloom_page) * kSegmentPageSize + header.bloom_bytes >
           static_cast<uint64_t>(size)) {
     // An intact header of another format version is not damage: say so (it is rebuilt either way).
-    if (size >= static_cast<off_t>(kSegmentPageSize) && std::memcmp(page, kSegmentMagic, 8) == 0 &&
+    if (size >= kSegmentPageSize && std::memcmp(page, kSegmentMagic, 8) == 0 &&
         page[8] != kSegmentFormatVersion) {
       throw StoreError("CORRUPTION", "index segment " + path + " has format version " +
                                          std::to_string(page[8]) + ", this build reads " +
@@ -61,7 +57,7 @@ std::shared_ptr<IndexSegment> IndexSegment::Open(const std::string& path) {
     }
     throw StoreError("CORRUPTION", "index segment " + path + " at offset 0: invalid header");
   }
-  Mapping mapping = Mapping::Map(fd.get(), static_cast<size_t>(size));
+  Mapping mapping = Mapping::Map(fd, static_cast<size_t>(size));
   return std::make_shared<IndexSegment>(Token{}, path, std::move(fd), std::move(mapping), header);
 }
 
@@ -163,7 +159,7 @@ void IndexSegment::NarrowByPivots(const uint8_t* page, uint64_t key, uint32_t se
   uint32_t pivot[kPivots];
   for (uint32_t j = 0; j < kPivots; ++j) {
     pivot[j] = *lo + static_cast<uint32_t>((static_cast<uint64_t>(n) * (j + 1)) / (kPivots + 1));
-    __builtin_prefetch(page + EntryAt(pivot[j]));
+    Prefetch(page + EntryAt(pivot[j]));
   }
   // The entries before the first pivot not below the target are all below it.
   uint32_t j = 0;
@@ -173,8 +169,7 @@ void IndexSegment::NarrowByPivots(const uint8_t* page, uint64_t key, uint32_t se
   }
   const uint32_t new_lo = j == 0 ? *lo : pivot[j - 1] + 1;
   const uint32_t new_hi = j == kPivots ? *hi : pivot[j];
-  for (uint32_t k = new_lo; k < new_hi; k += 64 / entry_size_)
-    __builtin_prefetch(page + EntryAt(k));
+  for (uint32_t k = new_lo; k < new_hi; k += 64 / entry_size_) Prefetch(page + EntryAt(k));
   *lo = new_lo;
   *hi = new_hi;
 }

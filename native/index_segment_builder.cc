@@ -1,8 +1,5 @@
 #include "index_segment_builder.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -22,7 +19,9 @@ constexpr size_t kBufferPages = 256;
 
 class PageWriter {
  public:
-  explicit PageWriter(int fd) : fd_(fd) { buffer_.reserve(kBufferPages * kSegmentPageSize); }
+  explicit PageWriter(const FileDescriptor& fd) : fd_(fd) {
+    buffer_.reserve(kBufferPages * kSegmentPageSize);
+  }
 
   // Returns the page number of the page written.
   uint32_t Write(const uint8_t* page) {
@@ -44,7 +43,7 @@ class PageWriter {
   uint32_t next_page() const { return next_page_; }
 
  private:
-  int fd_;
+  const FileDescriptor& fd_;
   uint64_t offset_ = kSegmentPageSize;  // page 0, the header, is written last
   uint32_t next_page_ = 1;
   PageVector<uint8_t> buffer_;
@@ -66,9 +65,9 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
                   const std::function<bool(SegmentEntry*)>& next) {
   const std::string path = dir + "/" + name;
   const std::string tmp = path + ".tmp";
-  FileDescriptor fd = FileDescriptor::Open(tmp, O_RDWR | O_CREAT | O_TRUNC);
+  FileDescriptor fd = FileDescriptor::Open(tmp, OpenMode::kCreateTruncate);
   try {
-    PageWriter writer(fd.get());
+    PageWriter writer(fd);
     SegmentHeader h;
     h.kind = spec.kind;
     h.from_position = spec.from_position;
@@ -150,9 +149,9 @@ void WriteSegment(const std::string& dir, const std::string& name, const Segment
     h.page_count = h.bloom_page + static_cast<uint32_t>(bloom.size() / kSegmentPageSize);
     uint8_t header[kSegmentPageSize];
     h.EncodeTo(header);
-    WriteAllAt(fd.get(), header, sizeof header, 0);
+    WriteAllAt(fd, header, sizeof header, 0);
   } catch (...) {
-    ::unlink(tmp.c_str());
+    RemoveFileQuietly(tmp);
     throw;
   }
   PublishFile(fd, tmp, path, dir);

@@ -6,8 +6,6 @@
 // side calls while it waits (lib/engine/flush-poller.ts says why).
 #include "native_log_binding.h"
 
-#include <sched.h>
-
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -16,6 +14,7 @@
 
 #include "binding_util.h"
 #include "chunk_log.h"
+#include "env.h"
 #include "flusher.h"
 
 namespace annals {
@@ -187,7 +186,7 @@ Napi::Value NativeLogBinding::PollFlushes(const Napi::CallbackInfo& info) {
     flush_->Settle(env);
     // A poll must not keep threads with work off the CPU (the flusher posting a completion, an
     // index build; the bench VM has two cores): while flushes are pending, they run first.
-    if (!flush_->waiting.empty()) sched_yield();
+    if (!flush_->waiting.empty()) ThreadYield();
     return Napi::Number::New(env, static_cast<double>(flush_->waiting.size()));
   });
 }

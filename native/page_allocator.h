@@ -19,45 +19,25 @@
 // costs address space only.
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <new>
 #include <vector>
+
+#include "env.h"
 
 namespace annals {
 
 namespace page_allocator_detail {
 
 constexpr std::size_t kPage = 4096;
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 inline std::size_t RoundUp(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
-// A fresh mapping of `bytes`; 2 MiB-aligned and advised to use huge pages when that large.
-inline void* MapPages(std::size_t bytes) {
-  const std::size_t length = RoundUp(bytes, kPage);
-  if (length < kHugePage) {
-    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    return p;
-  }
-  // Map a huge page more than needed, then unmap the slack before and after the aligned range.
-  void* raw = ::mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = RoundUp(start, kHugePage);
-  if (aligned > start) ::munmap(raw, aligned - start);
-  const std::size_t tail = start + length + kHugePage - (aligned + length);
-  if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + length), tail);
-  void* p = reinterpret_cast<void*>(aligned);
-  ::madvise(p, length, MADV_HUGEPAGE);  // advice: 4 KiB pages still work where it is refused
-  return p;
-}
+// A fresh mapping of `bytes` (env.h: 2 MiB-aligned and advised to use huge pages when that large).
+inline void* MapPages(std::size_t bytes) { return AllocatePages(RoundUp(bytes, kPage)); }
 
-inline void UnmapPages(void* p, std::size_t bytes) { ::munmap(p, RoundUp(bytes, kPage)); }
+inline void UnmapPages(void* p, std::size_t bytes) { FreePages(p, RoundUp(bytes, kPage)); }
 
 }  // namespace page_allocator_detail
 

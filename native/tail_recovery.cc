@@ -108,7 +108,7 @@ TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& c
   Walk w;
   for (;;) {
     img.resize(length);
-    if (!ReadAllAt(chunk.descriptor()->get(), img.data(), length, from)) {
+    if (!ReadAllAt(*chunk.descriptor(), img.data(), length, from)) {
       throw StoreError("CORRUPTION", chunk.Where(from) + ": chunk shorter than its size");
     }
     const bool whole = from + length == capacity_end;

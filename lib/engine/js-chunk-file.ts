@@ -18,7 +18,7 @@ import {
   encodeChunkFooter,
   encodeChunkHeader,
 } from '../format/layout.js';
-import { fsyncDirectory } from '../fs-durable.js';
+import { fsyncDirectory, removeFile, replaceFile } from '../fs-durable.js';
 
 export function readExactly(fd: number, length: number, position: number): Buffer | undefined {
   const buf = Buffer.allocUnsafe(length);
@@ -49,7 +49,7 @@ export function listChunks(dir: string, writable: boolean): number[] {
   const numbers: number[] = [];
   for (const name of fs.readdirSync(dir)) {
     if (/^\d{8}\.chunk$/.test(name)) numbers.push(Number(name.slice(0, 8)));
-    else if (writable && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+    else if (writable && name.endsWith('.tmp')) removeFile(path.join(dir, name));
   }
   return numbers.sort((a, b) => a - b);
 }
@@ -93,7 +93,7 @@ export class JsChunkFile {
       fs.ftruncateSync(fd, chunkSize);
       writeFully(fd, encodeChunkHeader(number, chunkSize, identity), 0);
       fs.fdatasyncSync(fd);
-      fs.renameSync(tmp, file);
+      replaceFile(tmp, file);
       fsyncDirectory(dir);
     } catch (err) {
       if (fd !== undefined) fs.closeSync(fd);

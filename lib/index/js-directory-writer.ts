@@ -31,7 +31,7 @@ import {
   separatorBytes,
   slotAt,
 } from '../format/directory-layout.js';
-import { fsyncDirectory } from '../fs-durable.js';
+import { fsyncDirectory, replaceFile } from '../fs-durable.js';
 import type { DirectorySpec } from './directory-backend.js';
 
 const BUFFER_PAGES = 256;
@@ -159,7 +159,7 @@ export class JsDirectoryWriter {
     writeFully(this.fd, encodeDirectoryHeader(this.header), 0);
     fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
-    fs.renameSync(this.tmp, this.file);
+    replaceFile(this.tmp, this.file);
     fsyncDirectory(this.dir);
   }
 

@@ -30,7 +30,7 @@ import {
   type SegmentHeader,
   writeEntry,
 } from '../format/index-layout.js';
-import { fsyncDirectory } from '../fs-durable.js';
+import { fsyncDirectory, replaceFile } from '../fs-durable.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
 /** One entry as the builders and merges see it. */
@@ -296,7 +296,7 @@ function writeSegment(dir: string, name: string, spec: SegmentSpec, starts: numb
     writeFully(fd, encodeSegmentHeader(header), 0);
     fs.fdatasyncSync(fd);
     fs.closeSync(fd);
-    fs.renameSync(tmp, file);
+    replaceFile(tmp, file);
   } catch (err) {
     try {
       fs.closeSync(fd);

@@ -22,6 +22,7 @@ import {
   segmentFileName,
 } from '../format/index-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
+import { removeFile } from '../fs-durable.js';
 import type { SegmentBackend, SegmentReader } from './segment-backend.js';
 
 export interface SegmentSlot {
@@ -73,7 +74,7 @@ export class SegmentCatalog {
     const catalog = new SegmentCatalog(dir, backend, warn);
     const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
     const discard = (name: string) => {
-      if (writable) fs.rmSync(path.join(dir, name), { force: true });
+      if (writable) removeFile(path.join(dir, name));
     };
     for (const name of names) if (name.endsWith('.tmp')) discard(name);
     for (const kind of KINDS) {
@@ -179,7 +180,7 @@ export class SegmentCatalog {
     chain.splice(first, old.length, { kind, from, to, name, since, reader });
     for (const s of old) {
       s.reader?.close();
-      if (s.name !== name) fs.rmSync(path.join(this.dir, s.name), { force: true });
+      if (s.name !== name) removeFile(path.join(this.dir, s.name));
     }
   }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { CorruptionError } from '../errors.js';
 import { directoryFileName } from '../format/directory-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
+import { removeFile } from '../fs-durable.js';
 import type { DirectoryBackend, DirectoryEntry, DirectoryReader } from './directory-backend.js';
 import { NOT_BUILT_YET } from './segment-catalog.js';
 
@@ -58,7 +59,7 @@ export class StreamDirectory {
     let expect = CHUNK_HEADER_SIZE;
     for (const f of files) {
       if (f.from < expect) {
-        if (o.writable) fs.rmSync(path.join(dir, f.name), { force: true }); // covered by a merge
+        if (o.writable) removeFile(path.join(dir, f.name)); // covered by a merge
         continue;
       }
       if (f.to > o.logEnd) {
@@ -127,7 +128,7 @@ export class StreamDirectory {
     this.chain.splice(first, old.length, { from, to, name, reader });
     for (const s of old) {
       s.reader?.close();
-      if (s.name !== name) fs.rmSync(path.join(this.dir, s.name), { force: true });
+      if (s.name !== name) removeFile(path.join(this.dir, s.name));
     }
   }
 

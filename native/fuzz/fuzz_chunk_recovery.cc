@@ -32,16 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace annals;
   const std::string dir = TempDir();
   {
-    FileDescriptor fd =
-        FileDescriptor::Open(ChunkFile::PathFor(dir, 0), O_RDWR | O_CREAT | O_TRUNC);
-    if (::ftruncate(fd.get(), kChunk) != 0) std::abort();
+    FileDescriptor fd = FileDescriptor::Open(ChunkFile::PathFor(dir, 0), OpenMode::kCreateTruncate);
+    SetSparseSize(fd, kChunk, dir);
     uint8_t header[kChunkHeaderSize];
     ChunkHeader{0, kChunk, 1}.EncodeTo(header);
-    WriteAllAt(fd.get(), header, sizeof header, 0);
+    WriteAllAt(fd, header, sizeof header, 0);
     // The first 16 input bytes choose the checkpoint; the rest is the data region.
     const size_t skip = size < 16 ? size : 16;
     const size_t n = std::min<size_t>(size - skip, ChunkDataCapacityEnd(kChunk) - kChunkHeaderSize);
-    if (n > 0) WriteAllAt(fd.get(), data + skip, n, kChunkHeaderSize);
+    if (n > 0) WriteAllAt(fd, data + skip, n, kChunkHeaderSize);
     if (skip == 16) {
       Checkpoint cp;
       cp.durable_end = LoadU64(data) % (kChunk + 1);
@@ -49,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       cp.tail_records = LoadU32(data + 12) & 0xFF;
       uint8_t raw[kCheckpointSize];
       cp.EncodeTo(raw);
-      FileDescriptor c = FileDescriptor::Open(dir + "/writer.chk", O_RDWR | O_CREAT | O_TRUNC);
-      WriteAllAt(c.get(), raw, sizeof raw, 0);
+      FileDescriptor c = FileDescriptor::Open(dir + "/writer.chk", OpenMode::kCreateTruncate);
+      WriteAllAt(c, raw, sizeof raw, 0);
     }
   }
   try {

@@ -47,7 +47,7 @@ void RunOne(const uint8_t* data, size_t size) {
   const int raw = ::mkstemp(path.data());
   if (raw < 0) std::abort();
   FileDescriptor fd(raw);
-  if (size > 0) WriteAllAt(fd.get(), data, size, 0);
+  if (size > 0) WriteAllAt(fd, data, size, 0);
   try {
     auto dir = DirectoryFile::Open(path);
     // Targets from the input's last bytes: likely ids in a seed, mutated ones elsewhere.

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int raw = ::mkstemp(path.data());
   if (raw < 0) std::abort();
   FileDescriptor fd(raw);
-  if (size > 0) WriteAllAt(fd.get(), data, size, 0);
+  if (size > 0) WriteAllAt(fd, data, size, 0);
   try {
     auto seg = IndexSegment::Open(path);
     const uint64_t key = size >= 8 ? LoadU64(data + size - 8) : 0;

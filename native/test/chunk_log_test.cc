@@ -1,8 +1,5 @@
 #include "../chunk_log.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -126,9 +123,8 @@ TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
   std::vector<uint8_t> tail;
   AddFrame(&tail, 80, true);
   {
-    const int fd = ::open(ChunkFile::PathFor(dir, 0).c_str(), O_RDWR);
-    CHECK(::pwrite(fd, tail.data(), tail.size() / 2, static_cast<off_t>(end)) > 0);
-    ::close(fd);
+    FileDescriptor fd = FileDescriptor::Open(ChunkFile::PathFor(dir, 0), OpenMode::kReadWrite);
+    WriteAllAt(fd, tail.data(), tail.size() / 2, end);
   }
   {
     ChunkLog log(dir, kChunk, false);
@@ -140,10 +136,9 @@ TEST(RecoveryCutsATornTailAndReadsRefuseCheckpointedDamage) {
   }
   // Damage inside checkpointed data.
   {
-    const int fd = ::open(ChunkFile::PathFor(dir, 0).c_str(), O_RDWR);
+    FileDescriptor fd = FileDescriptor::Open(ChunkFile::PathFor(dir, 0), OpenMode::kReadWrite);
     const uint8_t junk = 0xEE;
-    CHECK(::pwrite(fd, &junk, 1, static_cast<off_t>(kChunkHeaderSize + 30)) == 1);
-    ::close(fd);
+    WriteAllAt(fd, &junk, 1, kChunkHeaderSize + 30);
   }
   // Checkpointed data is not re-read at open; the damaged frame is refused when it is read.
   ChunkLog log(dir, kChunk, false);

@@ -92,11 +92,11 @@ std::vector<std::string> PageAll(const DirectoryFile& dir, uint32_t limit,
 }
 
 std::string Corrupt(const std::string& path, uint64_t offset, uint8_t mask) {
-  FileDescriptor fd = FileDescriptor::Open(path, O_RDWR);
+  FileDescriptor fd = FileDescriptor::Open(path, OpenMode::kReadWrite);
   uint8_t b = 0;
-  CHECK(ReadAllAt(fd.get(), &b, 1, offset));
+  CHECK(ReadAllAt(fd, &b, 1, offset));
   b ^= mask;
-  WriteAllAt(fd.get(), &b, 1, offset);
+  WriteAllAt(fd, &b, 1, offset);
   return path;
 }
 
@@ -322,12 +322,12 @@ TEST(DirectoryDamageIsCorruption) {
   CHECK_THROWS_CODE(DirectoryFile::Open(cut), "CORRUPTION");
   const std::string v2 = CopyOf(good, dir + "/v2.dir");
   {
-    FileDescriptor fd = FileDescriptor::Open(v2, O_RDWR);
+    FileDescriptor fd = FileDescriptor::Open(v2, OpenMode::kReadWrite);
     uint8_t header[kDirectoryPageSize];
-    CHECK(ReadAllAt(fd.get(), header, sizeof header, 0));
+    CHECK(ReadAllAt(fd, header, sizeof header, 0));
     header[8] = 2;
     StoreU32(header + 124, Crc32c(header, 124));
-    WriteAllAt(fd.get(), header, sizeof header, 0);
+    WriteAllAt(fd, header, sizeof header, 0);
   }
   try {
     DirectoryFile::Open(v2);

@@ -1,8 +1,5 @@
 #include "../flusher.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -17,7 +14,7 @@ namespace {
 
 std::shared_ptr<FileDescriptor> TempFile() {
   const std::string path = annals::test::TempDir() + "/f";
-  return std::make_shared<FileDescriptor>(::open(path.c_str(), O_RDWR | O_CREAT, 0644));
+  return std::make_shared<FileDescriptor>(FileDescriptor::Open(path, OpenMode::kReadWriteCreate));
 }
 
 struct Outcomes {
@@ -42,7 +39,7 @@ TEST(FlusherRunsEveryJobInOrderAndDrainsOnDestruction) {
       job.data = file;
       flusher.Submit(std::move(job));
     }
-    // A failing job in the middle (fdatasync of a closed descriptor) reports its error and does
+    // A failing job in the middle (a sync of a closed descriptor) reports its error and does
     // not stop the jobs after it.
     FlushJob bad;
     bad.data = std::make_shared<FileDescriptor>();
