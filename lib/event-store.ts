@@ -19,6 +19,7 @@ import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
+import type { AggregateOptions, AnnalsStore, AppendManyItem, SubscribeOptions } from './store-api.js';
 import { StoreReader } from './store-reader.js';
 import { type Subscription, subscription, VisibilitySignal } from './subscription.js';
 import type {
@@ -33,17 +34,7 @@ import type {
 } from './types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger } from './validation.js';
 
-export interface AppendManyItem extends AppendOptions {
-  streamId: string;
-  events: EventData[];
-}
-
-export interface AggregateOptions<S> {
-  initialState: S;
-  evolve: (state: S, event: RecordedEvent) => S;
-  /** Save a snapshot when at least this many events were folded. */
-  snapshotEvery?: number;
-}
+export type { AggregateOptions, AppendManyItem } from './store-api.js';
 
 function checkObject(name: string, v: unknown): void {
   if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
@@ -53,7 +44,7 @@ function optionalCount(name: string, v: unknown): void {
   if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
 }
 
-export class EventStore {
+export class EventStore implements AnnalsStore {
   private closed = false;
   private readonly writer: LogWriter;
   private readonly index: StoreIndex;
@@ -234,7 +225,7 @@ export class EventStore {
    * in order, with no gap and no duplicate; one stream (`streamId`) or the whole log. Ends when
    * `close()` is called or the store closes.
    */
-  subscribe(options: { streamId?: string; after?: number; fromEnd?: boolean } = {}): Subscription {
+  subscribe(options: SubscribeOptions = {}): Subscription {
     this.checkOpen();
     checkObject('options', options);
     optionalCount('after', options.after);
@@ -243,6 +234,8 @@ export class EventStore {
     const ended = () => this.closed;
     if (options.streamId !== undefined) {
       const id = checkStreamId(options.streamId, this.options.limits);
+      // `after` must be an event's position, as for the whole log (startAfter refuses others).
+      if (options.after !== undefined) this.reader.startAfter(options.after);
       let next = options.fromEnd
         ? this.reader.visibleVersion(id) + 1
         : options.after === undefined

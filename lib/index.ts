@@ -17,10 +17,14 @@ export {
   ReadOnlyError,
   StoreClosedError,
   StoreLockedError,
+  UnavailableError,
   WrongExpectedVersionError,
 } from './errors.js';
-export { type AppendManyItem, EventStore } from './event-store.js';
+export { EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
+export type { Snapshot } from './snapshot-store.js';
+export type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats, SubscribeOptions } from './store-api.js';
+export type { Subscription } from './subscription.js';
 export type {
   AppendOptions,
   Durability,

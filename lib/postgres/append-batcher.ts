@@ -1,0 +1,255 @@
+/**
+ * Group commit for the PostgreSQL store: append calls made while a transaction runs wait in a
+ * queue and go together into the next one, in call order, each checked against the ones before
+ * it; one transaction of this store runs at a time, so calls of one process apply in call order.
+ *
+ * A transaction: BEGIN and the advisory locks of every stream and command id it touches (sorted,
+ * so two transactions never wait on each other in a cycle); then, in one statement, the streams'
+ * versions and the commands already stored (read after the locks, so final until commit) and the
+ * allocation of positions; then the planned rows in one statement; COMMIT.
+ *
+ * Faults: a connection that breaks before COMMIT was sent leaves nothing (the server rolls back),
+ * and the batch is tried again on a new connection until `reconnectTimeoutMs`. One that breaks
+ * while COMMIT is under way is settled by asking the server for the transaction's status
+ * (`pg_xact_status`): committed appends are acknowledged, others tried again. An append is
+ * acknowledged only after its COMMIT returned or was seen committed: nothing acknowledged is lost.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { type AppendResult, LimitExceededError, UnavailableError } from '../errors.js';
+import { type AppendCall, BatchRows, type BatchState, planCall, settleRepeats } from './append-plan.js';
+import { isConnectionError, toStoreError } from './pg-errors.js';
+import type { Queries } from './queries.js';
+
+/** Events and bytes one transaction takes at most (a larger single call goes alone). */
+const MAX_BATCH_EVENTS = 20_000;
+const MAX_BATCH_BYTES = 32 << 20;
+const ROOM_WAIT_MS = 5000;
+
+interface Queued {
+  call: AppendCall;
+  resolve: (results: (AppendResult | Error)[]) => void;
+  reject: (err: Error) => void;
+}
+
+export interface BatcherHost {
+  pool: pg.Pool;
+  queries: Queries;
+  schema: string;
+  reconnectTimeoutMs: number;
+  maxPendingBytes: number;
+  /** Called after each commit with the transaction's id (as text). */
+  committed(tx: string): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class AppendBatcher {
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  private running: Promise<void> | undefined;
+  private waitChain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly host: BatcherHost) {}
+
+  /** Queues a call; resolves with its per-item results once its transaction committed. */
+  async submit(call: AppendCall): Promise<(AppendResult | Error)[]> {
+    if (this.queuedBytes + call.bytes > this.host.maxPendingBytes && this.queue.length > 0) await this.waitForRoom(call.bytes);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ call, resolve, reject });
+      this.queuedBytes += call.bytes;
+      this.kick();
+    });
+  }
+
+  /** Runs `fn` once every call queued so far is settled, before any queued after. */
+  async barrier<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    return fn();
+  }
+
+  /** Settles when nothing is queued or running. */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private waitForRoom(bytes: number): Promise<void> {
+    const turn = this.waitChain.then(async () => {
+      const deadline = Date.now() + ROOM_WAIT_MS;
+      while (this.queuedBytes + bytes > this.host.maxPendingBytes && this.queue.length > 0) {
+        if (Date.now() > deadline) {
+          throw new LimitExceededError(`${this.queuedBytes} bytes of appends wait for the database, past limits.maxPendingBytes`);
+        }
+        await sleep(1);
+      }
+    });
+    this.waitChain = turn.catch(() => {});
+    return turn;
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      try {
+        while (this.queue.length > 0) await this.runBatch(this.take());
+      } finally {
+        this.running = undefined;
+      }
+    })();
+  }
+
+  private take(): Queued[] {
+    let events = 0;
+    let bytes = 0;
+    let n = 0;
+    for (const q of this.queue) {
+      if (n > 0 && (events + q.call.eventCount > MAX_BATCH_EVENTS || bytes + q.call.bytes > MAX_BATCH_BYTES)) break;
+      events += q.call.eventCount;
+      bytes += q.call.bytes;
+      n++;
+    }
+    const batch = this.queue.splice(0, n);
+    this.queuedBytes -= bytes;
+    return batch;
+  }
+
+  private async runBatch(batch: Queued[]): Promise<void> {
+    const work = batch.filter((q) => q.call.groups.length > 0);
+    for (const q of batch) if (q.call.groups.length === 0) this.settle(q);
+    if (work.length === 0) return;
+    try {
+      await this.withReconnect(work);
+      for (const q of work) this.settle(q);
+    } catch (err) {
+      // One call's fault must not fail the others: alone, each gets its own outcome.
+      if (work.length > 1 && !(err instanceof UnavailableError)) {
+        for (const q of work) await this.runBatch([q]);
+        return;
+      }
+      for (const q of work) q.reject(err as Error);
+    }
+  }
+
+  private settle(q: Queued): void {
+    settleRepeats(q.call);
+    q.resolve(q.call.results);
+  }
+
+  /** Runs the transaction, again after connection faults, until it is decided or time is up. */
+  private async withReconnect(work: Queued[]): Promise<void> {
+    const deadline = Date.now() + this.host.reconnectTimeoutMs;
+    for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
+      const outcome = await this.transaction(work);
+      if (outcome.done) return;
+      if (Date.now() + delay > deadline) {
+        throw new UnavailableError(
+          `the append could not reach the database for ${this.host.reconnectTimeoutMs} ms: ${outcome.error.message}`,
+          outcome.unknown ? 'unknown' : 'not_written',
+          outcome.error,
+        );
+      }
+      await sleep(delay);
+    }
+  }
+
+  private lockKeys(work: Queued[]): { keys: string; streams: string[]; commands: string[] } {
+    const streams = new Set<string>();
+    const commands = new Set<string>();
+    for (const q of work) {
+      for (const g of q.call.groups)
+        for (const it of g) {
+          streams.add(it.streamId);
+          if (it.commandId !== undefined) commands.add(it.commandId);
+        }
+    }
+    const hash = (kind: string, id: string) =>
+      createHash('sha1').update(this.host.schema).update(kind).update(id).digest().readBigInt64BE(0);
+    const keys = [...new Set([...[...streams].map((s) => hash('\0s\0', s)), ...[...commands].map((c) => hash('\0c\0', c))])];
+    keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { keys: keys.join(','), streams: [...streams], commands: [...commands] };
+  }
+
+  /** One try: done, or the connection fault that stopped it (and whether COMMIT was under way). */
+  private async transaction(work: Queued[]): Promise<{ done: true } | { done: false; error: Error; unknown: boolean }> {
+    const { pool, queries } = this.host;
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      if (isConnectionError(err)) return { done: false, error: toStoreError(err, 'connect'), unknown: false };
+      throw toStoreError(err, 'connect');
+    }
+    let tx = '';
+    let phase: 'before' | 'commit' = 'before';
+    try {
+      const { keys, streams, commands } = this.lockKeys(work);
+      const total = work.reduce((n, q) => n + q.call.eventCount, 0);
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(k) FROM unnest('{${keys}}'::bigint[]) AS k`);
+      const state: BatchState = { streams: new Map(), commands: new Map(), nextPosition: 0 };
+      const read = await client.query({ ...queries.appendState, values: [streams, commands, total] });
+      for (const r of read.rows as { k: number; id: string; a: number; b: number; c: number; d: string }[]) {
+        if (r.k === 0) state.streams.set(r.id, { version: r.a, position: r.b });
+        else if (r.k === 1)
+          state.commands.set(r.id, { streamId: r.d, firstVersion: r.a, lastVersion: r.b, position: r.c, commandId: r.id });
+        else {
+          tx = r.id;
+          state.nextPosition = r.a;
+        }
+      }
+      const rows = new BatchRows();
+      const failures = new Map<Queued, Error>();
+      for (const q of work) {
+        for (const g of q.call.groups) for (const it of g) delete q.call.results[it.index];
+        const failure = planCall(q.call, state, rows);
+        if (failure) failures.set(q, failure);
+      }
+      if (rows.eventCount > 0) await client.query({ ...queries.appendWrite, values: rows.params() });
+      phase = 'commit';
+      await client.query(rows.eventCount > 0 ? 'COMMIT' : 'ROLLBACK');
+      client.release();
+      for (const [q, failure] of failures) q.reject(failure);
+      work.splice(0, work.length, ...work.filter((q) => !failures.has(q)));
+      if (rows.eventCount > 0) {
+        this.host.committed(tx);
+        void pool.query('SELECT pg_notify($1, $2)', [queries.channel, '']).catch(() => {});
+      }
+      return { done: true };
+    } catch (err) {
+      client.release(true);
+      if (!isConnectionError(err)) throw toStoreError(err, 'append');
+      const error = toStoreError(err, 'append');
+      if (phase === 'before' || tx === '') return { done: false, error, unknown: false };
+      return this.afterCommitFault(tx, error, work);
+    }
+  }
+
+  /** The connection broke while COMMIT ran: ask the server what became of the transaction. */
+  private async afterCommitFault(
+    tx: string,
+    error: Error,
+    work: Queued[],
+  ): Promise<{ done: true } | { done: false; error: Error; unknown: boolean }> {
+    const deadline = Date.now() + this.host.reconnectTimeoutMs;
+    for (let delay = 50; Date.now() < deadline; delay = Math.min(1000, delay * 2)) {
+      try {
+        const r = await this.host.pool.query<{ s: string | null }>('SELECT pg_xact_status($1::xid8) AS s', [tx]);
+        const status = r.rows[0]?.s;
+        if (status === 'committed') {
+          this.host.committed(tx);
+          return { done: true };
+        }
+        if (status === 'aborted') return { done: false, error, unknown: false };
+        if (status === null || status === undefined) break;
+      } catch (err) {
+        if (!isConnectionError(err)) break;
+      }
+      await sleep(delay);
+    }
+    // The results were planned for a commit that may have happened: they cannot be given as
+    // written, nor planned again.
+    for (const q of work)
+      q.reject(new UnavailableError(`the connection broke while the append committed: ${error.message}`, 'unknown', error));
+    work.length = 0;
+    return { done: true };
+  }
+}
