@@ -3,7 +3,8 @@
  * one connection for all subscriptions, reconnected with back-off when it breaks), after each of
  * this store's own commits, and every `pollIntervalMs` while any subscription is open (a
  * notification may be lost with a broken connection, and rows of a transaction become readable
- * in global order only once older transactions end, which sends no notification). A wake-up only
+ * in global order only once older transactions end, which sends no notification). An open
+ * subscription keeps the process alive; closing it (or the store) lets the process end. A wake-up only
  * makes subscriptions read from their own cursors, so a missed or extra one loses or repeats
  * nothing.
  */
@@ -28,8 +29,8 @@ export class Listener {
   acquire(): void {
     this.users++;
     if (this.users > 1 || this.stopped) return;
+    // Not unref'd: a process following the log of other processes waits for their events.
     this.timer = setInterval(() => this.signal.notify(), this.pollIntervalMs);
-    this.timer.unref();
     this.connect(100);
   }
 
