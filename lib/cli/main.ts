@@ -14,6 +14,7 @@ import { PACKAGE_ROOT } from '../native.js';
 import { createServer, SERVER_DEFAULTS, type ServerOptions } from '../server/http-api.js';
 import type { EngineName } from '../types.js';
 import { verifyStore } from '../verify.js';
+import { copyStore, isPostgresUrl, openTarget } from './copy.js';
 import { exportEvents, importEvents } from './transfer.js';
 
 function fail(err: unknown): never {
@@ -213,6 +214,32 @@ program
       process.stderr.write(`imported ${r.imported} events, skipped ${r.skipped} already present\n`);
     } finally {
       await store.close();
+    }
+  });
+
+program
+  .command('copy <from> <to>')
+  .description(
+    'copy every event from one store to another (a directory or a postgres:// URL), keeping order, versions, command ids, ids and metadata; resumable',
+  )
+  .option('--from-schema <schema>', 'schema of a PostgreSQL source (default annals)')
+  .option('--to-schema <schema>', 'schema of a PostgreSQL destination (default annals)')
+  .action(async (from: string, to: string, o: { fromSchema?: string; toSchema?: string }) => {
+    if (!isPostgresUrl(from)) requireStore(from);
+    const source = await openTarget(from, { readOnly: true, schema: o.fromSchema });
+    try {
+      const dest = await openTarget(to, { schema: o.toSchema });
+      try {
+        const progress = bar('copy');
+        progress.start((await source.stats()).eventCount, 0);
+        const r = await copyStore(source, dest, { onProgress: (done) => progress.update(done) });
+        progress.stop();
+        process.stderr.write(`copied ${r.copied} events, skipped ${r.skipped} already present\n`);
+      } finally {
+        await dest.close();
+      }
+    } finally {
+      await source.close();
     }
   });
 
