@@ -3,10 +3,8 @@
  * queue and go together into the next one, in call order, each checked against the ones before
  * it; one transaction of this store runs at a time, so calls of one process apply in call order.
  *
- * A transaction: BEGIN and the advisory locks of every stream and command id it touches (sorted,
- * so two transactions never wait on each other in a cycle); then, in one statement, the streams'
- * versions and the commands already stored (read after the locks, so final until commit) and the
- * allocation of positions; then the planned rows in one statement; COMMIT.
+ * A transaction is two round trips (append-sql.ts): its locks, reads and position allocation;
+ * then, once the batch is planned against what it read, its rows and COMMIT.
  *
  * Faults: a connection that breaks before COMMIT was sent leaves nothing (the server rolls back),
  * and the batch is tried again on a new connection until `reconnectTimeoutMs`. One that breaks
@@ -18,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { type AppendResult, LimitExceededError, UnavailableError } from '../errors.js';
 import { type AppendCall, BatchRows, type BatchState, planCall, settleRepeats } from './append-plan.js';
+import { stateSql, writeSql } from './append-sql.js';
 import { isConnectionError, toStoreError } from './pg-errors.js';
 import type { Queries } from './queries.js';
 
@@ -28,6 +27,8 @@ const ROOM_WAIT_MS = 5000;
 
 interface Queued {
   call: AppendCall;
+  /** A read that must see every call queued before it and none queued after (subscribe fromEnd). */
+  barrier?: () => Promise<void>;
   resolve: (results: (AppendResult | Error)[]) => void;
   reject: (err: Error) => void;
 }
@@ -42,12 +43,23 @@ export interface BatcherHost {
   committed(tx: string): void;
 }
 
+interface StateRow {
+  k: number;
+  id: string;
+  a: number;
+  b: number;
+  c: number;
+  d: string;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class AppendBatcher {
   private queue: Queued[] = [];
   private queuedBytes = 0;
   private running: Promise<void> | undefined;
+  /** The connection appends use, kept between transactions (one runs at a time). */
+  private client: pg.PoolClient | undefined;
   private waitChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly host: BatcherHost) {}
@@ -63,14 +75,25 @@ export class AppendBatcher {
   }
 
   /** Runs `fn` once every call queued so far is settled, before any queued after. */
-  async barrier<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.running) await this.running;
-    return fn();
+  barrier<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const call: AppendCall = { groups: [], atomic: true, timestamp: 0, results: [], repeats: new Map(), eventCount: 0, bytes: 0 };
+      const barrier = () => fn().then(resolve, reject);
+      this.queue.push({ call, barrier, resolve: () => {}, reject });
+      this.kick();
+    });
   }
 
   /** Settles when nothing is queued or running. */
   async drain(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  /** Drains, then gives the append connection back (before the pool ends). */
+  async close(): Promise<void> {
+    await this.drain();
+    this.client?.release();
+    this.client = undefined;
   }
 
   private waitForRoom(bytes: number): Promise<void> {
@@ -103,6 +126,10 @@ export class AppendBatcher {
     let bytes = 0;
     let n = 0;
     for (const q of this.queue) {
+      if (q.barrier) {
+        if (n === 0) n = 1;
+        break;
+      }
       if (n > 0 && (events + q.call.eventCount > MAX_BATCH_EVENTS || bytes + q.call.bytes > MAX_BATCH_BYTES)) break;
       events += q.call.eventCount;
       bytes += q.call.bytes;
@@ -114,6 +141,7 @@ export class AppendBatcher {
   }
 
   private async runBatch(batch: Queued[]): Promise<void> {
+    if (batch[0]?.barrier) return batch[0].barrier();
     const work = batch.filter((q) => q.call.groups.length > 0);
     for (const q of batch) if (q.call.groups.length === 0) this.settle(q);
     if (work.length === 0) return;
@@ -174,7 +202,9 @@ export class AppendBatcher {
     const { pool, queries } = this.host;
     let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      this.client ??= await pool.connect();
+      client = this.client;
+      (client as unknown as { ref?: () => void }).ref?.();
     } catch (err) {
       if (isConnectionError(err)) return { done: false, error: toStoreError(err, 'connect'), unknown: false };
       throw toStoreError(err, 'connect');
@@ -184,10 +214,10 @@ export class AppendBatcher {
     try {
       const { keys, streams, commands } = this.lockKeys(work);
       const total = work.reduce((n, q) => n + q.call.eventCount, 0);
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(k) FROM unnest('{${keys}}'::bigint[]) AS k`);
+      const lit = (v: string) => client.escapeLiteral(v);
+      const results = (await client.query(stateSql(this.host.schema, keys, streams, commands, total, lit))) as unknown as pg.QueryResult[];
       const state: BatchState = { streams: new Map(), commands: new Map(), nextPosition: 0 };
-      const read = await client.query({ ...queries.appendState, values: [streams, commands, total] });
-      for (const r of read.rows as { k: number; id: string; a: number; b: number; c: number; d: string }[]) {
+      for (const r of (results[results.length - 1] as pg.QueryResult).rows as StateRow[]) {
         if (r.k === 0) state.streams.set(r.id, { version: r.a, position: r.b });
         else if (r.k === 1)
           state.commands.set(r.id, { streamId: r.d, firstVersion: r.a, lastVersion: r.b, position: r.c, commandId: r.id });
@@ -196,26 +226,24 @@ export class AppendBatcher {
           state.nextPosition = r.a;
         }
       }
-      const rows = new BatchRows();
+      const rows = new BatchRows(lit);
       const failures = new Map<Queued, Error>();
       for (const q of work) {
         for (const g of q.call.groups) for (const it of g) delete q.call.results[it.index];
         const failure = planCall(q.call, state, rows);
         if (failure) failures.set(q, failure);
       }
-      if (rows.eventCount > 0) await client.query({ ...queries.appendWrite, values: rows.params() });
       phase = 'commit';
-      await client.query(rows.eventCount > 0 ? 'COMMIT' : 'ROLLBACK');
-      client.release();
+      await client.query(rows.eventCount > 0 ? writeSql(this.host.schema, rows, queries.channel) : 'ROLLBACK');
+      // Held between transactions, the connection must not keep an idle process alive.
+      (client as unknown as { unref?: () => void }).unref?.();
       for (const [q, failure] of failures) q.reject(failure);
       work.splice(0, work.length, ...work.filter((q) => !failures.has(q)));
-      if (rows.eventCount > 0) {
-        this.host.committed(tx);
-        void pool.query('SELECT pg_notify($1, $2)', [queries.channel, '']).catch(() => {});
-      }
+      if (rows.eventCount > 0) this.host.committed(tx);
       return { done: true };
     } catch (err) {
       client.release(true);
+      this.client = undefined;
       if (!isConnectionError(err)) throw toStoreError(err, 'append');
       const error = toStoreError(err, 'append');
       if (phase === 'before' || tx === '') return { done: false, error, unknown: false };

@@ -115,29 +115,26 @@ export interface BatchState {
   nextPosition: number;
 }
 
-/** The rows of one transaction, as the column arrays its write statement takes. */
+/** Quotes a string as an SQL literal (the connection's own escaping: pg's escapeLiteral). */
+export type Literal = (text: string) => string;
+
+/**
+ * The rows of one transaction as SQL value lists: the write goes as one simple-protocol message
+ * together with its COMMIT (one round trip), which takes no parameters, so every value is a
+ * literal: numbers as digits, text through the connection's escaping, bytes as hex.
+ */
 export class BatchRows {
-  readonly ev: unknown[][] = Array.from({ length: 11 }, () => []);
+  readonly events: string[] = [];
   readonly streams = new Map<string, StreamState>();
   readonly commands: AppendResult[] = [];
+  constructor(readonly lit: Literal) {}
   get eventCount(): number {
-    return (this.ev[0] as unknown[]).length;
+    return this.events.length;
   }
-  params(): unknown[] {
-    const ids = [...this.streams.keys()];
-    const st = [...this.streams.values()];
-    const c = this.commands;
-    return [
-      ...this.ev,
-      ids,
-      st.map((x) => x.version),
-      st.map((x) => x.position),
-      c.map((r) => r.commandId),
-      c.map((r) => r.streamId),
-      c.map((r) => r.firstVersion),
-      c.map((r) => r.lastVersion),
-      c.map((r) => r.position),
-    ];
+  value(v: string | Uint8Array | undefined): string {
+    if (typeof v === 'string') return `${this.lit(v)}, NULL`;
+    if (v instanceof Uint8Array) return `NULL, decode('${asBuffer(v).toString('hex')}', 'hex')`;
+    return 'NULL, NULL';
   }
 }
 
@@ -192,20 +189,14 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
     for (const item of group) {
       const prev = state.streams.get(item.streamId)?.version ?? 0;
       let position = 0;
+      const stream = rows.lit(item.streamId);
+      const command = item.commandId === undefined ? 'NULL' : rows.lit(item.commandId);
       item.events.forEach((e, k) => {
         position = state.nextPosition++;
-        const [pos, sid, ver, type, data, dataBytes, meta, metaBytes, id, cmd, ts] = rows.ev as unknown[][];
-        pos!.push(position);
-        sid!.push(item.streamId);
-        ver!.push(prev + k + 1);
-        type!.push(e.type);
-        data!.push(typeof e.data === 'string' ? e.data : null);
-        dataBytes!.push(e.data instanceof Uint8Array ? asBuffer(e.data) : null);
-        meta!.push(typeof e.metadata === 'string' ? e.metadata : null);
-        metaBytes!.push(e.metadata instanceof Uint8Array ? asBuffer(e.metadata) : null);
-        id!.push(e.id ?? uuid7(call.timestamp));
-        cmd!.push(item.commandId ?? null);
-        ts!.push(call.timestamp);
+        const id = rows.lit(e.id ?? uuid7(call.timestamp));
+        rows.events.push(
+          `(${position}, ${stream}, ${prev + k + 1}, ${rows.lit(e.type)}, ${rows.value(e.data)}, ${rows.value(e.metadata)}, ${id}, ${command}, ${call.timestamp})`,
+        );
       });
       const result: AppendResult = { streamId: item.streamId, firstVersion: prev + 1, lastVersion: prev + item.events.length, position };
       if (item.commandId !== undefined) {

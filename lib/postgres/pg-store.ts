@@ -433,7 +433,7 @@ export class PostgresEventStore implements AnnalsStore {
     this.closed = true;
     this.listener.close();
     try {
-      await this.batcher.drain();
+      await this.batcher.close();
     } finally {
       await this.pool.end().catch(() => {});
     }

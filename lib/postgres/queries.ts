@@ -91,25 +91,5 @@ export function buildQueries(schema: string) {
         (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = $1 AND c.relkind IN ('r', 'S')) AS bytes`,
     ),
-    // The append transaction: its locks, then what it checks, then its writes.
-    appendState: q(
-      'appendState',
-      `SELECT 0 AS k, stream_id AS id, version AS a, position AS b, NULL::bigint AS c, NULL::text AS d FROM ${s}.streams WHERE stream_id = ANY($1::text[])
-       UNION ALL SELECT 1, command_id, first_version, last_version, position, stream_id FROM ${s}.commands WHERE command_id = ANY($2::text[])
-       UNION ALL SELECT 2, tx::text, first, NULL, NULL, NULL FROM ${s}.allocate_positions($3)`,
-    ),
-    appendWrite: q(
-      'appendWrite',
-      `WITH ev AS (
-         INSERT INTO ${s}.events (${COLS})
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bytea[], $9::text[], $10::text[], $11::bigint[])
-       ), st AS (
-         INSERT INTO ${s}.streams (stream_id, version, position) SELECT * FROM unnest($12::text[], $13::bigint[], $14::bigint[])
-         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position
-       ), cm AS (
-         INSERT INTO ${s}.commands (command_id, stream_id, first_version, last_version, position)
-         SELECT * FROM unnest($15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[])
-       ) SELECT 1`,
-    ),
   };
 }
