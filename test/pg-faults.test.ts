@@ -130,6 +130,7 @@ describe.skipIf(PG_SKIP !== undefined)(`PostgreSQL store faults${PG_SKIP ? ` (sk
     const s = await PostgresEventStore.connect(server!.url, { schema: 'gone', reconnectTimeoutMs: 1000 });
     await s.append('g', [{ type: 'T', data: { a: 'a-0' } }]);
     server!.halt('immediate');
+    await sleep(200); // the client sees its connection close
     try {
       const err = await s.append('g', [{ type: 'T', data: { a: 'a-1' } }]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UnavailableError);

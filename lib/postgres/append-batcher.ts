@@ -15,6 +15,8 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { type AppendResult, LimitExceededError, UnavailableError } from '../errors.js';
+import { appendOneSql, findLone, loneItem, type OneRow, settleOne } from './append-one.js';
+import type { PreparedItem } from './append-plan.js';
 import { type AppendCall, BatchRows, type BatchState, planCall, settleRepeats } from './append-plan.js';
 import { stateSql, writeSql } from './append-sql.js';
 import { isConnectionError, toStoreError } from './pg-errors.js';
@@ -42,6 +44,8 @@ export interface BatcherHost {
   /** Called after each commit with the transaction's id (as text). */
   committed(tx: string): void;
 }
+
+type Outcome = { done: true } | { done: false; error: Error; unknown: boolean };
 
 interface StateRow {
   k: number;
@@ -92,8 +96,7 @@ export class AppendBatcher {
   /** Drains, then gives the append connection back (before the pool ends). */
   async close(): Promise<void> {
     await this.drain();
-    this.client?.release();
-    this.client = undefined;
+    if (this.client) this.drop(this.client, false);
   }
 
   private waitForRoom(bytes: number): Promise<void> {
@@ -202,17 +205,27 @@ export class AppendBatcher {
     const { pool, queries } = this.host;
     let client: pg.PoolClient;
     try {
-      this.client ??= await pool.connect();
+      if (!this.client) {
+        const fresh = await pool.connect();
+        // A connection that breaks while idle is dropped at once: the next append connects anew
+        // instead of sending into a dead socket (which would leave its outcome to be found out).
+        const drop = () => this.drop(fresh, true);
+        fresh.once('end', drop);
+        fresh.on('error', drop);
+        this.client = fresh;
+      }
       client = this.client;
       (client as unknown as { ref?: () => void }).ref?.();
     } catch (err) {
       if (isConnectionError(err)) return { done: false, error: toStoreError(err, 'connect'), unknown: false };
       throw toStoreError(err, 'connect');
     }
+    const { keys, streams, commands } = this.lockKeys(work);
+    const lone = loneItem(work.map((q) => q.call));
+    if (lone) return this.lone(client, work, lone, keys);
     let tx = '';
     let phase: 'before' | 'commit' = 'before';
     try {
-      const { keys, streams, commands } = this.lockKeys(work);
       const total = work.reduce((n, q) => n + q.call.eventCount, 0);
       const lit = (v: string) => client.escapeLiteral(v);
       const results = (await client.query(stateSql(this.host.schema, keys, streams, commands, total, lit))) as unknown as pg.QueryResult[];
@@ -242,13 +255,59 @@ export class AppendBatcher {
       if (rows.eventCount > 0) this.host.committed(tx);
       return { done: true };
     } catch (err) {
-      client.release(true);
-      this.client = undefined;
+      this.drop(client, true);
       if (!isConnectionError(err)) throw toStoreError(err, 'append');
       const error = toStoreError(err, 'append');
       if (phase === 'before' || tx === '') return { done: false, error, unknown: false };
       return this.afterCommitFault(tx, error, work);
     }
+  }
+
+  /** Gives the held connection back to the pool (destroyed when broken), once. */
+  private drop(client: pg.PoolClient, broken: boolean): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    client.release(broken);
+  }
+
+  /** One call of one stream in one round trip (append-one.ts). */
+  private async lone(client: pg.PoolClient, work: Queued[], item: PreparedItem, keys: string): Promise<Outcome> {
+    const q = work[0] as Queued;
+    const pid = (client as unknown as { processID: number }).processID;
+    try {
+      const lit = (v: string) => client.escapeLiteral(v);
+      const sql = appendOneSql(this.host.schema, keys, item, q.call.timestamp, this.host.queries.channel, lit);
+      const results = (await client.query(sql)) as unknown as pg.QueryResult[];
+      (client as unknown as { unref?: () => void }).unref?.();
+      return this.settleLone(work, item, (results[1] as pg.QueryResult).rows[0] as OneRow);
+    } catch (err) {
+      this.drop(client, true);
+      if (!isConnectionError(err)) throw toStoreError(err, 'append');
+      const error = toStoreError(err, 'append');
+      // The client refused to send on a connection it knew was broken: nothing reached the server.
+      if (/not queryable/.test((err as Error).message)) return { done: false, error, unknown: false };
+      const deadline = Date.now() + this.host.reconnectTimeoutMs;
+      for (let delay = 50; Date.now() < deadline; delay = Math.min(1000, delay * 2)) {
+        const seen = await findLone(this.host.pool, this.host.schema, item, pid).catch(() => undefined);
+        if (seen?.found) return this.settleLone(work, item, seen.found);
+        if (seen) return { done: false, error, unknown: false };
+        await sleep(delay);
+      }
+      q.reject(new UnavailableError(`the connection broke while the append committed: ${error.message}`, 'unknown', error));
+      work.length = 0;
+      return { done: true };
+    }
+  }
+
+  private settleLone(work: Queued[], item: PreparedItem, row: OneRow): Outcome {
+    const q = work[0] as Queued;
+    const failure = settleOne(q.call, item, row);
+    if (failure) {
+      q.reject(failure);
+      work.length = 0;
+    }
+    if (row.status === 0 && row.tx) this.host.committed(row.tx);
+    return { done: true };
   }
 
   /** The connection broke while COMMIT ran: ask the server what became of the transaction. */

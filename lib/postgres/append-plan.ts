@@ -20,7 +20,8 @@ import { checkCommandId, checkExpectedVersion, checkStreamId, normalizeEvents, v
 
 export interface PreparedEvent {
   type: string;
-  id: string | undefined;
+  /** As given, or a version 7 UUID made when the call was made. */
+  id: string;
   data: string | Uint8Array | undefined;
   metadata: string | Uint8Array | undefined;
 }
@@ -32,6 +33,8 @@ export interface PreparedItem {
   expected: ExpectedVersion;
   commandId: string | undefined;
   events: PreparedEvent[];
+  /** The first event's id was made here (a random UUID, unique: it identifies this write). */
+  ownFirstId: boolean;
 }
 
 export interface AppendCall {
@@ -79,7 +82,7 @@ export function prepareCall(items: AppendItem[], callCommandId: string | undefin
           (e.dataBytes ?? (e.data as Uint8Array | undefined)?.length ?? 0) +
           (e.metadataBytes ?? (e.metadata as Uint8Array | undefined)?.length ?? 0) +
           64;
-        return { type: e.type, id: e.id, data: e.data, metadata: e.metadata };
+        return { type: e.type, id: e.id ?? uuid7(call.timestamp), data: e.data, metadata: e.metadata };
       });
       if (commandId !== undefined) {
         const earlier = firstUse.get(commandId);
@@ -91,7 +94,8 @@ export function prepareCall(items: AppendItem[], callCommandId: string | undefin
         }
         if (earlier === undefined) firstUse.set(commandId, i);
       }
-      const item: PreparedItem = { index: i, streamId, expected, commandId, events };
+      const ownFirstId = (normalized[0] as { id?: string }).id === undefined;
+      const item: PreparedItem = { index: i, streamId, expected, commandId, events, ownFirstId };
       call.eventCount += events.length;
       if (atomic && call.groups.length > 0) (call.groups[0] as PreparedItem[]).push(item);
       else call.groups.push([item]);
@@ -193,7 +197,7 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
       const command = item.commandId === undefined ? 'NULL' : rows.lit(item.commandId);
       item.events.forEach((e, k) => {
         position = state.nextPosition++;
-        const id = rows.lit(e.id ?? uuid7(call.timestamp));
+        const id = rows.lit(e.id);
         rows.events.push(
           `(${position}, ${stream}, ${prev + k + 1}, ${rows.lit(e.type)}, ${rows.value(e.data)}, ${rows.value(e.metadata)}, ${id}, ${command}, ${call.timestamp})`,
         );

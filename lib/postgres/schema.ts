@@ -85,6 +85,49 @@ const MIGRATIONS: ((s: string) => string)[] = [
       RETURN QUERY SELECT f, x;
     END $$;
   `,
+  // 2: one append of one stream in one statement (one round trip with its commit): the same
+  // locks, checks and allocation as the batched path (append-sql.ts), for the common lone append.
+  // Status 0: written (a: first version, b: last, c: position of the last event, tx: its
+  // transaction); 1: wrong expected version (a: the stream's version); 2: duplicate command
+  // (a, b, c, d: the original result). Expected: -1 any, -2 no_stream, -3 stream_exists.
+  (s) => `
+    CREATE FUNCTION ${s}.append_one(keys bigint[], p_stream text, p_expected bigint, p_command text, p_ts bigint,
+      p_types text[], p_data text[], p_data_bytes bytea[], p_meta text[], p_meta_bytes bytea[], p_ids text[])
+    RETURNS TABLE (status int, tx text, a bigint, b bigint, c bigint, d text)
+    LANGUAGE plpgsql AS $$
+    DECLARE
+      cur bigint;
+      n int := cardinality(p_types);
+      f bigint;
+      x xid8;
+      r record;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(k) FROM unnest(keys) AS k;
+      IF p_command IS NOT NULL THEN
+        SELECT * INTO r FROM ${s}.commands WHERE command_id = p_command;
+        IF FOUND THEN
+          RETURN QUERY SELECT 2, NULL::text, r.first_version, r.last_version, r.position, r.stream_id;
+          RETURN;
+        END IF;
+      END IF;
+      SELECT version INTO cur FROM ${s}.streams WHERE stream_id = p_stream;
+      cur := coalesce(cur, 0);
+      IF NOT (p_expected = -1 OR (p_expected = -2 AND cur = 0) OR (p_expected = -3 AND cur > 0) OR p_expected = cur) THEN
+        RETURN QUERY SELECT 1, NULL::text, cur, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN;
+      END IF;
+      SELECT ap.first, ap.tx INTO f, x FROM ${s}.allocate_positions(n) AS ap;
+      INSERT INTO ${s}.events (position, stream_id, version, type, data, data_bytes, metadata, metadata_bytes, event_id, command_id, ts)
+        SELECT f + i - 1, p_stream, cur + i, p_types[i], p_data[i], p_data_bytes[i], p_meta[i], p_meta_bytes[i], p_ids[i], p_command, p_ts
+        FROM generate_series(1, n) AS i;
+      INSERT INTO ${s}.streams (stream_id, version, position) VALUES (p_stream, cur + n, f + n - 1)
+        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position;
+      IF p_command IS NOT NULL THEN
+        INSERT INTO ${s}.commands (command_id, stream_id, first_version, last_version, position) VALUES (p_command, p_stream, cur + 1, cur + n, f + n - 1);
+      END IF;
+      RETURN QUERY SELECT 0, x::text, cur + 1, cur + n, f + n - 1, NULL::text;
+    END $$;
+  `,
 ];
 
 /** The schema version this code writes. */
