@@ -9,7 +9,8 @@
  * nothing.
  */
 import pg from 'pg';
-import { VisibilitySignal } from '../subscription.js';
+import { type Subscription, subscription, VisibilitySignal } from '../subscription.js';
+import type { RecordedEvent } from '../types.js';
 
 export class Listener {
   readonly signal = new VisibilitySignal();
@@ -75,5 +76,43 @@ export class Listener {
         (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
       })
       .catch(broken);
+  }
+
+  /** A subscription over `next` that keeps the listener running while it is open. */
+  subscription(next: () => Promise<RecordedEvent[]>, ended: () => boolean): Subscription {
+    this.acquire();
+    const inner = subscription(this.signal, next, ended);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
+    return {
+      close: () => {
+        inner.close();
+        release();
+      },
+      [Symbol.asyncIterator]: () => {
+        const it = inner[Symbol.asyncIterator]() as AsyncGenerator<RecordedEvent>;
+        return {
+          next: async () => {
+            const r = await it.next().catch((err: unknown) => {
+              release();
+              throw err;
+            });
+            if (r.done) release();
+            return r;
+          },
+          return: async (v?: unknown) => {
+            release();
+            return it.return(v);
+          },
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        } as AsyncGenerator<RecordedEvent>;
+      },
+    };
   }
 }

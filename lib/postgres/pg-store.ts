@@ -12,7 +12,7 @@ import type { AppendItem } from '../append-planner.js';
 import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError, UnavailableError } from '../errors.js';
 import type { Snapshot } from '../snapshot-store.js';
 import type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats, SubscribeOptions } from '../store-api.js';
-import { type Subscription, subscription } from '../subscription.js';
+import type { Subscription } from '../subscription.js';
 import type { AppendOptions, EventData, ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger } from '../validation.js';
 import { AppendBatcher } from './append-batcher.js';
@@ -20,6 +20,7 @@ import { prepareCall } from './append-plan.js';
 import { Listener } from './listener.js';
 import { type PostgresStoreOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './options.js';
 import { isConnectionError, toStoreError } from './pg-errors.js';
+import { checkObject, encodeSnapshot, fold, optionalCount } from './pg-helpers.js';
 import { buildQueries, type EventRow, type Queries, toEvent } from './queries.js';
 import { migrate } from './schema.js';
 
@@ -29,15 +30,8 @@ export interface PostgresStoreStats extends BaseStoreStats {
 }
 
 const BATCH = 500;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function checkObject(name: string, v: unknown): void {
-  if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
-}
-
-function optionalCount(name: string, v: unknown): void {
-  if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-}
 
 /** int8 as a number (positions, versions and times stay below 2^53), xid8 as text. */
 const types = {
@@ -305,40 +299,7 @@ export class PostgresEventStore implements AnnalsStore {
       cursor += events.length;
       return events;
     };
-    this.listener.acquire();
-    const inner = subscription(this.listener.signal, next, () => this.closed);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.listener.release();
-    };
-    return {
-      close: () => {
-        inner.close();
-        release();
-      },
-      [Symbol.asyncIterator]: () => {
-        const it = inner[Symbol.asyncIterator]() as AsyncGenerator<RecordedEvent>;
-        return {
-          next: async () => {
-            const r = await it.next().catch((err: unknown) => {
-              release();
-              throw err;
-            });
-            if (r.done) release();
-            return r;
-          },
-          return: async (v?: unknown) => {
-            release();
-            return it.return(v);
-          },
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-        } as AsyncGenerator<RecordedEvent>;
-      },
-    };
+    return this.listener.subscription(next, () => this.closed);
   }
 
   /** Streams written most recently, newest first, with their versions. */
@@ -355,17 +316,7 @@ export class PostgresEventStore implements AnnalsStore {
     this.checkWritable();
     const id = checkStreamId(streamId, this.options.limits);
     if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
-    let text: string | null = null;
-    let bytes: Buffer | null = null;
-    if (state instanceof Uint8Array) bytes = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
-    else {
-      try {
-        text = JSON.stringify(state) ?? null;
-      } catch (err) {
-        throw new InvalidArgumentError(`snapshot state cannot be encoded as JSON: ${(err as Error).message}`);
-      }
-      if (text === null) throw new InvalidArgumentError('snapshot state cannot be encoded as JSON');
-    }
+    const [text, bytes] = encodeSnapshot(state);
     const current = await this.streamVersion(id);
     if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
     await this.rows(this.queries.saveSnapshot, [id, version, text, bytes]);
@@ -386,19 +337,7 @@ export class PostgresEventStore implements AnnalsStore {
     checkObject('options', options);
     if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
     optionalCount('snapshotEvery', options.snapshotEvery);
-    const snap = await this.loadSnapshot(id);
-    let state = snap ? (snap.state as S) : options.initialState;
-    let version = snap?.version ?? 0;
-    const start = version;
-    for (;;) {
-      const batch = await this.readStream(id, { fromVersion: version + 1, limit: 1000 });
-      for (const e of batch) state = options.evolve(state, e);
-      if (batch.length > 0) version = (batch[batch.length - 1] as RecordedEvent).version;
-      if (batch.length < 1000) break;
-    }
-    const every = options.snapshotEvery;
-    if (every && version - start >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
-    return { state, version };
+    return fold(this, id, options, !this.options.readOnly);
   }
 
   // ---- lifecycle ----
