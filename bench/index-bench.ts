@@ -1,5 +1,5 @@
 /**
- * Index bench (issue 4), native against JS on the same store: E events in S streams (plus one hot
+ * Index bench, native against JS on the same store: E events in S streams (plus one hot
  * stream of 1,000 events), one command per append. Measures open time at E/10 and E events, the
  * latest version of cold streams, absent command ids (Bloom filters), full reads of the 1,000-event
  * stream, segment build time per million entries, and the memory of the dictionaries.
@@ -186,7 +186,7 @@ export function printIndexBench(r: IndexBenchResult): void {
   for (const line of indexTargets(r)) console.log(line);
 }
 
-/** The issue's index targets for the native engine, as PASS/MISS lines (full runs: 10M events). */
+/** The index targets the project set itself for the native engine, as PASS/MISS lines (full runs: 10M events). */
 export function indexTargets(r: IndexBenchResult): string[] {
   const out: string[] = [];
   const open = Object.values(r.openMs.native ?? {});

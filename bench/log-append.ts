@@ -1,5 +1,5 @@
 /**
- * Data-log bench (issue 3): batched durable append per durability mode, native against JS, with
+ * Data-log bench: batched durable append per durability mode, native against JS, with
  * flush latency, and MB/s next to the disk's own sequential write speed measured in the same run.
  */
 import fs from 'node:fs';

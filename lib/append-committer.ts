@@ -163,7 +163,7 @@ export class AppendCommitter {
           lastVersion: a.firstVersion + a.count - 1,
           position: last,
         };
-        const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions };
+        const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions, types: a.types };
         if (a.commandId !== undefined) result.commandId = entry.commandId = a.commandId;
         indexed.push(entry);
         plan.results[t.itemIndexes[k] as number] = result;

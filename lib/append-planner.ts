@@ -4,7 +4,8 @@
  * and encodes it. Atomic calls become one transaction and fail whole on the first bad item;
  * non-atomic calls become one transaction per good item, with the error in place of each bad one.
  */
-import { type AppendResult, DuplicateCommandError, WrongExpectedVersionError } from './errors.js';
+import { checkObject, rejectUnknownKeys } from './arg-checks.js';
+import { type AppendResult, DuplicateCommandError, LimitExceededError, WrongExpectedVersionError } from './errors.js';
 import { type EncodedTransaction, encodeTransaction, type TransactionItem } from './format/record-codec.js';
 import type { ResolvedLimits } from './options.js';
 import { checkCommandId, checkExpectedVersion, checkStreamId, normalizeEvents, versionMatches } from './validation.js';
@@ -20,6 +21,8 @@ export interface PlannedAppend {
   streamId: string;
   firstVersion: number;
   count: number;
+  /** Each event's type (the index's type entries). */
+  types: string[];
   commandId?: string;
 }
 
@@ -53,6 +56,8 @@ export interface StoreState {
 /** The maps of a one-item call: empty, and never written (`single` guards every set). */
 const NO_IDS = new Map<string, number>();
 const NO_REPEATS = new Map<number, number>();
+/** The fields of an append item (appendMany's items; append's options are checked before). */
+const ITEM_KEYS: ReadonlySet<string> = new Set(['streamId', 'events', 'expectedVersion', 'commandId']);
 
 export function planAppends(items: AppendItem[], callCommandId: string | undefined, atomic: boolean, state: StoreState): Plan {
   const results: (AppendResult | Error)[] = new Array(items.length);
@@ -66,8 +71,9 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
   const indexes: number[][] = [];
   items.forEach((raw, i) => {
     try {
-      if (typeof raw !== 'object' || raw === null) throw new TypeError('not an object');
-      const streamId = checkStreamId(raw.streamId, state.limits);
+      checkObject(`items[${i}]`, raw);
+      rejectUnknownKeys(`items[${i}]`, raw, ITEM_KEYS);
+      const streamId = checkStreamId(raw.streamId, state.limits, true);
       const commandId = checkCommandId(raw.commandId) ?? callCommandId;
       const expected = checkExpectedVersion(raw.expectedVersion);
       const events = normalizeEvents(streamId, commandId, raw.events, state.limits, state.chunkSize);
@@ -86,7 +92,7 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
       const latest = state.latest(streamId);
       const actual = pendingVersions.get(streamId) ?? latest.version;
       if (!versionMatches(expected, actual)) throw new WrongExpectedVersionError(streamId, expected, actual);
-      if (actual + events.length > 0xffffffff) throw new RangeError('stream version would exceed 2^32 - 1');
+      if (actual + events.length > 0xffffffff) throw new LimitExceededError(`stream '${streamId}' would pass version 2^32 - 1`);
       if (!single) pendingVersions.set(streamId, actual + events.length);
       const item: TransactionItem = { streamId, events, firstVersion: actual + 1, prevPosition: latest.position };
       if (commandId !== undefined) item.commandId = commandId;
@@ -107,7 +113,12 @@ export function planAppends(items: AppendItem[], callCommandId: string | undefin
   const transactions = txItems.map((tx, k) => ({
     encoded: encodeTransaction(tx, timestamp, lastPositions, state.deriveIds),
     appends: tx.map((t) => {
-      const a: PlannedAppend = { streamId: t.streamId, firstVersion: t.firstVersion, count: t.events.length };
+      const a: PlannedAppend = {
+        streamId: t.streamId,
+        firstVersion: t.firstVersion,
+        count: t.events.length,
+        types: t.events.map((e) => e.type),
+      };
       if (t.commandId !== undefined) a.commandId = t.commandId;
       return a;
     }),

@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'CORRUPTION'
   | 'DISK_FULL'
   | 'IO'
+  | 'PERMISSION_DENIED'
+  | 'NOT_A_STORE'
   | 'ENGINE_UNAVAILABLE'
+  | 'CONSUMER_BUSY'
   | 'UNAVAILABLE';
 
 export class AnnalsError extends Error {
@@ -103,6 +106,27 @@ export class DiskFullError extends AnnalsError {
   }
 }
 
+export class ConsumerBusyError extends AnnalsError {
+  constructor(name: string) {
+    super('CONSUMER_BUSY', `consumer '${name}' already has a live subscription (close it first)`);
+  }
+}
+
+/** The process may not read or write a file or directory of the store (EACCES, EPERM, EROFS). */
+export class PermissionDeniedError extends AnnalsError {
+  constructor(message: string, cause?: unknown) {
+    super('PERMISSION_DENIED', message, { cause });
+  }
+}
+
+/** The path is not a store directory: missing (where it is not created), a file, or without the
+ * store's `chunks` directory where one must exist. */
+export class NotAStoreError extends AnnalsError {
+  constructor(message: string, cause?: unknown) {
+    super('NOT_A_STORE', message, { cause });
+  }
+}
+
 export class EngineUnavailableError extends AnnalsError {
   constructor(message: string) {
     super('ENGINE_UNAVAILABLE', message);
@@ -126,7 +150,8 @@ export class UnavailableError extends AnnalsError {
   }
 }
 
-/** Maps an error from the native addon or from `fs` to the typed error it stands for. */
+/** Maps an error from the native addon or from `fs` to the typed error it stands for; `context`
+ * (say `open the store at /x: `) goes before its message, which names the file and the cause. */
 export function toAnnalsError(err: unknown, context = ''): Error {
   if (err instanceof AnnalsError) return err;
   if (!(err instanceof Error)) return new AnnalsError('IO', `${context}${String(err)}`);
@@ -141,6 +166,13 @@ export function toAnnalsError(err: unknown, context = ''): Error {
     case 'ENOSPC':
     case 'EDQUOT':
       return new DiskFullError(msg);
+    case 'PERMISSION_DENIED':
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new PermissionDeniedError(msg, err);
+    case 'ENOTDIR':
+      return new NotAStoreError(`${msg} (a file stands where the store has a directory)`, err);
     case 'STORE_LOCKED':
       return new StoreLockedError(msg);
     case 'INVALID_ARGUMENT':

@@ -3,46 +3,65 @@
  * against the index, encodes each append as one transaction, hands it to the LogWriter (placement,
  * engine, group commit) and updates the index. Checks and writes of an append happen synchronously
  * within the call, so appends are applied in call order and exactly one of two appends expecting
- * the same version wins. Reads go through StoreReader; docs/api.md describes the whole surface.
+ * the same version wins. Reads go through StoreReader, read models through ReadModels; docs/api.md
+ * describes the whole surface.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { type AggregateOptions, Aggregates } from './aggregates.js';
 import { AppendCommitter } from './append-committer.js';
 import type { AppendItem } from './append-planner.js';
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
+import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
+import { type ConsumerInfo, type ConsumerSubscription, Consumers, SYSTEM_STREAM_PREFIX } from './consumers.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { type AnnalsError, type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from './errors.js';
+import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from './format/index-layout.js';
 import type { SegmentCatalog } from './index/segment-catalog.js';
 import { StoreIndex } from './index/store-index.js';
+import type { StreamDirectory } from './index/stream-directory.js';
 import { LogWriter } from './log-writer.js';
 import { openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { filterOf, ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
-import type { AggregateOptions, AnnalsStore, AppendManyItem, SubscribeOptions } from './store-api.js';
+import type { AnnalsStore } from './store-api.js';
 import { StoreReader } from './store-reader.js';
-import { type Subscription, subscription, VisibilitySignal } from './subscription.js';
+import { storeStats } from './store-stats.js';
+import { type Subscription, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
   EngineName,
   EventData,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
+  ReadViewOptions,
   RecordedEvent,
   StoreOptions,
   StoreStats,
+  StreamInfo,
+  SubscribeOptions,
 } from './types.js';
-import { checkCommandId, checkStreamId, isNonNegativeInteger } from './validation.js';
+import { checkCommandId, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
 
-export type { AggregateOptions, AppendManyItem } from './store-api.js';
-
-function checkObject(name: string, v: unknown): void {
-  if (typeof v !== 'object' || v === null) throw new InvalidArgumentError(`${name} must be an object`);
+export interface AppendManyItem extends AppendOptions {
+  streamId: string;
+  events: EventData[];
 }
 
-function optionalCount(name: string, v: unknown): void {
-  if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-}
+export type { AggregateOptions } from './aggregates.js';
+
+/** The option names each method takes: any other is refused (arg-checks.ts). */
+const KEYS = {
+  append: new Set(['expectedVersion', 'commandId']),
+  appendMany: new Set(['commandId', 'atomic']),
+  readStream: new Set(['fromVersion', 'direction', 'limit']),
+  readAll: new Set(['after', 'limit', 'filter', 'onDamaged']),
+  subscribe: new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']),
+  backup: new Set(['onProgress']),
+} satisfies Record<string, ReadonlySet<string>>;
 
 export class EventStore implements AnnalsStore {
   private closed = false;
@@ -51,8 +70,10 @@ export class EventStore implements AnnalsStore {
   private readonly reader: StoreReader;
   private readonly committer: AppendCommitter;
   private readonly signal = new VisibilitySignal();
-  private readonly snapshots: SnapshotStore;
+  private readonly aggregates: Aggregates;
   private readonly damaged = new DamagedRecords((m) => warn(m, 'ANNALS_CORRUPTION'));
+  private readonly models: ReadModels;
+  private readonly consumers: Consumers;
 
   private constructor(
     readonly directory: string,
@@ -61,6 +82,7 @@ export class EventStore implements AnnalsStore {
     private readonly lock: HeldLock | undefined,
     private readonly recovery: OpenReport,
     catalog: SegmentCatalog,
+    streams: StreamDirectory,
   ) {
     for (const position of recovery.damaged) this.damaged.note(position, 'kept by recovery: valid records follow it');
     // The index first: its replay can fail, and nothing that needs stopping (the writer's interval
@@ -68,6 +90,7 @@ export class EventStore implements AnnalsStore {
     this.index = new StoreIndex({
       engine,
       catalog,
+      directory: streams,
       writable: !options.readOnly,
       memtableEntries: options.indexMemtableEntries,
       maxSegments: options.maxIndexSegments,
@@ -82,19 +105,38 @@ export class EventStore implements AnnalsStore {
     this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
     this.committer = new AppendCommitter(this.writer, this.index, this.reader, options);
-    this.snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
+    const snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
+    this.aggregates = new Aggregates(this.reader, snapshots, options);
+    this.models = new ReadModels({
+      reader: this.reader,
+      index: this.index,
+      signal: this.signal,
+      limits: options.limits,
+      checkOpen: () => this.checkOpen(),
+      closed: () => this.closed,
+      visibleEnd: () => this.writer.visibleEnd,
+    });
+    this.consumers = new Consumers({
+      reader: this.reader,
+      listStreams: (o) => this.models.listStreams(o),
+      subscribeLog: (after, fromEnd, filter) => this.models.subscribeLog(after, fromEnd, filter),
+      append: (items) => this.committer.commit(items, undefined, true).then(throwFirstError),
+      warn: (m) => warn(m, 'ANNALS_CONSUMER'),
+    });
   }
 
   /** Opens (creating unless readOnly) the store in `dir`. */
   static async open(dir: string, options?: StoreOptions): Promise<EventStore> {
-    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty string');
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new InvalidArgumentError(`dir must be a non-empty string, got ${describeValue(dir)}`);
     const o = resolveOptions(options);
     const p = openParts(dir, o);
     try {
-      return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog);
+      return new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog, p.directory);
     } catch (err) {
       // A failed open leaves nothing held: the next open, in this process or another, may proceed.
       p.catalog.close();
+      p.directory.close();
       p.engine.close();
       p.lock?.release();
       throw err;
@@ -123,6 +165,7 @@ export class EventStore implements AnnalsStore {
   async append(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     this.checkWritable();
     checkObject('options', options);
+    rejectUnknownKeys('append options', options, KEYS.append);
     const [r] = await this.commit([{ streamId, events, ...options }], undefined, true);
     if (r instanceof Error) throw r;
     return r as AppendResult;
@@ -134,11 +177,13 @@ export class EventStore implements AnnalsStore {
    */
   async appendMany(items: AppendManyItem[], options: { commandId?: string; atomic?: boolean } = {}): Promise<(AppendResult | Error)[]> {
     this.checkWritable();
-    if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items must be a non-empty array');
+    if (!Array.isArray(items) || items.length === 0)
+      throw new InvalidArgumentError(`items must be a non-empty array, got ${describeValue(items)}`);
     checkObject('options', options);
+    rejectUnknownKeys('appendMany options', options, KEYS.appendMany);
     const commandId = checkCommandId(options.commandId);
     const atomic = options.atomic ?? true;
-    if (typeof atomic !== 'boolean') throw new InvalidArgumentError('atomic must be a boolean');
+    if (typeof atomic !== 'boolean') throw new InvalidArgumentError(`atomic must be a boolean, got ${describeValue(atomic)}`);
     const results = await this.commit(items, commandId, atomic);
     if (atomic) {
       const failure = results.find((r) => r instanceof Error);
@@ -148,6 +193,12 @@ export class EventStore implements AnnalsStore {
   }
 
   private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    for (const it of items) {
+      const id = typeof it === 'object' && it !== null ? it.streamId : undefined;
+      if (typeof id === 'string' && id.startsWith(SYSTEM_STREAM_PREFIX)) {
+        throw new InvalidArgumentError(`stream ids starting with '${SYSTEM_STREAM_PREFIX}' are the store's own: '${id.slice(0, 40)}'`);
+      }
+    }
     return this.committer.commit(items, commandId, atomic);
   }
 
@@ -163,10 +214,13 @@ export class EventStore implements AnnalsStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
+    rejectUnknownKeys('readStream options', options, KEYS.readStream);
     const { fromVersion, direction = 'forward', limit } = options;
     optionalCount('fromVersion', fromVersion);
     optionalCount('limit', limit);
-    if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
+    if (direction !== 'forward' && direction !== 'backward') {
+      throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${describeValue(direction)}`);
+    }
     const max = limit ?? Number.MAX_SAFE_INTEGER;
     if (max === 0) return [];
     if (direction === 'forward') {
@@ -183,7 +237,8 @@ export class EventStore implements AnnalsStore {
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
+    if (!isNonNegativeInteger(version))
+      throw new InvalidArgumentError(`version must be a non-negative integer, got ${describeValue(version)}`);
     if (version === 0) return undefined;
     return this.reader.streamRange(id, version, version)[0];
   }
@@ -192,7 +247,7 @@ export class EventStore implements AnnalsStore {
   async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
     this.checkOpen();
     const id = checkCommandId(commandId);
-    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
+    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string, got undefined');
     return this.reader.readCommand(id);
   }
 
@@ -210,57 +265,84 @@ export class EventStore implements AnnalsStore {
         checkObject('options', options);
         optionalCount('after', options.after);
         optionalCount('limit', options.limit);
+        rejectUnknownKeys('readAll options', options, KEYS.readAll);
         if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
+          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
         }
+        const match = filterOf(options.filter);
         const from = self.reader.startAfter(options.after);
-        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged);
+        yield* self.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !self.closed, options.onDamaged, match);
       },
     };
   }
 
   /**
    * Catches up from `after` (omitted: the beginning; `fromEnd`: only what is appended from now on),
-   * then yields new events as they become durable,
-   * in order, with no gap and no duplicate; one stream (`streamId`) or the whole log. Ends when
-   * `close()` is called or the store closes.
+   * then yields new events as they become durable, in order, with no gap and no duplicate; one
+   * stream (`streamId`) or the whole log (through `filter`). With `consumer`, a durable consumer:
+   * it resumes after its saved checkpoint (consumers.ts). Ends when `close()` is called or the
+   * store closes.
    */
-  subscribe(options: SubscribeOptions = {}): Subscription {
+  subscribe(options: SubscribeOptions & { consumer: string }): ConsumerSubscription;
+  subscribe(options?: SubscribeOptions): Subscription;
+  subscribe(options: SubscribeOptions = {}): Subscription | ConsumerSubscription {
     this.checkOpen();
     checkObject('options', options);
+    rejectUnknownKeys('subscribe options', options, KEYS.subscribe);
     optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
+    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
+      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
+    }
     if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    const ended = () => this.closed;
+    if (options.consumer !== undefined) return this.subscribeConsumer({ ...options, consumer: options.consumer });
+    if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
     if (options.streamId !== undefined) {
+      if (options.filter !== undefined) throw new InvalidArgumentError('filter is for the global log: not with streamId');
       const id = checkStreamId(options.streamId, this.options.limits);
       // `after` must be an event's position, as for the whole log (startAfter refuses others).
       if (options.after !== undefined) this.reader.startAfter(options.after);
-      let next = options.fromEnd
+      const from = options.fromEnd
         ? this.reader.visibleVersion(id) + 1
         : options.after === undefined
           ? 1
           : this.reader.firstVersionAfter(id, options.after);
-      return subscription(
-        this.signal,
-        async () => {
-          const batch = this.reader.streamBatch(id, next);
-          next += batch.length;
-          return batch;
-        },
-        ended,
-      );
+      return this.models.subscribeStream(id, from);
     }
-    let cursor = options.fromEnd ? this.writer.visibleEnd : this.reader.startAfter(options.after);
-    return subscription(
-      this.signal,
-      async () => {
-        const { events, next } = this.reader.logBatch(cursor);
-        cursor = next;
-        return events;
-      },
-      ended,
-    );
+    return this.models.subscribeLog(options.after, options.fromEnd === true, options.filter);
+  }
+
+  private subscribeConsumer(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
+    this.checkWritable();
+    return this.consumers.subscribeChecked(options);
+  }
+
+  /** Moves a durable consumer's checkpoint: it resumes after `position` (0: from the start). */
+  async resetConsumer(consumer: string, position: number): Promise<void> {
+    this.checkWritable();
+    await this.consumers.resetChecked(consumer, position);
+  }
+
+  /** Every durable consumer of the store, with its position and its lag behind the end. */
+  async listConsumers(): Promise<ConsumerInfo[]> {
+    this.checkOpen();
+    return this.consumers.list();
+  }
+
+  /** Every stream the store holds, in byte order of the id (UTF-8), a page at a time: `next` is
+   * the `after` of the next page (absent on the last). Served from the index: a page costs the same
+   * however many streams the store holds. */
+  listStreams(options: ListStreamsOptions = {}): Promise<{ streams: StreamInfo[]; next?: string }> {
+    return this.models.listStreams(options);
+  }
+
+  /** A category's events (streams whose id starts with `<category>-`), in global order. */
+  readCategory(category: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.models.readView(SEGMENT_KIND_CATEGORY, category, options);
+  }
+
+  /** The events of one type, in global order. */
+  readByType(type: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.models.readView(SEGMENT_KIND_TYPE, type, options);
   }
 
   /**
@@ -278,20 +360,13 @@ export class EventStore implements AnnalsStore {
   /** Saves `state` as the stream's state at `version` (kept when newer than the saved one). */
   async saveSnapshot(streamId: string, version: number, state: unknown): Promise<void> {
     this.checkWritable();
-    const id = checkStreamId(streamId, this.options.limits);
-    if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
-    const current = this.reader.visibleVersion(id);
-    if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
-    const encoded = this.snapshots.encode(id, version, state);
-    const existing = this.snapshots.load(id);
-    if (existing && existing.version > version) return;
-    this.snapshots.save(id, encoded);
+    this.aggregates.save(streamId, version, state);
   }
 
   /** The newest snapshot of the stream, if any. */
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
     this.checkOpen();
-    return this.snapshots.load(checkStreamId(streamId, this.options.limits));
+    return this.aggregates.load(streamId);
   }
 
   /**
@@ -300,25 +375,30 @@ export class EventStore implements AnnalsStore {
    */
   async aggregate<S>(streamId: string, options: AggregateOptions<S>): Promise<{ state: S; version: number }> {
     this.checkOpen();
-    const id = checkStreamId(streamId, this.options.limits);
+    return this.aggregates.aggregate(streamId, options);
+  }
+
+  // ---- backups ----
+
+  /**
+   * Copies the store to `targetDir` (absent, or an empty directory) while it stays in use: the
+   * copy holds every event acknowledged before the call and opens as a store (backup.ts).
+   */
+  async backup(targetDir: string, options: BackupOptions = {}): Promise<BackupResult> {
+    this.checkOpen();
     checkObject('options', options);
-    if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
-    optionalCount('snapshotEvery', options.snapshotEvery);
-    const visible = this.reader.visibleVersion(id);
-    const snap = this.snapshots.load(id);
-    const usable = snap && snap.version <= visible ? snap : undefined;
-    let state = usable ? (usable.state as S) : options.initialState;
-    let version = usable?.version ?? 0;
-    const start = version;
-    while (version < visible) {
-      const batch = this.reader.streamRange(id, version + 1, Math.min(visible, version + 1000));
-      if (batch.length === 0) break;
-      for (const e of batch) state = options.evolve(state, e);
-      version = (batch[batch.length - 1] as RecordedEvent).version;
-    }
-    const every = options.snapshotEvery;
-    if (every && version - start >= every && !this.options.readOnly) await this.saveSnapshot(id, version, state);
-    return { state, version };
+    rejectUnknownKeys('backup options', options, KEYS.backup);
+    const source = {
+      directory: this.directory,
+      chunkSize: this.options.chunkSize,
+      streamVersion: (id: string) => this.reader.visibleVersion(id),
+      // A store whose writes failed still backs up what readers see: every acknowledged append.
+      capture: async () => {
+        if (!this.options.readOnly && !this.writer.failed) await this.writer.flush();
+        return this.writer.visibleEnd;
+      },
+    };
+    return backupStore(source, targetDir, options);
   }
 
   // ---- lifecycle ----
@@ -332,34 +412,8 @@ export class EventStore implements AnnalsStore {
 
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    let bytesOnDisk = 0;
-    for (const sub of ['chunks', 'index']) {
-      const d = path.join(this.directory, sub);
-      if (!fs.existsSync(d)) continue;
-      // A segment build or merge may rename or remove a file between the listing and its stat.
-      for (const name of fs.readdirSync(d)) bytesOnDisk += (fs.statSync(path.join(d, name), { throwIfNoEntry: false })?.blocks ?? 0) * 512;
-    }
-    const counts = this.index.counts();
-    return {
-      engine: this.engine.name,
-      eventCount: counts.events,
-      streamCount: counts.streams,
-      commandCount: counts.commands,
-      chunkCount: this.engine.chunkCount(),
-      bytesOnDisk,
-      endPosition: this.writer.endPosition,
-      durability: this.options.durability,
-      flushes: this.writer.flushes,
-      writes: this.writer.writes,
-      recovery: {
-        torn: this.recovery.torn,
-        tornPosition: this.recovery.tornPosition,
-        discardedBytes: this.recovery.discardedBytes,
-        tornReason: this.recovery.tornReason,
-        ...this.damaged.list(),
-      },
-      index: this.index.stats(),
-    };
+    const { directory, engine, index, writer, options, recovery, damaged } = this;
+    return storeStats({ directory, engine, index, writer, options, recovery, damaged });
   }
 
   /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */
@@ -368,6 +422,8 @@ export class EventStore implements AnnalsStore {
     this.closed = true;
     this.signal.notify();
     try {
+      if (!this.options.readOnly)
+        await this.consumers.close().catch((err: Error) => warn(`consumer checkpoints not saved: ${err.message}`, 'ANNALS_CONSUMER'));
       await this.index.close();
       await this.writer.close();
       this.engine.close();
@@ -375,4 +431,10 @@ export class EventStore implements AnnalsStore {
       this.lock?.release();
     }
   }
+}
+
+function throwFirstError(results: (AppendResult | Error)[]): (AppendResult | Error)[] {
+  const failure = results.find((r) => r instanceof Error);
+  if (failure) throw failure;
+  return results;
 }

@@ -3,9 +3,13 @@
  * exported from here; docs/api.md describes it.
  */
 
+export type { AggregateOptions } from './aggregates.js';
+export type { BackupOptions, BackupResult } from './backup.js';
+export type { ConsumerInfo, ConsumerSubscription } from './consumers.js';
 export {
   AnnalsError,
   type AppendResult,
+  ConsumerBusyError,
   CorruptionError,
   DiskFullError,
   DuplicateCommandError,
@@ -14,16 +18,19 @@ export {
   type ExpectedVersion,
   InvalidArgumentError,
   LimitExceededError,
+  NotAStoreError,
+  PermissionDeniedError,
   ReadOnlyError,
   StoreClosedError,
   StoreLockedError,
   UnavailableError,
   WrongExpectedVersionError,
 } from './errors.js';
+export type { EventFilter } from './event-filter.js';
 export { EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
 export type { Snapshot } from './snapshot-store.js';
-export type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats, SubscribeOptions } from './store-api.js';
+export type { AnnalsStore, BaseStoreStats, BasicReadAllOptions, BasicSubscribeOptions } from './store-api.js';
 export type { Subscription } from './subscription.js';
 export type {
   AppendOptions,
@@ -31,12 +38,16 @@ export type {
   EngineName,
   EventData,
   IndexStats,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
+  ReadViewOptions,
   RecordedEvent,
   RecoveryInfo,
   StoreLimits,
   StoreOptions,
   StoreStats,
+  StreamInfo,
+  SubscribeOptions,
 } from './types.js';
 export { type VerifyFault, type VerifyOptions, type VerifyReport, verifyStore } from './verify.js';

@@ -95,8 +95,10 @@ export function* scanBlocks(
     }
     const { bytes, next } = block;
     if (bytes.length === 0) return;
+    // A block's frames are contiguous: each one's position is the block's start plus its offset.
+    const base = next - bytes.length;
     const positions: number[] = [];
-    for (const [, p] of framesOf(bytes, undefined, next - bytes.length)) positions.push(p);
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) positions.push(base + off);
     yield { bytes, positions };
     position = next;
   }

@@ -64,6 +64,18 @@ export interface NativeSegmentHandle {
   close(): void;
 }
 
+/** An answer of NativeDirectoryHandle: [ids, values], the ids' UTF-8 back to back and, per entry,
+ * [id end offset, first version, last version, first position, last position]. */
+export type NativeDirectoryAnswer = [Buffer, Float64Array];
+
+export interface NativeDirectoryHandle {
+  header(): { fromPosition: number; toPosition: number; entryCount: number; starts: number };
+  /** `after` and `prefix`: undefined (or null) for none; `limit` at most 10000. */
+  page(after: string | undefined, prefix: string | undefined, limit: number): NativeDirectoryAnswer;
+  get(streamId: string): NativeDirectoryAnswer | undefined;
+  close(): void;
+}
+
 export interface NativeAddon {
   /** `block`: a Float64Array of at least 6 values (segments may share one) for the *InBlock lookups. */
   NativeSegment: new (
@@ -82,6 +94,20 @@ export interface NativeAddon {
     position: Float64Array,
   ): Promise<void>;
   mergeSegments(dir: string, name: string, kind: number, from: number, to: number, inputs: NativeSegmentHandle[]): Promise<void>;
+  NativeDirectory: new (path: string) => NativeDirectoryHandle;
+  buildDirectory(
+    dir: string,
+    name: string,
+    from: number,
+    to: number,
+    ids: Uint8Array,
+    idEnds: Uint32Array,
+    firstVersion: Uint32Array,
+    lastVersion: Uint32Array,
+    firstPosition: Float64Array,
+    lastPosition: Float64Array,
+  ): Promise<void>;
+  mergeDirectories(dir: string, name: string, from: number, to: number, inputs: NativeDirectoryHandle[]): Promise<void>;
   NativeLog: new (dir: string, chunkSize: number, readOnly: boolean) => NativeLogHandle;
   /** flock(path) (native/dir_lock.h); fileId(): "<dev>:<ino>" of the file locked. */
   DirLock: new (

@@ -13,13 +13,18 @@ import { CorruptionError, EngineUnavailableError, InvalidArgumentError, toAnnals
 import { freshStoreIdentity } from './format/event-id.js';
 import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
 import { mkdirDurable } from './fs-durable.js';
+import type { DirectoryBackend } from './index/directory-backend.js';
+import { JsDirectoryBackend } from './index/js-directory.js';
 import { JsSegmentBackend } from './index/js-segments.js';
+import { NativeDirectoryBackend } from './index/native-directory.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import type { SegmentBackend } from './index/segment-backend.js';
-import { SegmentCatalog } from './index/segment-catalog.js';
+import { KINDS, SegmentCatalog } from './index/segment-catalog.js';
+import { StreamDirectory } from './index/stream-directory.js';
 import { logClaims } from './log-completeness.js';
 import { nativeAddon, nativeLoadError } from './native.js';
 import type { ResolvedOptions } from './options.js';
+import { checkStoreDir } from './store-dir.js';
 import type { EngineName } from './types.js';
 
 let fallbackWarned = false;
@@ -48,6 +53,7 @@ export interface OpenedParts {
   lock: HeldLock | undefined;
   recovery: OpenReport;
   catalog: SegmentCatalog;
+  directory: StreamDirectory;
 }
 
 /** The chunk size an existing store was created with (from its first chunk's header). */
@@ -65,13 +71,20 @@ function existingChunkSize(chunksDir: string): number | undefined {
   }
 }
 
+/** Opens the store's parts; a file-system failure becomes the documented error that names the
+ * path and its cause (store-dir.ts, errors.ts), never a raw `fs` error. */
 export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
-  const chunksDir = path.join(dir, 'chunks');
-  if (given.readOnly) {
-    if (!fs.existsSync(chunksDir)) throw new InvalidArgumentError(`no store at ${dir}`);
-  } else {
-    mkdirDurable(chunksDir);
+  checkStoreDir(dir, !given.readOnly);
+  try {
+    return openChecked(dir, given);
+  } catch (err) {
+    throw toAnnalsError(err, `cannot open the store at ${dir}: `);
   }
+}
+
+function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
+  const chunksDir = path.join(dir, 'chunks');
+  if (!given.readOnly) mkdirDurable(chunksDir);
   const existing = existingChunkSize(chunksDir);
   if (existing !== undefined && given.chunkSizeGiven && existing !== given.chunkSize) {
     throw new InvalidArgumentError(`the store at ${dir} uses chunkSize ${existing}, not ${given.chunkSize}`);
@@ -96,13 +109,21 @@ export function openParts(dir: string, given: ResolvedOptions): OpenedParts {
     if (!o.readOnly) mkdirDurable(indexDir);
     const addon = nativeAddon();
     const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
-    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
-    return { options: o, engine, lock, recovery, catalog };
+    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), o.chunkSize, !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
+    const directories: DirectoryBackend = engine.name === 'native' && addon ? new NativeDirectoryBackend(addon) : new JsDirectoryBackend();
+    const coverTo = Math.min(...KINDS.map((k) => catalog.coverage(k)));
+    const directory = StreamDirectory.load(
+      indexDir,
+      directories,
+      { logEnd: engine.endPosition(), coverTo, chunkSize: o.chunkSize, writable: !o.readOnly },
+      (m) => warn(m, 'ANNALS_INDEX'),
+    );
+    return { options: o, engine, lock, recovery, catalog, directory };
   } catch (err) {
     try {
       engine.close();
     } catch {}
     lock?.release();
-    throw toAnnalsError(err);
+    throw err;
   }
 }

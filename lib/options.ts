@@ -1,7 +1,8 @@
 /** StoreOptions: defaults and validation. Every field is optional; see docs/api.md. */
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import { MIN_CHUNK_SIZE } from './format/layout.js';
-import type { Durability, EngineName, StoreOptions } from './types.js';
+import type { Durability, EngineName, StoreLimits, StoreOptions } from './types.js';
 
 export interface ResolvedLimits {
   maxStreamIdBytes: number;
@@ -33,7 +34,8 @@ export interface ResolvedOptions {
 const MiB = 1 << 20;
 /** The most keys a 2^21-slot KeyTable holds at its 0.7 load: the recent-command set then stops at
  * about 44 MB (2^21 slots of 15 bytes, ring entries of 6) instead of growing through the retention
- * period, and never takes the next doubling (170-270 ms of the event loop on the bench VM). */
+ * period, and never takes the next doubling, which rehashes and first-touches a table twice the
+ * size within one turn of the event loop. */
 const DEFAULT_MAX_RECENT_COMMANDS = 1_400_000;
 /** About 90 MB of latest-version dictionary with stream ids of a dozen characters. */
 const DEFAULT_MAX_RECENT_STREAMS = 1_000_000;
@@ -46,7 +48,7 @@ const DEFAULT_MAX_PENDING_BYTES = 256 * MiB;
 function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
-    throw new InvalidArgumentError(`${name} must be a positive integer up to ${max}, got ${String(value)}`);
+    throw new InvalidArgumentError(`${name} must be a positive integer up to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -54,7 +56,7 @@ function positiveInt(name: string, value: unknown, fallback: number, max = Numbe
 function nonNegativeInt(name: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}, got ${String(value)}`);
+    throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -62,14 +64,45 @@ function nonNegativeInt(name: string, value: unknown, fallback: number, max: num
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+    throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}, got ${describeValue(value)}`);
   }
   return value as T;
 }
 
+/** Every StoreOptions field, and no other (the type checker holds this list to the interface):
+ * resolveOptions refuses any other name. */
+const STORE_OPTION_KEYS: ReadonlySet<string> = new Set(
+  Object.keys({
+    engine: true,
+    chunkSize: true,
+    durability: true,
+    flushIntervalMs: true,
+    flushPollMicros: true,
+    commandLookup: true,
+    retentionMs: true,
+    maxRecentStreams: true,
+    maxRecentCommands: true,
+    limits: true,
+    readOnly: true,
+    indexMemtableEntries: true,
+    maxIndexSegments: true,
+  } satisfies Record<keyof StoreOptions, true>),
+);
+const LIMIT_KEYS: ReadonlySet<string> = new Set(
+  Object.keys({
+    maxStreamIdBytes: true,
+    maxEventTypeBytes: true,
+    maxEventBytes: true,
+    maxEventsPerAppend: true,
+    maxDiskBytes: true,
+    maxPendingBytes: true,
+  } satisfies Record<keyof StoreLimits, true>),
+);
+
 export function resolveOptions(options: StoreOptions | undefined): ResolvedOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw new InvalidArgumentError('options must be an object');
+  if (options !== undefined) {
+    checkObject('options', options);
+    rejectUnknownKeys('StoreOptions', options, STORE_OPTION_KEYS);
   }
   const o = options ?? {};
   const engine = o.engine === undefined ? undefined : oneOf('engine', o.engine, ['native', 'js'] as const, 'native');
@@ -78,9 +111,10 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     throw new InvalidArgumentError(`chunkSize must be a multiple of 4096 and at least 1 MiB, got ${chunkSize}`);
   }
   const l = o.limits ?? {};
-  if (typeof l !== 'object' || l === null) throw new InvalidArgumentError('limits must be an object');
+  checkObject('limits', l);
+  rejectUnknownKeys('StoreOptions.limits', l, LIMIT_KEYS);
   if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
-    throw new InvalidArgumentError('readOnly must be a boolean');
+    throw new InvalidArgumentError(`readOnly must be a boolean, got ${describeValue(o.readOnly)}`);
   }
   const resolved: ResolvedOptions = {
     engine,

@@ -25,6 +25,17 @@ export interface Snapshot {
   state: unknown;
 }
 
+/** The stream and version a snapshot file holds, when the file is whole (both CRCs check);
+ * undefined for a damaged or foreign file. For copies (backup.ts) that must not read the state. */
+export function snapshotFileInfo(b: Buffer): { streamId: string; version: number } | undefined {
+  if (b.length < HEADER + 4 || !b.subarray(0, 8).equals(MAGIC) || b[8] !== SNAPSHOT_FORMAT_VERSION) return undefined;
+  if (b.readUInt32LE(24) !== crc32c(b, 0, 0, 24)) return undefined;
+  const sidLen = b.readUInt32LE(12);
+  if (b.length !== HEADER + sidLen + b.readUInt32LE(20) + 4) return undefined;
+  if (b.readUInt32LE(b.length - 4) !== crc32c(b, 0, HEADER, b.length - 4)) return undefined;
+  return { streamId: b.toString('utf8', HEADER, HEADER + sidLen), version: b.readUInt32LE(16) };
+}
+
 export class SnapshotStore {
   constructor(
     private readonly dir: string,
@@ -71,16 +82,14 @@ export class SnapshotStore {
   /** The snapshot in `b`, 'other' for a valid snapshot of another stream (a key collision), or
    * 'damaged'. */
   private decode(streamId: string, b: Buffer): Snapshot | 'other' | 'damaged' {
-    if (b.length < HEADER + 4 || !b.subarray(0, 8).equals(MAGIC) || b[8] !== SNAPSHOT_FORMAT_VERSION) return 'damaged';
-    if (b.readUInt32LE(24) !== crc32c(b, 0, 0, 24)) return 'damaged';
+    const info = snapshotFileInfo(b);
+    if (!info) return 'damaged';
+    if (info.streamId !== streamId) return 'other';
     const sidLen = b.readUInt32LE(12);
     const bodyLen = b.readUInt32LE(20);
-    if (b.length !== HEADER + sidLen + bodyLen + 4) return 'damaged';
-    if (b.readUInt32LE(b.length - 4) !== crc32c(b, 0, HEADER, b.length - 4)) return 'damaged';
-    if (b.toString('utf8', HEADER, HEADER + sidLen) !== streamId) return 'other';
     const body = b.subarray(HEADER + sidLen, HEADER + sidLen + bodyLen);
     const state = b[9] === 1 ? new Uint8Array(body) : JSON.parse(body.toString('utf8'));
-    return { version: b.readUInt32LE(16), state };
+    return { version: info.version, state };
   }
 
   load(streamId: string): Snapshot | undefined {

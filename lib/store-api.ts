@@ -8,31 +8,22 @@
  * store's its own global sequence. Both strictly increase in global order; neither carries over
  * when events are copied to another store (order does).
  */
+
+import type { AggregateOptions } from './aggregates.js';
 import type { AppendResult } from './errors.js';
+import type { AppendManyItem } from './event-store.js';
 import type { Snapshot } from './snapshot-store.js';
 import type { Subscription } from './subscription.js';
-import type { AppendOptions, EventData, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './types.js';
+import type { AppendOptions, EventData, ReadAllOptions, ReadStreamOptions, RecordedEvent, SubscribeOptions } from './types.js';
 
-export interface AppendManyItem extends AppendOptions {
-  streamId: string;
-  events: EventData[];
-}
+export type { AggregateOptions } from './aggregates.js';
+export type { AppendManyItem } from './event-store.js';
 
-export interface AggregateOptions<S> {
-  initialState: S;
-  evolve: (state: S, event: RecordedEvent) => S;
-  /** Save a snapshot when at least this many events were folded. */
-  snapshotEvery?: number;
-}
+/** What every store's `subscribe` takes (the embedded store also takes `filter` and `consumer`). */
+export type BasicSubscribeOptions = Pick<SubscribeOptions, 'streamId' | 'after' | 'fromEnd'>;
 
-export interface SubscribeOptions {
-  /** Only this stream's events. */
-  streamId?: string;
-  /** Strictly after this event's position (omitted: from the beginning). */
-  after?: number;
-  /** Only what is appended from now on. */
-  fromEnd?: boolean;
-}
+/** What every store's `readAll` takes (the embedded store also takes `filter`). */
+export type BasicReadAllOptions = Omit<ReadAllOptions, 'filter'>;
 
 /** What every store's `stats()` holds; each store adds its own fields. */
 export interface BaseStoreStats {
@@ -51,8 +42,8 @@ export interface AnnalsStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined>;
   readCommand(commandId: string): Promise<RecordedEvent[] | undefined>;
-  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
-  subscribe(options?: SubscribeOptions): Subscription;
+  readAll(options?: BasicReadAllOptions): AsyncIterable<RecordedEvent>;
+  subscribe(options?: BasicSubscribeOptions): Subscription;
   recentStreams(limit?: number): Promise<{ streamId: string; version: number }[]>;
   saveSnapshot(streamId: string, version: number, state: unknown): Promise<void>;
   loadSnapshot(streamId: string): Promise<Snapshot | undefined>;

@@ -6,12 +6,16 @@
 
 import type { LogEngine } from './engine/log-engine.js';
 import { type AppendResult, CorruptionError, InvalidArgumentError } from './errors.js';
+import { compileFilter, type FrameMatcher } from './event-filter.js';
+import { decodeMatching } from './filtered-log.js';
+import type { ViewKind } from './format/index-layout.js';
 import { keyOf } from './format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeEvent } from './format/record-codec.js';
 import { SEEN_AGAIN } from './index/recent-keys.js';
 import type { IndexFields } from './index/segment-search.js';
 import type { StoreIndex } from './index/store-index.js';
+import { viewName } from './index/view-names.js';
 import { type DamageHandler, decodeFrames, readAt, scanBlocks } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
 
@@ -19,6 +23,8 @@ import type { RecordedEvent } from './types.js';
  * records (one block at least), so a subscriber of large events holds a bounded batch. */
 const SUBSCRIPTION_BATCH = 500;
 const SUBSCRIPTION_BATCH_BYTES = 4 << 20;
+/** Candidates a category or type read asks the index for at once. */
+const VIEW_PAGE = 256;
 /** Events iterateLog decodes at once. */
 const ITERATE_BATCH = 64;
 
@@ -97,7 +103,8 @@ export class StoreReader {
     let events = this.eventsOf(commandId, positions, visibleEnd);
     // Candidates that were all another id's (keys collide): the command may sit in an older source.
     // commandOriginal repeats this retry over index fields; one helper taking the picker as a
-    // function measured 20-30% slower command lookups in the e2e bench, so each keeps its own.
+    // function made command lookups slower (a call through a function value in the hot loop), so
+    // each keeps its own.
     if (events.length === 0)
       events = this.eventsOf(commandId, this.index.commandPositions(commandId, true, key, hint, true) ?? [], visibleEnd);
     return events.length === 0 ? undefined : events;
@@ -154,38 +161,59 @@ export class StoreReader {
 
   /** Where the global log continues strictly after `after` (an event's position, or 0). */
   startAfter(after: number | undefined): number {
-    if (after === undefined || after < CHUNK_HEADER_SIZE) return CHUNK_HEADER_SIZE;
-    if (after >= this.visibleEnd()) throw new InvalidArgumentError(`no event at position ${after}`);
+    // 0 reads from the start; any other position below the first event's is no event's.
+    if (after === undefined || after === 0) return CHUNK_HEADER_SIZE;
+    const refuse = (why: string) => new InvalidArgumentError(`after must be 0 or an event's position, got the number ${after}: ${why}`);
+    if (after < CHUNK_HEADER_SIZE || after >= this.visibleEnd()) throw refuse('no event there');
     try {
       return after + this.engine.readFrames([after]).readUInt32LE(0);
     } catch (err) {
-      throw new InvalidArgumentError(`no event at position ${after} (${(err as Error).message})`);
+      throw refuse(`no event there (${(err as Error).message})`);
     }
   }
 
   /** Visible events from `from` (a frame position or a chunk start), up to `max` events and about
    * `maxBytes` of records (at least one block), and where to go on. */
-  logFrom(from: number, max: number, maxBytes = Number.POSITIVE_INFINITY): { events: RecordedEvent[]; next: number } {
+  logFrom(from: number, max: number, maxBytes = Number.POSITIVE_INFINITY, match?: FrameMatcher): { events: RecordedEvent[]; next: number } {
     const events: RecordedEvent[] = [];
     let next = from;
     const identity = this.engine.identity();
     let read = 0;
     for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
-      // A block's frames are contiguous: the position after the last one decoded follows from its end.
-      next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+      // A block's frames are contiguous: the position after the last one examined follows from its end.
+      if (match) {
+        const at = { off: 0, i: 0 };
+        decodeMatching(bytes, positions, at, identity, match, max, events);
+        next = (positions[0] as number) + at.off;
+      } else {
+        next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+      }
       read += bytes.length;
-      if (events.length >= max || read >= maxBytes) return { events, next };
+      if (events.length >= max || read >= maxBytes) return { events: withoutSystem(events), next };
     }
-    return { events, next };
+    return { events: withoutSystem(events), next };
   }
 
   /** Iterates the visible log from `from`, one block at a time; with `onDamaged`, damaged records
    * are reported and skipped instead of ending the iteration with a CorruptionError. */
-  *iterateLog(from: number, max: number, open: () => boolean, onDamaged?: DamageHandler): Generator<RecordedEvent> {
+  *iterateLog(from: number, max: number, open: () => boolean, onDamaged?: DamageHandler, match?: FrameMatcher): Generator<RecordedEvent> {
     let n = 0;
     if (n >= max) return;
     const identity = this.engine.identity();
     for (const { bytes, positions } of scanBlocks(this.engine, from, () => (open() ? this.visibleEnd() : 0), onDamaged)) {
+      if (match) {
+        // Filtered: frames that do not match are stepped over undecoded (filtered-log.ts).
+        for (const at = { off: 0, i: 0 }; at.off < bytes.length; ) {
+          const batch: RecordedEvent[] = [];
+          decodeMatching(bytes, positions, at, identity, match, Math.min(ITERATE_BATCH, max - n), batch, onDamaged);
+          for (const e of batch) {
+            if (isSystem(e)) continue;
+            yield e;
+            if (++n >= max) return;
+          }
+        }
+        continue;
+      }
       for (let off = 0, i = 0; off < bytes.length; ) {
         // Decoded a few at a time (their JSON parsed together), so a consumer that stops early
         // has not paid for the whole block.
@@ -197,7 +225,7 @@ export class StoreReader {
           // event-at-a-time decode would, and the damaged one throws (or is reported and skipped).
           for (; off < bytes.length && n < max; off += bytes.readUInt32LE(off)) {
             const e = decodeOne(bytes, off, positions[i++] as number, identity, onDamaged);
-            if (!e) continue;
+            if (!e || isSystem(e)) continue;
             yield e;
             n++;
           }
@@ -206,11 +234,52 @@ export class StoreReader {
         }
         i += batch.length;
         for (const e of batch) {
+          if (isSystem(e)) continue;
           yield e;
           if (++n >= max) return;
         }
       }
     }
+  }
+
+  /**
+   * A category's or type's visible events beyond `after` (forward: above it, from the start when
+   * undefined; backward: below it, from the end), at most `max`. Candidates come from the index a
+   * page at a time (view-search.ts); records of another name under a colliding key are dropped.
+   */
+  *iterateView(kind: ViewKind, name: string, after: number | undefined, backward: boolean, max: number): Generator<RecordedEvent> {
+    let cursor = backward ? Math.min(after ?? Number.POSITIVE_INFINITY, this.visibleEnd()) : (after ?? 0);
+    for (let n = 0; n < max; ) {
+      const visibleEnd = this.visibleEnd();
+      const candidates = this.index.viewPositions(kind, name, cursor, backward, Math.min(VIEW_PAGE, max - n));
+      const positions = backward ? candidates : candidates.filter((p) => p < visibleEnd);
+      if (positions.length === 0) return;
+      for (const e of readAt(this.engine, positions)) {
+        if (viewName(kind, e) !== name) continue;
+        yield e;
+        if (++n >= max) return;
+      }
+      cursor = positions[positions.length - 1] as number;
+      if (positions.length < candidates.length) return; // the rest is not visible yet
+    }
+  }
+
+  /**
+   * How many visible events of the global log lie after `after` (an event's position) and pass
+   * `match` (the store's own `$$` streams left out), counted from their headers up to `cap`.
+   */
+  countAfter(after: number, match: FrameMatcher | undefined, cap: number): number {
+    let n = 0;
+    const system = compileFilter({ streamPrefix: '$$' }) as FrameMatcher;
+    for (const { bytes, positions } of scanBlocks(this.engine, this.startAfter(after), this.visibleEnd)) {
+      let i = 0;
+      for (let off = 0; off < bytes.length && n < cap; off += bytes.readUInt32LE(off), i++) {
+        const position = positions[i] as number;
+        if (!system(bytes, off, position) && (!match || match(bytes, off, position))) n++;
+      }
+      if (n >= cap) break;
+    }
+    return n;
   }
 
   /** Subscription step over one stream: the next visible events from version `from`. */
@@ -220,8 +289,8 @@ export class StoreReader {
   }
 
   /** Subscription step over the whole log. */
-  logBatch(from: number): { events: RecordedEvent[]; next: number } {
-    return this.logFrom(from, SUBSCRIPTION_BATCH, SUBSCRIPTION_BATCH_BYTES);
+  logBatch(from: number, match?: FrameMatcher): { events: RecordedEvent[]; next: number } {
+    return this.logFrom(from, SUBSCRIPTION_BATCH, SUBSCRIPTION_BATCH_BYTES, match);
   }
 }
 
@@ -238,4 +307,15 @@ function decodeOne(bytes: Buffer, off: number, position: number, identity: numbe
 
 function missingVersion(streamId: string, version: number): CorruptionError {
   return new CorruptionError(`version ${version} of stream '${streamId}' is missing: its record is damaged (see stats().recovery.damaged)`);
+}
+
+/** An event of the store's own streams (`$$…`: consumer checkpoints), which reads of the global
+ * log leave out. */
+export function isSystem(e: RecordedEvent): boolean {
+  return e.streamId.charCodeAt(0) === 36 && e.streamId.charCodeAt(1) === 36;
+}
+
+function withoutSystem(events: RecordedEvent[]): RecordedEvent[] {
+  for (const e of events) if (isSystem(e)) return events.filter((x) => !isSystem(x));
+  return events;
 }

@@ -75,9 +75,62 @@ export interface ReadStreamOptions {
   limit?: number;
 }
 
+/** Options of listStreams. */
+export interface ListStreamsOptions {
+  /** Only streams whose id starts with this. */
+  prefix?: string;
+  /** The page after this id (a page's `next`). */
+  after?: string;
+  /** Streams per page, 1 to 1000 [100]. */
+  limit?: number;
+}
+
+/** A stream as listStreams gives it. */
+export interface StreamInfo {
+  streamId: string;
+  /** Its latest version. */
+  version: number;
+  /** The position of its first event and of its last. */
+  firstPosition: number;
+  lastPosition: number;
+}
+
+/** Options of readCategory and readByType. */
+export interface ReadViewOptions {
+  /** A position: forward, the events after it; backward, the events before it (the `position`
+   * of the last event of a page continues with the next page). Omitted: from the start, or
+   * backward from the end. */
+  after?: number;
+  limit?: number;
+  direction?: 'forward' | 'backward';
+}
+
+export type { EventFilter } from './event-filter.js';
+
+/** Options of subscribe. */
+export interface SubscribeOptions {
+  /** One stream's events (not with `filter` or `consumer`). */
+  streamId?: string;
+  /** Catch up from after this position (omitted: the beginning). */
+  after?: number;
+  /** Only what is appended from now on. */
+  fromEnd?: boolean;
+  /** Only the global log's events that pass the filter (see readAll). */
+  filter?: import('./event-filter.js').EventFilter;
+  /**
+   * A durable consumer's name: its checkpoint is kept in the store and the subscription resumes
+   * after it (at-least-once); a second live subscription of the same name is refused with
+   * CONSUMER_BUSY. `from` says where a consumer without a checkpoint starts.
+   */
+  consumer?: string;
+  from?: 'start' | 'end' | number;
+}
+
 export interface ReadAllOptions {
   after?: number;
   limit?: number;
+  /** Only events that pass the filter; the others are skipped without decoding their payloads. */
+  filter?: import('./event-filter.js').EventFilter;
   /**
    * Salvage: a damaged record (CorruptionError) is skipped and reported here instead of ending the
    * iteration; the events after it follow. For getting everything intact out of a damaged store.

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CorruptionError } from './errors.js';
+import { CorruptionError, toAnnalsError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import {
   decodeSegmentHeader,
@@ -16,10 +16,11 @@ import {
   entryPositionOffset,
   entrySize,
   leafCapacity,
+  SEGMENT_KIND_COMMAND,
   SEGMENT_KIND_STREAM,
   SEGMENT_PAGE_SIZE,
+  viewSeq,
 } from './format/index-layout.js';
-import { keyOf } from './format/key-hash.js';
 import {
   CHECKPOINT_FILE,
   CHUNK_FOOTER_SIZE,
@@ -35,7 +36,11 @@ import {
 } from './format/layout.js';
 import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
+import { KINDS } from './index/segment-catalog.js';
 import { logClaims } from './log-completeness.js';
+import { checkStoreDir } from './store-dir.js';
+import { verifyDirectories } from './verify-directories.js';
+import { RecordKeys } from './verify-records.js';
 
 export interface VerifyFault {
   file: string;
@@ -59,54 +64,6 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** What index entries are checked against: per record (in position order) its position, version
- * and the keys of its stream id and command id, in typed arrays (a store may hold many millions). */
-class RecordKeys {
-  size = 0;
-  position = new Float64Array(1024);
-  version = new Uint32Array(1024);
-  keys = new Uint32Array(4096); // stream hi, lo, command hi, lo
-  hasCommand = new Uint8Array(1024);
-
-  add(position: number, streamId: string, version: number, commandId: string | undefined): void {
-    if (this.size === this.position.length) {
-      const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, n: number): T => {
-        const b = new (a.constructor as new (n: number) => T)(n);
-        b.set(a);
-        return b;
-      };
-      this.position = grow(this.position, this.size * 2);
-      this.version = grow(this.version, this.size * 2);
-      this.keys = grow(this.keys, this.size * 8);
-      this.hasCommand = grow(this.hasCommand, this.size * 2);
-    }
-    const i = this.size++;
-    this.position[i] = position;
-    this.version[i] = version;
-    const s = keyOf(streamId);
-    this.keys[4 * i] = s.hi;
-    this.keys[4 * i + 1] = s.lo;
-    if (commandId !== undefined) {
-      const c = keyOf(commandId);
-      this.keys[4 * i + 2] = c.hi;
-      this.keys[4 * i + 3] = c.lo;
-      this.hasCommand[i] = 1;
-    }
-  }
-
-  /** Index of the record at `position`, or -1. */
-  find(position: number): number {
-    let lo = 0;
-    let hi = this.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.position[mid] as number) < position) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.size && this.position[lo] === position ? lo : -1;
-  }
-}
-
 function frameOk(b: Buffer, off: number, end: number): number {
   if (end - off < FRAME_HEADER_SIZE) return 0;
   const len = b.readUInt32LE(off);
@@ -115,7 +72,18 @@ function frameOk(b: Buffer, off: number, end: number): number {
   return len;
 }
 
+/** A full check of the store in `dir` (see VerifyReport). A file it cannot read is not a fault of
+ * the store: it throws the documented error (PERMISSION_DENIED, IO) naming the file. */
 export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
+  checkStoreDir(dir, false);
+  try {
+    return verifyChecked(dir, options);
+  } catch (err) {
+    throw toAnnalsError(err, `cannot verify the store at ${dir}: `);
+  }
+}
+
+function verifyChecked(dir: string, options: VerifyOptions): VerifyReport {
   const report: VerifyReport = { ok: true, chunks: 0, records: 0, segments: 0, indexEntries: 0, snapshots: 0, faults: [] };
   const fault = (file: string, offset: number, problem: string) => report.faults.push({ file, offset, problem });
   const chunksDir = path.join(dir, 'chunks');
@@ -178,7 +146,7 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
       checksum = chainFrameChecksum(checksum, b, off);
       try {
         const f = decodeIndexFields(b, off, base + off);
-        records.add(base + off, f.streamId, f.version, f.commandId);
+        records.add(base + off, f);
         if (identity === 0 && derivesId(b, off)) fault(file, off, 'record derives its id, but its chunk has no store identity');
       } catch (err) {
         if (!(err instanceof CorruptionError)) throw err;
@@ -211,6 +179,7 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
     options.onProgress?.(done, total);
   });
   verifySegments(path.join(dir, 'index'), records, report, fault);
+  verifyDirectories(path.join(dir, 'index'), records, report, fault);
   verifySnapshots(path.join(dir, 'snapshots'), report, fault);
   report.ok = report.faults.length === 0;
   return report;
@@ -253,14 +222,12 @@ function verifySegments(
         const position = b.readUIntLE(e + entryPositionOffset(h.kind), 6);
         const r = records.find(position);
         report.indexEntries++;
-        const stream = h.kind === SEGMENT_KIND_STREAM;
-        const k = 4 * r + (stream ? 0 : 2);
+        // Stream entries' seq is the version; category and type entries' the position's bucket.
+        const seq = h.kind === SEGMENT_KIND_STREAM ? records.version[r] : h.kind === SEGMENT_KIND_COMMAND ? undefined : viewSeq(position);
         const matches =
           r >= 0 &&
-          (stream || records.hasCommand[r] === 1) &&
-          records.keys[k] === b.readUInt16LE(e + ENTRY_KEY_HI_OFFSET) &&
-          records.keys[k + 1] === b.readUInt32LE(e) &&
-          (!stream || records.version[r] === b.readUInt32LE(e + ENTRY_SEQ_OFFSET));
+          records.keyMatches(r, h.kind, b.readUInt16LE(e + ENTRY_KEY_HI_OFFSET), b.readUInt32LE(e)) &&
+          (seq === undefined || seq === b.readUInt32LE(e + ENTRY_SEQ_OFFSET));
         if (!matches || position < h.fromPosition || position >= h.toPosition) {
           fault(file, e, `index entry does not match the record at position ${position}`);
         }
@@ -268,7 +235,7 @@ function verifySegments(
     }
   }
   // The segments of a kind must cover the log from its start without a gap.
-  for (const kind of [1, 2]) {
+  for (const kind of KINDS) {
     let expected = CHUNK_HEADER_SIZE;
     for (const r of ranges.filter((x) => x.kind === kind).sort((a, b) => a.from - b.from)) {
       if (r.from > expected) fault(r.file, 0, `no index segment covers log positions [${expected}, ${r.from})`);

@@ -1,7 +1,7 @@
 // Module entry of the native engine (loaded by lib/native.ts through node-gyp-build).
 // Exports: NativeLog (native_log_binding.h), NativeSegment, buildSegment and mergeSegments
-// (index_binding.h), DirLock (release, fileId), crc32c(bytes, seed?), crc32cHardware,
-// formatVersion.
+// (index_binding.h), NativeDirectory, buildDirectory and mergeDirectories (directory_binding.h),
+// DirLock (release, fileId), crc32c(bytes, seed?), crc32cHardware, formatVersion.
 #include <napi.h>
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "chunk_format.h"
 #include "crc32c.h"
 #include "dir_lock.h"
+#include "directory_binding.h"
 #include "index_binding.h"
 #include "native_log_binding.h"
 
@@ -59,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cHardware", Napi::Boolean::New(env, Crc32cIsHardware()));
   exports.Set("formatVersion", Napi::Number::New(env, kFormatVersion));
   InitIndexBinding(env, exports);
+  InitDirectoryBinding(env, exports);
   return exports;
 }
 

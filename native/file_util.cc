@@ -11,9 +11,13 @@
 
 namespace annals {
 
+// The codes are lib/errors.ts's: a full disk and a refused permission each have their own, so the
+// caller can tell "free space" and "fix the permissions or open read-only" from a failing device.
 [[noreturn]] void ThrowSystemError(const std::string& what, int err) {
-  const bool full = err == ENOSPC || err == EDQUOT;
-  throw StoreError(full ? "DISK_FULL" : "IO", what + ": " + std::strerror(err));
+  const char* code = "IO";
+  if (err == ENOSPC || err == EDQUOT) code = "DISK_FULL";
+  if (err == EACCES || err == EPERM || err == EROFS) code = "PERMISSION_DENIED";
+  throw StoreError(code, what + ": " + std::strerror(err));
 }
 
 FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {

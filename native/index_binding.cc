@@ -50,6 +50,10 @@ Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count
 // The lookup block (see NativeSegment): [keyHi, keyLo, fromSeq, toSeq, answer...].
 constexpr size_t kBlockArgs = 4;
 
+// Tags NativeSegment objects, so mergeSegments can tell them from any other wrapped object
+// (unwrapping one of another class would be undefined behaviour).
+constexpr napi_type_tag kSegmentTag = {0x616e6e616c736978ULL, 0x7365676d656e7473ULL};
+
 class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -77,6 +81,7 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
         throw ToJsError(info.Env(), "INVALID_ARGUMENT", "block must hold at least 6 values");
       }
       segment_ = IndexSegment::Open(info[0].As<Napi::String>().Utf8Value());
+      info.This().As<Napi::Object>().TypeTag(&kSegmentTag);
     });
   }
 
@@ -171,40 +176,6 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   PinnedArray<Napi::Float64Array> block_;
 };
 
-// Common shape of the two builders: work on the pool, then resolve or reject with a coded error.
-// `pinned`: JS values the work reads (typed arrays); referenced until the worker is deleted, on
-// the JS thread, after its promise settles.
-class SegmentWorker : public Napi::AsyncWorker {
- public:
-  SegmentWorker(Napi::Env env, std::function<void()> work, const std::vector<Napi::Value>& pinned)
-      : Napi::AsyncWorker(env),
-        work_(std::move(work)),
-        deferred_(Napi::Promise::Deferred::New(env)) {
-    for (const Napi::Value& v : pinned) pinned_.push_back(Napi::Persistent(v));
-  }
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      work_();
-    } catch (const StoreError& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(ToJsError(Env(), code_, e.Message()).Value());
-  }
-
- private:
-  std::function<void()> work_;
-  std::string code_ = "IO";
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::Reference<Napi::Value>> pinned_;
-};
-
 // A build's entries as the JS side holds them: one typed array per field.
 struct EntryColumns {
   const uint32_t* hi;
@@ -231,6 +202,9 @@ struct EntryColumns {
 SegmentSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   SegmentSpec spec;
   spec.kind = static_cast<uint8_t>(ArgUint(info, i, "kind", UINT8_MAX));
+  if (!KnownSegmentKind(spec.kind)) {
+    throw StoreError("INVALID_ARGUMENT", "unknown segment kind " + std::to_string(spec.kind));
+  }
   spec.from_position = ArgUint(info, i + 1, "fromPosition");
   spec.to_position = ArgUint(info, i + 2, "toPosition");
   return spec;
@@ -241,14 +215,6 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name
     throw ToJsError(info.Env(), "INVALID_ARGUMENT", std::string(name) + " must be a string");
   }
   return info[i].As<Napi::String>().Utf8Value();
-}
-
-Napi::Promise QueueWork(Napi::Env env, std::function<void()> work,
-                        const std::vector<Napi::Value>& pinned = {}) {
-  auto* worker = new SegmentWorker(env, std::move(work), pinned);  // owned by libuv, self-deleting
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
 }
 
 // buildSegment(dir, name, kind, from, to, keyHi: Uint32Array, keyLo: Uint32Array,
@@ -291,7 +257,9 @@ Napi::Value MergeSegmentsJs(const Napi::CallbackInfo& info) {
     std::vector<std::shared_ptr<IndexSegment>> inputs;
     for (uint32_t i = 0; i < arr.Length(); ++i) {
       Napi::Value v = arr[i];
-      if (!v.IsObject()) throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
+      if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kSegmentTag)) {
+        throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
+      }
       inputs.push_back(NativeSegment::Unwrap(v.As<Napi::Object>())->segment(env));
     }
     return QueueWork(env, [dir, name, spec, inputs] { MergeSegments(dir, name, spec, inputs); });

@@ -48,9 +48,9 @@ bool SegmentHeader::DecodeFrom(const uint8_t* page, SegmentHeader* h) {
   h->page_count = LoadU32(page + 72);
   h->starts = LoadU64(page + 80);
   // Height is bounded: 8 levels of 255-way pages address more leaves than any file can hold.
-  return (h->kind == kSegmentKindStream || h->kind == kSegmentKindCommand) && h->height <= 8 &&
-         h->from_position <= h->to_position && h->leaf_count < h->page_count &&
-         h->root_page < h->page_count && h->bloom_page <= h->page_count;
+  return KnownSegmentKind(h->kind) && h->height <= 8 && h->from_position <= h->to_position &&
+         h->leaf_count < h->page_count && h->root_page < h->page_count &&
+         h->bloom_page <= h->page_count;
 }
 
 }  // namespace annals

@@ -4,7 +4,9 @@
 // A segment `index/<kind>-<from>-<to>.seg` maps keys to log positions for the records in the log
 // range [from, to). Keys are 48-bit hashes of the stream or command id (lib/format/key-hash.ts).
 // Stream segments: seq = version. Command segments store no seq (it reads as 0): a command's
-// events are found by key and ordered by position, which is their order in the command. Entries
+// events are found by key and ordered by position, which is their order in the command. Category
+// and type segments (the read models): the key is the hash of the category or type name, seq the
+// position's 64 KiB bucket, so (key, seq, position) order is (key, position) order. Entries
 // are sorted by (key, seq, position); a hit is a candidate only: readers check the record itself,
 // so a hash collision can never return the wrong event.
 //
@@ -39,6 +41,13 @@ constexpr uint32_t kSegmentSeparatorSize = 16;
 constexpr uint32_t kInternalCapacity = (kSegmentPageSize - 16) / kSegmentSeparatorSize;  // 255
 constexpr uint8_t kSegmentKindStream = 1;
 constexpr uint8_t kSegmentKindCommand = 2;
+// The read models' kinds: a stream's category and an event's type. Stream layout, with seq the
+// position's 64 KiB bucket (position >> 16), so the tree finds a position inside a key's entries.
+constexpr uint8_t kSegmentKindCategory = 3;
+constexpr uint8_t kSegmentKindType = 4;
+inline bool KnownSegmentKind(uint8_t kind) {
+  return kind >= kSegmentKindStream && kind <= kSegmentKindType;
+}
 inline uint32_t EntrySize(uint8_t kind) { return kind == kSegmentKindCommand ? 12 : 16; }
 // Entries per leaf: 255 in stream segments, 340 in command segments.
 inline uint32_t LeafCapacity(uint8_t kind) { return (kSegmentPageSize - 8) / EntrySize(kind); }

@@ -164,10 +164,12 @@ void BuildSegment(const std::string& dir, const std::string& name, const Segment
                   EntryVector entries) {
   // A stream's first event has version 1 and a command's first event ordinal 0; command segments
   // then drop the ordinal (position order is command order), so they sort by (key, position).
+  // Category and type segments count no starts.
   uint64_t starts = 0;
+  const bool counts_starts = spec.kind == kSegmentKindStream || spec.kind == kSegmentKindCommand;
   const uint32_t start_seq = spec.kind == kSegmentKindStream ? 1 : 0;
   for (SegmentEntry& e : entries) {
-    if (e.seq == start_seq) ++starts;
+    if (counts_starts && e.seq == start_seq) ++starts;
     if (spec.kind == kSegmentKindCommand) e.seq = 0;
   }
   SortEntries(&entries);

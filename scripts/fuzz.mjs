@@ -9,7 +9,7 @@ import path from 'node:path';
 
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf('--seconds') + 1] || 600);
-const targets = ['record_scanner', 'chunk_recovery', 'segment_reader'];
+const targets = ['record_scanner', 'chunk_recovery', 'segment_reader', 'directory_reader'];
 
 function run(cmd, argv, options = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', ...options });

@@ -1,6 +1,7 @@
 /**
  * Writes the seed inputs of the fuzz targets under native/fuzz/corpus/<target>/ from real files:
  * a small store's chunk data and a small index segment. Run: node --import tsx scripts/make-fuzz-seeds.ts
+ * (directory_reader's seeds come from scripts/make-directory-seeds.ts)
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventStore } from '../lib/index.js';
-import { tempDir } from './helpers.js';
+import { collect, tempDir } from './helpers.js';
 
-const CLI = path.resolve(import.meta.dirname, '..', 'lib', 'cli', 'main.ts');
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CLI = path.join(ROOT, 'lib', 'cli', 'main.ts');
 
 function annals(args: string[], input?: string | Buffer) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -29,7 +30,7 @@ async function seed(dir: string): Promise<void> {
 
 describe('annals command', () => {
   it('has --help for every command and fails with a one-line reason', () => {
-    for (const cmd of ['serve', 'stats', 'verify', 'rebuild-index', 'export', 'import', 'bench']) {
+    for (const cmd of ['serve', 'stats', 'verify', 'rebuild-index', 'backup', 'export', 'import', 'bench']) {
       const r = annals([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout).toContain(`Usage: annals ${cmd}`);
@@ -37,8 +38,10 @@ describe('annals command', () => {
     const missing = annals(['stats', path.join(tempDir(), 'nope')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    expect(missing.stderr).toContain('no store at');
+    expect(missing.stderr).toMatch(/^annals: NOT_A_STORE: no store at .*nope: no such directory\n$/);
     expect(annals(['frobnicate']).code).not.toBe(0);
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-v']) expect(annals([flag]).stdout).toBe(`${version}\n`);
   });
 
   it('stats, verify (clean and damaged), rebuild-index', async () => {
@@ -142,7 +145,8 @@ describe('annals command', () => {
     expect((await fetch(`${url}/api/all`)).status).toBe(401);
     expect((await fetch(`${url}/api/all?limit=5&token=T`)).status).toBe(200);
     expect((await fetch(`${url}/api/all?limit=6&token=T`)).status).toBe(400);
-    const page = await fetch(`${url}/`);
+    expect((await fetch(`${url}/`)).status).toBe(401);
+    const page = await fetch(`${url}/?token=T`);
     expect(await page.text()).toContain('Stream Browser');
     expect((await fetch(`${url}/ui/app.js`)).headers.get('content-type')).toContain('javascript');
     child.kill('SIGTERM');
@@ -156,5 +160,159 @@ describe('annals command', () => {
       expect(r.code, bad.join(' ')).toBe(1);
       expect(r.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);
     }
+  });
+});
+
+/** `annals` run asynchronously, for commands that run beside another process. */
+function annalsAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `annals serve`; resolves with the child and what it printed once it listens. */
+function startServe(args: string[]): Promise<{ child: ReturnType<typeof spawn>; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d;
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      if (/\(\w+ engine\)\n/.test(out)) setTimeout(() => resolve({ child, out, err }), 50);
+    });
+    child.on('exit', () => reject(new Error(`serve exited: ${out}${err}`)));
+  });
+}
+
+describe('annals command: keeping its promises', () => {
+  it('rebuild-index takes the writer lock first: a store another process holds is refused unchanged', async () => {
+    const dir = tempDir();
+    await seed(dir);
+    const held = await EventStore.open(dir);
+    const indexBefore = fs.readdirSync(path.join(dir, 'index')).sort();
+    expect(indexBefore.length).toBeGreaterThan(0);
+    const r = annals(['rebuild-index', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^annals: STORE_LOCKED: /);
+    expect(fs.readdirSync(path.join(dir, 'index')).sort()).toEqual(indexBefore);
+    expect((await held.stats()).eventCount).toBe(120);
+    await held.close();
+    expect(annals(['rebuild-index', dir]).code).toBe(0);
+  });
+
+  it('import and serve leave no store directory behind when they fail', async () => {
+    const base = tempDir();
+    const fresh = path.join(base, 'new', 'store');
+    const badLine = annals(['import', fresh], 'not json\n');
+    expect(badLine.code).toBe(1);
+    expect(badLine.stderr).toContain('INVALID_ARGUMENT: line 1: not JSON');
+    expect(fs.existsSync(path.join(base, 'new'))).toBe(false);
+    const good = '{"streamId":"s","version":1,"type":"T"}\n{"streamId":"t","version":1,"type":"T"}\n';
+    const partial = annals(['import', fresh], `${good}not json\n`);
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toContain('imported 1 events before the failure');
+    expect(fs.existsSync(fresh)).toBe(true);
+    fs.rmSync(path.join(base, 'new'), { recursive: true });
+    for (const bad of [
+      ['--max-page-size', '0'],
+      ['--port', '99999'],
+      ['--engine', 'rust'],
+      ['--host', 'no-such-host.invalid'],
+    ]) {
+      const r = annals(['serve', fresh, ...bad]);
+      expect(r.code, bad.join(' ')).toBe(1);
+      expect(r.stderr, bad.join(' ')).toMatch(/^annals: [A-Z_]+: /);
+      expect(fs.existsSync(path.join(base, 'new')), bad.join(' ')).toBe(false);
+    }
+    // A port already taken: the store was opened, the listen fails, the directory goes again.
+    const { child, out } = await startServe([path.join(base, 'first'), '--port', '0']);
+    const port = /:(\d+)\/ /.exec(out)?.[1] as string;
+    const taken = annals(['serve', fresh, '--port', port]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^annals: IO: cannot serve on 127\.0\.0\.1 port \d+: .*EADDRINUSE/);
+    expect(fs.existsSync(path.join(base, 'new'))).toBe(false);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  });
+
+  it('serve on a non-loopback address warns and prints the real address; with --token the page needs it too', async () => {
+    const dir = tempDir();
+    const { child, out, err } = await startServe([dir, '--port', '0', '--host', '0.0.0.0', '--token', 'T']);
+    try {
+      expect(err).toMatch(/^annals: warning: 0\.0\.0\.0 is not a loopback address/);
+      const port = /0\.0\.0\.0:(\d+)\/ /.exec(out)?.[1];
+      expect(port).toMatch(/^\d+$/);
+      const base = `http://127.0.0.1:${port}`;
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(401);
+      expect(await page.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+      expect(await (await fetch(`${base}/?token=T`)).text()).toContain('Stream Browser');
+      expect((await fetch(`${base}/ui/app.js`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    }
+    const quiet = await startServe([dir, '--port', '0']);
+    expect(quiet.err).toBe('');
+    expect(quiet.out).toMatch(/at http:\/\/127\.0\.0\.1:\d+\/ /);
+    quiet.child.kill('SIGTERM');
+    await new Promise((r) => quiet.child.on('exit', r));
+  });
+
+  it('backup copies a store another process keeps appending to: the copy opens and holds a prefix of it', async () => {
+    const dir = tempDir();
+    await seed(dir);
+    const writerScript = path.join(tempDir(), 'writer.mts');
+    fs.writeFileSync(
+      writerScript,
+      `import { EventStore } from ${JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))};
+      const store = await EventStore.open(process.argv[2], { chunkSize: 1 << 20, indexMemtableEntries: 100 });
+      let stop = false;
+      process.on('SIGTERM', () => { stop = true; });
+      for (let i = 0; !stop; i++) {
+        await store.append('w-' + (i % 5), Array.from({ length: 1 + (i % 3) }, () => ({ type: 'W', data: { i, pad: 'z'.repeat(500) } })), { commandId: 'w-' + i });
+        if (i === 300) console.log('ready');
+      }
+      await store.close();`,
+    );
+    const writer = spawn(process.execPath, ['--import', 'tsx', writerScript, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => writer.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const target = path.join(tempDir(), 'copy');
+    const r = await annalsAsync(['backup', dir, target]);
+    writer.kill('SIGTERM');
+    expect(await new Promise((res) => writer.on('exit', res))).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backed up \d+ events \(the log up to position \d+\) to .*copy: \d+ chunks, \d+ index segments, 0 snapshots/);
+    expect(annals(['verify', target]).code).toBe(0);
+    const source = await EventStore.open(dir, { readOnly: true });
+    const copy = await EventStore.open(target);
+    const all = await collect(source.readAll());
+    const held = await collect(copy.readAll());
+    expect(held.length).toBeGreaterThan(120 + 300);
+    expect(held.length).toBeLessThan(all.length);
+    expect(held.map((e) => [e.position, e.id, e.commandId, e.data])).toEqual(
+      all.slice(0, held.length).map((e) => [e.position, e.id, e.commandId, e.data]),
+    );
+    for (const c of new Set(held.map((e) => e.commandId))) {
+      expect(held.filter((e) => e.commandId === c).length, String(c)).toBe(all.filter((e) => e.commandId === c).length);
+    }
+    await copy.append('after', [{ type: 'T' }]);
+    await copy.close();
+    await source.close();
+    const refused = annals(['backup', dir, target]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^annals: INVALID_ARGUMENT: .*not empty/);
   });
 });

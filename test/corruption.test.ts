@@ -34,6 +34,11 @@ function files(dir: string, sub: string, ext: string): string[] {
     .map((f) => path.join(root, f));
 }
 
+/** The n-th index segment file of a kind (stream, command, category, type), by name order. */
+function segment(dir: string, kind: string, n: number): string {
+  return files(dir, 'index', '.seg').filter((f) => path.basename(f).startsWith(`${kind}-`))[n] as string;
+}
+
 function flip(file: string, offset: number): void {
   const fd = fs.openSync(file, 'r+');
   const b = Buffer.alloc(1);
@@ -68,9 +73,12 @@ const injections: Injection[] = [
   ['truncated sealed chunk', (d) => fs.truncateSync(files(d, 'chunks', '.chunk')[0] as string, MiB / 2), 'fails'],
   ['deleted middle chunk', (d) => fs.rmSync(files(d, 'chunks', '.chunk')[1] as string), 'fails'],
   ['damaged chunk footer', (d) => flip(files(d, 'chunks', '.chunk')[0] as string, MiB - 30), 'fails'],
-  ['bit flip in an index segment leaf', (d) => flip(files(d, 'index', '.seg')[0] as string, 4096 + 200), 'repairs'],
-  ['zeroed page in an index segment', (d) => zeroPage(files(d, 'index', '.seg')[1] as string, 4096), 'repairs'],
-  ['truncated index segment', (d) => fs.truncateSync(files(d, 'index', '.seg')[0] as string, 5000), 'repairs'],
+  ['bit flip in an index segment leaf', (d) => flip(segment(d, 'stream', 0), 4096 + 200), 'repairs'],
+  ['zeroed page in an index segment', (d) => zeroPage(segment(d, 'command', 0), 4096), 'repairs'],
+  ['truncated index segment', (d) => fs.truncateSync(segment(d, 'stream', 0), 5000), 'repairs'],
+  ['bit flip in a category segment leaf', (d) => flip(segment(d, 'category', 0), 4096 + 200), 'repairs'],
+  ['zeroed page in a type segment', (d) => zeroPage(segment(d, 'type', 0), 4096), 'repairs'],
+  ['bit flip in a stream directory page', (d) => flip(files(d, 'index', '.dir')[0] as string, 4096 + 300), 'repairs'],
   [
     'deleted middle index segment',
     (d) => fs.rmSync(files(d, 'index', '.seg').filter((f) => path.basename(f).startsWith('stream-'))[1] as string),
@@ -87,7 +95,7 @@ describe.each(ENGINES)('corruption (%s engine)', (engine) => {
     expect(report.faults).toEqual([]);
     expect(report).toMatchObject({ ok: true, records: APPENDS, snapshots: STREAMS });
     expect(report.segments).toBeGreaterThan(2);
-    expect(report.indexEntries).toBe(2 * APPENDS);
+    expect(report.indexEntries).toBe(4 * APPENDS); // stream, command, category and type entries
   });
 
   it.each(injections)('%s: verify finds it; the store refuses or repairs, never serves it', async (_name, inject, expectOpen) => {
@@ -116,6 +124,9 @@ describe.each(ENGINES)('corruption (%s engine)', (engine) => {
       expect(folded).toEqual({ version: APPENDS / STREAMS, state: APPENDS / STREAMS });
     }
     for (let i = 0; i < APPENDS; i++) expect((await s.readCommand(`c-${i}`))?.length).toBe(1);
+    expect((await collect(s.readCategory('s'))).length).toBe(APPENDS);
+    expect((await collect(s.readByType('T', { direction: 'backward' }))).length).toBe(APPENDS);
+    expect((await s.listStreams()).streams.map((x) => x.streamId)).toEqual([...Array(STREAMS).keys()].map((k) => `s-${k}`));
     await s.close(); // waits for the background rebuilds
     const after = verifyStore(dir);
     expect(after.faults).toEqual([]);

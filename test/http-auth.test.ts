@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { AnnalsError } from '../lib/index.js';
+import { AnnalsError, NotAStoreError, PermissionDeniedError } from '../lib/index.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 import { raw, serve } from './http-helpers.js';
 
@@ -86,13 +86,25 @@ describe.each(ENGINES)('HTTP API token (%s engine)', (engine) => {
     expect((await raw(base, 'GET', `/api/stats?token=${encodeURIComponent(TOKEN)}`)).status).toBe(200);
   });
 
-  it('serves the page and its scripts without the token, and only those', async () => {
+  it('serves the page only with the token, and its static scripts without it', async () => {
     const store = await openStore(tempDir(), engine);
     const base = await serve(store, { token: TOKEN });
-    const page = await raw(base, 'GET', '/');
-    expect(page.status).toBe(200);
-    expect(page.body).toContain('Stream Browser');
-    expect((await raw(base, 'GET', '/?token=wrong')).status).toBe(200);
+    for (const p of ['/', '/?token=wrong', '//', '/?token=']) {
+      const refused = await raw(base, 'GET', p);
+      expect(refused.status, p).toBe(401);
+      expect(JSON.parse(refused.body), p).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+      expect(refused.body, p).not.toContain('Stream Browser');
+    }
+    for (const [p, headers] of [
+      [`/?token=${TOKEN}`, {}],
+      ['/', BEARER],
+    ] as const) {
+      const page = await raw(base, 'GET', p, headers);
+      expect(page.status, p).toBe(200);
+      expect(page.body).toContain('Stream Browser');
+    }
+    const open = await serve(await openStore(tempDir(), engine));
+    expect((await raw(open, 'GET', '/')).status).toBe(200);
     for (const f of ['app.js', 'style.css', 'index.html', '%61pp.js']) expect((await raw(base, 'GET', `/ui/${f}`)).status, f).toBe(200);
     expect((await raw(base, 'GET', '/ui/')).status).toBe(401);
     // The asset route is public, but serves its three files only.
@@ -129,7 +141,18 @@ describe.each(ENGINES)('HTTP API token (%s engine)', (engine) => {
     const typed = await raw(base, 'GET', '/api/stats');
     expect(typed.status).toBe(500);
     expect(JSON.parse(typed.body).error).toMatchObject({ code: 'IO', message: expect.stringContaining('00000000.chunk') });
-    for (const body of [plain.body, typed.body]) {
+    spy.mockRejectedValueOnce(
+      new PermissionDeniedError(
+        `cannot open the store at ${dir}: EACCES: permission denied, open '${path.join(dir, 'chunks', 'writer.chk')}'`,
+      ),
+    );
+    const denied = await raw(base, 'GET', '/api/stats');
+    expect(denied.status).toBe(500);
+    expect(JSON.parse(denied.body).error).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('<store>') });
+    spy.mockRejectedValueOnce(new NotAStoreError(`no store at ${dir}: no such directory`));
+    const gone = await raw(base, 'GET', '/api/stats');
+    expect(JSON.parse(gone.body).error.code).toBe('NOT_A_STORE');
+    for (const body of [plain.body, typed.body, denied.body, gone.body]) {
       expect(body).not.toContain(dir);
       expect(body).not.toContain(path.dirname(dir));
     }

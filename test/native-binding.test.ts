@@ -40,6 +40,28 @@ describe.skipIf(!addon)('the addon’s number arguments', () => {
     expect(() => native.buildSegment(dir, 's.seg', 256, 64, 100, ...one)).toThrow(/kind must be an integer from 0 to 255/);
   });
 
+  // A typed array of another element type was read as the expected one, past its end; any wrapped
+  // object was unwrapped as a segment. Both were undefined behaviour.
+  it('refuses typed arrays of the wrong element type, and merge inputs that are not segments', async () => {
+    const dir = tempDir();
+    const log = new native.NativeLog(dir, 1 << 20, false);
+    log.open(7);
+    expect(() => log.append(new Uint8Array(32), new Float64Array(1), new Uint8Array(4) as unknown as Uint32Array)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => log.pinReads(new Float32Array(4) as unknown as Float64Array, new Uint8Array(64))).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    const u8 = new Uint8Array(8) as unknown as Uint32Array;
+    expect(() => native.buildSegment(dir, 's.seg', 1, 64, 100, u8, Uint32Array.of(1), Uint32Array.of(1), Float64Array.of(64))).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => native.mergeSegments(dir, 'm.seg', 1, 64, 100, [log as never])).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    log.close();
+  });
+
   it('refuses an entry position that is not an integer below 2^48, and builds from arrays it reads in place', async () => {
     const dir = tempDir();
     const key = [Uint32Array.of(1, 1), Uint32Array.of(2, 2), Uint32Array.of(1, 2)] as const;

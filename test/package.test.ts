@@ -56,6 +56,43 @@ describe('packaging', () => {
       fs.writeFileSync(path.join(app, 'check.mjs'), script);
       const result = JSON.parse(execFileSync(process.execPath, ['check.mjs'], { cwd: app, encoding: 'utf8' }));
       expect(result).toEqual({ engine: 'native', data: { ok: true } });
+
+      expect(files).toContain('LICENSE');
+      const manifest = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'annals', 'package.json'), 'utf8'));
+      expect(manifest).toMatchObject({ license: 'MIT', repository: { type: 'git' }, homepage: expect.any(String) });
+      expect(manifest.keywords).toContain('event-store');
+      // The library's import loads no server or command-line module, ESM or CommonJS.
+      fs.writeFileSync(
+        path.join(app, 'trace-hooks.mjs'),
+        `import fs from 'node:fs';
+        export async function load(url, context, next) { fs.appendFileSync(process.env.TRACE, url + '\\n'); return next(url, context); }`,
+      );
+      fs.writeFileSync(
+        path.join(app, 'footprint.mjs'),
+        `import { register, createRequire } from 'node:module';
+        register('./trace-hooks.mjs', import.meta.url);
+        await import('annals');
+        console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`,
+      );
+      const trace = path.join(app, 'trace.txt');
+      const cjs = JSON.parse(
+        execFileSync(process.execPath, ['footprint.mjs'], { cwd: app, encoding: 'utf8', env: { ...process.env, TRACE: trace } }),
+      );
+      const loaded = [...fs.readFileSync(trace, 'utf8').trim().split('\n'), ...cjs];
+      expect(loaded.some((u: string) => u.includes('/node_modules/annals/dist/index.js'))).toBe(true);
+      expect(loaded.filter((u: string) => /\/(fastify|@fastify|commander|cli-progress)\/|\/annals\/dist\/(server|cli)\//.test(u))).toEqual(
+        [],
+      );
+      // The installed command: --version, and no bench (its suite is not in the package).
+      const bin = path.join(app, 'node_modules', '.bin', 'annals');
+      const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+      expect(execFileSync(bin, ['--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
+      const help = execFileSync(bin, ['--help'], { encoding: 'utf8' });
+      expect(help).toContain('backup <dir> <target>');
+      expect(help).not.toContain('bench');
+      expect(() => execFileSync(bin, ['bench'], { stdio: 'pipe' })).toThrow(/unknown command 'bench'/);
+      const stats = JSON.parse(execFileSync(bin, ['stats', path.join(app, 'data')], { encoding: 'utf8' }));
+      expect(stats.eventCount).toBe(1);
     },
   );
 });

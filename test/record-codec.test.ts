@@ -82,6 +82,7 @@ describe('compact event body', () => {
             streamId: it.streamId,
             version: it.firstVersion + i,
             commandId: it.commandId,
+            type: e.type,
           });
         }
       }

@@ -9,11 +9,14 @@
  * already has is skipped, so an interrupted copy is simply run again. A destination stream that
  * holds other events (its version is between the source's) is refused with INVALID_ARGUMENT.
  */
+import type { Command } from 'commander';
 import type { AppendResult } from '../errors.js';
 import { InvalidArgumentError } from '../errors.js';
 import { EventStore } from '../event-store.js';
 import type { AnnalsStore, AppendManyItem } from '../store-api.js';
+import { checkStoreDir } from '../store-dir.js';
 import type { RecordedEvent, StoreOptions } from '../types.js';
+import { bar } from './progress.js';
 
 const BATCH_EVENTS = 1000;
 const BATCH_BYTES = 4 << 20;
@@ -136,4 +139,32 @@ export async function copyStore(
   }
   if (batch.length > 0) await flush();
   return { copied, skipped };
+}
+
+export function copyCommand(program: Command): void {
+  program
+    .command('copy <from> <to>')
+    .description(
+      'copy every event from one store to another (a directory or a postgres:// URL), keeping order, versions, command ids, ids and metadata; resumable',
+    )
+    .option('--from-schema <schema>', 'schema of a PostgreSQL source (default annals)')
+    .option('--to-schema <schema>', 'schema of a PostgreSQL destination (default annals)')
+    .action(async (from: string, to: string, o: { fromSchema?: string; toSchema?: string }) => {
+      if (!isPostgresUrl(from)) checkStoreDir(from, false);
+      const source = await openTarget(from, { readOnly: true, schema: o.fromSchema });
+      try {
+        const dest = await openTarget(to, { schema: o.toSchema });
+        try {
+          const progress = bar('copy');
+          progress.start((await source.stats()).eventCount, 0);
+          const r = await copyStore(source, dest, { onProgress: (done) => progress.update(done) });
+          progress.stop();
+          process.stderr.write(`copied ${r.copied} events, skipped ${r.skipped} already present\n`);
+        } finally {
+          await dest.close();
+        }
+      } finally {
+        await source.close();
+      }
+    });
 }

@@ -45,13 +45,14 @@ interface Pending {
   events: EventData[];
 }
 
+/** Appends the NDJSON events of `input`. `counts` is kept up to date as it goes, so a caller still
+ * knows how much was imported when a bad line ends the import. */
 export async function importEvents(
   store: EventStore,
   input: Readable,
   onLine?: (bytes: number) => void,
+  counts: { imported: number; skipped: number } = { imported: 0, skipped: 0 },
 ): Promise<{ imported: number; skipped: number }> {
-  let imported = 0;
-  let skipped = 0;
   let pending: Pending | undefined;
   const versions = new Map<string, number>();
   const current = async (s: string) => {
@@ -70,7 +71,7 @@ export async function importEvents(
     if (p.commandId !== undefined) options.commandId = p.commandId;
     await store.append(p.streamId, p.events, options);
     versions.set(p.streamId, p.firstVersion + p.events.length - 1);
-    imported += p.events.length;
+    counts.imported += p.events.length;
   };
   let lineNo = 0;
   for await (const line of readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
@@ -103,7 +104,7 @@ export async function importEvents(
     await flush();
     const have = await current(streamId);
     if (version <= have) {
-      skipped++;
+      counts.skipped++;
       continue;
     }
     if (version !== have + 1)
@@ -111,5 +112,5 @@ export async function importEvents(
     pending = { streamId, firstVersion: version, commandId, events: [event] };
   }
   await flush();
-  return { imported, skipped };
+  return counts;
 }

@@ -12,7 +12,21 @@ export const SEGMENT_SEPARATOR_SIZE = 16;
 export const INTERNAL_CAPACITY = Math.floor((SEGMENT_PAGE_SIZE - 16) / SEGMENT_SEPARATOR_SIZE);
 export const SEGMENT_KIND_STREAM = 1;
 export const SEGMENT_KIND_COMMAND = 2;
-export type SegmentKind = typeof SEGMENT_KIND_STREAM | typeof SEGMENT_KIND_COMMAND;
+/** The read models' kinds: a stream's category (its id before the first '-') and an event's type.
+ * Their entries have the stream layout, with seq the position's 64 KiB bucket (viewSeq), so that
+ * the tree finds a position inside a key's entries: entries sort by (key, position). */
+export const SEGMENT_KIND_CATEGORY = 3;
+export const SEGMENT_KIND_TYPE = 4;
+export type SegmentKind =
+  | typeof SEGMENT_KIND_STREAM
+  | typeof SEGMENT_KIND_COMMAND
+  | typeof SEGMENT_KIND_CATEGORY
+  | typeof SEGMENT_KIND_TYPE;
+export type ViewKind = typeof SEGMENT_KIND_CATEGORY | typeof SEGMENT_KIND_TYPE;
+/** The seq of a category or type entry: its position's 64 KiB bucket (u32 for any u48 position). */
+export function viewSeq(position: number): number {
+  return Math.floor(position / 65536);
+}
 
 /** Entries: u48 key (u32 lo, u16 hi) then, in stream segments, u32 seq and u48 position (16
  * bytes); in command segments only the u48 position (12 bytes; seq reads as 0). */
@@ -87,7 +101,8 @@ export function decodeSegmentHeader(p: Buffer): SegmentHeader | undefined {
   }
   if (p[8] !== SEGMENT_FORMAT_VERSION || p.readUInt32LE(12) !== SEGMENT_PAGE_SIZE) return undefined;
   const kind = p[9];
-  if (kind !== SEGMENT_KIND_STREAM && kind !== SEGMENT_KIND_COMMAND) return undefined;
+  if (kind !== SEGMENT_KIND_STREAM && kind !== SEGMENT_KIND_COMMAND && kind !== SEGMENT_KIND_CATEGORY && kind !== SEGMENT_KIND_TYPE)
+    return undefined;
   const h: SegmentHeader = {
     kind,
     fromPosition: p.readUIntLE(16, 6),
@@ -141,7 +156,10 @@ export function compareEntry(ahi: number, alo: number, aseq: number, bhi: number
   return ahi !== bhi ? ahi - bhi : alo !== blo ? alo - blo : aseq - bseq;
 }
 
+/** The name each kind's segment files start with. */
+export const SEGMENT_KIND_NAMES: Record<SegmentKind, string> = { 1: 'stream', 2: 'command', 3: 'category', 4: 'type' };
+
 export function segmentFileName(kind: SegmentKind, from: number, to: number): string {
   const hex = (n: number) => n.toString(16).padStart(12, '0');
-  return `${kind === SEGMENT_KIND_STREAM ? 'stream' : 'command'}-${hex(from)}-${hex(to)}.seg`;
+  return `${SEGMENT_KIND_NAMES[kind]}-${hex(from)}-${hex(to)}.seg`;
 }

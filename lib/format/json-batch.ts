@@ -3,8 +3,8 @@
  * (a stream, a command's events, a block of the global log) gathers their payload texts, which
  * the store wrote with JSON.stringify, into one array text `[p1,p2,...]`. Why: each JSON.parse
  * of a short text pays a fixed cost on top of the text's, and so does the UTF-8 decode of each
- * payload; on the bench VM a 131-byte payload cost 544 ns parsed alone and 410 gathered with 99
- * others (copies included), a quarter of an event's decode.
+ * payload: for payloads of a few hundred bytes, parsing them gathered costs clearly less than one
+ * by one, copies included (docs/benchmarks.md has the measurements).
  *
  * A gathered text is only trusted when it parses to exactly as many values as payloads went in;
  * otherwise each payload of the group is parsed alone, and the first that fails throws the

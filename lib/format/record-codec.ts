@@ -384,14 +384,28 @@ export function decodeIndexFields(
   buf: Buffer,
   off: number,
   position: number,
-): { streamId: string; version: number; commandId: string | undefined } {
+): { streamId: string; version: number; commandId: string | undefined; type: string } {
   const s = readHeader(buf, off, position);
   const sid = head[1] as number;
+  const typeLen = head[2] as number;
   const cid = head[4] as number;
-  const c = s + sid + (head[2] as number) + (head[3] as number);
+  const c = s + sid + typeLen + (head[3] as number);
   return {
     streamId: cachedString(buf, s, s + sid),
     version: head[0] as number,
     commandId: cid > 0 ? utf8Text(buf, c, c + cid) : undefined,
+    type: cachedString(buf, s + sid, s + sid + typeLen),
   };
+}
+
+/**
+ * Where the stream id and the type of the (CRC-valid) event frame at `off` lie in `buf`, without
+ * making strings: for filters that compare bytes. Returns the stream id's start; its length and
+ * the type's (which follows it) are in `out[0]` and `out[1]`.
+ */
+export function idAndTypeBytes(buf: Buffer, off: number, position: number, out: Uint32Array): number {
+  const s = readHeader(buf, off, position);
+  out[0] = head[1] as number;
+  out[1] = head[2] as number;
+  return s;
 }

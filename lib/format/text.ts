@@ -27,7 +27,7 @@ export const latin1Text: Decoder =
 /**
  * Strings up to this many UTF-16 units are measured and, when ASCII, copied in JS: a loop over a
  * dozen characters costs less than the call into C++ that Buffer.byteLength and buf.write make
- * (each ~45 ns on the bench VM; a stream id, type and command id are measured and written once per
+ * (a fixed cost per call; a stream id, type and command id are measured and written once per
  * event). Longer strings (payloads) go to C++, which is faster per byte.
  */
 const SHORT = 32;

@@ -5,14 +5,17 @@
  * is reported and the work stays queued for the next attempt (a frozen memtable keeps serving).
  */
 import type { LogEngine } from '../engine/log-engine.js';
-import { SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName, viewSeq } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import type { DamageHandler } from '../log-reader.js';
+import { buildMemtableDirectory, mergeDirectoryIfNeeded, rebuildDirectorySlot } from './directory-jobs.js';
 import { EntryArrays } from './entry-arrays.js';
 import { indexedRecords } from './indexed-records.js';
 import { Memtable } from './memtable.js';
 import type { SegmentEntries } from './segment-backend.js';
-import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
+import { KINDS, NOT_BUILT_YET, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
+import type { DirectorySlot, StreamDirectory } from './stream-directory.js';
+import { NameKeys, viewName } from './view-names.js';
 
 export interface IndexJobsOptions {
   engine: LogEngine;
@@ -25,11 +28,15 @@ export interface IndexJobsOptions {
   onDamaged: DamageHandler;
   /** A frozen memtable is in segments now and no longer read. */
   retired?: (m: Memtable) => void;
+  /** The stream directory, built and merged with the segments. */
+  directory: StreamDirectory;
 }
 
 /** A failed job is not tried again before this: builds asked for on every append must not turn
  * into a loop of failing attempts. */
 const RETRY_DELAY_MS = 100;
+/** A rebuild yields to the event loop after this many records (a few milliseconds of work). */
+const YIELD_EVERY_RECORDS = 8192;
 
 export class IndexJobs {
   private chain: Promise<void> = Promise.resolve();
@@ -42,6 +49,8 @@ export class IndexJobs {
   /** One set of entry arrays for every build: builds run one at a time, on this queue. */
   private readonly entryArrays = new EntryArrays();
   private readonly takeEntries = (n: number) => this.entryArrays.take(n);
+  /** Keys of stream ids and category and type names, for rebuilds. */
+  private readonly names = new NameKeys();
 
   /** `frozen`: the index's queue of frozen memtables, oldest first; built ones are shifted off. */
   constructor(
@@ -110,12 +119,26 @@ export class IndexJobs {
         );
         names.set(kind, { name, from });
       }
+      const listing = await buildMemtableDirectory(this.o.directory, m);
       // Swap in one synchronous step: no lookup sees an entry twice or not at all.
       for (const [kind, { name, from }] of names) catalog.append(kind, name, from, m.toPosition, m.createdAt);
+      this.o.directory.append(listing.name, listing.from, m.toPosition);
       this.frozen.shift();
       this.o.retired?.(m);
       for (const kind of KINDS) await this.mergeIfNeeded(kind);
+      await mergeDirectoryIfNeeded(this.o.directory, this.o.maxSegments);
     }
+  }
+
+  /** Builds a missing, damaged or not yet built stream directory slot from its log range. */
+  rebuildDirectory(slot: DirectorySlot): void {
+    if (!this.o.writable) return;
+    this.enqueue(async () => {
+      if (!this.o.directory.chain.includes(slot)) return; // replaced meanwhile
+      const firstBuild = slot.broken === NOT_BUILT_YET;
+      await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
+      if (!firstBuild) this.o.warn(`stream directory ${slot.name} rebuilt from the log`);
+    });
   }
 
   private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
@@ -134,28 +157,34 @@ export class IndexJobs {
   }
 
   /**
-   * The entries of a slot's log range, read from the log. Stream entries go straight into the
-   * arrays (a build sorts them): a damaged record skipped there leaves a hole in its stream's
-   * versions, which a memtable's runs refuse.
+   * The entries of a slot's log range, read from the log, yielding to the event loop every few
+   * thousand records (a slot may span a chunk: the read models' first build in an older store).
+   * Stream, category and type entries go straight into the arrays (a build sorts them): a damaged
+   * record skipped there leaves a hole in its stream's versions, which a memtable's runs refuse.
    */
-  private entriesOfRange(slot: SegmentSlot): SegmentEntries {
+  private async entriesOfRange(slot: SegmentSlot): Promise<SegmentEntries> {
     const records = indexedRecords(this.o.engine, slot.from, () => slot.to, this.o.onDamaged);
-    if (slot.kind !== SEGMENT_KIND_STREAM) {
-      const m = new Memtable(slot.from);
-      for (const { position, fields: f } of records) if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
-      return m.toEntries(slot.kind, this.takeEntries);
-    }
+    const m = new Memtable(slot.from);
     const hi: number[] = [];
     const lo: number[] = [];
     const seq: number[] = [];
     const pos: number[] = [];
+    let n = 0;
     for (const { position, fields: f } of records) {
-      const key = keyOf(f.streamId);
+      if (++n % YIELD_EVERY_RECORDS === 0) await new Promise((r) => setImmediate(r));
+      if (slot.kind === SEGMENT_KIND_COMMAND) {
+        if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
+        continue;
+      }
+      const name = slot.kind === SEGMENT_KIND_STREAM ? f.streamId : viewName(slot.kind, f);
+      if (name === undefined) continue;
+      const key = this.names.of(name);
       hi.push(key.hi);
       lo.push(key.lo);
-      seq.push(f.version);
+      seq.push(slot.kind === SEGMENT_KIND_STREAM ? f.version : viewSeq(position));
       pos.push(position);
     }
+    if (slot.kind === SEGMENT_KIND_COMMAND) return m.toEntries(slot.kind, this.takeEntries);
     const out = this.takeEntries(pos.length);
     out.hi.set(hi);
     out.lo.set(lo);
@@ -169,12 +198,13 @@ export class IndexJobs {
     if (!this.o.writable) return;
     const { catalog } = this.o;
     this.enqueue(async () => {
-      const entries = this.entriesOfRange(slot);
+      const entries = await this.entriesOfRange(slot);
       // Same name as the damaged file: the rename replaces it.
       const name = segmentFileName(slot.kind, slot.from, slot.to);
       await catalog.backend.build(catalog.dir, name, { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to }, entries);
+      const firstBuild = slot.broken === NOT_BUILT_YET;
       catalog.replace(slot.kind, [slot], name);
-      this.o.warn(`index segment ${name} rebuilt from the log`);
+      if (!firstBuild) this.o.warn(`index segment ${name} rebuilt from the log`);
     });
   }
 

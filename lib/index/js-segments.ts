@@ -344,7 +344,8 @@ export class JsSegmentBackend implements SegmentBackend {
   async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {
     // A stream's first event has version 1, a command's first event ordinal 0; command segments
     // then drop the ordinal (position order is command order), so they sort by (key, position).
-    const startSeq = spec.kind === SEGMENT_KIND_STREAM ? 1 : 0;
+    // Category and type segments count no starts.
+    const startSeq = spec.kind === SEGMENT_KIND_STREAM ? 1 : spec.kind === SEGMENT_KIND_COMMAND ? 0 : -1;
     const command = spec.kind === SEGMENT_KIND_COMMAND;
     let starts = 0;
     const entries: Entry[] = Array.from({ length: e.hi.length }, (_, i) => {

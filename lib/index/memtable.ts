@@ -1,15 +1,22 @@
 /**
- * The in-memory part of the index: every stream and command entry for the log range
+ * The in-memory part of the index: every stream, command, category and type entry for the log range
  * [fromPosition, toPosition) not yet in a segment. The active memtable takes new appends; when it
  * holds `indexMemtableEntries` entries it is frozen and built into segments in the background while
  * a fresh one takes over (the double buffer). Versions of a stream inside one memtable are
  * contiguous, because a memtable covers a contiguous range of the log.
  */
 
-import { SEGMENT_KIND_STREAM, type SegmentKind } from '../format/index-layout.js';
+import {
+  SEGMENT_KIND_CATEGORY,
+  SEGMENT_KIND_COMMAND,
+  SEGMENT_KIND_STREAM,
+  type SegmentKind,
+  type ViewKind,
+} from '../format/index-layout.js';
 import type { Key } from '../format/key-hash.js';
 import { CommandTable } from './command-table.js';
 import { indexClock } from './index-clock.js';
+import { PositionLists } from './position-lists.js';
 import { newSegmentEntries, type SegmentEntries } from './segment-backend.js';
 import { StreamRuns } from './stream-runs.js';
 
@@ -18,6 +25,9 @@ export class Memtable {
   readonly streams = new StreamRuns();
   /** Command-id keys to their events' positions (hashed: hits are checked against records). */
   readonly commands = new CommandTable();
+  /** Category and type keys to their events' positions (the read models; hashed likewise). */
+  readonly categories = new PositionLists();
+  readonly types = new PositionLists();
   entries = 0;
   toPosition: number;
 
@@ -38,6 +48,16 @@ export class Memtable {
   addCommand(key: Key, positions: readonly number[]): void {
     this.commands.add(key, positions);
     this.entries += positions.length;
+  }
+
+  /** Adds an event to its category's (kind SEGMENT_KIND_CATEGORY) or its type's entries. */
+  addView(kind: ViewKind, key: Key, position: number): void {
+    this.viewsOf(kind).add(key, position);
+    this.entries++;
+  }
+
+  viewsOf(kind: ViewKind): PositionLists {
+    return kind === SEGMENT_KIND_CATEGORY ? this.categories : this.types;
   }
 
   /** Candidate positions of the command with this key, oldest first. */
@@ -68,8 +88,9 @@ export class Memtable {
   /** The entries of one kind, keyed, for a segment build, in arrays from `arrays(n)` (fresh ones
    * by default). */
   toEntries(kind: SegmentKind, arrays: (n: number) => SegmentEntries = newSegmentEntries): SegmentEntries {
-    return kind === SEGMENT_KIND_STREAM
-      ? this.streams.toEntries(arrays(this.streams.events))
-      : this.commands.toEntries(arrays(this.commands.entries));
+    if (kind === SEGMENT_KIND_STREAM) return this.streams.toEntries(arrays(this.streams.events));
+    if (kind === SEGMENT_KIND_COMMAND) return this.commands.toEntries(arrays(this.commands.entries));
+    const views = this.viewsOf(kind);
+    return views.toEntries(arrays(views.entries));
   }
 }

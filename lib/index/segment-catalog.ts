@@ -12,7 +12,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AnnalsError, CorruptionError } from '../errors.js';
-import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFileName } from '../format/index-layout.js';
+import {
+  SEGMENT_KIND_CATEGORY,
+  SEGMENT_KIND_COMMAND,
+  SEGMENT_KIND_NAMES,
+  SEGMENT_KIND_STREAM,
+  SEGMENT_KIND_TYPE,
+  type SegmentKind,
+  segmentFileName,
+} from '../format/index-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import type { SegmentBackend, SegmentReader } from './segment-backend.js';
 
@@ -34,8 +42,11 @@ export interface SegmentSlot {
   broken?: string;
 }
 
-export const KINDS: SegmentKind[] = [SEGMENT_KIND_STREAM, SEGMENT_KIND_COMMAND];
-const NAME = /^(stream|command)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
+/** The `broken` reason of a slot of a kind the store had no segments of yet (fillBehind). */
+export const NOT_BUILT_YET = 'not built yet';
+
+export const KINDS: SegmentKind[] = [SEGMENT_KIND_STREAM, SEGMENT_KIND_COMMAND, SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE];
+const NAME = /^(stream|command|category|type)-([0-9a-f]{12})-([0-9a-f]{12})\.seg$/;
 
 export class SegmentCatalog {
   /** Each kind's chain, indexed by kind (an array, not a Map: every lookup asks for one). */
@@ -51,7 +62,14 @@ export class SegmentCatalog {
     for (const kind of KINDS) this.slots[kind] = [];
   }
 
-  static load(dir: string, backend: SegmentBackend, logEnd: number, writable: boolean, warn: (msg: string) => void): SegmentCatalog {
+  static load(
+    dir: string,
+    backend: SegmentBackend,
+    logEnd: number,
+    chunkSize: number,
+    writable: boolean,
+    warn: (msg: string) => void,
+  ): SegmentCatalog {
     const catalog = new SegmentCatalog(dir, backend, warn);
     const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
     const discard = (name: string) => {
@@ -61,7 +79,7 @@ export class SegmentCatalog {
     for (const kind of KINDS) {
       const candidates = names
         .map((name) => ({ name, m: NAME.exec(name) }))
-        .filter((c) => c.m && (c.m[1] === 'stream') === (kind === SEGMENT_KIND_STREAM))
+        .filter((c) => c.m && c.m[1] === SEGMENT_KIND_NAMES[kind])
         .map((c) => ({ name: c.name, from: Number.parseInt(c.m?.[2] ?? '', 16), to: Number.parseInt(c.m?.[3] ?? '', 16) }))
         .sort((a, b) => a.from - b.from || b.to - a.to);
       const chain = catalog.of(kind) as SegmentSlot[];
@@ -86,7 +104,26 @@ export class SegmentCatalog {
         expect = c.to;
       }
     }
+    catalog.fillBehind(chunkSize);
     return catalog;
+  }
+
+  /**
+   * A kind whose chain ends before the others' (the read models' kinds, in a store written before
+   * they existed) gets the range up to the furthest coverage as missing slots, one per chunk: the
+   * open replays no more than before, a background job builds each slot in turn, and lookups over
+   * a slot not built yet answer from the log.
+   */
+  private fillBehind(chunkSize: number): void {
+    const furthest = Math.max(...KINDS.map((k) => this.coverage(k)));
+    for (const kind of KINDS) {
+      const chain = this.slots[kind] as SegmentSlot[];
+      for (let from = this.coverage(kind); from < furthest; ) {
+        const to = Math.min(furthest, (Math.floor(from / chunkSize) + 1) * chunkSize + CHUNK_HEADER_SIZE);
+        chain.push({ kind, from, to, name: segmentFileName(kind, from, to), since: Number.NEGATIVE_INFINITY, broken: NOT_BUILT_YET });
+        from = to;
+      }
+    }
   }
 
   /**

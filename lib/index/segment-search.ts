@@ -6,12 +6,13 @@
  */
 import type { LogEngine } from '../engine/log-engine.js';
 import { CorruptionError } from '../errors.js';
-import { SEGMENT_KIND_STREAM } from '../format/index-layout.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, viewSeq } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-codec.js';
 import type { DamageHandler } from '../log-reader.js';
 import { indexedRecords } from './indexed-records.js';
 import type { SegmentCatalog, SegmentSlot } from './segment-catalog.js';
+import { viewName } from './view-names.js';
 
 export const MAX_SEQ = 0xffffffff;
 /** A shared empty answer: a miss allocates nothing. */
@@ -21,6 +22,7 @@ export interface IndexFields {
   streamId: string;
   version: number;
   commandId: string | undefined;
+  type: string;
 }
 
 export interface SegmentSearchOptions {
@@ -84,9 +86,10 @@ export class SegmentSearch {
         this.markBroken(slot, err);
       }
     }
-    return slot.kind === SEGMENT_KIND_STREAM
-      ? this.scanSlot(slot, (f) => f.streamId === id && f.version >= from && f.version <= to)
-      : this.scanSlot(slot, (f) => f.commandId === id);
+    if (slot.kind === SEGMENT_KIND_STREAM) return this.scanSlot(slot, (f) => f.streamId === id && f.version >= from && f.version <= to);
+    if (slot.kind === SEGMENT_KIND_COMMAND) return this.scanSlot(slot, (f) => f.commandId === id);
+    const kind = slot.kind;
+    return this.scanSlot(slot, (f, position) => viewName(kind, f) === id && viewSeq(position) >= from && viewSeq(position) <= to);
   }
 
   /** The stream's newest entry in the slot from its tree (every entry of a colliding key); undefined
@@ -116,12 +119,13 @@ export class SegmentSearch {
   }
 
   /** Flat [seq, position] pairs of the records in the slot's log range that `match`. */
-  private scanSlot(slot: SegmentSlot, match: (f: IndexFields) => boolean): Float64Array {
+  private scanSlot(slot: SegmentSlot, match: (f: IndexFields, position: number) => boolean): Float64Array {
     const out: number[] = [];
     const ordinal = new Map<string, number>();
     for (const { position, fields: f } of indexedRecords(this.o.engine, slot.from, () => slot.to, this.o.onDamaged)) {
-      if (!match(f)) continue;
+      if (!match(f, position)) continue;
       if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
+      else if (slot.kind !== SEGMENT_KIND_COMMAND) out.push(viewSeq(position), position);
       else {
         const n = ordinal.get(f.commandId as string) ?? 0;
         ordinal.set(f.commandId as string, n + 1);

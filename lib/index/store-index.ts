@@ -10,11 +10,20 @@
  */
 
 import type { LogEngine } from '../engine/log-engine.js';
-import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM } from '../format/index-layout.js';
+import {
+  SEGMENT_KIND_CATEGORY,
+  SEGMENT_KIND_COMMAND,
+  SEGMENT_KIND_STREAM,
+  SEGMENT_KIND_TYPE,
+  type ViewKind,
+} from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
 import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
+import type { DirectoryEntry } from './directory-backend.js';
+import { streamsOfRange } from './directory-jobs.js';
 import { indexClock } from './index-clock.js';
+import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
 import { IndexJobs } from './index-jobs.js';
 import { indexedRecords } from './indexed-records.js';
 import { LatestVersions } from './latest-versions.js';
@@ -22,6 +31,10 @@ import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
+import type { StreamDirectory } from './stream-directory.js';
+import { type StreamPageQuery, streamPage } from './stream-listing.js';
+import { addViews, NameKeys } from './view-names.js';
+import { ViewSearch } from './view-search.js';
 
 const RECENT_STREAMS = 1000;
 
@@ -41,6 +54,8 @@ export interface StoreIndexOptions {
   flushLog: () => Promise<void>;
   /** Told of each damaged record the index's own scans skip (the replay at open, rebuilds). */
   onDamaged: DamageHandler;
+  /** The stream directory files (listings in id order). */
+  directory: StreamDirectory;
   warn: (message: string) => void;
 }
 
@@ -48,16 +63,14 @@ export interface IndexedAppend {
   streamId: string;
   firstVersion: number;
   positions: number[];
+  /** The type of the event at each position. */
+  types: readonly string[];
   commandId?: string;
 }
 
 export type { IndexStats } from '../types.js';
 
-export interface IndexCounts {
-  events: number;
-  streams: number;
-  commands: number;
-}
+export type { IndexCounts } from './index-counts.js';
 
 export class StoreIndex {
   private readonly latestVersions: LatestVersions;
@@ -71,6 +84,9 @@ export class StoreIndex {
   private readonly jobs: IndexJobs;
   private readonly segments: SegmentSearch;
   private readonly timer: NodeJS.Timeout;
+  /** Keys of category and type names. */
+  private readonly names = new NameKeys();
+  private readonly views: ViewSearch;
 
   constructor(private readonly o: StoreIndexOptions) {
     this.latestVersions = new LatestVersions(indexClock.now(), o.maxRecentStreams);
@@ -78,7 +94,9 @@ export class StoreIndex {
     // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
     this.jobs = new IndexJobs({ ...o, retired: (m) => this.active.commands.adoptArraysOf(m.commands) }, this.frozen);
     this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
+    this.views = new ViewSearch(o.catalog, this.segments, () => [...this.frozen, this.active]);
     o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
+    o.directory.onBroken = (slot) => this.jobs.rebuildDirectory(slot);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
     this.replaying = true;
@@ -88,6 +106,7 @@ export class StoreIndex {
     // missing from that set need not be looked for in it.
     if (this.active.entries === 0) this.active.createdAt = indexClock.now();
     for (const kind of KINDS) for (const slot of o.catalog.of(kind)) if (slot.broken) this.jobs.rebuild(slot);
+    for (const slot of o.directory.chain) if (slot.broken) this.jobs.rebuildDirectory(slot);
     this.jobs.checkSegments();
     this.jobs.buildFrozen();
     this.timer = setInterval(() => this.evict(indexClock.now()), Math.max(1000, Math.min(o.retentionMs / 4, 60_000)));
@@ -96,8 +115,11 @@ export class StoreIndex {
 
   /** Indexes the log from `start` to its end: the part no segment covers yet. */
   private replay(start: number): void {
-    const streamsFrom = this.o.catalog.coverage(SEGMENT_KIND_STREAM);
-    const commandsFrom = this.o.catalog.coverage(SEGMENT_KIND_COMMAND);
+    const { catalog } = this.o;
+    const streamsFrom = catalog.coverage(SEGMENT_KIND_STREAM);
+    const commandsFrom = catalog.coverage(SEGMENT_KIND_COMMAND);
+    const categoriesFrom = catalog.coverage(SEGMENT_KIND_CATEGORY);
+    const typesFrom = catalog.coverage(SEGMENT_KIND_TYPE);
     // A damaged record leaves a hole in its stream's versions, which one memtable's runs cannot
     // hold: the records after it go to a new memtable.
     const onDamaged: DamageHandler = (position, err) => {
@@ -108,6 +130,7 @@ export class StoreIndex {
     for (const { position, fields: f, end, commit } of indexedRecords(this.o.engine, start, this.o.logEnd, onDamaged)) {
       if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
       if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
+      addViews(this.active, this.names, f.streamId, [f.type], [position], categoriesFrom, typesFrom);
       this.active.toPosition = end;
       // Only between appends: a command lookup stops at the newest source holding its key, so a
       // command split over two memtables would read back only its newer part.
@@ -125,6 +148,7 @@ export class StoreIndex {
       const last = a.positions.length - 1;
       this.latestVersions.set(a.streamId, a.firstVersion + last, a.positions[last] as number, time);
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
+      addViews(this.active, this.names, a.streamId, a.types, a.positions);
       this.recentStreams[this.recentStreamsNext] = a.streamId; // a ring; duplicates are dropped on read
       this.recentStreamsNext = (this.recentStreamsNext + 1) % RECENT_STREAMS;
       if (a.commandId !== undefined) {
@@ -307,6 +331,19 @@ export class StoreIndex {
     return out === undefined ? undefined : out.sort((a, b) => a - b);
   }
 
+  /** Candidate positions of a category's or type's events beyond `after`, in the page's direction
+   * (view-search.ts; check the records: keys may collide). */
+  viewPositions(kind: ViewKind, name: string, after: number, backward: boolean, max: number): number[] {
+    return this.views.positions({ kind, name, key: this.names.of(name), after, backward, max });
+  }
+
+  /** A page of the store's streams in id order (stream-listing.ts), and whether more follow. */
+  listStreams(q: StreamPageQuery): Promise<{ entries: DirectoryEntry[]; more: boolean }> {
+    return streamPage(this.o.directory, [...this.frozen, this.active], q, (slot) =>
+      streamsOfRange(this.o.engine, slot.from, slot.to, this.o.onDamaged),
+    );
+  }
+
   /** Index fields of the records at `positions`. */
   fieldsAt(positions: number[]): IndexFields[] {
     return this.segments.fieldsAt(positions);
@@ -328,36 +365,13 @@ export class StoreIndex {
   }
 
   stats(): IndexStats {
-    const all = KINDS.flatMap((k) => this.o.catalog.of(k));
-    return {
-      streamSegments: this.o.catalog.of(SEGMENT_KIND_STREAM).length,
-      commandSegments: this.o.catalog.of(SEGMENT_KIND_COMMAND).length,
-      brokenSegments: all.filter((s) => s.broken).length,
-      memtableEntries: this.active.entries + this.frozen.reduce((a, m) => a + m.entries, 0),
-      frozenMemtables: this.frozen.length,
-      latestVersionEntries: this.latestVersions.size,
-      recentCommandEntries: this.recentCommands.size,
-    };
+    const dictionaries = { latestVersionEntries: this.latestVersions.size, recentCommandEntries: this.recentCommands.size };
+    return indexStats(this.o.catalog, [...this.frozen, this.active], this.frozen.length, dictionaries);
   }
 
-  /** Events, streams and commands in the store, from segment headers and memtables (a broken
-   * segment's share is missing until it is rebuilt). */
+  /** Events, streams and commands in the store, from segment headers and memtables. */
   counts(): IndexCounts {
-    const c: IndexCounts = { events: 0, streams: 0, commands: 0 };
-    const { catalog } = this.o;
-    for (const slot of catalog.of(SEGMENT_KIND_STREAM)) {
-      const h = catalog.readerOf(slot)?.header;
-      c.events += h?.entryCount ?? 0;
-      c.streams += h?.starts ?? 0;
-    }
-    for (const slot of catalog.of(SEGMENT_KIND_COMMAND)) c.commands += catalog.readerOf(slot)?.header.starts ?? 0;
-    for (const m of [...this.frozen, this.active]) {
-      const mc = m.counts();
-      c.events += mc.events;
-      c.streams += mc.streams;
-      c.commands += mc.commands;
-    }
-    return c;
+    return indexCounts(this.o.catalog, [...this.frozen, this.active]);
   }
 
   /** Builds what the memtable holds (so the next open replays nothing), then stops. */
@@ -370,5 +384,6 @@ export class StoreIndex {
     await this.jobs.idle();
     this.jobs.stop();
     this.o.catalog.close();
+    this.o.directory.close();
   }
 }

@@ -11,6 +11,8 @@
  */
 import { CorruptionError } from '../errors.js';
 import { keyOf } from '../format/key-hash.js';
+import { compareUtf8 } from '../format/utf8-order.js';
+import { type DirectoryEntry, type DirectoryInput, directoryInputOf } from './directory-backend.js';
 import type { SegmentEntries } from './segment-backend.js';
 import { SlotColumn, StreamIdTable } from './stream-id-table.js';
 
@@ -109,6 +111,65 @@ export class StreamRuns {
     }
     if (k !== out.hi.length) throw new Error(`stream runs yielded ${k} entries of ${out.hi.length}`);
     return out;
+  }
+
+  /**
+   * Up to `limit` streams held here with an id above `after` (undefined: from the first) in UTF-8
+   * byte order, and starting with `prefix` when given: what a listing needs of this memtable. The
+   * ids are sorted when first asked for, and the ones added since merged in at each later ask.
+   */
+  page(after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[] {
+    this.sortNew();
+    const order = this.sorted;
+    const start = after !== undefined && (prefix === undefined || compareUtf8(after, prefix) >= 0) ? after : prefix;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const id = this.slots.idAt(order[mid] as number) as string;
+      if (start !== undefined && (after === start ? compareUtf8(id, start) <= 0 : compareUtf8(id, start) < 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: DirectoryEntry[] = [];
+    for (let k = lo; k < order.length && out.length < limit; k++) {
+      const s = order[k] as number;
+      const streamId = this.slots.idAt(s) as string;
+      if (prefix !== undefined && !streamId.startsWith(prefix)) break;
+      const count = this.count.get(s);
+      const firstVersion = this.firstVersion.get(s);
+      out.push({
+        streamId,
+        firstVersion,
+        lastVersion: firstVersion + count - 1,
+        firstPosition: this.firstPosition.get(s),
+        lastPosition: this.at(s, count - 1),
+      });
+    }
+    return out;
+  }
+
+  /** Every stream held here as a directory build takes it (directory-backend.ts). */
+  toDirectoryInput(): DirectoryInput {
+    return directoryInputOf(this.page(undefined, undefined, Number.POSITIVE_INFINITY));
+  }
+
+  /** Slots in UTF-8 order of their ids, the first `sorted.length` slots (sortNew). */
+  private sorted: number[] = [];
+
+  private sortNew(): void {
+    const from = this.sorted.length;
+    if (from === this.slots.size) return;
+    const byId = (x: number, y: number) => compareUtf8(this.slots.idAt(x) as string, this.slots.idAt(y) as string);
+    const fresh = Array.from({ length: this.slots.size - from }, (_, i) => from + i).sort(byId);
+    const merged: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < this.sorted.length || j < fresh.length) {
+      if (j === fresh.length || (i < this.sorted.length && byId(this.sorted[i] as number, fresh[j] as number) < 0))
+        merged.push(this.sorted[i++] as number);
+      else merged.push(fresh[j++] as number);
+    }
+    this.sorted = merged;
   }
 
   private at(s: number, i: number): number {

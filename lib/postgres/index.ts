@@ -5,7 +5,14 @@
  */
 export * from '../errors.js';
 export type { Snapshot } from '../snapshot-store.js';
-export type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats, SubscribeOptions } from '../store-api.js';
+export type {
+  AggregateOptions,
+  AnnalsStore,
+  AppendManyItem,
+  BaseStoreStats,
+  BasicReadAllOptions,
+  BasicSubscribeOptions,
+} from '../store-api.js';
 export type { Subscription } from '../subscription.js';
 export type { AppendOptions, EventData, ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../types.js';
 export type { PostgresLimits, PostgresStoreOptions } from './options.js';

@@ -13,6 +13,15 @@ export function optionalCount(name: string, v: unknown): void {
   if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
 }
 
+/** Refuses the embedded store's read-model options the PostgreSQL store does not have yet,
+ * rather than ignoring them (a filter ignored would hand out events the caller excluded). */
+export function notYet(method: string, options: object, names: string[]): void {
+  for (const n of names) {
+    if ((options as Record<string, unknown>)[n] !== undefined)
+      throw new InvalidArgumentError(`${method}: '${n}' is not available on the PostgreSQL store yet`);
+  }
+}
+
 /** A snapshot's state as JSON text or bytes (exactly one is not null). */
 export function encodeSnapshot(state: unknown): [string | null, Buffer | null] {
   if (state instanceof Uint8Array) return [null, Buffer.from(state.buffer, state.byteOffset, state.byteLength)];

@@ -11,16 +11,23 @@ import pg from 'pg';
 import type { AppendItem } from '../append-planner.js';
 import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError, UnavailableError } from '../errors.js';
 import type { Snapshot } from '../snapshot-store.js';
-import type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats, SubscribeOptions } from '../store-api.js';
+import type {
+  AggregateOptions,
+  AnnalsStore,
+  AppendManyItem,
+  BaseStoreStats,
+  BasicReadAllOptions,
+  BasicSubscribeOptions,
+} from '../store-api.js';
 import type { Subscription } from '../subscription.js';
-import type { AppendOptions, EventData, ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../types.js';
+import type { AppendOptions, EventData, ReadStreamOptions, RecordedEvent } from '../types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger } from '../validation.js';
 import { AppendBatcher } from './append-batcher.js';
 import { prepareCall } from './append-plan.js';
 import { Listener } from './listener.js';
 import { type PostgresStoreOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './options.js';
 import { isConnectionError, toStoreError } from './pg-errors.js';
-import { checkObject, encodeSnapshot, fold, optionalCount } from './pg-helpers.js';
+import { checkObject, encodeSnapshot, fold, notYet, optionalCount } from './pg-helpers.js';
 import { buildQueries, type EventRow, type Queries, toEvent } from './queries.js';
 import { migrate } from './schema.js';
 
@@ -240,12 +247,13 @@ export class PostgresEventStore implements AnnalsStore {
     }
   }
 
-  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+  readAll(options: BasicReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
         self.checkOpen();
         checkObject('options', options);
+        notYet('readAll', options, ['filter']);
         optionalCount('after', options.after);
         optionalCount('limit', options.limit);
         if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
@@ -264,9 +272,10 @@ export class PostgresEventStore implements AnnalsStore {
     };
   }
 
-  subscribe(options: SubscribeOptions = {}): Subscription {
+  subscribe(options: BasicSubscribeOptions = {}): Subscription {
     this.checkOpen();
     checkObject('options', options);
+    notYet('subscribe', options, ['filter', 'consumer', 'from']);
     optionalCount('after', options.after);
     if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
     if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');

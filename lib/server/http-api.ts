@@ -12,7 +12,7 @@
  *   GET  /                           the Stream Browser (static files from browser/)
  *
  * Errors are JSON `{ error: { code, message, … } }` (http-errors.ts). With a token, every route but
- * the page and its assets needs `Authorization: Bearer <token>` or `?token=` (http-auth.ts). Every
+ * the page's assets needs `Authorization: Bearer <token>` or `?token=` (http-auth.ts). Every
  * response is bounded: lists by page (http-pages.ts), subscribers in number and in what each
  * buffers (http-sse.ts).
  */
@@ -82,9 +82,11 @@ function staticRoutes(app: FastifyInstance): void {
     }
     return reply.type(type).send(body);
   };
-  // The page and its assets hold no data: the only routes served without the token.
+  // The page's assets are the package's own static code, holding no data: the only route served
+  // without the token. The page itself needs it (`/?token=`), so that a server reachable by others
+  // shows them nothing of the store, not even that a Stream Browser runs there.
+  app.get('/', (_req, reply) => sendStatic('index.html', reply));
   const config = { public: true };
-  app.get('/', { config }, (_req, reply) => sendStatic('index.html', reply));
   app.get('/ui/:file', { config }, (req: FastifyRequest<{ Params: { file: string } }>, reply) => sendStatic(req.params.file, reply));
 }
 

@@ -2,8 +2,8 @@
  * The token check. It is decided on the route the router matched, not on the URL as sent: the
  * router decodes `%XX`, may drop duplicate or trailing slashes, and a prefix test on the raw URL
  * let `/%61pi/all` through. Deny by default: only routes declared with `config: { public: true }`
- * (the Stream Browser page and its assets, which hold no data) are served without the token;
- * every other route, and the not-found handler, needs it.
+ * (the Stream Browser's static assets, which hold no data) are served without the token; every
+ * other route, the page itself and the not-found handler need it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -21,6 +21,8 @@ const STATUS: Record<string, number> = {
   DISK_FULL: 507,
   CORRUPTION: 500,
   IO: 500,
+  PERMISSION_DENIED: 500,
+  NOT_A_STORE: 500,
 };
 
 /** Codes only the HTTP API sends, besides the store's: 401 `UNAUTHORIZED`, 404 `NOT_FOUND`. */

@@ -1,0 +1,119 @@
+/**
+ * A page of the store's streams in id order (UTF-8 bytes), from every source that knows streams:
+ * the stream directory's files (oldest first) and the memtables. Each source gives its first ids
+ * past the page's start, as many as the page needs; an id among the page's first `limit` is among
+ * the first `limit` of every source holding it, so the merge is exact. A stream in several sources
+ * takes its first version and position from the oldest, its last from the newest. The cost
+ * follows the page and the number of sources, not the number of streams.
+ */
+import { CorruptionError } from '../errors.js';
+import { compareUtf8 } from '../format/utf8-order.js';
+import type { DirectoryEntry } from './directory-backend.js';
+import type { Memtable } from './memtable.js';
+import type { DirectorySlot, StreamDirectory } from './stream-directory.js';
+
+export interface StreamPageQuery {
+  after?: string;
+  prefix?: string;
+  limit: number;
+}
+
+/** Entries of a page (at most `limit`) and whether more follow them. */
+export async function streamPage(
+  directory: StreamDirectory,
+  memtables: readonly Memtable[],
+  q: StreamPageQuery,
+  scanSlot: (slot: DirectorySlot) => Promise<DirectoryEntry[]>,
+): Promise<{ entries: DirectoryEntry[]; more: boolean }> {
+  const take = q.limit + 1;
+  // The sources as they are now: a build or merge while a slot is scanned changes the chain.
+  const slots = [...directory.chain];
+  const tables = [...memtables];
+  const pages: DirectoryEntry[][] = [];
+  for (const slot of slots) {
+    const page = readPage(directory, slot, q.after, q.prefix, take);
+    if (page) pages.push(page);
+    else {
+      slot.scanned ??= await scanSlot(slot);
+      pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
+    }
+  }
+  for (const m of tables) pages.push(m.streams.page(q.after, q.prefix, take));
+  return mergePages(pages, q.limit);
+}
+
+/** A page of a slot's file; undefined when the slot is broken, or turns out damaged now (then it
+ * is marked broken and rebuilt, and the caller reads its log range). */
+function readPage(
+  directory: StreamDirectory,
+  slot: DirectorySlot,
+  after: string | undefined,
+  prefix: string | undefined,
+  take: number,
+): DirectoryEntry[] | undefined {
+  const reader = directory.readerOf(slot);
+  if (!reader) return undefined;
+  try {
+    return reader.page(after, prefix, take);
+  } catch (err) {
+    if (!(err instanceof CorruptionError)) throw err;
+    directory.markBroken(slot, err.message);
+    return undefined;
+  }
+}
+
+/**
+ * Merges source pages (each in id order, sources oldest first) into the first `limit` distinct
+ * streams: a k-way merge over the few sources, combining a stream found in several.
+ */
+function mergePages(pages: DirectoryEntry[][], limit: number): { entries: DirectoryEntry[]; more: boolean } {
+  const at = new Array<number>(pages.length).fill(0);
+  const entries: DirectoryEntry[] = [];
+  for (;;) {
+    let least: string | undefined;
+    for (let k = 0; k < pages.length; k++) {
+      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
+      if (e !== undefined && (least === undefined || compareUtf8(e.streamId, least) < 0)) least = e.streamId;
+    }
+    if (least === undefined) return { entries, more: false };
+    if (entries.length === limit) return { entries, more: true };
+    let combined: DirectoryEntry | undefined;
+    for (let k = 0; k < pages.length; k++) {
+      const e = (pages[k] as DirectoryEntry[])[at[k] as number];
+      if (e === undefined || e.streamId !== least) continue;
+      at[k] = (at[k] as number) + 1;
+      // Oldest source first: its first version and position stand, newer ones' last ones win.
+      if (combined === undefined) combined = { ...e };
+      else {
+        combined.lastVersion = e.lastVersion;
+        combined.lastPosition = e.lastPosition;
+      }
+    }
+    entries.push(combined as DirectoryEntry);
+  }
+}
+
+/** Up to `limit` of `sorted` (in id order) with id above `after` and starting with `prefix`. */
+export function pageOfSorted(
+  sorted: readonly DirectoryEntry[],
+  after: string | undefined,
+  prefix: string | undefined,
+  limit: number,
+): DirectoryEntry[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const id = (sorted[mid] as DirectoryEntry).streamId;
+    const below = (after !== undefined && compareUtf8(id, after) <= 0) || (prefix !== undefined && compareUtf8(id, prefix) < 0);
+    if (below) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: DirectoryEntry[] = [];
+  for (let k = lo; k < sorted.length && out.length < limit; k++) {
+    const e = sorted[k] as DirectoryEntry;
+    if (prefix !== undefined && !e.streamId.startsWith(prefix)) break;
+    out.push(e);
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+/**
+ * The read side of EventStore that projections stand on: categories and event types read from
+ * their index, the global log read and followed through a filter, and the subscriptions behind
+ * durable consumers. EventStore validates the store's state and delegates here.
+ */
+
+import { SYSTEM_STREAM_PREFIX } from './consumers.js';
+import { InvalidArgumentError } from './errors.js';
+import { compileFilter, type FrameMatcher } from './event-filter.js';
+import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
+import type { DirectoryEntry } from './index/directory-backend.js';
+import type { StoreIndex } from './index/store-index.js';
+import type { ResolvedLimits } from './options.js';
+import type { StoreReader } from './store-reader.js';
+import { type Subscription, subscription, type VisibilitySignal } from './subscription.js';
+import type { ListStreamsOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
+
+/** Streams a listing page holds by default, and at most. */
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+const VIEW_KEYS = new Set(['after', 'limit', 'direction']);
+const LIST_KEYS = new Set(['prefix', 'after', 'limit']);
+
+import { checkObject, rejectUnknownKeys } from './arg-checks.js';
+import { optionalCount } from './validation.js';
+
+export interface ReadModelDeps {
+  reader: StoreReader;
+  index: StoreIndex;
+  signal: VisibilitySignal;
+  limits: ResolvedLimits;
+  /** Throws StoreClosedError once the store is closed. */
+  checkOpen(): void;
+  closed(): boolean;
+  visibleEnd(): number;
+}
+
+export class ReadModels {
+  constructor(private readonly d: ReadModelDeps) {}
+
+  /** A category's or type's events: bad arguments reject on the first iteration step. */
+  readView(kind: ViewKind, name: unknown, options: ReadViewOptions): AsyncIterable<RecordedEvent> {
+    const d = this.d;
+    return {
+      async *[Symbol.asyncIterator]() {
+        d.checkOpen();
+        const checked = checkViewName(kind, name, d.limits);
+        checkObject('options', options);
+        rejectUnknownKeys('options', options, VIEW_KEYS);
+        optionalCount('after', options.after);
+        optionalCount('limit', options.limit);
+        const { direction = 'forward' } = options;
+        if (direction !== 'forward' && direction !== 'backward') {
+          throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${typeof direction} ${String(direction)}`);
+        }
+        if (options.limit === 0) throw new InvalidArgumentError('limit must be at least 1');
+        yield* d.reader.iterateView(kind, checked, options.after, direction === 'backward', options.limit ?? Number.MAX_SAFE_INTEGER);
+      },
+    };
+  }
+
+  /**
+   * A page of the store's streams in id order (UTF-8 bytes) from the index (stream-listing.ts).
+   * The store's own `$$` streams are listed only when the prefix asks for them; a stream whose
+   * events are all still in flight is not listed, and one with some in flight shows its visible
+   * version.
+   */
+  async listStreams(options: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }> {
+    const d = this.d;
+    d.checkOpen();
+    checkObject('options', options);
+    rejectUnknownKeys('listStreams options', options, LIST_KEYS);
+    const { prefix, after, limit = DEFAULT_LIST_LIMIT } = options;
+    for (const [k, v] of [
+      ['prefix', prefix],
+      ['after', after],
+    ] as const) {
+      if (v !== undefined && typeof v !== 'string') throw new InvalidArgumentError(`${k} must be a string, got ${typeof v}`);
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${typeof limit} ${String(limit)}`);
+    }
+    const system = prefix?.startsWith(SYSTEM_STREAM_PREFIX) === true;
+    const out: StreamInfo[] = [];
+    let cursor = after;
+    let more = true;
+    // Pages until `limit + 1` listable streams are seen (one more says a next page exists): the
+    // store's own streams and streams not yet visible are skipped, so a page may take a few asks.
+    while (out.length <= limit && more) {
+      const page = await d.index.listStreams({ after: cursor, prefix: prefix || undefined, limit: limit + 1 - out.length });
+      more = page.more;
+      for (const e of page.entries) {
+        const info = system || !e.streamId.startsWith(SYSTEM_STREAM_PREFIX) ? this.visibleInfo(e) : undefined;
+        if (info) out.push(info);
+      }
+      cursor = page.entries[page.entries.length - 1]?.streamId ?? cursor;
+      if (page.entries.length === 0) break;
+    }
+    const streams = out.slice(0, limit);
+    return out.length > limit ? { streams, next: (streams[streams.length - 1] as StreamInfo).streamId } : { streams };
+  }
+
+  private visibleInfo(e: DirectoryEntry): StreamInfo | undefined {
+    const info = { streamId: e.streamId, version: e.lastVersion, firstPosition: e.firstPosition, lastPosition: e.lastPosition };
+    if (e.lastPosition < this.d.visibleEnd()) return info;
+    const version = this.d.reader.visibleVersion(e.streamId);
+    if (version === 0 || e.firstPosition >= this.d.visibleEnd()) return undefined;
+    const [last] = this.d.reader.streamRange(e.streamId, version, version);
+    return last ? { ...info, version, lastPosition: last.position } : undefined;
+  }
+
+  /**
+   * A subscription of the global log from after `after` (an event's position; undefined: the
+   * start) or from its end, through `filter`. Catching up over events the filter drops goes on
+   * block after block, yielding to the event loop between them, until an event passes or the
+   * visible end is reached.
+   */
+  subscribeLog(after: number | undefined, fromEnd: boolean, filter: SubscribeOptions['filter']): Subscription {
+    const match = compileFilter(filter);
+    const { reader } = this.d;
+    let cursor = fromEnd ? this.d.visibleEnd() : reader.startAfter(after);
+    return subscription(
+      this.d.signal,
+      async () => {
+        for (;;) {
+          const { events, next } = reader.logBatch(cursor, match);
+          const moved = next > cursor;
+          cursor = next;
+          if (events.length > 0 || !moved) return events;
+          await new Promise((r) => setImmediate(r));
+        }
+      },
+      this.d.closed,
+    );
+  }
+
+  /** A subscription of one stream's events from version `from`. */
+  subscribeStream(streamId: string, from: number): Subscription {
+    const { reader } = this.d;
+    let next = from;
+    return subscription(
+      this.d.signal,
+      async () => {
+        const batch = reader.streamBatch(streamId, next);
+        next += batch.length;
+        return batch;
+      },
+      this.d.closed,
+    );
+  }
+}
+
+/** The matcher of a readAll filter (validated: INVALID_ARGUMENT for anything else). */
+export function filterOf(filter: unknown): FrameMatcher | undefined {
+  return compileFilter(filter);
+}
+
+function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLimits): string {
+  const what = kind === SEGMENT_KIND_CATEGORY ? 'category' : 'type';
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidArgumentError(`${what} must be a non-empty string, got ${typeof name} ${JSON.stringify(name)?.slice(0, 40)}`);
+  }
+  if (kind === SEGMENT_KIND_CATEGORY && name.includes('-')) {
+    throw new InvalidArgumentError(`category '${name}' contains '-': a category is a stream id's part before its first '-'`);
+  }
+  const max = kind === SEGMENT_KIND_CATEGORY ? limits.maxStreamIdBytes : limits.maxEventTypeBytes;
+  if (Buffer.byteLength(name) > max) throw new InvalidArgumentError(`${what} is longer than ${max} bytes`);
+  return name;
+}

@@ -1,0 +1,43 @@
+/** What `stats()` reports of a store: counts from the index, bytes on disk, the writer's state and
+ * what recovery found. */
+import type { DamagedRecords } from './damaged-records.js';
+import type { LogEngine, OpenReport } from './engine/log-engine.js';
+import type { StoreIndex } from './index/store-index.js';
+import type { LogWriter } from './log-writer.js';
+import type { ResolvedOptions } from './options.js';
+import { diskUsage } from './store-dir.js';
+import type { StoreStats } from './types.js';
+
+export interface StatsSources {
+  directory: string;
+  engine: LogEngine;
+  index: StoreIndex;
+  writer: LogWriter;
+  options: ResolvedOptions;
+  recovery: OpenReport;
+  damaged: DamagedRecords;
+}
+
+export function storeStats(s: StatsSources): StoreStats {
+  const counts = s.index.counts();
+  return {
+    engine: s.engine.name,
+    eventCount: counts.events,
+    streamCount: counts.streams,
+    commandCount: counts.commands,
+    chunkCount: s.engine.chunkCount(),
+    bytesOnDisk: diskUsage(s.directory),
+    endPosition: s.writer.endPosition,
+    durability: s.options.durability,
+    flushes: s.writer.flushes,
+    writes: s.writer.writes,
+    recovery: {
+      torn: s.recovery.torn,
+      tornPosition: s.recovery.tornPosition,
+      discardedBytes: s.recovery.discardedBytes,
+      tornReason: s.recovery.tornReason,
+      ...s.damaged.list(),
+    },
+    index: s.index.stats(),
+  };
+}

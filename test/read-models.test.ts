@@ -1,0 +1,152 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EventFilter, EventStore, RecordedEvent } from '../lib/index.js';
+import { collect, ENGINES, openStore, tempDir } from './helpers.js';
+
+/** Rolls over 1 MiB chunks and builds and merges 60-entry memtables into few segments. */
+const SMALL = { indexMemtableEntries: 60, maxIndexSegments: 3 };
+const COUNT = 600;
+
+/** COUNT events over streams of three categories (and ids without one), types A/B/C. */
+async function fill(s: EventStore, from = 0, count = COUNT): Promise<void> {
+  for (let i = from; i < from + count; i++) {
+    const stream = i % 10 === 9 ? `nocategory${i % 4}` : `${['order', 'cart', 'user'][i % 3]}-${i % 7}`;
+    await s.append(stream, [
+      { type: ['A', 'B', 'C'][i % 3 === 0 ? 0 : i % 2 === 0 ? 1 : 2] as string, data: { i, pad: 'x'.repeat(2000) } },
+    ]);
+  }
+}
+
+const ids = (events: RecordedEvent[]) => events.map((e) => (e.data as { i: number }).i);
+
+async function expected(s: EventStore, keep: (e: RecordedEvent) => boolean): Promise<number[]> {
+  return ids((await collect(s.readAll())).filter(keep));
+}
+
+describe.each(ENGINES)('read models (%s engine)', (engine) => {
+  it('reads a category and a type in global order, forward and backward, paged by position, across rollover, merges and reopen', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, SMALL);
+    await fill(s);
+    const check = async () => {
+      const orders = await expected(s, (e) => e.streamId.startsWith('order-'));
+      expect(ids(await collect(s.readCategory('order')))).toEqual(orders);
+      expect(ids(await collect(s.readCategory('order', { direction: 'backward' })))).toEqual([...orders].reverse());
+      const bs = await expected(s, (e) => e.type === 'B');
+      expect(ids(await collect(s.readByType('B')))).toEqual(bs);
+      // Paging: each page continues after the last position of the one before.
+      const pages: number[] = [];
+      let after: number | undefined;
+      for (;;) {
+        const page = await collect(s.readByType('B', { after, limit: 7 }));
+        if (page.length === 0) break;
+        pages.push(...ids(page));
+        after = page[page.length - 1]?.position;
+      }
+      expect(pages).toEqual(bs);
+      const back = await collect(s.readCategory('cart', { direction: 'backward', limit: 5 }));
+      const older = await collect(s.readCategory('cart', { direction: 'backward', after: back[4]?.position, limit: 5 }));
+      const carts = await expected(s, (e) => e.streamId.startsWith('cart-'));
+      expect([...ids(back), ...ids(older)]).toEqual(carts.reverse().slice(0, 10));
+      expect(await collect(s.readCategory('nocategory0'))).toEqual([]);
+      expect(await collect(s.readByType('Z'))).toEqual([]);
+    };
+    expect((await s.stats()).chunkCount).toBeGreaterThan(1);
+    await check();
+    await s.close();
+    s = await openStore(dir, engine, SMALL);
+    await check();
+    await fill(s, COUNT, 100);
+    await check();
+  });
+
+  it('events appended after a read starts are seen by the next page, never before they are durable', async () => {
+    const s = await openStore(tempDir(), engine);
+    await fill(s, 0, 30);
+    const it = s.readCategory('order')[Symbol.asyncIterator]();
+    const first = await it.next();
+    await fill(s, 30, 30);
+    const rest = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value);
+    expect(ids([first.value as RecordedEvent, ...rest])).toEqual(await expected(s, (e) => e.streamId.startsWith('order-')));
+  });
+
+  it('an older store gains its category and type segments in the background, answering from the log meanwhile', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, SMALL);
+    await fill(s);
+    const orders = await expected(s, (e) => e.streamId.startsWith('order-'));
+    await s.close();
+    const indexDir = path.join(dir, 'index');
+    for (const f of fs.readdirSync(indexDir)) if (/^(category|type)-/.test(f)) fs.rmSync(path.join(indexDir, f));
+    const t = await openStore(dir, engine, SMALL);
+    // Right away: the index replays no more than before (the memtable holds only the unindexed tail).
+    expect((await t.stats()).index.memtableEntries).toBeLessThan(4 * SMALL.indexMemtableEntries);
+    expect(ids(await collect(t.readCategory('order')))).toEqual(orders);
+    await (t as unknown as { index: { idle(): Promise<void> } }).index.idle();
+    expect(fs.readdirSync(indexDir).filter((f) => f.startsWith('category-')).length).toBeGreaterThan(0);
+    expect((await t.stats()).index.brokenSegments).toBe(0);
+    expect(ids(await collect(t.readCategory('order')))).toEqual(orders);
+  });
+
+  it('filters readAll: prefix, category, types, lists OR, fields AND; payloads of other events are not decoded', async () => {
+    const s = await openStore(tempDir(), engine);
+    await fill(s, 0, 120);
+    const cases: [EventFilter, (e: RecordedEvent) => boolean][] = [
+      [{ streamPrefix: 'order-1' }, (e) => e.streamId.startsWith('order-1')],
+      [{ category: 'cart' }, (e) => e.streamId.startsWith('cart-')],
+      [{ category: ['cart', 'user'] }, (e) => /^(cart|user)-/.test(e.streamId)],
+      [{ types: ['A', 'C'] }, (e) => e.type !== 'B'],
+      [{ category: 'order', types: 'A' }, (e) => e.streamId.startsWith('order-') && e.type === 'A'],
+      [{ streamPrefix: 'no' }, (e) => e.streamId.startsWith('no')],
+    ];
+    for (const [filter, keep] of cases) {
+      expect(ids(await collect(s.readAll({ filter }))), JSON.stringify(filter)).toEqual(await expected(s, keep));
+    }
+    const limited = await collect(s.readAll({ filter: { types: 'B' }, limit: 3 }));
+    expect(ids(limited)).toEqual((await expected(s, (e) => e.type === 'B')).slice(0, 3));
+    const after = limited[2]?.position;
+    expect(ids(await collect(s.readAll({ filter: { types: 'B' }, after })))).toEqual((await expected(s, (e) => e.type === 'B')).slice(3));
+  });
+
+  it('a filtered live subscription sees every matching event once, across catch-up and live', async () => {
+    const s = await openStore(tempDir(), engine);
+    await fill(s, 0, 90);
+    const sub = s.subscribe({ filter: { category: 'user' } });
+    const seen: number[] = [];
+    const done = (async () => {
+      for await (const e of sub) {
+        seen.push((e.data as { i: number }).i);
+        if (seen.length === 50) break;
+      }
+    })();
+    await fill(s, 90, 90);
+    await done;
+    expect(seen).toEqual((await expected(s, (e) => e.streamId.startsWith('user-'))).slice(0, 50));
+  });
+
+  it('refuses bad arguments with INVALID_ARGUMENT', async () => {
+    const s = await openStore(tempDir(), engine);
+    const bad: [string, () => AsyncIterable<unknown>][] = [
+      ['empty category', () => s.readCategory('')],
+      ['category with a dash', () => s.readCategory('a-b')],
+      ['category not a string', () => s.readCategory(3 as unknown as string)],
+      ['empty type', () => s.readByType('')],
+      ['limit 0', () => s.readByType('A', { limit: 0 })],
+      ['negative after', () => s.readByType('A', { after: -1 })],
+      ['bad direction', () => s.readByType('A', { direction: 'up' as 'forward' })],
+      ['unknown option', () => s.readByType('A', { afterr: 3 } as unknown as { after: number })],
+      ['filter unknown field', () => s.readAll({ filter: { stream: 'x' } as unknown as EventFilter })],
+      ['filter empty list', () => s.readAll({ filter: { types: [] } })],
+      ['filter empty string', () => s.readAll({ filter: { category: '' } })],
+      ['filter category with a dash', () => s.readAll({ filter: { category: 'a-b' } })],
+      ['filter not an object', () => s.readAll({ filter: 'x' as unknown as EventFilter })],
+    ];
+    for (const [what, read] of bad) await expect(collect(read()), what).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(() => s.subscribe({ filter: { nope: 1 } as unknown as EventFilter })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => s.subscribe({ streamId: 'x', filter: { types: 'A' } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
