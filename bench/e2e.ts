@@ -83,7 +83,7 @@ export async function runE2E(opts: { events: number; streams: number; quick: boo
 }
 
 /** One contender's run of the workload in its own process; undefined if it failed. */
-function runWorker(name: string, opts: { events: number; streams: number; quick: boolean }): Record<string, number> | undefined {
+export function runWorker(name: string, opts: { events: number; streams: number; quick: boolean }): Record<string, number> | undefined {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `annals-e2e-${name}-`));
   try {
     const out = execFileSync(

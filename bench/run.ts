@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--events N] [--rounds N] [--suite log-append|micro|index|read-models|e2e]`: runs the bench suites
+ * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|e2e|postgres]`: runs the bench suites
  * and writes their JSON results to bench/results/. Figures are only meaningful as ratios within one run. `--rounds`:
  * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick).
  */
@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { EngineName } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
 import { formatTable, PEERS, runE2E, targets } from './e2e.js';
+import { formatPostgresTable, runPostgresE2E } from './e2e-postgres.js';
 import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
 import { printMicro, runMicro } from './micro.js';
@@ -72,6 +73,27 @@ if (suite === 'all' || suite === 'e2e') {
       path.join(import.meta.dirname, 'results', 'latest-e2e.md'),
       `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${e2eEvents} events over ${streams} streams, best of ${rounds} round(s) per phase.\n\n${table}\n\n${checks.map((c) => `- ${c}`).join('\n')}\n`,
     );
+}
+
+if (suite === 'all' || suite === 'postgres') {
+  const pgEvents = Number(flag('--pg-events') ?? (quick ? 20_000 : 100_000));
+  const streams = Number(flag('--streams') ?? 10_000);
+  const rounds = Number(flag('--rounds') ?? (quick ? 1 : 2));
+  console.log(
+    `PostgreSQL end-to-end workload: ${pgEvents} events over ${streams} streams, annals and Emmett on one server, ${rounds} round(s)`,
+  );
+  const r = await runPostgresE2E({ events: pgEvents, streams, quick, rounds });
+  if (typeof r === 'string') console.log(`PostgreSQL workload ${r}`);
+  else {
+    const table = formatPostgresTable(r);
+    console.log(table);
+    results.postgres = r;
+    if (!quick)
+      fs.writeFileSync(
+        path.join(import.meta.dirname, 'results', 'latest-postgres.md'),
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${pgEvents} events over ${streams} streams, best of ${rounds} round(s) per phase.\n\n${table}\n`,
+      );
+  }
 }
 
 const dir = path.join(import.meta.dirname, 'results');

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'NOT_A_STORE'
   | 'ENGINE_UNAVAILABLE'
   | 'CONSUMER_BUSY'
-  | 'STREAM_DELETED';
+  | 'STREAM_DELETED'
+  | 'UNAVAILABLE';
 
 export class AnnalsError extends Error {
   readonly code: ErrorCode;
@@ -137,6 +138,23 @@ export class NotAStoreError extends AnnalsError {
 export class EngineUnavailableError extends AnnalsError {
   constructor(message: string) {
     super('ENGINE_UNAVAILABLE', message);
+  }
+}
+
+/**
+ * The database server of a PostgreSQL store could not be reached, or the connection broke, for
+ * longer than the store's `reconnectTimeoutMs`. For an append, `outcome` says what became of it:
+ * `'not_written'` (nothing of it is stored) or `'unknown'` (its commit was under way when the
+ * connection broke and the server could not be asked since: retry it with the same command id,
+ * and a DuplicateCommandError says it was stored).
+ */
+export class UnavailableError extends AnnalsError {
+  constructor(
+    message: string,
+    readonly outcome: 'not_written' | 'unknown' = 'not_written',
+    cause?: unknown,
+  ) {
+    super('UNAVAILABLE', message, { cause });
   }
 }
 

@@ -33,6 +33,7 @@ import { openIndex, openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
+import type { AnnalsStore } from './store-api.js';
 import { StoreReader } from './store-reader.js';
 import { storeStats } from './store-stats.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
@@ -69,7 +70,7 @@ const KEYS = {
   backup: new Set(['onProgress']),
 } satisfies Record<string, ReadonlySet<string>>;
 
-export class EventStore {
+export class EventStore implements AnnalsStore {
   private closed = false;
   private readonly writer: LogWriter;
   private readonly index: StoreIndex;

@@ -24,11 +24,14 @@ export {
   StoreClosedError,
   StoreLockedError,
   StreamDeletedError,
+  UnavailableError,
   WrongExpectedVersionError,
 } from './errors.js';
 export type { EventFilter } from './event-filter.js';
 export { type AppendManyItem, EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
+export type { Snapshot } from './snapshot-store.js';
+export type { AnnalsStore, BaseStoreStats, BasicReadAllOptions, BasicSubscribeOptions } from './store-api.js';
 export type { StoredMetadata, StreamMetadata } from './stream-metadata.js';
 export type { Subscription } from './subscription.js';
 export type {

@@ -148,6 +148,8 @@ export class ReadModels {
     if (options.filter !== undefined) throw new InvalidArgumentError('filter is for the global log: not with streamId');
     const id = checkStreamId(options.streamId, this.d.limits);
     const { reader } = this.d;
+    // `after` must be an event's position, as for the whole log (startAfter refuses others).
+    if (options.after !== undefined) reader.startAfter(options.after);
     const from = options.fromEnd
       ? reader.visibleVersion(id) + 1
       : options.after === undefined

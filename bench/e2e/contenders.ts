@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EventStore } from '../../lib/index.js';
+import { AnnalsPostgresContender, EmmettPostgresContender } from './pg-contenders.js';
 
 export interface BenchEvent {
   stream: string;
@@ -24,6 +25,10 @@ export interface Contender {
   readEvent(stream: string, version: number): Promise<unknown>;
   readCommand(commandId: string): Promise<unknown>;
   close(): Promise<void>;
+  /** False for a store without command ids: its command-id phases are not run. */
+  readonly commandIds?: boolean;
+  /** Bytes the store takes where they are not files in its directory (a database server). */
+  bytesOnDisk?(): Promise<number>;
 }
 
 class AnnalsContender implements Contender {
@@ -204,6 +209,8 @@ export const CONTENDERS: Record<string, () => Contender> = {
   'sqlite-normal': () => new SqliteContender('NORMAL'),
   lmdb: () => new LmdbContender(),
   'classic-level': () => new LevelContender(),
+  'annals-postgres': () => new AnnalsPostgresContender(),
+  'emmett-postgresql': () => new EmmettPostgresContender(),
 };
 
 export function bytesIn(dir: string): number {

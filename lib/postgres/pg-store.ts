@@ -1,0 +1,389 @@
+/**
+ * PostgresEventStore: the annals API on a PostgreSQL database, for applications that run as
+ * several processes sharing one event log. Same methods, results and error classes as the
+ * embedded EventStore (the conformance suite checks both); positions are this store's own global
+ * sequence. Appends go through AppendBatcher (group commit, call order, fault handling); reads
+ * are single statements, retried on a new connection while the server is out of reach; global
+ * reads (`readAll`, subscriptions) see a prefix of the final order that never grows in the middle
+ * (queries.ts `logAfter`, docs/postgres.md).
+ */
+import pg from 'pg';
+import type { AppendItem } from '../append-planner.js';
+import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError, UnavailableError } from '../errors.js';
+import type { Snapshot } from '../snapshot-store.js';
+import type {
+  AggregateOptions,
+  AnnalsStore,
+  AppendManyItem,
+  BaseStoreStats,
+  BasicReadAllOptions,
+  BasicSubscribeOptions,
+} from '../store-api.js';
+import type { Subscription } from '../subscription.js';
+import type { AppendOptions, EventData, ReadStreamOptions, RecordedEvent } from '../types.js';
+import { checkCommandId, checkStreamId, isNonNegativeInteger } from '../validation.js';
+import { AppendBatcher } from './append-batcher.js';
+import { prepareCall } from './append-plan.js';
+import { Listener } from './listener.js';
+import { type PostgresStoreOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './options.js';
+import { isConnectionError, toStoreError } from './pg-errors.js';
+import { checkObject, encodeSnapshot, fold, notYet, optionalCount } from './pg-helpers.js';
+import { buildQueries, type EventRow, type Queries, toEvent } from './queries.js';
+import { migrate } from './schema.js';
+
+export interface PostgresStoreStats extends BaseStoreStats {
+  engine: 'postgres';
+  schema: string;
+}
+
+const BATCH = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** int8 as a number (positions, versions and times stay below 2^53), xid8 as text. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export class PostgresEventStore implements AnnalsStore {
+  private closed = false;
+  private readonly queries: Queries;
+  private readonly batcher: AppendBatcher;
+  private readonly listener: Listener;
+  /** The id of this store's latest committed append transaction: readAll waits until global
+   * order reaches it, so a process reads its own acknowledged appends. */
+  private ownTx = 0n;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: ResolvedPostgresOptions,
+    config: pg.ClientConfig,
+  ) {
+    this.queries = buildQueries(options.schema);
+    this.batcher = new AppendBatcher({
+      pool,
+      queries: this.queries,
+      schema: options.schema,
+      reconnectTimeoutMs: options.reconnectTimeoutMs,
+      maxPendingBytes: options.limits.maxPendingBytes,
+      committed: (tx) => {
+        const t = BigInt(tx);
+        if (t > this.ownTx) this.ownTx = t;
+        this.listener.signal.notify();
+      },
+    });
+    this.listener = new Listener(config, this.queries.channel, options.pollIntervalMs);
+  }
+
+  /**
+   * Connects to the database at `url` (a `postgres://` connection string) and creates or migrates
+   * the store's schema (unless readOnly). Keeps trying for `reconnectTimeoutMs` while the server
+   * is out of reach, then fails with UnavailableError.
+   */
+  static async connect(url: string, options?: PostgresStoreOptions): Promise<PostgresEventStore> {
+    if (typeof url !== 'string' || url.length === 0) throw new InvalidArgumentError('url must be a non-empty connection string');
+    const o = resolvePostgresOptions(options);
+    const config: pg.ClientConfig = { connectionString: url, types, application_name: 'annals' };
+    const pool = new pg.Pool({ ...config, max: o.poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    pool.on('error', () => {}); // an idle connection that breaks is dropped; the next use reconnects
+    pool.on('connect', (c) => c.on('error', () => {}));
+    const store = new PostgresEventStore(pool, o, config);
+    try {
+      await store.withRetry('connect', async () => {
+        const client = await pool.connect();
+        try {
+          if (o.readOnly) {
+            const r = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [o.schema]);
+            if (r.rowCount === 0) throw new InvalidArgumentError(`no annals store in schema ${o.schema}`);
+          } else {
+            await migrate(client, o.schema);
+          }
+          client.release();
+        } catch (err) {
+          client.release(true);
+          throw err;
+        }
+      });
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  get engineName(): 'postgres' {
+    return 'postgres';
+  }
+
+  get schema(): string {
+    return this.options.schema;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.options.readOnly) throw new ReadOnlyError();
+  }
+
+  /** Runs `fn` again while the server is out of reach, for up to reconnectTimeoutMs. */
+  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.options.reconnectTimeoutMs;
+    for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isConnectionError(err)) throw toStoreError(err, what);
+        if (Date.now() + delay > deadline) {
+          throw new UnavailableError(`${what}: the database is out of reach: ${(err as Error).message}`, 'not_written', err);
+        }
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async rows<T = EventRow>(q: { name: string; text: string }, values: unknown[]): Promise<T[]> {
+    return this.withRetry(q.name, async () => (await this.pool.query({ ...q, values })).rows as T[]);
+  }
+
+  // ---- writing ----
+
+  async append(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.checkWritable();
+    checkObject('options', options);
+    const [r] = await this.commit([{ streamId, events, ...options }], undefined, true);
+    if (r instanceof Error) throw r;
+    return r as AppendResult;
+  }
+
+  async appendMany(items: AppendManyItem[], options: { commandId?: string; atomic?: boolean } = {}): Promise<(AppendResult | Error)[]> {
+    this.checkWritable();
+    if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items must be a non-empty array');
+    checkObject('options', options);
+    const commandId = checkCommandId(options.commandId);
+    const atomic = options.atomic ?? true;
+    if (typeof atomic !== 'boolean') throw new InvalidArgumentError('atomic must be a boolean');
+    const results = await this.commit(items, commandId, atomic);
+    if (atomic) {
+      const failure = results.find((r) => r instanceof Error);
+      if (failure) throw failure;
+    }
+    return results;
+  }
+
+  private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    return this.batcher.submit(prepareCall(items, commandId, atomic, this.options.limits));
+  }
+
+  // ---- reading ----
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    const [r] = await this.rows<{ version: number }>(this.queries.streamVersion, [id]);
+    return r?.version ?? 0;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    checkObject('options', options);
+    const { fromVersion, direction = 'forward', limit } = options;
+    optionalCount('fromVersion', fromVersion);
+    optionalCount('limit', limit);
+    if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
+    const max = limit ?? Number.MAX_SAFE_INTEGER;
+    if (max === 0) return [];
+    if (direction === 'forward') {
+      const from = Math.max(1, fromVersion ?? 1);
+      return (await this.rows(this.queries.streamRange, [id, from, Math.min(Number.MAX_SAFE_INTEGER, from + max - 1)])).map(toEvent);
+    }
+    const top = fromVersion ?? (await this.streamVersion(id));
+    const rows = await this.rows(this.queries.streamRange, [id, Math.max(1, top - max + 1), top]);
+    return rows.map(toEvent).reverse();
+  }
+
+  async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
+    if (version === 0) return undefined;
+    const [r] = await this.rows(this.queries.streamRange, [id, version, version]);
+    return r && toEvent(r);
+  }
+
+  async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
+    this.checkOpen();
+    const id = checkCommandId(commandId);
+    if (id === undefined) throw new InvalidArgumentError('commandId must be a non-empty string');
+    const rows = await this.rows(this.queries.command, [id]);
+    return rows.length === 0 ? undefined : rows.map(toEvent);
+  }
+
+  /** Checks that `after` is an event's position (0: the start). */
+  private async checkAfter(after: number | undefined): Promise<number> {
+    if (after === undefined || after === 0) return 0;
+    const found = await this.rows(this.queries.isPosition, [after]);
+    if (found.length === 0) throw new InvalidArgumentError(`no event at position ${after}`);
+    return after;
+  }
+
+  /**
+   * Up to `max` events after `cursor` in global order. When they end before this store's own
+   * latest append is readable (older transactions of other writers still run), waits for them,
+   * up to visibilityWaitMs.
+   */
+  private async logBatch(cursor: number, max: number, waitForOwn: boolean): Promise<RecordedEvent[]> {
+    const deadline = Date.now() + this.options.visibilityWaitMs;
+    for (let delay = 1; ; delay = Math.min(50, delay * 2)) {
+      const rows = await this.rows<EventRow & { horizon: string }>(this.queries.logAfter, [cursor, max]);
+      const events = rows.filter((r) => r.position !== null).map(toEvent);
+      const horizon = BigInt(rows[0]?.horizon ?? '0');
+      if (events.length === max || !waitForOwn || this.ownTx < horizon || Date.now() > deadline || this.closed) return events;
+      await sleep(delay);
+    }
+  }
+
+  readAll(options: BasicReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.checkOpen();
+        checkObject('options', options);
+        notYet('readAll', options, ['filter']);
+        optionalCount('after', options.after);
+        optionalCount('limit', options.limit);
+        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
+          throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
+        }
+        let cursor = await self.checkAfter(options.after);
+        let left = options.limit ?? Number.MAX_SAFE_INTEGER;
+        while (left > 0 && !self.closed) {
+          const events = await self.logBatch(cursor, Math.min(BATCH, left), true);
+          for (const e of events) yield e;
+          left -= events.length;
+          if (events.length < Math.min(BATCH, left + events.length)) return;
+          cursor = (events[events.length - 1] as RecordedEvent).position;
+        }
+      },
+    };
+  }
+
+  subscribe(options: BasicSubscribeOptions = {}): Subscription {
+    this.checkOpen();
+    checkObject('options', options);
+    notYet('subscribe', options, ['filter', 'consumer', 'from']);
+    optionalCount('after', options.after);
+    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
+    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
+    const id = options.streamId === undefined ? undefined : checkStreamId(options.streamId, this.options.limits);
+    // Where the subscription starts is asked for now (behind the appends already made, before any
+    // made later), and awaited on the first step: a bad `after` rejects there.
+    const start: Promise<number> = options.fromEnd
+      ? this.batcher.barrier(async () =>
+          id === undefined
+            ? ((await this.rows<{ p: number }>(this.queries.visibleEnd, []))[0]?.p ?? 0)
+            : (await this.streamVersion(id)) + 1,
+        )
+      : id === undefined
+        ? this.checkAfter(options.after)
+        : options.after === undefined
+          ? Promise.resolve(1)
+          : this.checkAfter(options.after).then(
+              async (a) => (await this.rows<{ v: number }>(this.queries.firstVersionAfter, [id, a]))[0]?.v ?? 1,
+            );
+    start.catch(() => {}); // rejects on the first step
+    let cursor: number | undefined;
+    const next = async (): Promise<RecordedEvent[]> => {
+      cursor ??= await start;
+      if (id === undefined) {
+        const events = await this.logBatch(cursor, BATCH, false);
+        if (events.length > 0) cursor = (events[events.length - 1] as RecordedEvent).position;
+        return events;
+      }
+      const events = (await this.rows(this.queries.streamFrom, [id, cursor, BATCH])).map(toEvent);
+      cursor += events.length;
+      return events;
+    };
+    return this.listener.subscription(next, () => this.closed);
+  }
+
+  /** Streams written most recently, newest first, with their versions. */
+  async recentStreams(limit = 50): Promise<{ streamId: string; version: number }[]> {
+    this.checkOpen();
+    optionalCount('limit', limit);
+    const rows = await this.rows<{ stream_id: string; version: number }>(this.queries.recentStreams, [Math.min(limit, 1000)]);
+    return rows.map((r) => ({ streamId: r.stream_id, version: r.version }));
+  }
+
+  // ---- snapshots ----
+
+  async saveSnapshot(streamId: string, version: number, state: unknown): Promise<void> {
+    this.checkWritable();
+    const id = checkStreamId(streamId, this.options.limits);
+    if (!isNonNegativeInteger(version) || version < 1) throw new InvalidArgumentError('version must be a positive integer');
+    const [text, bytes] = encodeSnapshot(state);
+    const current = await this.streamVersion(id);
+    if (version > current) throw new InvalidArgumentError(`stream '${id}' is at version ${current}; cannot snapshot version ${version}`);
+    await this.rows(this.queries.saveSnapshot, [id, version, text, bytes]);
+  }
+
+  async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    const [r] = await this.rows<{ version: number; state: string | null; state_bytes: Buffer | null }>(this.queries.loadSnapshot, [id]);
+    if (!r) return undefined;
+    const b = r.state_bytes;
+    return { version: r.version, state: r.state !== null ? JSON.parse(r.state) : new Uint8Array(b ?? []) };
+  }
+
+  async aggregate<S>(streamId: string, options: AggregateOptions<S>): Promise<{ state: S; version: number }> {
+    this.checkOpen();
+    const id = checkStreamId(streamId, this.options.limits);
+    checkObject('options', options);
+    if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
+    optionalCount('snapshotEvery', options.snapshotEvery);
+    return fold(this, id, options, !this.options.readOnly);
+  }
+
+  // ---- lifecycle ----
+
+  /** Waits for every append made so far: a committed transaction is durable (with the server's
+   * default synchronous_commit). */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await this.batcher.drain();
+  }
+
+  async stats(): Promise<PostgresStoreStats> {
+    this.checkOpen();
+    const [r] = await this.rows<{ events: number; streams: number; commands: number; end: number; bytes: number }>(this.queries.stats, [
+      this.options.schema,
+    ]);
+    return {
+      engine: 'postgres',
+      schema: this.options.schema,
+      eventCount: r?.events ?? 0,
+      streamCount: r?.streams ?? 0,
+      commandCount: r?.commands ?? 0,
+      endPosition: r?.end ?? 0,
+      bytesOnDisk: Number(r?.bytes ?? 0),
+    };
+  }
+
+  /** Waits for the appends already made, then closes every connection; later calls reject with
+   * StoreClosedError; subscriptions end. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listener.close();
+    try {
+      await this.batcher.close();
+    } finally {
+      await this.pool.end().catch(() => {});
+    }
+  }
+}
