@@ -24,12 +24,11 @@ import {
   ReadOnlyError,
   StoreClosedError,
 } from './errors.js';
+import { Follower } from './follower.js';
 import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from './format/index-layout.js';
-import type { SegmentCatalog } from './index/segment-catalog.js';
 import type { StoreIndex } from './index/store-index.js';
-import type { StreamDirectory } from './index/stream-directory.js';
 import { LogWriter } from './log-writer.js';
-import { openIndex, openParts, warn } from './open-store.js';
+import { closeParts, following, type OpenedParts, openIndex, openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
@@ -85,15 +84,21 @@ export class EventStore implements AnnalsStore {
   private readonly lifecycle: StreamLifecycle;
   private readonly streamReads: StreamReads;
 
+  private readonly options: ResolvedOptions;
+  private readonly engine: LogEngine;
+  private readonly lock: HeldLock | undefined;
+  private readonly recovery: OpenReport;
+  private readonly follower: Follower | undefined;
+
   private constructor(
     readonly directory: string,
-    private readonly options: ResolvedOptions,
-    private readonly engine: LogEngine,
-    private readonly lock: HeldLock | undefined,
-    private readonly recovery: OpenReport,
-    catalog: SegmentCatalog,
-    streams: StreamDirectory,
+    parts: OpenedParts,
   ) {
+    const { options, engine, recovery, catalog, directory: streams } = parts;
+    this.options = options;
+    this.engine = engine;
+    this.lock = parts.lock;
+    this.recovery = recovery;
     for (const position of recovery.damaged) this.damaged.note(position, 'kept by recovery: valid records follow it');
     // The index first: its replay can fail, and nothing that needs stopping (the writer's interval
     // timer) exists yet when it does.
@@ -139,6 +144,15 @@ export class EventStore implements AnnalsStore {
       append: (items) => this.committer.commit(items, undefined, true),
       warn: (m) => warn(m, 'ANNALS_CONSUMER'),
     });
+    // A read-only store follows the writer of its directory (follower.ts), unless told not to.
+    this.follower = following(options)
+      ? new Follower({
+          ...{ directory, engine, options, backends: parts.backends, index: this.index, writer: this.writer },
+          metadataWritten: (metaStreamId) => this.metadata.noteWritten(metaStreamId),
+          damaged: (position, message) => this.damaged.note(position, message),
+          warn: (m) => warn(m, 'ANNALS_FOLLOW'),
+        })
+      : undefined;
   }
 
   /** Opens (creating unless readOnly) the store in `dir`. */
@@ -148,18 +162,14 @@ export class EventStore implements AnnalsStore {
     const o = resolveOptions(options);
     const p = openParts(dir, o);
     try {
-      const store = new EventStore(dir, p.options, p.engine, p.lock, p.recovery, p.catalog, p.directory);
+      const store = new EventStore(dir, p);
       await store.metadata.load().catch(async (err: unknown) => {
         await store.close();
         throw err;
       });
       return store;
     } catch (err) {
-      // A failed open leaves nothing held: the next open, in this process or another, may proceed.
-      p.catalog.close();
-      p.directory.close();
-      p.engine.close();
-      p.lock?.release();
+      closeParts(p);
       throw err;
     }
   }
@@ -392,6 +402,7 @@ export class EventStore implements AnnalsStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.follower?.stop();
     this.signal.notify();
     try {
       if (!this.options.readOnly)

@@ -87,6 +87,12 @@ export class LogWriter {
   get visibleEnd(): number {
     return this.visible;
   }
+  /** A read-only store's log moved on (follower.ts): readers see up to `end` now. */
+  followedTo(end: number): void {
+    this.end = Math.max(this.end, end);
+    this.visible = this.end;
+    this.onVisible(this.visible);
+  }
   /** Encoded bytes of appends queued for the next write. */
   get queuedBytes(): number {
     return this.pendingBytes;

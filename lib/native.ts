@@ -38,6 +38,7 @@ export interface NativeLogHandle {
   readPinned(count: number): number;
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
   skipDamaged(position: number): number;
+  follow(): { endPosition: number; damaged: number; error: string };
   endPosition(): number;
   chunkCount(): number;
   close(): void;

@@ -18,6 +18,7 @@ import { JsDirectoryBackend } from './index/js-directory.js';
 import { JsSegmentBackend } from './index/js-segments.js';
 import { NativeDirectoryBackend } from './index/native-directory.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
+import { loadPinnedIndexFiles } from './index/pinned-index-files.js';
 import type { SegmentBackend } from './index/segment-backend.js';
 import { KINDS, SegmentCatalog } from './index/segment-catalog.js';
 import { StoreIndex } from './index/store-index.js';
@@ -55,6 +56,8 @@ export interface OpenedParts {
   recovery: OpenReport;
   catalog: SegmentCatalog;
   directory: StreamDirectory;
+  /** The index file backends of the engine in use (a follower loads the writer's newer files). */
+  backends: { segments: SegmentBackend; directories: DirectoryBackend };
 }
 
 /** The chunk size an existing store was created with (from its first chunk's header). */
@@ -110,8 +113,14 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
     if (!o.readOnly) mkdirDurable(indexDir);
     const addon = nativeAddon();
     const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
-    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), o.chunkSize, !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
     const directories: DirectoryBackend = engine.name === 'native' && addon ? new NativeDirectoryBackend(addon) : new JsDirectoryBackend();
+    const backends = { segments: backend, directories };
+    // A follower's writer merges segments away while it runs: its files are opened at once.
+    const pinned = following(o)
+      ? loadPinnedIndexFiles({ indexDir, ...backends, logEnd: engine.endPosition(), chunkSize: o.chunkSize })
+      : undefined;
+    if (pinned) return { options: o, engine, lock, recovery, ...pinned, backends };
+    const catalog = SegmentCatalog.load(indexDir, backend, engine.endPosition(), o.chunkSize, !o.readOnly, (m) => warn(m, 'ANNALS_INDEX'));
     const coverTo = Math.min(...KINDS.map((k) => catalog.coverage(k)));
     const directory = StreamDirectory.load(
       indexDir,
@@ -119,7 +128,7 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
       { logEnd: engine.endPosition(), coverTo, chunkSize: o.chunkSize, writable: !o.readOnly },
       (m) => warn(m, 'ANNALS_INDEX'),
     );
-    return { options: o, engine, lock, recovery, catalog, directory };
+    return { options: o, engine, lock, recovery, catalog, directory, backends };
   } catch (err) {
     try {
       engine.close();
@@ -127,6 +136,20 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
     lock?.release();
     throw err;
   }
+}
+
+/** Releases what openParts took: a failed open leaves nothing held, so the next open, in this
+ * process or another, may proceed. */
+export function closeParts(p: OpenedParts): void {
+  p.catalog.close();
+  p.directory.close();
+  p.engine.close();
+  p.lock?.release();
+}
+
+/** A read-only store that follows its writer (follower.ts). */
+export function following(o: ResolvedOptions): boolean {
+  return o.readOnly && o.followIntervalMs > 0;
 }
 
 /** The index over the opened parts; its replay of the log's tail can fail (CorruptionError). */

@@ -25,6 +25,7 @@ export interface ResolvedOptions {
   maxRecentCommands: number;
   limits: ResolvedLimits;
   readOnly: boolean;
+  followIntervalMs: number;
   indexMemtableEntries: number;
   maxIndexSegments: number;
   /** chunkSize was given (an existing store's own chunk size is used otherwise). */
@@ -84,6 +85,7 @@ const STORE_OPTION_KEYS: ReadonlySet<string> = new Set(
     maxRecentCommands: true,
     limits: true,
     readOnly: true,
+    followIntervalMs: true,
     indexMemtableEntries: true,
     maxIndexSegments: true,
   } satisfies Record<keyof StoreOptions, true>),
@@ -135,6 +137,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
       maxPendingBytes: positiveInt('limits.maxPendingBytes', l.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
     },
     readOnly: o.readOnly ?? false,
+    followIntervalMs: nonNegativeInt('followIntervalMs', o.followIntervalMs, 50, 60_000),
     indexMemtableEntries: positiveInt('indexMemtableEntries', o.indexMemtableEntries, 1_000_000),
     maxIndexSegments: positiveInt('maxIndexSegments', o.maxIndexSegments, 16),
     chunkSizeGiven: o.chunkSize !== undefined,

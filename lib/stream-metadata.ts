@@ -110,6 +110,13 @@ export class StreamMetadataRegistry {
     this.cache.set(streamId, meta);
   }
 
+  /** A metadata event another process wrote (a follower read it from the log): the stream's
+   * metadata is read again when next used. */
+  noteWritten(metaStreamId: string): void {
+    this.keys.add(Number.parseInt(metaStreamId.slice(META_STREAM_PREFIX.length), 16));
+    this.cache.clear();
+  }
+
   /** The event data of a change of `streamId`'s metadata to `meta`. */
   eventData(streamId: string, meta: StoredMetadata): MetadataEventData {
     return { id: idDigest(streamId), ...meta };

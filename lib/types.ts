@@ -63,6 +63,10 @@ export interface StoreOptions {
   maxRecentCommands?: number;
   limits?: StoreLimits;
   readOnly?: boolean;
+  /** A read-only store follows the writer of its directory: every this many ms it reads what the
+   * writer made durable since, and its reads and subscriptions see it [50; 0: the store stays as
+   * it was at open]. */
+  followIntervalMs?: number;
   /** Index entries held in memory before they are built into a segment file [1 000 000]. */
   indexMemtableEntries?: number;
   /** Segments of each kind (stream, command) kept before the oldest are merged [16]. */

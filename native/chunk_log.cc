@@ -125,6 +125,9 @@ RecoveryReport ChunkLog::Open(uint32_t fresh_identity, uint64_t durable_floor) {
   zeroed_end_ = write_offset_;
   generation_ = last_generation + 1;
   open_ = true;
+  // A new store gets its first chunk now, not at its first append: a read-only follower that
+  // opens beside the writer learns the chunk size from chunk 0's header.
+  if (!read_only_ && chunks_.empty()) RollOver();
   if (!read_only_) WriteCheckpoint(end_position(), true);
   report.end_position = end_position();
   report.generation = generation_;

@@ -37,6 +37,13 @@ struct RecoveryReport {
   std::vector<uint64_t> damaged;
 };
 
+// What ChunkLog::Follow found (chunk_log_follow.cc).
+struct FollowReport {
+  uint64_t end_position = 0;  // the end readers may see now
+  uint64_t damaged = 0;       // a damaged record's position below the checkpoint (0: none)
+  std::string error;          // why the end stopped short of the checkpoint (empty: it did not)
+};
+
 struct FlushJob {
   std::shared_ptr<FileDescriptor> data;  // the tail chunk; null when nothing was written since
   uint64_t end_position = 0;
@@ -84,6 +91,11 @@ class ChunkLog {
   // is valid on its own (FindNextFrame), else the next chunk's first position, else the end.
   uint64_t SkipDamaged(uint64_t position);
 
+  // A read-only log catches up with the writer: moves its end to the position the writer's
+  // checkpoint says is durable, once every frame up to there is checked, opening the chunks
+  // created since (chunk_log_follow.cc).
+  FollowReport Follow();
+
   // Makes everything durable, writes a synced checkpoint; the log is unusable afterwards.
   void Close();
 
@@ -102,6 +114,9 @@ class ChunkLog {
   // a large store takes.
   const ChunkFile& Readable(uint64_t number);
   void RollOver();
+  // Follow's step past a tail chunk the writer has sealed: false (with the report's error) when
+  // its footer or frames are not as the writer left them.
+  bool SealFollowedTail(FollowReport* report);
   // Keeps the tail chunk zero-filled ahead of `data_end` (see kZeroAheadBytes in chunk_log.cc).
   void ZeroAhead(uint64_t data_end);
   void WriteCheckpoint(uint64_t durable_end, bool sync);

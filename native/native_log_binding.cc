@@ -72,6 +72,7 @@ Napi::Function NativeLogBinding::Init(Napi::Env env) {
                          InstanceMethod<&NativeLogBinding::ReadPinned>("readPinned"),
                          InstanceMethod<&NativeLogBinding::Scan>("scan"),
                          InstanceMethod<&NativeLogBinding::SkipDamaged>("skipDamaged"),
+                         InstanceMethod<&NativeLogBinding::Follow>("follow"),
                          InstanceMethod<&NativeLogBinding::Close>("close"),
                          InstanceMethod<&NativeLogBinding::EndPosition>("endPosition"),
                          InstanceMethod<&NativeLogBinding::ChunkCount>("chunkCount"),
@@ -251,6 +252,18 @@ Napi::Value NativeLogBinding::SkipDamaged(const Napi::CallbackInfo& info) {
   return Guard(env, [&]() -> Napi::Value {
     const uint64_t position = ArgUint(info, 0, "position");
     return Napi::Number::New(env, static_cast<double>(log(env).SkipDamaged(position)));
+  });
+}
+
+Napi::Value NativeLogBinding::Follow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const FollowReport r = log(env).Follow();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("endPosition", static_cast<double>(r.end_position));
+    out.Set("damaged", static_cast<double>(r.damaged));
+    out.Set("error", r.error);
+    return out;
   });
 }
 

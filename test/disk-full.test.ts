@@ -61,6 +61,7 @@ describe.each(ENGINES)('disk full (%s engine)', (engine) => {
       const filler = path.join(dir, 'filler');
       fs.writeFileSync(filler, Buffer.alloc(3 * MiB));
       const s = await openStore(path.join(dir, 'store'), engine);
+      const follower = await openStore(path.join(dir, 'store'), engine, { readOnly: true, followIntervalMs: 5 });
       const acked: number[] = [];
       let failure: unknown;
       for (let i = 0; i < 100 && !failure; i++) {
@@ -76,6 +77,9 @@ describe.each(ENGINES)('disk full (%s engine)', (engine) => {
       expect(acked.length).toBeGreaterThan(3);
       expect((await s.readStream('big')).length).toBe(acked.length);
       expect(await s.streamVersion('big')).toBe(acked.length);
+      // A follower shows what was acknowledged, never the rejected append.
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await follower.readStream('big')).map((e) => e.version)).toEqual(acked.map((_, i) => i + 1));
       fs.rmSync(filler);
       await s.append('big', [{ type: 'blob', data: new Uint8Array(10) }], { expectedVersion: acked.length });
       // Up to the next chunk, so the chunk the failure happened in is sealed with its footer.
@@ -86,6 +90,9 @@ describe.each(ENGINES)('disk full (%s engine)', (engine) => {
         more++;
       }
       await s.close();
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await collect(follower.readAll())).length).toBe(acked.length + 1 + more);
+      await follower.close();
       // The native engine's running checksum and record count moved before the write that failed,
       // and went into the checkpoint and footer: verify then called a healthy chunk corrupt.
       expect(verifyStore(path.join(dir, 'store')).faults).toEqual([]);

@@ -86,7 +86,7 @@ export function serveCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', '2113')
     .option('--host <host>', 'address to listen on (loopback by default; others get a warning)', '127.0.0.1')
     .option('--token <token>', 'require this bearer token on every request, the page included (open it as /?token=...)')
-    .option('--read-only', 'open the store read-only')
+    .option('--read-only', 'open the store read-only: no lock, a live view of the application writing it')
     .option('--engine <engine>', 'native or js')
     .option('--max-page-size <n>', `largest limit a list request may ask for (default ${SERVER_DEFAULTS.maxPageSize})`)
     .option('--max-page-bytes <n>', `bytes of event JSON after which a page ends (default ${SERVER_DEFAULTS.maxPageBytes})`)

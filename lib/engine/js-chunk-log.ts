@@ -23,8 +23,9 @@ import {
 import { chainFrameChecksum, findNextFrame } from '../format/record-scanner.js';
 import { FlushPoller } from './flush-poller.js';
 import { JsChunkFile, listChunks, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
+import { type FollowedLog, followWriter } from './js-follow.js';
 import { recoverTail } from './js-tail-recovery.js';
-import type { LogEngine, OpenReport } from './log-engine.js';
+import type { FollowReport, LogEngine, OpenReport } from './log-engine.js';
 
 /** Sealed chunks kept open for reading at once; older ones are closed and reopened when read. */
 const OPEN_SEALED_CHUNKS = 16;
@@ -146,6 +147,9 @@ export class JsChunkLog implements LogEngine {
     this.zeroedEnd = this.writeOffset;
     this.generation = lastGeneration + 1;
     this.isOpen = true;
+    // A new store gets its first chunk now, not at its first append: a read-only follower that
+    // opens beside the writer learns the chunk size from chunk 0's header.
+    if (!this.readOnly && this.chunks.length === 0) this.rollOver();
     if (!this.readOnly) this.writeCheckpoint(this.endPosition(), true);
     report.endPosition = this.endPosition();
     report.generation = this.generation;
@@ -155,6 +159,26 @@ export class JsChunkLog implements LogEngine {
 
   identity(): number {
     return this.storeIdentity;
+  }
+
+  follow(): FollowReport {
+    if (!this.isOpen) throw new StoreClosedError();
+    if (!this.readOnly) throw new InvalidArgumentError('only a read-only log follows');
+    // The follower moves this log's own tail state (its chunks and the tail's end of data).
+    const self = this;
+    const log: FollowedLog = {
+      dir: this.dir,
+      chunkSize: this.chunkSize,
+      chunks: this.chunks,
+      get writeOffset() {
+        return self.writeOffset;
+      },
+      set writeOffset(offset: number) {
+        self.writeOffset = offset;
+      },
+      endPosition: () => this.endPosition(),
+    };
+    return followWriter(log);
   }
 
   endPosition(): number {

@@ -26,6 +26,16 @@ export interface OpenReport {
   damaged: number[];
 }
 
+/** What a read-only log found catching up with the writer (LogEngine.follow). */
+export interface FollowReport {
+  /** The end readers may see now. */
+  endPosition: number;
+  /** A damaged record's position below the writer's checkpoint (0: none). */
+  damaged: number;
+  /** Why the end stopped short of the checkpoint ('' when it did not). */
+  error: string;
+}
+
 export interface LogEngine {
   readonly name: EngineName;
   /** Opens the chunk directory, finding the end of the log and cutting a torn tail (recovery).
@@ -59,6 +69,12 @@ export interface LogEngine {
    * the next chunk's first position, else the end of the log. For salvaging reads and the index.
    */
   skipDamaged(position: number): number;
+  /**
+   * A read-only log catches up with the writer of its directory: moves its end to the position
+   * the writer's checkpoint says is durable, once every frame up to there is checked, opening
+   * the chunks created since (native/chunk_log_follow.cc, js-follow.ts).
+   */
+  follow(): FollowReport;
   endPosition(): number;
   chunkCount(): number;
   /** The store identity open() reported (0 before it, or when a read-only log has none). */

@@ -2,7 +2,7 @@
 import { toAnnalsError } from '../errors.js';
 import type { NativeAddon, NativeLogHandle } from '../native.js';
 import { FlushPoller } from './flush-poller.js';
-import type { LogEngine, OpenReport } from './log-engine.js';
+import type { FollowReport, LogEngine, OpenReport } from './log-engine.js';
 
 /** Reads up to this size reuse one buffer; a bigger one gets its own, which is not kept. */
 const MAX_KEPT_READ_BYTES = 1 << 20;
@@ -75,6 +75,9 @@ export class NativeChunkLog implements LogEngine {
   }
   skipDamaged(position: number): number {
     return wrap(() => this.log.skipDamaged(position));
+  }
+  follow(): FollowReport {
+    return wrap(() => this.log.follow());
   }
   endPosition(): number {
     return wrap(() => this.log.endPosition());

@@ -18,6 +18,7 @@ import {
   type ViewKind,
 } from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
+import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import type { DirectoryEntry } from './directory-backend.js';
@@ -29,14 +30,14 @@ import { indexedRecords } from './indexed-records.js';
 import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
+import { RecentStreams } from './recent-streams.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
 import type { StreamDirectory } from './stream-directory.js';
 import { type StreamPageQuery, streamPage } from './stream-listing.js';
+import { versionInSlots } from './version-in-slots.js';
 import { addViews, NameKeys } from './view-names.js';
 import { ViewSearch } from './view-search.js';
-
-const RECENT_STREAMS = 1000;
 
 export interface StoreIndexOptions {
   engine: LogEngine;
@@ -76,32 +77,22 @@ export class StoreIndex {
   private readonly latestVersions: LatestVersions;
   private readonly recentCommands: RecentKeys;
   /** The most recently written streams, newest last (bounded): what a browser lists first. */
-  private readonly recentStreams: string[] = [];
-  private recentStreamsNext = 0;
+  private readonly recentStreams = new RecentStreams();
   private replaying = false;
   private active: Memtable;
   private readonly frozen: Memtable[] = [];
-  private readonly jobs: IndexJobs;
-  private readonly segments: SegmentSearch;
+  private jobs: IndexJobs;
+  private segments: SegmentSearch;
   private readonly timer: NodeJS.Timeout;
   /** Keys of category and type names. */
   private readonly names = new NameKeys();
-  private readonly views: ViewSearch;
+  private views: ViewSearch;
 
-  constructor(private readonly o: StoreIndexOptions) {
+  constructor(private o: StoreIndexOptions) {
     this.latestVersions = new LatestVersions(indexClock.now(), o.maxRecentStreams);
     this.recentCommands = new RecentKeys(indexClock.now(), o.maxRecentCommands);
-    // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
-    this.jobs = new IndexJobs({ ...o, retired: (m) => this.active.commands.adoptArraysOf(m.commands) }, this.frozen);
-    this.segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
-    this.views = new ViewSearch(o.catalog, this.segments, () => [...this.frozen, this.active]);
-    o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
-    o.directory.onBroken = (slot) => this.jobs.rebuildDirectory(slot);
-    const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
-    this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
-    this.replaying = true;
-    this.replay(start);
-    this.replaying = false;
+    this.active = new Memtable(CHUNK_HEADER_SIZE, Number.NEGATIVE_INFINITY);
+    [this.jobs, this.segments, this.views] = this.attach();
     // Replay found nothing for it: it holds no command the recent set does not know, so a command
     // missing from that set need not be looked for in it.
     if (this.active.entries === 0) this.active.createdAt = indexClock.now();
@@ -113,8 +104,59 @@ export class StoreIndex {
     this.timer.unref();
   }
 
-  /** Indexes the log from `start` to its end: the part no segment covers yet. */
-  private replay(start: number): void {
+  /** Builds what searches the segment files and stream directories of `this.o`, and the memtables
+   * of what they do not cover yet (a replay of the log from there). */
+  private attach(): [IndexJobs, SegmentSearch, ViewSearch] {
+    const { o } = this;
+    // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
+    const jobs = new IndexJobs({ ...o, retired: (m) => this.active.commands.adoptArraysOf(m.commands) }, this.frozen);
+    const segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
+    const views = new ViewSearch(o.catalog, segments, () => [...this.frozen, this.active]);
+    o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
+    o.directory.onBroken = (slot) => this.jobs.rebuildDirectory(slot);
+    const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
+    this.frozen.length = 0;
+    this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
+    this.replaying = true;
+    this.replay(start);
+    this.replaying = false;
+    return [jobs, segments, views];
+  }
+
+  // ---- following a writer (a read-only store: follower.ts) ----
+
+  /** Indexes the records the writer made durable since the last call (the log's end moved). */
+  follow(onRecord: (streamId: string) => void): void {
+    // None of these is in the recent-command set: lookups must search this memtable.
+    this.active.createdAt = Number.NEGATIVE_INFINITY;
+    this.replay(this.active.toPosition, onRecord);
+  }
+
+  /** The memtables' entries: a follower trades them for the writer's newer segments (adopt). */
+  get memtableEntries(): number {
+    return this.active.entries + this.frozen.reduce((n, m) => n + m.entries, 0);
+  }
+
+  /** Where the memtables start: segments that reach past it would replace some of them. */
+  get memtableStart(): number {
+    return (this.frozen[0] ?? this.active).fromPosition;
+  }
+
+  /** Takes the writer's current segment files and directories in place of the ones found at
+   * open, and indexes only what they do not cover (the memtables shrink to the writer's). */
+  adopt(catalog: SegmentCatalog, directory: StreamDirectory): void {
+    const old = this.o;
+    const oldJobs = this.jobs;
+    this.o = { ...old, catalog, directory };
+    [this.jobs, this.segments, this.views] = this.attach();
+    oldJobs.stop();
+    old.catalog.close();
+    old.directory.close();
+  }
+
+  /** Indexes the log from `start` to its end: the part no segment covers yet. `onRecord`: told
+   * of each record's stream (a follower's catch-up, which also keeps the dictionaries current). */
+  private replay(start: number, onRecord?: (streamId: string) => void): void {
     const { catalog } = this.o;
     const streamsFrom = catalog.coverage(SEGMENT_KIND_STREAM);
     const commandsFrom = catalog.coverage(SEGMENT_KIND_COMMAND);
@@ -132,11 +174,18 @@ export class StoreIndex {
       if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
       addViews(this.active, this.names, f.streamId, [f.type], [position], categoriesFrom, typesFrom);
       this.active.toPosition = end;
+      if (onRecord) this.followed(f.streamId, f.version, position, onRecord);
       // Only between appends: a command lookup stops at the newest source holding its key, so a
       // command split over two memtables would read back only its newer part.
       if (commit && this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
     }
     this.active.toPosition = Math.max(this.active.toPosition, this.o.logEnd());
+  }
+
+  private followed(streamId: string, version: number, position: number, onRecord: (streamId: string) => void): void {
+    this.latestVersions.set(streamId, version, position, indexClock.now());
+    this.recentStreams.note(streamId);
+    onRecord(streamId);
   }
 
   // ---- writes ----
@@ -149,8 +198,7 @@ export class StoreIndex {
       this.latestVersions.set(a.streamId, a.firstVersion + last, a.positions[last] as number, time);
       this.active.addStream(a.streamId, a.firstVersion, a.positions);
       addViews(this.active, this.names, a.streamId, a.types, a.positions);
-      this.recentStreams[this.recentStreamsNext] = a.streamId; // a ring; duplicates are dropped on read
-      this.recentStreamsNext = (this.recentStreamsNext + 1) % RECENT_STREAMS;
+      this.recentStreams.note(a.streamId);
       if (a.commandId !== undefined) {
         const key = keyOf(a.commandId);
         this.active.addCommand(key, a.positions);
@@ -246,40 +294,12 @@ export class StoreIndex {
       const p = m.positionOf(streamId, version);
       if (p !== undefined && accept(p)) return;
     }
-    const key = keyOf(streamId);
-    const slots = this.o.catalog.of(SEGMENT_KIND_STREAM);
-    // Every slot is asked in the end (a key may collide), but starting where the version most
-    // likely is, then outwards, saves descents: a stream's versions grow with position, so guess
-    // as if its events were spread evenly from the log's start to its newest event. A wrong guess
-    // costs order only. On the e2e bench's store (three segments, the newest small): 2.49 descents
-    // per lookup newest-first, 1.00 from the guess.
-    const n = slots.length;
-    let start = n - 1;
-    if (n > 1 && latest && version < latest.version) {
-      const guess = (latest.position * version) / latest.version;
-      while (start > 0 && (slots[start] as SegmentSlot).from > guess) start--;
-    }
-    for (let d = 0; d < 2 * n; d++) {
-      // start, start + 1, start - 1, start + 2, ...
-      const i = d % 2 === 0 ? start - d / 2 : start + (d + 1) / 2;
-      if (i < 0 || i >= n || (slots[i] as SegmentSlot).from > newest) continue;
-      const hits = this.segments.range(slots[i] as SegmentSlot, key, streamId, version, version);
-      for (let k = 1; k < hits.length; k += 2) if (accept(hits[k] as number)) return;
-    }
+    versionInSlots(this.o.catalog.of(SEGMENT_KIND_STREAM), this.segments, { streamId, version, latest, newest }, accept);
   }
 
   /** Up to `limit` streams written most recently by this process, newest first. */
   recentlyWritten(limit: number): string[] {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    for (let k = 1; k <= this.recentStreams.length && out.length < limit; k++) {
-      const id = this.recentStreams[(this.recentStreamsNext - k + RECENT_STREAMS) % RECENT_STREAMS];
-      if (id !== undefined && !seen.has(id)) {
-        seen.add(id);
-        out.push(id);
-      }
-    }
-    return out;
+    return this.recentStreams.newest(limit);
   }
 
   /**
