@@ -143,15 +143,16 @@ describe.each(ENGINES)('store.backup (%s engine)', (engine) => {
     const dir = tempDir();
     const writer = await openStore(dir, engine);
     await fill(writer, 40);
-    const reader = await openStore(dir, engine, { readOnly: true });
-    await fill(writer, 10, 40); // after the read-only open: not in its view, nor in its backup
+    // Not following: what is appended after the read-only open is not in its view, nor in its backup.
+    const reader = await openStore(dir, engine, { readOnly: true, followIntervalMs: 0 });
+    await fill(writer, 10, 40);
     const target = path.join(tempDir(), 'ro');
     await reader.backup(target);
     const copy = await openStore(target, engine, { readOnly: true });
     expect((await copy.stats()).eventCount).toBe(80);
     const empty = await openStore(tempDir(), engine);
     const emptyTarget = path.join(tempDir(), 'empty');
-    expect((await empty.backup(emptyTarget)).chunks).toBe(0);
+    expect((await empty.backup(emptyTarget)).chunks).toBe(1); // a new store's first chunk, with no event
     const reopened = await openStore(emptyTarget, engine);
     expect((await reopened.stats()).eventCount).toBe(0);
     await reopened.append('x', [{ type: 'T' }]);
