@@ -122,7 +122,7 @@ describe.each(ENGINES)('a read-only store follows the writer (%s engine follower
     const stats = await follower.stats();
     expect(stats.index.streamSegments, 'the writer segments were adopted').toBeGreaterThan(0);
     // Four entries an event (stream, command, category, type) when nothing was adopted.
-      expect(stats.index.memtableEntries).toBeLessThan(2 * seen.length);
+    expect(stats.index.memtableEntries).toBeLessThan(2 * seen.length);
 
     // What the follower shows is what a reopen recovers, up to where the follower got.
     const reopened = await openStore(dir, writerEngine);
