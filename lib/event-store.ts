@@ -105,6 +105,7 @@ export class EventStore implements AnnalsStore {
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
     this.committer = new AppendCommitter(this.writer, this.index, this.reader, options, (s, version) =>
       this.streamReads.goneOf(s, version),
+    () => engine.identity(),
     );
     const snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
     this.aggregates = new Aggregates(this.reader, snapshots, options, (s) => this.streamReads.visibleFrom(s));
