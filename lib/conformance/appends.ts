@@ -32,7 +32,11 @@ export function appendTests(h: Harness): void {
   it('gives each appended event its id, version and position in the result, as reads give them', async () => {
     const s = await h.create();
     await s.append('before', [{ type: 'T' }]);
-    const r = await s.append('order-2', [{ type: 'A', id: 'mine-1' }, { type: 'B' }, { type: 'C', id: '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a7988' }]);
+    const r = await s.append('order-2', [
+      { type: 'A', id: 'mine-1' },
+      { type: 'B' },
+      { type: 'C', id: '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a7988' },
+    ]);
     const many = await s.appendMany([
       { streamId: 'order-2', events: [{ type: 'D' }] },
       { streamId: 'order-3', events: [{ type: 'E' }, { type: 'F' }] },
