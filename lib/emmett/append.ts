@@ -124,8 +124,11 @@ async function appendWithHook<Handle>(
   wanted: ExpectedStreamVersion | undefined,
 ): Promise<AppendResult> {
   const hook = scope.hooks.onBeforeCommit as NonNullable<AnnalsEventStoreHooks<Handle>['onBeforeCommit']>;
+  // The version of the stream with appends in flight, as a conflict reported it: streamVersion
+  // gives the durable one, which stays behind until their flush ends.
+  let latest: number | undefined;
   for (let attempt = 1; ; attempt++) {
-    const current = await scope.store.streamVersion(streamName);
+    const current = latest ?? (await scope.store.streamVersion(streamName));
     if (!expectedMatches(expected, current)) throw conflict(current, wanted);
     const ids = given.map(() => randomUUID());
     const messages = given.map((e, k) => readEventOf(e, streamName, ids[k] as string, current + k + 1));
@@ -140,7 +143,10 @@ async function appendWithHook<Handle>(
       return r as AppendResult;
     } catch (err) {
       const moved = err instanceof WrongExpectedVersionError && err.streamId === streamName;
-      if (moved && typeof expected !== 'number' && attempt < MAX_HOOK_ATTEMPTS) continue;
+      if (moved && typeof expected !== 'number' && attempt < MAX_HOOK_ATTEMPTS) {
+        latest = err.actualVersion;
+        continue;
+      }
       throw emmettError(err, streamName, wanted);
     }
   }
