@@ -36,6 +36,7 @@ export interface EmmettRow {
 export interface EmmettBenchResult {
   diskSyncOps: number;
   seconds: number;
+  rounds: number;
   rows: EmmettRow[];
 }
 
@@ -92,6 +93,7 @@ async function commandRate(c: Contender, inFlight: number, seconds: number, tag:
   return done / ((performance.now() - start) / 1000);
 }
 
+/** One round of one contender: commands per second at each in-flight level, on a fresh store. */
 async function measure(name: string, open: (dir: string) => Promise<Contender>, seconds: number): Promise<EmmettRow> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `annals-emmett-${name}-`));
   let c: Contender;
@@ -112,12 +114,38 @@ async function measure(name: string, open: (dir: string) => Promise<Contender>, 
   }
 }
 
+/** The better of two rounds' rates, level by level (the disk's rate moves on a shared machine). */
+function best(a: EmmettRow | undefined, b: EmmettRow): EmmettRow {
+  if (a === undefined || typeof a.rates === 'string') return b;
+  if (typeof b.rates === 'string') return a;
+  const rates: Record<number, number> = {};
+  for (const n of IN_FLIGHT) rates[n] = Math.max(a.rates[n] ?? 0, b.rates[n] ?? 0);
+  return { contender: b.contender, rates };
+}
+
+/**
+ * Rounds of every contender in turn, each keeping its best per level; the disk's sync rate is
+ * probed before and after, and the better of its on-loop rates (200-byte append or overwrite, each
+ * followed by fdatasync) is the bar: one durable write per command cannot beat it for long.
+ */
 export async function runEmmettBench(opts: { quick: boolean; engines: EngineName[] }): Promise<EmmettBenchResult> {
-  const seconds = opts.quick ? 2 : 5;
-  const disk = await measureDisk(os.tmpdir(), opts.quick);
-  const rows = [await measure('emmett-sqlite', sqliteContender, seconds)];
-  for (const e of opts.engines) rows.push(await measure(`annals-${e}`, async (dir) => annalsContender(dir, e), seconds));
-  return { diskSyncOps: disk.appendFsyncOps, seconds, rows };
+  const seconds = opts.quick ? 1.5 : 3;
+  const rounds = opts.quick ? 1 : 2;
+  const contenders: [string, (dir: string) => Promise<Contender>][] = [
+    ['emmett-sqlite', sqliteContender],
+    ...opts.engines.map((e): [string, (dir: string) => Promise<Contender>] => [`annals-${e}`, async (dir) => annalsContender(dir, e)]),
+  ];
+  const probe = async () => {
+    const d = await measureDisk(os.tmpdir(), true);
+    return Math.max(d.appendFsyncOps, d.overwriteFsyncOps);
+  };
+  let diskSyncOps = await probe();
+  const rows = new Map<string, EmmettRow>();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, open] of contenders) rows.set(name, best(rows.get(name), await measure(name, open, seconds)));
+  }
+  diskSyncOps = Math.max(diskSyncOps, await probe());
+  return { diskSyncOps, seconds, rounds, rows: [...rows.values()] };
 }
 
 export function formatEmmettTable(r: EmmettBenchResult): string {
@@ -138,6 +166,6 @@ export function formatEmmettTable(r: EmmettBenchResult): string {
       `| ${row.contender} | ${one.toFixed(0)} | ${ratio(one, base?.[1])} | ${(one / r.diskSyncOps).toFixed(2)}x | ${many.toFixed(0)} | ${ratio(many, base?.[16])} |`,
     );
   }
-  lines.push(`| disk: 200-byte append + fdatasync | ${r.diskSyncOps.toFixed(0)} /s | | 1.00x | | |`);
+  lines.push(`| disk: 200-byte write + fdatasync, best probe | ${r.diskSyncOps.toFixed(0)} /s | | 1.00x | | |`);
   return lines.join('\n');
 }

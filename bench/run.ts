@@ -108,7 +108,7 @@ if (suite === 'all' || suite === 'emmett') {
   if (!quick)
     fs.writeFileSync(
       path.join(import.meta.dirname, 'results', 'latest-emmett.md'),
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${r.seconds} s per row and in-flight level.\n\n${table}\n`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${r.seconds} s per contender and in-flight level, best of ${r.rounds} rounds.\n\n${table}\n`,
     );
 }
 
