@@ -9,6 +9,7 @@
  * it cannot load, its row is skipped with the reason (`npm rebuild sqlite3` builds it).
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { CommandHandler, type Event, type EventStore, isExpectedVersionConflictError } from '@event-driven-io/emmett';
@@ -55,6 +56,9 @@ interface Contender {
  * the queue is its best case, without busy retries.
  */
 async function sqliteContender(dir: string): Promise<Contender> {
+  // Loaded first on its own: a missing native module then throws here, not later from inside
+  // emmett-sqlite's import where it escapes as an uncaught error.
+  createRequire(import.meta.url)('sqlite3');
   const sqlite = await import('@event-driven-io/emmett-sqlite');
   const fileName = path.join(dir, 'emmett.sqlite');
   const connection = sqlite.sqliteConnection({ fileName });
@@ -96,15 +100,18 @@ async function commandRate(c: Contender, inFlight: number, seconds: number, tag:
 /** One round of one contender: commands per second at each in-flight level, on a fresh store. */
 async function measure(name: string, open: (dir: string) => Promise<Contender>, seconds: number): Promise<EmmettRow> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `annals-emmett-${name}-`));
-  let c: Contender;
+  let c: Contender | undefined;
   try {
     c = await open(dir);
+    await commandRate(c, 1, 0.2, 'warmup'); // schema creation, first open
   } catch (err) {
+    // emmett-sqlite without its sqlite3 native module fails here, at import or first use.
+    await c?.close().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
-    return { contender: name, rates: `skipped: ${(err as Error).message.split('\n')[0]}` };
+    const why = (err as Error).message.split('\n')[0];
+    return { contender: name, rates: `skipped: ${why} (docs/emmett.md: building sqlite3 for the bench)` };
   }
   try {
-    await commandRate(c, 1, 0.2, 'warmup'); // schema creation, first open
     const rates: Record<number, number> = {};
     for (const n of IN_FLIGHT) rates[n] = await commandRate(c, n, seconds, `f${n}`);
     return { contender: name, rates };
