@@ -95,6 +95,21 @@ describe.each(ENGINES)('annals/emmett hooks, %s engine', (engine) => {
     expect((await s.readStream('cart')).currentStreamVersion).toBe(1n);
   });
 
+  it("onBeforeCommit's bad appends are INVALID_ARGUMENT and leave nothing", async () => {
+    let bad: [unknown, unknown] = ['', [{ type: 'P', data: {} }]];
+    const s = emmettStore(engine, {
+      hooks: { onBeforeCommit: (_m, { append }) => append(bad[0] as string, bad[1] as Event[]) },
+    });
+    await expect(s.appendToStream('cart', [added(1)])).rejects.toThrow(
+      /onBeforeCommit append: streamName must be a non-empty string, got the string ""/,
+    );
+    bad = ['p', []];
+    await expect(s.appendToStream('cart', [added(1)])).rejects.toThrow(/events must be a non-empty array, got an array of 0/);
+    bad = ['$$consumer-x', [{ type: 'P', data: {} }]];
+    await expect(s.appendToStream('cart', [added(1)])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await s.streamExists('cart')).toBe(false);
+  });
+
   it('onBeforeCommit runs again when the stream moved before the commit, so what it saw is what committed', async () => {
     const s = emmettStore(engine, {
       hooks: {

@@ -181,6 +181,17 @@ describe.each(ENGINES)('annals/emmett, %s engine', (engine) => {
     expect((await c.readStream('shared')).currentStreamVersion).toBe(2n);
   });
 
+  it('a directory that cannot be opened rejects the first call; the next factory call tries again', async () => {
+    const dir = tempDir();
+    const held = await EventStore.open(dir, { engine });
+    const blocked = emmettStore(engine, { directory: dir });
+    await expect(blocked.readStream('x')).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    await blocked.close();
+    await held.close();
+    const s = emmettStore(engine, { directory: dir });
+    expect(await s.streamExists('x')).toBe(false);
+  });
+
   it('refuses bad input with INVALID_ARGUMENT, leaving the store unchanged', async () => {
     const bad = (f: () => unknown) => expect(f).toThrow(InvalidArgumentError);
     bad(() => getAnnalsEventStore({ directory: '' }));
