@@ -45,8 +45,6 @@ export class AppendCommitter {
     reader: StoreReader,
     options: ResolvedOptions,
     gone: StoreState['gone'],
-    /** The store identity, for the ids the store derives (event-id.ts). */
-    private readonly identity: () => number,
   ) {
     const searchDisk = options.commandLookup === 'disk';
     this.maxPendingBytes = options.limits.maxPendingBytes;
@@ -155,7 +153,7 @@ export class AppendCommitter {
   /** Fills the plan's results from the write's outcomes and indexes what was written. */
   private written(plan: Plan, outcomes: TxOutcome[]): void {
     const indexed: IndexedAppend[] = [];
-    const identity = this.identity();
+    const identity = this.writer.identity;
     let end = 0;
     plan.transactions.forEach((t, i) => {
       const outcome = outcomes[i];

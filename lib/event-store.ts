@@ -103,13 +103,8 @@ export class EventStore implements AnnalsStore {
     });
     this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
-    this.committer = new AppendCommitter(
-      this.writer,
-      this.index,
-      this.reader,
-      options,
-      (s, version) => this.streamReads.goneOf(s, version),
-      () => engine.identity(),
+    this.committer = new AppendCommitter(this.writer, this.index, this.reader, options, (s, version) =>
+      this.streamReads.goneOf(s, version),
     );
     const snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
     this.aggregates = new Aggregates(this.reader, snapshots, options, (s) => this.streamReads.visibleFrom(s));
