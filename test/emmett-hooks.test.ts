@@ -2,7 +2,15 @@
 // (what it appends commits with the events or not at all), onAfterCommit with ids and positions,
 // and Emmett processors on durable consumers (checkpoints in the store, resumed after a restart,
 // at-least-once).
-import { EmmettError, type Event, ExpectedVersionConflictError, reactor, STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
+import {
+  EmmettError,
+  type Event,
+  ExpectedVersionConflictError,
+  forwardToMessageBus,
+  getInMemoryMessageBus,
+  reactor,
+  STREAM_DOES_NOT_EXIST,
+} from '@event-driven-io/emmett';
 import { describe, expect, it, vi } from 'vitest';
 import type { AnnalsReadEvent } from '../lib/emmett/index.js';
 import { InvalidArgumentError } from '../lib/index.js';
@@ -25,6 +33,18 @@ describe.each(ENGINES)('annals/emmett hooks, %s engine', (engine) => {
     expect(seen).toHaveLength(1);
     expect(seen[0]?.map((e) => e.metadata)).toEqual(read.map((e) => e.metadata));
     expect(seen[0]?.[1]).toMatchObject({ type: 'ItemAdded', data: { qty: 2 }, metadata: { streamPosition: 2n } });
+  });
+
+  it("takes Emmett's own after-commit handlers: forwardToMessageBus publishes each event", async () => {
+    const bus = getInMemoryMessageBus();
+    const published: unknown[] = [];
+    bus.subscribe((e: CartEvent) => void published.push(e.data), 'ItemAdded');
+    const s = emmettStore(engine, { hooks: { onAfterCommit: forwardToMessageBus(bus) } });
+    await s.appendToStream('a', [added(5), added(6)]);
+    expect(published).toEqual([
+      { sku: 'a', qty: 5 },
+      { sku: 'a', qty: 6 },
+    ]);
   });
 
   it('a failing onAfterCommit does not fail the committed append', async () => {
