@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|e2e|postgres]`: runs the bench suites
+ * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|e2e|postgres|emmett]`: runs the bench suites
  * and writes their JSON results to bench/results/. Figures are only meaningful as ratios within one run. `--rounds`:
  * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick).
  */
@@ -10,6 +10,7 @@ import type { EngineName } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
 import { formatTable, PEERS, runE2E, targets } from './e2e.js';
 import { formatPostgresTable, runPostgresE2E } from './e2e-postgres.js';
+import { formatEmmettTable, runEmmettBench } from './emmett-bench.js';
 import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
 import { printMicro, runMicro } from './micro.js';
@@ -94,6 +95,21 @@ if (suite === 'all' || suite === 'postgres') {
         `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${pgEvents} events over ${streams} streams, best of ${rounds} round(s) per phase.\n\n${table}\n`,
       );
   }
+}
+
+if (suite === 'all' || suite === 'emmett') {
+  console.log(
+    'Emmett command workload (aggregate, decide, append per command): emmett-sqlite and annals/emmett, beside the disk sync rate',
+  );
+  const r = await runEmmettBench({ quick, engines });
+  const table = formatEmmettTable(r);
+  console.log(table);
+  results.emmett = r;
+  if (!quick)
+    fs.writeFileSync(
+      path.join(import.meta.dirname, 'results', 'latest-emmett.md'),
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${r.seconds} s per contender and in-flight level, best of ${r.rounds} rounds.\n\n${table}\n`,
+    );
 }
 
 const dir = path.join(import.meta.dirname, 'results');

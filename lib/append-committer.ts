@@ -8,7 +8,8 @@
  * first writes the queue: its checks then see everything before it, and call order is kept.
  */
 import { type AppendItem, type Plan, planAppends, type StoreState, type VersionGuard } from './append-planner.js';
-import { type AppendResult, DuplicateCommandError, LimitExceededError } from './errors.js';
+import { type AppendedEvent, type AppendResult, DuplicateCommandError, LimitExceededError } from './errors.js';
+import { eventIdAt } from './format/record-codec.js';
 import type { IndexedAppend, StoreIndex } from './index/store-index.js';
 import type { LogWriter, TxOutcome } from './log-writer.js';
 import type { ResolvedOptions } from './options.js';
@@ -152,6 +153,7 @@ export class AppendCommitter {
   /** Fills the plan's results from the write's outcomes and indexes what was written. */
   private written(plan: Plan, outcomes: TxOutcome[]): void {
     const indexed: IndexedAppend[] = [];
+    const identity = this.writer.identity;
     let end = 0;
     plan.transactions.forEach((t, i) => {
       const outcome = outcomes[i];
@@ -163,13 +165,20 @@ export class AppendCommitter {
       let f = 0;
       t.appends.forEach((a, k) => {
         const positions: number[] = [];
-        for (let e = 0; e < a.count; e++) positions.push(outcome.start + (t.encoded.frameOffsets[f++] as number));
+        const events: AppendedEvent[] = [];
+        for (let e = 0; e < a.count; e++) {
+          const off = t.encoded.frameOffsets[f++] as number;
+          const position = outcome.start + off;
+          positions.push(position);
+          events.push({ id: eventIdAt(t.encoded.buf, off, position, identity), version: a.firstVersion + e, position });
+        }
         const last = positions[positions.length - 1] as number;
         const result: AppendResult = {
           streamId: a.streamId,
           firstVersion: a.firstVersion,
           lastVersion: a.firstVersion + a.count - 1,
           position: last,
+          events,
         };
         const entry: IndexedAppend = { streamId: a.streamId, firstVersion: a.firstVersion, positions, types: a.types };
         if (a.commandId !== undefined) result.commandId = entry.commandId = a.commandId;

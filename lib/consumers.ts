@@ -66,6 +66,9 @@ export const LAG_COUNT_CAP = 1_000_000;
 export interface ConsumerSubscription extends AsyncIterable<RecordedEvent> {
   readonly consumer: string;
   close(): void;
+  /** Ends the subscription like close(), but the event it yielded last counts as not handled:
+   * the next subscription of the consumer delivers it again (a handler that failed on it). */
+  abandon(): void;
   /** Saves the position of the events handled so far; resolves once that is durable. */
   checkpoint(): Promise<void>;
 }
@@ -155,6 +158,11 @@ export class Consumers {
     return {
       consumer: name,
       close: () => {
+        inner.close();
+        end();
+      },
+      abandon: () => {
+        pending = undefined;
         inner.close();
         end();
       },

@@ -44,6 +44,14 @@ export class WrongExpectedVersionError extends AnnalsError {
   }
 }
 
+/** One event an append wrote: its id (the caller's, or the one the store gave it), its version
+ * in the stream and its global position. */
+export interface AppendedEvent {
+  id: string;
+  version: number;
+  position: number;
+}
+
 export interface AppendResult {
   streamId: string;
   firstVersion: number;
@@ -51,6 +59,9 @@ export interface AppendResult {
   /** Global position of the last event written. */
   position: number;
   commandId?: string;
+  /** Each event written, in order (firstVersion..lastVersion). Every append's result has them;
+   * the `original` of a DuplicateCommandError, rebuilt from the index, does not. */
+  events?: AppendedEvent[];
 }
 
 export class DuplicateCommandError extends AnnalsError {

@@ -8,6 +8,7 @@ export type { BackupOptions, BackupResult } from './backup.js';
 export type { ConsumerInfo, ConsumerSubscription } from './consumers.js';
 export {
   AnnalsError,
+  type AppendedEvent,
   type AppendResult,
   ConsumerBusyError,
   CorruptionError,

@@ -77,6 +77,12 @@ export class LogWriter {
   get endPosition(): number {
     return this.end;
   }
+
+  /** The store identity (event-id.ts): what ids derived from it are made of. */
+  get identity(): number {
+    return this.engine.identity();
+  }
+
   /** Whether what is encoded now may derive its event ids (record-codec.ts): it lands at the end
    * of the log or later, so in a chunk whose header carries the store identity once the end is in
    * one. (The first transaction after an old tail chunk stores ids it could have derived.) */

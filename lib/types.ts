@@ -1,7 +1,7 @@
 /** Public data types of annals. See docs/api.md for the whole surface. */
 import type { AnnalsError, ExpectedVersion } from './errors.js';
 
-export type { AppendResult, ExpectedVersion } from './errors.js';
+export type { AppendedEvent, AppendResult, ExpectedVersion } from './errors.js';
 
 /** An event to append. `data` and `metadata`: a Uint8Array is stored as bytes and read back as
  * bytes; anything else is stored as JSON and read back parsed. `id` defaults to a UUID derived from the event's time, the store and its position. */

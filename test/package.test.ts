@@ -39,6 +39,17 @@ const CHECK_CJS = `
     await store.close();
   })();`;
 
+/** annals/emmett from the installed package, as an ES module and through require(). */
+const CHECK_EMMETT = (load: string) => `
+  ${load}
+  (async () => {
+    const s = getAnnalsEventStore({ directory: './data-emmett-' + process.argv[2] });
+    const r = await s.appendToStream('cart', [{ type: 'T', data: { n: 1n } }]);
+    const { events } = await s.readStream('cart');
+    console.log(JSON.stringify({ version: String(r.nextExpectedStreamVersion), data: events[0].data }));
+    await s.close();
+  })();`;
+
 /** Packs the package from a copy (prepack compiles dist/ and checks prebuilds/), as a publish would. */
 function packTarball(out: string): { tarball: string; files: string[] } {
   const src = tempDir();
@@ -116,6 +127,20 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('packagi
       for (const script of ['check.mjs', 'check.cjs']) {
         const result = JSON.parse(execFileSync(process.execPath, [script], { cwd: app, encoding: 'utf8' }));
         expect(result).toEqual({ engine: 'native', data: { ok: true } });
+      }
+
+      // annals/emmett, with Emmett beside it (this repository's copy, linked: nothing downloaded).
+      for (const f of ['dist/emmett/index.js', 'dist/emmett/index.d.ts', 'cjs/emmett.cjs', 'cjs/emmett.d.cts']) expect(files).toContain(f);
+      fs.mkdirSync(path.join(app, 'node_modules', '@event-driven-io'), { recursive: true });
+      fs.symlinkSync(
+        path.join(ROOT, 'node_modules', '@event-driven-io', 'emmett'),
+        path.join(app, 'node_modules', '@event-driven-io', 'emmett'),
+      );
+      fs.writeFileSync(path.join(app, 'emmett.mjs'), CHECK_EMMETT("import { getAnnalsEventStore } from 'annals/emmett';"));
+      fs.writeFileSync(path.join(app, 'emmett.cjs'), CHECK_EMMETT("const { getAnnalsEventStore } = require('annals/emmett');"));
+      for (const script of ['emmett.mjs', 'emmett.cjs']) {
+        const out = execFileSync(process.execPath, [script, script], { cwd: app, encoding: 'utf8' });
+        expect(JSON.parse(out)).toEqual({ version: '1', data: { n: '1' } });
       }
 
       expect(files).toContain('LICENSE');

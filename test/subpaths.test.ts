@@ -30,7 +30,8 @@ describe('subpath exports', () => {
     const { files, packages } = imports(path.join(LIB, 'index.ts'));
     expect(packages.has('pg')).toBe(false);
     expect(packages.has('vitest')).toBe(false);
-    for (const f of files) expect(path.relative(LIB, f)).not.toMatch(/^(postgres|conformance)\//);
+    expect(packages.has('@event-driven-io/emmett')).toBe(false);
+    for (const f of files) expect(path.relative(LIB, f)).not.toMatch(/^(postgres|conformance|emmett)\//);
   });
 
   it('package.json exports ./postgres and ./conformance, with pg and vitest as optional peers', () => {
@@ -41,5 +42,16 @@ describe('subpath exports', () => {
     expect(pkg.peerDependenciesMeta.vitest.optional).toBe(true);
     expect(pkg.dependencies.pg).toBeUndefined();
     expect(imports(path.join(LIB, 'postgres', 'index.ts')).packages.has('pg')).toBe(true);
+  });
+
+  it('package.json exports ./emmett (ESM and CJS, with types), with Emmett as an optional peer', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(LIB, '..', 'package.json'), 'utf8'));
+    const ex = pkg.exports['./emmett'];
+    expect(ex.import).toEqual({ types: './dist/emmett/index.d.ts', default: './dist/emmett/index.js' });
+    expect(ex.require).toEqual({ types: './cjs/emmett.d.cts', default: './cjs/emmett.cjs' });
+    for (const f of ['cjs/emmett.cjs', 'cjs/emmett.d.cts']) expect(fs.existsSync(path.join(LIB, '..', f))).toBe(true);
+    expect(pkg.peerDependenciesMeta['@event-driven-io/emmett'].optional).toBe(true);
+    expect(pkg.dependencies['@event-driven-io/emmett']).toBeUndefined();
+    expect(imports(path.join(LIB, 'emmett', 'index.ts')).packages.has('@event-driven-io/emmett')).toBe(true);
   });
 });

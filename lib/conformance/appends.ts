@@ -1,6 +1,6 @@
 /** The contract of appends: versions, expected versions, command ids, atomicity, call order. */
 import { expect, it } from 'vitest';
-import { DuplicateCommandError, InvalidArgumentError, StoreClosedError, WrongExpectedVersionError } from '../errors.js';
+import { type AppendResult, DuplicateCommandError, InvalidArgumentError, StoreClosedError, WrongExpectedVersionError } from '../errors.js';
 import { collect, type Harness } from './harness.js';
 
 export function appendTests(h: Harness): void {
@@ -27,6 +27,25 @@ export function appendTests(h: Harness): void {
     expect(await s.streamVersion('order-1')).toBe(3);
     expect(await s.streamVersion('nope')).toBe(0);
     expect(await s.readStream('nope')).toEqual([]);
+  });
+
+  it('gives each appended event its id, version and position in the result, as reads give them', async () => {
+    const s = await h.create();
+    await s.append('before', [{ type: 'T' }]);
+    const r = await s.append('order-2', [
+      { type: 'A', id: 'mine-1' },
+      { type: 'B' },
+      { type: 'C', id: '0f8e3a52-6c1d-4b7e-9a2f-3d4c5b6a7988' },
+    ]);
+    const many = await s.appendMany([
+      { streamId: 'order-2', events: [{ type: 'D' }] },
+      { streamId: 'order-3', events: [{ type: 'E' }, { type: 'F' }] },
+    ]);
+    const read = [...(await s.readStream('order-2')), ...(await s.readStream('order-3'))];
+    const appended = [r, ...(many as AppendResult[])].flatMap((x) => x.events ?? []);
+    expect(appended).toEqual(read.map((e) => ({ id: e.id, version: e.version, position: e.position })));
+    expect(appended[0]?.id).toBe('mine-1');
+    expect(r.events?.at(-1)?.position).toBe(r.position);
   });
 
   it('gives every id back exactly as written, after a reopen too', async () => {
@@ -122,7 +141,9 @@ export function appendTests(h: Harness): void {
 
   it('de-duplicates commands, after a reopen too, and reads a command back', async () => {
     let s = await h.create();
-    const first = await s.append('c', [{ type: 'a' }, { type: 'b' }], { commandId: 'cmd-1' });
+    // A DuplicateCommandError's original is the first result less its per-event list.
+    const { events, ...first } = await s.append('c', [{ type: 'a' }, { type: 'b' }], { commandId: 'cmd-1' });
+    expect(events).toHaveLength(2);
     const err = await s.append('c', [{ type: 'again' }], { commandId: 'cmd-1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DuplicateCommandError);
     expect(err).toMatchObject({ code: 'DUPLICATE_COMMAND', commandId: 'cmd-1', original: first });
@@ -201,7 +222,9 @@ export function appendTests(h: Harness): void {
     expect((same[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
     const dup = (same[3] as PromiseRejectedResult).reason as DuplicateCommandError;
     expect(dup).toBeInstanceOf(DuplicateCommandError);
-    expect(dup.original).toEqual((same[0] as PromiseFulfilledResult<unknown>).value);
+    // The original, rebuilt from the index, is the first result less its per-event list.
+    const { events: _, ...first } = (same[0] as PromiseFulfilledResult<AppendResult>).value;
+    expect(dup.original).toEqual(first);
     expect((await s.readStream('same', { direction: 'backward' })).map((e) => e.type)).toEqual(['e', 'c', 'a']);
     s = await h.reopen(s);
     expect((await s.readStream('same')).map((e) => e.version)).toEqual([1, 2, 3]);

@@ -373,6 +373,16 @@ export function decodeEvent(buf: Buffer, off: number, position: number, identity
   return e;
 }
 
+/** The id of the event in the frame at `off` (one this store encoded): the caller's, a random
+ * one written at encoding, or derived from the store identity and `position` (event-id.ts). */
+export function eventIdAt(buf: Buffer, off: number, position: number, identity: number): string {
+  const p = readHeader(buf, off, position) + (head[1] as number) + (head[2] as number);
+  const idLen = head[3] as number;
+  const flags = head[7] as number;
+  if ((flags & ID_DERIVED) !== 0) return derivedUuid(head[8] as number, identity, position);
+  return (flags & ID_UUID16) !== 0 && idLen === UUID_BYTES ? readUuid(buf, p) : utf8Text(buf, p, p + idLen);
+}
+
 /** Whether the (CRC-valid) event frame at `off` derives its id from the store identity. */
 export function derivesId(buf: Buffer, off: number): boolean {
   return buf[off + 8] === RECORD_KIND_EVENT && ((buf[off + FRAME_HEADER_SIZE + 16] as number) & ID_DERIVED) !== 0;

@@ -72,7 +72,10 @@ export function settleOne(call: AppendCall, item: PreparedItem, row: OneRow): Er
     };
     failure = new DuplicateCommandError(item.commandId as string, original);
   } else {
-    const result: AppendResult = { streamId: item.streamId, firstVersion: row.a, lastVersion: row.b, position: row.c };
+    // The function allocates the item's positions in one run: row.c is the last of them.
+    const first = row.c - item.events.length + 1;
+    const events = item.events.map((e, k) => ({ id: e.id, version: row.a + k, position: first + k }));
+    const result: AppendResult = { streamId: item.streamId, firstVersion: row.a, lastVersion: row.b, position: row.c, events };
     if (item.commandId !== undefined) result.commandId = item.commandId;
     call.results[item.index] = result;
     return undefined;

@@ -9,6 +9,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { AppendItem } from '../append-planner.js';
 import {
+  type AppendedEvent,
   type AppendResult,
   DuplicateCommandError,
   type ExpectedVersion,
@@ -193,21 +194,31 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
     for (const item of group) {
       const prev = state.streams.get(item.streamId)?.version ?? 0;
       let position = 0;
+      const appended: AppendedEvent[] = [];
       const stream = rows.lit(item.streamId);
       const command = item.commandId === undefined ? 'NULL' : rows.lit(item.commandId);
       item.events.forEach((e, k) => {
         position = state.nextPosition++;
+        appended.push({ id: e.id, version: prev + k + 1, position });
         const id = rows.lit(e.id);
         rows.events.push(
           `(${position}, ${stream}, ${prev + k + 1}, ${rows.lit(e.type)}, ${rows.value(e.data)}, ${rows.value(e.metadata)}, ${id}, ${command}, ${call.timestamp})`,
         );
       });
-      const result: AppendResult = { streamId: item.streamId, firstVersion: prev + 1, lastVersion: prev + item.events.length, position };
+      const result: AppendResult = {
+        streamId: item.streamId,
+        firstVersion: prev + 1,
+        lastVersion: prev + item.events.length,
+        position,
+        events: appended,
+      };
       if (item.commandId !== undefined) {
         result.commandId = item.commandId;
         if (!state.commands.has(item.commandId)) {
-          state.commands.set(item.commandId, result);
-          rows.commands.push(result);
+          // Kept without its events, like the original the embedded store rebuilds from its index.
+          const { events: _, ...original } = result;
+          state.commands.set(item.commandId, original);
+          rows.commands.push(original);
         }
       }
       const latest = { version: result.lastVersion, position };
