@@ -30,7 +30,10 @@ describe.each(ENGINES)('HTTP API (%s engine)', (engine) => {
     expect(((await json(await fetch(`${base}/api/commands/c1`))).events as unknown[]).length).toBe(2);
     expect((await fetch(`${base}/api/commands/none`)).status).toBe(404);
     expect(((await json(await fetch(`${base}/api/all?limit=1`))).events as unknown[]).length).toBe(1);
-    expect((await json(await fetch(`${base}/api/streams`))).streams).toEqual([{ streamId: 'order-1', version: 2 }]);
+    expect(await json(await fetch(`${base}/api/streams`))).toEqual({
+      streams: [{ streamId: 'order-1', version: 2, firstPosition: expect.any(Number), lastPosition: expect.any(Number) }],
+      next: null,
+    });
     expect(await json(await fetch(`${base}/api/stats`))).toMatchObject({ eventCount: 2, engine });
 
     const wrong = await post('order-1', { events: [{ type: 'X' }], expectedVersion: 0 });
