@@ -16,7 +16,9 @@ type Doc = {
 
 /** Every `$ref` in `node`, with where it was found. */
 function refs(node: unknown, at = '#', out: [string, string][] = []): [string, string][] {
-  if (Array.isArray(node)) node.forEach((v, i) => refs(v, `${at}/${i}`, out));
+  if (Array.isArray(node)) {
+    for (const [i, v] of node.entries()) refs(v, `${at}/${i}`, out);
+  }
   else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === '$ref' && typeof v === 'string') out.push([at, v]);
