@@ -18,8 +18,7 @@ type Doc = {
 function refs(node: unknown, at = '#', out: [string, string][] = []): [string, string][] {
   if (Array.isArray(node)) {
     for (const [i, v] of node.entries()) refs(v, `${at}/${i}`, out);
-  }
-  else if (node && typeof node === 'object') {
+  } else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === '$ref' && typeof v === 'string') out.push([at, v]);
       else refs(v, `${at}/${k}`, out);
