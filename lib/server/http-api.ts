@@ -82,8 +82,10 @@ function resolveServerOptions(options: ServerOptions): Resolved {
 const STATIC: Record<string, string> = {
   'index.html': 'text/html',
   'app.js': 'text/javascript',
+  'ui.js': 'text/javascript',
   'views.js': 'text/javascript',
-  'charts.js': 'text/javascript',
+  'reads.js': 'text/javascript',
+  'stats.js': 'text/javascript',
   'style.css': 'text/css',
 };
 
