@@ -35,7 +35,8 @@ export function chart(id, title, unit, points, value, kind = 'line') {
   const t1 = points.length ? points[points.length - 1].at : Date.now();
   const t0 = Math.min(points.length ? points[0].at : t1, t1 - 60_000);
   const vals = points.map(value);
-  const max = Math.max(1e-9, ...vals.filter((v) => v !== null));
+  // An idle interval has a maximum of 0: the axis then goes to 1, not to a tiny fraction.
+  const max = Math.max(0, ...vals.filter((v) => v !== null)) || 1;
   const top = max * 1.15;
   const x = (t) => m.l + ((t - t0) / (t1 - t0 || 1)) * iw;
   const y = (v) => m.t + ih - (v / top) * ih;
@@ -127,7 +128,7 @@ async function render(view) {
       { class: 'charts' },
       chart('chart-appends', 'Appends per second', 'events/s', p, (x) => x.appendsPerSec),
       chart('chart-flush', 'Mean flush latency', 'ms', p, (x) => x.flushMs),
-      chart('chart-builds', 'Index segment builds', 'per interval', p, (x) => x.segmentBuilds + x.segmentMerges, 'bars'),
+      chart('chart-builds', 'Index segment builds and merges', 'per interval', p, (x) => x.segmentBuilds + x.segmentMerges, 'bars'),
     ),
     el('h2', {}, 'Disk use per chunk ', el('span', { class: 'muted' }, '(allocated blocks: a chunk file is sparse until written)')),
     chunkTable(s.chunks),

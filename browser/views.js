@@ -66,8 +66,9 @@ export async function streams(view, q) {
       el('td', { class: 'num' }, `${s.firstPosition} … ${s.lastPosition}`),
     ),
   );
-  const th = (t) => el('th', {}, t);
-  const table = el('table', { id: 'streams' }, el('thead', {}, el('tr', {}, th('stream'), th('category'), th('version'), th('positions'))), el('tbody', {}, rows));
+  const th = (t, cls) => el('th', { class: cls }, t);
+  const head = el('tr', {}, th('stream'), th('category'), th('version', 'num'), th('positions', 'num'));
+  const table = el('table', { id: 'streams' }, el('thead', {}, head), el('tbody', {}, rows));
   const where = prefix ? `starting with “${prefix}”` : 'in the store';
   const summary = `${r.streams.length} streams ${after ? `after ${after}` : 'from the first'}, by id`;
   view.replaceChildren(

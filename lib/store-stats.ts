@@ -32,7 +32,8 @@ export function storeStats(s: StatsSources): StoreStats {
     flushes: s.writer.flushes,
     writes: s.writer.writes,
     flushTimeMs: s.writer.flushTimeMs,
-    chunks: filesOnDisk(s.directory, 'chunks'),
+    // The chunk files only: the directory holds the writer's checkpoint file too.
+    chunks: filesOnDisk(s.directory, 'chunks').filter((f) => f.file.endsWith('.chunk')),
     recovery: {
       torn: s.recovery.torn,
       tornPosition: s.recovery.tornPosition,
