@@ -152,7 +152,7 @@ describe.each(ENGINES)('HTTP read models (%s engine)', (engine) => {
     await badRequest(`${base}/api/streams/long/x`, /version.*integer/);
   });
 
-  it('lists durable consumers with their lag and resets one; a read-only store refuses the reset', async () => {
+  it('lists durable consumers with their lag and resets one; a busy consumer is 409, a deleted stream 410, a read-only store refuses the reset', async () => {
     const dir = tempDir();
     const store = await openStore(dir, engine);
     await fill(store);
@@ -182,6 +182,19 @@ describe.each(ENGINES)('HTTP read models (%s engine)', (engine) => {
     expect((await json(extra)).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: "unknown body field 'force'" });
     expect((await post('billing', {})).status).toBe(400);
     await badRequest(`${base}/api/consumers?all=1`, /unknown query field 'all'/);
+    const running = store.subscribe({ consumer: 'running' });
+    const busy = await post('running', { position: 0 });
+    expect(busy.status).toBe(409);
+    expect((await json(busy)).error).toMatchObject({ code: 'CONSUMER_BUSY' });
+    running.close();
+    await store.deleteStream('plain', { hard: true });
+    const gone = await fetch(`${base}/api/streams/plain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [{ type: 'X' }] }),
+    });
+    expect(gone.status).toBe(410);
+    expect((await json(gone)).error).toMatchObject({ code: 'STREAM_DELETED' });
     await store.close();
 
     const ro = await openStore(dir, engine, { readOnly: true });

@@ -7,12 +7,17 @@
  */
 import path from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AnnalsError } from '../errors.js';
+import { AnnalsError, type ErrorCode } from '../errors.js';
 import { PACKAGE_ROOT } from '../native.js';
 
-const STATUS: Record<string, number> = {
+/** Every code has its status (the Record is exhaustive over ErrorCode). */
+const STATUS: Record<ErrorCode, number> = {
   WRONG_EXPECTED_VERSION: 409,
   DUPLICATE_COMMAND: 409,
+  CONSUMER_BUSY: 409,
+  STREAM_DELETED: 410,
+  UNAVAILABLE: 503,
+  ENGINE_UNAVAILABLE: 500,
   INVALID_ARGUMENT: 400,
   LIMIT_EXCEEDED: 413,
   READ_ONLY: 403,
