@@ -68,8 +68,8 @@ describe('OpenAPI document', () => {
       for (const path of [
         '/api/streams',
         '/api/streams/{id}/events',
-        '/api/categories/{name}/events',
-        '/api/types/{name}/events',
+        '/api/categories/{category}/events',
+        '/api/types/{type}/events',
         '/api/all',
         '/api/consumers',
         '/api/consumers/{name}/reset',

@@ -165,7 +165,7 @@ describe.each(ENGINES)('HTTP read models (%s engine)', (engine) => {
       `${base}/api/consumers`,
     );
     expect(consumers).toHaveLength(1);
-    expect(consumers[0]).toMatchObject({ name: 'billing', live: false, lag: 50 });
+    expect(consumers[0]).toMatchObject({ name: 'billing', live: false, lag: 50, lagCapped: false, filter: { category: 'order' } });
     const post = (name: string, body: unknown) =>
       fetch(`${base}/api/consumers/${name}/reset`, {
         method: 'POST',
@@ -207,6 +207,34 @@ describe.each(ENGINES)('HTTP read models (%s engine)', (engine) => {
     expect(refused.status).toBe(403);
     expect((await json(refused)).error).toMatchObject({ code: 'READ_ONLY' });
     expect((await get<{ consumers: unknown[] }>(`${roBase}/api/consumers`)).consumers).toHaveLength(1);
+  });
+
+  it('streams a filtered global log over Server-Sent Events', async () => {
+    const store = await openStore(tempDir(), engine);
+    await fill(store);
+    const base = await serve(store);
+    const ctrl = new AbortController();
+    const res = await fetch(`${base}/api/subscribe?types=Paid&category=order`, { signal: ctrl.signal });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const got: Ev[] = [];
+    let text = '';
+    await store.append('order-99', [{ type: 'Viewed' }, { type: 'Paid' }]);
+    while (got.length < 11) {
+      const { value } = await reader.read();
+      text += Buffer.from(value as Uint8Array).toString();
+      const parts = text.split('\n\n');
+      text = parts.pop() ?? '';
+      for (const p of parts) {
+        const data = p.split('\n').find((l) => l.startsWith('data: '));
+        if (data) got.push(JSON.parse(data.slice(6)));
+      }
+    }
+    ctrl.abort();
+    expect(got.every((e) => e.type === 'Paid' && e.streamId.startsWith('order-'))).toBe(true);
+    expect(got.at(-1)?.streamId).toBe('order-99');
+    await badRequest(`${base}/api/subscribe?types=Paid&streamId=order-1`, /filter/);
+    await badRequest(`${base}/api/subscribe?category=`, /category/);
   });
 
   it('reports stats with disk use per chunk and an activity history; unknown routes are 404 in the error shape', async () => {

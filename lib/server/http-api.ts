@@ -7,8 +7,8 @@
  *   GET  /api/streams/:id/events          a stream, one page  ?before|after&direction&limit → { …, events, next }
  *   GET  /api/streams/:id/:version        one event
  *   GET  /api/commands/:id                a command's events, one page  ?after&limit
- *   GET  /api/categories/:name/events     a category's events, one page  ?after&limit&direction
- *   GET  /api/types/:name/events          one type's events, one page  ?after&limit&direction
+ *   GET  /api/categories/:category/events     a category's events, one page  ?after&limit&direction
+ *   GET  /api/types/:type/events          one type's events, one page  ?after&limit&direction
  *   GET  /api/all                         the global log, one page  ?after&limit&streamPrefix&category&types
  *   GET  /api/consumers                   durable consumers with position and lag
  *   POST /api/consumers/:name/reset       { position }

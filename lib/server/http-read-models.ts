@@ -38,16 +38,16 @@ function viewRoute(
   what: 'category' | 'type',
   read: (name: string, q: ViewQuery) => AsyncIterable<RecordedEvent>,
 ) {
-  const url = what === 'category' ? '/api/categories/:name/events' : '/api/types/:name/events';
-  app.get<{ Params: { name: string }; Querystring: ViewQuery }>(
+  const url = what === 'category' ? '/api/categories/:category/events' : '/api/types/:type/events';
+  app.get<{ Params: Record<string, string>; Querystring: ViewQuery }>(
     url,
     {
       schema: {
         summary:
           what === 'category'
-            ? "one page of a category's events (streams whose id starts with <name>-), in global order; next is the after of the following page"
+            ? "one page of a category's events (streams whose id starts with <category>-), in global order; next is the after of the following page"
             : 'one page of the events of one type, in global order; next is the after of the following page',
-        params: params({ name: nonEmpty(what === 'category' ? 'the category: a stream id before its first -' : 'the event type') }),
+        params: params({ [what]: nonEmpty(what === 'category' ? 'the category: a stream id before its first -' : 'the event type') }),
         querystring: query({
           after: position('only events after this position (backward: before it)'),
           limit: limit(o.maxPageSize, DEFAULT_PAGE),
@@ -58,9 +58,10 @@ function viewRoute(
     },
     async (req, reply) => {
       const p = new Page(req.query.limit ?? Math.min(DEFAULT_PAGE, o.maxPageSize), o.maxPageBytes);
-      const events = read(req.params.name, { after: req.query.after, direction: req.query.direction, limit: p.limit + 1 });
+      const name = req.params[what] as string;
+      const events = read(name, { after: req.query.after, direction: req.query.direction, limit: p.limit + 1 });
       const next = await fill(events, p);
-      return sendPage(reply, p.json({ [what]: req.params.name }, next));
+      return sendPage(reply, p.json({ [what]: name }, next));
     },
   );
 }
