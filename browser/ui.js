@@ -66,10 +66,11 @@ function hex(base64) {
   return out.trim();
 }
 
-export function payload(v) {
+/** An event's data or metadata: JSON (on one line in a table row), or bytes in hex. */
+export function payload(v, compact = false) {
   if (v === undefined) return el('span', { class: 'muted' }, '—');
   if (v && typeof v === 'object' && typeof v.$bytes === 'string') return el('pre', { class: 'bytes' }, hex(v.$bytes));
-  return el('pre', {}, JSON.stringify(v, null, 2));
+  return el('pre', { class: compact ? 'compact' : undefined }, compact ? JSON.stringify(v) : JSON.stringify(v, null, 2));
 }
 
 export function eventRow(e, showStream) {
@@ -81,7 +82,7 @@ export function eventRow(e, showStream) {
     el('td', { class: 'num' }, eventLink(e)),
     el('td', {}, typeLink(e.type)),
     el('td', {}, time(e.timestamp)),
-    el('td', {}, payload(e.data)),
+    el('td', {}, payload(e.data, true)),
   );
 }
 
