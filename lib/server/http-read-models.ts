@@ -10,7 +10,7 @@ import type { EventStore } from '../event-store.js';
 import type { RecordedEvent } from '../types.js';
 import { Page } from './http-pages.js';
 import { DEFAULT_PAGE, type PageOptions, sendPage } from './http-routes.js';
-import { direction, errors, limit, list, nonEmpty, params, position, query, ref } from './http-schemas.js';
+import { direction, errors, limit, list, nonEmpty, params, position, query, ref, strictValidator } from './http-schemas.js';
 
 /** The most streams listStreams gives in one page. */
 const MAX_LIST_PAGE = 1000;
@@ -172,6 +172,7 @@ function consumerRoutes(app: FastifyInstance, store: EventStore): void {
         },
         response: { 200: { type: 'object', properties: { name: { type: 'string' }, position: { type: 'integer' } } }, ...errors(403, 409) },
       },
+      validatorCompiler: strictValidator,
     },
     async (req) => {
       await store.resetConsumer(req.params.name, req.body.position);

@@ -6,7 +6,7 @@ import type { EventStore } from '../event-store.js';
 import type { EventData } from '../types.js';
 import { sendError } from './http-errors.js';
 import { listPage, Page, streamPage } from './http-pages.js';
-import { direction, errors, limit, nonEmpty, params, position, query, ref } from './http-schemas.js';
+import { direction, errors, limit, nonEmpty, params, position, query, ref, strictValidator } from './http-schemas.js';
 import { eventToJson, unwrapBytes } from './json-codec.js';
 
 export interface PageOptions {
@@ -69,7 +69,7 @@ export function appendRoute(app: FastifyInstance, store: EventStore): void {
   app.post<{
     Params: { id: string };
     Body: { events: Record<string, unknown>[]; expectedVersion?: ExpectedVersion | null; commandId?: string };
-  }>('/api/streams/:id', { schema }, async (req, reply) => {
+  }>('/api/streams/:id', { schema, validatorCompiler: strictValidator }, async (req, reply) => {
     const { events, expectedVersion, commandId } = req.body;
     const data = events.map((e) => ({ ...e, data: unwrapBytes(e.data), metadata: unwrapBytes(e.metadata) }) as EventData);
     const result = await store.append(req.params.id, data, { expectedVersion: expectedVersion ?? undefined, commandId });

@@ -8,6 +8,7 @@
  *
  * Every query schema allows `token` (http-auth.ts reads it before validation runs).
  */
+import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 
 type Schema = Record<string, unknown>;
@@ -130,3 +131,11 @@ export const list = (description: string): Schema => ({
   description,
 });
 export const nonEmpty = (description: string): Schema => ({ type: 'string', minLength: 1, description });
+
+/**
+ * The validator of routes that take a JSON body: no type coercion (a query string is all text and
+ * is coerced to its schema's types; a JSON body already has types, and `"expectedVersion": "1"`
+ * is a string, refused as the library refuses it, not taken as the number 1).
+ */
+const strictAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
+export const strictValidator = ({ schema }: { schema: unknown }) => strictAjv.compile(schema as Schema);
