@@ -146,6 +146,10 @@ export function streamRoutes(app: FastifyInstance, store: EventStore, o: PageOpt
     },
   );
 
+  eventRoute(app, store);
+}
+
+function eventRoute(app: FastifyInstance, store: EventStore): void {
   app.get<{ Params: { id: string; version: number } }>(
     '/api/streams/:id/:version',
     {
