@@ -16,7 +16,11 @@ describe.each(ENGINES)('stats activity (%s engine)', (engine) => {
     expect(before).toMatchObject({ flushes: 0, flushTimeMs: 0, index: { segmentBuilds: 0, segmentMerges: 0 } });
     // ~3 MB: three 1 MiB chunks at least.
     const pad = 'x'.repeat(1000);
-    for (let i = 0; i < 30; i++) await s.append(`s-${i % 5}`, Array.from({ length: 100 }, (_, k) => ({ type: 'T', data: { pad, k } })));
+    for (let i = 0; i < 30; i++)
+      await s.append(
+        `s-${i % 5}`,
+        Array.from({ length: 100 }, (_, k) => ({ type: 'T', data: { pad, k } })),
+      );
     await settle(s);
     const after = await s.stats();
     expect(after.flushes).toBeGreaterThan(0);
