@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
@@ -7,6 +8,34 @@ import { createServer } from '../lib/server/http-api.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 
 const ENGINE = ENGINES[0] as EngineName;
+const CLI = path.join(import.meta.dirname, '..', 'lib', 'cli', 'main.ts');
+
+/** `annals serve <dir>` in its own process, on a free port; stop() ends it with SIGTERM. */
+async function annalsServe(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', dir, '--port', '0', '--engine', ENGINE], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /at (http:\/\/\S+?)\/ /.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', () => reject(new Error(`serve exited: ${out}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = fs.existsSync(CHROMIUM);
@@ -105,7 +134,7 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
       await app.close();
     }
   });
-  // The store is filled and closed first: the server's store knows nothing written "since open".
+  // The store is filled and closed first, then `annals serve` opens it: nothing was written "since open".
   it('over a store filled before serve: pages every stream, all of a 10,000-event stream, categories, types, the log, consumers and stats', async () => {
     const dir = tempDir();
     const filler = await openStore(dir, ENGINE);
@@ -126,10 +155,8 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
     for await (const _ of sub) if (++seen === 3) break;
     await filler.close();
 
-    const store = await openStore(dir, ENGINE);
-    expect(await store.recentStreams()).toEqual([]);
-    const app = createServer(store);
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const serve = await annalsServe(dir);
+    const base = serve.url;
     const page = await browser.newPage();
     const rows = (table: string) => page.locator(`${table} tbody tr`);
     try {
@@ -199,14 +226,21 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
       await page.locator('#stat-events', { hasText: /^10,2[5-9]\d/ }).waitFor(); // with the consumer's checkpoint events
       expect(await rows('#chunk-usage').count()).toBeGreaterThan(0);
       for (const id of ['chart-appends', 'chart-flush', 'chart-builds']) await page.locator(`svg#${id}`).waitFor();
-      for (let i = 0; i < 40; i++) await store.append(`late-${i}`, [{ type: 'Late' }]);
+      for (let i = 0; i < 40; i++) {
+        const res = await fetch(`${base}/api/streams/late-${i}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ events: [{ type: 'Late' }] }),
+        });
+        expect(res.status).toBe(201);
+      }
       // Two points or more: a line segment ('L') in the path.
       await page.locator('svg#chart-appends path.line[d*="L"]').waitFor({ timeout: 15_000 });
       await page.setViewportSize({ width: 1200, height: 900 });
       await page.screenshot({ path: path.join(tempDir(), 'stats.png'), fullPage: true });
     } finally {
       await page.close();
-      await app.close();
+      await serve.stop();
     }
   });
 });
