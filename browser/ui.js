@@ -96,12 +96,13 @@ export function eventTable(events, showStream, id = undefined) {
   );
 }
 
-/** The links under a paged list: back to its first page, and on to the next one when there is one. */
-export function pager(firstHref, nextHref, summary) {
+/** The links of a paged list: its first page, the page before when known, and the next one when there is one. */
+export function pager(firstHref, nextHref, summary, prevHref = null) {
   return el(
     'nav',
     { class: 'pager' },
     el('a', { href: firstHref, class: 'first' }, '⇤ first page'),
+    prevHref ? el('a', { href: prevHref, class: 'prev' }, '← previous page') : '',
     el('span', { class: 'muted' }, summary),
     nextHref ? el('a', { href: nextHref, class: 'next' }, 'next page →') : el('span', { class: 'muted end' }, 'end'),
   );

@@ -89,6 +89,9 @@ export async function stream(view, id, q) {
   const first = r.events[0];
   const last = r.events[r.events.length - 1];
   const range = first ? `versions ${first.version} to ${last.version} of ${r.version}` : `none of ${r.version}`;
+  // The newer page ends right above this one's newest event: before = its version + 1 + a page.
+  const newer = before && first ? (first.version + PAGE >= r.version ? href(['stream', id]) : href(['stream', id], { before: first.version + 1 + PAGE })) : null;
+  const next = r.next === null ? null : href(['stream', id], { before: r.next });
   view.replaceChildren(
     el(
       'h1',
@@ -99,9 +102,9 @@ export async function stream(view, id, q) {
       categoryLink(id.indexOf('-') > 0 ? id.slice(0, id.indexOf('-')) : null),
     ),
     r.events.length === 0 && !before ? empty('No events yet; new ones appear here live.') : '',
-    pager(href(['stream', id]), r.next === null ? null : href(['stream', id], { before: r.next }), `Newest first: ${range}`),
+    pager(href(['stream', id]), next, `Newest first: ${range}`, newer),
     table,
-    pager(href(['stream', id]), r.next === null ? null : href(['stream', id], { before: r.next }), `Newest first: ${range}`),
+    pager(href(['stream', id]), next, `Newest first: ${range}`, newer),
   );
   if (before) return null;
   const source = subscribe(first ? { streamId: id, after: first.position } : { streamId: id });

@@ -187,6 +187,9 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
         pages++;
       }
       expect(pages).toBe(100);
+      await page.locator('nav.pager a.prev').first().click();
+      await page.locator('nav.pager', { hasText: 'versions 200 to 101 of 10000' }).first().waitFor();
+      await page.locator('nav.pager a.next').first().click();
       expect(await rows('table.events').last().textContent()).toContain('{"n":1}');
       expect(await page.locator('nav.pager').first().textContent()).toContain('versions 100 to 1 of 10000');
 
