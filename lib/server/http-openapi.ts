@@ -16,7 +16,8 @@ const version = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.jso
 export function openApi(app: FastifyInstance): void {
   app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: its schemas are JSON Schema (a type may be a list, as ['integer', 'null']).
+      openapi: '3.1.0',
       info: {
         title: 'annals HTTP API',
         version,
