@@ -15,6 +15,7 @@ import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
 import { printMicro, runMicro } from './micro.js';
 import { printReadModels, runReadModels } from './read-models.js';
+import { writeSummaryChart } from './summary-chart.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -69,11 +70,15 @@ if (suite === 'all' || suite === 'e2e') {
   for (const line of checks) console.log(line);
   results.e2e = { disk, results: r, targets: checks };
   // The README shows the latest full table: a --quick run (100k events) must not replace it.
-  if (!quick)
+  if (!quick) {
+    const latest = path.join(import.meta.dirname, 'results', 'latest-e2e.md');
     fs.writeFileSync(
-      path.join(import.meta.dirname, 'results', 'latest-e2e.md'),
+      latest,
       `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${e2eEvents} events over ${streams} streams, best of ${rounds} round(s) per phase.\n\n${table}\n\n${checks.map((c) => `- ${c}`).join('\n')}\n`,
     );
+    // The chart docs/benchmarks.md shows, redrawn from the same table.
+    writeSummaryChart(latest, path.join(import.meta.dirname, '..', 'docs', 'bench-summary.svg'));
+  }
 }
 
 if (suite === 'all' || suite === 'postgres') {

@@ -235,7 +235,8 @@ export class Consumers {
   /** Moves a consumer's checkpoint (CONSUMER_BUSY while it has a live subscription). */
   async reset(name: string, position: number): Promise<void> {
     if (this.live.has(name)) throw new ConsumerBusyError(name);
-    throwFirstError(await this.deps.append([checkpointItem(name, position, undefined)]));
+    // The position moves; the filter the consumer was saved with stays (its lag is counted by it).
+    throwFirstError(await this.deps.append([checkpointItem(name, position, this.checkpointOf(name)?.filter)]));
   }
 
   /** The handled position of a live consumer, or of one whose end is being saved. */

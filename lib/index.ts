@@ -37,6 +37,7 @@ export type { StoredMetadata, StreamMetadata } from './stream-metadata.js';
 export type { Subscription } from './subscription.js';
 export type {
   AppendOptions,
+  ChunkUsage,
   Durability,
   EngineName,
   EventData,

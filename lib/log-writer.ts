@@ -48,6 +48,9 @@ export class LogWriter {
   private failure: AnnalsError | undefined;
   flushes = 0;
   writes = 0;
+  /** Milliseconds flushes took since open, each from the engine call to its settling: with
+   * `flushes`, what a sampler turns into the mean flush latency of an interval. */
+  flushTimeMs = 0;
   /** Reused for each engine call's transaction starts and ends (writes are synchronous). */
   private startsScratch = new Float64Array(64);
   private endsScratch = new Uint32Array(64);
@@ -274,6 +277,7 @@ export class LogWriter {
       // callbacks, so every later append still plans against the updated index.
       const written = this.writeQueued();
       const end = this.end;
+      const started = performance.now();
       const flushed = this.engine.flush();
       try {
         written();
@@ -282,6 +286,7 @@ export class LogWriter {
         throw err;
       }
       await flushed;
+      this.flushTimeMs += performance.now() - started;
       this.flushes++;
       this.publish(end);
       for (const w of waiters) w.resolve();

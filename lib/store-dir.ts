@@ -51,12 +51,20 @@ export function checkStoreDir(dir: string, create: boolean): void {
 
 /** Bytes the store's chunk and index files take on disk (allocated blocks: holes are free). */
 export function diskUsage(dir: string): number {
-  let bytes = 0;
-  for (const sub of ['chunks', 'index']) {
-    const d = path.join(dir, sub);
-    if (!fs.existsSync(d)) continue;
-    // A segment build or merge may rename or remove a file between the listing and its stat.
-    for (const name of fs.readdirSync(d)) bytes += (fs.statSync(path.join(d, name), { throwIfNoEntry: false })?.blocks ?? 0) * 512;
+  return (
+    filesOnDisk(dir, 'chunks').reduce((a, f) => a + f.bytesOnDisk, 0) + filesOnDisk(dir, 'index').reduce((a, f) => a + f.bytesOnDisk, 0)
+  );
+}
+
+/** The files of one of the store's directories, in name order, with their allocated bytes. */
+export function filesOnDisk(dir: string, sub: 'chunks' | 'index'): { file: string; bytesOnDisk: number }[] {
+  const d = path.join(dir, sub);
+  if (!fs.existsSync(d)) return [];
+  const out: { file: string; bytesOnDisk: number }[] = [];
+  // A segment build or merge may rename or remove a file between the listing and its stat.
+  for (const file of fs.readdirSync(d).sort()) {
+    const st = fs.statSync(path.join(d, file), { throwIfNoEntry: false });
+    if (st) out.push({ file, bytesOnDisk: st.blocks * 512 });
   }
-  return bytes;
+  return out;
 }

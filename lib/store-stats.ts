@@ -5,7 +5,7 @@ import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import type { StoreIndex } from './index/store-index.js';
 import type { LogWriter } from './log-writer.js';
 import type { ResolvedOptions } from './options.js';
-import { diskUsage } from './store-dir.js';
+import { diskUsage, filesOnDisk } from './store-dir.js';
 import type { StoreStats } from './types.js';
 
 export interface StatsSources {
@@ -31,6 +31,9 @@ export function storeStats(s: StatsSources): StoreStats {
     durability: s.options.durability,
     flushes: s.writer.flushes,
     writes: s.writer.writes,
+    flushTimeMs: s.writer.flushTimeMs,
+    // The chunk files only: the directory holds the writer's checkpoint file too.
+    chunks: filesOnDisk(s.directory, 'chunks').filter((f) => f.file.endsWith('.chunk')),
     recovery: {
       torn: s.recovery.torn,
       tornPosition: s.recovery.tornPosition,

@@ -167,8 +167,18 @@ export interface StoreStats {
   flushes: number;
   /** Calls that wrote appends to the log: appends made while a flush runs are written together. */
   writes: number;
+  /** Milliseconds the flushes since open took in all (Δ flushTimeMs / Δ flushes: mean latency). */
+  flushTimeMs: number;
+  /** Each chunk file of the log and the bytes it takes on disk (allocated blocks: a chunk is sparse). */
+  chunks: ChunkUsage[];
   recovery: RecoveryInfo;
   index: IndexStats;
+}
+
+export interface ChunkUsage {
+  /** The file's name in the store's `chunks/` directory. */
+  file: string;
+  bytesOnDisk: number;
 }
 
 export interface IndexStats {
@@ -182,4 +192,8 @@ export interface IndexStats {
   latestVersionEntries: number;
   /** Entries of the recent-command dictionary (commands seen within retentionMs). */
   recentCommandEntries: number;
+  /** Segments built from memtables since open (one per kind and memtable). */
+  segmentBuilds: number;
+  /** Segment merges since open. */
+  segmentMerges: number;
 }

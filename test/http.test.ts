@@ -30,7 +30,10 @@ describe.each(ENGINES)('HTTP API (%s engine)', (engine) => {
     expect(((await json(await fetch(`${base}/api/commands/c1`))).events as unknown[]).length).toBe(2);
     expect((await fetch(`${base}/api/commands/none`)).status).toBe(404);
     expect(((await json(await fetch(`${base}/api/all?limit=1`))).events as unknown[]).length).toBe(1);
-    expect((await json(await fetch(`${base}/api/streams`))).streams).toEqual([{ streamId: 'order-1', version: 2 }]);
+    expect(await json(await fetch(`${base}/api/streams`))).toEqual({
+      streams: [{ streamId: 'order-1', version: 2, firstPosition: expect.any(Number), lastPosition: expect.any(Number) }],
+      next: null,
+    });
     expect(await json(await fetch(`${base}/api/stats`))).toMatchObject({ eventCount: 2, engine });
 
     const wrong = await post('order-1', { events: [{ type: 'X' }], expectedVersion: 0 });
@@ -42,6 +45,16 @@ describe.each(ENGINES)('HTTP API (%s engine)', (engine) => {
     const bad = await post('order-2', { events: [] });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // A JSON body is not coerced: the string "1" is not the version 1.
+    const stringVersion = await post('order-1', { events: [{ type: 'X' }], expectedVersion: '1' });
+    expect(stringVersion.status).toBe(400);
+    expect((await json(stringVersion)).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('got string "1"'),
+    });
+    const extraField = await post('order-1', { events: [{ type: 'X', payload: 1 }] });
+    expect((await json(extraField)).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: "unknown body field 'payload' in events.0" });
+    expect((await post('order-1', { events: [{ type: 'X' }], expectedVersion: 'any' })).status).toBe(201);
     const notJson = await fetch(`${base}/api/streams/x`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

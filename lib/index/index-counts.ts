@@ -34,7 +34,7 @@ export function indexStats(
   catalog: SegmentCatalog,
   memtables: readonly Memtable[],
   frozen: number,
-  dictionaries: { latestVersionEntries: number; recentCommandEntries: number },
+  dictionaries: { latestVersionEntries: number; recentCommandEntries: number; segmentBuilds: number; segmentMerges: number },
 ): IndexStats {
   const all = KINDS.flatMap((k) => catalog.of(k));
   return {

@@ -51,6 +51,9 @@ export class IndexJobs {
   private readonly takeEntries = (n: number) => this.entryArrays.take(n);
   /** Keys of stream ids and category and type names, for rebuilds. */
   private readonly names = new NameKeys();
+  /** Segments built from memtables and merges made since open (IndexStats). */
+  segmentBuilds = 0;
+  segmentMerges = 0;
 
   /** `frozen`: the index's queue of frozen memtables, oldest first; built ones are shifted off. */
   constructor(
@@ -117,6 +120,7 @@ export class IndexJobs {
           { kind, fromPosition: from, toPosition: m.toPosition },
           m.toEntries(kind, this.takeEntries),
         );
+        this.segmentBuilds++;
         names.set(kind, { name, from });
       }
       const listing = await buildMemtableDirectory(this.o.directory, m);
@@ -153,6 +157,7 @@ export class IndexJobs {
     const name = segmentFileName(kind, from, to);
     const readers = inputs.map((s) => s.reader as NonNullable<SegmentSlot['reader']>);
     await catalog.backend.merge(catalog.dir, name, { kind, fromPosition: from, toPosition: to }, readers);
+    this.segmentMerges++;
     catalog.replace(kind, inputs, name);
   }
 

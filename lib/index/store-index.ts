@@ -385,7 +385,12 @@ export class StoreIndex {
   }
 
   stats(): IndexStats {
-    const dictionaries = { latestVersionEntries: this.latestVersions.size, recentCommandEntries: this.recentCommands.size };
+    const dictionaries = {
+      latestVersionEntries: this.latestVersions.size,
+      recentCommandEntries: this.recentCommands.size,
+      segmentBuilds: this.jobs.segmentBuilds,
+      segmentMerges: this.jobs.segmentMerges,
+    };
     return indexStats(this.o.catalog, [...this.frozen, this.active], this.frozen.length, dictionaries);
   }
 

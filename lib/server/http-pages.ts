@@ -4,30 +4,12 @@
  * next page starts (`next`), or null when nothing is left. Each page is read from the store a
  * piece at a time, so a request never reads more than about one page.
  */
-import { InvalidArgumentError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
 import type { RecordedEvent } from '../types.js';
 import { eventToJson } from './json-codec.js';
 
 /** Events a stream read asks the store for at once. */
 const STREAM_STEP = 256;
-
-/** A query parameter that must be a non-negative integer, or absent. */
-export function queryCount(name: string, v: unknown): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${String(v)}`);
-  return n;
-}
-
-/** `limit`: `fallback` when absent, otherwise 1 to `max`. */
-export function pageLimit(v: unknown, fallback: number, max: number): number {
-  const n = queryCount('limit', v);
-  if (n === undefined) return Math.min(fallback, max);
-  if (n < 1) throw new InvalidArgumentError('limit must be at least 1');
-  if (n > max) throw new InvalidArgumentError(`limit must be at most ${max} (the largest page); follow next to read on`);
-  return n;
-}
 
 export class Page {
   private readonly parts: string[] = [];
@@ -57,18 +39,6 @@ export class Page {
     const fields = JSON.stringify(head).slice(1, -1);
     return `{${fields}${fields ? ',' : ''}"events":[${this.parts.join(',')}],"next":${next === null ? 'null' : String(next)}}`;
   }
-}
-
-/** Fills `page` from the global log after `after`; `next` is the `after` of the following page. */
-export async function logPage(store: EventStore, after: number | undefined, page: Page): Promise<number | null> {
-  let last: number | null = null;
-  // One more than the page, to learn whether anything follows.
-  for await (const e of store.readAll({ after, limit: page.limit + 1 })) {
-    if (page.full) return last;
-    page.add(e);
-    last = e.position;
-  }
-  return null;
 }
 
 /** Fills `page` from a stream; `next` is the `fromVersion` of the following page, same direction. */

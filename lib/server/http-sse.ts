@@ -9,9 +9,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AnnalsError } from '../errors.js';
+import type { EventFilter } from '../event-filter.js';
 import type { EventStore } from '../event-store.js';
 import type { Subscription } from '../subscription.js';
 import { sendError } from './http-errors.js';
+import { errors, list, position, query } from './http-schemas.js';
 import { eventToJson } from './json-codec.js';
 
 export interface SubscriberOptions {
@@ -84,17 +86,42 @@ async function pump(sub: Subscription, res: ServerResponse, o: SubscriberOptions
   }
 }
 
+interface SubscribeQuery {
+  after?: number;
+  from?: 'end';
+  streamId?: string;
+  streamPrefix?: string[];
+  category?: string[];
+  types?: string[];
+}
+
 export function subscribeRoute(app: FastifyInstance, store: EventStore, o: SubscriberOptions, redact: (m: string) => string): void {
   let active = 0;
-  app.get('/api/subscribe', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply) => {
+  const schema = {
+    summary: 'Server-Sent Events: each event as a message (id: its position), catching up after a position, then live',
+    querystring: query({
+      after: position('only events after this position'),
+      from: { type: 'string', enum: ['end'], description: 'end: only events appended from now on' },
+      streamId: { type: 'string', description: 'one stream only' },
+      streamPrefix: list('global log filter: stream ids starting with (one of) these'),
+      category: list('global log filter: (one of) these categories'),
+      types: list('global log filter: (one of) these event types'),
+    }),
+    response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors(503) },
+  };
+  app.get('/api/subscribe', { schema }, async (req: FastifyRequest<{ Querystring: SubscribeQuery }>, reply: FastifyReply) => {
     if (active >= o.maxSubscribers) {
       reply.header('retry-after', '5');
       return sendError(reply, 503, 'LIMIT_EXCEEDED', `the server takes at most ${o.maxSubscribers} subscribers at once; try again later`);
     }
-    const fromEnd = req.query.from === 'end';
-    const after = req.query.after === undefined || req.query.after === '' ? undefined : Number(req.query.after);
+    const { after, streamPrefix, category, types } = req.query;
+    const filter: EventFilter = {};
+    if (streamPrefix) filter.streamPrefix = streamPrefix;
+    if (category) filter.category = category;
+    if (types) filter.types = types;
+    const options = { after, fromEnd: req.query.from === 'end', streamId: req.query.streamId || undefined };
     // Bad options throw here, before anything is sent: a 400 like any other request.
-    const sub = store.subscribe({ after, fromEnd, streamId: req.query.streamId || undefined });
+    const sub = store.subscribe(Object.keys(filter).length > 0 ? { ...options, filter } : options);
     active++;
     reply.hijack();
     try {
