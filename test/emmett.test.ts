@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { getAnnalsEventStore } from '../lib/emmett/index.js';
 import { EventStore, InvalidArgumentError, StoreClosedError } from '../lib/index.js';
 import { type Cart, type CartEvent, decide, emmettStore, evolve, initialState } from './emmett-fixtures.js';
-import { ENGINES, tempDir } from './helpers.js';
+import { ENGINES, MiB, tempDir } from './helpers.js';
 
 const added = (qty: number): CartEvent => ({ type: 'ItemAdded', data: { sku: 'a', qty } });
 
@@ -183,7 +183,7 @@ describe.each(ENGINES)('annals/emmett, %s engine', (engine) => {
 
   it('a directory that cannot be opened rejects the first call; the next factory call tries again', async () => {
     const dir = tempDir();
-    const held = await EventStore.open(dir, { engine });
+    const held = await EventStore.open(dir, { engine, chunkSize: MiB });
     const blocked = emmettStore(engine, { directory: dir });
     await expect(blocked.readStream('x')).rejects.toMatchObject({ code: 'STORE_LOCKED' });
     await blocked.close();
