@@ -13,6 +13,7 @@ import {
   DuplicateCommandError,
   type ExpectedVersion,
   InvalidArgumentError,
+  StreamDeletedError,
   WrongExpectedVersionError,
 } from '../errors.js';
 import type { ResolvedLimits } from '../options.js';
@@ -115,6 +116,8 @@ export interface StreamState {
 /** What the append transaction read under its locks, updated as the batch is planned. */
 export interface BatchState {
   streams: Map<string, StreamState>;
+  /** Streams with a delete: hard-deleted, or soft-deleted below `truncateBefore` (stream_meta). */
+  deletes: Map<string, { hard: boolean; truncateBefore: number }>;
   commands: Map<string, AppendResult>;
   nextPosition: number;
 }
@@ -175,7 +178,12 @@ function check(group: PreparedItem[], state: BatchState): Error | undefined {
       claimed.add(item.commandId);
     }
     const actual = pending.get(item.streamId) ?? state.streams.get(item.streamId)?.version ?? 0;
-    if (!versionMatches(item.expected, actual)) return new WrongExpectedVersionError(item.streamId, item.expected, actual);
+    const deleted = state.deletes.get(item.streamId);
+    if (deleted?.hard) return new StreamDeletedError(item.streamId);
+    // A soft delete leaves the stream reading as empty until an append: then 'no_stream' and 0
+    // are taken as its expected version (versions go on), as the embedded store does.
+    const empty = deleted !== undefined && actual > 0 && deleted.truncateBefore > actual;
+    if (!versionMatches(item.expected, actual, empty)) return new WrongExpectedVersionError(item.streamId, item.expected, actual);
     pending.set(item.streamId, actual + item.events.length);
   }
   return undefined;

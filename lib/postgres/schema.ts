@@ -16,6 +16,7 @@
  */
 import type pg from 'pg';
 import { AnnalsError, InvalidArgumentError } from '../errors.js';
+import { MIGRATION_3 } from './migration-3.js';
 
 /** Ours, in the two-int advisory lock space: 'anna' as a number, then the schema's hash. */
 export const LOCK_CLASS = 0x616e6e61;
@@ -128,6 +129,8 @@ const MIGRATIONS: ((s: string) => string)[] = [
       RETURN QUERY SELECT 0, x::text, cur + 1, cur + n, f + n - 1, NULL::text;
     END $$;
   `,
+  // 3: categories, types, stream listing, stream metadata and deletes, durable consumers.
+  MIGRATION_3,
 ];
 
 /** The schema version this code writes. */
