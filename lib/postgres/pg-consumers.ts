@@ -165,6 +165,7 @@ export class PgConsumers {
     async function* run(): AsyncGenerator<RecordedEvent> {
       try {
         for await (const e of inner) {
+          if (state.lost) break; // the lock is gone: another process may own the consumer now
           pending = e.position;
           yield e;
           state.handled = e.position;
