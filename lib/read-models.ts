@@ -11,7 +11,7 @@ import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
 import type { DirectoryEntry } from './index/directory-backend.js';
 import type { StoreIndex } from './index/store-index.js';
 import type { ResolvedLimits } from './options.js';
-import type { StoreReader } from './store-reader.js';
+import { isSystem, type StoreReader } from './store-reader.js';
 import { type Subscription, subscription, type VisibilitySignal } from './subscription.js';
 import type { ListStreamsOptions, ReadAllOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
 
@@ -112,6 +112,25 @@ export class ReadModels {
         const match = compileFilter(options.filter);
         const from = d.reader.startAfter(options.after);
         yield* d.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !d.closed(), options.onDamaged, match);
+      },
+    };
+  }
+
+  /** The global log with the events stream metadata hides, without the store's own (raw-log.ts:
+   * for `annals copy` only). */
+  rawLog(): AsyncIterable<RecordedEvent> {
+    const d = this.d;
+    return {
+      async *[Symbol.asyncIterator]() {
+        d.checkOpen();
+        yield* d.reader.iterateLog(
+          d.reader.startAfter(undefined),
+          Number.MAX_SAFE_INTEGER,
+          () => !d.closed(),
+          undefined,
+          undefined,
+          isSystem,
+        );
       },
     };
   }

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { refuseSystemStreams } from '../consumers.js';
 import { StreamDeletedError, WrongExpectedVersionError } from '../errors.js';
 import type { ResolvedLimits } from '../options.js';
+import type { CopiedMetadata } from '../raw-log.js';
 import { checkDeleteOptions, checkMetadata } from '../stream-lifecycle.js';
 import type { StoredMetadata } from '../stream-metadata.js';
 import type { ExpectedVersion } from '../types.js';
@@ -67,6 +68,14 @@ export class PgLifecycle {
     const id = checkStreamId(streamId, this.d.limits);
     const r = await this.d.withRetry('getStreamMetadata', () => this.d.pool.query<MetaRow>({ ...this.d.queries.metadata, values: [id] }));
     return toMetadata(r.rows[0]);
+  }
+
+  /** Every stream with metadata, in the order of its last change (raw-log.ts: `annals copy`). */
+  async all(): Promise<CopiedMetadata[]> {
+    const r = await this.d.withRetry('stream metadata', () =>
+      this.d.pool.query<MetaRow & { stream_id: string }>({ ...this.d.queries.allMetadata, values: [] }),
+    );
+    return r.rows.map((row) => ({ streamId: row.stream_id, metadata: toMetadata(row) }));
   }
 
   /** An application stream's id: the store's own (`$$`) have no metadata of their own. */

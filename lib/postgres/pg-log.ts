@@ -148,6 +148,22 @@ export class PgLog {
     };
   }
 
+  /** The global log with the events stream metadata hides (raw-log.ts: `annals copy` only). */
+  rawLog(): AsyncIterable<RecordedEvent> {
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.d.checkOpen();
+        for (let cursor = 0; !self.d.closed(); ) {
+          const { events } = await self.batch(self.d.queries.rawLogAfter, [cursor, BATCH], BATCH, true);
+          yield* events;
+          if (events.length < BATCH) return;
+          cursor = (events[events.length - 1] as RecordedEvent).position;
+        }
+      },
+    };
+  }
+
   /** A subscription of one stream or of the global log (not a consumer). */
   subscribe(options: SubscribeOptions): Subscription {
     rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);

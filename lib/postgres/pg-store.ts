@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { AppendItem } from '../append-planner.js';
 import { type ConsumerInfo, type ConsumerSubscription, refuseSystemStreams } from '../consumers.js';
 import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError, UnavailableError } from '../errors.js';
+import { type CopiedMetadata, RAW_LOG, RAW_METADATA } from '../raw-log.js';
 import type { Snapshot } from '../snapshot-store.js';
 import type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats } from '../store-api.js';
 import type { StoredMetadata, StreamMetadata } from '../stream-metadata.js';
@@ -262,6 +263,16 @@ export class PostgresEventStore implements AnnalsStore {
   /** Every event in global order after `after`, through `filter` (pg-log.ts). */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     return this.log.readAll(options);
+  }
+
+  /** For `annals copy` (raw-log.ts): the log with hidden events, and every stream's metadata. */
+  [RAW_LOG](): AsyncIterable<RecordedEvent> {
+    return this.log.rawLog();
+  }
+
+  async [RAW_METADATA](): Promise<CopiedMetadata[]> {
+    this.checkOpen();
+    return this.lifecycle.all();
   }
 
   /**

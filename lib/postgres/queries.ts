@@ -70,13 +70,14 @@ export function visible(s: string, ev = 'ev'): string {
  * below the snapshot's xmin) are read. Positions follow transaction ids, so what this returns is a
  * prefix of the final order: nothing can later appear before it. Every row carries the horizon
  * (the xmin) and `vend`, the last position of that prefix (a filtered read that found fewer rows
- * than it asked for has looked at everything up to there).
+ * than it asked for has looked at everything up to there). `hidden`: with the events stream
+ * metadata hides (`annals copy`).
  */
-export function horizonSql(s: string, where: string, order: 'ASC' | 'DESC', limit: string): string {
+export function horizonSql(s: string, where: string, order: 'ASC' | 'DESC', limit: string, hidden = false): string {
   return `WITH h AS (SELECT y.x, (SELECT p.position FROM ${s}.events p WHERE p.tx < y.x ORDER BY p.position DESC LIMIT 1) AS vend
        FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) y)
      SELECT h.x::text AS horizon, coalesce(h.vend, 0) AS vend, e.* FROM h LEFT JOIN LATERAL
-       (SELECT ${EV_COLS} FROM ${s}.events ev WHERE ${where} AND ev.tx < h.x AND ${visible(s)}
+       (SELECT ${EV_COLS} FROM ${s}.events ev WHERE ${where} AND ev.tx < h.x AND ${hidden ? 'true' : visible(s)}
         ORDER BY ev.position ${order} LIMIT ${limit}) e ON true`;
 }
 
@@ -118,6 +119,11 @@ export function buildQueries(schema: string) {
     command: q('command', `SELECT ${EV_COLS} FROM ${s}.events ev WHERE ev.command_id = $1 AND ${vis} ORDER BY ev.position`),
     isPosition: q('isPosition', `SELECT 1 FROM ${s}.events WHERE position = $1`),
     logAfter: q('logAfter', horizonSql(s, 'ev.position > $1', 'ASC', '$2')),
+    rawLogAfter: q('rawLogAfter', horizonSql(s, 'ev.position > $1', 'ASC', '$2', true)),
+    allMetadata: q(
+      'allMetadata',
+      `SELECT stream_id, max_count, max_age_ms, truncate_before, hard_deleted FROM ${s}.stream_meta ORDER BY position`,
+    ),
     visibleEnd: q(
       'visibleEnd',
       `SELECT coalesce((SELECT position FROM ${s}.events WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY position DESC LIMIT 1), 0) AS p`,
