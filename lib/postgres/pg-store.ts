@@ -10,7 +10,7 @@
 import pg from 'pg';
 import type { AppendItem } from '../append-planner.js';
 import { type ConsumerInfo, type ConsumerSubscription, refuseSystemStreams } from '../consumers.js';
-import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError, UnavailableError } from '../errors.js';
+import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from '../errors.js';
 import { type CopiedMetadata, RAW_LOG, RAW_METADATA } from '../raw-log.js';
 import type { Snapshot } from '../snapshot-store.js';
 import type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats } from '../store-api.js';
@@ -34,7 +34,7 @@ import { prepareCall } from './append-plan.js';
 import { Listener } from './listener.js';
 import { type PostgresStoreOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './options.js';
 import { PgConsumers } from './pg-consumers.js';
-import { isConnectionError, toStoreError } from './pg-errors.js';
+import { retrying } from './pg-errors.js';
 import { checkObject, encodeSnapshot, fold, optionalCount } from './pg-helpers.js';
 import { PgLifecycle } from './pg-lifecycle.js';
 import { PgLog } from './pg-log.js';
@@ -45,8 +45,6 @@ export interface PostgresStoreStats extends BaseStoreStats {
   engine: 'postgres';
   schema: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** int8 as a number (positions, versions and times stay below 2^53), xid8 as text. */
 const types = {
@@ -167,19 +165,8 @@ export class PostgresEventStore implements AnnalsStore {
   }
 
   /** Runs `fn` again while the server is out of reach, for up to reconnectTimeoutMs. */
-  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.options.reconnectTimeoutMs;
-    for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isConnectionError(err)) throw toStoreError(err, what);
-        if (Date.now() + delay > deadline) {
-          throw new UnavailableError(`${what}: the database is out of reach: ${(err as Error).message}`, 'not_written', err);
-        }
-        await sleep(delay);
-      }
-    }
+  private withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retrying(this.options.reconnectTimeoutMs, what, fn);
   }
 
   private async rows<T = EventRow>(q: { name?: string; text: string }, values: unknown[]): Promise<T[]> {
