@@ -115,7 +115,7 @@ export class AnnalsPostgresContender implements Contender {
     for (let after = ''; ; ) {
       const r = await sql.query({
         name: 'bench-list',
-        text: `SELECT stream_id, version, position FROM annals.streams WHERE stream_id COLLATE "C" > $1
+        text: `SELECT stream_id, version, position, first_position FROM annals.streams WHERE stream_id COLLATE "C" > $1
                ORDER BY stream_id COLLATE "C" LIMIT ${LIST_PAGE}`,
         values: [after],
       });

@@ -111,6 +111,9 @@ export function prepareCall(items: AppendItem[], callCommandId: string | undefin
 export interface StreamState {
   version: number;
   position: number;
+  /** The position of the first event this batch writes to the stream (its first ever, when the
+   * stream is new: `streams.first_position` is kept from the row's first insert). */
+  first?: number;
 }
 
 /** What the append transaction read under its locks, updated as the batch is planned. */
@@ -200,6 +203,7 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
     }
     for (const item of group) {
       const prev = state.streams.get(item.streamId)?.version ?? 0;
+      const first = rows.streams.get(item.streamId)?.first ?? state.nextPosition;
       let position = 0;
       const stream = rows.lit(item.streamId);
       const command = item.commandId === undefined ? 'NULL' : rows.lit(item.commandId);
@@ -218,7 +222,7 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
           rows.commands.push(result);
         }
       }
-      const latest = { version: result.lastVersion, position };
+      const latest = { version: result.lastVersion, position, first };
       state.streams.set(item.streamId, latest);
       rows.streams.set(item.streamId, latest);
       call.results[item.index] = result;

@@ -40,9 +40,9 @@ export function writeSql(schema: string, rows: BatchRows, channel: string): stri
   const out = [
     `INSERT INTO ${s}.events (position, stream_id, version, type, data, data_bytes, metadata, metadata_bytes, event_id, command_id, ts) VALUES ${rows.events.join(', ')}`,
   ];
-  const streams = [...rows.streams].map(([id, st]) => `(${lit(id)}, ${st.version}, ${st.position})`);
+  const streams = [...rows.streams].map(([id, st]) => `(${lit(id)}, ${st.version}, ${st.position}, ${st.first ?? st.position})`);
   out.push(
-    `INSERT INTO ${s}.streams (stream_id, version, position) VALUES ${streams.join(', ')} ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position`,
+    `INSERT INTO ${s}.streams (stream_id, version, position, first_position) VALUES ${streams.join(', ')} ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position`,
   );
   if (rows.commands.length > 0) {
     const commands = rows.commands.map(

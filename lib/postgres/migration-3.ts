@@ -6,7 +6,8 @@
  *   index of (type, position) (`readByType`, type filters). Both index scans return a view in
  *   global order without touching another view's rows.
  * - `streams_ids`: the stream ids in byte order (collation "C" compares the UTF-8 bytes), for the
- *   keyset pages of `listStreams`.
+ *   keyset pages of `listStreams`; `streams.first_position`, the position of the stream's first
+ *   event, set by the append that creates the row and never changed after.
  * - `stream_meta`: per stream, its retention rules and deletes (the embedded store's `$$meta`
  *   events): written only under the stream's advisory lock, as `streams.version` is, so a delete
  *   checks its expected version exactly as an append does. `position` is a position allocated by
@@ -22,6 +23,9 @@ export const MIGRATION_3 = (s: string): string => `
     CREATE INDEX events_category ON ${s}.events (category, position) WHERE category IS NOT NULL;
     CREATE INDEX events_type ON ${s}.events (type, position);
     CREATE INDEX streams_ids ON ${s}.streams ((stream_id COLLATE "C"));
+    ALTER TABLE ${s}.streams ADD COLUMN first_position bigint;
+    UPDATE ${s}.streams st SET first_position =
+      (SELECT e.position FROM ${s}.events e WHERE e.stream_id = st.stream_id ORDER BY e.version LIMIT 1);
     CREATE TABLE ${s}.stream_meta (
       stream_id text PRIMARY KEY,
       max_count bigint,
@@ -75,7 +79,7 @@ export const MIGRATION_3 = (s: string): string => `
       INSERT INTO ${s}.events (position, stream_id, version, type, data, data_bytes, metadata, metadata_bytes, event_id, command_id, ts)
         SELECT f + i - 1, p_stream, cur + i, p_types[i], p_data[i], p_data_bytes[i], p_meta[i], p_meta_bytes[i], p_ids[i], p_command, p_ts
         FROM generate_series(1, n) AS i;
-      INSERT INTO ${s}.streams (stream_id, version, position) VALUES (p_stream, cur + n, f + n - 1)
+      INSERT INTO ${s}.streams (stream_id, version, position, first_position) VALUES (p_stream, cur + n, f + n - 1, f)
         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position;
       IF p_command IS NOT NULL THEN
         INSERT INTO ${s}.commands (command_id, stream_id, first_version, last_version, position) VALUES (p_command, p_stream, cur + 1, cur + n, f + n - 1);

@@ -46,6 +46,8 @@ interface Live {
   saved: number;
   filter: EventFilter | undefined;
   lost: boolean;
+  /** Its advisory lock is held. */
+  locked?: boolean;
   inner?: Subscription;
 }
 
@@ -121,9 +123,14 @@ export class PgConsumers {
     // The end is asked for now, behind the appends made so far and before any made later.
     const endNow = from === 'end' ? this.d.end() : undefined;
     endNow?.catch(() => {});
-    const start = (async () => {
-      await this.ending.get(name); // a subscription that just ended saves first
+    // The lock first (after a subscription of this name that just ended has saved), then where to
+    // start: the saved checkpoint, else `from`.
+    const locking = (async () => {
+      await this.ending.get(name);
       await this.lock(name);
+      state.locked = true;
+    })();
+    const start = locking.then(async () => {
       const saved = await this.saved(name);
       if (saved) {
         state.handled = state.saved = saved.position;
@@ -132,24 +139,20 @@ export class PgConsumers {
       if (endNow) return endNow; // saves nothing until it handles an event
       if (typeof from === 'number' && from > 0) state.handled = await this.d.checkAfter(from);
       return state.handled;
-    })();
+    });
     const inner = this.d.subscribeLog(start, options.filter);
     state.inner = inner;
     let pending: number | undefined;
-    let locked = false;
-    start.then(
-      () => {
-        locked = true;
-      },
-      () => {},
-    );
     const end = () => {
       if (pending !== undefined) state.handled = Math.max(state.handled, pending);
       pending = undefined;
       if (this.live.get(name) !== state) return;
       this.live.delete(name);
+      // Saved before the lock is released (also when it is granted after the end), so the next
+      // subscription, here or in another process, starts after it.
       const done = (async () => {
-        if (!locked) return;
+        await locking.catch(() => {});
+        if (!state.locked) return;
         try {
           if (!state.lost) await this.save([[name, state]]);
         } catch (err) {

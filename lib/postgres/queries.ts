@@ -86,8 +86,7 @@ export function buildQueries(schema: string) {
   const q = (name: string, text: string) => ({ name: `annals.${schema}.${name}`, text });
   const vis = visible(s);
   const listStreams = (bounded: boolean) =>
-    `SELECT st.stream_id, st.version, st.position AS last_position,
-       (SELECT f.position FROM ${s}.events f WHERE f.stream_id = st.stream_id ORDER BY f.version LIMIT 1) AS first_position
+    `SELECT st.stream_id, st.version, st.position AS last_position, st.first_position
      FROM ${s}.streams st
      WHERE st.stream_id COLLATE "C" > $1 AND st.stream_id COLLATE "C" >= $2 ${bounded ? 'AND st.stream_id COLLATE "C" < $4' : ''}
        AND NOT EXISTS (SELECT 1 FROM ${s}.stream_meta m WHERE m.stream_id = st.stream_id AND (m.hard_deleted OR m.truncate_before > st.version))

@@ -13,6 +13,10 @@
  *   the stream's advisory lock, which is taken before positions are allocated, so within a stream
  *   versions and positions increase together.
  * - `commands` holds each command id once, with the first AppendResult of that command.
+ * - `stream_meta` (migration 3) is written only by a transaction holding the stream's advisory
+ *   lock, which checks the expected version against `streams.version` under it: appends and
+ *   deletes of a stream are ordered as appends are among themselves.
+ * - `events.category` is derived from `stream_id` (a generated column): it cannot disagree.
  */
 import type pg from 'pg';
 import { AnnalsError, InvalidArgumentError } from '../errors.js';
