@@ -9,12 +9,14 @@
  */
 import pg from 'pg';
 import type { AppendItem } from '../append-planner.js';
+import { rejectUnknownKeys } from '../arg-checks.js';
 import { type ConsumerInfo, type ConsumerSubscription, refuseSystemStreams } from '../consumers.js';
 import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from '../errors.js';
 import { type CopiedMetadata, RAW_LOG, RAW_METADATA } from '../raw-log.js';
 import type { Snapshot } from '../snapshot-store.js';
 import type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats } from '../store-api.js';
 import type { StoredMetadata, StreamMetadata } from '../stream-metadata.js';
+import { READ_STREAM_KEYS } from '../stream-reads.js';
 import type { Subscription } from '../subscription.js';
 import type {
   AppendOptions,
@@ -216,6 +218,7 @@ export class PostgresEventStore implements AnnalsStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
+    rejectUnknownKeys('readStream options', options, READ_STREAM_KEYS);
     const { fromVersion, direction = 'forward', limit } = options;
     optionalCount('fromVersion', fromVersion);
     optionalCount('limit', limit);
