@@ -16,12 +16,20 @@ const PHASES: [key: string, label: string, unit: string, higherIsBetter: boolean
   ['singleAppend', 'single append, one at a time', 'ops/s', true],
   ['singleAppend64', 'single append, 64 in flight', 'ops/s', true],
   ['streamReadEvents', 'full stream reads', 'events/s', true],
+  ['categoryReadEvents', 'category read (whole category)', 'events/s', true],
+  ['listStreamsRate', 'listStreams, 100 per page', 'streams/s', true],
   ['pointLookup', '(stream, version) lookups', 'ops/s', true],
   ['commandLookup', 'command-id lookups (half absent)', 'ops/s', true],
   ['absentCommandLookup', 'absent command-id lookups', 'ops/s', true],
   ['reopenMs', 'reopen', 'ms', false],
   ['bytesOnDisk', 'database size', 'MB', false],
   ['peakRssBytes', 'client peak RSS', 'MB', false],
+];
+
+/** annals' read models beside the same queries in plain SQL on its tables (Emmett has neither). */
+const SQL_PHASES: [key: string, sqlKey: string, label: string, unit: string][] = [
+  ['categoryReadEvents', 'sqlCategoryReadEvents', 'category read (whole category)', 'events/s'],
+  ['listStreamsRate', 'sqlListStreamsRate', 'listStreams, 100 per page', 'streams/s'],
 ];
 
 export async function runPostgresE2E(opts: {
@@ -55,7 +63,11 @@ export async function runPostgresE2E(opts: {
       const mine = runs.map((r) => r[name]).filter((r): r is Record<string, number> => r !== undefined);
       if (mine.length === 0) continue;
       const out: Record<string, number> = {};
-      for (const [key, , , higher] of PHASES) {
+      const keys: [string, boolean][] = [
+        ...PHASES.map(([k, , , h]): [string, boolean] => [k, h]),
+        ...SQL_PHASES.map(([, k]): [string, boolean] => [k, true]),
+      ];
+      for (const [key, higher] of keys) {
         const vals = mine.map((r) => r[key]).filter((v): v is number => v !== undefined);
         if (vals.length > 0) out[key] = higher ? Math.max(...vals) : Math.min(...vals);
       }
@@ -89,7 +101,20 @@ export function formatPostgresTable(results: E2EResults): string {
   }
   lines.push(
     '',
-    "Same server, same run. Emmett appends one stream per transaction (a batch is one appendToStream per event, all in flight) and has no command ids (its rows are '-'). Ratio > 1: annals better.",
+    "Same server, same run. Emmett appends one stream per transaction (a batch is one appendToStream per event, all in flight) and has no command ids, category reads or stream listings (its rows are '-'). Ratio > 1: annals better.",
+    '',
+    '| read model | unit | annals-postgres | plain SQL, same tables | annals / SQL |',
+    '|---|---|---:|---:|---:|',
+  );
+  for (const [key, sqlKey, label, unit] of SQL_PHASES) {
+    const x = a?.[key];
+    const y = a?.[sqlKey];
+    const ratio = x !== undefined && y !== undefined ? (x / y).toFixed(2) : '-';
+    lines.push(`| ${label} | ${unit} | ${show(key, x)} | ${show(sqlKey, y)} | ${ratio}${ratio === '-' ? '' : 'x'} |`);
+  }
+  lines.push(
+    '',
+    'Plain SQL: the same keyset queries on the same indexes through one pg pool, payloads parsed, without the store (no global-order cut, no stream-metadata check): what the server gives. Ratio near 1: the store adds little.',
   );
   return lines.join('\n');
 }

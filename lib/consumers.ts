@@ -103,6 +103,21 @@ export function checkConsumerName(name: unknown): string {
   return name;
 }
 
+/** A consumer subscription's options, checked (INVALID_ARGUMENT): returns the consumer's name. */
+export function checkConsumerOptions(options: SubscribeOptions & { consumer: unknown }): string {
+  rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
+  const name = checkConsumerName(options.consumer);
+  if (options.streamId !== undefined || options.after !== undefined || options.fromEnd !== undefined) {
+    throw new InvalidArgumentError("a consumer takes filter and from, not streamId, after or fromEnd (from: 'start' | 'end' | a position)");
+  }
+  const { from } = options;
+  if (from !== undefined && from !== 'start' && from !== 'end' && !isNonNegativeInteger(from)) {
+    throw new InvalidArgumentError(`from must be 'start', 'end' or a position, got ${typeof from} ${String(from)}`);
+  }
+  compileFilter(options.filter); // checked now, not at the first step
+  return name;
+}
+
 export class Consumers {
   private readonly live = new Map<string, Live>();
   /** Positions of subscriptions that ended and are being saved (bounded by the live ones). */
@@ -176,19 +191,9 @@ export class Consumers {
 
   /** subscribe() with its options checked (INVALID_ARGUMENT). */
   subscribeChecked(options: SubscribeOptions & { consumer: string }): ConsumerSubscription {
-    rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
-    const name = checkConsumerName(options.consumer);
-    if (options.streamId !== undefined || options.after !== undefined || options.fromEnd !== undefined) {
-      throw new InvalidArgumentError(
-        "a consumer takes filter and from, not streamId, after or fromEnd (from: 'start' | 'end' | a position)",
-      );
-    }
+    const name = checkConsumerOptions(options);
     const { from } = options;
-    if (from !== undefined && from !== 'start' && from !== 'end' && !isNonNegativeInteger(from)) {
-      throw new InvalidArgumentError(`from must be 'start', 'end' or a position, got ${typeof from} ${String(from)}`);
-    }
     if (typeof from === 'number' && from > 0) this.deps.reader.startAfter(from); // an event's position
-    compileFilter(options.filter); // checked now, not at the first step
     return this.subscribe(name, options);
   }
 

@@ -30,6 +30,7 @@ import type { StoreIndex } from './index/store-index.js';
 import { LogWriter } from './log-writer.js';
 import { closeParts, following, type OpenedParts, openIndex, openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { RAW_LOG } from './raw-log.js';
 import { ReadModels } from './read-models.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import type { AnnalsStore } from './store-api.js';
@@ -285,6 +286,11 @@ export class EventStore implements AnnalsStore {
    */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     return this.models.readAll(options);
+  }
+
+  /** For `annals copy` (raw-log.ts): the log with hidden events. */
+  [RAW_LOG](): AsyncIterable<RecordedEvent> {
+    return this.models.rawLog();
   }
 
   /**

@@ -11,17 +11,17 @@ import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
 import type { DirectoryEntry } from './index/directory-backend.js';
 import type { StoreIndex } from './index/store-index.js';
 import type { ResolvedLimits } from './options.js';
-import type { StoreReader } from './store-reader.js';
+import { isSystem, type StoreReader } from './store-reader.js';
 import { type Subscription, subscription, type VisibilitySignal } from './subscription.js';
 import type { ListStreamsOptions, ReadAllOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from './types.js';
 
 /** Streams a listing page holds by default, and at most. */
-const DEFAULT_LIST_LIMIT = 100;
-const MAX_LIST_LIMIT = 1000;
-const VIEW_KEYS = new Set(['after', 'limit', 'direction']);
-const READ_ALL_KEYS = new Set(['after', 'limit', 'filter', 'onDamaged']);
-const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
-const LIST_KEYS = new Set(['prefix', 'after', 'limit']);
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+export const VIEW_KEYS = new Set(['after', 'limit', 'direction']);
+export const READ_ALL_KEYS = new Set(['after', 'limit', 'filter', 'onDamaged']);
+export const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
+export const LIST_KEYS = new Set(['prefix', 'after', 'limit']);
 
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { checkStreamId, optionalCount } from './validation.js';
@@ -49,15 +49,7 @@ export class ReadModels {
       async *[Symbol.asyncIterator]() {
         d.checkOpen();
         const checked = checkViewName(kind, name, d.limits);
-        checkObject('options', options);
-        rejectUnknownKeys('options', options, VIEW_KEYS);
-        optionalCount('after', options.after);
-        optionalCount('limit', options.limit);
-        const { direction = 'forward' } = options;
-        if (direction !== 'forward' && direction !== 'backward') {
-          throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${typeof direction} ${String(direction)}`);
-        }
-        if (options.limit === 0) throw new InvalidArgumentError('limit must be at least 1');
+        const direction = checkViewOptions(options);
         yield* d.reader.iterateView(kind, checked, options.after, direction === 'backward', options.limit ?? Number.MAX_SAFE_INTEGER);
       },
     };
@@ -72,18 +64,7 @@ export class ReadModels {
   async listStreams(options: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }> {
     const d = this.d;
     d.checkOpen();
-    checkObject('options', options);
-    rejectUnknownKeys('listStreams options', options, LIST_KEYS);
-    const { prefix, after, limit = DEFAULT_LIST_LIMIT } = options;
-    for (const [k, v] of [
-      ['prefix', prefix],
-      ['after', after],
-    ] as const) {
-      if (v !== undefined && typeof v !== 'string') throw new InvalidArgumentError(`${k} must be a string, got ${typeof v}`);
-    }
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${typeof limit} ${String(limit)}`);
-    }
+    const { prefix, after, limit } = checkListOptions(options);
     const system = prefix?.startsWith(SYSTEM_STREAM_PREFIX) === true;
     const out: StreamInfo[] = [];
     let cursor = after;
@@ -131,6 +112,25 @@ export class ReadModels {
         const match = compileFilter(options.filter);
         const from = d.reader.startAfter(options.after);
         yield* d.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !d.closed(), options.onDamaged, match);
+      },
+    };
+  }
+
+  /** The global log with the events stream metadata hides, without the store's own (raw-log.ts:
+   * for `annals copy` only). */
+  rawLog(): AsyncIterable<RecordedEvent> {
+    const d = this.d;
+    return {
+      async *[Symbol.asyncIterator]() {
+        d.checkOpen();
+        yield* d.reader.iterateLog(
+          d.reader.startAfter(undefined),
+          Number.MAX_SAFE_INTEGER,
+          () => !d.closed(),
+          undefined,
+          undefined,
+          isSystem,
+        );
       },
     };
   }
@@ -203,12 +203,44 @@ export class ReadModels {
   }
 }
 
+/** Checks listStreams options (INVALID_ARGUMENT): the prefix, the id to page after and the limit. */
+export function checkListOptions(options: unknown): { prefix?: string; after?: string; limit: number } {
+  checkObject('options', options);
+  rejectUnknownKeys('listStreams options', options, LIST_KEYS);
+  const { prefix, after, limit = DEFAULT_LIST_LIMIT } = options as ListStreamsOptions;
+  for (const [k, v] of [
+    ['prefix', prefix],
+    ['after', after],
+  ] as const) {
+    if (v !== undefined && typeof v !== 'string') throw new InvalidArgumentError(`${k} must be a string, got ${typeof v}`);
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${typeof limit} ${String(limit)}`);
+  }
+  return { ...(prefix === undefined ? {} : { prefix }), ...(after === undefined ? {} : { after }), limit };
+}
+
+/** Checks readCategory/readByType options (INVALID_ARGUMENT); returns the direction. */
+export function checkViewOptions(options: unknown): 'forward' | 'backward' {
+  checkObject('options', options);
+  rejectUnknownKeys('options', options, VIEW_KEYS);
+  const o = options as ReadViewOptions;
+  optionalCount('after', o.after);
+  optionalCount('limit', o.limit);
+  const { direction = 'forward' } = o;
+  if (direction !== 'forward' && direction !== 'backward') {
+    throw new InvalidArgumentError(`direction must be 'forward' or 'backward', got ${typeof direction} ${String(direction)}`);
+  }
+  if (o.limit === 0) throw new InvalidArgumentError('limit must be at least 1');
+  return direction;
+}
+
 /** The matcher of a readAll filter (validated: INVALID_ARGUMENT for anything else). */
 export function filterOf(filter: unknown): FrameMatcher | undefined {
   return compileFilter(filter);
 }
 
-function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLimits): string {
+export function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLimits): string {
   const what = kind === SEGMENT_KIND_CATEGORY ? 'category' : 'type';
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidArgumentError(`${what} must be a non-empty string, got ${typeof name} ${JSON.stringify(name)?.slice(0, 40)}`);

@@ -10,19 +10,32 @@
  */
 
 import type { AggregateOptions } from './aggregates.js';
+import type { ConsumerInfo, ConsumerSubscription } from './consumers.js';
 import type { AppendResult } from './errors.js';
 import type { AppendManyItem } from './event-store.js';
 import type { Snapshot } from './snapshot-store.js';
+import type { StoredMetadata, StreamMetadata } from './stream-metadata.js';
 import type { Subscription } from './subscription.js';
-import type { AppendOptions, EventData, ReadAllOptions, ReadStreamOptions, RecordedEvent, SubscribeOptions } from './types.js';
+import type {
+  AppendOptions,
+  EventData,
+  ExpectedVersion,
+  ListStreamsOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  ReadViewOptions,
+  RecordedEvent,
+  StreamInfo,
+  SubscribeOptions,
+} from './types.js';
 
 export type { AggregateOptions } from './aggregates.js';
 export type { AppendManyItem } from './event-store.js';
 
-/** What every store's `subscribe` takes (the embedded store also takes `filter` and `consumer`). */
+/** `subscribe`'s options without a filter or a consumer (every store takes all of SubscribeOptions). */
 export type BasicSubscribeOptions = Pick<SubscribeOptions, 'streamId' | 'after' | 'fromEnd'>;
 
-/** What every store's `readAll` takes (the embedded store also takes `filter`). */
+/** `readAll`'s options without a filter (every store takes all of ReadAllOptions). */
 export type BasicReadAllOptions = Omit<ReadAllOptions, 'filter'>;
 
 /** What every store's `stats()` holds; each store adds its own fields. */
@@ -42,8 +55,17 @@ export interface AnnalsStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined>;
   readCommand(commandId: string): Promise<RecordedEvent[] | undefined>;
-  readAll(options?: BasicReadAllOptions): AsyncIterable<RecordedEvent>;
-  subscribe(options?: BasicSubscribeOptions): Subscription;
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  subscribe(options: SubscribeOptions & { consumer: string }): ConsumerSubscription;
+  subscribe(options?: SubscribeOptions): Subscription;
+  resetConsumer(consumer: string, position: number): Promise<void>;
+  listConsumers(): Promise<ConsumerInfo[]>;
+  listStreams(options?: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }>;
+  readCategory(category: string, options?: ReadViewOptions): AsyncIterable<RecordedEvent>;
+  readByType(type: string, options?: ReadViewOptions): AsyncIterable<RecordedEvent>;
+  deleteStream(streamId: string, options?: { expectedVersion?: ExpectedVersion; hard?: boolean }): Promise<{ position: number }>;
+  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<{ position: number }>;
+  getStreamMetadata(streamId: string): Promise<StoredMetadata>;
   recentStreams(limit?: number): Promise<{ streamId: string; version: number }[]>;
   saveSnapshot(streamId: string, version: number, state: unknown): Promise<void>;
   loadSnapshot(streamId: string): Promise<Snapshot | undefined>;

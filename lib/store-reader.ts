@@ -198,7 +198,15 @@ export class StoreReader {
 
   /** Iterates the visible log from `from`, one block at a time; with `onDamaged`, damaged records
    * are reported and skipped instead of ending the iteration with a CorruptionError. */
-  *iterateLog(from: number, max: number, open: () => boolean, onDamaged?: DamageHandler, match?: FrameMatcher): Generator<RecordedEvent> {
+  *iterateLog(
+    from: number,
+    max: number,
+    open: () => boolean,
+    onDamaged?: DamageHandler,
+    match?: FrameMatcher,
+    /** What is left out: by default the store's own events and those stream metadata hides. */
+    hidden: (e: RecordedEvent) => boolean = (e) => this.hidden(e),
+  ): Generator<RecordedEvent> {
     let n = 0;
     if (n >= max) return;
     const identity = this.engine.identity();
@@ -209,7 +217,7 @@ export class StoreReader {
           const batch: RecordedEvent[] = [];
           decodeMatching(bytes, positions, at, identity, match, Math.min(ITERATE_BATCH, max - n), batch, onDamaged);
           for (const e of batch) {
-            if (this.hidden(e)) continue;
+            if (hidden(e)) continue;
             yield e;
             if (++n >= max) return;
           }
@@ -227,7 +235,7 @@ export class StoreReader {
           // event-at-a-time decode would, and the damaged one throws (or is reported and skipped).
           for (; off < bytes.length && n < max; off += bytes.readUInt32LE(off)) {
             const e = decodeOne(bytes, off, positions[i++] as number, identity, onDamaged);
-            if (!e || this.hidden(e)) continue;
+            if (!e || hidden(e)) continue;
             yield e;
             n++;
           }
@@ -236,7 +244,7 @@ export class StoreReader {
         }
         i += batch.length;
         for (const e of batch) {
-          if (this.hidden(e)) continue;
+          if (hidden(e)) continue;
           yield e;
           if (++n >= max) return;
         }

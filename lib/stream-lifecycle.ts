@@ -34,16 +34,11 @@ export class StreamLifecycle {
   /** Soft: a truncation past the last version; hard: a tombstone. Returns the record's position. */
   async delete(streamId: unknown, options: unknown): Promise<{ position: number }> {
     const id = this.checkId(streamId);
-    checkObject('options', options);
-    rejectUnknownKeys('deleteStream options', options, DELETE_KEYS);
-    const o = options as { expectedVersion?: unknown; hard?: unknown };
-    if (o.hard !== undefined && typeof o.hard !== 'boolean')
-      throw new InvalidArgumentError(`hard must be a boolean, got ${describeValue(o.hard)}`);
-    const expectedVersion = checkExpectedVersion(o.expectedVersion);
+    const { expectedVersion, hard } = checkDeleteOptions(options);
     const current = this.d.registry.get(id) ?? {};
     if (current.hardDeleted) throw new StreamDeletedError(id);
     const last = this.d.latestVersion(id);
-    const meta: StoredMetadata = o.hard === true ? { hardDeleted: true } : { ...current, truncateBefore: last + 1 };
+    const meta: StoredMetadata = hard ? { hardDeleted: true } : { ...current, truncateBefore: last + 1 };
     const position = await this.write(id, meta, expectedVersion);
     this.d.removeSnapshots(id);
     return { position };
@@ -81,7 +76,18 @@ export class StreamLifecycle {
   }
 }
 
-function checkMetadata(metadata: unknown): StreamMetadata {
+/** deleteStream's options, checked (INVALID_ARGUMENT). */
+export function checkDeleteOptions(options: unknown): { expectedVersion: ExpectedVersion; hard: boolean } {
+  checkObject('options', options);
+  rejectUnknownKeys('deleteStream options', options, DELETE_KEYS);
+  const o = options as { expectedVersion?: unknown; hard?: unknown };
+  if (o.hard !== undefined && typeof o.hard !== 'boolean')
+    throw new InvalidArgumentError(`hard must be a boolean, got ${describeValue(o.hard)}`);
+  return { expectedVersion: checkExpectedVersion(o.expectedVersion), hard: o.hard === true };
+}
+
+/** setStreamMetadata's rules, checked (INVALID_ARGUMENT). */
+export function checkMetadata(metadata: unknown): StreamMetadata {
   checkObject('metadata', metadata);
   rejectUnknownKeys('stream metadata', metadata, METADATA_KEYS);
   const m = metadata as Record<string, unknown>;

@@ -12,7 +12,7 @@ import { firstVisibleVersion, type StreamMetadataRegistry } from './stream-metad
 import type { ReadStreamOptions, RecordedEvent } from './types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger, optionalCount } from './validation.js';
 
-const READ_STREAM_KEYS = new Set(['fromVersion', 'direction', 'limit']);
+export const READ_STREAM_KEYS = new Set(['fromVersion', 'direction', 'limit']);
 
 export class StreamReads {
   constructor(

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EventStore, RecordedEvent } from '../lib/index.js';
+import type { EventStore } from '../lib/index.js';
 import { collect, ENGINES, openStore, tempDir } from './helpers.js';
 
 const RUNNER = path.join(import.meta.dirname, 'fixtures', 'consumer-runner.ts');
@@ -53,22 +53,6 @@ function runAndKill(dir: string, engine: string, every: number, killAfter: numbe
 }
 
 describe.each(ENGINES)('durable consumers (%s engine)', (engine) => {
-  it('resumes after its checkpoint across close and reopen: no gap, no duplicate (break counts the last event as handled)', async () => {
-    const dir = tempDir();
-    let s = await openStore(dir, engine);
-    await fill(s, 0, 100);
-    expect(await take(s, 'proj', 30)).toEqual([...Array(30).keys()]);
-    await s.close();
-    s = await openStore(dir, engine);
-    expect(await take(s, 'proj', 40)).toEqual([...Array(40).keys()].map((i) => i + 30));
-    await fill(s, 100, 20);
-    expect(await take(s, 'proj', 50)).toEqual([...Array(50).keys()].map((i) => i + 70));
-    // A second consumer is independent; a filtered one sees only its events.
-    expect(await take(s, 'other', 3)).toEqual([0, 1, 2]);
-    expect(await take(s, 'odd', 3, { types: 'Odd' })).toEqual([1, 3, 5]);
-    expect(await take(s, 'odd', 2, { types: 'Odd' })).toEqual([7, 9]);
-  });
-
   it('abandon() ends the subscription with the last yielded event unhandled: it comes again, after a reopen too', async () => {
     const dir = tempDir();
     let s = await openStore(dir, engine);
@@ -94,59 +78,6 @@ describe.each(ENGINES)('durable consumers (%s engine)', (engine) => {
     await s.close();
     s = await openStore(dir, engine);
     expect(await take(s, 'flaky', 1)).toEqual([5]);
-  });
-
-  it("a second live subscription of a consumer is refused with CONSUMER_BUSY until the first ends; from: 'end' and a position", async () => {
-    const s = await openStore(tempDir(), engine);
-    await fill(s, 0, 10);
-    const first = s.subscribe({ consumer: 'c' });
-    expect(() => s.subscribe({ consumer: 'c' })).toThrow(expect.objectContaining({ code: 'CONSUMER_BUSY' }));
-    await expect(s.resetConsumer('c', 0)).rejects.toMatchObject({ code: 'CONSUMER_BUSY' });
-    first.close();
-    const all = await collect(s.readAll());
-    const late = s.subscribe({ consumer: 'late', from: 'end' });
-    await fill(s, 10, 2);
-    const got: number[] = [];
-    for await (const e of late) {
-      got.push((e.data as { i: number }).i);
-      if (got.length === 2) break;
-    }
-    expect(got).toEqual([10, 11]);
-    const fromFive = s.subscribe({ consumer: 'five', from: (all[4] as RecordedEvent).position });
-    for await (const e of fromFive) {
-      expect((e.data as { i: number }).i).toBe(5);
-      break;
-    }
-  });
-
-  it('resetConsumer moves the checkpoint; consumer checkpoints never show in the global log', async () => {
-    const s = await openStore(tempDir(), engine);
-    await fill(s, 0, 20);
-    expect(await take(s, 'c', 15)).toHaveLength(15);
-    const all = await collect(s.readAll());
-    await s.resetConsumer('c', (all[2] as RecordedEvent).position);
-    expect(await take(s, 'c', 2)).toEqual([3, 4]);
-    await s.resetConsumer('c', 0);
-    expect(await take(s, 'c', 1)).toEqual([0]);
-    expect((await collect(s.readAll())).every((e) => !e.streamId.startsWith('$$'))).toBe(true);
-    await expect(s.append('$$consumer-c', [{ type: 'x' }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-  });
-
-  it('refuses bad arguments', async () => {
-    const s = await openStore(tempDir(), engine);
-    await fill(s, 0, 3);
-    const bad: [string, () => unknown][] = [
-      ['empty name', () => s.subscribe({ consumer: '' })],
-      ['name not a string', () => s.subscribe({ consumer: 3 as unknown as string })],
-      ['control character', () => s.subscribe({ consumer: 'a\nb' })],
-      ['bad from', () => s.subscribe({ consumer: 'c', from: 'middle' as 'end' })],
-      ['from with after', () => s.subscribe({ consumer: 'c', after: 3 })],
-      ['from without consumer', () => s.subscribe({ from: 'end' })],
-      ['unknown option', () => s.subscribe({ consumr: 'c' } as unknown as { consumer: string })],
-    ];
-    for (const [what, call] of bad) expect(call, what).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    await expect(s.resetConsumer('c', 65)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(s.resetConsumer('c', -1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('a read-only store has no durable consumers', async () => {

@@ -107,4 +107,35 @@ describe.skipIf(PG_SKIP !== undefined)(`annals copy${PG_SKIP ? ` (skipped: ${PG_
     await expect(copyStore(source, pg)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await source.close();
   });
+
+  it('keeps stream metadata and deletes both ways: hidden events are copied so versions go on, the rules applied after them', {
+    timeout: 60_000,
+  }, async () => {
+    const source = await EventStore.open(tempDir(), { engine: ENGINES[0], chunkSize: 1 << 20 });
+    for (let i = 0; i < 5; i++)
+      for (const id of ['soft-1', 'hard-1', 'kept-1', 'capped-1']) await source.append(id, [{ type: 'T', data: i }]);
+    await source.deleteStream('soft-1');
+    await source.append('soft-1', [{ type: 'Again' }], { expectedVersion: 'no_stream' });
+    await source.deleteStream('hard-1', { hard: true });
+    await source.setStreamMetadata('capped-1', { maxCount: 2 });
+    const visible = async (s: AnnalsStore) => (await collect(s.readAll())).map((e) => `${e.streamId}@${e.version}`);
+    const rules = async (s: AnnalsStore) => Promise.all(['soft-1', 'hard-1', 'kept-1', 'capped-1'].map((id) => s.getStreamMetadata(id)));
+    const want = await visible(source);
+    expect(want).toContain('soft-1@6');
+    const pg = await connectPg(newSchema());
+    expect((await copyStore(source, pg)).metadata).toBe(3);
+    expect(await visible(pg)).toEqual(want);
+    expect(await rules(pg)).toEqual(await rules(source));
+    await expect(pg.append('hard-1', [{ type: 'T' }])).rejects.toMatchObject({ code: 'STREAM_DELETED' });
+    expect((await pg.append('soft-1', [{ type: 'T' }], { expectedVersion: 6 })).lastVersion).toBe(7);
+    expect(await copyStore(source, pg)).toMatchObject({ copied: 0, metadata: 0 });
+
+    const back = await EventStore.open(tempDir(), { engine: ENGINES[0], chunkSize: 1 << 20 });
+    expect((await copyStore(pg, back)).metadata).toBe(3);
+    expect(await visible(back)).toEqual(await visible(pg));
+    expect(await rules(back)).toEqual(await rules(pg));
+    await expect(back.append('hard-1', [{ type: 'T' }])).rejects.toMatchObject({ code: 'STREAM_DELETED' });
+    await source.close();
+    await back.close();
+  });
 });

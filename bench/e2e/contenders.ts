@@ -29,6 +29,14 @@ export interface Contender {
   readonly commandIds?: boolean;
   /** Bytes the store takes where they are not files in its directory (a database server). */
   bytesOnDisk?(): Promise<number>;
+  /** Read models, where the store has them: every event of a category in global order, and every
+   * stream listed 100 per page; each returns how many it read. */
+  readCategory?(category: string): Promise<number>;
+  listStreams?(): Promise<number>;
+  /** The same two as plain SQL on the store's own tables and indexes, on the same server: what the
+   * database gives without the store in between. */
+  sqlReadCategory?(category: string): Promise<number>;
+  sqlListStreams?(): Promise<number>;
 }
 
 class AnnalsContender implements Contender {

@@ -6,7 +6,9 @@
  *
  * Emmett appends to one stream per transaction and has no command ids: a batch is one
  * appendToStream per event, all in flight at once (what an Emmett application does with a batch
- * across streams), each with its expected version; its command-id phases are not run.
+ * across streams), each with its expected version; its command-id phases are not run. Emmett has
+ * no category read nor stream listing: annals' read models run beside plain SQL queries on annals'
+ * own tables instead (the same indexes, no store in between).
  */
 import path from 'node:path';
 import type { AnnalsStore } from '../../lib/store-api.js';
@@ -50,13 +52,77 @@ async function databaseBytes(url: string, name: string): Promise<number> {
   }
 }
 
+const PAGE = 500;
+const LIST_PAGE = 100;
+
 export class AnnalsPostgresContender implements Contender {
   private store!: AnnalsStore;
   private db!: { url: string; name: string };
+  // biome-ignore lint/suspicious/noExplicitAny: pg is loaded dynamically (a bench-only path)
+  private sql: any;
   async open(dir: string) {
     const { PostgresEventStore } = await import('../../lib/postgres/index.js');
     this.db = await databaseFor(dir);
     this.store = await PostgresEventStore.connect(this.db.url, { poolSize: 16 });
+  }
+  async readCategory(category: string) {
+    let n = 0;
+    for await (const _ of this.store.readCategory(category)) n++;
+    return n;
+  }
+  async listStreams() {
+    let n = 0;
+    let after: string | undefined;
+    do {
+      const page = await this.store.listStreams({ after, limit: LIST_PAGE });
+      n += page.streams.length;
+      after = page.next;
+    } while (after !== undefined);
+    return n;
+  }
+  /** A client of its own, as an application querying the tables would have. */
+  private async client() {
+    if (!this.sql) {
+      const pg = (await import('pg')).default;
+      this.sql = new pg.Pool({ connectionString: this.db.url, max: 2 });
+    }
+    return this.sql;
+  }
+  /** The category's rows in pages of 500 by position through its index, payloads parsed. */
+  async sqlReadCategory(category: string) {
+    const sql = await this.client();
+    let n = 0;
+    for (let after = 0; ; ) {
+      const r = await sql.query({
+        name: 'bench-category',
+        text: `SELECT position, stream_id, version, type, data, metadata, event_id, command_id, ts FROM annals.events
+               WHERE category = $1 AND position > $2 ORDER BY position LIMIT ${PAGE}`,
+        values: [category, after],
+      });
+      for (const row of r.rows) {
+        if (row.data !== null) JSON.parse(row.data);
+        if (row.metadata !== null) JSON.parse(row.metadata);
+      }
+      n += r.rows.length;
+      if (r.rows.length < PAGE) return n;
+      after = r.rows[r.rows.length - 1].position;
+    }
+  }
+  /** Every stream in byte order, 100 per page, by keyset on the same index. */
+  async sqlListStreams() {
+    const sql = await this.client();
+    let n = 0;
+    for (let after = ''; ; ) {
+      const r = await sql.query({
+        name: 'bench-list',
+        text: `SELECT stream_id, version, position, first_position FROM annals.streams WHERE stream_id COLLATE "C" > $1
+               ORDER BY stream_id COLLATE "C" LIMIT ${LIST_PAGE}`,
+        values: [after],
+      });
+      n += r.rows.length;
+      if (r.rows.length < LIST_PAGE) return n;
+      after = r.rows[r.rows.length - 1].stream_id;
+    }
   }
   async appendBatch(events: BenchEvent[]) {
     if (events.length === 1) {
@@ -85,8 +151,10 @@ export class AnnalsPostgresContender implements Contender {
   bytesOnDisk() {
     return databaseBytes(this.db.url, this.db.name);
   }
-  close() {
-    return this.store.close();
+  async close() {
+    await this.sql?.end();
+    this.sql = undefined;
+    await this.store.close();
   }
 }
 

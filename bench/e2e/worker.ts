@@ -101,6 +101,24 @@ const readRate = await timed(1, async () => {
   for (let i = 0; i < R; i++) read += (await store.readStream(`stream-${rand(A)}`)).length;
 });
 results.streamReadEvents = read * readRate;
+// Read models (where the store has them), each beside the same query in plain SQL when given:
+// a whole category (the in-flight batches' streams, `p8-*`), read three times; every stream listed.
+async function readModelPhase(key: string, reps: number, run: (() => Promise<number>) | undefined): Promise<void> {
+  if (!run) return;
+  let n = 0;
+  const rate = await timed(1, async () => {
+    for (let k = 0; k < reps; k++) n += await run();
+  });
+  results[key] = n * rate;
+}
+await readModelPhase('categoryReadEvents', 3, store.readCategory && (() => (store.readCategory as (c: string) => Promise<number>)('p8')));
+await readModelPhase(
+  'sqlCategoryReadEvents',
+  3,
+  store.sqlReadCategory && (() => (store.sqlReadCategory as (c: string) => Promise<number>)('p8')),
+);
+await readModelPhase('listStreamsRate', 1, store.listStreams?.bind(store));
+await readModelPhase('sqlListStreamsRate', 1, store.sqlListStreams?.bind(store));
 const L = quick ? 20_000 : 100_000;
 results.pointLookup = await timed(L, async () => {
   for (let i = 0; i < L; i++) {

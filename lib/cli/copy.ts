@@ -2,7 +2,8 @@
  * `annals copy <from> <to>`: every event of one store into another, each a directory (the
  * embedded store) or a `postgres://` URL (the PostgreSQL store, loaded only then), in global
  * order, keeping stream versions, command ids (a command that wrote several streams stays one
- * command), event ids, data and metadata. Positions are each store's own and timestamps are the
+ * command), event ids, data and metadata, and the streams' retention rules and deletes (the events
+ * they hide are copied too, so versions keep their numbers; the rules are applied after them). Positions are each store's own and timestamps are the
  * destination's, as with `import`.
  *
  * Resumable: events go in atomic batches, and an event whose version the destination stream
@@ -13,8 +14,10 @@ import type { Command } from 'commander';
 import type { AppendResult } from '../errors.js';
 import { InvalidArgumentError } from '../errors.js';
 import { EventStore } from '../event-store.js';
+import { type CopiedMetadata, hasRawLog, hasRawMetadata, RAW_LOG, RAW_METADATA } from '../raw-log.js';
 import type { AnnalsStore, AppendManyItem } from '../store-api.js';
 import { checkStoreDir } from '../store-dir.js';
+import type { StoredMetadata } from '../stream-metadata.js';
 import type { RecordedEvent, StoreOptions } from '../types.js';
 import { bar } from './progress.js';
 
@@ -54,7 +57,7 @@ export async function copyStore(
   from: AnnalsStore,
   to: AnnalsStore,
   options: { onProgress?: (done: number) => void; maxEvents?: number } = {},
-): Promise<{ copied: number; skipped: number }> {
+): Promise<{ copied: number; skipped: number; metadata: number }> {
   const versions = new Map<string, number>();
   let copied = 0;
   let skipped = 0;
@@ -103,7 +106,9 @@ export async function copyStore(
   };
   let total = 0;
   let inBatch = 0;
-  for await (const e of from.readAll()) {
+  const seen = new Set<string>();
+  for await (const e of hasRawLog(from) ? from[RAW_LOG]() : from.readAll()) {
+    seen.add(e.streamId);
     // A command is never cut: it is written whole or not at all.
     if (
       options.maxEvents !== undefined &&
@@ -138,7 +143,33 @@ export async function copyStore(
     bytes += sizeOf(e);
   }
   if (batch.length > 0) await flush();
-  return { copied, skipped };
+  const stopped = options.maxEvents !== undefined && total >= options.maxEvents;
+  const metadata = stopped ? 0 : await copyMetadata(from, to, seen);
+  return { copied, skipped, metadata };
+}
+
+const sameMetadata = (a: StoredMetadata, b: StoredMetadata) =>
+  a.hardDeleted === b.hardDeleted && a.maxCount === b.maxCount && a.maxAgeMs === b.maxAgeMs && a.truncateBefore === b.truncateBefore;
+
+/**
+ * Applies the source's stream metadata (retention rules, soft and hard deletes) to the copied
+ * streams, once their events are all there: a soft delete is its truncation, so the stream reads
+ * as empty in the copy too and its versions go on. Metadata the destination already has is left
+ * alone (a copy run again changes nothing). Returns how many streams were changed.
+ */
+async function copyMetadata(from: AnnalsStore, to: AnnalsStore, seen: Set<string>): Promise<number> {
+  const all: CopiedMetadata[] = [];
+  if (hasRawMetadata(from)) all.push(...(await from[RAW_METADATA]()));
+  else for (const streamId of seen) all.push({ streamId, metadata: await from.getStreamMetadata(streamId) });
+  let changed = 0;
+  for (const { streamId, metadata } of all) {
+    const have = await to.getStreamMetadata(streamId);
+    if (sameMetadata(have, metadata)) continue;
+    if (metadata.hardDeleted) await to.deleteStream(streamId, { hard: true });
+    else await to.setStreamMetadata(streamId, metadata);
+    changed++;
+  }
+  return changed;
 }
 
 export function copyCommand(program: Command): void {
@@ -159,7 +190,7 @@ export function copyCommand(program: Command): void {
           progress.start((await source.stats()).eventCount, 0);
           const r = await copyStore(source, dest, { onProgress: (done) => progress.update(done) });
           progress.stop();
-          process.stderr.write(`copied ${r.copied} events, skipped ${r.skipped} already present\n`);
+          process.stderr.write(`copied ${r.copied} events, skipped ${r.skipped} already present; metadata of ${r.metadata} streams\n`);
         } finally {
           await dest.close();
         }

@@ -42,6 +42,7 @@ export function badInputTests(h: Harness): void {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) await expectCode(() => any.readEvent!('a', v), `readEvent version ${l}`);
     }
     await expectCode(() => any.readStream!('a', { direction: 'sideways' }), 'direction');
+    await expectCode(() => any.readStream!('a', { fromVersoin: 2 }), 'unknown readStream option');
     await expectCode(() => any.append!('a', [{ type: 'x', id: 7 }]), 'event id');
     await expectCode(() => any.append!('a', [{ type: 'x' }], { commandId: 5 }), 'commandId');
     await expectCode(() => any.appendMany!([{ streamId: 'b', events: [{ type: 'x' }] }], { atomic: 'yes' }), 'atomic');

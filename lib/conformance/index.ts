@@ -15,7 +15,10 @@ import type { AnnalsStore } from '../store-api.js';
 import { appendTests } from './appends.js';
 import { badInputTests } from './bad-input.js';
 import { concurrencyTests } from './concurrency.js';
+import { consumerTests } from './consumers.js';
 import type { ConformanceFactory, Harness } from './harness.js';
+import { lifecycleTests } from './lifecycle.js';
+import { readModelTests } from './read-models.js';
 import { readTests } from './reads.js';
 import { snapshotTests } from './snapshots.js';
 import { subscriptionTests } from './subscriptions.js';
@@ -47,5 +50,8 @@ export function describeConformance(name: string, factory: ConformanceFactory): 
     subscriptionTests(h);
     snapshotTests(h);
     concurrencyTests(h);
+    readModelTests(h);
+    consumerTests(h);
+    lifecycleTests(h);
   });
 }

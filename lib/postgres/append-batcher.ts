@@ -58,6 +58,12 @@ interface StateRow {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The advisory lock key of a stream ('\0s\0') or command id ('\0c\0') of a schema: whoever
+ * writes a stream's version or metadata holds it. */
+export function lockKey(schema: string, kind: string, id: string): bigint {
+  return createHash('sha1').update(schema).update(kind).update(id).digest().readBigInt64BE(0);
+}
+
 export class AppendBatcher {
   private queue: Queued[] = [];
   private queuedBytes = 0;
@@ -193,8 +199,7 @@ export class AppendBatcher {
           if (it.commandId !== undefined) commands.add(it.commandId);
         }
     }
-    const hash = (kind: string, id: string) =>
-      createHash('sha1').update(this.host.schema).update(kind).update(id).digest().readBigInt64BE(0);
+    const hash = (kind: string, id: string) => lockKey(this.host.schema, kind, id);
     const keys = [...new Set([...[...streams].map((s) => hash('\0s\0', s)), ...[...commands].map((c) => hash('\0c\0', c))])];
     keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return { keys: keys.join(','), streams: [...streams], commands: [...commands] };
@@ -229,9 +234,10 @@ export class AppendBatcher {
       const total = work.reduce((n, q) => n + q.call.eventCount, 0);
       const lit = (v: string) => client.escapeLiteral(v);
       const results = (await client.query(stateSql(this.host.schema, keys, streams, commands, total, lit))) as unknown as pg.QueryResult[];
-      const state: BatchState = { streams: new Map(), commands: new Map(), nextPosition: 0 };
+      const state: BatchState = { streams: new Map(), deletes: new Map(), commands: new Map(), nextPosition: 0 };
       for (const r of (results[results.length - 1] as pg.QueryResult).rows as StateRow[]) {
         if (r.k === 0) state.streams.set(r.id, { version: r.a, position: r.b });
+        else if (r.k === 3) state.deletes.set(r.id, { hard: r.a === 1, truncateBefore: r.b ?? 0 });
         else if (r.k === 1)
           state.commands.set(r.id, { streamId: r.d, firstVersion: r.a, lastVersion: r.b, position: r.c, commandId: r.id });
         else {

@@ -1,7 +1,7 @@
 /**
  * The lone append: a batch of one call of one stream goes as one message, `BEGIN`, the
- * `append_one` function (schema migration 2: the same locks, checks and position allocation as the
- * batched path), `COMMIT` and the notification: one round trip with its commit instead of two.
+ * `append_one` function (schema migrations 2 and 3: the same locks, checks and position allocation
+ * as the batched path), `COMMIT` and the notification: one round trip with its commit instead of two.
  *
  * When the connection breaks during that message, the transaction's id is not known yet, so it is
  * settled by the write itself: the store waits until the old server process is gone (its
@@ -10,7 +10,13 @@
  * was not given), so it is found only if this very append committed.
  */
 import type pg from 'pg';
-import { type AppendResult, DuplicateCommandError, type ExpectedVersion, WrongExpectedVersionError } from '../errors.js';
+import {
+  type AppendResult,
+  DuplicateCommandError,
+  type ExpectedVersion,
+  StreamDeletedError,
+  WrongExpectedVersionError,
+} from '../errors.js';
 import type { AppendCall, Literal, PreparedItem } from './append-plan.js';
 
 export interface OneRow {
@@ -62,6 +68,7 @@ export function appendOneSql(schema: string, keys: string, item: PreparedItem, t
 export function settleOne(call: AppendCall, item: PreparedItem, row: OneRow): Error | undefined {
   let failure: Error | undefined;
   if (row.status === 1) failure = new WrongExpectedVersionError(item.streamId, item.expected, row.a);
+  else if (row.status === 3) failure = new StreamDeletedError(item.streamId);
   else if (row.status === 2) {
     const original: AppendResult = {
       streamId: row.d as string,

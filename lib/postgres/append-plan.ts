@@ -14,6 +14,7 @@ import {
   DuplicateCommandError,
   type ExpectedVersion,
   InvalidArgumentError,
+  StreamDeletedError,
   WrongExpectedVersionError,
 } from '../errors.js';
 import type { ResolvedLimits } from '../options.js';
@@ -111,11 +112,16 @@ export function prepareCall(items: AppendItem[], callCommandId: string | undefin
 export interface StreamState {
   version: number;
   position: number;
+  /** The position of the first event this batch writes to the stream (its first ever, when the
+   * stream is new: `streams.first_position` is kept from the row's first insert). */
+  first?: number;
 }
 
 /** What the append transaction read under its locks, updated as the batch is planned. */
 export interface BatchState {
   streams: Map<string, StreamState>;
+  /** Streams with a delete: hard-deleted, or soft-deleted below `truncateBefore` (stream_meta). */
+  deletes: Map<string, { hard: boolean; truncateBefore: number }>;
   commands: Map<string, AppendResult>;
   nextPosition: number;
 }
@@ -176,7 +182,12 @@ function check(group: PreparedItem[], state: BatchState): Error | undefined {
       claimed.add(item.commandId);
     }
     const actual = pending.get(item.streamId) ?? state.streams.get(item.streamId)?.version ?? 0;
-    if (!versionMatches(item.expected, actual)) return new WrongExpectedVersionError(item.streamId, item.expected, actual);
+    const deleted = state.deletes.get(item.streamId);
+    if (deleted?.hard) return new StreamDeletedError(item.streamId);
+    // A soft delete leaves the stream reading as empty until an append: then 'no_stream' and 0
+    // are taken as its expected version (versions go on), as the embedded store does.
+    const empty = deleted !== undefined && actual > 0 && deleted.truncateBefore > actual;
+    if (!versionMatches(item.expected, actual, empty)) return new WrongExpectedVersionError(item.streamId, item.expected, actual);
     pending.set(item.streamId, actual + item.events.length);
   }
   return undefined;
@@ -193,6 +204,7 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
     }
     for (const item of group) {
       const prev = state.streams.get(item.streamId)?.version ?? 0;
+      const first = rows.streams.get(item.streamId)?.first ?? state.nextPosition;
       let position = 0;
       const appended: AppendedEvent[] = [];
       const stream = rows.lit(item.streamId);
@@ -221,7 +233,7 @@ export function planCall(call: AppendCall, state: BatchState, rows: BatchRows): 
           rows.commands.push(original);
         }
       }
-      const latest = { version: result.lastVersion, position };
+      const latest = { version: result.lastVersion, position, first };
       state.streams.set(item.streamId, latest);
       rows.streams.set(item.streamId, latest);
       call.results[item.index] = result;

@@ -47,3 +47,22 @@ export function toStoreError(err: unknown, context: string): Error {
       return new AnnalsError('IO', msg, { cause: err });
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` again while the server is out of reach, for up to `timeoutMs`; then UNAVAILABLE.
+ * Other errors become the store's own (toStoreError). */
+export async function retrying<T>(timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConnectionError(err)) throw toStoreError(err, what);
+      if (Date.now() + delay > deadline) {
+        throw new UnavailableError(`${what}: the database is out of reach: ${(err as Error).message}`, 'not_written', err);
+      }
+      await sleep(delay);
+    }
+  }
+}

@@ -13,15 +13,6 @@ export function optionalCount(name: string, v: unknown): void {
   if (v !== undefined && !isNonNegativeInteger(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
 }
 
-/** Refuses the embedded store's read-model options the PostgreSQL store does not have yet,
- * rather than ignoring them (a filter ignored would hand out events the caller excluded). */
-export function notYet(method: string, options: object, names: string[]): void {
-  for (const n of names) {
-    if ((options as Record<string, unknown>)[n] !== undefined)
-      throw new InvalidArgumentError(`${method}: '${n}' is not available on the PostgreSQL store yet`);
-  }
-}
-
 /** A snapshot's state as JSON text or bytes (exactly one is not null). */
 export function encodeSnapshot(state: unknown): [string | null, Buffer | null] {
   if (state instanceof Uint8Array) return [null, Buffer.from(state.buffer, state.byteOffset, state.byteLength)];
@@ -35,22 +26,32 @@ export function encodeSnapshot(state: unknown): [string | null, Buffer | null] {
   return [text, null];
 }
 
-/** From the newest snapshot, the events after it, 1,000 at a time; a new snapshot when
- * `snapshotEvery` or more were folded and `canSave`. */
+/**
+ * Folds the stream at `version` (its latest), whose first version reads return is `first`
+ * (Infinity: none), as the embedded store does (aggregates.ts): from the newest snapshot unless it
+ * lies below a truncation, then the events after it, 1,000 at a time; a new snapshot when
+ * `snapshotEvery` or more were folded and `canSave`. A stream that reads as empty folds to the
+ * initial state at its version.
+ */
 export async function fold<S>(
   store: AnnalsStore,
   id: string,
   options: AggregateOptions<S>,
+  latest: number,
+  first: number,
   canSave: boolean,
 ): Promise<{ state: S; version: number }> {
+  if (first > latest) return { state: options.initialState, version: latest };
   const snap = await store.loadSnapshot(id);
-  let state = snap ? (snap.state as S) : options.initialState;
-  let version = snap?.version ?? 0;
-  const start = version;
-  for (;;) {
+  const usable = snap && snap.version <= latest && (first === 1 || snap.version >= first) ? snap : undefined;
+  let state = usable ? (usable.state as S) : options.initialState;
+  let version = usable?.version ?? first - 1;
+  const start = usable?.version ?? 0;
+  while (version < latest) {
     const batch = await store.readStream(id, { fromVersion: version + 1, limit: 1000 });
-    for (const e of batch) state = options.evolve(state, e);
-    if (batch.length > 0) version = (batch[batch.length - 1] as RecordedEvent).version;
+    for (const e of batch) if (e.version <= latest) state = options.evolve(state, e);
+    if (batch.length === 0) break;
+    version = Math.min(latest, (batch[batch.length - 1] as RecordedEvent).version);
     if (batch.length < 1000) break;
   }
   const every = options.snapshotEvery;

@@ -9,25 +9,37 @@
  */
 import pg from 'pg';
 import type { AppendItem } from '../append-planner.js';
-import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError, UnavailableError } from '../errors.js';
+import { rejectUnknownKeys } from '../arg-checks.js';
+import { type ConsumerInfo, type ConsumerSubscription, refuseSystemStreams } from '../consumers.js';
+import { type AppendResult, InvalidArgumentError, ReadOnlyError, StoreClosedError } from '../errors.js';
+import { type CopiedMetadata, RAW_LOG, RAW_METADATA } from '../raw-log.js';
 import type { Snapshot } from '../snapshot-store.js';
-import type {
-  AggregateOptions,
-  AnnalsStore,
-  AppendManyItem,
-  BaseStoreStats,
-  BasicReadAllOptions,
-  BasicSubscribeOptions,
-} from '../store-api.js';
+import type { AggregateOptions, AnnalsStore, AppendManyItem, BaseStoreStats } from '../store-api.js';
+import type { StoredMetadata, StreamMetadata } from '../stream-metadata.js';
+import { READ_STREAM_KEYS } from '../stream-reads.js';
 import type { Subscription } from '../subscription.js';
-import type { AppendOptions, EventData, ReadStreamOptions, RecordedEvent } from '../types.js';
+import type {
+  AppendOptions,
+  EventData,
+  ExpectedVersion,
+  ListStreamsOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  ReadViewOptions,
+  RecordedEvent,
+  StreamInfo,
+  SubscribeOptions,
+} from '../types.js';
 import { checkCommandId, checkStreamId, isNonNegativeInteger } from '../validation.js';
 import { AppendBatcher } from './append-batcher.js';
 import { prepareCall } from './append-plan.js';
 import { Listener } from './listener.js';
 import { type PostgresStoreOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './options.js';
-import { isConnectionError, toStoreError } from './pg-errors.js';
-import { checkObject, encodeSnapshot, fold, notYet, optionalCount } from './pg-helpers.js';
+import { PgConsumers } from './pg-consumers.js';
+import { retrying } from './pg-errors.js';
+import { checkObject, encodeSnapshot, fold, optionalCount } from './pg-helpers.js';
+import { PgLifecycle } from './pg-lifecycle.js';
+import { PgLog } from './pg-log.js';
 import { buildQueries, type EventRow, type Queries, toEvent } from './queries.js';
 import { migrate } from './schema.js';
 
@@ -35,10 +47,6 @@ export interface PostgresStoreStats extends BaseStoreStats {
   engine: 'postgres';
   schema: string;
 }
-
-const BATCH = 500;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** int8 as a number (positions, versions and times stay below 2^53), xid8 as text. */
 const types = {
@@ -51,6 +59,9 @@ export class PostgresEventStore implements AnnalsStore {
   private readonly queries: Queries;
   private readonly batcher: AppendBatcher;
   private readonly listener: Listener;
+  private readonly log: PgLog;
+  private readonly lifecycle: PgLifecycle;
+  private readonly consumers: PgConsumers;
   /** The id of this store's latest committed append transaction: readAll waits until global
    * order reaches it, so a process reads its own acknowledged appends. */
   private ownTx = 0n;
@@ -74,6 +85,32 @@ export class PostgresEventStore implements AnnalsStore {
       },
     });
     this.listener = new Listener(config, this.queries.channel, options.pollIntervalMs);
+    const barrier = <T>(fn: () => Promise<T>) => this.batcher.barrier(fn);
+    const withRetry = <T>(what: string, fn: () => Promise<T>) => this.withRetry(what, fn);
+    this.log = new PgLog({
+      queries: this.queries,
+      schema: options.schema,
+      limits: options.limits,
+      visibilityWaitMs: options.visibilityWaitMs,
+      listener: this.listener,
+      rows: (q, values) => this.rows(q, values),
+      checkOpen: () => this.checkOpen(),
+      closed: () => this.closed,
+      ownTx: () => this.ownTx,
+      barrier,
+      streamVersion: (id) => this.streamVersion(id),
+    });
+    this.lifecycle = new PgLifecycle({ pool, schema: options.schema, queries: this.queries, limits: options.limits, barrier, withRetry });
+    this.consumers = new PgConsumers({
+      pool,
+      schema: options.schema,
+      s: this.queries.schema,
+      subscribeLog: (start, filter) => this.log.subscribeLog(start, filter),
+      checkAfter: (after) => this.log.checkAfter(after),
+      end: () => barrier(() => this.log.visibleEnd()),
+      withRetry,
+      warn: (m) => process.emitWarning(m, { code: 'ANNALS_CONSUMER' }),
+    });
   }
 
   /**
@@ -130,23 +167,12 @@ export class PostgresEventStore implements AnnalsStore {
   }
 
   /** Runs `fn` again while the server is out of reach, for up to reconnectTimeoutMs. */
-  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.options.reconnectTimeoutMs;
-    for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isConnectionError(err)) throw toStoreError(err, what);
-        if (Date.now() + delay > deadline) {
-          throw new UnavailableError(`${what}: the database is out of reach: ${(err as Error).message}`, 'not_written', err);
-        }
-        await sleep(delay);
-      }
-    }
+  private withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retrying(this.options.reconnectTimeoutMs, what, fn);
   }
 
-  private async rows<T = EventRow>(q: { name: string; text: string }, values: unknown[]): Promise<T[]> {
-    return this.withRetry(q.name, async () => (await this.pool.query({ ...q, values })).rows as T[]);
+  private async rows<T = EventRow>(q: { name?: string; text: string }, values: unknown[]): Promise<T[]> {
+    return this.withRetry(q.name ?? 'query', async () => (await this.pool.query({ ...q, values })).rows as T[]);
   }
 
   // ---- writing ----
@@ -175,6 +201,7 @@ export class PostgresEventStore implements AnnalsStore {
   }
 
   private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
+    refuseSystemStreams(items);
     return this.batcher.submit(prepareCall(items, commandId, atomic, this.options.limits));
   }
 
@@ -191,19 +218,17 @@ export class PostgresEventStore implements AnnalsStore {
     this.checkOpen();
     const id = checkStreamId(streamId, this.options.limits);
     checkObject('options', options);
+    rejectUnknownKeys('readStream options', options, READ_STREAM_KEYS);
     const { fromVersion, direction = 'forward', limit } = options;
     optionalCount('fromVersion', fromVersion);
     optionalCount('limit', limit);
     if (direction !== 'forward' && direction !== 'backward') throw new InvalidArgumentError("direction must be 'forward' or 'backward'");
-    const max = limit ?? Number.MAX_SAFE_INTEGER;
+    const max = Math.min(limit ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     if (max === 0) return [];
-    if (direction === 'forward') {
-      const from = Math.max(1, fromVersion ?? 1);
-      return (await this.rows(this.queries.streamRange, [id, from, Math.min(Number.MAX_SAFE_INTEGER, from + max - 1)])).map(toEvent);
-    }
-    const top = fromVersion ?? (await this.streamVersion(id));
-    const rows = await this.rows(this.queries.streamRange, [id, Math.max(1, top - max + 1), top]);
-    return rows.map(toEvent).reverse();
+    // Stream metadata hides events in the statement (queries.ts `visible`): a page holds `limit`
+    // events reads return, from `fromVersion` on.
+    if (direction === 'forward') return (await this.rows(this.queries.streamForward, [id, fromVersion ?? 1, max])).map(toEvent);
+    return (await this.rows(this.queries.streamBackward, [id, fromVersion ?? Number.MAX_SAFE_INTEGER, max])).map(toEvent);
   }
 
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
@@ -211,10 +236,12 @@ export class PostgresEventStore implements AnnalsStore {
     const id = checkStreamId(streamId, this.options.limits);
     if (!isNonNegativeInteger(version)) throw new InvalidArgumentError('version must be a non-negative integer');
     if (version === 0) return undefined;
-    const [r] = await this.rows(this.queries.streamRange, [id, version, version]);
+    const [r] = await this.rows(this.queries.streamAt, [id, version]);
     return r && toEvent(r);
   }
 
+  /** A command whose events stream metadata hides answers as unknown; a retry is still refused as
+   * a duplicate (the commands table keeps it). */
   async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
     this.checkOpen();
     const id = checkCommandId(commandId);
@@ -223,92 +250,82 @@ export class PostgresEventStore implements AnnalsStore {
     return rows.length === 0 ? undefined : rows.map(toEvent);
   }
 
-  /** Checks that `after` is an event's position (0: the start). */
-  private async checkAfter(after: number | undefined): Promise<number> {
-    if (after === undefined || after === 0) return 0;
-    const found = await this.rows(this.queries.isPosition, [after]);
-    if (found.length === 0) throw new InvalidArgumentError(`no event at position ${after}`);
-    return after;
+  /** Every event in global order after `after`, through `filter` (pg-log.ts). */
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.log.readAll(options);
+  }
+
+  /** For `annals copy` (raw-log.ts): the log with hidden events, and every stream's metadata. */
+  [RAW_LOG](): AsyncIterable<RecordedEvent> {
+    return this.log.rawLog();
+  }
+
+  async [RAW_METADATA](): Promise<CopiedMetadata[]> {
+    this.checkOpen();
+    return this.lifecycle.all();
   }
 
   /**
-   * Up to `max` events after `cursor` in global order. When they end before this store's own
-   * latest append is readable (older transactions of other writers still run), waits for them,
-   * up to visibilityWaitMs.
+   * Catches up, then follows new events: one stream or the global log (through `filter`); with
+   * `consumer`, a durable consumer (pg-consumers.ts).
    */
-  private async logBatch(cursor: number, max: number, waitForOwn: boolean): Promise<RecordedEvent[]> {
-    const deadline = Date.now() + this.options.visibilityWaitMs;
-    for (let delay = 1; ; delay = Math.min(50, delay * 2)) {
-      const rows = await this.rows<EventRow & { horizon: string }>(this.queries.logAfter, [cursor, max]);
-      const events = rows.filter((r) => r.position !== null).map(toEvent);
-      const horizon = BigInt(rows[0]?.horizon ?? '0');
-      if (events.length === max || !waitForOwn || this.ownTx < horizon || Date.now() > deadline || this.closed) return events;
-      await sleep(delay);
-    }
-  }
-
-  readAll(options: BasicReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        self.checkOpen();
-        checkObject('options', options);
-        notYet('readAll', options, ['filter']);
-        optionalCount('after', options.after);
-        optionalCount('limit', options.limit);
-        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${typeof options.onDamaged}`);
-        }
-        let cursor = await self.checkAfter(options.after);
-        let left = options.limit ?? Number.MAX_SAFE_INTEGER;
-        while (left > 0 && !self.closed) {
-          const events = await self.logBatch(cursor, Math.min(BATCH, left), true);
-          for (const e of events) yield e;
-          left -= events.length;
-          if (events.length < Math.min(BATCH, left + events.length)) return;
-          cursor = (events[events.length - 1] as RecordedEvent).position;
-        }
-      },
-    };
-  }
-
-  subscribe(options: BasicSubscribeOptions = {}): Subscription {
+  subscribe(options: SubscribeOptions & { consumer: string }): ConsumerSubscription;
+  subscribe(options?: SubscribeOptions): Subscription;
+  subscribe(options: SubscribeOptions = {}): Subscription | ConsumerSubscription {
     this.checkOpen();
     checkObject('options', options);
-    notYet('subscribe', options, ['filter', 'consumer', 'from']);
-    optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') throw new InvalidArgumentError('fromEnd must be a boolean');
-    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    const id = options.streamId === undefined ? undefined : checkStreamId(options.streamId, this.options.limits);
-    // Where the subscription starts is asked for now (behind the appends already made, before any
-    // made later), and awaited on the first step: a bad `after` rejects there.
-    const start: Promise<number> = options.fromEnd
-      ? this.batcher.barrier(async () =>
-          id === undefined
-            ? ((await this.rows<{ p: number }>(this.queries.visibleEnd, []))[0]?.p ?? 0)
-            : (await this.streamVersion(id)) + 1,
-        )
-      : id === undefined
-        ? this.checkAfter(options.after)
-        : options.after === undefined
-          ? Promise.resolve(1)
-          : this.checkAfter(options.after).then(
-              async (a) => (await this.rows<{ v: number }>(this.queries.firstVersionAfter, [id, a]))[0]?.v ?? 1,
-            );
-    start.catch(() => {}); // rejects on the first step
-    let cursor: number | undefined;
-    const next = async (): Promise<RecordedEvent[]> => {
-      cursor ??= await start;
-      if (id === undefined) {
-        const events = await this.logBatch(cursor, BATCH, false);
-        if (events.length > 0) cursor = (events[events.length - 1] as RecordedEvent).position;
-        return events;
-      }
-      const events = (await this.rows(this.queries.streamFrom, [id, cursor, BATCH])).map(toEvent);
-      cursor += events.length;
-      return events;
-    };
-    return this.listener.subscription(next, () => this.closed);
+    if (options.consumer !== undefined) {
+      this.checkWritable();
+      return this.consumers.subscribe({ ...options, consumer: options.consumer });
+    }
+    return this.log.subscribe(options);
+  }
+
+  /** Moves a durable consumer's checkpoint: it resumes after `position` (0: from the start). */
+  async resetConsumer(consumer: string, position: number): Promise<void> {
+    this.checkWritable();
+    await this.consumers.reset(consumer, position);
+  }
+
+  /** Every durable consumer, with its position and its lag behind the end. */
+  async listConsumers(): Promise<ConsumerInfo[]> {
+    this.checkOpen();
+    return this.consumers.list();
+  }
+
+  /** Every stream, in byte order of the id (UTF-8), a page at a time (keyset over `streams`). */
+  async listStreams(options: ListStreamsOptions = {}): Promise<{ streams: StreamInfo[]; next?: string }> {
+    return this.log.listStreams(options);
+  }
+
+  /** A category's events (streams whose id starts with `<category>-`), in global order. */
+  readCategory(category: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.log.readView('category', category, options);
+  }
+
+  /** The events of one type, in global order. */
+  readByType(type: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.log.readView('type', type, options);
+  }
+
+  // ---- stream lifecycle (pg-lifecycle.ts) ----
+
+  /** Deletes a stream: soft (it reads as empty; versions go on) or `hard` (STREAM_DELETED). */
+  async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; hard?: boolean } = {}): Promise<{ position: number }> {
+    this.checkWritable();
+    return this.lifecycle.delete(streamId, options);
+  }
+
+  /** Sets a stream's retention rules (replacing the ones before; `{}` clears them). */
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<{ position: number }> {
+    this.checkWritable();
+    return this.lifecycle.setMetadata(streamId, metadata);
+  }
+
+  /** A stream's retention rules, and whether it is hard-deleted. */
+  async getStreamMetadata(streamId: string): Promise<StoredMetadata> {
+    this.checkOpen();
+    return this.lifecycle.getMetadata(streamId);
   }
 
   /** Streams written most recently, newest first, with their versions. */
@@ -346,7 +363,8 @@ export class PostgresEventStore implements AnnalsStore {
     checkObject('options', options);
     if (typeof options.evolve !== 'function') throw new InvalidArgumentError('evolve must be a function');
     optionalCount('snapshotEvery', options.snapshotEvery);
-    return fold(this, id, options, !this.options.readOnly);
+    const [v] = await this.rows<{ version: number; first: number | null }>(this.queries.streamVisibility, [id]);
+    return fold(this, id, options, v?.version ?? 0, v?.first ?? Number.POSITIVE_INFINITY, !this.options.readOnly);
   }
 
   // ---- lifecycle ----
@@ -381,6 +399,7 @@ export class PostgresEventStore implements AnnalsStore {
     this.closed = true;
     this.listener.close();
     try {
+      await this.consumers.close();
       await this.batcher.close();
     } finally {
       await this.pool.end().catch(() => {});

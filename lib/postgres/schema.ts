@@ -13,9 +13,14 @@
  *   the stream's advisory lock, which is taken before positions are allocated, so within a stream
  *   versions and positions increase together.
  * - `commands` holds each command id once, with the first AppendResult of that command.
+ * - `stream_meta` (migration 3) is written only by a transaction holding the stream's advisory
+ *   lock, which checks the expected version against `streams.version` under it: appends and
+ *   deletes of a stream are ordered as appends are among themselves.
+ * - `events.category` is derived from `stream_id` (a generated column): it cannot disagree.
  */
 import type pg from 'pg';
 import { AnnalsError, InvalidArgumentError } from '../errors.js';
+import { MIGRATION_3 } from './migration-3.js';
 
 /** Ours, in the two-int advisory lock space: 'anna' as a number, then the schema's hash. */
 export const LOCK_CLASS = 0x616e6e61;
@@ -128,6 +133,8 @@ const MIGRATIONS: ((s: string) => string)[] = [
       RETURN QUERY SELECT 0, x::text, cur + 1, cur + n, f + n - 1, NULL::text;
     END $$;
   `,
+  // 3: categories, types, stream listing, stream metadata and deletes, durable consumers.
+  MIGRATION_3,
 ];
 
 /** The schema version this code writes. */
