@@ -145,6 +145,8 @@ export class Consumers {
     const state: Live = { handled: start.after ?? 0, saved: saved ?? 0, filter: o.filter };
     this.live.set(name, state);
     let pending: number | undefined;
+    // Set by abandon(): the event yielded last stays unhandled even if the loop goes on.
+    let abandoned = false;
     const end = () => {
       if (pending !== undefined) state.handled = Math.max(state.handled, pending);
       pending = undefined;
@@ -163,6 +165,7 @@ export class Consumers {
         for await (const e of inner) {
           pending = e.position;
           yield e;
+          if (abandoned) break;
           state.handled = e.position;
           pending = undefined;
         }
@@ -177,6 +180,7 @@ export class Consumers {
         end();
       },
       abandon: () => {
+        abandoned = true;
         pending = undefined;
         inner.close();
         end();

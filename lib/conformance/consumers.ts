@@ -56,6 +56,30 @@ export function consumerTests(h: Harness): void {
     }
   });
 
+  it('abandon() ends the subscription with the last yielded event unhandled: it comes again, after a reopen too', async () => {
+    let s = await h.create();
+    await fill(s, 0, 10);
+    const sub = s.subscribe({ consumer: 'flaky' });
+    const seen: number[] = [];
+    for await (const e of sub) {
+      seen.push((e.data as { i: number }).i);
+      if (seen.length === 4) {
+        sub.abandon(); // the handler failed on the fourth event
+        break;
+      }
+    }
+    expect(seen).toEqual([0, 1, 2, 3]);
+    expect(await take(s, 'flaky', 2)).toEqual([3, 4]);
+    s = await h.reopen(s);
+    const again = s.subscribe({ consumer: 'flaky' });
+    for await (const e of again) {
+      expect((e.data as { i: number }).i).toBe(5);
+      again.abandon();
+    }
+    s = await h.reopen(s);
+    expect(await take(s, 'flaky', 1)).toEqual([5]);
+  });
+
   it('checkpoint() saves the position handled so far', async () => {
     let s = await h.create();
     await fill(s, 0, 10);

@@ -143,6 +143,8 @@ export class PgConsumers {
     const inner = this.d.subscribeLog(start, options.filter);
     state.inner = inner;
     let pending: number | undefined;
+    // Set by abandon(): the event yielded last stays unhandled even if the loop goes on.
+    let abandoned = false;
     const end = () => {
       if (pending !== undefined) state.handled = Math.max(state.handled, pending);
       pending = undefined;
@@ -171,6 +173,7 @@ export class PgConsumers {
           if (state.lost) break; // the lock is gone: another process may own the consumer now
           pending = e.position;
           yield e;
+          if (abandoned) break;
           state.handled = e.position;
           pending = undefined;
         }
@@ -182,6 +185,12 @@ export class PgConsumers {
     return {
       consumer: name,
       close: () => {
+        inner.close();
+        end();
+      },
+      abandon: () => {
+        abandoned = true;
+        pending = undefined; // the event yielded last is not handled: the next subscription gets it
         inner.close();
         end();
       },
