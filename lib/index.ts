@@ -41,6 +41,8 @@ export type {
   EventData,
   IndexStats,
   ListStreamsOptions,
+  MemoryPartStats,
+  MemoryStats,
   ReadAllOptions,
   ReadStreamOptions,
   ReadViewOptions,
