@@ -60,6 +60,25 @@ describe.each(ENGINES)('memory budget (%s engine)', (engine) => {
     await s.close();
   });
 
+  it('holds a read-only follower to its own budget', async () => {
+    const dir = tempDir();
+    const w = await openStore(dir, engine);
+    const budget = MIN_MEMORY_BUDGET;
+    const f = await openStore(dir, engine, { readOnly: true, followIntervalMs: 5, memoryBudget: budget });
+    const { parts } = (await f.stats()).memory;
+    const n = parts.latestVersions.limit + 500;
+    for (let b = 0; b < n; b += 1000) {
+      await w.appendMany(Array.from({ length: Math.min(1000, n - b) }, (_, k) => ({ streamId: `f-${b + k}`, events: [{ type: 'T' }] })));
+    }
+    await expect.poll(async () => (await f.stats()).endPosition, { timeout: 20_000 }).toBe((await w.stats()).endPosition);
+    const m = (await f.stats()).memory;
+    expect(m.budget).toBe(budget);
+    expect(m.parts.latestVersions.entries).toBeLessThanOrEqual(m.parts.latestVersions.limit);
+    expect(await f.streamVersion('f-0')).toBe(1);
+    await f.close();
+    await w.close();
+  }, 60_000);
+
   it('reports each part against its share of the budget', async () => {
     const s = await openStore(tempDir(), engine);
     await s.append('a-1', [{ type: 'T' }], { commandId: 'c-1' });
