@@ -10,7 +10,8 @@
  *   entry limit being its bytes over its per-entry estimate, capped at the part's former fixed
  *   default (a larger dictionary or memtable was not measured to help) and at least MIN_ENTRIES.
  * - Memtables are priced MEMTABLES_HELD times: the active one fills while frozen ones are built
- *   into segments, and appends wait while MAX_FROZEN_MEMTABLES of them wait for their build.
+ *   into segments, and appends wait while MAX_FROZEN_MEMTABLES of them wait for their build; and
+ *   once more for the arrays a build fills.
  *
  * What it does not cover: appends waiting for their write (bounded by limits.maxPendingBytes, freed
  * at each flush), per-segment structures (the native engine reads Bloom filters and pages from the
@@ -92,9 +93,15 @@ export interface MemoryPlan {
 
 const PARTS: readonly MemoryPartName[] = ['latestVersions', 'recentCommands', 'memtables', 'metadataCache'];
 
-/** Bytes `limit` entries of `part` may take (memtables: MEMTABLES_HELD of them). */
+/** Bytes per entry of the arrays a segment build fills (segment-backend.ts: hi, lo and seq of 4
+ * bytes, position of 8), kept between builds (index-jobs.ts) at the size of the largest kind. */
+const BUILD_BYTES_PER_ENTRY = 20;
+
+/** Bytes `limit` entries of `part` may take (memtables: MEMTABLES_HELD of them and the build's
+ * arrays). */
 function bytesOf(part: MemoryPartName, limit: number): number {
-  return limit * BYTES_PER_ENTRY[part] * (part === 'memtables' ? MEMTABLES_HELD : 1);
+  if (part === 'memtables') return limit * (BYTES_PER_ENTRY.memtables * MEMTABLES_HELD + BUILD_BYTES_PER_ENTRY);
+  return limit * BYTES_PER_ENTRY[part];
 }
 
 function checkBudget(value: unknown): number {
@@ -129,7 +136,7 @@ export function planMemory(
   if (left < shared.reduce((n, p) => n + bytesOf(p, MIN_ENTRIES), 0)) {
     const given = Object.keys(parts).map((p) => {
       const part = p as keyof typeof OPTION_OF;
-      return `${OPTION_OF[part]} ${parts[part].limit} (about ${parts[part].bytes} bytes at ${BYTES_PER_ENTRY[part]} per entry${part === 'memtables' ? `, ${MEMTABLES_HELD} memtables` : ''})`;
+      return `${OPTION_OF[part]} ${parts[part].limit} (about ${parts[part].bytes} bytes at ${BYTES_PER_ENTRY[part]} per entry${part === 'memtables' ? `, ${MEMTABLES_HELD} memtables and a build's arrays` : ''})`;
     });
     throw new InvalidArgumentError(
       `${given.join(' and ')} leave${given.length === 1 ? 's' : ''} too little of memoryBudget ${total} for the other parts: raise memoryBudget or lower the option`,
