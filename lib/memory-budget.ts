@@ -14,9 +14,9 @@
  *   once more for the arrays a build fills.
  *
  * What it does not cover: appends waiting for their write (bounded by limits.maxPendingBytes, freed
- * at each flush), per-segment structures (the native engine reads Bloom filters and pages from the
- * file's mapping; the JS engine keeps each segment's Bloom filter and internal pages once read, in
- * proportion to the segment files' size), and the runtime itself. Subscriptions pull from the log
+ * at each flush), per-segment structures (both engines copy a segment's Bloom filter into memory at
+ * its first probe, and the JS engine keeps its internal pages once read: stats().index
+ * .segmentHeapBytes, in proportion to the segment files), and the runtime itself. Subscriptions pull from the log
  * and buffer nothing for a slow consumer (subscription.ts).
  */
 import { describeValue } from './arg-checks.js';

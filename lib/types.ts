@@ -214,4 +214,7 @@ export interface IndexStats {
   latestVersionEntries: number;
   /** Entries of the recent-command dictionary (commands seen within retentionMs). */
   recentCommandEntries: number;
+  /** Bytes of index segments copied into memory once used (Bloom filters; the JS engine's internal
+   * pages too): outside memoryBudget, growing with the index. */
+  segmentHeapBytes: number;
 }
