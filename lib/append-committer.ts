@@ -12,14 +12,12 @@ import { type AppendedEvent, type AppendResult, DuplicateCommandError, LimitExce
 import { eventIdAt } from './format/record-codec.js';
 import type { IndexedAppend, StoreIndex } from './index/store-index.js';
 import type { LogWriter, TxOutcome } from './log-writer.js';
+import { MAX_FROZEN_MEMTABLES } from './memory-budget.js';
 import type { ResolvedOptions } from './options.js';
 import type { StoreReader } from './store-reader.js';
 
 /** Appends of up to this many items wait for the next write; larger ones are written at once. */
 const MAX_DEFERRED_ITEMS = 8;
-/** Full memtables that may wait for their segment build before appends wait: a build takes a small
- * part of the time its memtable took to fill, so several waiting means builds are behind or fail. */
-const MAX_FROZEN_MEMTABLES = 4;
 /** How long an append waits for room before it is refused. */
 const BACKLOG_WAIT_MS = 5000;
 

@@ -118,6 +118,7 @@ export class EventStore implements AnnalsStore {
       reader: this.reader,
       listStreams: (o) => this.models.listStreams(o),
       latestVersion: (s) => this.index.latest(s).version,
+      maxCached: options.memoryBudget.parts.metadataCache.limit,
     });
     this.reader.visibleByMetadata = (e) => this.metadata.empty || this.metadata.visible(e, Date.now());
     this.streamReads = new StreamReads(this.reader, this.metadata, options.limits);
@@ -401,7 +402,7 @@ export class EventStore implements AnnalsStore {
   async stats(): Promise<StoreStats> {
     this.checkOpen();
     const { directory, engine, index, writer, options, recovery, damaged } = this;
-    return storeStats({ directory, engine, index, writer, options, recovery, damaged });
+    return storeStats({ directory, engine, index, writer, options, recovery, damaged, metadataCached: this.metadata.cachedCount });
   }
 
   /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */

@@ -43,6 +43,8 @@ export type {
   EventData,
   IndexStats,
   ListStreamsOptions,
+  MemoryPartStats,
+  MemoryStats,
   ReadAllOptions,
   ReadStreamOptions,
   ReadViewOptions,

@@ -2,6 +2,7 @@
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import { MIN_CHUNK_SIZE } from './format/layout.js';
+import { type MemoryPlan, planMemory } from './memory-budget.js';
 import type { Durability, EngineName, StoreLimits, StoreOptions } from './types.js';
 
 export interface ResolvedLimits {
@@ -21,8 +22,11 @@ export interface ResolvedOptions {
   flushPollMicros: number;
   commandLookup: 'memory' | 'disk';
   retentionMs: number;
+  /** From memoryBudget (memory-budget.ts), or as given. */
   maxRecentStreams: number;
   maxRecentCommands: number;
+  /** The budget and how it is split: the three limits above and indexMemtableEntries come from it. */
+  memoryBudget: MemoryPlan;
   limits: ResolvedLimits;
   readOnly: boolean;
   followIntervalMs: number;
@@ -33,13 +37,6 @@ export interface ResolvedOptions {
 }
 
 const MiB = 1 << 20;
-/** The most keys a 2^21-slot KeyTable holds at its 0.7 load: the recent-command set then stops at
- * about 44 MB (2^21 slots of 15 bytes, ring entries of 6) instead of growing through the retention
- * period, and never takes the next doubling, which rehashes and first-touches a table twice the
- * size within one turn of the event loop. */
-const DEFAULT_MAX_RECENT_COMMANDS = 1_400_000;
-/** About 90 MB of latest-version dictionary with stream ids of a dozen characters. */
-const DEFAULT_MAX_RECENT_STREAMS = 1_000_000;
 
 /** Encoded appends waiting for their write and flush (sync durability): a bound on the memory a
  * burst of appends that nobody awaits can take, far above what a flush's time lets accumulate
@@ -52,6 +49,10 @@ function positiveInt(name: string, value: unknown, fallback: number, max = Numbe
     throw new InvalidArgumentError(`${name} must be a positive integer up to ${max}, got ${describeValue(value)}`);
   }
   return value;
+}
+
+function optionalPositiveInt(name: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : positiveInt(name, value, 0);
 }
 
 function nonNegativeInt(name: string, value: unknown, fallback: number, max: number): number {
@@ -83,6 +84,7 @@ const STORE_OPTION_KEYS: ReadonlySet<string> = new Set(
     retentionMs: true,
     maxRecentStreams: true,
     maxRecentCommands: true,
+    memoryBudget: true,
     limits: true,
     readOnly: true,
     followIntervalMs: true,
@@ -118,6 +120,11 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
   if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
     throw new InvalidArgumentError(`readOnly must be a boolean, got ${describeValue(o.readOnly)}`);
   }
+  const memory = planMemory(o.memoryBudget, {
+    latestVersions: optionalPositiveInt('maxRecentStreams', o.maxRecentStreams),
+    recentCommands: optionalPositiveInt('maxRecentCommands', o.maxRecentCommands),
+    memtables: optionalPositiveInt('indexMemtableEntries', o.indexMemtableEntries),
+  });
   const resolved: ResolvedOptions = {
     engine,
     chunkSize,
@@ -126,8 +133,9 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     flushPollMicros: nonNegativeInt('flushPollMicros', o.flushPollMicros, 1000, 1_000_000),
     commandLookup: oneOf('commandLookup', o.commandLookup, ['memory', 'disk'] as const, 'disk'),
     retentionMs: positiveInt('retentionMs', o.retentionMs, 7 * 24 * 3600 * 1000),
-    maxRecentStreams: positiveInt('maxRecentStreams', o.maxRecentStreams, DEFAULT_MAX_RECENT_STREAMS),
-    maxRecentCommands: positiveInt('maxRecentCommands', o.maxRecentCommands, DEFAULT_MAX_RECENT_COMMANDS),
+    maxRecentStreams: memory.parts.latestVersions.limit,
+    maxRecentCommands: memory.parts.recentCommands.limit,
+    memoryBudget: memory,
     limits: {
       maxStreamIdBytes: positiveInt('limits.maxStreamIdBytes', l.maxStreamIdBytes, 1024, 65535),
       maxEventTypeBytes: positiveInt('limits.maxEventTypeBytes', l.maxEventTypeBytes, 256, 65535),
@@ -138,7 +146,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     },
     readOnly: o.readOnly ?? false,
     followIntervalMs: nonNegativeInt('followIntervalMs', o.followIntervalMs, 50, 60_000),
-    indexMemtableEntries: positiveInt('indexMemtableEntries', o.indexMemtableEntries, 1_000_000),
+    indexMemtableEntries: memory.parts.memtables.limit,
     maxIndexSegments: positiveInt('maxIndexSegments', o.maxIndexSegments, 16),
     chunkSizeGiven: o.chunkSize !== undefined,
   };

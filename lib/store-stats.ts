@@ -4,6 +4,7 @@ import type { DamagedRecords } from './damaged-records.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import type { StoreIndex } from './index/store-index.js';
 import type { LogWriter } from './log-writer.js';
+import { memoryStats } from './memory-budget.js';
 import type { ResolvedOptions } from './options.js';
 import { diskUsage, filesOnDisk } from './store-dir.js';
 import type { StoreStats } from './types.js';
@@ -16,10 +17,13 @@ export interface StatsSources {
   options: ResolvedOptions;
   recovery: OpenReport;
   damaged: DamagedRecords;
+  /** Stream metadata entries cached now (stream-metadata.ts). */
+  metadataCached: number;
 }
 
 export function storeStats(s: StatsSources): StoreStats {
   const counts = s.index.counts();
+  const index = s.index.stats();
   return {
     engine: s.engine.name,
     eventCount: counts.events,
@@ -41,6 +45,12 @@ export function storeStats(s: StatsSources): StoreStats {
       tornReason: s.recovery.tornReason,
       ...s.damaged.list(),
     },
-    index: s.index.stats(),
+    index,
+    memory: memoryStats(s.options.memoryBudget, {
+      latestVersions: index.latestVersionEntries,
+      recentCommands: index.recentCommandEntries,
+      memtables: index.memtableEntries,
+      metadataCache: s.metadataCached,
+    }),
   };
 }

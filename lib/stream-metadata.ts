@@ -22,8 +22,6 @@ import type { ListStreamsOptions, RecordedEvent, StreamInfo } from './types.js';
 
 export const META_STREAM_PREFIX = '$$meta-';
 export const METADATA_TYPE = '$metadata';
-/** Streams whose metadata is kept in memory at once; more are read again when used. */
-const MAX_CACHED = 100_000;
 
 export interface StreamMetadata {
   /** Only the newest `maxCount` events are visible. */
@@ -70,6 +68,9 @@ export interface MetadataDeps {
   listStreams(o: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }>;
   /** The stream's latest version (the index's, written or not). */
   latestVersion(streamId: string): number;
+  /** Streams whose metadata is kept in memory at once (from the memory budget); more are read
+   * again when used. */
+  maxCached: number;
 }
 
 export class StreamMetadataRegistry {
@@ -99,14 +100,20 @@ export class StreamMetadataRegistry {
     const cached = this.cache.get(streamId);
     if (cached !== undefined) return cached ?? undefined;
     const meta = this.read(streamId);
-    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    if (this.cache.size >= this.d.maxCached) this.cache.clear();
     this.cache.set(streamId, meta ?? null);
     return meta;
+  }
+
+  /** Entries cached now (stats().memory). */
+  get cachedCount(): number {
+    return this.cache.size;
   }
 
   /** Records metadata just written (the append is durable). */
   record(streamId: string, meta: StoredMetadata): void {
     this.keys.add(keyNumber(keyOf(streamId)));
+    if (this.cache.size >= this.d.maxCached) this.cache.clear();
     this.cache.set(streamId, meta);
   }
 

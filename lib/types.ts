@@ -55,11 +55,15 @@ export interface StoreOptions {
   flushPollMicros?: number;
   commandLookup?: 'memory' | 'disk';
   retentionMs?: number;
+  /** Bytes the store holds in memory at most: its dictionaries, memtables and caches, split among
+   * them by the rule of docs/api.md ("Memory budget"); stats().memory shows the split. An integer
+   * from 4 MiB to 1 TiB [64 MiB]. */
+  memoryBudget?: number;
   /** Streams the in-memory latest-version dictionary holds at most; a new stream that finds it full
-   * drops the least recently used tenth [1 000 000]. */
+   * drops the least recently used tenth [from memoryBudget; at most 1 000 000]. */
   maxRecentStreams?: number;
   /** Command ids the in-memory recent-command dictionary holds at most; past it the oldest go
-   * first [1 400 000]. */
+   * first [from memoryBudget; at most 1 400 000]. */
   maxRecentCommands?: number;
   limits?: StoreLimits;
   readOnly?: boolean;
@@ -67,7 +71,8 @@ export interface StoreOptions {
    * writer made durable since, and its reads and subscriptions see it [50; 0: the store stays as
    * it was at open]. */
   followIntervalMs?: number;
-  /** Index entries held in memory before they are built into a segment file [1 000 000]. */
+  /** Index entries held in memory before they are built into a segment file [from memoryBudget;
+   * at most 1 000 000]. */
   indexMemtableEntries?: number;
   /** Segments of each kind (stream, command) kept before the oldest are merged [16]. */
   maxIndexSegments?: number;
@@ -173,6 +178,33 @@ export interface StoreStats {
   chunks: ChunkUsage[];
   recovery: RecoveryInfo;
   index: IndexStats;
+  memory: MemoryStats;
+}
+
+/** One part of the memory budget: its entries now, the most it holds, and bytes estimated from
+ * per-entry figures (lib/memory-budget.ts). */
+export interface MemoryPartStats {
+  entries: number;
+  /** The most entries it holds (memtables: per memtable). */
+  limit: number;
+  /** Estimated bytes held now. */
+  bytes: number;
+  /** Bytes of the budget it may take, and that as a share of the budget (0 to 1). */
+  budgetBytes: number;
+  share: number;
+}
+
+/** How the memory budget is split and used (StoreOptions.memoryBudget). */
+export interface MemoryStats {
+  budget: number;
+  /** Estimated bytes held now, every part together. */
+  bytes: number;
+  parts: {
+    latestVersions: MemoryPartStats;
+    recentCommands: MemoryPartStats;
+    memtables: MemoryPartStats;
+    metadataCache: MemoryPartStats;
+  };
 }
 
 export interface ChunkUsage {
@@ -196,4 +228,7 @@ export interface IndexStats {
   segmentBuilds: number;
   /** Segment merges since open. */
   segmentMerges: number;
+  /** Bytes of index segments copied into memory once used (Bloom filters; the JS engine's internal
+   * pages too): outside memoryBudget, growing with the index. */
+  segmentHeapBytes: number;
 }

@@ -59,7 +59,9 @@ describe.each(ENGINES)('bounded memory under overload (%s engine)', (engine) => 
       last = s.append('s', [{ type: 'x', data: { i } }]).then(() => acked++);
       await Promise.race([last, new Promise((r) => setTimeout(r, 50))]);
     }
-    expect(acked).toBeGreaterThanOrEqual(40);
+    // Two entries an append, ten appends a memtable: the active memtable and MAX_FROZEN_MEMTABLES
+    // (2) waiting for their build take about 30 appends before the rest wait.
+    expect(acked).toBeGreaterThanOrEqual(20);
     expect(acked).toBeLessThan(100); // the rest wait
     fs.rmSync(indexDir);
     fs.mkdirSync(indexDir);

@@ -43,7 +43,9 @@ class AnnalsContender implements Contender {
   private store!: EventStore;
   constructor(private readonly engine: 'native' | 'js') {}
   async open(dir: string) {
-    this.store = await EventStore.open(dir, { engine: this.engine });
+    // ANNALS_BENCH_MEMORY_BUDGET (bytes): the budget's effect on the workload (docs/benchmarks.md).
+    const budget = process.env.ANNALS_BENCH_MEMORY_BUDGET;
+    this.store = await EventStore.open(dir, { engine: this.engine, ...(budget ? { memoryBudget: Number(budget) } : {}) });
   }
   async appendBatch(events: BenchEvent[]) {
     if (events.length === 1) {

@@ -44,5 +44,6 @@ export function indexStats(
     memtableEntries: memtables.reduce((a, m) => a + m.entries, 0),
     frozenMemtables: frozen,
     ...dictionaries,
+    segmentHeapBytes: all.reduce((n, s) => n + (s.reader?.heapBytes() ?? 0), 0),
   };
 }

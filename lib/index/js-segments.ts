@@ -84,6 +84,10 @@ class JsSegmentReader implements SegmentReader {
     return p;
   }
 
+  heapBytes(): number {
+    return (this.bloom?.length ?? 0) + this.internal.size * SEGMENT_PAGE_SIZE;
+  }
+
   mayContain(hi: number, lo: number): boolean {
     if (!this.bloom) {
       const bits = readExactly(this.fd, this.header.bloomBytes, this.header.bloomPage * SEGMENT_PAGE_SIZE);

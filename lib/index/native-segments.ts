@@ -31,6 +31,9 @@ class NativeSegmentReader implements SegmentReader {
     this.bloom ??= wrap(() => this.handle.bloomBits());
     return bloomMayContain(this.bloom, hi, lo);
   }
+  heapBytes(): number {
+    return this.bloom?.length ?? 0;
+  }
   findLast(hi: number, lo: number): [number, number] | undefined {
     block[0] = hi;
     block[1] = lo;

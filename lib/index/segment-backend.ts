@@ -15,6 +15,9 @@ export interface SegmentReader {
   findLast(hi: number, lo: number): [number, number] | undefined;
   /** Flat [seq, position, seq, position, …] for this key with fromSeq <= seq <= toSeq. */
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array;
+  /** Bytes of this segment copied into memory once read (its Bloom filter; the JS engine's
+   * internal pages too): outside the memory budget, in proportion to the segment (stats()). */
+  heapBytes(): number;
   close(): void;
 }
 
