@@ -11,8 +11,8 @@ const ENGINE = ENGINES[0] as EngineName;
 const CLI = path.join(import.meta.dirname, '..', 'lib', 'cli', 'main.ts');
 
 /** `annals serve <dir>` in its own process, on a free port; stop() ends it with SIGTERM. */
-async function annalsServe(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', dir, '--port', '0', '--engine', ENGINE], {
+async function annalsServe(dir: string, flags: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', dir, '--port', '0', '--engine', ENGINE, ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -134,6 +134,28 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
       await app.close();
     }
   });
+  // `annals serve --read-only` beside a running writer: the page follows what the writer appends.
+  it('serve --read-only beside a writer shows its new streams and events live', async () => {
+    const dir = tempDir();
+    const writer = await openStore(dir, ENGINE);
+    await writer.append('live-1', [{ type: 'Started', data: { n: 1 } }]);
+    const server = await annalsServe(dir, ['--read-only']);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/#/stream/live-1`);
+      await page.locator('#stream-version', { hasText: 'version 1' }).waitFor();
+      await writer.append('live-1', [{ type: 'Progressed', data: { n: 2 } }]);
+      await page.locator('table.events tbody tr', { hasText: 'Progressed' }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('#stream-version').textContent()).toBe('version 2');
+      await writer.append('live-2', [{ type: 'Started', data: { n: 3 } }]);
+      await page.goto(`${server.url}/#/`);
+      await page.locator('#streams a', { hasText: 'live-2' }).waitFor({ timeout: 10_000 });
+    } finally {
+      await page.close();
+      await server.stop();
+    }
+  });
+
   // The store is filled and closed first, then `annals serve` opens it: nothing was written "since open".
   it('over a store filled before serve: pages every stream, all of a 10,000-event stream, categories, types, the log, consumers and stats', async () => {
     const dir = tempDir();
