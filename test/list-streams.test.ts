@@ -1,37 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EventStore, StreamInfo } from '../lib/index.js';
-import { collect, ENGINES, openStore, tempDir } from './helpers.js';
+import { listAll, listing } from '../lib/conformance/read-models.js';
+import { ENGINES, openStore, tempDir } from './helpers.js';
 
 const SMALL = { indexMemtableEntries: 200, maxIndexSegments: 3 };
-
-const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-async function listAll(s: EventStore, o: { prefix?: string; limit?: number } = {}): Promise<StreamInfo[]> {
-  const out: StreamInfo[] = [];
-  let after: string | undefined;
-  for (let pages = 0; pages < 10_000; pages++) {
-    const page = await s.listStreams({ ...o, after });
-    expect(page.streams.length).toBeLessThanOrEqual(o.limit ?? 100);
-    out.push(...page.streams);
-    if (!page.next) return out;
-    expect(page.next).toBe(page.streams[page.streams.length - 1]?.streamId);
-    after = page.next;
-  }
-  throw new Error('too many pages');
-}
-
-/** What a listing must say, from the global log. */
-async function expected(s: EventStore): Promise<StreamInfo[]> {
-  const m = new Map<string, StreamInfo>();
-  for (const e of await collect(s.readAll())) {
-    const info = m.get(e.streamId);
-    if (!info) m.set(e.streamId, { streamId: e.streamId, version: e.version, firstPosition: e.position, lastPosition: e.position });
-    else Object.assign(info, { version: e.version, lastPosition: e.position });
-  }
-  return [...m.values()].sort((a, b) => byUtf8(a.streamId, b.streamId));
-}
 
 const IDS = ['a', 'b-1', 'é', '\u{1F600}x', '\uE000y', 'z', 'a-b', 'A'];
 
@@ -40,7 +13,7 @@ describe.each(ENGINES)('listStreams (%s engine)', (engine) => {
     const dir = tempDir();
     let s = await openStore(dir, engine, SMALL);
     for (let i = 0; i < 1500; i++) await s.append(`${IDS[i % IDS.length]}-${(i * 7) % 211}`, [{ type: 't', data: { i } }]);
-    const want = await expected(s);
+    const want = await listing(s);
     for (const limit of [1, 7, 100, 1000]) expect(await listAll(s, { limit })).toEqual(want);
     expect(fs.readdirSync(path.join(dir, 'index')).some((f) => f.endsWith('.dir'))).toBe(true);
     const prefixed = await listAll(s, { prefix: 'b-1-', limit: 5 });
@@ -55,7 +28,7 @@ describe.each(ENGINES)('listStreams (%s engine)', (engine) => {
     const dir = tempDir();
     const s = await openStore(dir, engine, SMALL);
     for (let i = 0; i < 900; i++) await s.append(`x-${i % 300}`, [{ type: 't', data: {} }]);
-    const want = await expected(s);
+    const want = await listing(s);
     await s.close();
     for (const f of fs.readdirSync(path.join(dir, 'index'))) if (f.endsWith('.dir')) fs.rmSync(path.join(dir, 'index', f));
     const t = await openStore(dir, engine, SMALL);

@@ -14,15 +14,17 @@ async function fill(s: AnnalsStore, from: number, count: number): Promise<void> 
   }
 }
 
-const ids = (events: RecordedEvent[]) => events.map((e) => (e.data as { i: number }).i);
+export const ids = (events: RecordedEvent[]) => events.map((e) => (e.data as { i: number }).i);
 
-async function expected(s: AnnalsStore, keep: (e: RecordedEvent) => boolean): Promise<number[]> {
+/** The events of the global log that `keep` takes, as their data.i. */
+export async function expected(s: AnnalsStore, keep: (e: RecordedEvent) => boolean): Promise<number[]> {
   return ids((await collect(s.readAll())).filter(keep));
 }
 
 const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-async function listAll(s: AnnalsStore, o: { prefix?: string; limit?: number } = {}): Promise<StreamInfo[]> {
+/** Every page of a listing, checked page by page. */
+export async function listAll(s: AnnalsStore, o: { prefix?: string; limit?: number } = {}): Promise<StreamInfo[]> {
   const out: StreamInfo[] = [];
   let after: string | undefined;
   for (let pages = 0; pages < 10_000; pages++) {
@@ -37,7 +39,7 @@ async function listAll(s: AnnalsStore, o: { prefix?: string; limit?: number } = 
 }
 
 /** What a listing must say, from the global log. */
-async function listing(s: AnnalsStore): Promise<StreamInfo[]> {
+export async function listing(s: AnnalsStore): Promise<StreamInfo[]> {
   const m = new Map<string, StreamInfo>();
   for (const e of await collect(s.readAll())) {
     const info = m.get(e.streamId);
@@ -49,32 +51,35 @@ async function listing(s: AnnalsStore): Promise<StreamInfo[]> {
 
 const IDS = ['a', 'b-1', 'é', '\u{1F600}x', '\uE000y', 'z', 'a-b', 'A', 'a%', 'a_'];
 
+/** Category and type reads over what `fill` wrote: order, both directions, paging by position. */
+export async function checkViewReads(s: AnnalsStore): Promise<void> {
+  const orders = await expected(s, (e) => e.streamId.startsWith('order-'));
+  expect(ids(await collect(s.readCategory('order')))).toEqual(orders);
+  expect(ids(await collect(s.readCategory('order', { direction: 'backward' })))).toEqual([...orders].reverse());
+  const bs = await expected(s, (e) => e.type === 'B');
+  expect(ids(await collect(s.readByType('B')))).toEqual(bs);
+  const pages: number[] = [];
+  let after: number | undefined;
+  for (;;) {
+    const page = await collect(s.readByType('B', { after, limit: 7 }));
+    if (page.length === 0) break;
+    pages.push(...ids(page));
+    after = page[page.length - 1]?.position;
+  }
+  expect(pages).toEqual(bs);
+  const back = await collect(s.readCategory('cart', { direction: 'backward', limit: 5 }));
+  const older = await collect(s.readCategory('cart', { direction: 'backward', after: back[4]?.position, limit: 5 }));
+  const carts = await expected(s, (e) => e.streamId.startsWith('cart-'));
+  expect([...ids(back), ...ids(older)]).toEqual(carts.reverse().slice(0, 10));
+  expect(await collect(s.readCategory('nocategory0'))).toEqual([]);
+  expect(await collect(s.readByType('Z'))).toEqual([]);
+}
+
 export function readModelTests(h: Harness): void {
   it('reads a category and a type in global order, forward and backward, paged by position, and after a reopen', async () => {
     let s = await h.create();
     await fill(s, 0, 240);
-    const check = async () => {
-      const orders = await expected(s, (e) => e.streamId.startsWith('order-'));
-      expect(ids(await collect(s.readCategory('order')))).toEqual(orders);
-      expect(ids(await collect(s.readCategory('order', { direction: 'backward' })))).toEqual([...orders].reverse());
-      const bs = await expected(s, (e) => e.type === 'B');
-      expect(ids(await collect(s.readByType('B')))).toEqual(bs);
-      const pages: number[] = [];
-      let after: number | undefined;
-      for (;;) {
-        const page = await collect(s.readByType('B', { after, limit: 7 }));
-        if (page.length === 0) break;
-        pages.push(...ids(page));
-        after = page[page.length - 1]?.position;
-      }
-      expect(pages).toEqual(bs);
-      const back = await collect(s.readCategory('cart', { direction: 'backward', limit: 5 }));
-      const older = await collect(s.readCategory('cart', { direction: 'backward', after: back[4]?.position, limit: 5 }));
-      const carts = await expected(s, (e) => e.streamId.startsWith('cart-'));
-      expect([...ids(back), ...ids(older)]).toEqual(carts.reverse().slice(0, 10));
-      expect(await collect(s.readCategory('nocategory0'))).toEqual([]);
-      expect(await collect(s.readByType('Z'))).toEqual([]);
-    };
+    const check = () => checkViewReads(s);
     await check();
     s = await h.reopen(s);
     await check();
