@@ -51,6 +51,9 @@ export interface AppendResult {
   /** Global position of the last event written. */
   position: number;
   commandId?: string;
+  /** Only in DuplicateCommandError.original: the command's events were erased by a scavenge (its
+   * stream id is then '' and its versions 0; its position is where one of its events was). */
+  erased?: true;
 }
 
 export class DuplicateCommandError extends AnnalsError {

@@ -32,6 +32,7 @@ import { LogWriter } from './log-writer.js';
 import { openIndex, openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { ReadModels } from './read-models.js';
+import { checkScavengeOptions, type ScavengeOptions, type ScavengeReport, type Scavenger, storeScavenger } from './scavenge.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import type { AnnalsStore } from './store-api.js';
 import { StoreReader } from './store-reader.js';
@@ -84,6 +85,7 @@ export class EventStore implements AnnalsStore {
   private readonly metadata: StreamMetadataRegistry;
   private readonly lifecycle: StreamLifecycle;
   private readonly streamReads: StreamReads;
+  private readonly scavenger: Scavenger;
 
   private constructor(
     readonly directory: string,
@@ -115,6 +117,7 @@ export class EventStore implements AnnalsStore {
     });
     this.reader.visibleByMetadata = (e) => this.metadata.empty || this.metadata.visible(e, Date.now());
     this.streamReads = new StreamReads(this.reader, this.metadata, options.limits);
+    this.scavenger = storeScavenger(engine, this.index, this.metadata);
     this.lifecycle = new StreamLifecycle({
       limits: options.limits,
       registry: this.metadata,
@@ -385,7 +388,17 @@ export class EventStore implements AnnalsStore {
   async stats(): Promise<StoreStats> {
     this.checkOpen();
     const { directory, engine, index, writer, options, recovery, damaged } = this;
-    return storeStats({ directory, engine, index, writer, options, recovery, damaged });
+    return {
+      ...storeStats({ directory, engine, index, writer, options, recovery, damaged }),
+      reclaimableBytes: await this.scavenger.reclaimableBytes(),
+    };
+  }
+
+  /** Rewrites sealed chunks without the events reads no longer return (lib/scavenge.ts); positions
+   * never change. A call while one runs joins it. */
+  async scavenge(options: ScavengeOptions = {}): Promise<ScavengeReport> {
+    this.checkWritable();
+    return this.scavenger.scavenge(checkScavengeOptions(options));
   }
 
   /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */
@@ -394,6 +407,7 @@ export class EventStore implements AnnalsStore {
     this.closed = true;
     this.signal.notify();
     try {
+      await this.scavenger.stop();
       if (!this.options.readOnly)
         await this.consumers.close().catch((err: Error) => warn(`consumer checkpoints not saved: ${err.message}`, 'ANNALS_CONSUMER'));
       await this.index.close();

@@ -4,6 +4,7 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
+import { withoutRemoved } from './engine/scavenged-log.js';
 import { CorruptionError } from './errors.js';
 import { JsonBatch } from './format/json-batch.js';
 import { u32 } from './format/le-bytes.js';
@@ -30,7 +31,9 @@ export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPos
 /** Decoding is synchronous and never re-entered: one batch serves every read. */
 const json = new JsonBatch();
 
-export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] {
+export function readAt(engine: LogEngine, all: number[]): RecordedEvent[] {
+  // Index entries may still name events a scavenge removed: they read as no event.
+  const positions = withoutRemoved(engine, all);
   if (positions.length === 0) return [];
   const bytes = engine.readFrames(positions);
   const identity = engine.identity();

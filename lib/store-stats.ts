@@ -18,7 +18,7 @@ export interface StatsSources {
   damaged: DamagedRecords;
 }
 
-export function storeStats(s: StatsSources): StoreStats {
+export function storeStats(s: StatsSources): Omit<StoreStats, 'reclaimableBytes'> {
   const counts = s.index.counts();
   return {
     engine: s.engine.name,

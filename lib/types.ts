@@ -165,6 +165,9 @@ export interface StoreStats {
   writes: number;
   recovery: RecoveryInfo;
   index: IndexStats;
+  /** Estimated bytes of sealed chunks' records no read returns any more: what scavenge() would
+   * reclaim now (0 for a store without stream rules). */
+  reclaimableBytes: number;
 }
 
 export interface IndexStats {

@@ -141,6 +141,29 @@ export class IndexJobs {
     });
   }
 
+  /**
+   * Rebuilds from the log every directory file overlapping the log ranges (a scavenge removed
+   * events there: an erased stream's id must leave the files). The slots are chosen when the job
+   * runs, after any merge queued before it, so a merge cannot carry the old entries on.
+   */
+  rebuildDirectoriesOver(ranges: readonly (readonly [number, number])[]): Promise<void> {
+    if (!this.o.writable || ranges.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.enqueue(async () => {
+        try {
+          const slots = this.o.directory.chain.filter((s) => ranges.some(([from, to]) => s.from < to && s.to > from));
+          for (const slot of slots) {
+            if (!this.o.directory.chain.includes(slot)) continue;
+            await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
+          }
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
   private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
     const { catalog } = this.o;
     const chain = catalog.of(kind);

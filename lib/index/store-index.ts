@@ -345,8 +345,23 @@ export class StoreIndex {
   }
 
   /** Index fields of the records at `positions`. */
-  fieldsAt(positions: number[]): IndexFields[] {
+  fieldsAt(positions: number[]): (IndexFields | undefined)[] {
     return this.segments.fieldsAt(positions);
+  }
+
+  /** Builds the memtable into segments and directory files now and waits for every build: a
+   * scavenge rewrites only what the index files cover. */
+  async buildMemtableNow(): Promise<void> {
+    if (this.o.writable && this.active.entries > 0) {
+      this.freeze();
+      this.jobs.buildFrozen();
+    }
+    await this.jobs.idle();
+  }
+
+  /** Rebuilds the directory files over log ranges a scavenge rewrote (index-jobs.ts). */
+  rebuildDirectoriesOver(ranges: readonly (readonly [number, number])[]): Promise<void> {
+    return this.jobs.rebuildDirectoriesOver(ranges);
   }
 
   /** Waits for the background work queued so far. */

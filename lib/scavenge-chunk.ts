@@ -1,0 +1,198 @@
+/**
+ * Rewrites one sealed chunk without the frames of events no read may return (scavenge.ts decides
+ * which): one pass over the chunk's frames (through the log both engines are read by, so a chunk
+ * scavenged before is read through its map), surviving frames copied byte for byte into a temp file
+ * with their logical offsets in a position map (lib/format/scavenged-chunk.ts).
+ *
+ * The swap, crash-safe at every step: the temp file `NNNNNNNN.chunk.scavenge.tmp` is written whole
+ * and fdatasynced, renamed over the chunk, and the directory synced; the log adopts the new file in
+ * the same synchronous step as the rename. A crash before the rename leaves the old chunk and a temp
+ * file the next writable open removes (both engines remove `*.tmp` in chunks/); after it, the new
+ * file is complete on disk, so whichever directory entry survives names a whole chunk.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { readExactly, writeFully } from './engine/js-chunk-file.js';
+import type { ScavengeAwareLog } from './engine/scavenged-log.js';
+import { CorruptionError } from './errors.js';
+import { crc32c } from './format/crc32c.js';
+import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, chunkFileName } from './format/layout.js';
+import { decodeRetentionFields } from './format/record-codec.js';
+import { chainFrameChecksum } from './format/record-scanner.js';
+import { encodePositionMap, encodeScavengedFooter, POSMAP_ENTRY_SIZE } from './format/scavenged-chunk.js';
+import { fsyncDirectory, replaceFile } from './fs-durable.js';
+import { scanBlocks } from './log-reader.js';
+
+/** Surviving frames gathered before one write; also how much is read and written between two
+ * yields to the event loop, which bounds how long appends and reads wait behind a scavenge. */
+const BATCH_BYTES = 1 << 20;
+
+/** Steps of a chunk's swap, named for the crash tests (scavenge.ts scavengeSteps). */
+export type ScavengeStep = 'examined' | 'written' | 'synced' | 'renamed' | 'dir-synced' | 'adopted';
+
+export interface ChunkScavenge {
+  /** Bytes of frames (and of a previous map) before and after. */
+  before: number;
+  after: number;
+  removed: number;
+  rewritten: boolean;
+  /** A damaged frame was met: the chunk is left as it is. */
+  damaged: boolean;
+}
+
+export interface RewriteDeps {
+  log: ScavengeAwareLog;
+  /** Whether the event stays (read rules at the scavenge's start). */
+  keep(streamId: string, version: number, timestamp: number): boolean;
+  /** Between batches: yields to the event loop; true when the scavenge is to stop. */
+  pace(): Promise<boolean>;
+  step(step: ScavengeStep, chunk: number): void;
+}
+
+class Output {
+  readonly logical: number[] = [];
+  readonly offsets: number[] = [];
+  private pending = Buffer.allocUnsafe(BATCH_BYTES);
+  private used = 0;
+  end = CHUNK_HEADER_SIZE;
+  checksum = 0;
+  constructor(readonly fd: number) {}
+
+  add(bytes: Buffer, off: number, len: number, logical: number): void {
+    if (this.used + len > this.pending.length) this.drain();
+    if (len > this.pending.length) this.pending = Buffer.allocUnsafe(len);
+    bytes.copy(this.pending, this.used, off, off + len);
+    this.checksum = chainFrameChecksum(this.checksum, this.pending, this.used);
+    this.used += len;
+    this.logical.push(logical);
+    this.offsets.push(this.end);
+    this.end += len;
+  }
+
+  drain(): void {
+    if (this.used === 0) return;
+    writeFully(this.fd, this.pending.subarray(0, this.used), this.end - this.used);
+    this.used = 0;
+  }
+}
+
+/** Scavenges chunk `n` (sealed); the log must not be appended into it. */
+export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkScavenge | undefined> {
+  const { log } = d;
+  const chunkSize = log.chunkSize;
+  const file = path.join(log.dir, chunkFileName(n));
+  const tmp = `${file}.scavenge.tmp`;
+  const base = n * chunkSize;
+  const previous = log.scavengedChunk(n);
+  const result: ChunkScavenge = {
+    before: previous ? previous.survivors * POSMAP_ENTRY_SIZE : 0,
+    after: 0,
+    removed: 0,
+    rewritten: false,
+    damaged: false,
+  };
+  const fd = fs.openSync(tmp, 'w+');
+  let renamed = false;
+  try {
+    fs.ftruncateSync(fd, chunkSize);
+    const out = new Output(fd);
+    let sinceYield = 0;
+    for (const { bytes, positions } of scanBlocks(
+      log,
+      base + CHUNK_HEADER_SIZE,
+      () => base + chunkSize,
+      () => {
+        result.damaged = true;
+      },
+    )) {
+      for (let off = 0, i = 0; off < bytes.length; off += bytes.readUInt32LE(off), i++) {
+        const len = bytes.readUInt32LE(off);
+        const position = positions[i] as number;
+        if (keepFrame(d, bytes, off, position)) out.add(bytes, off, len, position - base);
+        else result.removed++;
+      }
+      result.before += bytes.length;
+      sinceYield += bytes.length;
+      if (sinceYield >= BATCH_BYTES) {
+        sinceYield = 0;
+        out.drain();
+        if (await d.pace()) return undefined;
+      }
+    }
+    d.step('examined', n);
+    if (result.removed === 0 || result.damaged) {
+      result.after = result.before;
+      return result;
+    }
+    out.drain();
+    const map = encodePositionMap(out.logical, out.offsets, out.logical.length);
+    writeFully(fd, map, out.end);
+    writeFully(fd, readHeader(file), 0);
+    const footer = encodeScavengedFooter({
+      survivors: out.logical.length,
+      mapOffset: out.end,
+      logicalEnd: previous ? previous.logicalEnd : logicalEndOf(file, chunkSize),
+      mapChecksum: crcOf(map),
+      dataChecksum: out.checksum,
+      originalRecords: previous ? previous.footer.originalRecords : originalRecordsOf(file, chunkSize),
+    });
+    writeFully(fd, footer, chunkSize - CHUNK_FOOTER_SIZE);
+    d.step('written', n);
+    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    d.step('synced', n);
+    if (await d.pace()) return undefined;
+    // Rename and adoption in one synchronous step: no read runs between them.
+    replaceFile(tmp, file);
+    renamed = true;
+    d.step('renamed', n);
+    fsyncDirectory(log.dir);
+    d.step('dir-synced', n);
+    log.adopt(n);
+    d.step('adopted', n);
+    result.after = out.end - CHUNK_HEADER_SIZE + map.length;
+    result.rewritten = true;
+    return result;
+  } finally {
+    fs.closeSync(fd);
+    if (!renamed) fs.rmSync(tmp, { force: true });
+  }
+}
+
+function keepFrame(d: RewriteDeps, bytes: Buffer, off: number, position: number): boolean {
+  try {
+    const f = decodeRetentionFields(bytes, off, position);
+    return d.keep(f.streamId, f.version, f.timestamp);
+  } catch (err) {
+    // A record whose body does not decode is kept as it is (it is refused when read).
+    if (err instanceof CorruptionError) return true;
+    throw err;
+  }
+}
+
+function crcOf(b: Buffer): number {
+  return crc32c(b, 0, 0, b.length);
+}
+
+function readAt(file: string, length: number, offset: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = readExactly(fd, length, offset);
+    if (!b) throw new CorruptionError(`chunk ${file}: too short`);
+    return b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readHeader(file: string): Buffer {
+  return readAt(file, CHUNK_HEADER_SIZE, 0);
+}
+
+/** The data end of an ordinary sealed chunk (its footer's). */
+function logicalEndOf(file: string, chunkSize: number): number {
+  return readAt(file, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE).readUIntLE(16, 6);
+}
+
+function originalRecordsOf(file: string, chunkSize: number): number {
+  return readAt(file, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE).readUInt32LE(12);
+}
