@@ -19,7 +19,7 @@ import { crc32c } from './format/crc32c.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, chunkFileName } from './format/layout.js';
 import { decodeRetentionFields } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
-import { encodePositionMap, encodeScavengedFooter, POSMAP_ENTRY_SIZE } from './format/scavenged-chunk.js';
+import { encodePositionMap, encodeScavengedFooter, POSMAP_ENTRY_SIZE, runsOf } from './format/scavenged-chunk.js';
 import { fsyncDirectory, replaceFile } from './fs-durable.js';
 import { scanBlocks } from './log-reader.js';
 
@@ -85,7 +85,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
   const base = n * chunkSize;
   const previous = log.scavengedChunk(n);
   const result: ChunkScavenge = {
-    before: previous ? previous.survivors * POSMAP_ENTRY_SIZE : 0,
+    before: previous ? previous.footer.runs * POSMAP_ENTRY_SIZE : 0,
     after: 0,
     removed: 0,
     rewritten: false,
@@ -125,11 +125,12 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
       return result;
     }
     out.drain();
-    const map = encodePositionMap(out.logical, out.offsets, out.logical.length);
+    const runs = runsOf(out.logical, out.offsets);
+    const map = encodePositionMap(runs.logical, runs.offsets, runs.logical.length);
     writeFully(fd, map, out.end);
     writeFully(fd, readHeader(file), 0);
     const footer = encodeScavengedFooter({
-      survivors: out.logical.length,
+      runs: runs.logical.length,
       mapOffset: out.end,
       logicalEnd: previous ? previous.logicalEnd : logicalEndOf(file, chunkSize),
       mapChecksum: crcOf(map),

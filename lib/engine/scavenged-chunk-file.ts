@@ -1,20 +1,26 @@
 /**
- * Reads one scavenged chunk (lib/format/scavenged-chunk.ts) by logical offset: the position map is
- * held in memory (8 bytes per surviving event), frames are read with pread from a descriptor held
- * open for the chunk's life in this process, so a later rewrite of the file (a second scavenge)
- * never changes what an open reader sees until it adopts the new file.
+ * Reads one scavenged chunk (lib/format/scavenged-chunk.ts) by logical offset. Its run map is read
+ * at open; the first read expands it into a per-frame map (8 bytes per surviving event in memory)
+ * by one sequential pass over the frames' lengths, checked against the footer's chained checksum.
+ * Frames are read with pread from a descriptor held open for the chunk's life in this process, so a
+ * later rewrite of the file (a second scavenge) never changes what an open reader sees until it
+ * adopts the new file.
  */
 import fs from 'node:fs';
 import { CorruptionError, InvalidArgumentError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, FRAME_HEADER_SIZE } from '../format/layout.js';
-import {
-  decodePositionMap,
-  decodeScavengedFooter,
-  POSMAP_ENTRY_SIZE,
-  type PositionMap,
-  type ScavengedFooter,
-} from '../format/scavenged-chunk.js';
+import { chainFrameChecksum } from '../format/record-scanner.js';
+import { decodeRunMap, decodeScavengedFooter, POSMAP_ENTRY_SIZE, type RunMap, type ScavengedFooter } from '../format/scavenged-chunk.js';
+
+/** Bytes read at once while expanding the run map. */
+const EXPAND_BLOCK = 4 << 20;
+
+interface FrameMap {
+  logical: Uint32Array;
+  offsets: Uint32Array;
+}
+
 import { readExactly } from './js-chunk-file.js';
 
 export class ScavengedChunkFile {
@@ -24,8 +30,44 @@ export class ScavengedChunkFile {
     readonly chunkSize: number,
     private fd: number,
     readonly footer: ScavengedFooter,
-    readonly map: PositionMap,
+    readonly runs: RunMap,
   ) {}
+
+  private frames: FrameMap | undefined;
+
+  /** The per-frame map, expanded from the runs on first use. */
+  get map(): FrameMap {
+    this.frames ??= this.expand();
+    return this.frames;
+  }
+
+  private expand(): FrameMap {
+    const logical: number[] = [];
+    const offsets: number[] = [];
+    let checksum = 0;
+    const { runs, footer } = this;
+    for (let r = 0; r < runs.logical.length; r++) {
+      const start = runs.offsets[r] as number;
+      const end = r + 1 < runs.offsets.length ? (runs.offsets[r + 1] as number) : footer.mapOffset;
+      let buf: Buffer = Buffer.alloc(0);
+      let bufStart = start;
+      for (let o = start; o < end; ) {
+        if (o + FRAME_HEADER_SIZE > bufStart + buf.length) {
+          bufStart = o;
+          buf = this.read(o, Math.min(end - o, EXPAND_BLOCK));
+        }
+        const len = o + FRAME_HEADER_SIZE <= end ? buf.readUInt32LE(o - bufStart) : 0;
+        if (len < FRAME_HEADER_SIZE || o + len > end)
+          throw new CorruptionError(`chunk ${this.file} at offset ${o}: frames do not tile their run`);
+        checksum = chainFrameChecksum(checksum, buf, o - bufStart);
+        logical.push((runs.logical[r] as number) + (o - start));
+        offsets.push(o);
+        o += len;
+      }
+    }
+    if (checksum >>> 0 !== footer.dataChecksum >>> 0) throw new CorruptionError(`chunk ${this.file}: scavenged frames checksum mismatch`);
+    return { logical: Uint32Array.from(logical), offsets: Uint32Array.from(offsets) };
+  }
 
   /** Opens `file` when it is a scavenged chunk; undefined when it is an ordinary one. Throws
    * CorruptionError when its scavenged footer or map is damaged. */
@@ -39,8 +81,8 @@ export class ScavengedChunkFile {
         return undefined;
       }
       if (!footer) throw new CorruptionError(`chunk ${file} at offset ${chunkSize - CHUNK_FOOTER_SIZE}: invalid scavenged footer`);
-      const mapBytes = readExactly(fd, footer.survivors * POSMAP_ENTRY_SIZE, footer.mapOffset) ?? Buffer.alloc(0);
-      const map = decodePositionMap(mapBytes, footer);
+      const mapBytes = readExactly(fd, footer.runs * POSMAP_ENTRY_SIZE, footer.mapOffset) ?? Buffer.alloc(0);
+      const map = decodeRunMap(mapBytes, footer);
       if (typeof map === 'string') throw new CorruptionError(`chunk ${file} at offset ${footer.mapOffset}: ${map}`);
       return new ScavengedChunkFile(file, number, chunkSize, fd, footer, map);
     } catch (err) {
@@ -50,7 +92,7 @@ export class ScavengedChunkFile {
   }
 
   get survivors(): number {
-    return this.footer.survivors;
+    return this.map.logical.length;
   }
 
   /** Index of the first surviving frame at or after logical offset `offset` (survivors when none). */
@@ -132,7 +174,7 @@ export class ScavengedChunkFile {
 
   /** Bytes the chunk's data takes now: its frames and map. */
   get storedBytes(): number {
-    return this.footer.mapOffset - CHUNK_HEADER_SIZE + this.footer.survivors * POSMAP_ENTRY_SIZE;
+    return this.footer.mapOffset - CHUNK_HEADER_SIZE + this.footer.runs * POSMAP_ENTRY_SIZE;
   }
 
   close(): void {
