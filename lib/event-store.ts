@@ -117,7 +117,7 @@ export class EventStore implements AnnalsStore {
     });
     this.reader.visibleByMetadata = (e) => this.metadata.empty || this.metadata.visible(e, Date.now());
     this.streamReads = new StreamReads(this.reader, this.metadata, options.limits);
-    this.scavenger = storeScavenger(engine, this.index, this.metadata);
+    this.scavenger = storeScavenger(engine, this.index, this.metadata, !options.readOnly);
     this.lifecycle = new StreamLifecycle({
       limits: options.limits,
       registry: this.metadata,

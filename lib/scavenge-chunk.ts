@@ -47,6 +47,8 @@ export interface RewriteDeps {
   /** Between batches: yields to the event loop; true when the scavenge is to stop. */
   pace(): Promise<boolean>;
   step(step: ScavengeStep, chunk: number): void;
+  /** Before the new file is renamed into place (records the directory rebuild it owes). */
+  beforeSwap(chunk: number): void;
 }
 
 class Output {
@@ -142,6 +144,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
     d.step('synced', n);
     if (await d.pace()) return undefined;
+    d.beforeSwap(n);
     // Rename and adoption in one synchronous step: no read runs between them.
     replaceFile(tmp, file);
     renamed = true;

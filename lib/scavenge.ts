@@ -22,6 +22,7 @@ import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeRetentionFields } from './format/record-codec.js';
 import { scanBlocks } from './log-reader.js';
 import { type ChunkScavenge, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import { clearPending, readPending, writePending } from './scavenge-pending.js';
 import type { StreamMetadataRegistry } from './stream-metadata.js';
 
 export interface ScavengeProgress {
@@ -65,10 +66,11 @@ export interface ScavengerDeps {
   ruleChanges(): number;
   buildIndexNow(): Promise<void>;
   rebuildDirectories(ranges: [number, number][]): Promise<void>;
+  writable: boolean;
 }
 
 /** Test seam of the crash tests: called at each step of each chunk's swap. */
-export const scavengeSteps: { hook?: (step: ScavengeStep, chunk: number) => void } = {};
+export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'directories', chunk: number) => void } = {};
 
 const OPTION_KEYS = new Set(['onProgress', 'signal']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
@@ -90,7 +92,18 @@ export class Scavenger {
   private stopping = false;
   private estimate: { bytes: number; at: number; changes: number; chunks: number } | undefined;
 
-  constructor(private readonly d: ScavengerDeps) {}
+  /** The directory rebuild a scavenge that crashed after a swap still owed (scavenge-pending.ts). */
+  private resumed: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: ScavengerDeps) {
+    const owed = d.writable ? readPending(d.log.dir) : [];
+    if (owed.length > 0) {
+      this.resumed = d
+        .rebuildDirectories(owed)
+        .then(() => clearPending(d.log.dir))
+        .catch(() => {});
+    }
+  }
 
   scavenge(options: ScavengeOptions): Promise<ScavengeReport> {
     this.running ??= this.run(options).finally(() => {
@@ -105,6 +118,7 @@ export class Scavenger {
     try {
       await this.running;
     } catch {}
+    await this.resumed;
   }
 
   private async run(options: ScavengeOptions): Promise<ScavengeReport> {
@@ -121,13 +135,14 @@ export class Scavenger {
       aborted: false,
     };
     const stopped = () => this.stopping || options.signal?.aborted === true;
+    await this.resumed;
     if (this.d.hasRules()) {
       await this.d.buildIndexNow();
       const now = Date.now();
       const sealed = this.d.log.chunkCount() - 1;
       const rewritten: [number, number][] = [];
       for (let n = 0; n < sealed && !stopped(); n++) {
-        const r = await scavengeChunk(this.rewriteDeps(now, stopped), n);
+        const r = await scavengeChunk(this.rewriteDeps(now, stopped, rewritten), n);
         if (!r) break;
         this.tally(report, r);
         if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
@@ -139,15 +154,19 @@ export class Scavenger {
           bytesReclaimed: report.bytesReclaimed,
         });
       }
-      await this.d.rebuildDirectories(rewritten);
-      if (rewritten.length > 0) this.estimate = undefined;
+      if (rewritten.length > 0) {
+        await this.d.rebuildDirectories(rewritten);
+        scavengeSteps.hook?.('directories', -1);
+        clearPending(this.d.log.dir);
+        this.estimate = undefined;
+      }
     }
     report.aborted = stopped();
     report.durationMs = performance.now() - started;
     return report;
   }
 
-  private rewriteDeps(now: number, stopped: () => boolean) {
+  private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][]) {
     return {
       log: this.d.log,
       keep: (streamId: string, version: number, timestamp: number) => this.d.visible(streamId, version, timestamp, now),
@@ -156,6 +175,11 @@ export class Scavenger {
         return stopped();
       },
       step: (step: ScavengeStep, chunk: number) => scavengeSteps.hook?.(step, chunk),
+      beforeSwap: (n: number) => {
+        const size = this.d.log.chunkSize;
+        writePending(this.d.log.dir, [...rewritten, [n * size, (n + 1) * size]]);
+        scavengeSteps.hook?.('pending', n);
+      },
     };
   }
 
@@ -209,6 +233,7 @@ export function storeScavenger(
   engine: LogEngine,
   index: { buildMemtableNow(): Promise<void>; rebuildDirectoriesOver(ranges: [number, number][]): Promise<void> },
   rules: StreamMetadataRegistry,
+  writable: boolean,
 ): Scavenger {
   if (!(engine instanceof ScavengeAwareLog)) throw new InvalidArgumentError('scavenge needs the log opened by the store');
   return new Scavenger({
@@ -218,5 +243,6 @@ export function storeScavenger(
     ruleChanges: () => rules.changes,
     buildIndexNow: () => index.buildMemtableNow(),
     rebuildDirectories: (ranges) => index.rebuildDirectoriesOver(ranges),
+    writable,
   });
 }
