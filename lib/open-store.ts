@@ -37,7 +37,7 @@ export function warn(message: string, code: string): void {
 
 /** The engine, used through the log that reads scavenged chunks for both (scavenged-log.ts). */
 function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
-  return new ScavengeAwareLog(chooseInnerEngine(name, dir, o), dir, o.chunkSize);
+  return new ScavengeAwareLog(chooseInnerEngine(name, dir, o), dir, o.chunkSize, o.readOnly);
 }
 
 function chooseInnerEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {

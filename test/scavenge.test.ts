@@ -106,6 +106,27 @@ describe.each(ENGINES)('scavenge (%s engine)', (engine) => {
     expect(fromStart.map((e) => e.position)).toEqual(all.filter((e) => e.streamId === 'acct-0').map((e) => e.position));
   });
 
+  it('read-only stores open beside the writer keep reading across a scavenge, whether they read before the swap or not', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'ro', 2, 1200);
+    await s.deleteStream('ro-1');
+    await s.flush();
+    const expected = (await collect(s.readAll())).map(keyOf);
+    const early = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    const untouched = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    expect((await collect(early.readAll())).map(keyOf)).toEqual(expected);
+    expect((await s.scavenge()).chunksRewritten).toBeGreaterThan(0);
+    for (const r of [early, untouched]) {
+      expect((await collect(r.readAll())).map(keyOf)).toEqual(expected);
+      expect((await r.readStream('ro-0')).length).toBe(600);
+      expect(await r.readStream('ro-1')).toEqual([]);
+    }
+    const late = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    expect((await collect(late.readAll())).map(keyOf)).toEqual(expected);
+    expect((await collect(late.readAll({ after: Number(expected[1]?.split(':')[1]) }))).length).toBe(expected.length - 2);
+  });
+
   it('appends and reads go on while a scavenge runs; what they wrote is all there after', async () => {
     const dir = tempDir();
     let s = await openStore(dir, engine, OPTIONS);

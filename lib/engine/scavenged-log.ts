@@ -4,6 +4,11 @@
  * goes to the engine. Both engines see a scavenged chunk as a sealed empty one (its footer says so)
  * and never read it themselves, so the two behave identically over it.
  *
+ * A read-only store (which may be open beside a writer that scavenges) reads every chunk sealed at
+ * its open here too (sealed-chunk-file.ts), from descriptors it holds, each file's layout read from
+ * the footer found when it opened it: both engines remap a sealed chunk by its name and would read
+ * a file swapped meanwhile with the layout of the one before.
+ *
  * Invariants: the engine is only asked for positions of chunks that are not scavenged, and its scans
  * are bounded to one such chunk (so it never walks into a scavenged one, whose bytes it may still
  * see as they were before the swap through an old mapping or descriptor). A chunk is adopted
@@ -15,21 +20,33 @@ import { InvalidArgumentError } from '../errors.js';
 import { CHUNK_HEADER_SIZE, chunkFileName } from '../format/layout.js';
 import type { LogEngine, OpenReport } from './log-engine.js';
 import { ScavengedChunkFile } from './scavenged-chunk-file.js';
+import { SealedChunkFile } from './sealed-chunk-file.js';
+
+/** Sealed chunks a read-only store holds open at once (least recently read closed first). */
+const MAX_HELD_CHUNKS = 32;
+
+type ChunkReader = ScavengedChunkFile | SealedChunkFile;
 
 export class ScavengeAwareLog implements LogEngine {
   readonly name;
   private readonly scavenged = new Map<number, ScavengedChunkFile>();
+  /** Read-only: chunks read here, most recently read last. */
+  private readonly held = new Map<number, ChunkReader>();
+  private sealedAtOpen = 0;
 
   constructor(
     readonly inner: LogEngine,
     readonly dir: string,
     readonly chunkSize: number,
+    private readonly readOnly = false,
   ) {
     this.name = inner.name;
   }
 
   open(freshIdentity: number, durableFloor?: number): OpenReport {
     const report = this.inner.open(freshIdentity, durableFloor);
+    this.sealedAtOpen = Math.max(0, report.chunkCount - 1);
+    if (this.readOnly) return report;
     try {
       // The tail is never scavenged: only chunks before it are looked at.
       for (let n = 0; n + 1 < report.chunkCount; n++) this.load(n);
@@ -54,6 +71,28 @@ export class ScavengeAwareLog implements LogEngine {
     return file;
   }
 
+  /** The reader of chunk `n` when it is read here, not by the engine. */
+  private readerOf(n: number): ChunkReader | undefined {
+    const s = this.scavenged.get(n);
+    if (s || !this.readOnly || n >= this.sealedAtOpen) return s;
+    let r = this.held.get(n);
+    if (r) {
+      this.held.delete(n);
+      this.held.set(n, r);
+      return r;
+    }
+    const file = path.join(this.dir, chunkFileName(n));
+    r = ScavengedChunkFile.tryOpen(file, n, this.chunkSize) ?? SealedChunkFile.open(file, n, this.chunkSize);
+    if (!r) return undefined;
+    this.held.set(n, r);
+    for (const [k, v] of this.held) {
+      if (this.held.size <= MAX_HELD_CHUNKS) break;
+      v.close();
+      this.held.delete(k);
+    }
+    return r;
+  }
+
   /** The scavenged chunk `n`, if it is one. */
   scavengedChunk(n: number): ScavengedChunkFile | undefined {
     return this.scavenged.get(n);
@@ -61,26 +100,32 @@ export class ScavengeAwareLog implements LogEngine {
 
   /** Whether any chunk is scavenged (when none, reads pass straight to the engine). */
   get anyScavenged(): boolean {
-    return this.scavenged.size > 0;
+    return this.scavenged.size > 0 || (this.readOnly && this.sealedAtOpen > 0);
+  }
+
+  /** Whether no chunk is read here (every read goes to the engine). */
+  private get allInEngine(): boolean {
+    return this.scavenged.size === 0 && !(this.readOnly && this.sealedAtOpen > 0);
   }
 
   /** Whether `position` lies in a scavenged chunk where no surviving event starts: an event a
    * scavenge removed (index entries may still name it: reads drop them). */
   removedAt(position: number): boolean {
-    if (this.scavenged.size === 0) return false;
-    const c = this.scavenged.get(Math.floor(position / this.chunkSize));
-    return c !== undefined && c.indexOf(position % this.chunkSize) < 0;
+    if (this.allInEngine) return false;
+    const c = this.readerOf(Math.floor(position / this.chunkSize));
+    return c instanceof ScavengedChunkFile && c.indexOf(position % this.chunkSize) < 0;
   }
 
   readFrames(positions: ArrayLike<number>): Buffer {
-    if (this.scavenged.size === 0) return this.inner.readFrames(positions);
+    if (this.allInEngine) return this.inner.readFrames(positions);
     let mixed = false;
-    for (let i = 0; i < positions.length && !mixed; i++) mixed = this.scavenged.has(Math.floor((positions[i] as number) / this.chunkSize));
+    for (let i = 0; i < positions.length && !mixed; i++)
+      mixed = this.readerOf(Math.floor((positions[i] as number) / this.chunkSize)) !== undefined;
     if (!mixed) return this.inner.readFrames(positions);
     const frames: Buffer[] = [];
     for (let i = 0; i < positions.length; i++) {
       const p = positions[i] as number;
-      const c = this.scavenged.get(Math.floor(p / this.chunkSize));
+      const c = this.readerOf(Math.floor(p / this.chunkSize));
       // The engine's buffer is reused by its next call: copied.
       frames.push(c ? c.frameAt(p % this.chunkSize, p) : Buffer.from(this.inner.readFrames([p])));
     }
@@ -93,9 +138,9 @@ export class ScavengeAwareLog implements LogEngine {
     while (position < limit) {
       const n = Math.floor(position / this.chunkSize);
       const chunkEnd = (n + 1) * this.chunkSize;
-      const c = this.scavenged.get(n);
+      const c = this.readerOf(n);
       if (!c) {
-        if (this.scavenged.size === 0) return this.inner.scan(position, limit, maxBytes);
+        if (this.allInEngine) return this.inner.scan(position, limit, maxBytes);
         const block = this.inner.scan(position, Math.min(limit, chunkEnd), maxBytes);
         if (block.bytes.length > 0 || n + 1 >= count) return block;
       } else {
@@ -111,10 +156,15 @@ export class ScavengeAwareLog implements LogEngine {
 
   skipDamaged(position: number): number {
     const n = Math.floor(position / this.chunkSize);
-    const c = this.scavenged.get(n);
+    const c = this.readerOf(n);
     if (!c) return this.inner.skipDamaged(position);
-    const i = c.lowerBound((position % this.chunkSize) + 1);
-    if (i < c.survivors) return n * this.chunkSize + (c.map.logical[i] as number);
+    if (c instanceof SealedChunkFile) {
+      const next = c.nextAfterDamage(position % this.chunkSize);
+      if (next < c.logicalEnd) return n * this.chunkSize + next;
+    } else {
+      const i = c.lowerBound((position % this.chunkSize) + 1);
+      if (i < c.survivors) return n * this.chunkSize + (c.map.logical[i] as number);
+    }
     return n + 1 < this.inner.chunkCount() ? (n + 1) * this.chunkSize + CHUNK_HEADER_SIZE : this.inner.endPosition();
   }
 
@@ -136,6 +186,8 @@ export class ScavengeAwareLog implements LogEngine {
   close(): void {
     for (const c of this.scavenged.values()) c.close();
     this.scavenged.clear();
+    for (const c of this.held.values()) c.close();
+    this.held.clear();
     this.inner.close();
   }
 }
