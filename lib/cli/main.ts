@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `annals` command: serve a store over HTTP with the Stream Browser, and inspect, verify,
- * repair, back up, export, import and copy stores (a directory or a postgres:// URL). Every command has --help; failures exit non-zero
+ * repair, scavenge, back up, export, import and copy stores (a directory or a postgres:// URL). Every command has --help; failures exit non-zero
  * with one line on stderr, `annals: <CODE>: <message>`, the code one of docs/api.md's.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { toAnnalsError } from '../errors.js';
 import { PACKAGE_ROOT } from '../native.js';
 import { copyCommand } from './copy.js';
+import { scavengeCommand } from './scavenge-command.js';
 import { serveCommand } from './serve.js';
 import { storeCommands } from './store-commands.js';
 
@@ -31,6 +32,7 @@ const program = new Command('annals')
 
 serveCommand(program);
 storeCommands(program);
+scavengeCommand(program);
 copyCommand(program);
 
 // The bench suite is part of the source repository, not of the published package: the command

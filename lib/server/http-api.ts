@@ -8,6 +8,7 @@
  *   GET  /api/commands/:id           a command's events, one page  ?after&limit → { commandId, events, next }
  *   GET  /api/all                    the global log, one page  ?after&limit → { events, next }
  *   GET  /api/stats                  stats
+ *   POST /api/scavenge               scavenge the store → ScavengeReport (when it ends)
  *   GET  /api/subscribe              Server-Sent Events  ?after&streamId, or ?from=end for new events only
  *   GET  /                           the Stream Browser (static files from browser/)
  *
@@ -24,7 +25,7 @@ import type { EventStore } from '../event-store.js';
 import { PACKAGE_ROOT } from '../native.js';
 import { requireToken } from './http-auth.js';
 import { frameworkError, installErrorHandlers, pathRedactor, sendError } from './http-errors.js';
-import { appendRoute, readRoutes } from './http-routes.js';
+import { appendRoute, readRoutes, scavengeRoute } from './http-routes.js';
 import { subscribeRoute } from './http-sse.js';
 
 export interface ServerOptions {
@@ -103,6 +104,7 @@ export function createServer(store: EventStore, options: ServerOptions = {}): Fa
   installErrorHandlers(app, redact);
   if (o.token !== undefined) requireToken(app, o.token);
   appendRoute(app, store);
+  scavengeRoute(app, store);
   readRoutes(app, store, o);
   subscribeRoute(app, store, o, redact);
   staticRoutes(app);

@@ -49,6 +49,12 @@ export function appendRoute(app: FastifyInstance, store: EventStore): void {
   });
 }
 
+/** A scavenge (lib/scavenge.ts), answered with its report once it ends; a request while one runs
+ * joins it. A write like an append: with a token, it needs the token. */
+export function scavengeRoute(app: FastifyInstance, store: EventStore): void {
+  app.post('/api/scavenge', async () => store.scavenge());
+}
+
 export function readRoutes(app: FastifyInstance, store: EventStore, o: PageOptions): void {
   const page = (limit: unknown) => new Page(pageLimit(limit, DEFAULT_PAGE, o.maxPageSize), o.maxPageBytes);
 
