@@ -26,6 +26,12 @@ import { scanBlocks } from './log-reader.js';
 /** Surviving frames gathered before one write; also how much is read and written between two
  * yields to the event loop, which bounds how long appends and reads wait behind a scavenge. */
 const BATCH_BYTES = 1 << 20;
+/** Bytes of the temp file written between two fdatasyncs of it (see the scan loop). */
+const SYNC_EVERY_BYTES = 2 << 20;
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+}
 
 /** Steps of a chunk's swap, named for the crash tests (scavenge.ts scavengeSteps). */
 export type ScavengeStep = 'examined' | 'written' | 'synced' | 'renamed' | 'dir-synced' | 'adopted';
@@ -99,6 +105,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     fs.ftruncateSync(fd, chunkSize);
     const out = new Output(fd);
     let sinceYield = 0;
+    let synced = 0;
     for (const { bytes, positions } of scanBlocks(
       log,
       base + CHUNK_HEADER_SIZE,
@@ -118,6 +125,13 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
       if (sinceYield >= BATCH_BYTES) {
         sinceYield = 0;
         out.drain();
+        // Dirty pages of the temp file are written out as they accrue, off the event loop: an
+        // append's fdatasync may otherwise wait behind the whole file's writeback (a journal commit
+        // of ext4's ordered mode writes every dirty allocated block first).
+        if (out.end - synced >= SYNC_EVERY_BYTES) {
+          synced = out.end;
+          await fdatasync(fd);
+        }
         if (await d.pace()) return undefined;
       }
     }
@@ -141,7 +155,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     });
     writeFully(fd, footer, chunkSize - CHUNK_FOOTER_SIZE);
     d.step('written', n);
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    await fdatasync(fd);
     d.step('synced', n);
     if (await d.pace()) return undefined;
     d.beforeSwap(n);
@@ -151,7 +165,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     d.step('renamed', n);
     fsyncDirectory(log.dir);
     d.step('dir-synced', n);
-    log.adopt(n);
+    log.adopt(n, { logical: Uint32Array.from(out.logical), offsets: Uint32Array.from(out.offsets) });
     d.step('adopted', n);
     result.after = out.end - CHUNK_HEADER_SIZE + map.length;
     result.rewritten = true;

@@ -60,6 +60,8 @@ export interface ScavengerDeps {
   log: ScavengeAwareLog;
   /** Whether an event stays, by the rules at `now`. */
   visible(streamId: string, version: number, timestamp: number, now: number): boolean;
+  /** A stream's rules at `now` (undefined: none), looked up once per stream by a scavenge. */
+  retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined;
   /** Whether any stream has rules (none: nothing can be reclaimed). */
   hasRules(): boolean;
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
@@ -75,6 +77,8 @@ export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'director
 const OPTION_KEYS = new Set(['onProgress', 'signal']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
 const ESTIMATE_TTL_MS = 60_000;
+/** Streams whose rules a scavenge keeps at once (cleared when full). */
+const MAX_CACHED_RULES = 100_000;
 
 export function checkScavengeOptions(options: unknown): ScavengeOptions {
   checkObject('options', options);
@@ -167,9 +171,19 @@ export class Scavenger {
   }
 
   private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][]) {
+    // A stream's rules, looked up once per scavenge: every frame of a chunk is judged by them.
+    const rules = new Map<string, { from: number; minTimestamp: number } | null>();
     return {
       log: this.d.log,
-      keep: (streamId: string, version: number, timestamp: number) => this.d.visible(streamId, version, timestamp, now),
+      keep: (streamId: string, version: number, timestamp: number) => {
+        let r = rules.get(streamId);
+        if (r === undefined) {
+          if (rules.size >= MAX_CACHED_RULES) rules.clear();
+          r = this.d.retention(streamId, now) ?? null;
+          rules.set(streamId, r);
+        }
+        return r === null || (version >= r.from && timestamp >= r.minTimestamp);
+      },
       pace: async () => {
         await new Promise((r) => setImmediate(r));
         return stopped();
@@ -239,6 +253,7 @@ export function storeScavenger(
   return new Scavenger({
     log: engine,
     visible: (s, v, t, now) => rules.visibleFields(s, v, t, now),
+    retention: (s, now) => rules.retention(s, now),
     hasRules: () => !rules.empty,
     ruleChanges: () => rules.changes,
     buildIndexNow: () => index.buildMemtableNow(),

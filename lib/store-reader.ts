@@ -197,15 +197,19 @@ export class StoreReader {
     let next = from;
     const identity = this.engine.identity();
     let read = 0;
-    for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
-      // A block's frames are contiguous: the position after the last one examined follows from its end.
+    for (const { bytes, positions, next: blockNext } of scanBlocks(this.engine, from, this.visibleEnd)) {
+      // Where to go on: the first frame not examined, or past the block.
+      let examined: number;
       if (match) {
         const at = { off: 0, i: 0 };
         decodeMatching(bytes, positions, at, identity, match, max, events);
-        next = (positions[0] as number) + at.off;
+        examined = at.i;
       } else {
-        next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+        const before = events.length;
+        decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+        examined = events.length - before;
       }
+      next = examined < positions.length ? (positions[examined] as number) : blockNext;
       read += bytes.length;
       if (events.length >= max || read >= maxBytes) return { events: this.withoutHidden(events), next };
     }

@@ -130,6 +130,15 @@ export class StreamMetadataRegistry {
     return meta.maxAgeMs === undefined || timestamp >= now - meta.maxAgeMs;
   }
 
+  /** What `visibleFields` judges a stream's events by, at `now`: visible from version `from` on and
+   * from timestamp `minTimestamp` on; undefined when the stream has no rules (all visible). */
+  retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined {
+    const meta = this.get(streamId);
+    if (!meta) return undefined;
+    const from = firstVisibleVersion(meta, this.d.latestVersion(streamId));
+    return { from, minTimestamp: meta.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : now - meta.maxAgeMs };
+  }
+
   /** Changes recorded since open: what a cached estimate over the rules depends on. */
   get changes(): number {
     return this.changeCount;

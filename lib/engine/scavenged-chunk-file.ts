@@ -16,7 +16,7 @@ import { decodeRunMap, decodeScavengedFooter, POSMAP_ENTRY_SIZE, type RunMap, ty
 /** Bytes read at once while expanding the run map. */
 const EXPAND_BLOCK = 4 << 20;
 
-interface FrameMap {
+export interface FrameMap {
   logical: Uint32Array;
   offsets: Uint32Array;
 }
@@ -71,7 +71,7 @@ export class ScavengedChunkFile {
 
   /** Opens `file` when it is a scavenged chunk; undefined when it is an ordinary one. Throws
    * CorruptionError when its scavenged footer or map is damaged. */
-  static tryOpen(file: string, number: number, chunkSize: number): ScavengedChunkFile | undefined {
+  static tryOpen(file: string, number: number, chunkSize: number, frames?: FrameMap): ScavengedChunkFile | undefined {
     const fd = fs.openSync(file, 'r');
     try {
       const raw = readExactly(fd, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE);
@@ -84,7 +84,10 @@ export class ScavengedChunkFile {
       const mapBytes = readExactly(fd, footer.runs * POSMAP_ENTRY_SIZE, footer.mapOffset) ?? Buffer.alloc(0);
       const map = decodeRunMap(mapBytes, footer);
       if (typeof map === 'string') throw new CorruptionError(`chunk ${file} at offset ${footer.mapOffset}: ${map}`);
-      return new ScavengedChunkFile(file, number, chunkSize, fd, footer, map);
+      const chunk = new ScavengedChunkFile(file, number, chunkSize, fd, footer, map);
+      // The scavenge that wrote the file knows its frames: no pass over them to expand the map.
+      if (frames && frames.offsets[0] === map.offsets[0]) chunk.frames = frames;
+      return chunk;
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -129,29 +132,29 @@ export class ScavengedChunkFile {
   }
 
   /**
-   * Surviving frames from the first one at or after logical `offset`, as long as they follow each
-   * other logically (no removed frame between them), stay below logical `limit` and about `maxBytes`:
-   * bytes that are contiguous in the global log, so callers derive each one's position from its
-   * offset. `start`: the logical offset of the first (undefined when none is left in the chunk).
+   * Surviving frames from the first one at or after logical `offset`, below logical `limit`, about
+   * `maxBytes` (at least one frame): back to back in this file, so one read, with the logical
+   * offset of each (removed frames may lie between them). Undefined when none is left in the chunk.
    */
-  run(offset: number, limit: number, maxBytes: number): { bytes: Buffer; start: number } | undefined {
+  run(offset: number, limit: number, maxBytes: number): { bytes: Buffer; offsets: number[]; end: number } | undefined {
     const { logical, offsets } = this.map;
     const first = this.lowerBound(offset);
     if (first >= logical.length || (logical[first] as number) >= limit) return undefined;
     let end = first + 1;
     let size = this.frameLength(first);
-    while (end < logical.length && size < maxBytes) {
+    while (end < logical.length && (logical[end] as number) < limit) {
       const len = this.frameLength(end);
-      const lo = logical[end] as number;
-      if (lo !== (logical[end - 1] as number) + this.frameLength(end - 1) || lo + len > limit) break;
+      if (size + len > maxBytes) break;
       size += len;
       end++;
     }
     const bytes = this.read(offsets[first] as number, size);
+    const out: number[] = [];
     for (let off = 0, i = first; i < end; off += this.frameLength(i), i++) {
       this.verify(bytes, off, offsets[i] as number, this.number * this.chunkSize + (logical[i] as number));
+      out.push(logical[i] as number);
     }
-    return { bytes, start: logical[first] as number };
+    return { bytes, offsets: out, end: (logical[end - 1] as number) + this.frameLength(end - 1) };
   }
 
   private read(offset: number, length: number): Buffer {

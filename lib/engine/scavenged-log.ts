@@ -18,8 +18,8 @@
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { CHUNK_HEADER_SIZE, chunkFileName } from '../format/layout.js';
-import type { LogEngine, OpenReport } from './log-engine.js';
-import { ScavengedChunkFile } from './scavenged-chunk-file.js';
+import type { LogEngine, OpenReport, ScanBlock } from './log-engine.js';
+import { type FrameMap, ScavengedChunkFile } from './scavenged-chunk-file.js';
 import { SealedChunkFile } from './sealed-chunk-file.js';
 
 /** Sealed chunks a read-only store holds open at once (least recently read closed first). */
@@ -58,12 +58,12 @@ export class ScavengeAwareLog implements LogEngine {
   }
 
   /** Reads chunk `n`'s file again: after a scavenge renamed a new one into place. */
-  adopt(n: number): ScavengedChunkFile | undefined {
-    return this.load(n);
+  adopt(n: number, frames?: FrameMap): ScavengedChunkFile | undefined {
+    return this.load(n, frames);
   }
 
-  private load(n: number): ScavengedChunkFile | undefined {
-    const file = ScavengedChunkFile.tryOpen(path.join(this.dir, chunkFileName(n)), n, this.chunkSize);
+  private load(n: number, frames?: FrameMap): ScavengedChunkFile | undefined {
+    const file = ScavengedChunkFile.tryOpen(path.join(this.dir, chunkFileName(n)), n, this.chunkSize, frames);
     const old = this.scavenged.get(n);
     if (file) this.scavenged.set(n, file);
     else this.scavenged.delete(n);
@@ -132,7 +132,7 @@ export class ScavengeAwareLog implements LogEngine {
     return Buffer.concat(frames);
   }
 
-  scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number } {
+  scan(from: number, limit: number, maxBytes: number): ScanBlock {
     let position = from;
     const count = this.inner.chunkCount();
     while (position < limit) {
@@ -146,12 +146,18 @@ export class ScavengeAwareLog implements LogEngine {
       } else {
         const offset = Math.max(position % this.chunkSize, CHUNK_HEADER_SIZE);
         const run = c.run(offset, Math.min(c.logicalEnd, limit - n * this.chunkSize), maxBytes);
-        if (run) return { bytes: run.bytes, next: n * this.chunkSize + run.start + run.bytes.length };
+        if (run) return this.blockOf(n, run);
         if (n + 1 >= count) return { bytes: Buffer.alloc(0), next: position };
       }
       position = chunkEnd + CHUNK_HEADER_SIZE;
     }
     return { bytes: Buffer.alloc(0), next: position };
+  }
+
+  private blockOf(n: number, run: { bytes: Buffer; start: number } | { bytes: Buffer; offsets: number[]; end: number }): ScanBlock {
+    const base = n * this.chunkSize;
+    if ('start' in run) return { bytes: run.bytes, next: base + run.start + run.bytes.length };
+    return { bytes: run.bytes, next: base + run.end, positions: run.offsets.map((o) => base + o) };
   }
 
   skipDamaged(position: number): number {
