@@ -49,7 +49,7 @@ export interface ChunkScavenge {
 export interface RewriteDeps {
   log: ScavengeAwareLog;
   /** Whether the event stays (read rules at the scavenge's start). */
-  keep(streamId: string, version: number, timestamp: number): boolean;
+  keep(streamId: string, version: number, timestamp: number, position: number): boolean;
   /** Between batches: yields to the event loop; true when the scavenge is to stop. */
   pace(): Promise<boolean>;
   step(step: ScavengeStep, chunk: number): void;
@@ -179,7 +179,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
 function keepFrame(d: RewriteDeps, bytes: Buffer, off: number, position: number): boolean {
   try {
     const f = decodeRetentionFields(bytes, off, position);
-    return d.keep(f.streamId, f.version, f.timestamp);
+    return d.keep(f.streamId, f.version, f.timestamp, position);
   } catch (err) {
     // A record whose body does not decode is kept as it is (it is refused when read).
     if (err instanceof CorruptionError) return true;

@@ -20,6 +20,7 @@ import { ScavengeAwareLog } from './engine/scavenged-log.js';
 import { InvalidArgumentError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeRetentionFields } from './format/record-codec.js';
+import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
 import { type ChunkScavenge, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
@@ -67,8 +68,42 @@ export interface ScavengerDeps {
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
   ruleChanges(): number;
   buildIndexNow(): Promise<void>;
-  rebuildDirectories(ranges: [number, number][]): Promise<void>;
+  rebuildDirectories(ranges: [number, number][], known?: KnownSurvivors): Promise<void>;
   writable: boolean;
+}
+
+/**
+ * The surviving events of the streams with rules that a scavenge saw, for patching the stream
+ * directory files over its chunks (index/directory-patch.ts); bounded: past MAX_SURVIVORS it gives
+ * up, and the files are rebuilt from the log.
+ */
+class Survivors {
+  private readonly byStream = new Map<string, number[]>();
+  private count = 0;
+  complete = true;
+  /** Each stream's rules as this scavenge judged it (null: none), looked up once per stream. */
+  readonly rules = new Map<string, { from: number; minTimestamp: number } | null>();
+
+  add(streamId: string, position: number, version: number): void {
+    if (!this.complete) return;
+    if (++this.count > MAX_SURVIVORS) {
+      this.complete = false;
+      this.byStream.clear();
+      return;
+    }
+    const pairs = this.byStream.get(streamId);
+    if (pairs) pairs.push(position, version);
+    else this.byStream.set(streamId, [position, version]);
+  }
+
+  /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
+   * undefined for one without rules (nothing of it was removed). */
+  of(streamId: string): number[] | undefined {
+    const pairs = this.byStream.get(streamId);
+    if (pairs) return pairs;
+    const r = this.rules.get(streamId);
+    return r === undefined || r === null ? undefined : [];
+  }
 }
 
 /** Test seam of the crash tests: called at each step of each chunk's swap. */
@@ -79,6 +114,8 @@ const OPTION_KEYS = new Set(['onProgress', 'signal']);
 const ESTIMATE_TTL_MS = 60_000;
 /** Streams whose rules a scavenge keeps at once (cleared when full). */
 const MAX_CACHED_RULES = 100_000;
+/** Surviving events of streams with rules a scavenge remembers for patching directory files. */
+const MAX_SURVIVORS = 2_000_000;
 
 export function checkScavengeOptions(options: unknown): ScavengeOptions {
   checkObject('options', options);
@@ -145,9 +182,13 @@ export class Scavenger {
       const now = Date.now();
       const sealed = this.d.log.chunkCount() - 1;
       const rewritten: [number, number][] = [];
+      const seen = new Survivors();
+      let examinedEnd = CHUNK_HEADER_SIZE;
       for (let n = 0; n < sealed && !stopped(); n++) {
-        const r = await scavengeChunk(this.rewriteDeps(now, stopped, rewritten), n);
+        const r = await scavengeChunk(this.rewriteDeps(now, stopped, rewritten, seen), n);
         if (!r) break;
+        if (r.damaged) seen.complete = false;
+        examinedEnd = (n + 1) * this.d.log.chunkSize;
         this.tally(report, r);
         if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
         options.onProgress?.({
@@ -159,7 +200,8 @@ export class Scavenger {
         });
       }
       if (rewritten.length > 0) {
-        await this.d.rebuildDirectories(rewritten);
+        const known = seen.complete ? { from: CHUNK_HEADER_SIZE, to: examinedEnd, of: (id: string) => seen.of(id) } : undefined;
+        await this.d.rebuildDirectories(rewritten, known);
         scavengeSteps.hook?.('directories', -1);
         clearPending(this.d.log.dir);
         this.estimate = undefined;
@@ -170,19 +212,24 @@ export class Scavenger {
     return report;
   }
 
-  private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][]) {
-    // A stream's rules, looked up once per scavenge: every frame of a chunk is judged by them.
-    const rules = new Map<string, { from: number; minTimestamp: number } | null>();
+  private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors) {
+    const rules = seen.rules;
     return {
       log: this.d.log,
-      keep: (streamId: string, version: number, timestamp: number) => {
+      keep: (streamId: string, version: number, timestamp: number, position: number) => {
         let r = rules.get(streamId);
         if (r === undefined) {
-          if (rules.size >= MAX_CACHED_RULES) rules.clear();
+          if (rules.size >= MAX_CACHED_RULES) {
+            rules.clear();
+            seen.complete = false; // the decisions the directory patch needs are gone
+          }
           r = this.d.retention(streamId, now) ?? null;
           rules.set(streamId, r);
         }
-        return r === null || (version >= r.from && timestamp >= r.minTimestamp);
+        if (r === null) return true;
+        const kept = version >= r.from && timestamp >= r.minTimestamp;
+        if (kept) seen.add(streamId, position, version);
+        return kept;
       },
       pace: async () => {
         await new Promise((r) => setImmediate(r));
@@ -245,7 +292,7 @@ export class Scavenger {
 /** The store's scavenger over its log, index and stream rules. */
 export function storeScavenger(
   engine: LogEngine,
-  index: { buildMemtableNow(): Promise<void>; rebuildDirectoriesOver(ranges: [number, number][]): Promise<void> },
+  index: { buildMemtableNow(): Promise<void>; rebuildDirectoriesOver(ranges: [number, number][], known?: KnownSurvivors): Promise<void> },
   rules: StreamMetadataRegistry,
   writable: boolean,
 ): Scavenger {
@@ -257,7 +304,7 @@ export function storeScavenger(
     hasRules: () => !rules.empty,
     ruleChanges: () => rules.changes,
     buildIndexNow: () => index.buildMemtableNow(),
-    rebuildDirectories: (ranges) => index.rebuildDirectoriesOver(ranges),
+    rebuildDirectories: (ranges, known) => index.rebuildDirectoriesOver(ranges, known),
     writable,
   });
 }

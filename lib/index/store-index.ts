@@ -22,6 +22,7 @@ import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import type { DirectoryEntry } from './directory-backend.js';
 import { streamsOfRange } from './directory-jobs.js';
+import type { KnownSurvivors } from './directory-patch.js';
 import { indexClock } from './index-clock.js';
 import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
 import { IndexJobs } from './index-jobs.js';
@@ -360,8 +361,8 @@ export class StoreIndex {
   }
 
   /** Rebuilds the directory files over log ranges a scavenge rewrote (index-jobs.ts). */
-  rebuildDirectoriesOver(ranges: readonly (readonly [number, number])[]): Promise<void> {
-    return this.jobs.rebuildDirectoriesOver(ranges);
+  rebuildDirectoriesOver(ranges: readonly (readonly [number, number])[], known?: KnownSurvivors): Promise<void> {
+    return this.jobs.rebuildDirectoriesOver(ranges, known);
   }
 
   /** Waits for the background work queued so far. */
