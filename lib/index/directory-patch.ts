@@ -1,9 +1,9 @@
 /**
  * A stream directory file patched after a scavenge instead of rebuilt from the log: a scavenge
  * removes events only of streams with rules, and it has seen every surviving event of those
- * streams in the chunks it examined, so a file whose range lies inside them is its old entries with
+ * streams in the chunks it examined, so a file whose range starts inside them is its old entries with
  * those streams' first and last survivors put in (an entry with none left is dropped: the erased
- * stream's id leaves the file). Any other file is rebuilt from the log (directory-jobs.ts).
+ * stream's id leaves the file). A file it cannot patch is rebuilt from the log (directory-jobs.ts).
  */
 import { directoryFileName } from '../format/directory-layout.js';
 import { type DirectoryEntry, directoryInputOf } from './directory-backend.js';
@@ -21,7 +21,7 @@ const PAGE = 10_000;
 
 /** Patches the slot's file; false when it cannot (the caller rebuilds it from the log). */
 export async function patchDirectorySlot(directory: StreamDirectory, slot: DirectorySlot, known: KnownSurvivors): Promise<boolean> {
-  if (slot.from < known.from || slot.to > known.to) return false;
+  if (slot.from < known.from || slot.from >= known.to) return false;
   const reader = directory.readerOf(slot);
   if (!reader) return false;
   const entries: DirectoryEntry[] = [];
@@ -32,9 +32,10 @@ export async function patchDirectorySlot(directory: StreamDirectory, slot: Direc
   ) {
     for (const e of page) {
       const pairs = known.of(e.streamId);
-      if (!pairs) entries.push(e);
+      if (!pairs || e.firstPosition >= known.to) entries.push(e);
       else {
-        const patched = survivorsIn(e.streamId, pairs, slot.from, slot.to);
+        const patched = patchEntry(e, pairs, slot.from, slot.to, known.to);
+        if (patched === false) return false;
         if (patched) entries.push(patched);
       }
     }
@@ -45,6 +46,18 @@ export async function patchDirectorySlot(directory: StreamDirectory, slot: Direc
   await directory.backend.build(directory.dir, name, { fromPosition: slot.from, toPosition: slot.to }, directoryInputOf(entries));
   directory.replace([slot], name);
   return true;
+}
+
+/**
+ * A stream's entry with its survivors put in. The part of the slot past `examinedTo` (the tail,
+ * which no scavenge touches) is unchanged: an entry whose last event lies there keeps it; one with
+ * no survivor before it would need its first event there, which only the log knows (false).
+ */
+function patchEntry(e: DirectoryEntry, pairs: number[], from: number, to: number, examinedTo: number): DirectoryEntry | undefined | false {
+  if (e.lastPosition < examinedTo) return survivorsIn(e.streamId, pairs, from, to);
+  const before = survivorsIn(e.streamId, pairs, from, examinedTo);
+  if (!before) return false;
+  return { ...e, firstVersion: before.firstVersion, firstPosition: before.firstPosition };
 }
 
 function survivorsIn(streamId: string, pairs: number[], from: number, to: number): DirectoryEntry | undefined {
