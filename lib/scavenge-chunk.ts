@@ -23,9 +23,11 @@ import { encodePositionMap, encodeScavengedFooter, POSMAP_ENTRY_SIZE, runsOf } f
 import { fsyncDirectory, replaceFile } from './fs-durable.js';
 import { scanBlocks } from './log-reader.js';
 
-/** Surviving frames gathered before one write; also how much is read and written between two
- * yields to the event loop, which bounds how long appends and reads wait behind a scavenge. */
+/** Surviving frames gathered before one write. */
 const BATCH_BYTES = 1 << 20;
+/** Frame bytes examined between two yields to the event loop: bounds how long appends and reads
+ * wait behind a scavenge. */
+const YIELD_BYTES = 64 << 10;
 /** Bytes of the temp file written between two fdatasyncs of it (see the scan loop). */
 const SYNC_EVERY_BYTES = 2 << 20;
 
@@ -105,6 +107,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     fs.ftruncateSync(fd, chunkSize);
     const out = new Output(fd);
     let sinceYield = 0;
+    let drained = 0;
     let synced = 0;
     for (const { bytes, positions } of scanBlocks(
       log,
@@ -119,11 +122,17 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
         const position = positions[i] as number;
         if (keepFrame(d, bytes, off, position)) out.add(bytes, off, len, position - base);
         else result.removed++;
+        // A turn of the event loop every few hundred frames: a sync append needs two turns (its
+        // write, then its flush's settling), so the length of this stretch bounds their rate.
+        sinceYield += len;
+        if (sinceYield >= YIELD_BYTES) {
+          sinceYield = 0;
+          if (await d.pace()) return undefined;
+        }
       }
       result.before += bytes.length;
-      sinceYield += bytes.length;
-      if (sinceYield >= BATCH_BYTES) {
-        sinceYield = 0;
+      if (out.end - drained >= BATCH_BYTES) {
+        drained = out.end;
         out.drain();
         // Dirty pages of the temp file are written out as they accrue, off the event loop: an
         // append's fdatasync may otherwise wait behind the whole file's writeback (a journal commit
@@ -132,7 +141,6 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
           synced = out.end;
           await fdatasync(fd);
         }
-        if (await d.pace()) return undefined;
       }
     }
     d.step('examined', n);
