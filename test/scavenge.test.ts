@@ -165,6 +165,21 @@ describe.each(ENGINES)('scavenge (%s engine)', (engine) => {
     expect((await s.readStream('other-0')).length).toBe(400);
   });
 
+  it('a backup of a scavenged store holds every surviving event at its position', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'bk', 2, 1200);
+    await s.deleteStream('bk-1');
+    await s.scavenge();
+    const expected = (await collect(s.readAll())).map(keyOf);
+    const target = path.join(tempDir(), 'copy');
+    await s.backup(target);
+    expect(verifyStore(target).faults).toEqual([]);
+    const copy = await openStore(target, engine, OPTIONS);
+    expect((await collect(copy.readAll())).map(keyOf)).toEqual(expected);
+    expect((await copy.readStream('bk-0')).length).toBe(600);
+  });
+
   it('truncation, maxCount and maxAgeMs are reclaimed too', async () => {
     const dir = tempDir();
     const s = await openStore(dir, engine, OPTIONS);

@@ -144,3 +144,13 @@ export function decodeRunMap(b: Buffer, f: ScavengedFooter): RunMap | string {
   if (f.runs === 0 && f.mapOffset !== CHUNK_HEADER_SIZE) return 'empty position map after frames';
   return { logical, offsets };
 }
+
+/** The bytes of a sealed chunk that hold its data (header, frames and, when scavenged, the map):
+ * what a copy of it must take besides its footer. Undefined for an invalid footer. */
+export function sealedDataEnd(footer: Buffer, chunkSize: number): number | undefined {
+  const plain = decodeChunkFooter(footer);
+  if (!plain) return undefined;
+  if (footer[9] === 0) return plain.dataEnd;
+  const f = decodeScavengedFooter(footer, chunkSize);
+  return f ? f.mapOffset + f.runs * POSMAP_ENTRY_SIZE : undefined;
+}
