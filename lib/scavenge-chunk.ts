@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readExactly, writeFully } from './engine/js-chunk-file.js';
+import type { ScavengedChunkFile } from './engine/scavenged-chunk-file.js';
 import type { ScavengeAwareLog } from './engine/scavenged-log.js';
 import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
@@ -86,13 +87,11 @@ class Output {
   }
 }
 
-/** Scavenges chunk `n` (sealed); the log must not be appended into it. */
+/** Scavenges chunk `n` (sealed); the log must not be appended into it. Undefined: stopped. */
 export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkScavenge | undefined> {
   const { log } = d;
-  const chunkSize = log.chunkSize;
   const file = path.join(log.dir, chunkFileName(n));
   const tmp = `${file}.scavenge.tmp`;
-  const base = n * chunkSize;
   const previous = log.scavengedChunk(n);
   const result: ChunkScavenge = {
     before: previous ? previous.footer.runs * POSMAP_ENTRY_SIZE : 0,
@@ -104,64 +103,15 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
   const fd = fs.openSync(tmp, 'w+');
   let renamed = false;
   try {
-    fs.ftruncateSync(fd, chunkSize);
+    fs.ftruncateSync(fd, log.chunkSize);
     const out = new Output(fd);
-    let sinceYield = 0;
-    let drained = 0;
-    let synced = 0;
-    for (const { bytes, positions } of scanBlocks(
-      log,
-      base + CHUNK_HEADER_SIZE,
-      () => base + chunkSize,
-      () => {
-        result.damaged = true;
-      },
-    )) {
-      for (let off = 0, i = 0; off < bytes.length; off += bytes.readUInt32LE(off), i++) {
-        const len = bytes.readUInt32LE(off);
-        const position = positions[i] as number;
-        if (keepFrame(d, bytes, off, position)) out.add(bytes, off, len, position - base);
-        else result.removed++;
-        // A turn of the event loop every few hundred frames: a sync append needs two turns (its
-        // write, then its flush's settling), so the length of this stretch bounds their rate.
-        sinceYield += len;
-        if (sinceYield >= YIELD_BYTES) {
-          sinceYield = 0;
-          if (await d.pace()) return undefined;
-        }
-      }
-      result.before += bytes.length;
-      if (out.end - drained >= BATCH_BYTES) {
-        drained = out.end;
-        out.drain();
-        // Dirty pages of the temp file are written out as they accrue, off the event loop: an
-        // append's fdatasync may otherwise wait behind the whole file's writeback (a journal commit
-        // of ext4's ordered mode writes every dirty allocated block first).
-        if (out.end - synced >= SYNC_EVERY_BYTES) {
-          synced = out.end;
-          await fdatasync(fd);
-        }
-      }
-    }
+    if (!(await examine(d, n, out, result))) return undefined;
     d.step('examined', n);
     if (result.removed === 0 || result.damaged) {
       result.after = result.before;
       return result;
     }
-    out.drain();
-    const runs = runsOf(out.logical, out.offsets);
-    const map = encodePositionMap(runs.logical, runs.offsets, runs.logical.length);
-    writeFully(fd, map, out.end);
-    writeFully(fd, readHeader(file), 0);
-    const footer = encodeScavengedFooter({
-      runs: runs.logical.length,
-      mapOffset: out.end,
-      logicalEnd: previous ? previous.logicalEnd : logicalEndOf(file, chunkSize),
-      mapChecksum: crcOf(map),
-      dataChecksum: out.checksum,
-      originalRecords: previous ? previous.footer.originalRecords : originalRecordsOf(file, chunkSize),
-    });
-    writeFully(fd, footer, chunkSize - CHUNK_FOOTER_SIZE);
+    const mapBytes = finishFile(log, file, out, previous);
     d.step('written', n);
     await fdatasync(fd);
     d.step('synced', n);
@@ -175,13 +125,73 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     d.step('dir-synced', n);
     log.adopt(n, { logical: Uint32Array.from(out.logical), offsets: Uint32Array.from(out.offsets) });
     d.step('adopted', n);
-    result.after = out.end - CHUNK_HEADER_SIZE + map.length;
+    result.after = out.end - CHUNK_HEADER_SIZE + mapBytes;
     result.rewritten = true;
     return result;
   } finally {
     fs.closeSync(fd);
     if (!renamed) fs.rmSync(tmp, { force: true });
   }
+}
+
+/** One pass over chunk `n`'s frames: survivors into `out`, the rest counted. False: stopped. */
+async function examine(d: RewriteDeps, n: number, out: Output, result: ChunkScavenge): Promise<boolean> {
+  const base = n * d.log.chunkSize;
+  let sinceYield = 0;
+  let drained = 0;
+  let synced = 0;
+  const onDamaged = () => {
+    result.damaged = true;
+  };
+  for (const { bytes, positions } of scanBlocks(d.log, base + CHUNK_HEADER_SIZE, () => base + d.log.chunkSize, onDamaged)) {
+    for (let off = 0, i = 0; off < bytes.length; off += bytes.readUInt32LE(off), i++) {
+      const len = bytes.readUInt32LE(off);
+      const position = positions[i] as number;
+      if (keepFrame(d, bytes, off, position)) out.add(bytes, off, len, position - base);
+      else result.removed++;
+      // A turn of the event loop every few hundred frames: a sync append needs two turns (its
+      // write, then its flush's settling), so the length of this stretch bounds their rate.
+      sinceYield += len;
+      if (sinceYield >= YIELD_BYTES) {
+        sinceYield = 0;
+        if (await d.pace()) return false;
+      }
+    }
+    result.before += bytes.length;
+    if (out.end - drained >= BATCH_BYTES) {
+      drained = out.end;
+      out.drain();
+      // Dirty pages of the temp file are written out as they accrue, off the event loop: an
+      // append's fdatasync may otherwise wait behind the whole file's writeback (a journal commit
+      // of ext4's ordered mode writes every dirty allocated block first).
+      if (out.end - synced >= SYNC_EVERY_BYTES) {
+        synced = out.end;
+        await fdatasync(out.fd);
+      }
+    }
+  }
+  return true;
+}
+
+/** Writes the rest of the temp file: the last frames, the run map, the header and the footer;
+ * returns the map's size. */
+function finishFile(log: ScavengeAwareLog, file: string, out: Output, previous: ScavengedChunkFile | undefined): number {
+  const chunkSize = log.chunkSize;
+  out.drain();
+  const runs = runsOf(out.logical, out.offsets);
+  const map = encodePositionMap(runs.logical, runs.offsets, runs.logical.length);
+  writeFully(out.fd, map, out.end);
+  writeFully(out.fd, readHeader(file), 0);
+  const footer = encodeScavengedFooter({
+    runs: runs.logical.length,
+    mapOffset: out.end,
+    logicalEnd: previous ? previous.logicalEnd : logicalEndOf(file, chunkSize),
+    mapChecksum: crcOf(map),
+    dataChecksum: out.checksum,
+    originalRecords: previous ? previous.footer.originalRecords : originalRecordsOf(file, chunkSize),
+  });
+  writeFully(out.fd, footer, chunkSize - CHUNK_FOOTER_SIZE);
+  return map.length;
 }
 
 function keepFrame(d: RewriteDeps, bytes: Buffer, off: number, position: number): boolean {
