@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|e2e|postgres|emmett]`: runs the bench suites
+ * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|scavenge|e2e|postgres|emmett] [--scavenge-events N]`: runs the bench suites
  * and writes their JSON results to bench/results/. Figures are only meaningful as ratios within one run. `--rounds`:
  * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick).
  */
@@ -15,6 +15,7 @@ import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
 import { printMicro, runMicro } from './micro.js';
 import { printReadModels, runReadModels } from './read-models.js';
+import { printScavengeBench, runScavengeBench } from './scavenge-bench.js';
 import { writeSummaryChart } from './summary-chart.js';
 
 const args = process.argv.slice(2);
@@ -52,6 +53,12 @@ if (suite === 'all' || suite === 'index') {
 if (suite === 'all' || suite === 'read-models') {
   const r = await runReadModels({ quick, engine: engines[0] as EngineName, rounds: quick ? 1 : 2 });
   results['read-models'] = { ...r, lines: printReadModels(r) };
+}
+
+if (suite === 'all' || suite === 'scavenge') {
+  const n = flag('--scavenge-events');
+  const r = await runScavengeBench({ quick, engines, events: n ? Number(n) : undefined });
+  results.scavenge = { results: r, lines: printScavengeBench(r) };
 }
 
 if (suite === 'all' || suite === 'e2e') {

@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, FRAME_HEADER_SIZE } from './format/layout.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
+import { sealedDataEnd } from './format/scavenged-chunk.js';
 
 /** Bytes read and written at once: large enough for sequential speed, small enough that the
  * copy's buffer is no memory concern and progress moves often. */
@@ -79,6 +80,16 @@ export async function copyChunk(
     try {
       // Sized first and written only where data lies: the file is as sparse as the data allows.
       await to.truncate(chunkSize);
+      if (footer) {
+        // A scavenge may have swapped the chunk since its footer was read: this handle's file is
+        // the one copied, so its own footer says what to copy.
+        const own = Buffer.alloc(CHUNK_FOOTER_SIZE);
+        await from.read(own, 0, CHUNK_FOOTER_SIZE, chunkSize - CHUNK_FOOTER_SIZE);
+        const ownEnd = own.equals(footer) ? dataEnd : sealedDataEnd(own, chunkSize);
+        if (ownEnd === undefined) throw new Error(`${src}: its footer changed into an invalid one during the copy`);
+        footer = own;
+        dataEnd = ownEnd;
+      }
       const buf = Buffer.allocUnsafe(BLOCK);
       for (let at = 0; at < dataEnd; ) {
         const want = Math.min(BLOCK, dataEnd - at);

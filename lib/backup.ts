@@ -25,15 +25,8 @@ import { describeValue } from './arg-checks.js';
 import { copyChunk, FrameWalker, readFooter, writeNewFile } from './backup-files.js';
 import { copyIndex } from './backup-index.js';
 import { CorruptionError, InvalidArgumentError, toAnnalsError } from './errors.js';
-import {
-  CHECKPOINT_FILE,
-  CHUNK_HEADER_SIZE,
-  chunkFileName,
-  dataCapacityEnd,
-  decodeCheckpoint,
-  decodeChunkFooter,
-  encodeCheckpoint,
-} from './format/layout.js';
+import { CHECKPOINT_FILE, CHUNK_HEADER_SIZE, chunkFileName, dataCapacityEnd, decodeCheckpoint, encodeCheckpoint } from './format/layout.js';
+import { sealedDataEnd } from './format/scavenged-chunk.js';
 import { fsyncDirectory, mkdirDurable } from './fs-durable.js';
 import { snapshotFileInfo } from './snapshot-store.js';
 
@@ -126,11 +119,12 @@ async function planChunks(chunksDir: string, chunkSize: number, end: number): Pr
   for (let n = 0; n < tail; n++) {
     const file = path.join(chunksDir, chunkFileName(n));
     const footer = await readFooter(file, chunkSize);
-    const decoded = decodeChunkFooter(footer);
-    if (!decoded || decoded.dataEnd < CHUNK_HEADER_SIZE || decoded.dataEnd > dataCapacityEnd(chunkSize)) {
+    // A scavenged chunk's data is its frames and position map (lib/format/scavenged-chunk.ts).
+    const dataEnd = sealedDataEnd(footer, chunkSize);
+    if (dataEnd === undefined || dataEnd < CHUNK_HEADER_SIZE || dataEnd > dataCapacityEnd(chunkSize)) {
       throw new CorruptionError(`chunk ${file}: a chunk below the end of the log has no valid footer`);
     }
-    plans.push({ number: n, dataEnd: decoded.dataEnd, footer });
+    plans.push({ number: n, dataEnd, footer });
   }
   // The end may be the first position of a chunk not created yet (the one before it sealed).
   const offset = end - tail * chunkSize;

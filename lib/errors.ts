@@ -62,6 +62,9 @@ export interface AppendResult {
   /** Each event written, in order (firstVersion..lastVersion). Every append's result has them;
    * the `original` of a DuplicateCommandError, rebuilt from the index, does not. */
   events?: AppendedEvent[];
+  /** Only in DuplicateCommandError.original: the command's events were erased by a scavenge (its
+   * stream id is then '' and its versions 0; its position is where one of its events was). */
+  erased?: true;
 }
 
 export class DuplicateCommandError extends AnnalsError {

@@ -32,6 +32,7 @@ import { closeParts, following, type OpenedParts, openIndex, openParts, warn } f
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { RAW_LOG } from './raw-log.js';
 import { ReadModels } from './read-models.js';
+import { checkScavengeOptions, type ScavengeOptions, type ScavengeReport, type Scavenger, storeScavenger } from './scavenge.js';
 import { type Snapshot, SnapshotStore } from './snapshot-store.js';
 import type { AnnalsStore } from './store-api.js';
 import { StoreReader } from './store-reader.js';
@@ -84,6 +85,7 @@ export class EventStore implements AnnalsStore {
   private readonly metadata: StreamMetadataRegistry;
   private readonly lifecycle: StreamLifecycle;
   private readonly streamReads: StreamReads;
+  private readonly scavenger: Scavenger;
 
   private readonly options: ResolvedOptions;
   private readonly engine: LogEngine;
@@ -122,6 +124,7 @@ export class EventStore implements AnnalsStore {
     });
     this.reader.visibleByMetadata = (e) => this.metadata.empty || this.metadata.visible(e, Date.now());
     this.streamReads = new StreamReads(this.reader, this.metadata, options.limits);
+    this.scavenger = storeScavenger(engine, this.index, this.metadata, !options.readOnly);
     this.lifecycle = new StreamLifecycle({
       limits: options.limits,
       registry: this.metadata,
@@ -402,7 +405,17 @@ export class EventStore implements AnnalsStore {
   async stats(): Promise<StoreStats> {
     this.checkOpen();
     const { directory, engine, index, writer, options, recovery, damaged } = this;
-    return storeStats({ directory, engine, index, writer, options, recovery, damaged, metadataCached: this.metadata.cachedCount });
+    return {
+      ...storeStats({ directory, engine, index, writer, options, recovery, damaged, metadataCached: this.metadata.cachedCount }),
+      reclaimableBytes: await this.scavenger.reclaimableBytes(),
+    };
+  }
+
+  /** Rewrites sealed chunks without the events reads no longer return (lib/scavenge.ts); positions
+   * never change. A call while one runs joins it. */
+  async scavenge(options: ScavengeOptions = {}): Promise<ScavengeReport> {
+    this.checkWritable();
+    return this.scavenger.scavenge(checkScavengeOptions(options));
   }
 
   /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */
@@ -412,6 +425,7 @@ export class EventStore implements AnnalsStore {
     this.follower?.stop();
     this.signal.notify();
     try {
+      await this.scavenger.stop();
       if (!this.options.readOnly)
         await this.consumers.close().catch((err: Error) => warn(`consumer checkpoints not saved: ${err.message}`, 'ANNALS_CONSUMER'));
       await this.index.close();

@@ -31,6 +31,7 @@ export {
 export type { EventFilter } from './event-filter.js';
 export { type AppendManyItem, EventStore } from './event-store.js';
 export { nativeLoadError } from './native.js';
+export type { ScavengeOptions, ScavengeProgress, ScavengeReport } from './scavenge.js';
 export type { Snapshot } from './snapshot-store.js';
 export type { AnnalsStore, BaseStoreStats, BasicReadAllOptions, BasicSubscribeOptions } from './store-api.js';
 export type { StoredMetadata, StreamMetadata } from './stream-metadata.js';

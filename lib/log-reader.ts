@@ -3,7 +3,8 @@
  * block of the global log, then a decode per frame (the one step that must create JS objects).
  */
 
-import type { LogEngine } from './engine/log-engine.js';
+import type { LogEngine, ScanBlock } from './engine/log-engine.js';
+import { withoutRemoved } from './engine/scavenged-log.js';
 import { CorruptionError } from './errors.js';
 import { JsonBatch } from './format/json-batch.js';
 import { u32 } from './format/le-bytes.js';
@@ -30,7 +31,9 @@ export function* framesOf(bytes: Buffer, positions?: ArrayLike<number>, firstPos
 /** Decoding is synchronous and never re-entered: one batch serves every read. */
 const json = new JsonBatch();
 
-export function readAt(engine: LogEngine, positions: number[]): RecordedEvent[] {
+export function readAt(engine: LogEngine, all: number[]): RecordedEvent[] {
+  // Index entries may still name events a scavenge removed: they read as no event.
+  const positions = withoutRemoved(engine, all);
   if (positions.length === 0) return [];
   const bytes = engine.readFrames(positions);
   const identity = engine.identity();
@@ -77,10 +80,10 @@ export function* scanBlocks(
   from: number,
   limit: () => number,
   onDamaged?: DamageHandler,
-): Generator<{ bytes: Buffer; positions: number[] }> {
+): Generator<{ bytes: Buffer; positions: number[]; next: number }> {
   let position = from;
   for (;;) {
-    let block: { bytes: Buffer; next: number };
+    let block: ScanBlock;
     try {
       block = engine.scan(position, limit(), SCAN_BLOCK_BYTES);
     } catch (err) {
@@ -95,11 +98,14 @@ export function* scanBlocks(
     }
     const { bytes, next } = block;
     if (bytes.length === 0) return;
-    // A block's frames are contiguous: each one's position is the block's start plus its offset.
-    const base = next - bytes.length;
-    const positions: number[] = [];
-    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) positions.push(base + off);
-    yield { bytes, positions };
+    let positions = block.positions;
+    if (!positions) {
+      // Contiguous frames: each one's position is the block's start plus its offset.
+      const base = next - bytes.length;
+      positions = [];
+      for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) positions.push(base + off);
+    }
+    yield { bytes, positions, next };
     position = next;
   }
 }

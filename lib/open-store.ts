@@ -9,6 +9,7 @@ import { acquireDirLock, type HeldLock } from './dir-lock.js';
 import { JsChunkLog } from './engine/js-chunk-log.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
 import { NativeChunkLog } from './engine/native-chunk-log.js';
+import { ScavengeAwareLog } from './engine/scavenged-log.js';
 import { CorruptionError, EngineUnavailableError, InvalidArgumentError, toAnnalsError } from './errors.js';
 import { freshStoreIdentity } from './format/event-id.js';
 import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/layout.js';
@@ -35,7 +36,12 @@ export function warn(message: string, code: string): void {
   process.emitWarning(`annals: ${message}`, { code });
 }
 
+/** The engine, used through the log that reads scavenged chunks for both (scavenged-log.ts). */
 function chooseEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
+  return new ScavengeAwareLog(chooseInnerEngine(name, dir, o), dir, o.chunkSize, o.readOnly);
+}
+
+function chooseInnerEngine(name: EngineName | undefined, dir: string, o: ResolvedOptions): LogEngine {
   const addon = nativeAddon();
   if (name === 'js') return new JsChunkLog(dir, o.chunkSize, o.readOnly, o.flushPollMicros / 1000);
   if (addon) return new NativeChunkLog(addon, dir, o.chunkSize, o.readOnly, o.flushPollMicros / 1000);

@@ -5,6 +5,7 @@
  */
 
 import type { LogEngine } from './engine/log-engine.js';
+import { ScavengeAwareLog } from './engine/scavenged-log.js';
 import { type AppendResult, CorruptionError, InvalidArgumentError } from './errors.js';
 import { compileFilter, type FrameMatcher } from './event-filter.js';
 import { decodeMatching } from './filtered-log.js';
@@ -145,7 +146,7 @@ export class StoreReader {
     if (mine.length === 0)
       mine = this.fieldsOf(commandId, this.index.commandPositions(commandId, searchDisk || 'recent', key, hint, true) ?? []);
     const first = mine[0];
-    if (!first) return undefined;
+    if (!first) return this.erasedCommand(commandId, positions);
     // The first append of the command: its consecutive events in the first stream it wrote.
     let last = first;
     for (const x of mine.slice(1)) {
@@ -161,12 +162,27 @@ export class StoreReader {
     };
   }
 
+  /**
+   * A command whose events a scavenge removed: its index entries outlive them, so a retry is refused
+   * as a duplicate (answered `erased`) instead of writing the command again. The entries hold the
+   * command id's 48-bit key only, so a new id colliding with an erased one's key is refused too
+   * (about n²/2^49 pairs of n ids).
+   */
+  private erasedCommand(commandId: string, positions: number[]): AppendResult | undefined {
+    if (!(this.engine instanceof ScavengeAwareLog) || !this.engine.anyScavenged) return undefined;
+    const removed = positions.find((p) => (this.engine as ScavengeAwareLog).removedAt(p));
+    if (removed === undefined) return undefined;
+    return { streamId: '', firstVersion: 0, lastVersion: 0, position: removed, commandId, erased: true };
+  }
+
   /** Where the global log continues strictly after `after` (an event's position, or 0). */
   startAfter(after: number | undefined): number {
     // 0 reads from the start; any other position below the first event's is no event's.
     if (after === undefined || after === 0) return CHUNK_HEADER_SIZE;
     const refuse = (why: string) => new InvalidArgumentError(`after must be 0 or an event's position, got the number ${after}: ${why}`);
     if (after < CHUNK_HEADER_SIZE || after >= this.visibleEnd()) throw refuse('no event there');
+    // An event a scavenge removed: the log goes on at the next surviving event after it.
+    if (this.engine instanceof ScavengeAwareLog && this.engine.removedAt(after)) return after + 1;
     try {
       return after + this.engine.readFrames([after]).readUInt32LE(0);
     } catch (err) {
@@ -181,15 +197,19 @@ export class StoreReader {
     let next = from;
     const identity = this.engine.identity();
     let read = 0;
-    for (const { bytes, positions } of scanBlocks(this.engine, from, this.visibleEnd)) {
-      // A block's frames are contiguous: the position after the last one examined follows from its end.
+    for (const { bytes, positions, next: blockNext } of scanBlocks(this.engine, from, this.visibleEnd)) {
+      // Where to go on: the first frame not examined, or past the block.
+      let examined: number;
       if (match) {
         const at = { off: 0, i: 0 };
         decodeMatching(bytes, positions, at, identity, match, max, events);
-        next = (positions[0] as number) + at.off;
+        examined = at.i;
       } else {
-        next = (positions[0] as number) + decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+        const before = events.length;
+        decodeFrames(bytes, 0, positions, 0, max - events.length, identity, events);
+        examined = events.length - before;
       }
+      next = examined < positions.length ? (positions[examined] as number) : blockNext;
       read += bytes.length;
       if (events.length >= max || read >= maxBytes) return { events: this.withoutHidden(events), next };
     }

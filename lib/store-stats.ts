@@ -21,7 +21,7 @@ export interface StatsSources {
   metadataCached: number;
 }
 
-export function storeStats(s: StatsSources): StoreStats {
+export function storeStats(s: StatsSources): Omit<StoreStats, 'reclaimableBytes'> {
   const counts = s.index.counts();
   const index = s.index.stats();
   return {

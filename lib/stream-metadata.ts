@@ -77,6 +77,7 @@ export class StreamMetadataRegistry {
   /** Keys (as numbers) of the streams that have metadata. */
   private readonly keys = new Set<number>();
   private readonly cache = new Map<string, StoredMetadata | null>();
+  private changeCount = 0;
 
   constructor(private readonly d: MetadataDeps) {}
 
@@ -112,6 +113,7 @@ export class StreamMetadataRegistry {
 
   /** Records metadata just written (the append is durable). */
   record(streamId: string, meta: StoredMetadata): void {
+    this.changeCount++;
     this.keys.add(keyNumber(keyOf(streamId)));
     if (this.cache.size >= this.d.maxCached) this.cache.clear();
     this.cache.set(streamId, meta);
@@ -131,10 +133,29 @@ export class StreamMetadataRegistry {
 
   /** Whether a read may return the event (the store's own streams are judged by their reader). */
   visible(e: RecordedEvent, now: number): boolean {
-    const meta = this.get(e.streamId);
+    return this.visibleFields(e.streamId, e.version, e.timestamp, now);
+  }
+
+  /** `visible` over the fields it judges by (a scavenge reads only these from each frame). */
+  visibleFields(streamId: string, version: number, timestamp: number, now: number): boolean {
+    const meta = this.get(streamId);
     if (!meta) return true;
-    if (e.version < firstVisibleVersion(meta, this.d.latestVersion(e.streamId))) return false;
-    return meta.maxAgeMs === undefined || e.timestamp >= now - meta.maxAgeMs;
+    if (version < firstVisibleVersion(meta, this.d.latestVersion(streamId))) return false;
+    return meta.maxAgeMs === undefined || timestamp >= now - meta.maxAgeMs;
+  }
+
+  /** What `visibleFields` judges a stream's events by, at `now`: visible from version `from` on and
+   * from timestamp `minTimestamp` on; undefined when the stream has no rules (all visible). */
+  retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined {
+    const meta = this.get(streamId);
+    if (!meta) return undefined;
+    const from = firstVisibleVersion(meta, this.d.latestVersion(streamId));
+    return { from, minTimestamp: meta.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : now - meta.maxAgeMs };
+  }
+
+  /** Changes recorded since open: what a cached estimate over the rules depends on. */
+  get changes(): number {
+    return this.changeCount;
   }
 
   /** The newest metadata event of the stream's meta stream that is about this stream. */

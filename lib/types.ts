@@ -179,6 +179,9 @@ export interface StoreStats {
   recovery: RecoveryInfo;
   index: IndexStats;
   memory: MemoryStats;
+  /** Estimated bytes of sealed chunks' records no read returns any more: what scavenge() would
+   * reclaim now (0 for a store without stream rules). */
+  reclaimableBytes: number;
 }
 
 /** One part of the memory budget: its entries now, the most it holds, and bytes estimated from

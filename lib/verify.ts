@@ -36,11 +36,13 @@ import {
 } from './format/layout.js';
 import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
+import { isScavengedFooter } from './format/scavenged-chunk.js';
 import { KINDS } from './index/segment-catalog.js';
 import { logClaims } from './log-completeness.js';
 import { checkStoreDir } from './store-dir.js';
 import { verifyDirectories } from './verify-directories.js';
 import { RecordKeys } from './verify-records.js';
+import { verifyScavengedChunk } from './verify-scavenged.js';
 
 export interface VerifyFault {
   file: string;
@@ -104,6 +106,7 @@ function verifyChecked(dir: string, options: VerifyOptions): VerifyReport {
   const missing = chunkSize > 0 ? logClaims(dir, chunkSize).missing : undefined;
   if (missing) fault(missing.file, 0, missing.message);
   let storeIdentity = 0;
+  const scavenged = new Set<number>();
   names.forEach((name, n) => {
     const file = files[n] as string;
     report.chunks++;
@@ -120,8 +123,16 @@ function verifyChecked(dir: string, options: VerifyOptions): VerifyReport {
     }
     if (identity === 0 && storeIdentity !== 0) fault(file, 8, 'chunk has no store identity, but an earlier chunk has one');
     if (storeIdentity === 0) storeIdentity = identity;
-    const footer = decodeChunkFooter(b.subarray(chunkSize - CHUNK_FOOTER_SIZE));
     const last = n === names.length - 1;
+    if (isScavengedFooter(b.subarray(chunkSize - CHUNK_FOOTER_SIZE))) {
+      if (last) fault(file, chunkSize - CHUNK_FOOTER_SIZE, 'the last chunk is a scavenged one');
+      scavenged.add(n);
+      report.records += verifyScavengedChunk({ b, file, n, chunkSize, identity, records, frameOk, fault });
+      done += b.length;
+      options.onProgress?.(done, total);
+      return;
+    }
+    const footer = decodeChunkFooter(b.subarray(chunkSize - CHUNK_FOOTER_SIZE));
     if (!footer && !last) fault(file, chunkSize - CHUNK_FOOTER_SIZE, 'not the last chunk but has no valid footer');
     // The tail chunk is checked up to what the checkpoint records as durable; beyond it lies at most
     // a torn, unacknowledged append that recovery cuts.
@@ -178,7 +189,9 @@ function verifyChecked(dir: string, options: VerifyOptions): VerifyReport {
     done += b.length;
     options.onProgress?.(done, total);
   });
-  verifySegments(path.join(dir, 'index'), records, report, fault);
+  // An index entry of an event a scavenge removed: kept in segments, dropped by reads.
+  const removed = (position: number) => scavenged.has(Math.floor(position / chunkSize));
+  verifySegments(path.join(dir, 'index'), records, removed, report, fault);
   verifyDirectories(path.join(dir, 'index'), records, report, fault);
   verifySnapshots(path.join(dir, 'snapshots'), report, fault);
   report.ok = report.faults.length === 0;
@@ -188,6 +201,7 @@ function verifyChecked(dir: string, options: VerifyOptions): VerifyReport {
 function verifySegments(
   dir: string,
   records: RecordKeys,
+  removed: (position: number) => boolean,
   report: VerifyReport,
   fault: (file: string, offset: number, problem: string) => void,
 ): void {
@@ -228,6 +242,7 @@ function verifySegments(
           r >= 0 &&
           records.keyMatches(r, h.kind, b.readUInt16LE(e + ENTRY_KEY_HI_OFFSET), b.readUInt32LE(e)) &&
           (seq === undefined || seq === b.readUInt32LE(e + ENTRY_SEQ_OFFSET));
+        if (r < 0 && removed(position) && position >= h.fromPosition && position < h.toPosition) continue;
         if (!matches || position < h.fromPosition || position >= h.toPosition) {
           fault(file, e, `index entry does not match the record at position ${position}`);
         }

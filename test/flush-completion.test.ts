@@ -12,8 +12,9 @@ import { ENGINES, openStore, tempDir } from './helpers.js';
 const native = ENGINES.includes('native');
 
 function handleOf(s: EventStore): NativeLogHandle {
+  // The store's log is the engine behind the log that reads scavenged chunks (scavenged-log.ts).
   // biome-ignore lint/suspicious/noExplicitAny: the test drives the addon's log directly
-  return (s as any).engine.log;
+  return (s as any).engine.inner.log;
 }
 
 describe.each(ENGINES)('flush completion (%s engine)', (engine) => {

@@ -25,6 +25,8 @@ const VARIANTS: [method: string, path: string, withToken: number][] = [
   ['GET', '//api//stats//', 200],
   ['GET', '/api/all/', 200],
   ['GET', '/api/stats/', 200],
+  ['POST', '/%61pi/scavenge', 200],
+  ['POST', '/api/scavenge', 200],
   ['HEAD', '/api/stats', 200],
   ['HEAD', '/%61pi/stats', 200],
   ['GET', '/API/all', 404],

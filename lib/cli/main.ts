@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `annals` command: serve a store over HTTP with the Stream Browser, and inspect, verify,
- * repair, back up, export, import and copy stores (a directory or a postgres:// URL), list their
+ * repair, scavenge, back up, export, import and copy stores (a directory or a postgres:// URL), list their
  * streams, categories, event types and consumers, reset a consumer and delete a stream. Every command has --help; failures exit non-zero
  * with one line on stderr, `annals: <CODE>: <message>`, the code one of docs/api.md's.
  */
@@ -13,6 +13,7 @@ import { toAnnalsError } from '../errors.js';
 import { PACKAGE_ROOT } from '../native.js';
 import { copyCommand } from './copy.js';
 import { readModelCommands } from './read-model-commands.js';
+import { scavengeCommand } from './scavenge-command.js';
 import { serveCommand } from './serve.js';
 import { storeCommands } from './store-commands.js';
 
@@ -34,6 +35,7 @@ const program = new Command('annals')
 serveCommand(program);
 storeCommands(program);
 readModelCommands(program);
+scavengeCommand(program);
 copyCommand(program);
 
 // The bench suite is part of the source repository, not of the published package: the command

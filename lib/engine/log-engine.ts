@@ -36,6 +36,15 @@ export interface FollowReport {
   error: string;
 }
 
+/** Frames read by a scan: back to back in `bytes`, ending before `next`. Without `positions` they
+ * are contiguous in the log (each one's position is `next - bytes.length` plus its offset); a
+ * scavenged chunk's frames may have removed events between them and come with their positions. */
+export interface ScanBlock {
+  bytes: Buffer;
+  next: number;
+  positions?: number[];
+}
+
 export interface LogEngine {
   readonly name: EngineName;
   /** Opens the chunk directory, finding the end of the log and cutting a torn tail (recovery).
@@ -62,7 +71,7 @@ export interface LogEngine {
    * up to about `maxBytes`, all from one chunk: they are the bytes that end at `next`. Stops before
    * a damaged frame; throws CorruptionError when the frame at `from` itself is damaged.
    */
-  scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
+  scan(from: number, limit: number, maxBytes: number): ScanBlock;
   /**
    * Where the log goes on after the damaged frame at `position` (a CorruptionError's `position`):
    * the next frame of its chunk that is valid on its own (record-scanner.ts findNextFrame), else

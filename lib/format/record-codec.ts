@@ -419,3 +419,14 @@ export function idAndTypeBytes(buf: Buffer, off: number, position: number, out: 
   out[1] = head[2] as number;
   return s;
 }
+
+/** What retention rules judge an event by (stream id, version, timestamp), without its payloads:
+ * for a scavenge's pass over sealed chunks and the reclaimable-bytes estimate. */
+export function decodeRetentionFields(
+  buf: Buffer,
+  off: number,
+  position: number,
+): { streamId: string; version: number; timestamp: number } {
+  const s = readHeader(buf, off, position);
+  return { streamId: cachedString(buf, s, s + (head[1] as number)), version: head[0] as number, timestamp: head[8] as number };
+}

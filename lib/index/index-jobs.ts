@@ -9,6 +9,7 @@ import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type SegmentKind, segmentFil
 import { keyOf } from '../format/key-hash.js';
 import type { DamageHandler } from '../log-reader.js';
 import { buildMemtableDirectory, mergeDirectoryIfNeeded, rebuildDirectorySlot } from './directory-jobs.js';
+import { type KnownSurvivors, patchDirectorySlot } from './directory-patch.js';
 import { EntryArrays } from './entry-arrays.js';
 import { indexedRecords } from './indexed-records.js';
 import { Memtable } from './memtable.js';
@@ -142,6 +143,30 @@ export class IndexJobs {
       const firstBuild = slot.broken === NOT_BUILT_YET;
       await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
       if (!firstBuild) this.o.warn(`stream directory ${slot.name} rebuilt from the log`);
+    });
+  }
+
+  /**
+   * Rebuilds from the log every directory file overlapping the log ranges (a scavenge removed
+   * events there: an erased stream's id must leave the files). The slots are chosen when the job
+   * runs, after any merge queued before it, so a merge cannot carry the old entries on.
+   */
+  rebuildDirectoriesOver(ranges: readonly (readonly [number, number])[], known?: KnownSurvivors): Promise<void> {
+    if (!this.o.writable || ranges.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.enqueue(async () => {
+        try {
+          const slots = this.o.directory.chain.filter((s) => ranges.some(([from, to]) => s.from < to && s.to > from));
+          for (const slot of slots) {
+            if (!this.o.directory.chain.includes(slot)) continue;
+            if (known && (await patchDirectorySlot(this.o.directory, slot, known))) continue;
+            await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
+          }
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      });
     });
   }
 

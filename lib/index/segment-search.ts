@@ -4,7 +4,9 @@
  * background by the caller's `rebuild`). Answers are hash-keyed candidates, flat [seq, position]
  * pairs; callers check them against the records (`fieldsAt`).
  */
+
 import type { LogEngine } from '../engine/log-engine.js';
+import { withoutRemoved } from '../engine/scavenged-log.js';
 import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, viewSeq } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
@@ -65,13 +67,17 @@ export class SegmentSearch {
   }
 
   /** Index fields of the records at `positions`. */
-  fieldsAt(positions: number[]): IndexFields[] {
-    if (positions.length === 0) return [];
-    const bytes = this.o.engine.readFrames(positions);
-    const out: IndexFields[] = [];
+  fieldsAt(all: number[]): (IndexFields | undefined)[] {
+    if (all.length === 0) return [];
+    // Events a scavenge removed have no fields (undefined in their place): no record matches them.
+    const positions = withoutRemoved(this.o.engine, all);
+    const bytes = positions.length > 0 ? this.o.engine.readFrames(positions) : Buffer.alloc(0);
+    const out: (IndexFields | undefined)[] = [];
     let k = 0;
     for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) out.push(decodeIndexFields(bytes, off, positions[k++] as number));
-    return out;
+    if (positions.length === all.length) return out;
+    const byPosition = new Map(positions.map((p, i) => [p, out[i]]));
+    return all.map((p) => byPosition.get(p));
   }
 
   /** Flat [seq, position] pairs of `key` (the key of stream or command `id`) with from <= seq <= to

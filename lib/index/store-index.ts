@@ -23,6 +23,7 @@ import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import type { DirectoryEntry } from './directory-backend.js';
 import { streamsOfRange } from './directory-jobs.js';
+import type { KnownSurvivors } from './directory-patch.js';
 import { indexClock } from './index-clock.js';
 import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
 import { IndexJobs } from './index-jobs.js';
@@ -365,8 +366,23 @@ export class StoreIndex {
   }
 
   /** Index fields of the records at `positions`. */
-  fieldsAt(positions: number[]): IndexFields[] {
+  fieldsAt(positions: number[]): (IndexFields | undefined)[] {
     return this.segments.fieldsAt(positions);
+  }
+
+  /** Builds the memtable into segments and directory files now and waits for every build: a
+   * scavenge rewrites only what the index files cover. */
+  async buildMemtableNow(): Promise<void> {
+    if (this.o.writable && this.active.entries > 0) {
+      this.freeze();
+      this.jobs.buildFrozen();
+    }
+    await this.jobs.idle();
+  }
+
+  /** Rebuilds the directory files over log ranges a scavenge rewrote (index-jobs.ts). */
+  rebuildDirectoriesOver(ranges: readonly (readonly [number, number])[], known?: KnownSurvivors): Promise<void> {
+    return this.jobs.rebuildDirectoriesOver(ranges, known);
   }
 
   /** Waits for the background work queued so far. */

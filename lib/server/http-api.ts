@@ -13,6 +13,7 @@
  *   GET  /api/consumers                   durable consumers with position and lag
  *   POST /api/consumers/:name/reset       { position }
  *   GET  /api/stats, /api/stats/history   stats, and activity over the last minutes (http-stats.ts)
+ *   POST /api/scavenge                  scavenge the store → ScavengeReport (when it ends)
  *   GET  /api/subscribe                   Server-Sent Events  ?after&streamId, or ?from=end for new events only
  *   GET  /api/openapi.json                the OpenAPI document of all of the above
  *   GET  /                                the Stream Browser (static files from browser/)
@@ -34,7 +35,7 @@ import { requireToken } from './http-auth.js';
 import { frameworkError, installErrorHandlers, pathRedactor, sendError } from './http-errors.js';
 import { openApi } from './http-openapi.js';
 import { readModelRoutes } from './http-read-models.js';
-import { appendRoute, commandRoute, streamRoutes } from './http-routes.js';
+import { appendRoute, commandRoute, scavengeRoute, streamRoutes } from './http-routes.js';
 import { addSharedSchemas, params } from './http-schemas.js';
 import { subscribeRoute } from './http-sse.js';
 import { ActivitySampler, statsRoutes } from './http-stats.js';
@@ -134,6 +135,7 @@ export function createServer(store: EventStore, options: ServerOptions = {}): Fa
   openApi(app);
   app.register(async (api) => {
     appendRoute(api, store);
+    scavengeRoute(api, store);
     streamRoutes(api, store, o);
     commandRoute(api, store, o);
     readModelRoutes(api, store, o);

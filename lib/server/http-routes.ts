@@ -77,6 +77,26 @@ export function appendRoute(app: FastifyInstance, store: EventStore): void {
   });
 }
 
+const scavengeReport = {
+  type: 'object',
+  properties: Object.fromEntries(
+    ['chunksExamined', 'chunksRewritten', 'chunksSkipped', 'eventsRemoved', 'bytesBefore', 'bytesAfter', 'bytesReclaimed', 'durationMs']
+      .map((k) => [k, { type: 'integer' }] as [string, object])
+      .concat([['aborted', { type: 'boolean' }]]),
+  ),
+};
+
+/** A scavenge (lib/scavenge.ts), answered with its report once it ends; a request while one runs
+ * joins it. A write like an append: with a token, it needs the token. */
+export function scavengeRoute(app: FastifyInstance, store: EventStore): void {
+  const schema = {
+    summary: 'rewrites sealed chunks without the events reads no longer return (positions never change); answers when it ends',
+    querystring: query({}),
+    response: { 200: scavengeReport, ...errors(403) },
+  };
+  app.post('/api/scavenge', { schema }, async () => store.scavenge());
+}
+
 interface StreamQuery {
   before?: number;
   after?: number;

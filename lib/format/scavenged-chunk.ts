@@ -1,0 +1,156 @@
+/**
+ * Scavenged chunk layout (scavenged format version 1): a sealed data chunk rewritten without the
+ * frames of events no read may return any more (lib/scavenge.ts), keeping every surviving event's
+ * global position through a position map, after KurrentDB's scavenged chunks.
+ *
+ * The file keeps the chunk's name (`chunks/NNNNNNNN.chunk`), its size (`chunkSize`, sparse) and its
+ * header byte for byte (magic, version, kind, number, size, first position, store identity):
+ *
+ * | offset | size | field |
+ * |---|---|---|
+ * | 0 | 64 | the original chunk header, unchanged |
+ * | 64 | F | the surviving frames, back to back, each byte for byte as it was (its CRC still holds) |
+ * | 64 + F | 8 × n | position map: one pair (u32 logical offset, u32 offset in this file) per run, ascending in both |
+ * | … | … | zeroes (a hole: no disk blocks) |
+ * | size − 64 | 64 | footer (below) |
+ *
+ * Footer: magic `ANNALSFT` · u8 format version (3) at 8 · u8 scavenged version (1) at 9 · u32
+ * record count 0 at 12 · u48 data end 64 at 16 · u32 data checksum 0 at 24 · u32 runs n at 28 · u48 F + 64
+ * (the map's offset) at 32 · u48 logical data end (the sealed chunk's data end before any scavenge)
+ * at 40 · u32 CRC-32C of the map at 48 · u32 data checksum of the surviving frames (chained as a
+ * chunk's, record-scanner.ts) at 52 · u32 record count before any scavenge at 56 · CRC-32C of bytes
+ * 0–59 at 60.
+ *
+ * A run is a maximal sequence of surviving frames that were back to back in the chunk as first
+ * written (no removed frame between them): the map holds one entry per run, the place of its first
+ * frame, and the frames of a run follow it as they did. Every run but the first starts after at
+ * least one removed frame of 16 bytes or more, so the map (8 bytes a run) always fits in the space
+ * the removed frames left, however few were removed. Readers expand it into a per-frame map once,
+ * walking the frames' lengths (scavenged-chunk-file.ts).
+ *
+ * Invariants: a logical offset is the frame's offset in the chunk as first written, so its global
+ * position is chunk number × chunk size + logical offset, forever; runs ascend in both offsets, the
+ * first starts at offset 64 of the file, each run's frames tile the file up to the next run's start
+ * (the last run's up to the map) and its logical span does not reach the next run's logical start;
+ * the frames' chained checksum is the footer's. A logical offset that is no surviving frame's is an
+ * event removed by a scavenge (or never a frame). Both engines see the footer of an empty sealed
+ * chunk (data end 64, no records) and so never read its frames themselves: every read of a
+ * scavenged chunk goes through lib/engine/scavenged-log.ts, one path both engines share. A build
+ * before this one would read a scavenged chunk as empty: a scavenged store must not be opened by
+ * one (docs/ARCHITECTURE.md).
+ */
+import { crc32c } from './crc32c.js';
+import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, decodeChunkFooter, encodeChunkFooter } from './layout.js';
+
+export const SCAVENGED_VERSION = 1;
+export const POSMAP_ENTRY_SIZE = 8;
+
+export interface ScavengedFooter {
+  /** Runs of surviving frames (entries of the position map). */
+  runs: number;
+  /** Where the position map starts: the end of the surviving frames. */
+  mapOffset: number;
+  /** The chunk's data end as first sealed (logical offsets are below it). */
+  logicalEnd: number;
+  mapChecksum: number;
+  /** Chained checksum of the surviving frames' first 8 bytes (as a chunk footer's). */
+  dataChecksum: number;
+  /** Records of the chunk as first sealed. */
+  originalRecords: number;
+}
+
+/** Whether a valid chunk footer is a scavenged one. */
+export function isScavengedFooter(b: Buffer): boolean {
+  return b.length >= CHUNK_FOOTER_SIZE && decodeChunkFooter(b) !== undefined && b[9] === SCAVENGED_VERSION;
+}
+
+export function encodeScavengedFooter(f: ScavengedFooter): Buffer {
+  const b = encodeChunkFooter({ recordCount: 0, dataEnd: CHUNK_HEADER_SIZE, dataChecksum: 0 });
+  b[9] = SCAVENGED_VERSION;
+  b.writeUInt32LE(f.runs, 28);
+  b.writeUIntLE(f.mapOffset, 32, 6);
+  b.writeUIntLE(f.logicalEnd, 40, 6);
+  b.writeUInt32LE(f.mapChecksum >>> 0, 48);
+  b.writeUInt32LE(f.dataChecksum >>> 0, 52);
+  b.writeUInt32LE(f.originalRecords >>> 0, 56);
+  b.writeUInt32LE(crc32c(b, 0, 0, 60), 60);
+  return b;
+}
+
+/** The scavenged fields of a footer; undefined when it is not a valid scavenged footer. */
+export function decodeScavengedFooter(b: Buffer, chunkSize: number): ScavengedFooter | undefined {
+  if (!isScavengedFooter(b)) return undefined;
+  const f: ScavengedFooter = {
+    runs: b.readUInt32LE(28),
+    mapOffset: b.readUIntLE(32, 6),
+    logicalEnd: b.readUIntLE(40, 6),
+    mapChecksum: b.readUInt32LE(48),
+    dataChecksum: b.readUInt32LE(52),
+    originalRecords: b.readUInt32LE(56),
+  };
+  const dataCapacity = chunkSize - CHUNK_FOOTER_SIZE;
+  if (f.mapOffset < CHUNK_HEADER_SIZE || f.mapOffset + f.runs * POSMAP_ENTRY_SIZE > dataCapacity) return undefined;
+  if (f.logicalEnd < CHUNK_HEADER_SIZE || f.logicalEnd > dataCapacity) return undefined;
+  return f;
+}
+
+/** The position map's bytes. */
+export function encodePositionMap(logical: ArrayLike<number>, offsets: ArrayLike<number>, count: number): Buffer {
+  const b = Buffer.alloc(count * POSMAP_ENTRY_SIZE);
+  for (let i = 0; i < count; i++) {
+    b.writeUInt32LE(logical[i] as number, i * POSMAP_ENTRY_SIZE);
+    b.writeUInt32LE(offsets[i] as number, i * POSMAP_ENTRY_SIZE + 4);
+  }
+  return b;
+}
+
+/** The runs of a scavenged chunk: where each starts, logically and in the file. */
+export interface RunMap {
+  logical: Uint32Array;
+  offsets: Uint32Array;
+}
+
+/** Each run's start from per-frame places (ascending): frame i starts a run unless it followed
+ * frame i - 1 directly in the chunk as first written. */
+export function runsOf(logical: readonly number[], offsets: readonly number[]): { logical: number[]; offsets: number[] } {
+  const out = { logical: [] as number[], offsets: [] as number[] };
+  for (let i = 0; i < logical.length; i++) {
+    const follows = i > 0 && (logical[i] as number) - (logical[i - 1] as number) === (offsets[i] as number) - (offsets[i - 1] as number);
+    if (follows) continue;
+    out.logical.push(logical[i] as number);
+    out.offsets.push(offsets[i] as number);
+  }
+  return out;
+}
+
+/** Decodes and checks a run map against its footer; a description of the fault when invalid. */
+export function decodeRunMap(b: Buffer, f: ScavengedFooter): RunMap | string {
+  if (crc32c(b, 0, 0, b.length) !== f.mapChecksum) return 'position map checksum mismatch';
+  const logical = new Uint32Array(f.runs);
+  const offsets = new Uint32Array(f.runs);
+  for (let i = 0; i < f.runs; i++) {
+    logical[i] = b.readUInt32LE(i * POSMAP_ENTRY_SIZE);
+    offsets[i] = b.readUInt32LE(i * POSMAP_ENTRY_SIZE + 4);
+  }
+  for (let i = 0; i < f.runs; i++) {
+    const lo = logical[i] as number;
+    const o = offsets[i] as number;
+    const next = i + 1 < f.runs ? (offsets[i + 1] as number) : f.mapOffset;
+    if (i === 0 && o !== CHUNK_HEADER_SIZE) return 'position map does not start at the first frame';
+    if (next <= o || lo < CHUNK_HEADER_SIZE || lo + (next - o) > f.logicalEnd) return `position map entry ${i} out of range`;
+    if (i + 1 < f.runs && (logical[i + 1] as number) <= lo + (next - o))
+      return `position map entry ${i + 1} does not follow a removed frame`;
+  }
+  if (f.runs === 0 && f.mapOffset !== CHUNK_HEADER_SIZE) return 'empty position map after frames';
+  return { logical, offsets };
+}
+
+/** The bytes of a sealed chunk that hold its data (header, frames and, when scavenged, the map):
+ * what a copy of it must take besides its footer. Undefined for an invalid footer. */
+export function sealedDataEnd(footer: Buffer, chunkSize: number): number | undefined {
+  const plain = decodeChunkFooter(footer);
+  if (!plain) return undefined;
+  if (footer[9] === 0) return plain.dataEnd;
+  const f = decodeScavengedFooter(footer, chunkSize);
+  return f ? f.mapOffset + f.runs * POSMAP_ENTRY_SIZE : undefined;
+}

@@ -1,0 +1,310 @@
+/**
+ * Scavenge: reclaims the bytes of events no read may return any more (deleted, hard-deleted,
+ * truncated, past maxCount or maxAgeMs: stream-metadata.ts) by rewriting sealed chunks without them
+ * (scavenge-chunk.ts), in the background while appends and reads go on. Global positions never
+ * change (scavenged chunks keep a position map: lib/format/scavenged-chunk.ts).
+ *
+ * Order of work: the memtable is built into index files first, so every chunk rewritten is covered
+ * by them (no directory file built later from memory can carry an erased stream's id); then each
+ * sealed chunk (never the tail) in turn; then the stream directory files over the rewritten chunks
+ * are rebuilt from the log. Index segments keep their entries of removed events (hashes only, no
+ * id bytes): reads drop them (scavenged-log.ts withoutRemoved), and a command whose events were
+ * removed still refuses its retry as a duplicate (StoreReader.erasedCommand).
+ *
+ * One scavenge runs at a time; a call while one runs joins it. The rules are taken at its start
+ * (maxAgeMs against the time it started).
+ */
+import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
+import type { LogEngine } from './engine/log-engine.js';
+import { ScavengeAwareLog } from './engine/scavenged-log.js';
+import { InvalidArgumentError } from './errors.js';
+import { CHUNK_HEADER_SIZE } from './format/layout.js';
+import { decodeRetentionFields } from './format/record-codec.js';
+import type { KnownSurvivors } from './index/directory-patch.js';
+import { scanBlocks } from './log-reader.js';
+import { type ChunkScavenge, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import { clearPending, readPending, writePending } from './scavenge-pending.js';
+import type { StreamMetadataRegistry } from './stream-metadata.js';
+
+export interface ScavengeProgress {
+  /** Sealed chunks examined so far, of `chunks`. */
+  chunksExamined: number;
+  chunks: number;
+  chunksRewritten: number;
+  eventsRemoved: number;
+  bytesReclaimed: number;
+}
+
+export interface ScavengeReport {
+  chunksExamined: number;
+  chunksRewritten: number;
+  /** Chunks left as they were because a damaged record was met in them. */
+  chunksSkipped: number;
+  eventsRemoved: number;
+  /** Bytes of records (and position maps) in the examined chunks, before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  bytesReclaimed: number;
+  durationMs: number;
+  /** The signal stopped it: the chunks done so far stay done. */
+  aborted: boolean;
+}
+
+export interface ScavengeOptions {
+  /** Called after each chunk examined. */
+  onProgress?: (progress: ScavengeProgress) => void;
+  /** Stops the scavenge between two batches; the report says `aborted`. */
+  signal?: AbortSignal;
+}
+
+export interface ScavengerDeps {
+  log: ScavengeAwareLog;
+  /** Whether an event stays, by the rules at `now`. */
+  visible(streamId: string, version: number, timestamp: number, now: number): boolean;
+  /** A stream's rules at `now` (undefined: none), looked up once per stream by a scavenge. */
+  retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined;
+  /** Whether any stream has rules (none: nothing can be reclaimed). */
+  hasRules(): boolean;
+  /** Changes of the rules since open (the reclaimable estimate is cached against it). */
+  ruleChanges(): number;
+  buildIndexNow(): Promise<void>;
+  rebuildDirectories(ranges: [number, number][], known?: KnownSurvivors): Promise<void>;
+  writable: boolean;
+}
+
+/**
+ * The surviving events of the streams with rules that a scavenge saw, for patching the stream
+ * directory files over its chunks (index/directory-patch.ts); bounded: past MAX_SURVIVORS it gives
+ * up, and the files are rebuilt from the log.
+ */
+class Survivors {
+  private readonly byStream = new Map<string, number[]>();
+  private count = 0;
+  complete = true;
+  /** Each stream's rules as this scavenge judged it (null: none), looked up once per stream. */
+  readonly rules = new Map<string, { from: number; minTimestamp: number } | null>();
+
+  add(streamId: string, position: number, version: number): void {
+    if (!this.complete) return;
+    if (++this.count > MAX_SURVIVORS) {
+      this.complete = false;
+      this.byStream.clear();
+      return;
+    }
+    const pairs = this.byStream.get(streamId);
+    if (pairs) pairs.push(position, version);
+    else this.byStream.set(streamId, [position, version]);
+  }
+
+  /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
+   * undefined for one without rules (nothing of it was removed). */
+  of(streamId: string): number[] | undefined {
+    const pairs = this.byStream.get(streamId);
+    if (pairs) return pairs;
+    const r = this.rules.get(streamId);
+    return r === undefined || r === null ? undefined : [];
+  }
+}
+
+/** Test seam of the crash tests: called at each step of each chunk's swap. */
+export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'directories', chunk: number) => void } = {};
+
+const OPTION_KEYS = new Set(['onProgress', 'signal']);
+/** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
+const ESTIMATE_TTL_MS = 60_000;
+/** Streams whose rules a scavenge keeps at once (cleared when full). */
+const MAX_CACHED_RULES = 100_000;
+/** Surviving events of streams with rules a scavenge remembers for patching directory files. */
+const MAX_SURVIVORS = 2_000_000;
+
+export function checkScavengeOptions(options: unknown): ScavengeOptions {
+  checkObject('options', options);
+  rejectUnknownKeys('scavenge options', options, OPTION_KEYS);
+  const o = options as Record<string, unknown>;
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
+    throw new InvalidArgumentError(`onProgress must be a function, got ${describeValue(o.onProgress)}`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describeValue(o.signal)}`);
+  return o as ScavengeOptions;
+}
+
+export class Scavenger {
+  private running: Promise<ScavengeReport> | undefined;
+  private stopping = false;
+  private estimate: { bytes: number; at: number; changes: number; chunks: number } | undefined;
+
+  /** The directory rebuild a scavenge that crashed after a swap still owed (scavenge-pending.ts). */
+  private resumed: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: ScavengerDeps) {
+    const owed = d.writable ? readPending(d.log.dir) : [];
+    if (owed.length > 0) {
+      this.resumed = d
+        .rebuildDirectories(owed)
+        .then(() => clearPending(d.log.dir))
+        .catch(() => {});
+    }
+  }
+
+  scavenge(options: ScavengeOptions): Promise<ScavengeReport> {
+    this.running ??= this.run(options).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stops a running scavenge at its next batch and waits for it (close). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    try {
+      await this.running;
+    } catch {}
+    await this.resumed;
+  }
+
+  private async run(options: ScavengeOptions): Promise<ScavengeReport> {
+    const started = performance.now();
+    const report: ScavengeReport = {
+      chunksExamined: 0,
+      chunksRewritten: 0,
+      chunksSkipped: 0,
+      eventsRemoved: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      bytesReclaimed: 0,
+      durationMs: 0,
+      aborted: false,
+    };
+    const stopped = () => this.stopping || options.signal?.aborted === true;
+    await this.resumed;
+    if (this.d.hasRules()) {
+      await this.d.buildIndexNow();
+      const now = Date.now();
+      const sealed = this.d.log.chunkCount() - 1;
+      const rewritten: [number, number][] = [];
+      const seen = new Survivors();
+      let examinedEnd = CHUNK_HEADER_SIZE;
+      for (let n = 0; n < sealed && !stopped(); n++) {
+        const r = await scavengeChunk(this.rewriteDeps(now, stopped, rewritten, seen), n);
+        if (!r) break;
+        if (r.damaged) seen.complete = false;
+        examinedEnd = (n + 1) * this.d.log.chunkSize;
+        this.tally(report, r);
+        if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
+        options.onProgress?.({
+          chunksExamined: report.chunksExamined,
+          chunks: sealed,
+          chunksRewritten: report.chunksRewritten,
+          eventsRemoved: report.eventsRemoved,
+          bytesReclaimed: report.bytesReclaimed,
+        });
+      }
+      if (rewritten.length > 0) {
+        const known = seen.complete ? { from: CHUNK_HEADER_SIZE, to: examinedEnd, of: (id: string) => seen.of(id) } : undefined;
+        await this.d.rebuildDirectories(rewritten, known);
+        scavengeSteps.hook?.('directories', -1);
+        clearPending(this.d.log.dir);
+        this.estimate = undefined;
+      }
+    }
+    report.aborted = stopped();
+    report.durationMs = performance.now() - started;
+    return report;
+  }
+
+  private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors) {
+    const rules = seen.rules;
+    return {
+      log: this.d.log,
+      keep: (streamId: string, version: number, timestamp: number, position: number) => {
+        let r = rules.get(streamId);
+        if (r === undefined) {
+          if (rules.size >= MAX_CACHED_RULES) {
+            rules.clear();
+            seen.complete = false; // the decisions the directory patch needs are gone
+          }
+          r = this.d.retention(streamId, now) ?? null;
+          rules.set(streamId, r);
+        }
+        if (r === null) return true;
+        const kept = version >= r.from && timestamp >= r.minTimestamp;
+        if (kept) seen.add(streamId, position, version);
+        return kept;
+      },
+      pace: async () => {
+        await new Promise((r) => setImmediate(r));
+        return stopped();
+      },
+      step: (step: ScavengeStep, chunk: number) => scavengeSteps.hook?.(step, chunk),
+      beforeSwap: (n: number) => {
+        const size = this.d.log.chunkSize;
+        writePending(this.d.log.dir, [...rewritten, [n * size, (n + 1) * size]]);
+        scavengeSteps.hook?.('pending', n);
+      },
+    };
+  }
+
+  private tally(report: ScavengeReport, r: ChunkScavenge): void {
+    report.chunksExamined++;
+    if (r.rewritten) report.chunksRewritten++;
+    if (r.damaged) report.chunksSkipped++;
+    if (r.rewritten) report.eventsRemoved += r.removed;
+    report.bytesBefore += r.before;
+    report.bytesAfter += r.after;
+    report.bytesReclaimed = report.bytesBefore - report.bytesAfter;
+  }
+
+  /**
+   * An estimate of the bytes a scavenge would reclaim now: the frames of sealed chunks that reads
+   * no longer return, from a pass over their record headers (no payload decoded), reused while the
+   * rules and the chunks are unchanged, for at most a minute (maxAgeMs moves with time).
+   */
+  async reclaimableBytes(): Promise<number> {
+    if (!this.d.hasRules()) return 0;
+    const sealed = this.d.log.chunkCount() - 1;
+    const e = this.estimate;
+    const nowMs = Date.now();
+    if (e && e.changes === this.d.ruleChanges() && e.chunks === sealed && nowMs - e.at < ESTIMATE_TTL_MS) return e.bytes;
+    let bytes = 0;
+    const size = this.d.log.chunkSize;
+    for (let n = 0; n < sealed; n++) {
+      for (const block of scanBlocks(
+        this.d.log,
+        n * size + CHUNK_HEADER_SIZE,
+        () => (n + 1) * size,
+        () => {},
+      )) {
+        const { bytes: b, positions } = block;
+        for (let off = 0, i = 0; off < b.length; off += b.readUInt32LE(off), i++) {
+          try {
+            const f = decodeRetentionFields(b, off, positions[i] as number);
+            if (!this.d.visible(f.streamId, f.version, f.timestamp, nowMs)) bytes += b.readUInt32LE(off);
+          } catch {}
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    this.estimate = { bytes, at: nowMs, changes: this.d.ruleChanges(), chunks: sealed };
+    return bytes;
+  }
+}
+
+/** The store's scavenger over its log, index and stream rules. */
+export function storeScavenger(
+  engine: LogEngine,
+  index: { buildMemtableNow(): Promise<void>; rebuildDirectoriesOver(ranges: [number, number][], known?: KnownSurvivors): Promise<void> },
+  rules: StreamMetadataRegistry,
+  writable: boolean,
+): Scavenger {
+  if (!(engine instanceof ScavengeAwareLog)) throw new InvalidArgumentError('scavenge needs the log opened by the store');
+  return new Scavenger({
+    log: engine,
+    visible: (s, v, t, now) => rules.visibleFields(s, v, t, now),
+    retention: (s, now) => rules.retention(s, now),
+    hasRules: () => !rules.empty,
+    ruleChanges: () => rules.changes,
+    buildIndexNow: () => index.buildMemtableNow(),
+    rebuildDirectories: (ranges, known) => index.rebuildDirectoriesOver(ranges, known),
+    writable,
+  });
+}

@@ -1,0 +1,227 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EventStore, RecordedEvent } from '../lib/index.js';
+import { verifyStore } from '../lib/verify.js';
+import { collect, ENGINES, openStore, tempDir } from './helpers.js';
+
+/** Small chunks and memtables, so a few hundred events fill several sealed chunks. */
+const OPTIONS = { indexMemtableEntries: 200, maxIndexSegments: 4 };
+const PAD = 'x'.repeat(2000);
+
+/** `count` events over `streams` streams, interleaved, with ~2 KB payloads (several 1 MiB chunks). */
+async function fill(s: EventStore, prefix: string, streams: number, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await s.append(`${prefix}-${i % streams}`, [{ type: 'Filled', data: { i, pad: PAD } }], { commandId: `${prefix}-cmd-${i}` });
+  }
+}
+
+const keyOf = (e: RecordedEvent) => `${e.streamId}@${e.version}:${e.position}`;
+
+function filesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
+}
+
+describe.each(ENGINES)('scavenge (%s engine)', (engine) => {
+  it('removes deleted streams from sealed chunks, positions unchanged, every read the same before and after a reopen', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'order', 4, 2000);
+    await s.deleteStream('order-1');
+    await s.deleteStream('order-3', { hard: true });
+    const before = (await collect(s.readAll())).map(keyOf);
+    const stream0 = (await s.readStream('order-0')).map(keyOf);
+    expect((await s.stats()).reclaimableBytes).toBeGreaterThan(1_000_000);
+
+    const progress: number[] = [];
+    const report = await s.scavenge({ onProgress: (p) => progress.push(p.chunksExamined) });
+    expect(report.chunksRewritten).toBeGreaterThan(0);
+    expect(report.eventsRemoved).toBeGreaterThan(700);
+    expect(report.bytesReclaimed).toBe(report.bytesBefore - report.bytesAfter);
+    expect(report.bytesReclaimed).toBeGreaterThan(1_500_000);
+    expect(progress.length).toBe(report.chunksExamined);
+    expect((await s.stats()).reclaimableBytes).toBe(0);
+
+    for (let round = 0; round < 2; round++) {
+      expect((await collect(s.readAll())).map(keyOf)).toEqual(before);
+      expect((await s.readStream('order-0')).map(keyOf)).toEqual(stream0);
+      expect(await s.readStream('order-1')).toEqual([]);
+      expect((await s.readEvent('order-0', 3))?.data).toMatchObject({ i: 8 });
+      expect((await s.readCommand('order-cmd-8'))?.[0]?.version).toBe(3);
+      expect(await s.readCommand('order-cmd-9')).toBeUndefined();
+      // A retry of a command whose events were erased is refused, not written again.
+      await expect(s.append('order-1', [{ type: 'Again' }], { commandId: 'order-cmd-9' })).rejects.toMatchObject({
+        code: 'DUPLICATE_COMMAND',
+        original: { erased: true },
+      });
+      await expect(s.append('order-3', [{ type: 'Again' }])).rejects.toMatchObject({ code: 'STREAM_DELETED' });
+      expect((await collect(s.readCategory('order'))).every((e) => e.streamId === 'order-0' || e.streamId === 'order-2')).toBe(true);
+      expect((await s.listStreams()).streams.map((x) => x.streamId)).toEqual(['order-0', 'order-2']);
+      await s.close();
+      s = await openStore(dir, engine, OPTIONS);
+    }
+    const v = verifyStore(dir);
+    expect(v.faults).toEqual([]);
+    // A second scavenge finds nothing more to reclaim.
+    const again = await s.scavenge();
+    expect(again.chunksRewritten).toBe(0);
+    expect(again.bytesReclaimed).toBe(0);
+    await s.close();
+  });
+
+  it('reads by position continue across removed events: readAll after, subscriptions and consumers spanning a scavenge', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'acct', 2, 1200);
+    const all = await collect(s.readAll());
+    const removed = all.find((e) => e.streamId === 'acct-1' && e.version === 100) as RecordedEvent;
+    // A consumer that has read up to a point, and a subscription that will see the scavenge.
+    const consumer = s.subscribe({ consumer: 'c1' });
+    const seen: RecordedEvent[] = [];
+    for await (const e of consumer) {
+      seen.push(e);
+      if (seen.length === 300) break;
+    }
+    await s.deleteStream('acct-1');
+    await s.scavenge();
+    const after = await collect(s.readAll({ after: removed.position }));
+    expect(after[0]?.streamId).toBe('acct-0');
+    expect(after[0]?.position).toBeGreaterThan(removed.position);
+    expect(after.every((e) => e.streamId === 'acct-0')).toBe(true);
+    const resumed: RecordedEvent[] = [];
+    for await (const e of s.subscribe({ consumer: 'c1' })) {
+      resumed.push(e);
+      if (resumed.at(-1)?.position === all.at(-1 - 1)?.position || resumed.length >= 1000) break;
+    }
+    expect(resumed[0]?.position).toBeGreaterThan(seen.at(-1)?.position as number);
+    expect(resumed.every((e) => e.streamId === 'acct-0')).toBe(true);
+    const fromStart: RecordedEvent[] = [];
+    for await (const e of s.subscribe({ after: 0 })) {
+      fromStart.push(e);
+      if (fromStart.length === 600) break;
+    }
+    expect(fromStart.map((e) => e.position)).toEqual(all.filter((e) => e.streamId === 'acct-0').map((e) => e.position));
+  });
+
+  it('read-only stores open beside the writer keep reading across a scavenge, whether they read before the swap or not', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'ro', 2, 1200);
+    await s.deleteStream('ro-1');
+    await s.flush();
+    const expected = (await collect(s.readAll())).map(keyOf);
+    const early = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    const untouched = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    expect((await collect(early.readAll())).map(keyOf)).toEqual(expected);
+    expect((await s.scavenge()).chunksRewritten).toBeGreaterThan(0);
+    for (const r of [early, untouched]) {
+      expect((await collect(r.readAll())).map(keyOf)).toEqual(expected);
+      expect((await r.readStream('ro-0')).length).toBe(600);
+      expect(await r.readStream('ro-1')).toEqual([]);
+    }
+    const late = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    expect((await collect(late.readAll())).map(keyOf)).toEqual(expected);
+    expect((await collect(late.readAll({ after: Number(expected[1]?.split(':')[1]) }))).length).toBe(expected.length - 2);
+  });
+
+  it('appends and reads go on while a scavenge runs; what they wrote is all there after', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'old', 2, 1500);
+    await s.deleteStream('old-0');
+    const running = s.scavenge();
+    const written: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      await s.append('live', [{ type: 'Live', data: { i, pad: PAD } }]);
+      written.push(`live@${i + 1}`);
+      if (i % 50 === 0) expect((await s.readStream('old-1', { limit: 3 })).length).toBe(3);
+    }
+    const report = await running;
+    expect(report.eventsRemoved).toBeGreaterThan(0);
+    await s.close();
+    s = await openStore(dir, engine, OPTIONS);
+    expect((await s.readStream('live')).map((e) => `live@${e.version}`)).toEqual(written);
+    expect((await s.readStream('old-1')).length).toBe(750);
+    expect(await s.readStream('old-0')).toEqual([]);
+  });
+
+  it('erasure is real: no byte of a hard-deleted stream id, data or metadata is left in any file', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, OPTIONS);
+    const marker = 'Zq7marker9Xv';
+    await s.append(`person-${marker}`, [{ type: 'Registered', data: { name: marker }, metadata: { note: marker } }]);
+    await s.append(`person-${marker}`, [{ type: 'Renamed', data: { name: `${marker}!` } }]);
+    await fill(s, 'other', 3, 1200);
+    await s.deleteStream(`person-${marker}`, { hard: true });
+    await s.scavenge();
+    await s.close();
+    const hits = filesUnder(dir).filter((f) => fs.readFileSync(f).includes(marker));
+    expect(hits).toEqual([]);
+    s = await openStore(dir, engine, OPTIONS);
+    expect(await s.readStream(`person-${marker}`)).toEqual([]);
+    expect((await s.readStream('other-0')).length).toBe(400);
+  });
+
+  it('a backup of a scavenged store holds every surviving event at its position', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'bk', 2, 1200);
+    await s.deleteStream('bk-1');
+    await s.scavenge();
+    const expected = (await collect(s.readAll())).map(keyOf);
+    const target = path.join(tempDir(), 'copy');
+    await s.backup(target);
+    expect(verifyStore(target).faults).toEqual([]);
+    const copy = await openStore(target, engine, OPTIONS);
+    expect((await collect(copy.readAll())).map(keyOf)).toEqual(expected);
+    expect((await copy.readStream('bk-0')).length).toBe(600);
+  });
+
+  it('truncation, maxCount and maxAgeMs are reclaimed too', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'm', 3, 1500);
+    await s.setStreamMetadata('m-0', { truncateBefore: 400 });
+    await s.setStreamMetadata('m-1', { maxCount: 10 });
+    await s.setStreamMetadata('m-2', { maxAgeMs: 1 });
+    await new Promise((r) => setTimeout(r, 5));
+    const visible = (await collect(s.readAll())).map(keyOf);
+    const report = await s.scavenge();
+    expect(report.eventsRemoved).toBeGreaterThan(1000);
+    expect((await collect(s.readAll())).map(keyOf)).toEqual(visible);
+    expect((await s.readStream('m-0')).map((e) => e.version)[0]).toBe(400);
+  });
+
+  it('a store with nothing to reclaim is left as it is', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'keep', 2, 800);
+    const bytes = fs.readFileSync(path.join(dir, 'chunks', '00000000.chunk'));
+    const report = await s.scavenge();
+    expect(report).toMatchObject({ chunksRewritten: 0, eventsRemoved: 0, bytesReclaimed: 0, aborted: false });
+    expect(fs.readFileSync(path.join(dir, 'chunks', '00000000.chunk')).equals(bytes)).toBe(true);
+    await s.setStreamMetadata('keep-0', { maxCount: 100_000 });
+    expect((await s.scavenge()).chunksRewritten).toBe(0);
+  });
+
+  it('bad input gets INVALID_ARGUMENT and changes nothing; a read-only store refuses', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await fill(s, 'b', 2, 700);
+    await s.deleteStream('b-0');
+    const scavenge = s.scavenge.bind(s) as (o: unknown) => Promise<unknown>;
+    for (const bad of [null, 5, 'x', { speed: 1 }, { onProgress: 'nope' }, { signal: {} }]) {
+      await expect(scavenge(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect((await s.stats()).reclaimableBytes).toBeGreaterThan(0);
+    const controller = new AbortController();
+    controller.abort();
+    expect((await s.scavenge({ signal: controller.signal })).aborted).toBe(true);
+    await s.close();
+    const ro = await openStore(dir, engine, { ...OPTIONS, readOnly: true });
+    await expect(ro.scavenge()).rejects.toMatchObject({ code: 'READ_ONLY' });
+  });
+});
