@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import type { LogEngine } from './engine/log-engine.js';
-import { loadPinnedIndexFiles } from './index/pinned-index-files.js';
+import { loadPinnedIndexFiles, writerCoverage } from './index/pinned-index-files.js';
 import type { SegmentBackend } from './index/segment-backend.js';
 import { KINDS } from './index/segment-catalog.js';
 import type { StoreIndex } from './index/store-index.js';
@@ -61,11 +61,13 @@ export class Follower {
         else this.d.warn(`following the writer: ${r.error}`);
       }
       this.lastError = r.error;
-      if (r.endPosition <= before) return;
-      index.follow((streamId) => {
-        if (streamId.startsWith(META_STREAM_PREFIX)) this.d.metadataWritten(streamId);
-      });
-      writer.followedTo(r.endPosition);
+      if (r.endPosition > before) {
+        index.follow((streamId) => {
+          if (streamId.startsWith(META_STREAM_PREFIX)) this.d.metadataWritten(streamId);
+        });
+        writer.followedTo(r.endPosition);
+      }
+      // Also when nothing new came: a writer that stopped may have built its last segments.
       this.adoptWriterSegments();
     } catch (err) {
       const message = (err as Error).message;
@@ -80,12 +82,15 @@ export class Follower {
     const now = Date.now();
     if (index.memtableEntries < options.indexMemtableEntries || now - this.lastAdoptCheck < ADOPT_CHECK_MS) return;
     this.lastAdoptCheck = now;
-    const files = loadPinnedIndexFiles({
+    const load = {
       indexDir: path.join(this.d.directory, 'index'),
       ...this.d.backends,
       logEnd: engine.endPosition(),
       chunkSize: options.chunkSize,
-    });
+    };
+    // The file names first (no file opened): most checks find nothing new.
+    if (writerCoverage(load) <= index.memtableStart) return;
+    const files = loadPinnedIndexFiles(load);
     if (!files) return;
     if (Math.min(...KINDS.map((k) => files.catalog.coverage(k))) <= index.memtableStart) {
       files.catalog.close();

@@ -55,3 +55,11 @@ export function loadPinnedIndexFiles(p: PinnedLoad): IndexFiles | undefined {
   }
   return undefined;
 }
+
+/** Where the writer's segment chains (as named in the directory now) all reach: no file opened. */
+export function writerCoverage(p: PinnedLoad): number {
+  const catalog = SegmentCatalog.load(p.indexDir, p.segments, p.logEnd, p.chunkSize, false, () => {});
+  const coverage = Math.min(...KINDS.map((k) => catalog.coverage(k)));
+  catalog.close();
+  return coverage;
+}
