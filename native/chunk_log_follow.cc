@@ -66,7 +66,8 @@ FollowReport ChunkLog::Follow() {
   report.end_position = end_position();
   if (!whole) {
     report.damaged = report.end_position;
-    report.error = chunks_.back()->Where(valid_end) + ": damaged record below the writer's checkpoint";
+    report.error =
+        chunks_.back()->Where(valid_end) + ": damaged record below the writer's checkpoint";
   }
   return report;
 }
