@@ -47,6 +47,11 @@ class ChunkFile {
     return "chunk " + path_ + " at offset " + std::to_string(offset);
   }
   bool sealed() const { return sealed_; }
+  // Forgets a footer recovery found unbacked by the data (SealHolds): the chunk is the tail.
+  void Unseal() {
+    sealed_ = false;
+    footer_ = ChunkFooter{};
+  }
   // The store identity in the header; 0 for a header of version 1 or 2.
   uint32_t identity() const { return identity_; }
   const ChunkFooter& footer() const { return footer_; }

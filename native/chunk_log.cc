@@ -99,13 +99,18 @@ RecoveryReport ChunkLog::Open(uint32_t fresh_identity, uint64_t durable_floor) {
   }
   report.identity = identity_;
   uint32_t last_generation = cp.generation;
+  // A footer the last chunk's data does not bear out is a seal a power cut interrupted.
+  const bool unbacked_footer =
+      !chunks_.empty() && chunks_.back()->sealed() && !SealHolds(*chunks_.back(), chunk_size_, cp);
+  if (unbacked_footer) chunks_.back()->Unseal();
   if (chunks_.empty() || chunks_.back()->sealed()) {
     write_offset_ = chunks_.empty() ? 0 : chunks_.back()->footer().data_end;
   } else {
     ChunkFile& chunk = *chunks_.back();
     const uint64_t base = chunk.number() * chunk_size_;
-    const TailState t = RecoverTail(chunk, chunk_size_, cp, read_only_,
-                                    durable_floor > base ? durable_floor - base : 0);
+    const TailState t =
+        RecoverTail(chunk, chunk_size_, cp, read_only_,
+                    durable_floor > base ? durable_floor - base : 0, unbacked_footer);
     if (t.torn) {
       report.torn = true;
       report.torn_position = base + t.torn_offset;

@@ -18,6 +18,8 @@ constexpr uint64_t kCleanMargin = 64 << 10;
 constexpr uint64_t kResyncReach = (16u << 20) + (1u << 20);
 // More damaged frames than this in one tail is not a few flipped bits: the open refuses.
 constexpr size_t kMaxDamaged = 64;
+// What SealHolds reads at a time (more only for a frame larger than this).
+constexpr uint64_t kSealWindow = 1 << 20;
 
 // The walk over an image of the tail. Offsets are the image's; the image starts at a multiple of
 // 4096 in the file, so its sectors are the file's.
@@ -88,8 +90,44 @@ Walk WalkTail(const uint8_t* img, uint64_t begin, uint64_t end, bool whole, uint
 
 }  // namespace
 
+bool SealHolds(const ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp) {
+  if (!chunk.sealed() || !chunk.descriptor()) return false;
+  const ChunkFooter& footer = chunk.footer();
+  const uint64_t base = chunk.number() * chunk_size;
+  const bool resume =
+      cp.durable_end > base + kChunkHeaderSize && cp.durable_end <= base + footer.data_end;
+  uint64_t at = resume ? cp.durable_end - base : kChunkHeaderSize;
+  uint32_t records = resume ? cp.tail_records : 0;
+  uint32_t checksum = resume ? cp.tail_checksum : 0;
+  uint32_t generation = resume ? cp.generation : 0;
+  bool committed = true;
+  std::vector<uint8_t> img;
+  while (at < footer.data_end) {
+    img.resize(std::min(footer.data_end - at, kSealWindow));
+    if (!ReadAllAt(*chunk.descriptor(), img.data(), img.size(), at)) return false;
+    ScanResult r = ScanFrames(img.data(), 0, img.size(), generation, checksum);
+    if (r.stop_offset == 0 && img.size() >= kFrameHeaderSize) {
+      // A frame longer than the window: read it whole (its length is checked against the data end).
+      const uint32_t len = LoadU32(img.data());
+      if (len <= img.size() || len > footer.data_end - at) return false;
+      img.resize(len);
+      if (!ReadAllAt(*chunk.descriptor(), img.data(), len, at)) return false;
+      r = ScanFrames(img.data(), 0, len, generation, checksum);
+    }
+    if (r.stop_offset == 0)
+      return false;  // zeroes or a damaged frame where the footer says data is
+    records += r.valid_records;
+    checksum = r.valid_checksum;
+    generation = r.valid_generation;
+    committed = r.committed_end == r.stop_offset;
+    at += r.stop_offset;
+  }
+  return at == footer.data_end && committed && records == footer.record_count &&
+         checksum == footer.data_checksum;
+}
+
 TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp, bool read_only,
-                      uint64_t floor) {
+                      uint64_t floor, bool unbacked_footer) {
   const uint64_t base = chunk.number() * chunk_size;
   const uint64_t capacity_end = ChunkDataCapacityEnd(chunk_size);
   uint64_t begin = kChunkHeaderSize;
@@ -138,8 +176,13 @@ TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& c
     t.torn_offset = t.write_offset;
     t.discarded_bytes = w.stop_offset - w.committed_end;
     t.torn_reason = ScanStopName(w.stop);
-    if (!read_only) chunk.CutAt(t.write_offset);
+  } else if (unbacked_footer) {
+    t.torn = true;
+    t.torn_offset = t.write_offset;
+    t.discarded_bytes = kChunkFooterSize;
+    t.torn_reason = kUnbackedFooter;
   }
+  if (t.torn && !read_only) chunk.CutAt(t.write_offset);
   return t;
 }
 

@@ -16,6 +16,11 @@
 // - The cut shrinks the file to the end of the committed frames and extends it again, so every
 //   byte past the end of the log reads as zero without writing (a full disk can still cut), then
 //   syncs it. Read-only opens cut nothing.
+// - A last chunk with a footer is sealed only if its data bears the footer out (SealHolds): the
+//   seal writes the footer and syncs once, so a power cut before that sync completes can keep the
+//   footer's sector and lose the unsynced appends before it. Such a chunk is recovered as the
+//   tail and its footer cut with the torn end. Only the last chunk: the next chunk is created
+//   after the seal's sync completed.
 #pragma once
 
 #include <cstdint>
@@ -39,11 +44,21 @@ struct TailState {
   std::vector<uint64_t> damaged;  // offsets of damaged frames kept in the log
 };
 
+// The torn reason of a last chunk whose footer reached the disk without the data it seals.
+constexpr const char* kUnbackedFooter = "footer without its data";
+
+// Whether the sealed last chunk's footer is borne out by its data: valid frames (resuming at the
+// checkpoint when it lies in this chunk) up to the footer's data end, the last a COMMIT, with its
+// record count and data checksum. Reads the data through the descriptor a window at a time.
+bool SealHolds(const ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp);
+
 // Scans `chunk` (the unsealed tail) from the checkpoint `cp` on and, unless `read_only`, cuts a
 // torn end. Throws StoreError (DISK_FULL, IO) when the cut fails.
 // `floor`: an offset in this chunk the log is known durable up to (the index covers it); a writable
 // open whose records end below it refuses (StoreError(CORRUPTION)) and cuts nothing.
+// `unbacked_footer`: the chunk holds a footer SealHolds refused; it is cut with the torn end
+// (reported as torn even where the data ends cleanly).
 TailState RecoverTail(ChunkFile& chunk, uint64_t chunk_size, const Checkpoint& cp, bool read_only,
-                      uint64_t floor = 0);
+                      uint64_t floor = 0, bool unbacked_footer = false);
 
 }  // namespace annals

@@ -155,6 +155,12 @@ export class JsChunkFile {
     this.footer = footer;
   }
 
+  /** Forgets a footer recovery found unbacked by the data (sealHolds): the chunk is the tail. */
+  unseal(): void {
+    this.sealed = false;
+    this.footer = undefined;
+  }
+
   /** Closes the descriptor (reopened on the next use). */
   release(): void {
     if (this.handle !== undefined) fs.closeSync(this.handle);

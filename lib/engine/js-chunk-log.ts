@@ -24,7 +24,7 @@ import { chainFrameChecksum, findNextFrame } from '../format/record-scanner.js';
 import { FlushPoller } from './flush-poller.js';
 import { JsChunkFile, listChunks, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
 import { type FollowedLog, followWriter } from './js-follow.js';
-import { recoverTail } from './js-tail-recovery.js';
+import { recoverTail, sealHolds } from './js-tail-recovery.js';
 import type { FollowReport, LogEngine, OpenReport } from './log-engine.js';
 
 /** Sealed chunks kept open for reading at once; older ones are closed and reopened when read. */
@@ -124,10 +124,14 @@ export class JsChunkLog implements LogEngine {
     }
     report.identity = this.storeIdentity;
     let lastGeneration = cp.generation;
+    // A footer the last chunk's data does not bear out is a seal a power cut interrupted.
+    const unbackedFooter = tail?.sealed === true && !sealHolds(tail, this.chunkSize, cp);
+    if (tail && unbackedFooter) tail.unseal();
     if (!tail || tail.sealed) {
       this.writeOffset = tail?.footer?.dataEnd ?? 0;
     } else {
-      const t = recoverTail(tail, this.chunkSize, cp, this.readOnly, durableFloor - tail.number * this.chunkSize);
+      const floor = durableFloor - tail.number * this.chunkSize;
+      const t = recoverTail(tail, this.chunkSize, cp, this.readOnly, floor, unbackedFooter);
       if (t.torn) {
         report.torn = true;
         report.tornPosition = tail.number * this.chunkSize + t.torn.offset;
