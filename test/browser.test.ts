@@ -148,6 +148,10 @@ describe.skipIf(!available)('Stream Browser in headless Chromium', () => {
       await page.locator('table.events tbody tr', { hasText: 'Progressed' }).waitFor({ timeout: 10_000 });
       expect(await page.locator('#stream-version').textContent()).toBe('version 2');
       await writer.append('live-2', [{ type: 'Started', data: { n: 3 } }]);
+      // The stream list is not live: it is read when the page shows it, once the server has it.
+      for (let i = 0; i < 200 && !(await (await fetch(`${server.url}/api/streams`)).text()).includes('live-2'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await page.goto(`${server.url}/#/`);
       await page.locator('#streams a', { hasText: 'live-2' }).waitFor({ timeout: 10_000 });
     } finally {
