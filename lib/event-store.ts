@@ -6,13 +6,11 @@
  * the same version wins. Reads go through StoreReader, read models through ReadModels; docs/api.md
  * describes the whole surface.
  */
-import path from 'node:path';
-import { type AggregateOptions, Aggregates } from './aggregates.js';
-import { AppendCommitter } from './append-committer.js';
+import type { AggregateOptions } from './aggregates.js';
 import type { AppendItem } from './append-planner.js';
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { type BackupOptions, type BackupResult, backupSourceOf, backupStore } from './backup.js';
-import { type ConsumerInfo, type ConsumerSubscription, Consumers, refuseSystemStreams } from './consumers.js';
+import { type ConsumerInfo, type ConsumerSubscription, refuseSystemStreams } from './consumers.js';
 import { DamagedRecords } from './damaged-records.js';
 import type { HeldLock } from './dir-lock.js';
 import type { LogEngine, OpenReport } from './engine/log-engine.js';
@@ -31,15 +29,13 @@ import { LogWriter } from './log-writer.js';
 import { closeParts, following, type OpenedParts, openIndex, openParts, warn } from './open-store.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { RAW_LOG } from './raw-log.js';
-import { ReadModels } from './read-models.js';
-import { checkScavengeOptions, type ScavengeOptions, type ScavengeReport, type Scavenger, storeScavenger } from './scavenge.js';
-import { type Snapshot, SnapshotStore } from './snapshot-store.js';
+import { checkScavengeOptions, type ScavengeOptions, type ScavengeReport } from './scavenge.js';
+import type { Snapshot } from './snapshot-store.js';
 import type { AnnalsStore } from './store-api.js';
 import { StoreReader } from './store-reader.js';
+import { type StoreServices, wireServices } from './store-services.js';
 import { storeStats } from './store-stats.js';
-import { StreamLifecycle } from './stream-lifecycle.js';
-import { firstVisibleVersion, type StoredMetadata, type StreamMetadata, StreamMetadataRegistry } from './stream-metadata.js';
-import { StreamReads } from './stream-reads.js';
+import type { StoredMetadata, StreamMetadata } from './stream-metadata.js';
 import { type Subscription, VisibilitySignal } from './subscription.js';
 import type {
   AppendOptions,
@@ -76,16 +72,10 @@ export class EventStore implements AnnalsStore {
   private readonly writer: LogWriter;
   private readonly index: StoreIndex;
   private readonly reader: StoreReader;
-  private readonly committer: AppendCommitter;
   private readonly signal = new VisibilitySignal();
-  private readonly aggregates: Aggregates;
+  /** What serves each call (store-services.ts). */
+  private readonly s: StoreServices;
   private readonly damaged = new DamagedRecords((m) => warn(m, 'ANNALS_CORRUPTION'));
-  private readonly models: ReadModels;
-  private readonly consumers: Consumers;
-  private readonly metadata: StreamMetadataRegistry;
-  private readonly lifecycle: StreamLifecycle;
-  private readonly streamReads: StreamReads;
-  private readonly scavenger: Scavenger;
 
   private readonly options: ResolvedOptions;
   private readonly engine: LogEngine;
@@ -111,49 +101,16 @@ export class EventStore implements AnnalsStore {
     });
     this.writer = new LogWriter(engine, options, recovery.identityChunk, () => this.signal.notify());
     this.reader = new StoreReader(engine, this.index, () => this.writer.visibleEnd);
-    this.committer = new AppendCommitter(this.writer, this.index, this.reader, options, (s, version) =>
-      this.streamReads.goneOf(s, version),
-    );
-    const snapshots = new SnapshotStore(path.join(directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
-    this.aggregates = new Aggregates(this.reader, snapshots, options, (s) => this.streamReads.visibleFrom(s));
-    this.metadata = new StreamMetadataRegistry({
-      reader: this.reader,
-      listStreams: (o) => this.models.listStreams(o),
-      latestVersion: (s) => this.index.latest(s).version,
-      maxCached: options.memoryBudget.parts.metadataCache.limit,
-    });
-    this.reader.visibleByMetadata = (e) => this.metadata.empty || this.metadata.visible(e, Date.now());
-    this.streamReads = new StreamReads(this.reader, this.metadata, options.limits);
-    this.scavenger = storeScavenger(engine, this.index, this.metadata, !options.readOnly);
-    this.lifecycle = new StreamLifecycle({
-      limits: options.limits,
-      registry: this.metadata,
-      latestVersion: (s) => this.index.latest(s).version,
-      commit: (items, guards) => this.committer.commit(items, undefined, true, guards),
-      removeSnapshots: (s) => snapshots.remove(s),
-    });
-    this.models = new ReadModels({
-      reader: this.reader,
-      index: this.index,
-      signal: this.signal,
-      limits: options.limits,
+    this.s = wireServices({
+      ...{ directory, options, engine, index: this.index, writer: this.writer, reader: this.reader, signal: this.signal },
       checkOpen: () => this.checkOpen(),
       closed: () => this.closed,
-      visibleEnd: () => this.writer.visibleEnd,
-      listed: (s, lastVersion) => firstVisibleVersion(this.metadata.get(s), lastVersion) <= lastVersion,
-    });
-    this.consumers = new Consumers({
-      reader: this.reader,
-      listStreams: (o) => this.models.listStreams(o),
-      subscribeLog: (after, fromEnd, filter) => this.models.subscribeLog(after, fromEnd, filter),
-      append: (items) => this.committer.commit(items, undefined, true),
-      warn: (m) => warn(m, 'ANNALS_CONSUMER'),
     });
     // A read-only store follows the writer of its directory (follower.ts), unless told not to.
     this.follower = following(options)
       ? new Follower({
           ...{ directory, engine, options, backends: parts.backends, index: this.index, writer: this.writer },
-          metadataWritten: (metaStreamId) => this.metadata.noteWritten(metaStreamId),
+          metadataWritten: (metaStreamId) => this.s.metadata.noteWritten(metaStreamId),
           damaged: (position, message) => this.damaged.note(position, message),
           warn: (m) => warn(m, 'ANNALS_FOLLOW'),
         })
@@ -168,7 +125,7 @@ export class EventStore implements AnnalsStore {
     const p = openParts(dir, o);
     try {
       const store = new EventStore(dir, p);
-      await store.metadata.load().catch(async (err: unknown) => {
+      await store.s.metadata.load().catch(async (err: unknown) => {
         await store.close();
         throw err;
       });
@@ -230,7 +187,7 @@ export class EventStore implements AnnalsStore {
 
   private commit(items: AppendItem[], commandId: string | undefined, atomic: boolean): Promise<(AppendResult | Error)[]> {
     refuseSystemStreams(items);
-    return this.committer.commit(items, commandId, atomic);
+    return this.s.committer.commit(items, commandId, atomic);
   }
 
   // ---- reading ----
@@ -243,18 +200,18 @@ export class EventStore implements AnnalsStore {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
-    return this.streamReads.readStream(streamId, options);
+    return this.s.streamReads.readStream(streamId, options);
   }
 
   async readEvent(streamId: string, version: number): Promise<RecordedEvent | undefined> {
     this.checkOpen();
-    return this.streamReads.readEvent(streamId, version);
+    return this.s.streamReads.readEvent(streamId, version);
   }
 
   /** The events the command appended, in append order; undefined for an unknown command. */
   async readCommand(commandId: string): Promise<RecordedEvent[] | undefined> {
     this.checkOpen();
-    return this.streamReads.readCommand(commandId);
+    return this.s.streamReads.readCommand(commandId);
   }
 
   // ---- stream lifecycle ----
@@ -267,19 +224,19 @@ export class EventStore implements AnnalsStore {
    */
   async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; hard?: boolean } = {}): Promise<{ position: number }> {
     this.checkWritable();
-    return this.lifecycle.delete(streamId, options);
+    return this.s.lifecycle.delete(streamId, options);
   }
 
   /** Sets a stream's retention rules (replacing the ones before; `{}` clears them). */
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<{ position: number }> {
     this.checkWritable();
-    return this.lifecycle.setMetadata(streamId, metadata);
+    return this.s.lifecycle.setMetadata(streamId, metadata);
   }
 
   /** A stream's retention rules, and whether it is hard-deleted. */
   async getStreamMetadata(streamId: string): Promise<StoredMetadata> {
     this.checkOpen();
-    return this.lifecycle.getMetadata(streamId);
+    return this.s.lifecycle.getMetadata(streamId);
   }
 
   /**
@@ -289,12 +246,12 @@ export class EventStore implements AnnalsStore {
    * and reported there.
    */
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    return this.models.readAll(options);
+    return this.s.models.readAll(options);
   }
 
   /** For `annals copy` (raw-log.ts): the log with hidden events. */
   [RAW_LOG](): AsyncIterable<RecordedEvent> {
-    return this.models.rawLog();
+    return this.s.models.rawLog();
   }
 
   /**
@@ -311,38 +268,38 @@ export class EventStore implements AnnalsStore {
     checkObject('options', options);
     if (options.consumer !== undefined) {
       this.checkWritable();
-      return this.consumers.subscribeChecked({ ...options, consumer: options.consumer });
+      return this.s.consumers.subscribeChecked({ ...options, consumer: options.consumer });
     }
-    return this.models.subscribe(options);
+    return this.s.models.subscribe(options);
   }
 
   /** Moves a durable consumer's checkpoint: it resumes after `position` (0: from the start). */
   async resetConsumer(consumer: string, position: number): Promise<void> {
     this.checkWritable();
-    await this.consumers.resetChecked(consumer, position);
+    await this.s.consumers.resetChecked(consumer, position);
   }
 
   /** Every durable consumer of the store, with its position and its lag behind the end. */
   async listConsumers(): Promise<ConsumerInfo[]> {
     this.checkOpen();
-    return this.consumers.list();
+    return this.s.consumers.list();
   }
 
   /** Every stream the store holds, in byte order of the id (UTF-8), a page at a time: `next` is
    * the `after` of the next page (absent on the last). Served from the index: a page costs the same
    * however many streams the store holds. */
   listStreams(options: ListStreamsOptions = {}): Promise<{ streams: StreamInfo[]; next?: string }> {
-    return this.models.listStreams(options);
+    return this.s.models.listStreams(options);
   }
 
   /** A category's events (streams whose id starts with `<category>-`), in global order. */
   readCategory(category: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
-    return this.models.readView(SEGMENT_KIND_CATEGORY, category, options);
+    return this.s.models.readView(SEGMENT_KIND_CATEGORY, category, options);
   }
 
   /** The events of one type, in global order. */
   readByType(type: string, options: ReadViewOptions = {}): AsyncIterable<RecordedEvent> {
-    return this.models.readView(SEGMENT_KIND_TYPE, type, options);
+    return this.s.models.readView(SEGMENT_KIND_TYPE, type, options);
   }
 
   /**
@@ -360,13 +317,13 @@ export class EventStore implements AnnalsStore {
   /** Saves `state` as the stream's state at `version` (kept when newer than the saved one). */
   async saveSnapshot(streamId: string, version: number, state: unknown): Promise<void> {
     this.checkWritable();
-    this.aggregates.save(streamId, version, state);
+    this.s.aggregates.save(streamId, version, state);
   }
 
   /** The newest snapshot of the stream, if any. */
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
     this.checkOpen();
-    return this.aggregates.load(streamId);
+    return this.s.aggregates.load(streamId);
   }
 
   /**
@@ -375,7 +332,7 @@ export class EventStore implements AnnalsStore {
    */
   async aggregate<S>(streamId: string, options: AggregateOptions<S>): Promise<{ state: S; version: number }> {
     this.checkOpen();
-    return this.aggregates.aggregate(streamId, options);
+    return this.s.aggregates.aggregate(streamId, options);
   }
 
   // ---- backups ----
@@ -406,8 +363,8 @@ export class EventStore implements AnnalsStore {
     this.checkOpen();
     const { directory, engine, index, writer, options, recovery, damaged } = this;
     return {
-      ...storeStats({ directory, engine, index, writer, options, recovery, damaged, metadataCached: this.metadata.cachedCount }),
-      reclaimableBytes: await this.scavenger.reclaimableBytes(),
+      ...storeStats({ directory, engine, index, writer, options, recovery, damaged, metadataCached: this.s.metadata.cachedCount }),
+      reclaimableBytes: await this.s.scavenger.reclaimableBytes(),
     };
   }
 
@@ -415,7 +372,7 @@ export class EventStore implements AnnalsStore {
    * never change. A call while one runs joins it. */
   async scavenge(options: ScavengeOptions = {}): Promise<ScavengeReport> {
     this.checkWritable();
-    return this.scavenger.scavenge(checkScavengeOptions(options));
+    return this.s.scavenger.scavenge(checkScavengeOptions(options));
   }
 
   /** Flushes and closes; later calls reject with StoreClosedError; subscriptions end. */
@@ -425,9 +382,9 @@ export class EventStore implements AnnalsStore {
     this.follower?.stop();
     this.signal.notify();
     try {
-      await this.scavenger.stop();
+      await this.s.scavenger.stop();
       if (!this.options.readOnly)
-        await this.consumers.close().catch((err: Error) => warn(`consumer checkpoints not saved: ${err.message}`, 'ANNALS_CONSUMER'));
+        await this.s.consumers.close().catch((err: Error) => warn(`consumer checkpoints not saved: ${err.message}`, 'ANNALS_CONSUMER'));
       await this.index.close();
       await this.writer.close();
       this.engine.close();
