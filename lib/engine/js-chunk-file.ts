@@ -171,3 +171,29 @@ export class JsChunkFile {
     this.release();
   }
 }
+
+/** Every chunk file of `dir`, opened in order: numbered from 0 without a gap, each one but the last
+ * sealed with a footer whose data end is in range (CorruptionError otherwise). */
+export function openChunkFiles(dir: string, chunkSize: number, readOnly: boolean): JsChunkFile[] {
+  const numbers = listChunks(dir, !readOnly);
+  numbers.forEach((n, i) => {
+    if (n !== i) throw new CorruptionError(`chunk ${path.join(dir, `${String(i).padStart(8, '0')}.chunk`)} is missing`);
+  });
+  const chunks: JsChunkFile[] = [];
+  try {
+    for (const n of numbers) {
+      const last = n === numbers.length - 1;
+      const chunk = JsChunkFile.open(dir, n, chunkSize, last && !readOnly, last);
+      chunks.push(chunk);
+      const where = `chunk ${chunk.file} at offset ${chunkSize - CHUNK_FOOTER_SIZE}`;
+      if (!last && !chunk.sealed) throw new CorruptionError(`${where}: chunk is not the last one but has no valid footer`);
+      if (chunk.footer && (chunk.footer.dataEnd < CHUNK_HEADER_SIZE || chunk.footer.dataEnd > dataCapacityEnd(chunkSize))) {
+        throw new CorruptionError(`${where}: footer data end out of range`);
+      }
+    }
+  } catch (err) {
+    for (const c of chunks) c.close();
+    throw err;
+  }
+  return chunks;
+}

@@ -10,8 +10,8 @@ import { crc32c } from '../format/crc32c.js';
 import {
   CHECKPOINT_FILE,
   CHECKPOINT_SIZE,
-  CHUNK_FOOTER_SIZE,
   CHUNK_HEADER_SIZE,
+  type Checkpoint,
   dataCapacityEnd,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -22,7 +22,7 @@ import {
 } from '../format/layout.js';
 import { chainFrameChecksum, findNextFrame } from '../format/record-scanner.js';
 import { FlushPoller } from './flush-poller.js';
-import { JsChunkFile, listChunks, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
+import { JsChunkFile, openChunkFiles, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
 import { type FollowedLog, followWriter } from './js-follow.js';
 import { recoverTail, sealHolds } from './js-tail-recovery.js';
 import type { FollowReport, LogEngine, OpenReport } from './log-engine.js';
@@ -81,6 +81,15 @@ export class JsChunkLog implements LogEngine {
     }
   }
 
+  /** Opens the checkpoint file (creating it when writable) and reads it; zeros when there is none. */
+  private openCheckpoint(): Checkpoint {
+    const cpPath = path.join(this.dir, CHECKPOINT_FILE);
+    const cpExists = fs.existsSync(cpPath);
+    if (!this.readOnly || cpExists) this.checkpointFd = fs.openSync(cpPath, this.readOnly ? 'r' : cpExists ? 'r+' : 'w+');
+    const raw = this.checkpointFd >= 0 ? readExactly(this.checkpointFd, CHECKPOINT_SIZE, 0) : undefined;
+    return (raw && decodeCheckpoint(raw)) ?? { durableEnd: 0, generation: 0, tailRecords: 0, tailChecksum: 0 };
+  }
+
   private recover(freshIdentity: number, durableFloor: number): OpenReport {
     const report: OpenReport = {
       endPosition: 0,
@@ -94,25 +103,8 @@ export class JsChunkLog implements LogEngine {
       identityChunk: 0,
       damaged: [],
     };
-    const numbers = listChunks(this.dir, !this.readOnly);
-    numbers.forEach((n, i) => {
-      if (n !== i) throw new CorruptionError(`chunk ${path.join(this.dir, `${String(i).padStart(8, '0')}.chunk`)} is missing`);
-    });
-    const cpPath = path.join(this.dir, CHECKPOINT_FILE);
-    const cpExists = fs.existsSync(cpPath);
-    if (!this.readOnly || cpExists) this.checkpointFd = fs.openSync(cpPath, this.readOnly ? 'r' : cpExists ? 'r+' : 'w+');
-    const raw = this.checkpointFd >= 0 ? readExactly(this.checkpointFd, CHECKPOINT_SIZE, 0) : undefined;
-    const cp = (raw && decodeCheckpoint(raw)) ?? { durableEnd: 0, generation: 0, tailRecords: 0, tailChecksum: 0 };
-    for (const n of numbers) {
-      const last = n === numbers.length - 1;
-      const chunk = JsChunkFile.open(this.dir, n, this.chunkSize, last && !this.readOnly, last);
-      this.chunks.push(chunk);
-      const where = `chunk ${chunk.file} at offset ${this.chunkSize - CHUNK_FOOTER_SIZE}`;
-      if (!last && !chunk.sealed) throw new CorruptionError(`${where}: chunk is not the last one but has no valid footer`);
-      if (chunk.footer && (chunk.footer.dataEnd < CHUNK_HEADER_SIZE || chunk.footer.dataEnd > dataCapacityEnd(this.chunkSize))) {
-        throw new CorruptionError(`${where}: footer data end out of range`);
-      }
-    }
+    this.chunks.push(...openChunkFiles(this.dir, this.chunkSize, this.readOnly));
+    const cp = this.openCheckpoint();
     const tail = this.chunks[this.chunks.length - 1];
     // Every chunk created since the first one with an identity copies it: the tail's is the store's.
     if (tail && tail.identity !== 0) {
