@@ -15,6 +15,7 @@
  * now, and when the subscription ends or the store closes.
  */
 import { rejectUnknownKeys } from './arg-checks.js';
+import { type ConsumerSubscription, consumerSubscription } from './consumer-subscription.js';
 import { ConsumerBusyError, InvalidArgumentError } from './errors.js';
 import { compileFilter, type EventFilter } from './event-filter.js';
 import type { StoreReader } from './store-reader.js';
@@ -62,16 +63,7 @@ export interface ConsumerInfo {
 /** Lag counts stop here: counting reads the log from the consumer's position. */
 export const LAG_COUNT_CAP = 1_000_000;
 
-/** A durable consumer's subscription: a Subscription that can also save its checkpoint now. */
-export interface ConsumerSubscription extends AsyncIterable<RecordedEvent> {
-  readonly consumer: string;
-  close(): void;
-  /** Ends the subscription like close(), but the event it yielded last counts as not handled:
-   * the next subscription of the consumer delivers it again (a handler that failed on it). */
-  abandon(): void;
-  /** Saves the position of the events handled so far; resolves once that is durable. */
-  checkpoint(): Promise<void>;
-}
+export type { ConsumerSubscription } from './consumer-subscription.js';
 
 interface LogSubscription extends AsyncIterable<RecordedEvent> {
   close(): void;
@@ -144,53 +136,23 @@ export class Consumers {
     // Nothing to save until an event is handled.
     const state: Live = { handled: start.after ?? 0, saved: saved ?? 0, filter: o.filter };
     this.live.set(name, state);
-    let pending: number | undefined;
-    // Set by abandon(): the event yielded last stays unhandled even if the loop goes on.
-    let abandoned = false;
-    const end = () => {
-      if (pending !== undefined) state.handled = Math.max(state.handled, pending);
-      pending = undefined;
-      if (this.live.get(name) !== state) return;
-      this.live.delete(name);
-      if (this.closed || state.handled <= state.saved) return;
-      this.ending.set(name, state.handled);
-      this.save([[name, state]])
-        .catch((err: Error) => this.deps.warn(`consumer '${name}' checkpoint not saved: ${err.message}`))
-        .finally(() => {
-          if (this.ending.get(name) === state.handled) this.ending.delete(name);
-        });
-    };
-    async function* run(): AsyncGenerator<RecordedEvent> {
-      try {
-        for await (const e of inner) {
-          pending = e.position;
-          yield e;
-          if (abandoned) break;
-          state.handled = e.position;
-          pending = undefined;
-        }
-      } finally {
-        end();
-      }
-    }
-    return {
+    return consumerSubscription({
       consumer: name,
-      close: () => {
-        inner.close();
-        end();
+      inner,
+      state,
+      ended: () => {
+        if (this.live.get(name) !== state) return;
+        this.live.delete(name);
+        if (this.closed || state.handled <= state.saved) return;
+        this.ending.set(name, state.handled);
+        this.save([[name, state]])
+          .catch((err: Error) => this.deps.warn(`consumer '${name}' checkpoint not saved: ${err.message}`))
+          .finally(() => {
+            if (this.ending.get(name) === state.handled) this.ending.delete(name);
+          });
       },
-      abandon: () => {
-        abandoned = true;
-        pending = undefined;
-        inner.close();
-        end();
-      },
-      checkpoint: () => {
-        if (pending !== undefined) state.handled = Math.max(state.handled, pending);
-        return this.save([[name, state]]);
-      },
-      [Symbol.asyncIterator]: () => run(),
-    };
+      save: () => this.save([[name, state]]),
+    });
   }
 
   /** subscribe() with its options checked (INVALID_ARGUMENT). */

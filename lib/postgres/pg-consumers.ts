@@ -16,11 +16,12 @@
  * `checkpoint()`, and when the subscription ends, before its lock is released.
  */
 import type pg from 'pg';
+import { consumerSubscription } from '../consumer-subscription.js';
 import { type ConsumerInfo, type ConsumerSubscription, checkConsumerName, checkConsumerOptions, LAG_COUNT_CAP } from '../consumers.js';
 import { ConsumerBusyError, InvalidArgumentError, UnavailableError } from '../errors.js';
 import type { EventFilter } from '../event-filter.js';
 import type { Subscription } from '../subscription.js';
-import type { RecordedEvent, SubscribeOptions } from '../types.js';
+import type { SubscribeOptions } from '../types.js';
 import { isNonNegativeInteger } from '../validation.js';
 import { lockKey } from './append-batcher.js';
 import { sqlFilter } from './pg-log.js';
@@ -142,64 +143,35 @@ export class PgConsumers {
     });
     const inner = this.d.subscribeLog(start, options.filter);
     state.inner = inner;
-    let pending: number | undefined;
-    // Set by abandon(): the event yielded last stays unhandled even if the loop goes on.
-    let abandoned = false;
-    const end = () => {
-      if (pending !== undefined) state.handled = Math.max(state.handled, pending);
-      pending = undefined;
-      if (this.live.get(name) !== state) return;
-      this.live.delete(name);
-      // Saved before the lock is released (also when it is granted after the end), so the next
-      // subscription, here or in another process, starts after it.
-      const done = (async () => {
-        await locking.catch(() => {});
-        if (!state.locked) return;
-        try {
-          if (!state.lost) await this.save([[name, state]]);
-        } catch (err) {
-          this.d.warn(`consumer '${name}' checkpoint not saved: ${(err as Error).message}`);
-        }
-        await this.unlock(name);
-      })();
-      this.ending.set(name, done);
-      void done.finally(() => {
-        if (this.ending.get(name) === done) this.ending.delete(name);
-      });
-    };
-    async function* run(): AsyncGenerator<RecordedEvent> {
-      try {
-        for await (const e of inner) {
-          if (state.lost) break; // the lock is gone: another process may own the consumer now
-          pending = e.position;
-          yield e;
-          if (abandoned) break;
-          state.handled = e.position;
-          pending = undefined;
-        }
-        if (state.lost) throw new UnavailableError(`consumer '${name}': the connection holding its lock broke`, 'not_written');
-      } finally {
-        end();
-      }
-    }
-    return {
+    return consumerSubscription({
       consumer: name,
-      close: () => {
-        inner.close();
-        end();
+      inner,
+      state,
+      ended: () => {
+        if (this.live.get(name) !== state) return;
+        this.live.delete(name);
+        // Saved before the lock is released (also when it is granted after the end), so the next
+        // subscription, here or in another process, starts after it.
+        const done = (async () => {
+          await locking.catch(() => {});
+          if (!state.locked) return;
+          try {
+            if (!state.lost) await this.save([[name, state]]);
+          } catch (err) {
+            this.d.warn(`consumer '${name}' checkpoint not saved: ${(err as Error).message}`);
+          }
+          await this.unlock(name);
+        })();
+        this.ending.set(name, done);
+        void done.finally(() => {
+          if (this.ending.get(name) === done) this.ending.delete(name);
+        });
       },
-      abandon: () => {
-        abandoned = true;
-        pending = undefined; // the event yielded last is not handled: the next subscription gets it
-        inner.close();
-        end();
-      },
-      checkpoint: () => {
-        if (pending !== undefined) state.handled = Math.max(state.handled, pending);
-        return this.save([[name, state]]);
-      },
-      [Symbol.asyncIterator]: () => run(),
-    };
+      save: () => this.save([[name, state]]),
+      // The lock is gone: another process may own the consumer now.
+      failure: () =>
+        state.lost ? new UnavailableError(`consumer '${name}': the connection holding its lock broke`, 'not_written') : undefined,
+    });
   }
 
   /** Moves a consumer's checkpoint: it resumes after `position` (0: from the start). */
