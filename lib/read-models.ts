@@ -102,13 +102,7 @@ export class ReadModels {
     return {
       async *[Symbol.asyncIterator]() {
         d.checkOpen();
-        checkObject('options', options);
-        optionalCount('after', options.after);
-        optionalCount('limit', options.limit);
-        rejectUnknownKeys('readAll options', options, READ_ALL_KEYS);
-        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
-        }
+        checkReadAllOptions(options);
         const match = compileFilter(options.filter);
         const from = d.reader.startAfter(options.after);
         yield* d.reader.iterateLog(from, options.limit ?? Number.MAX_SAFE_INTEGER, () => !d.closed(), options.onDamaged, match);
@@ -251,4 +245,15 @@ export function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLim
   const max = kind === SEGMENT_KIND_CATEGORY ? limits.maxStreamIdBytes : limits.maxEventTypeBytes;
   if (Buffer.byteLength(name) > max) throw new InvalidArgumentError(`${what} is longer than ${max} bytes`);
   return name;
+}
+
+/** readAll's options checked (INVALID_ARGUMENT), the same for every store. */
+export function checkReadAllOptions(options: ReadAllOptions): void {
+  checkObject('options', options);
+  optionalCount('after', options.after);
+  optionalCount('limit', options.limit);
+  rejectUnknownKeys('readAll options', options, READ_ALL_KEYS);
+  if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
+    throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
+  }
 }

@@ -6,12 +6,12 @@
  * in the same statement. Filters and views are SQL conditions on indexed columns (migration 3), so
  * events they exclude are never sent.
  */
-import { checkObject, describeValue, rejectUnknownKeys } from '../arg-checks.js';
+import { describeValue, rejectUnknownKeys } from '../arg-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { compileFilter, type EventFilter } from '../event-filter.js';
 import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from '../format/index-layout.js';
 import type { ResolvedLimits } from '../options.js';
-import { checkListOptions, checkViewName, checkViewOptions, READ_ALL_KEYS, SUBSCRIBE_KEYS } from '../read-models.js';
+import { checkListOptions, checkReadAllOptions, checkViewName, checkViewOptions, SUBSCRIBE_KEYS } from '../read-models.js';
 import type { Subscription } from '../subscription.js';
 import type { ListStreamsOptions, ReadAllOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from '../types.js';
 import { checkStreamId, optionalCount } from '../validation.js';
@@ -125,13 +125,7 @@ export class PgLog {
     return {
       async *[Symbol.asyncIterator]() {
         d.checkOpen();
-        checkObject('options', options);
-        optionalCount('after', options.after);
-        optionalCount('limit', options.limit);
-        rejectUnknownKeys('readAll options', options, READ_ALL_KEYS);
-        if (options.onDamaged !== undefined && typeof options.onDamaged !== 'function') {
-          throw new InvalidArgumentError(`onDamaged must be a function, got ${describeValue(options.onDamaged)}`);
-        }
+        checkReadAllOptions(options);
         const filter = sqlFilter(options.filter, 3);
         const q = self.logQuery(filter);
         let cursor = await self.checkAfter(options.after);
