@@ -42,7 +42,11 @@ export class AppendCommitter {
     private readonly index: StoreIndex,
     reader: StoreReader,
     options: ResolvedOptions,
-    gone: StoreState['gone'],
+    rules: {
+      gone: StoreState['gone'];
+      /** The version floor of the stream's metadata: its events may have been erased below it. */
+      floor(streamId: string): number;
+    },
   ) {
     const searchDisk = options.commandLookup === 'disk';
     this.maxPendingBytes = options.limits.maxPendingBytes;
@@ -52,9 +56,13 @@ export class AppendCommitter {
       get deriveIds() {
         return writer.derivesIds;
       },
-      latest: (s) => index.latest(s),
+      latest: (s) => {
+        const latest = index.latest(s);
+        const floor = rules.floor(s);
+        return floor > latest.version ? { version: floor, position: latest.position } : latest;
+      },
       command: (c) => reader.commandOriginal(c, searchDisk),
-      gone,
+      gone: rules.gone,
     };
   }
 

@@ -53,6 +53,9 @@ export interface RewriteDeps {
   log: ScavengeAwareLog;
   /** Whether the event stays (read rules at the scavenge's start). */
   keep(streamId: string, version: number, timestamp: number, position: number): boolean;
+  /** After the pass, before anything is swapped: the version floors of streams whose last event
+   * goes are made durable (an index rebuilt from the log would not know their versions). */
+  secureVersions(): Promise<void>;
   /** Between batches: yields to the event loop; true when the scavenge is to stop. */
   pace(): Promise<boolean>;
   step(step: ScavengeStep, chunk: number): void;
@@ -111,6 +114,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
       result.after = result.before;
       return result;
     }
+    await d.secureVersions();
     const mapBytes = finishFile(log, file, out, previous);
     d.step('written', n);
     await fdatasync(fd);

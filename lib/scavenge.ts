@@ -24,7 +24,7 @@ import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
 import { type ChunkScavenge, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
-import type { StreamMetadataRegistry } from './stream-metadata.js';
+import type { Retention, StreamMetadataRegistry } from './stream-metadata.js';
 
 export interface ScavengeProgress {
   /** Sealed chunks examined so far, of `chunks`. */
@@ -62,7 +62,9 @@ export interface ScavengerDeps {
   /** Whether an event stays, by the rules at `now`. */
   visible(streamId: string, version: number, timestamp: number, now: number): boolean;
   /** A stream's rules at `now` (undefined: none), looked up once per stream by a scavenge. */
-  retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined;
+  retention(streamId: string, now: number): Retention | undefined;
+  /** Makes the floors durable: each stream's versions go on above it once its events are erased. */
+  raiseFloors(floors: ReadonlyMap<string, number>): Promise<void>;
   /** Whether any stream has rules (none: nothing can be reclaimed). */
   hasRules(): boolean;
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
@@ -82,7 +84,7 @@ class Survivors {
   private count = 0;
   complete = true;
   /** Each stream's rules as this scavenge judged it (null: none), looked up once per stream. */
-  readonly rules = new Map<string, { from: number; minTimestamp: number } | null>();
+  readonly rules = new Map<string, Retention | null>();
 
   add(streamId: string, position: number, version: number): void {
     if (!this.complete) return;
@@ -214,6 +216,9 @@ export class Scavenger {
 
   private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors) {
     const rules = seen.rules;
+    // Streams whose last event this chunk's rewrite erases, above the floor their metadata keeps:
+    // at most one entry per frame of the chunk.
+    const floors = new Map<string, number>();
     return {
       log: this.d.log,
       keep: (streamId: string, version: number, timestamp: number, position: number) => {
@@ -229,7 +234,13 @@ export class Scavenger {
         if (r === null) return true;
         const kept = version >= r.from && timestamp >= r.minTimestamp;
         if (kept) seen.add(streamId, position, version);
+        else if (version === r.last && r.floor < version) floors.set(streamId, version);
         return kept;
+      },
+      secureVersions: async () => {
+        if (floors.size === 0) return;
+        await this.d.raiseFloors(floors);
+        floors.clear();
       },
       pace: async () => {
         await new Promise((r) => setImmediate(r));
@@ -295,12 +306,14 @@ export function storeScavenger(
   index: { buildMemtableNow(): Promise<void>; rebuildDirectoriesOver(ranges: [number, number][], known?: KnownSurvivors): Promise<void> },
   rules: StreamMetadataRegistry,
   writable: boolean,
+  raiseFloors: (floors: ReadonlyMap<string, number>) => Promise<void>,
 ): Scavenger {
   if (!(engine instanceof ScavengeAwareLog)) throw new InvalidArgumentError('scavenge needs the log opened by the store');
   return new Scavenger({
     log: engine,
     visible: (s, v, t, now) => rules.visibleFields(s, v, t, now),
     retention: (s, now) => rules.retention(s, now),
+    raiseFloors,
     hasRules: () => !rules.empty,
     ruleChanges: () => rules.changes,
     buildIndexNow: () => index.buildMemtableNow(),

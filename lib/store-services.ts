@@ -50,7 +50,10 @@ export interface ServiceDeps {
 export function wireServices(d: ServiceDeps): StoreServices {
   const { options, index, reader, writer } = d;
   const s = {} as StoreServices;
-  s.committer = new AppendCommitter(writer, index, reader, options, (id, version) => s.streamReads.goneOf(id, version));
+  s.committer = new AppendCommitter(writer, index, reader, options, {
+    gone: (id, version) => s.streamReads.goneOf(id, version),
+    floor: (id) => s.metadata.versionFloor(id),
+  });
   const snapshots = new SnapshotStore(path.join(d.directory, 'snapshots'), (m) => warn(m, 'ANNALS_SNAPSHOT'));
   s.aggregates = new Aggregates(reader, snapshots, options, (id) => s.streamReads.visibleFrom(id));
   s.metadata = new StreamMetadataRegistry({
@@ -61,11 +64,11 @@ export function wireServices(d: ServiceDeps): StoreServices {
   });
   reader.visibleByMetadata = (e) => s.metadata.empty || s.metadata.visible(e, Date.now());
   s.streamReads = new StreamReads(reader, s.metadata, options.limits);
-  s.scavenger = storeScavenger(d.engine, index, s.metadata, !options.readOnly);
+  s.scavenger = storeScavenger(d.engine, index, s.metadata, !options.readOnly, (floors) => s.lifecycle.raiseFloors(floors));
   s.lifecycle = new StreamLifecycle({
     limits: options.limits,
     registry: s.metadata,
-    latestVersion: (id) => index.latest(id).version,
+    latestVersion: (id) => s.metadata.latestVersion(id),
     commit: (items, guards) => s.committer.commit(items, undefined, true, guards),
     removeSnapshots: (id) => snapshots.remove(id),
   });

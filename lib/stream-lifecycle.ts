@@ -14,6 +14,13 @@ import type { ExpectedVersion } from './types.js';
 import { checkExpectedVersion, checkStreamId, isNonNegativeInteger } from './validation.js';
 
 const DELETE_KEYS = new Set(['expectedVersion', 'hard']);
+/** Streams whose version floors one call writes (raiseFloors): bounds the call's size. */
+const FLOOR_BATCH = 1000;
+
+/** `meta` with the stream's latest version as its floor (none for a stream without events). */
+function withFloor(meta: StoredMetadata, latest: number): StoredMetadata {
+  return latest > 0 ? { ...meta, versionFloor: latest } : meta;
+}
 const METADATA_KEYS = new Set(['maxCount', 'maxAgeMs', 'truncateBefore']);
 
 export interface LifecycleDeps {
@@ -38,7 +45,7 @@ export class StreamLifecycle {
     const current = this.d.registry.get(id) ?? {};
     if (current.hardDeleted) throw new StreamDeletedError(id);
     const last = this.d.latestVersion(id);
-    const meta: StoredMetadata = hard ? { hardDeleted: true } : { ...current, truncateBefore: last + 1 };
+    const meta: StoredMetadata = hard ? { hardDeleted: true } : withFloor({ ...current, truncateBefore: last + 1 }, last);
     const position = await this.write(id, meta, expectedVersion);
     this.d.removeSnapshots(id);
     return { position };
@@ -48,12 +55,30 @@ export class StreamLifecycle {
     const id = this.checkId(streamId);
     const meta = checkMetadata(metadata);
     if (this.d.registry.get(id)?.hardDeleted) throw new StreamDeletedError(id);
-    return { position: await this.write(id, meta, 'any') };
+    return { position: await this.write(id, withFloor(meta, this.d.latestVersion(id)), 'any') };
   }
 
   getMetadata(streamId: unknown): StoredMetadata {
     const id = checkStreamId(streamId, this.d.limits);
-    return { ...(this.d.registry.get(id) ?? {}) };
+    const { versionFloor: _floor, ...meta } = this.d.registry.get(id) ?? {};
+    return meta;
+  }
+
+  /** Before a scavenge erases the last event of streams: raises their version floors to it
+   * (StreamMetadataRegistry.floorEvents), durably, FLOOR_BATCH streams per atomic call. */
+  async raiseFloors(floors: ReadonlyMap<string, number>): Promise<void> {
+    const changes = this.d.registry.floorEvents(floors);
+    for (let i = 0; i < changes.length; i += FLOOR_BATCH) {
+      const batch = changes.slice(i, i + FLOOR_BATCH);
+      const items = batch.map((c) => ({
+        streamId: metaStreamOf(c.streamId),
+        events: [{ type: METADATA_TYPE, data: this.d.registry.eventData(c.streamId, c.meta) }],
+      }));
+      const results = await this.d.commit(items, []);
+      const failed = results.find((r) => r instanceof Error);
+      if (failed) throw failed;
+      for (const c of batch) this.d.registry.record(c.streamId, c.meta);
+    }
   }
 
   /** An application stream's id: the store's own (`$$`) have no metadata of their own. */

@@ -35,6 +35,10 @@ export interface StreamMetadata {
 export interface StoredMetadata extends StreamMetadata {
   /** A tombstone: the stream is gone for good. */
   hardDeleted?: true;
+  /** The stream's latest version when this was written (internal; getStreamMetadata leaves it
+   * out). A scavenge may erase every event of a stream; this keeps its versions going on after an
+   * index rebuilt from the log (which sees none of them): the next version is above it. */
+  versionFloor?: number;
 }
 
 interface MetadataEventData extends StoredMetadata {
@@ -63,10 +67,20 @@ export function firstVisibleVersion(meta: StoredMetadata | undefined, lastVersio
   return from;
 }
 
+/** A stream's rules as a scavenge judges its events (StreamMetadataRegistry.retention). */
+export interface Retention {
+  from: number;
+  minTimestamp: number;
+  /** The stream's latest version, and the floor its metadata keeps (Infinity: hard-deleted,
+   * no append ever comes). */
+  last: number;
+  floor: number;
+}
+
 export interface MetadataDeps {
   reader: StoreReader;
   listStreams(o: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }>;
-  /** The stream's latest version (the index's, written or not). */
+  /** The stream's latest version by the index (written or not; 0 when the log holds none). */
   latestVersion(streamId: string): number;
   /** Streams whose metadata is kept in memory at once (from the memory budget); more are read
    * again when used. */
@@ -106,6 +120,19 @@ export class StreamMetadataRegistry {
     return meta;
   }
 
+  /** The stream's latest version: the index's, or the floor its metadata keeps when a scavenge
+   * erased its events (StoredMetadata.versionFloor). */
+  latestVersion(streamId: string): number {
+    const indexed = this.d.latestVersion(streamId);
+    const floor = this.versionFloor(streamId);
+    return floor > indexed ? floor : indexed;
+  }
+
+  /** The version floor the stream's metadata keeps (0: none). */
+  versionFloor(streamId: string): number {
+    return this.get(streamId)?.versionFloor ?? 0;
+  }
+
   /** Entries cached now (stats().memory). */
   get cachedCount(): number {
     return this.cache.size;
@@ -140,17 +167,34 @@ export class StreamMetadataRegistry {
   visibleFields(streamId: string, version: number, timestamp: number, now: number): boolean {
     const meta = this.get(streamId);
     if (!meta) return true;
-    if (version < firstVisibleVersion(meta, this.d.latestVersion(streamId))) return false;
+    if (version < firstVisibleVersion(meta, this.latestVersion(streamId))) return false;
     return meta.maxAgeMs === undefined || timestamp >= now - meta.maxAgeMs;
   }
 
   /** What `visibleFields` judges a stream's events by, at `now`: visible from version `from` on and
    * from timestamp `minTimestamp` on; undefined when the stream has no rules (all visible). */
-  retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined {
+  retention(streamId: string, now: number): Retention | undefined {
     const meta = this.get(streamId);
     if (!meta) return undefined;
-    const from = firstVisibleVersion(meta, this.d.latestVersion(streamId));
-    return { from, minTimestamp: meta.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : now - meta.maxAgeMs };
+    const last = this.latestVersion(streamId);
+    return {
+      from: firstVisibleVersion(meta, last),
+      minTimestamp: meta.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : now - meta.maxAgeMs,
+      last,
+      floor: meta.hardDeleted ? Number.POSITIVE_INFINITY : (meta.versionFloor ?? 0),
+    };
+  }
+
+  /** Raises the version floor of each stream to the version given (a scavenge is about to erase
+   * that version, the stream's last): one durable metadata event per stream, the other rules kept. */
+  floorEvents(floors: ReadonlyMap<string, number>): { streamId: string; meta: StoredMetadata }[] {
+    const changes: { streamId: string; meta: StoredMetadata }[] = [];
+    for (const [streamId, version] of floors) {
+      const meta = this.get(streamId);
+      if (!meta || meta.hardDeleted || (meta.versionFloor ?? 0) >= version) continue;
+      changes.push({ streamId, meta: { ...meta, versionFloor: version } });
+    }
+    return changes;
   }
 
   /** Changes recorded since open: what a cached estimate over the rules depends on. */

@@ -195,6 +195,44 @@ describe.each(ENGINES)('scavenge (%s engine)', (engine) => {
     expect((await s.readStream('m-0')).map((e) => e.version)[0]).toBe(400);
   });
 
+  it('versions go on after every event of a stream was erased, also when the index is rebuilt from the log', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, OPTIONS);
+    await s.append('gone', [{ type: 'A' }, { type: 'A' }, { type: 'A' }]);
+    await s.append('aged', [{ type: 'A' }, { type: 'A' }]);
+    await s.setStreamMetadata('aged', { maxAgeMs: 1 });
+    // Appended after the metadata was written: only the scavenge knows version 3 goes.
+    await s.append('aged', [{ type: 'A' }]);
+    await s.append('ahead', [{ type: 'A' }]);
+    await s.setStreamMetadata('ahead', { truncateBefore: 50 });
+    await s.append('ahead', [{ type: 'A' }, { type: 'A' }]); // versions 2, 3: hidden until 50
+    await fill(s, 'pad', 2, 1200);
+    await s.deleteStream('gone');
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await s.scavenge()).eventsRemoved).toBeGreaterThanOrEqual(9);
+    // The floor is the store's own: the metadata a user reads is what they wrote.
+    expect(await s.getStreamMetadata('gone')).toEqual({ truncateBefore: 4 });
+    expect(await s.getStreamMetadata('aged')).toEqual({ maxAgeMs: 1 });
+    await s.close();
+    fs.rmSync(path.join(dir, 'index'), { recursive: true, force: true });
+    s = await openStore(dir, engine, OPTIONS);
+    for (let round = 0; round < 2; round++) {
+      if (round === 0) {
+        expect((await s.append('gone', [{ type: 'B' }], { expectedVersion: 'no_stream' })).firstVersion).toBe(4);
+        expect((await s.append('aged', [{ type: 'B' }], { expectedVersion: 3 })).firstVersion).toBe(4);
+        await expect(s.append('ahead', [{ type: 'B' }], { expectedVersion: 1 })).rejects.toMatchObject({ code: 'WRONG_EXPECTED_VERSION' });
+        expect((await s.append('ahead', [{ type: 'B' }], { expectedVersion: 3 })).firstVersion).toBe(4);
+      }
+      expect((await s.readStream('gone')).map((e) => e.type + e.version)).toEqual(['B4']);
+      expect((await s.getStreamMetadata('gone')).truncateBefore).toBe(4);
+      await s.close();
+      fs.rmSync(path.join(dir, 'index'), { recursive: true, force: true });
+      s = await openStore(dir, engine, OPTIONS);
+    }
+    expect((await s.append('aged', [{ type: 'C' }])).firstVersion).toBe(5);
+    await s.close();
+  });
+
   it('a store with nothing to reclaim is left as it is', async () => {
     const dir = tempDir();
     const s = await openStore(dir, engine, OPTIONS);
