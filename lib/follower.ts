@@ -22,6 +22,10 @@ import type { ResolvedOptions } from './options.js';
 import { META_STREAM_PREFIX } from './stream-metadata.js';
 
 const ADOPT_CHECK_MS = 1000;
+/** Log bytes one step indexes at most (whole appends): a follower far behind (its event loop was
+ * stalled, or the writer wrote a burst) catches up in steps of a few milliseconds, one turn of the
+ * event loop apart, instead of one long synchronous step. */
+export const FOLLOW_STEP_BYTES = 1 << 20;
 
 export interface FollowerDeps {
   directory: string;
@@ -43,8 +47,13 @@ export class Follower {
   private lastAdoptCheck = 0;
   private lastError = '';
   private stopped = false;
+  /** Where the indexed (and visible) log ends: the index covered the whole log at open. */
+  private indexedTo: number;
+  /** A step is scheduled for the next turn of the event loop (catching up). */
+  private stepping = false;
 
   constructor(private readonly d: FollowerDeps) {
+    this.indexedTo = d.engine.endPosition();
     this.timer = setInterval(() => this.tick(), d.options.followIntervalMs);
     this.timer.unref();
   }
@@ -52,27 +61,38 @@ export class Follower {
   /** One step: reads what the writer made durable since, and makes it visible. */
   tick(): void {
     if (this.stopped) return;
-    const { engine, index, writer } = this.d;
+    const { engine } = this.d;
     try {
-      const before = engine.endPosition();
       const r = engine.follow();
       if (r.error !== '' && r.error !== this.lastError) {
         if (r.damaged > 0) this.d.damaged(r.damaged, r.error);
         else this.d.warn(`following the writer: ${r.error}`);
       }
       this.lastError = r.error;
-      if (r.endPosition > before) {
-        index.follow((streamId) => {
-          if (streamId.startsWith(META_STREAM_PREFIX)) this.d.metadataWritten(streamId);
-        });
-        writer.followedTo(r.endPosition);
-      }
+      if (r.endPosition > this.indexedTo) this.indexStep();
       // Also when nothing new came: a writer that stopped may have built its last segments.
       this.adoptWriterSegments();
     } catch (err) {
       const message = (err as Error).message;
       if (message !== this.lastError) this.d.warn(`following the writer: ${message}`);
       this.lastError = message;
+    }
+  }
+
+  /** Indexes up to FOLLOW_STEP_BYTES of what the engine moved over and makes it visible; the rest
+   * in the next turns of the event loop. */
+  private indexStep(): void {
+    const { index, writer, engine } = this.d;
+    this.indexedTo = index.follow((streamId) => {
+      if (streamId.startsWith(META_STREAM_PREFIX)) this.d.metadataWritten(streamId);
+    }, FOLLOW_STEP_BYTES);
+    writer.followedTo(this.indexedTo);
+    if (this.indexedTo < engine.endPosition() && !this.stepping) {
+      this.stepping = true;
+      setImmediate(() => {
+        this.stepping = false;
+        if (!this.stopped) this.tick();
+      });
     }
   }
 

@@ -187,6 +187,37 @@ describe.each(ENGINES)('a read-only store follows the writer (%s engine follower
     expect(await follower.readStream('gone-1')).toEqual([]);
   });
 
+  it('catches up with a burst in bounded steps of whole appends, the event loop turning between them', async () => {
+    const dir = tempDir();
+    const writer = await openStore(dir, writerEngine);
+    await writer.append('burst-0', [{ type: 'T', data: { n: 0, count: 1 } }]);
+    // Its timer never fires in this test: the steps below are the ones it takes by itself.
+    const follower = await openStore(dir, engine, { readOnly: true, followIntervalMs: 60_000 });
+    const pad = 'p'.repeat(4000);
+    for (let i = 1; i < 1500; i += 3) {
+      const events = [0, 1, 2].map(() => ({ type: 'T', data: { n: i, count: 3, pad } }));
+      await writer.append(`burst-${i % 5}`, events);
+    }
+    const total = (await writer.stats()).eventCount;
+    const count = async () => (await follower.stats()).eventCount;
+    expect(await count()).toBe(1);
+    (follower as unknown as { follower: { tick(): void } }).follower.tick();
+    const first = await count();
+    // 1 MiB of ~4 KiB events, rounded to a whole append: far from the 6 MiB written.
+    expect(first).toBeGreaterThan(100);
+    expect(first).toBeLessThan(total / 2);
+    expect((first - 1) % 3).toBe(0);
+    const steps = [first];
+    while ((steps.at(-1) as number) < total && steps.length < 100) {
+      await new Promise((r) => setImmediate(r));
+      steps.push(await count());
+    }
+    expect(steps.at(-1)).toBe(total);
+    expect(new Set(steps).size).toBeGreaterThan(3);
+    expectWholeAppends(await collect(follower.readAll()));
+    expect(await collect(follower.readAll())).toEqual(await collect(writer.readAll()));
+  });
+
   it('a subscription of the follower passes from catch-up to live without a gap or a repeat', async () => {
     const dir = tempDir();
     const writer = await openStore(dir, writerEngine);

@@ -127,10 +127,12 @@ export class StoreIndex {
   // ---- following a writer (a read-only store: follower.ts) ----
 
   /** Indexes the records the writer made durable since the last call (the log's end moved). */
-  follow(onRecord: (streamId: string) => void): void {
+  /** Indexes what the log gained since, at most about `maxBytes` of it (whole appends); returns
+   * where the indexed log ends now. */
+  follow(onRecord: (streamId: string) => void, maxBytes: number): number {
     // None of these is in the recent-command set: lookups must search this memtable.
     this.active.createdAt = Number.NEGATIVE_INFINITY;
-    this.replay(this.active.toPosition, onRecord);
+    return this.replay(this.active.toPosition, onRecord, maxBytes);
   }
 
   /** The memtables' entries: a follower trades them for the writer's newer segments (adopt). */
@@ -155,9 +157,10 @@ export class StoreIndex {
     old.directory.close();
   }
 
-  /** Indexes the log from `start` to its end: the part no segment covers yet. `onRecord`: told
-   * of each record's stream (a follower's catch-up, which also keeps the dictionaries current). */
-  private replay(start: number, onRecord?: (streamId: string) => void): void {
+  /** Indexes the log from `start` to its end, or to the first append's end past `maxBytes`: the
+   * part no segment covers yet. `onRecord`: told of each record's stream (a follower's catch-up,
+   * which also keeps the dictionaries current). Returns where the indexed log ends. */
+  private replay(start: number, onRecord?: (streamId: string) => void, maxBytes = Number.POSITIVE_INFINITY): number {
     const { catalog } = this.o;
     const streamsFrom = catalog.coverage(SEGMENT_KIND_STREAM);
     const commandsFrom = catalog.coverage(SEGMENT_KIND_COMMAND);
@@ -179,8 +182,10 @@ export class StoreIndex {
       // Only between appends: a command lookup stops at the newest source holding its key, so a
       // command split over two memtables would read back only its newer part.
       if (commit && this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
+      if (commit && end - start >= maxBytes) return end;
     }
     this.active.toPosition = Math.max(this.active.toPosition, this.o.logEnd());
+    return this.active.toPosition;
   }
 
   private followed(streamId: string, version: number, position: number, onRecord: (streamId: string) => void): void {
