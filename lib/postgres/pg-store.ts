@@ -7,7 +7,7 @@
  * reads (`readAll`, subscriptions) see a prefix of the final order that never grows in the middle
  * (queries.ts `logAfter`, docs/postgres.md).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { AppendItem } from '../append-planner.js';
 import { rejectUnknownKeys } from '../arg-checks.js';
 import { type ConsumerInfo, type ConsumerSubscription, refuseSystemStreams } from '../consumers.js';
@@ -35,24 +35,18 @@ import { AppendBatcher } from './append-batcher.js';
 import { prepareCall } from './append-plan.js';
 import { Listener } from './listener.js';
 import { type PostgresStoreOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './options.js';
+import { openPool } from './pg-connect.js';
 import { PgConsumers } from './pg-consumers.js';
 import { retrying } from './pg-errors.js';
 import { checkObject, encodeSnapshot, fold, optionalCount } from './pg-helpers.js';
 import { PgLifecycle } from './pg-lifecycle.js';
 import { PgLog } from './pg-log.js';
 import { buildQueries, type EventRow, type Queries, toEvent } from './queries.js';
-import { migrate } from './schema.js';
 
 export interface PostgresStoreStats extends BaseStoreStats {
   engine: 'postgres';
   schema: string;
 }
-
-/** int8 as a number (positions, versions and times stay below 2^53), xid8 as text. */
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
 
 export class PostgresEventStore implements AnnalsStore {
   private closed = false;
@@ -121,32 +115,8 @@ export class PostgresEventStore implements AnnalsStore {
   static async connect(url: string, options?: PostgresStoreOptions): Promise<PostgresEventStore> {
     if (typeof url !== 'string' || url.length === 0) throw new InvalidArgumentError('url must be a non-empty connection string');
     const o = resolvePostgresOptions(options);
-    const config: pg.ClientConfig = { connectionString: url, types, application_name: 'annals' };
-    const pool = new pg.Pool({ ...config, max: o.poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
-    pool.on('error', () => {}); // an idle connection that breaks is dropped; the next use reconnects
-    pool.on('connect', (c) => c.on('error', () => {}));
-    const store = new PostgresEventStore(pool, o, config);
-    try {
-      await store.withRetry('connect', async () => {
-        const client = await pool.connect();
-        try {
-          if (o.readOnly) {
-            const r = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [o.schema]);
-            if (r.rowCount === 0) throw new InvalidArgumentError(`no annals store in schema ${o.schema}`);
-          } else {
-            await migrate(client, o.schema);
-          }
-          client.release();
-        } catch (err) {
-          client.release(true);
-          throw err;
-        }
-      });
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw err;
-    }
-    return store;
+    const { pool, config } = await openPool(url, o);
+    return new PostgresEventStore(pool, o, config);
   }
 
   get engineName(): 'postgres' {
