@@ -70,6 +70,8 @@ export function wireServices(d: ServiceDeps): StoreServices {
     registry: s.metadata,
     latestVersion: (id) => s.metadata.latestVersion(id),
     commit: (items, guards) => s.committer.commit(items, undefined, true, guards),
+    commitEach: (items) => s.committer.commit(items, undefined, false),
+    flush: () => writer.flush(),
     removeSnapshots: (id) => snapshots.remove(id),
   });
   s.models = new ReadModels({

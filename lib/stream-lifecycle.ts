@@ -7,7 +7,7 @@
 import type { VersionGuard } from './append-planner.js';
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { refuseSystemStreams } from './consumers.js';
-import { type AppendResult, InvalidArgumentError, StreamDeletedError } from './errors.js';
+import { type AppendResult, InvalidArgumentError, StreamDeletedError, WrongExpectedVersionError } from './errors.js';
 import type { ResolvedLimits } from './options.js';
 import { METADATA_TYPE, metaStreamOf, type StoredMetadata, type StreamMetadata, type StreamMetadataRegistry } from './stream-metadata.js';
 import type { ExpectedVersion } from './types.js';
@@ -16,6 +16,9 @@ import { checkExpectedVersion, checkStreamId, isNonNegativeInteger } from './val
 const DELETE_KEYS = new Set(['expectedVersion', 'hard']);
 /** Streams whose version floors one call writes (raiseFloors): bounds the call's size. */
 const FLOOR_BATCH = 1000;
+/** Rounds of raiseFloors: each round after the first follows a concurrent metadata change of the
+ * stream, whose own floor (withFloor) makes the next round find nothing left to raise. */
+const FLOOR_ATTEMPTS = 5;
 
 /** `meta` with the stream's latest version as its floor (none for a stream without events). */
 function withFloor(meta: StoredMetadata, latest: number): StoredMetadata {
@@ -32,6 +35,10 @@ export interface LifecycleDeps {
     items: { streamId: string; events: { type: string; data: unknown }[] }[],
     guards: VersionGuard[],
   ): Promise<(AppendResult | Error)[]>;
+  /** Appends each item on its own (expected version per item); results per item. */
+  commitEach(items: { streamId: string; events: { type: string; data: unknown }[]; expectedVersion: number }[]): Promise<(AppendResult | Error)[]>;
+  /** Waits until what was appended is durable and visible. */
+  flush(): Promise<void>;
   removeSnapshots(streamId: string): void;
 }
 
@@ -65,19 +72,34 @@ export class StreamLifecycle {
   }
 
   /** Before a scavenge erases the last event of streams: raises their version floors to it
-   * (StreamMetadataRegistry.floorEvents), durably, FLOOR_BATCH streams per atomic call. */
+   * (StreamMetadataRegistry.floorChange), durably, FLOOR_BATCH streams per call. A change that
+   * meets a concurrent metadata write is judged again: that write carries a floor of its own. */
   async raiseFloors(floors: ReadonlyMap<string, number>): Promise<void> {
-    const changes = this.d.registry.floorEvents(floors);
-    for (let i = 0; i < changes.length; i += FLOOR_BATCH) {
-      const batch = changes.slice(i, i + FLOOR_BATCH);
-      const items = batch.map((c) => ({
-        streamId: metaStreamOf(c.streamId),
-        events: [{ type: METADATA_TYPE, data: this.d.registry.eventData(c.streamId, c.meta) }],
-      }));
-      const results = await this.d.commit(items, []);
-      const failed = results.find((r) => r instanceof Error);
-      if (failed) throw failed;
-      for (const c of batch) this.d.registry.record(c.streamId, c.meta);
+    let pending = [...floors];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > FLOOR_ATTEMPTS) throw new Error(`version floors of ${pending.length} streams kept meeting metadata changes`);
+      const again: [string, number][] = [];
+      for (let i = 0; i < pending.length; i += FLOOR_BATCH) {
+        const batch = pending.slice(i, i + FLOOR_BATCH).flatMap(([streamId, version]) => {
+          const change = this.d.registry.floorChange(streamId, version);
+          return change ? [{ streamId, version, ...change }] : [];
+        });
+        const results = await this.d.commitEach(
+          batch.map((c) => ({
+            streamId: metaStreamOf(c.streamId),
+            events: [{ type: METADATA_TYPE, data: this.d.registry.eventData(c.streamId, c.meta) }],
+            expectedVersion: c.metaVersion,
+          })),
+        );
+        results.forEach((r, k) => {
+          const c = batch[k] as (typeof batch)[number];
+          if (r instanceof WrongExpectedVersionError) again.push([c.streamId, c.version]);
+          else if (r instanceof Error) throw r;
+          else this.d.registry.record(c.streamId, c.meta);
+        });
+      }
+      if (again.length > 0) await this.d.flush();
+      pending = again;
     }
   }
 

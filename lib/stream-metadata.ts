@@ -185,16 +185,16 @@ export class StreamMetadataRegistry {
     };
   }
 
-  /** Raises the version floor of each stream to the version given (a scavenge is about to erase
-   * that version, the stream's last): one durable metadata event per stream, the other rules kept. */
-  floorEvents(floors: ReadonlyMap<string, number>): { streamId: string; meta: StoredMetadata }[] {
-    const changes: { streamId: string; meta: StoredMetadata }[] = [];
-    for (const [streamId, version] of floors) {
-      const meta = this.get(streamId);
-      if (!meta || meta.hardDeleted || (meta.versionFloor ?? 0) >= version) continue;
-      changes.push({ streamId, meta: { ...meta, versionFloor: version } });
-    }
-    return changes;
+  /** The metadata change that raises the stream's version floor to `version` (a scavenge is about
+   * to erase that version, the stream's last), read from the log itself, with the version of its
+   * meta stream the change must be appended at: a metadata change being written concurrently makes
+   * that append fail rather than be overwritten by the older rules. Undefined: nothing to raise. */
+  floorChange(streamId: string, version: number): { meta: StoredMetadata; metaVersion: number } | undefined {
+    const metaStream = metaStreamOf(streamId);
+    const metaVersion = this.d.reader.visibleVersion(metaStream);
+    const meta = this.read(streamId);
+    if (!meta || meta.hardDeleted || (meta.versionFloor ?? 0) >= version) return undefined;
+    return { meta: { ...meta, versionFloor: version }, metaVersion };
   }
 
   /** Changes recorded since open: what a cached estimate over the rules depends on. */

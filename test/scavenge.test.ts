@@ -233,6 +233,28 @@ describe.each(ENGINES)('scavenge (%s engine)', (engine) => {
     await s.close();
   });
 
+  it('a version floor never overwrites a metadata change written at the same time', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, OPTIONS);
+    await s.append('raced', [{ type: 'A' }, { type: 'A' }, { type: 'A' }]);
+    await s.setStreamMetadata('raced', { maxAgeMs: 1 });
+    await s.append('raced', [{ type: 'A' }]); // version 4: above the floor the change above kept
+    type Lifecycle = { raiseFloors(f: Map<string, number>): Promise<void> };
+    const lifecycle = (s as unknown as { s: { lifecycle: Lifecycle } }).s.lifecycle;
+    // The user's change is queued when the floor is judged: the floor must not bring back maxAgeMs.
+    const changed = s.setStreamMetadata('raced', { maxCount: 7 });
+    const writer = (s as unknown as { writer: { queuedBytes: number } }).writer;
+    for (let i = 0; i < 20 && writer.queuedBytes === 0; i++) await Promise.resolve();
+    expect(writer.queuedBytes).toBeGreaterThan(0);
+    await lifecycle.raiseFloors(new Map([['raced', 4]]));
+    await changed;
+    expect(await s.getStreamMetadata('raced')).toEqual({ maxCount: 7 });
+    await s.close();
+    const again = await openStore(dir, engine, OPTIONS);
+    expect(await again.getStreamMetadata('raced')).toEqual({ maxCount: 7 });
+    await again.close();
+  });
+
   it('a store with nothing to reclaim is left as it is', async () => {
     const dir = tempDir();
     const s = await openStore(dir, engine, OPTIONS);
