@@ -22,7 +22,9 @@ import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeRetentionFields } from './format/record-codec.js';
 import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
-import { type ChunkScavenge, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import type { PassResult } from './scavenge-pass.js';
+import { PassRunner } from './scavenge-runner.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
 import type { StreamMetadataRegistry } from './stream-metadata.js';
 
@@ -63,6 +65,8 @@ export interface ScavengerDeps {
   visible(streamId: string, version: number, timestamp: number, now: number): boolean;
   /** A stream's rules at `now` (undefined: none), looked up once per stream by a scavenge. */
   retention(streamId: string, now: number): { from: number; minTimestamp: number } | undefined;
+  /** The keys (keyNumberAt) of the streams with rules. */
+  ruleKeys(): Iterable<number>;
   /** Whether any stream has rules (none: nothing can be reclaimed). */
   hasRules(): boolean;
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
@@ -98,6 +102,12 @@ class Survivors {
 
   /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
    * undefined for one without rules (nothing of it was removed). */
+  /** The survivors of streams with rules a chunk's pass saw. */
+  addAll(p: PassResult): void {
+    for (let i = 0; i < p.survivorOf.length; i++)
+      this.add(p.survivorIds[p.survivorOf[i] as number] as string, p.survivorPositions[i] as number, p.survivorVersions[i] as number);
+  }
+
   of(streamId: string): number[] | undefined {
     const pairs = this.byStream.get(streamId);
     if (pairs) return pairs;
@@ -131,6 +141,8 @@ export function checkScavengeOptions(options: unknown): ScavengeOptions {
 export class Scavenger {
   private running: Promise<ScavengeReport> | undefined;
   private stopping = false;
+  /** The passes of the scavenge under way (stop() stops them). */
+  private runner: PassRunner | undefined;
   private estimate: { bytes: number; at: number; changes: number; chunks: number } | undefined;
 
   /** The directory rebuild a scavenge that crashed after a swap still owed (scavenge-pending.ts). */
@@ -156,6 +168,7 @@ export class Scavenger {
   /** Stops a running scavenge at its next batch and waits for it (close). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.runner?.stop();
     try {
       await this.running;
     } catch {}
@@ -178,26 +191,44 @@ export class Scavenger {
     const stopped = () => this.stopping || options.signal?.aborted === true;
     await this.resumed;
     if (this.d.hasRules()) {
-      await this.d.buildIndexNow();
+      // The worker starts while the memtable is built (its start is most of a small scavenge's).
+      const runner = new PassRunner(this.d.ruleKeys(), { steps: scavengeSteps.hook !== undefined, maxBytesPerSecond: 0 });
       const now = Date.now();
+      try {
+        await this.d.buildIndexNow();
+      } catch (err) {
+        await runner.close();
+        throw err;
+      }
       const sealed = this.d.log.chunkCount() - 1;
       const rewritten: [number, number][] = [];
       const seen = new Survivors();
       let examinedEnd = CHUNK_HEADER_SIZE;
-      for (let n = 0; n < sealed && !stopped(); n++) {
-        const r = await scavengeChunk(this.rewriteDeps(now, stopped, rewritten, seen), n);
-        if (!r) break;
-        if (r.damaged) seen.complete = false;
-        examinedEnd = (n + 1) * this.d.log.chunkSize;
-        this.tally(report, r);
-        if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
-        options.onProgress?.({
-          chunksExamined: report.chunksExamined,
-          chunks: sealed,
-          chunksRewritten: report.chunksRewritten,
-          eventsRemoved: report.eventsRemoved,
-          bytesReclaimed: report.bytesReclaimed,
-        });
+      const stop = () => runner.stop();
+      this.runner = runner;
+      options.signal?.addEventListener('abort', stop);
+      if (stopped()) runner.stop();
+      try {
+        for (let n = 0; n < sealed && !stopped(); n++) {
+          const r = await scavengeChunk(this.rewriteDeps(runner, now, stopped, rewritten, seen), n);
+          if (!r) break;
+          if (r.damaged) seen.complete = false;
+          seen.addAll(r.pass);
+          examinedEnd = (n + 1) * this.d.log.chunkSize;
+          this.tally(report, r);
+          if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
+          options.onProgress?.({
+            chunksExamined: report.chunksExamined,
+            chunks: sealed,
+            chunksRewritten: report.chunksRewritten,
+            eventsRemoved: report.eventsRemoved,
+            bytesReclaimed: report.bytesReclaimed,
+          });
+        }
+      } finally {
+        options.signal?.removeEventListener('abort', stop);
+        this.runner = undefined;
+        await runner.close();
       }
       if (rewritten.length > 0) {
         const known = seen.complete ? { from: CHUNK_HEADER_SIZE, to: examinedEnd, of: (id: string) => seen.of(id) } : undefined;
@@ -212,29 +243,25 @@ export class Scavenger {
     return report;
   }
 
-  private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors) {
+  private rewriteDeps(runner: PassRunner, now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors): RewriteDeps {
     const rules = seen.rules;
     return {
       log: this.d.log,
-      keep: (streamId: string, version: number, timestamp: number, position: number) => {
-        let r = rules.get(streamId);
-        if (r === undefined) {
-          if (rules.size >= MAX_CACHED_RULES) {
-            rules.clear();
-            seen.complete = false; // the decisions the directory patch needs are gone
+      runner,
+      ask: (ids) =>
+        ids.map((streamId) => {
+          let r = rules.get(streamId);
+          if (r === undefined) {
+            if (rules.size >= MAX_CACHED_RULES) {
+              rules.clear();
+              seen.complete = false; // the decisions the directory patch needs are gone
+            }
+            r = this.d.retention(streamId, now) ?? null;
+            rules.set(streamId, r);
           }
-          r = this.d.retention(streamId, now) ?? null;
-          rules.set(streamId, r);
-        }
-        if (r === null) return true;
-        const kept = version >= r.from && timestamp >= r.minTimestamp;
-        if (kept) seen.add(streamId, position, version);
-        return kept;
-      },
-      pace: async () => {
-        await new Promise((r) => setImmediate(r));
-        return stopped();
-      },
+          return r;
+        }),
+      stopped,
       step: (step: ScavengeStep, chunk: number) => scavengeSteps.hook?.(step, chunk),
       beforeSwap: (n: number) => {
         const size = this.d.log.chunkSize;
@@ -301,6 +328,7 @@ export function storeScavenger(
     log: engine,
     visible: (s, v, t, now) => rules.visibleFields(s, v, t, now),
     retention: (s, now) => rules.retention(s, now),
+    ruleKeys: () => rules.keyNumbers(),
     hasRules: () => !rules.empty,
     ruleChanges: () => rules.changes,
     buildIndexNow: () => index.buildMemtableNow(),

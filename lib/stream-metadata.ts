@@ -96,6 +96,12 @@ export class StreamMetadataRegistry {
     return this.keys.size === 0;
   }
 
+  /** The keys (hi · 2^32 + lo) of the streams with metadata now: what a scavenge judges a frame's
+   * stream id by before it looks its rules up (scavenge-pass.ts). */
+  keyNumbers(): number[] {
+    return [...this.keys];
+  }
+
   get(streamId: string): StoredMetadata | undefined {
     if (this.keys.size === 0 || !this.keys.has(keyNumber(keyOf(streamId)))) return undefined;
     const cached = this.cache.get(streamId);

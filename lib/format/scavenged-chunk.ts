@@ -112,9 +112,13 @@ export interface RunMap {
 
 /** Each run's start from per-frame places (ascending): frame i starts a run unless it followed
  * frame i - 1 directly in the chunk as first written. */
-export function runsOf(logical: readonly number[], offsets: readonly number[]): { logical: number[]; offsets: number[] } {
+export function runsOf(
+  logical: ArrayLike<number>,
+  offsets: ArrayLike<number>,
+  count = logical.length,
+): { logical: number[]; offsets: number[] } {
   const out = { logical: [] as number[], offsets: [] as number[] };
-  for (let i = 0; i < logical.length; i++) {
+  for (let i = 0; i < count; i++) {
     const follows = i > 0 && (logical[i] as number) - (logical[i - 1] as number) === (offsets[i] as number) - (offsets[i - 1] as number);
     if (follows) continue;
     out.logical.push(logical[i] as number);
