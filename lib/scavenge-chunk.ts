@@ -51,10 +51,7 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
   const tmp = `${file}.scavenge.tmp`;
   let renamed = false;
   try {
-    const pass = await d.runner.pass(
-      { file, tmp, n, chunkSize: log.chunkSize },
-      { ask: d.ask, step: (step) => d.step(step, n) },
-    );
+    const pass = await d.runner.pass({ file, tmp, n, chunkSize: log.chunkSize }, { ask: d.ask, step: (step) => d.step(step, n) });
     if (!pass) return undefined;
     const result = { before: pass.before, after: pass.after, removed: pass.removed, rewritten: false, damaged: pass.damaged, pass };
     if (!pass.written) return result;

@@ -12,9 +12,15 @@
  * new ones of that block). Survivors are copied in runs (one copy per run of back-to-back kept
  * frames), through a bounded output buffer.
  *
+ * What is checked, and why it is enough: every frame's length and kind, and the data checksum the
+ * footer chains over all frames' length and CRC fields (with the record count), so the walk over
+ * the frames is the one sealed; the CRC of each frame's body only for the frames removed, so no
+ * event is removed by fields a damage changed. A kept frame is copied byte for byte, CRC included:
+ * were its body damaged, reads and `annals verify` find it in the new file as in the old.
+ *
  * Invariants: nothing is written to the chunk itself; the temp file is complete and synced before
- * `written` is true; a damaged frame (bad length, CRC or kind) leaves the chunk as it is; a frame
- * whose body does not decode is kept (reads refuse it).
+ * `written` is true; a damaged frame met (bad length, kind, chain, or a removed frame's CRC) leaves
+ * the chunk as it is; a frame whose body does not decode is kept (reads refuse it).
  */
 import fs from 'node:fs';
 import { CorruptionError } from './errors.js';
@@ -32,6 +38,7 @@ import {
   runsOf,
 } from './format/scavenged-chunk.js';
 import { cachedString } from './format/string-cache.js';
+import { utf8Text } from './format/text.js';
 import { PassOutput, U32List } from './scavenge-output.js';
 
 /** Bytes of the chunk read at once (a frame longer than this is read whole). */
@@ -91,6 +98,9 @@ interface Source {
   before: number;
   logicalEnd: number;
   originalRecords: number;
+  /** The footer's chained checksum of the frames, and their count (-1: not recorded). */
+  dataChecksum: number;
+  records: number;
   runs?: { logical: Uint32Array; offsets: Uint32Array };
 }
 
@@ -113,7 +123,8 @@ function openSource(req: PassRequest): Source {
     if (!plain) throw new CorruptionError(`chunk ${req.file}: invalid footer`);
     if (footer[9] === 0) {
       const end = plain.dataEnd;
-      return { fd, header, end, before: 0, logicalEnd: end, originalRecords: plain.recordCount };
+      const sums = { dataChecksum: plain.dataChecksum, records: plain.recordCount };
+      return { fd, header, end, before: 0, logicalEnd: end, originalRecords: plain.recordCount, ...sums };
     }
     const f = decodeScavengedFooter(footer, req.chunkSize);
     if (!f) throw new CorruptionError(`chunk ${req.file}: invalid scavenged footer`);
@@ -122,7 +133,8 @@ function openSource(req: PassRequest): Source {
     const runs = decodeRunMap(mapBytes, f);
     if (typeof runs === 'string') throw new CorruptionError(`chunk ${req.file} at offset ${f.mapOffset}: ${runs}`);
     const before = mapBytes.length;
-    return { fd, header, end: f.mapOffset, before, logicalEnd: f.logicalEnd, originalRecords: f.originalRecords, runs };
+    const sums = { dataChecksum: f.dataChecksum, records: -1 };
+    return { fd, header, end: f.mapOffset, before, logicalEnd: f.logicalEnd, originalRecords: f.originalRecords, runs, ...sums };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -189,8 +201,13 @@ class Walk {
   private readonly fields = new Float64Array(3);
   private removed = 0;
   private damaged = false;
+  /** The data checksum chained over the frames walked, and their count: checked against the
+   * footer's at the end (so every frame's length and CRC field are as sealed). */
+  private chain = 0;
+  private frames = 0;
   private runIndex = 0;
   private readonly ids = new Map<string, number>();
+  private readonly byKey = new Map<number, { id: string; bytes: Buffer }>();
   private readonly survivorOf = new U32List();
   private readonly survivorPositions: number[] = [];
   private readonly survivorVersions: number[] = [];
@@ -220,6 +237,7 @@ class Walk {
       await this.out.syncSome();
       if (await this.d.pace(used)) return false;
     }
+    if (this.chain >>> 0 !== src.dataChecksum >>> 0 || (src.records >= 0 && this.frames !== src.records)) this.damaged = true;
     return true;
   }
 
@@ -238,10 +256,12 @@ class Walk {
         break;
       }
       if (off + len > length) break;
-      if (buf.readUInt32LE(off + 4) !== crc32c(buf, 0, off + 8, off + len) || !isEventKind(buf[off + 8])) {
+      if (!isEventKind(buf[off + 8])) {
         this.damaged = true;
         break;
       }
+      this.chain = chainFrameChecksum(this.chain, buf, off);
+      this.frames++;
       const logical = this.logicalOf(fileOff);
       let verdict = this.judge(off, base + logical);
       if (verdict === ASK) {
@@ -250,6 +270,9 @@ class Walk {
       }
       if (verdict === KEEP) {
         out.frame(buf, off, len, logical);
+      } else if (buf.readUInt32LE(off + 4) !== crc32c(buf, 0, off + 8, off + len)) {
+        this.damaged = true;
+        break;
       } else {
         if (keptFrom < off) out.copy(buf, keptFrom, off);
         keptFrom = off + len;
@@ -280,8 +303,19 @@ class Walk {
       throw err;
     }
     const idLen = fields[0] as number;
-    if (!this.d.keys.has(keyNumberAt(buf, s, idLen))) return KEEP;
-    const id = cachedString(buf, s, s + idLen);
+    const key = keyNumberAt(buf, s, idLen);
+    if (!this.d.keys.has(key)) return KEEP;
+    // The stream last judged under this key, compared by its bytes: no string for its frames.
+    const known = this.byKey.get(key);
+    let id: string;
+    if (known && known.bytes.length === idLen && buf.compare(known.bytes, 0, idLen, s, s + idLen) === 0) id = known.id;
+    else {
+      id = utf8Text(buf, s, s + idLen);
+      if (this.d.rules.has(id)) {
+        if (this.byKey.size >= MAX_CACHED_RULES) this.byKey.clear();
+        this.byKey.set(key, { id, bytes: Buffer.from(buf.subarray(s, s + idLen)) });
+      }
+    }
     const rule = this.d.rules.get(id);
     if (rule === undefined) return ASK;
     if (rule === null) return KEEP;
@@ -317,7 +351,7 @@ class Walk {
     const ids = [...wanted];
     const answers = await this.d.ask(ids);
     if (this.d.rules.size + ids.length > MAX_CACHED_RULES) this.d.rules.clear();
-    ids.forEach((id, k) => this.d.rules.set(id, answers[k] ?? null));
+    for (let k = 0; k < ids.length; k++) this.d.rules.set(ids[k] as string, answers[k] ?? null);
   }
 
   result(): PassResult {

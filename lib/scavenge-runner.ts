@@ -68,56 +68,82 @@ export class Pacer {
   }
 }
 
+/** Test seam: `inThread` runs the passes on the event loop, as where no worker can start. */
+export const scavengeWorker: { inThread?: boolean } = {};
+
 function workerFile(): URL | undefined {
-  if (process.env.SCAV_INTHREAD) return undefined;
+  if (scavengeWorker.inThread) return undefined;
   const js = new URL('./scavenge-worker.js', import.meta.url);
   if (fs.existsSync(fileURLToPath(js))) return js;
   const ts = new URL('./scavenge-worker.ts', import.meta.url);
   return fs.existsSync(fileURLToPath(ts)) ? ts : undefined;
 }
 
-/** tsx's module API (an ES module), when it is installed (the sources' tests and benchmarks). */
-function tsxLoader(): string | undefined {
-  try {
-    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-    const esm = path.join(path.dirname(cjs), 'index.mjs');
-    return pathToFileURL(fs.existsSync(esm) ? esm : cjs).href;
-  } catch {
-    return undefined;
-  }
+/** The worker's modules bundled into one ES module by esbuild (which tsx runs on), when running
+ * from the sources: a worker that loaded them through tsx's loader would spend longer starting
+ * than a small scavenge takes. Made once per process. */
+let bundled: Promise<string | undefined> | undefined;
+
+function bundleSources(entry: string): Promise<string | undefined> {
+  bundled ??= (async () => {
+    try {
+      const esbuild = createRequire(import.meta.url)('esbuild') as {
+        build(o: object): Promise<{ outputFiles: { text: string }[] }>;
+      };
+      const out = await esbuild.build({
+        entryPoints: [entry],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+      });
+      return out.outputFiles[0]?.text;
+    } catch {
+      return undefined;
+    }
+  })();
+  return bundled;
 }
 
-function startWorker(init: WorkerInit): Worker | undefined {
+async function startWorker(init: WorkerInit): Promise<Worker | undefined> {
   const file = workerFile();
   if (!file) return undefined;
   if (file.pathname.endsWith('.js')) return new Worker(file, { workerData: init });
-  const tsx = tsxLoader();
-  if (!tsx) return undefined;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  const code = await bundleSources(fileURLToPath(file));
+  if (code === undefined) return undefined;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: init });
 }
 
 export class PassRunner {
   private readonly control = new Int32Array(new SharedArrayBuffer(4));
   private readonly init: WorkerInit;
   private worker: Worker | undefined;
-  private inThread: boolean;
+  /** Settles once the worker started, or could not (undefined: the passes run in-thread). */
+  private readonly ready: Promise<Worker | undefined>;
+  private closed = false;
   private current: { resolve(r: PassResult | undefined): void; reject(e: Error): void; h: PassHandlers } | undefined;
 
   constructor(keys: Iterable<number>, o: { steps: boolean; maxBytesPerSecond: number }) {
     this.init = { keys: Float64Array.from(keys), control: this.control.buffer as SharedArrayBuffer, ...o };
-    this.worker = startWorker(this.init);
-    this.inThread = this.worker === undefined;
-    this.worker?.on('message', (m: WorkerMessage) => this.onMessage(m));
-    this.worker?.on('error', (e) => this.fail(e));
-    this.worker?.on('exit', (code) => this.fail(new Error(`scavenge worker exited with code ${code}`)));
-    this.worker?.unref();
+    this.ready = startWorker(this.init).then((w) => {
+      if (!w) return undefined;
+      w.on('message', (m: WorkerMessage) => this.onMessage(m));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => this.fail(new Error(`scavenge worker exited with code ${code}`)));
+      w.unref();
+      this.worker = w;
+      if (this.closed) void this.close();
+      return w;
+    });
   }
 
   /** Scavenges one chunk into its temp file; undefined: stopped. */
-  pass(req: PassRequest, h: PassHandlers): Promise<PassResult | undefined> {
-    if (this.inThread || !this.worker) return this.passInThread(req, h);
+  async pass(req: PassRequest, h: PassHandlers): Promise<PassResult | undefined> {
+    const started = await this.ready;
     const worker = this.worker;
+    if (!started) return this.passInThread(req, h);
+    if (!worker) throw new Error('the scavenge worker is gone');
     // Referenced while a pass is out, so a process awaiting the scavenge does not exit under it.
     worker.ref();
     return new Promise<PassResult | undefined>((resolve, reject) => {
@@ -175,6 +201,7 @@ export class PassRunner {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const w = this.worker;
     this.worker = undefined;
     if (w) {

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type PassDeps, type PassResult, runPass } from './scavenge-pass.js';
-import { type PassMessage, Pacer, type WorkerInit, type WorkerMessage } from './scavenge-runner.js';
+import { Pacer, type PassMessage, type WorkerInit, type WorkerMessage } from './scavenge-runner.js';
 
 const port = parentPort;
 if (!port) throw new Error('scavenge-worker.ts runs as a worker thread');
@@ -33,7 +33,8 @@ const deps: PassDeps = {
   },
 };
 
-const transfers = (r: PassResult) => [r.logical, r.offsets, r.survivorOf, r.survivorPositions, r.survivorVersions].map((a) => a.buffer as ArrayBuffer);
+const transfers = (r: PassResult) =>
+  [r.logical, r.offsets, r.survivorOf, r.survivorPositions, r.survivorVersions].map((a) => a.buffer as ArrayBuffer);
 
 port.on('message', (m: PassMessage) => {
   if (m.type === 'reply') {
@@ -45,7 +46,12 @@ port.on('message', (m: PassMessage) => {
     (result) => port.postMessage({ type: 'done', result } satisfies WorkerMessage, result ? transfers(result) : []),
     (err: unknown) => {
       const e = err as { message?: unknown; name?: unknown; code?: unknown };
-      port.postMessage({ type: 'failed', message: String(e?.message ?? err), name: String(e?.name ?? 'Error'), code: e?.code } satisfies WorkerMessage);
+      port.postMessage({
+        type: 'failed',
+        message: String(e?.message ?? err),
+        name: String(e?.name ?? 'Error'),
+        code: e?.code,
+      } satisfies WorkerMessage);
     },
   );
 });

@@ -24,8 +24,8 @@ import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
 import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
 import type { PassResult } from './scavenge-pass.js';
-import { PassRunner } from './scavenge-runner.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
+import { PassRunner } from './scavenge-runner.js';
 import type { StreamMetadataRegistry } from './stream-metadata.js';
 
 export interface ScavengeProgress {
@@ -243,7 +243,13 @@ export class Scavenger {
     return report;
   }
 
-  private rewriteDeps(runner: PassRunner, now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors): RewriteDeps {
+  private rewriteDeps(
+    runner: PassRunner,
+    now: number,
+    stopped: () => boolean,
+    rewritten: [number, number][],
+    seen: Survivors,
+  ): RewriteDeps {
     const rules = seen.rules;
     return {
       log: this.d.log,

@@ -97,9 +97,10 @@ export function decodeScavengedFooter(b: Buffer, chunkSize: number): ScavengedFo
 /** The position map's bytes. */
 export function encodePositionMap(logical: ArrayLike<number>, offsets: ArrayLike<number>, count: number): Buffer {
   const b = Buffer.alloc(count * POSMAP_ENTRY_SIZE);
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < count; i++) {
-    b.writeUInt32LE(logical[i] as number, i * POSMAP_ENTRY_SIZE);
-    b.writeUInt32LE(offsets[i] as number, i * POSMAP_ENTRY_SIZE + 4);
+    v.setUint32(i * POSMAP_ENTRY_SIZE, logical[i] as number, true);
+    v.setUint32(i * POSMAP_ENTRY_SIZE + 4, offsets[i] as number, true);
   }
   return b;
 }
@@ -132,9 +133,10 @@ export function decodeRunMap(b: Buffer, f: ScavengedFooter): RunMap | string {
   if (crc32c(b, 0, 0, b.length) !== f.mapChecksum) return 'position map checksum mismatch';
   const logical = new Uint32Array(f.runs);
   const offsets = new Uint32Array(f.runs);
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < f.runs; i++) {
-    logical[i] = b.readUInt32LE(i * POSMAP_ENTRY_SIZE);
-    offsets[i] = b.readUInt32LE(i * POSMAP_ENTRY_SIZE + 4);
+    logical[i] = v.getUint32(i * POSMAP_ENTRY_SIZE, true);
+    offsets[i] = v.getUint32(i * POSMAP_ENTRY_SIZE + 4, true);
   }
   for (let i = 0; i < f.runs; i++) {
     const lo = logical[i] as number;
