@@ -6,8 +6,8 @@
  * loop, yielding between blocks.
  *
  * The worker file: `scavenge-worker.js` beside this module in the built package (dist/); from the
- * sources (tests, benchmarks run through tsx) `scavenge-worker.ts`, which the worker loads after
- * registering tsx's loader in itself.
+ * sources (tests, benchmarks run through tsx) `scavenge-worker.ts` and its imports bundled into one
+ * module by esbuild, started from memory.
  *
  * Bounds: one pass in flight; the worker reads 1 MiB of a chunk and buffers 1 MiB of output at a
  * time; the bytes it examines per second are capped by `maxBytesPerSecond` (the I/O a scavenge
@@ -15,14 +15,10 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CorruptionError } from './errors.js';
 import { type PassRequest, type PassResult, type PassStep, type RuleAnswer, runPass } from './scavenge-pass.js';
-
-/** Bytes examined on the event loop between two yields, when the passes run there. */
-const IN_THREAD_YIELD_BYTES = 64 << 10;
 
 export interface WorkerInit {
   keys: Float64Array;
@@ -157,17 +153,13 @@ export class PassRunner {
 
   private passInThread(req: PassRequest, h: PassHandlers): Promise<PassResult | undefined> {
     const pacer = new Pacer(this.control, this.init.maxBytesPerSecond);
-    let sinceYield = 0;
     return runPass(req, {
       keys: new Set(this.init.keys),
       rules: new Map(),
       ask: async (ids) => h.ask(ids),
+      // A turn of the event loop after each block (1 MiB) read.
       pace: async (bytes) => {
-        sinceYield += bytes;
-        if (sinceYield >= IN_THREAD_YIELD_BYTES) {
-          sinceYield = 0;
-          await new Promise((r) => setImmediate(r));
-        }
+        await new Promise((r) => setImmediate(r));
         return pacer.pace(bytes);
       },
       step: async (step) => h.step(step),

@@ -1,3 +1,6 @@
+/** The worker thread's nice value (Linux): below the appends', so they take the CPU first. */
+const WORKER_NICE = 19;
+
 /**
  * The worker thread a scavenge runs its chunk passes in (scavenge-pass.ts), started by
  * scavenge-runner.ts for one scavenge. Messages from the runner: `pass` (one chunk; one at a time)
@@ -6,11 +9,24 @@
  * result, its arrays transferred) or `failed`. The stop flag in shared memory is read between
  * blocks, so a stop does not wait for a message.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type PassDeps, type PassResult, runPass } from './scavenge-pass.js';
 import { Pacer, type PassMessage, type WorkerInit, type WorkerMessage } from './scavenge-runner.js';
 
 const port = parentPort;
+lowerPriority();
+
+/** Linux: this thread yields the CPU to the appends' (a thread's nice value is its own). */
+function lowerPriority(): void {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) os.setPriority(tid, WORKER_NICE);
+  } catch {
+    // no /proc (not Linux), or not allowed: the worker runs at the process's priority
+  }
+}
 if (!port) throw new Error('scavenge-worker.ts runs as a worker thread');
 const init = workerData as WorkerInit;
 const pacer = new Pacer(new Int32Array(init.control), init.maxBytesPerSecond);

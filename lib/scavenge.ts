@@ -57,6 +57,9 @@ export interface ScavengeOptions {
   onProgress?: (progress: ScavengeProgress) => void;
   /** Stops the scavenge between two batches; the report says `aborted`. */
   signal?: AbortSignal;
+  /** Caps the bytes of chunks the scavenge reads per second (it writes at most as many); none by
+   * default. */
+  maxBytesPerSecond?: number;
 }
 
 export interface ScavengerDeps {
@@ -119,7 +122,7 @@ class Survivors {
 /** Test seam of the crash tests: called at each step of each chunk's swap. */
 export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'directories', chunk: number) => void } = {};
 
-const OPTION_KEYS = new Set(['onProgress', 'signal']);
+const OPTION_KEYS = new Set(['onProgress', 'signal', 'maxBytesPerSecond']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
 const ESTIMATE_TTL_MS = 60_000;
 /** Streams whose rules a scavenge keeps at once (cleared when full). */
@@ -135,6 +138,9 @@ export function checkScavengeOptions(options: unknown): ScavengeOptions {
     throw new InvalidArgumentError(`onProgress must be a function, got ${describeValue(o.onProgress)}`);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describeValue(o.signal)}`);
+  const rate = o.maxBytesPerSecond;
+  if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0))
+    throw new InvalidArgumentError(`maxBytesPerSecond must be a positive finite number, got ${describeValue(rate)}`);
   return o as ScavengeOptions;
 }
 
@@ -192,44 +198,25 @@ export class Scavenger {
     await this.resumed;
     if (this.d.hasRules()) {
       // The worker starts while the memtable is built (its start is most of a small scavenge's).
-      const runner = new PassRunner(this.d.ruleKeys(), { steps: scavengeSteps.hook !== undefined, maxBytesPerSecond: 0 });
-      const now = Date.now();
-      try {
-        await this.d.buildIndexNow();
-      } catch (err) {
-        await runner.close();
-        throw err;
-      }
-      const sealed = this.d.log.chunkCount() - 1;
-      const rewritten: [number, number][] = [];
-      const seen = new Survivors();
-      let examinedEnd = CHUNK_HEADER_SIZE;
+      const runner = new PassRunner(this.d.ruleKeys(), {
+        steps: scavengeSteps.hook !== undefined,
+        maxBytesPerSecond: options.maxBytesPerSecond ?? 0,
+      });
       const stop = () => runner.stop();
       this.runner = runner;
       options.signal?.addEventListener('abort', stop);
-      if (stopped()) runner.stop();
+      let done: { rewritten: [number, number][]; seen: Survivors; examinedEnd: number };
       try {
-        for (let n = 0; n < sealed && !stopped(); n++) {
-          const r = await scavengeChunk(this.rewriteDeps(runner, now, stopped, rewritten, seen), n);
-          if (!r) break;
-          if (r.damaged) seen.complete = false;
-          seen.addAll(r.pass);
-          examinedEnd = (n + 1) * this.d.log.chunkSize;
-          this.tally(report, r);
-          if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
-          options.onProgress?.({
-            chunksExamined: report.chunksExamined,
-            chunks: sealed,
-            chunksRewritten: report.chunksRewritten,
-            eventsRemoved: report.eventsRemoved,
-            bytesReclaimed: report.bytesReclaimed,
-          });
-        }
+        const now = Date.now();
+        await this.d.buildIndexNow();
+        if (stopped()) runner.stop();
+        done = await this.passChunks(runner, now, stopped, options, report);
       } finally {
         options.signal?.removeEventListener('abort', stop);
         this.runner = undefined;
         await runner.close();
       }
+      const { rewritten, seen, examinedEnd } = done;
       if (rewritten.length > 0) {
         const known = seen.complete ? { from: CHUNK_HEADER_SIZE, to: examinedEnd, of: (id: string) => seen.of(id) } : undefined;
         await this.d.rebuildDirectories(rewritten, known);
@@ -241,6 +228,32 @@ export class Scavenger {
     report.aborted = stopped();
     report.durationMs = performance.now() - started;
     return report;
+  }
+
+  /** Each sealed chunk in turn: its pass, then its swap. */
+  private async passChunks(runner: PassRunner, now: number, stopped: () => boolean, options: ScavengeOptions, report: ScavengeReport) {
+    const sealed = this.d.log.chunkCount() - 1;
+    const rewritten: [number, number][] = [];
+    const seen = new Survivors();
+    const size = this.d.log.chunkSize;
+    let examinedEnd = CHUNK_HEADER_SIZE;
+    for (let n = 0; n < sealed && !stopped(); n++) {
+      const r = await scavengeChunk(this.rewriteDeps(runner, now, stopped, rewritten, seen), n);
+      if (!r) break;
+      if (r.damaged) seen.complete = false;
+      seen.addAll(r.pass);
+      examinedEnd = (n + 1) * size;
+      this.tally(report, r);
+      if (r.rewritten) rewritten.push([n * size, (n + 1) * size]);
+      options.onProgress?.({
+        chunksExamined: report.chunksExamined,
+        chunks: sealed,
+        chunksRewritten: report.chunksRewritten,
+        eventsRemoved: report.eventsRemoved,
+        bytesReclaimed: report.bytesReclaimed,
+      });
+    }
+    return { rewritten, seen, examinedEnd };
   }
 
   private rewriteDeps(
