@@ -103,14 +103,14 @@ class Survivors {
     else this.byStream.set(streamId, [position, version]);
   }
 
-  /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
-   * undefined for one without rules (nothing of it was removed). */
   /** The survivors of streams with rules a chunk's pass saw. */
   addAll(p: PassResult): void {
     for (let i = 0; i < p.survivorOf.length; i++)
       this.add(p.survivorIds[p.survivorOf[i] as number] as string, p.survivorPositions[i] as number, p.survivorVersions[i] as number);
   }
 
+  /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
+   * undefined for one without rules (nothing of it was removed). */
   of(streamId: string): number[] | undefined {
     const pairs = this.byStream.get(streamId);
     if (pairs) return pairs;
