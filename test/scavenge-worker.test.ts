@@ -123,16 +123,19 @@ function deletedHeld(dir: string): string[] {
 }
 
 describe.each(ENGINES)('space of swapped chunks (%s engine)', (engine) => {
-  it.runIf(process.platform === 'linux')('is let go at the swap, not at close: no descriptor or mapping of a replaced chunk file is left', async () => {
-    const dir = tempDir();
-    const s = await openStore(dir, engine, OPTIONS);
-    await fill(s, 'f', 2, 1500);
-    // Reads first, so the engine holds the sealed chunks open.
-    expect((await collect(s.readAll())).length).toBe(1500);
-    await s.deleteStream('f-0');
-    expect((await s.scavenge()).chunksRewritten).toBeGreaterThan(1);
-    expect(deletedHeld(dir)).toEqual([]);
-    expect((await collect(s.readAll())).length).toBe(750);
-    await s.close();
-  });
+  it.runIf(process.platform === 'linux')(
+    'is let go at the swap, not at close: no descriptor or mapping of a replaced chunk file is left',
+    async () => {
+      const dir = tempDir();
+      const s = await openStore(dir, engine, OPTIONS);
+      await fill(s, 'f', 2, 1500);
+      // Reads first, so the engine holds the sealed chunks open.
+      expect((await collect(s.readAll())).length).toBe(1500);
+      await s.deleteStream('f-0');
+      expect((await s.scavenge()).chunksRewritten).toBeGreaterThan(1);
+      expect(deletedHeld(dir)).toEqual([]);
+      expect((await collect(s.readAll())).length).toBe(750);
+      await s.close();
+    },
+  );
 });
