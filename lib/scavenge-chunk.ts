@@ -57,7 +57,10 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     if (!pass.written) return result;
     if (d.stopped()) return undefined;
     d.beforeSwap(n);
-    // Rename and adoption in one synchronous step: no read runs between them.
+    // Release, rename and adoption in one synchronous step: no read runs between them. The engine
+    // lets go of the old file first (where a file held open cannot be renamed over, Windows, this
+    // is what lets the rename through); were the rename to fail, it opens the old file again.
+    log.releaseOld(n);
     replaceFile(tmp, file);
     renamed = true;
     d.step('renamed', n);

@@ -66,6 +66,12 @@ export class ScavengeAwareLog implements LogEngine {
     return file;
   }
 
+  /** Before a scavenge renames a new file over sealed chunk `n`: what the engine and this log hold
+   * of the old one is let go (reopened by name if it is read again before the adoption). */
+  releaseOld(n: number): void {
+    this.inner.forget?.(n);
+  }
+
   private load(n: number, frames?: FrameMap): ScavengedChunkFile | undefined {
     const file = ScavengedChunkFile.tryOpen(path.join(this.dir, chunkFileName(n)), n, this.chunkSize, frames);
     const old = this.scavenged.get(n);
