@@ -39,6 +39,8 @@ export interface NativeLogHandle {
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number };
   skipDamaged(position: number): number;
   follow(): { endPosition: number; damaged: number; error: string };
+  /** Unmaps sealed chunk `chunk` (a scavenge swapped its file: ChunkLog::Forget). */
+  forget(chunk: number): void;
   endPosition(): number;
   chunkCount(): number;
   close(): void;

@@ -22,8 +22,10 @@ import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeRetentionFields } from './format/record-codec.js';
 import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
-import { type ChunkScavenge, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import type { PassResult } from './scavenge-pass.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
+import { PassRunner } from './scavenge-runner.js';
 import type { Retention, StreamMetadataRegistry } from './stream-metadata.js';
 
 export interface ScavengeProgress {
@@ -55,6 +57,9 @@ export interface ScavengeOptions {
   onProgress?: (progress: ScavengeProgress) => void;
   /** Stops the scavenge between two batches; the report says `aborted`. */
   signal?: AbortSignal;
+  /** Caps the bytes of chunks the scavenge reads per second (it writes at most as many); none by
+   * default. */
+  maxBytesPerSecond?: number;
 }
 
 export interface ScavengerDeps {
@@ -65,6 +70,8 @@ export interface ScavengerDeps {
   retention(streamId: string, now: number): Retention | undefined;
   /** Makes the floors durable: each stream's versions go on above it once its events are erased. */
   raiseFloors(floors: ReadonlyMap<string, number>): Promise<void>;
+  /** The keys (keyNumberAt) of the streams with rules. */
+  ruleKeys(): Iterable<number>;
   /** Whether any stream has rules (none: nothing can be reclaimed). */
   hasRules(): boolean;
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
@@ -98,6 +105,12 @@ class Survivors {
     else this.byStream.set(streamId, [position, version]);
   }
 
+  /** The survivors of streams with rules a chunk's pass saw. */
+  addAll(p: PassResult): void {
+    for (let i = 0; i < p.survivorOf.length; i++)
+      this.add(p.survivorIds[p.survivorOf[i] as number] as string, p.survivorPositions[i] as number, p.survivorVersions[i] as number);
+  }
+
   /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
    * undefined for one without rules (nothing of it was removed). */
   of(streamId: string): number[] | undefined {
@@ -111,7 +124,7 @@ class Survivors {
 /** Test seam of the crash tests: called at each step of each chunk's swap. */
 export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'directories', chunk: number) => void } = {};
 
-const OPTION_KEYS = new Set(['onProgress', 'signal']);
+const OPTION_KEYS = new Set(['onProgress', 'signal', 'maxBytesPerSecond']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
 const ESTIMATE_TTL_MS = 60_000;
 /** Streams whose rules a scavenge keeps at once (cleared when full). */
@@ -127,12 +140,17 @@ export function checkScavengeOptions(options: unknown): ScavengeOptions {
     throw new InvalidArgumentError(`onProgress must be a function, got ${describeValue(o.onProgress)}`);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describeValue(o.signal)}`);
+  const rate = o.maxBytesPerSecond;
+  if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0))
+    throw new InvalidArgumentError(`maxBytesPerSecond must be a positive finite number, got ${describeValue(rate)}`);
   return o as ScavengeOptions;
 }
 
 export class Scavenger {
   private running: Promise<ScavengeReport> | undefined;
   private stopping = false;
+  /** The passes of the scavenge under way (stop() stops them). */
+  private runner: PassRunner | undefined;
   private estimate: { bytes: number; at: number; changes: number; chunks: number } | undefined;
 
   /** The directory rebuild a scavenge that crashed after a swap still owed (scavenge-pending.ts). */
@@ -158,6 +176,7 @@ export class Scavenger {
   /** Stops a running scavenge at its next batch and waits for it (close). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.runner?.stop();
     try {
       await this.running;
     } catch {}
@@ -180,27 +199,26 @@ export class Scavenger {
     const stopped = () => this.stopping || options.signal?.aborted === true;
     await this.resumed;
     if (this.d.hasRules()) {
-      await this.d.buildIndexNow();
-      const now = Date.now();
-      const sealed = this.d.log.chunkCount() - 1;
-      const rewritten: [number, number][] = [];
-      const seen = new Survivors();
-      let examinedEnd = CHUNK_HEADER_SIZE;
-      for (let n = 0; n < sealed && !stopped(); n++) {
-        const r = await scavengeChunk(this.rewriteDeps(now, stopped, rewritten, seen), n);
-        if (!r) break;
-        if (r.damaged) seen.complete = false;
-        examinedEnd = (n + 1) * this.d.log.chunkSize;
-        this.tally(report, r);
-        if (r.rewritten) rewritten.push([n * this.d.log.chunkSize, (n + 1) * this.d.log.chunkSize]);
-        options.onProgress?.({
-          chunksExamined: report.chunksExamined,
-          chunks: sealed,
-          chunksRewritten: report.chunksRewritten,
-          eventsRemoved: report.eventsRemoved,
-          bytesReclaimed: report.bytesReclaimed,
-        });
+      // The worker starts while the memtable is built (its start is most of a small scavenge's).
+      const runner = new PassRunner(this.d.ruleKeys(), {
+        steps: scavengeSteps.hook !== undefined,
+        maxBytesPerSecond: options.maxBytesPerSecond ?? 0,
+      });
+      const stop = () => runner.stop();
+      this.runner = runner;
+      options.signal?.addEventListener('abort', stop);
+      let done: { rewritten: [number, number][]; seen: Survivors; examinedEnd: number };
+      try {
+        const now = Date.now();
+        await this.d.buildIndexNow();
+        if (stopped()) runner.stop();
+        done = await this.passChunks(runner, now, stopped, options, report);
+      } finally {
+        options.signal?.removeEventListener('abort', stop);
+        this.runner = undefined;
+        await runner.close();
       }
+      const { rewritten, seen, examinedEnd } = done;
       if (rewritten.length > 0) {
         const known = seen.complete ? { from: CHUNK_HEADER_SIZE, to: examinedEnd, of: (id: string) => seen.of(id) } : undefined;
         await this.d.rebuildDirectories(rewritten, known);
@@ -214,38 +232,75 @@ export class Scavenger {
     return report;
   }
 
-  private rewriteDeps(now: number, stopped: () => boolean, rewritten: [number, number][], seen: Survivors) {
+  /** Each sealed chunk in turn: its pass, then its swap. */
+  private async passChunks(runner: PassRunner, now: number, stopped: () => boolean, options: ScavengeOptions, report: ScavengeReport) {
+    const sealed = this.d.log.chunkCount() - 1;
+    const rewritten: [number, number][] = [];
+    const seen = new Survivors();
+    const size = this.d.log.chunkSize;
+    let examinedEnd = CHUNK_HEADER_SIZE;
+    for (let n = 0; n < sealed && !stopped(); n++) {
+      const r = await scavengeChunk(this.rewriteDeps(runner, now, stopped, rewritten, seen, n), n);
+      if (!r) break;
+      if (r.damaged) seen.complete = false;
+      seen.addAll(r.pass);
+      examinedEnd = (n + 1) * size;
+      this.tally(report, r);
+      if (r.rewritten) rewritten.push([n * size, (n + 1) * size]);
+      options.onProgress?.({
+        chunksExamined: report.chunksExamined,
+        chunks: sealed,
+        chunksRewritten: report.chunksRewritten,
+        eventsRemoved: report.eventsRemoved,
+        bytesReclaimed: report.bytesReclaimed,
+      });
+    }
+    return { rewritten, seen, examinedEnd };
+  }
+
+  private rewriteDeps(
+    runner: PassRunner,
+    now: number,
+    stopped: () => boolean,
+    rewritten: [number, number][],
+    seen: Survivors,
+    n: number,
+  ): RewriteDeps {
     const rules = seen.rules;
-    // Streams whose last event this chunk's rewrite erases, above the floor their metadata keeps:
-    // at most one entry per frame of the chunk.
-    const floors = new Map<string, number>();
+    // The streams under rules whose last event lies in this chunk above the floor their metadata
+    // keeps (from the rules met in earlier chunks, and those asked during this one): if the pass
+    // removes that event, the floor must be raised before the swap. Bounded by the rules kept.
+    const lo = n * this.d.log.chunkSize;
+    const hi = lo + this.d.log.chunkSize;
+    const lastHere = (r: Retention | null) => r !== null && r.floor < r.last && r.lastPosition >= lo && r.lastPosition < hi;
+    const lastsHere = new Map<string, Retention>();
+    for (const [id, r] of rules) if (lastHere(r)) lastsHere.set(id, r as Retention);
     return {
       log: this.d.log,
-      keep: (streamId: string, version: number, timestamp: number, position: number) => {
-        let r = rules.get(streamId);
-        if (r === undefined) {
-          if (rules.size >= MAX_CACHED_RULES) {
-            rules.clear();
-            seen.complete = false; // the decisions the directory patch needs are gone
+      runner,
+      ask: (ids) =>
+        ids.map((streamId) => {
+          let r = rules.get(streamId);
+          if (r === undefined) {
+            if (rules.size >= MAX_CACHED_RULES) {
+              rules.clear();
+              seen.complete = false; // the decisions the directory patch needs are gone
+            }
+            r = this.d.retention(streamId, now) ?? null;
+            rules.set(streamId, r);
           }
-          r = this.d.retention(streamId, now) ?? null;
-          rules.set(streamId, r);
-        }
-        if (r === null) return true;
-        const kept = version >= r.from && timestamp >= r.minTimestamp;
-        if (kept) seen.add(streamId, position, version);
-        else if (version === r.last && r.floor < version) floors.set(streamId, version);
-        return kept;
+          if (lastHere(r)) lastsHere.set(streamId, r as Retention);
+          return r;
+        }),
+      secureVersions: async (pass: PassResult) => {
+        if (lastsHere.size === 0) return;
+        // A stream's last event was in this chunk and is not among its survivors: it goes.
+        const kept = new Set(pass.survivorPositions);
+        const floors = new Map<string, number>();
+        for (const [id, r] of lastsHere) if (!kept.has(r.lastPosition)) floors.set(id, r.last);
+        if (floors.size > 0) await this.d.raiseFloors(floors);
       },
-      secureVersions: async () => {
-        if (floors.size === 0) return;
-        await this.d.raiseFloors(floors);
-        floors.clear();
-      },
-      pace: async () => {
-        await new Promise((r) => setImmediate(r));
-        return stopped();
-      },
+      stopped,
       step: (step: ScavengeStep, chunk: number) => scavengeSteps.hook?.(step, chunk),
       beforeSwap: (n: number) => {
         const size = this.d.log.chunkSize;
@@ -314,6 +369,7 @@ export function storeScavenger(
     visible: (s, v, t, now) => rules.visibleFields(s, v, t, now),
     retention: (s, now) => rules.retention(s, now),
     raiseFloors,
+    ruleKeys: () => rules.keyNumbers(),
     hasRules: () => !rules.empty,
     ruleChanges: () => rules.changes,
     buildIndexNow: () => index.buildMemtableNow(),

@@ -59,7 +59,7 @@ export function wireServices(d: ServiceDeps): StoreServices {
   s.metadata = new StreamMetadataRegistry({
     reader,
     listStreams: (o) => s.models.listStreams(o),
-    latestVersion: (id) => index.latest(id).version,
+    latest: (id) => index.latest(id),
     maxCached: options.memoryBudget.parts.metadataCache.limit,
   });
   reader.visibleByMetadata = (e) => s.metadata.empty || s.metadata.visible(e, Date.now());

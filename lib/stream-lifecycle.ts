@@ -36,7 +36,9 @@ export interface LifecycleDeps {
     guards: VersionGuard[],
   ): Promise<(AppendResult | Error)[]>;
   /** Appends each item on its own (expected version per item); results per item. */
-  commitEach(items: { streamId: string; events: { type: string; data: unknown }[]; expectedVersion: number }[]): Promise<(AppendResult | Error)[]>;
+  commitEach(
+    items: { streamId: string; events: { type: string; data: unknown }[]; expectedVersion: number }[],
+  ): Promise<(AppendResult | Error)[]>;
   /** Waits until what was appended is durable and visible. */
   flush(): Promise<void>;
   removeSnapshots(streamId: string): void;

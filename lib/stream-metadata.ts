@@ -75,13 +75,16 @@ export interface Retention {
    * no append ever comes). */
   last: number;
   floor: number;
+  /** Where the index has the stream's latest event (0: none). */
+  lastPosition: number;
 }
 
 export interface MetadataDeps {
   reader: StoreReader;
   listStreams(o: ListStreamsOptions): Promise<{ streams: StreamInfo[]; next?: string }>;
-  /** The stream's latest version by the index (written or not; 0 when the log holds none). */
-  latestVersion(streamId: string): number;
+  /** The stream's latest version by the index and its event's position (written or not; 0, 0
+   * when the log holds none). */
+  latest(streamId: string): { version: number; position: number };
   /** Streams whose metadata is kept in memory at once (from the memory budget); more are read
    * again when used. */
   maxCached: number;
@@ -110,6 +113,12 @@ export class StreamMetadataRegistry {
     return this.keys.size === 0;
   }
 
+  /** The keys (hi · 2^32 + lo) of the streams with metadata now: what a scavenge judges a frame's
+   * stream id by before it looks its rules up (scavenge-pass.ts). */
+  keyNumbers(): number[] {
+    return [...this.keys];
+  }
+
   get(streamId: string): StoredMetadata | undefined {
     if (this.keys.size === 0 || !this.keys.has(keyNumber(keyOf(streamId)))) return undefined;
     const cached = this.cache.get(streamId);
@@ -123,7 +132,7 @@ export class StreamMetadataRegistry {
   /** The stream's latest version: the index's, or the floor its metadata keeps when a scavenge
    * erased its events (StoredMetadata.versionFloor). */
   latestVersion(streamId: string): number {
-    const indexed = this.d.latestVersion(streamId);
+    const indexed = this.d.latest(streamId).version;
     const floor = this.versionFloor(streamId);
     return floor > indexed ? floor : indexed;
   }
@@ -176,12 +185,15 @@ export class StreamMetadataRegistry {
   retention(streamId: string, now: number): Retention | undefined {
     const meta = this.get(streamId);
     if (!meta) return undefined;
-    const last = this.latestVersion(streamId);
+    const latest = this.d.latest(streamId);
+    const floor = meta.versionFloor ?? 0;
+    const last = Math.max(latest.version, floor);
     return {
       from: firstVisibleVersion(meta, last),
       minTimestamp: meta.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : now - meta.maxAgeMs,
       last,
-      floor: meta.hardDeleted ? Number.POSITIVE_INFINITY : (meta.versionFloor ?? 0),
+      lastPosition: latest.position,
+      floor: meta.hardDeleted ? Number.POSITIVE_INFINITY : floor,
     };
   }
 

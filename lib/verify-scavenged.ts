@@ -6,7 +6,7 @@
  * no surviving record holds.
  */
 import { CorruptionError } from './errors.js';
-import { CHUNK_FOOTER_SIZE } from './format/layout.js';
+import { CHUNK_FOOTER_SIZE, FRAME_HEADER_SIZE } from './format/layout.js';
 import { decodeIndexFields, derivesId } from './format/record-codec.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 import { decodeRunMap, decodeScavengedFooter, POSMAP_ENTRY_SIZE } from './format/scavenged-chunk.js';
@@ -47,7 +47,14 @@ export function verifyScavengedChunk(c: ScavengedCheck): number {
       const len = c.frameOk(b, off, end);
       if (len === 0) {
         c.fault(file, off, 'damaged record (scavenged chunk)');
-        break;
+        // A scavenge copies a frame whose body is damaged as it is: its stated length is walked on,
+        // and the footer's checksum below says whether the lengths were right.
+        const stated = off + 4 <= end ? b.readUInt32LE(off) : 0;
+        if (stated < FRAME_HEADER_SIZE || off + stated > end) break;
+        checksum = chainFrameChecksum(checksum, b, off);
+        count++;
+        off += stated;
+        continue;
       }
       checksum = chainFrameChecksum(checksum, b, off);
       const position = base + (runs.logical[r] as number) + (off - start);

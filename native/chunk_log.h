@@ -96,6 +96,11 @@ class ChunkLog {
   // created since (chunk_log_follow.cc).
   FollowReport Follow();
 
+  // Unmaps sealed chunk `number` if it is mapped: a scavenge renamed a new file over it, which the
+  // log is never asked to read (lib/engine/scavenged-log.ts), so the old file's space is freed now.
+  // Reads return copies, so no buffer refers to the mapping.
+  void Forget(uint64_t number);
+
   // Makes everything durable, writes a synced checkpoint; the log is unusable afterwards.
   void Close();
 

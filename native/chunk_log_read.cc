@@ -49,6 +49,13 @@ const ChunkFile& ChunkLog::Readable(uint64_t number) {
   return chunk;
 }
 
+void ChunkLog::Forget(uint64_t number) {
+  auto it = std::find(mapped_sealed_.begin(), mapped_sealed_.end(), number);
+  if (it == mapped_sealed_.end() || number >= chunks_.size() || !chunks_[number]->sealed()) return;
+  chunks_[number]->Unmap();
+  mapped_sealed_.erase(it);
+}
+
 const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) {
   const uint64_t number = position / chunk_size_;
   const uint64_t offset = position % chunk_size_;

@@ -73,6 +73,7 @@ Napi::Function NativeLogBinding::Init(Napi::Env env) {
                          InstanceMethod<&NativeLogBinding::Scan>("scan"),
                          InstanceMethod<&NativeLogBinding::SkipDamaged>("skipDamaged"),
                          InstanceMethod<&NativeLogBinding::Follow>("follow"),
+                         InstanceMethod<&NativeLogBinding::Forget>("forget"),
                          InstanceMethod<&NativeLogBinding::Close>("close"),
                          InstanceMethod<&NativeLogBinding::EndPosition>("endPosition"),
                          InstanceMethod<&NativeLogBinding::ChunkCount>("chunkCount"),
@@ -252,6 +253,14 @@ Napi::Value NativeLogBinding::SkipDamaged(const Napi::CallbackInfo& info) {
   return Guard(env, [&]() -> Napi::Value {
     const uint64_t position = ArgUint(info, 0, "position");
     return Napi::Number::New(env, static_cast<double>(log(env).SkipDamaged(position)));
+  });
+}
+
+Napi::Value NativeLogBinding::Forget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    log(env).Forget(ArgUint(info, 0, "chunk"));
+    return env.Undefined();
   });
 }
 

@@ -32,6 +32,7 @@ class NativeLogBinding : public Napi::ObjectWrap<NativeLogBinding> {
   Napi::Value ReadPinned(const Napi::CallbackInfo& info);
   Napi::Value Scan(const Napi::CallbackInfo& info);
   Napi::Value SkipDamaged(const Napi::CallbackInfo& info);
+  Napi::Value Forget(const Napi::CallbackInfo& info);
   Napi::Value Follow(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value EndPosition(const Napi::CallbackInfo& info);

@@ -322,6 +322,14 @@ export class JsChunkLog implements LogEngine {
     if (sync) fs.fdatasyncSync(this.checkpointFd);
   }
 
+  forget(n: number): void {
+    const chunk = this.chunks[n];
+    // The chunk being fdatasynced keeps its descriptor until the sync is done (then evicted as usual).
+    if (!chunk?.sealed || chunk === this.syncing) return;
+    this.openSealed = this.openSealed.filter((c) => c !== chunk);
+    chunk.release();
+  }
+
   /** A chunk for reading: a sealed one joins the open set, evicting the least recently read. */
   private readable(chunk: JsChunkFile): JsChunkFile {
     if (!chunk.sealed) return chunk;

@@ -84,6 +84,12 @@ export interface LogEngine {
    * the chunks created since (native/chunk_log_follow.cc, js-follow.ts).
    */
   follow(): FollowReport;
+  /**
+   * Drops what the engine holds open of sealed chunk `n` (its descriptor), after a scavenge
+   * renamed a new file over it (scavenged-log.ts reads that chunk from then on), so the old file's
+   * space is freed now rather than at close. Optional: an engine without it frees it at close.
+   */
+  forget?(n: number): void;
   endPosition(): number;
   chunkCount(): number;
   /** The store identity open() reported (0 before it, or when a read-only log has none). */

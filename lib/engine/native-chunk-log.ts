@@ -76,6 +76,9 @@ export class NativeChunkLog implements LogEngine {
   skipDamaged(position: number): number {
     return wrap(() => this.log.skipDamaged(position));
   }
+  forget(n: number): void {
+    wrap(() => this.log.forget(n));
+  }
   follow(): FollowReport {
     return wrap(() => this.log.follow());
   }

@@ -60,7 +60,16 @@ export class ScavengeAwareLog implements LogEngine {
 
   /** Reads chunk `n`'s file again: after a scavenge renamed a new one into place. */
   adopt(n: number, frames?: FrameMap): ScavengedChunkFile | undefined {
-    return this.load(n, frames);
+    const file = this.load(n, frames);
+    // The engine never reads chunk n again: what it holds of the old file is let go.
+    if (file) this.inner.forget?.(n);
+    return file;
+  }
+
+  /** Before a scavenge renames a new file over sealed chunk `n`: what the engine and this log hold
+   * of the old one is let go (reopened by name if it is read again before the adoption). */
+  releaseOld(n: number): void {
+    this.inner.forget?.(n);
   }
 
   private load(n: number, frames?: FrameMap): ScavengedChunkFile | undefined {

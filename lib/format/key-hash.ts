@@ -35,10 +35,10 @@ function finish(h: number, len: number): number {
   return h >>> 0;
 }
 
-function murmur3(bytes: Uint8Array, len: number, seed: number): number {
+function murmur3(bytes: Uint8Array, len: number, seed: number, start = 0): number {
   let h = seed | 0;
-  const blocks = len & ~3;
-  for (let i = 0; i < blocks; i += 4) {
+  const blocks = start + (len & ~3);
+  for (let i = start; i < blocks; i += 4) {
     h = mix(
       h,
       scramble(
@@ -105,4 +105,11 @@ export function keyOf(s: string): Key {
  * path must agree with. */
 export function keyOfBytes(bytes: Uint8Array, len: number = bytes.length): Key {
   return { hi: murmur3(bytes, len, SEED_HI) & KEY_HI_MASK, lo: murmur3(bytes, len, SEED_LO) };
+}
+
+/** The key of the `len` bytes at `start` of `buf` as one number (hi · 2^32 + lo, as the stream
+ * rules keep them: stream-metadata.ts), without copying them: a scavenge judges each frame's stream
+ * id by it (scavenge-pass.ts). */
+export function keyNumberAt(buf: Uint8Array, start: number, len: number): number {
+  return (murmur3(buf, len, SEED_HI, start) & KEY_HI_MASK) * 2 ** 32 + murmur3(buf, len, SEED_LO, start);
 }

@@ -430,3 +430,13 @@ export function decodeRetentionFields(
   const s = readHeader(buf, off, position);
   return { streamId: cachedString(buf, s, s + (head[1] as number)), version: head[0] as number, timestamp: head[8] as number };
 }
+
+/** decodeRetentionFields without a string: returns where the stream id starts and writes its byte
+ * length, the version and the timestamp to out[0..2] (a scavenge's pass, scavenge-pass.ts). */
+export function retentionFieldsAt(buf: Buffer, off: number, position: number, out: Float64Array): number {
+  const s = readHeader(buf, off, position);
+  out[0] = head[1] as number;
+  out[1] = head[0] as number;
+  out[2] = head[8] as number;
+  return s;
+}

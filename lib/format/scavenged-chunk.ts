@@ -97,9 +97,10 @@ export function decodeScavengedFooter(b: Buffer, chunkSize: number): ScavengedFo
 /** The position map's bytes. */
 export function encodePositionMap(logical: ArrayLike<number>, offsets: ArrayLike<number>, count: number): Buffer {
   const b = Buffer.alloc(count * POSMAP_ENTRY_SIZE);
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < count; i++) {
-    b.writeUInt32LE(logical[i] as number, i * POSMAP_ENTRY_SIZE);
-    b.writeUInt32LE(offsets[i] as number, i * POSMAP_ENTRY_SIZE + 4);
+    v.setUint32(i * POSMAP_ENTRY_SIZE, logical[i] as number, true);
+    v.setUint32(i * POSMAP_ENTRY_SIZE + 4, offsets[i] as number, true);
   }
   return b;
 }
@@ -112,9 +113,13 @@ export interface RunMap {
 
 /** Each run's start from per-frame places (ascending): frame i starts a run unless it followed
  * frame i - 1 directly in the chunk as first written. */
-export function runsOf(logical: readonly number[], offsets: readonly number[]): { logical: number[]; offsets: number[] } {
+export function runsOf(
+  logical: ArrayLike<number>,
+  offsets: ArrayLike<number>,
+  count = logical.length,
+): { logical: number[]; offsets: number[] } {
   const out = { logical: [] as number[], offsets: [] as number[] };
-  for (let i = 0; i < logical.length; i++) {
+  for (let i = 0; i < count; i++) {
     const follows = i > 0 && (logical[i] as number) - (logical[i - 1] as number) === (offsets[i] as number) - (offsets[i - 1] as number);
     if (follows) continue;
     out.logical.push(logical[i] as number);
@@ -128,9 +133,10 @@ export function decodeRunMap(b: Buffer, f: ScavengedFooter): RunMap | string {
   if (crc32c(b, 0, 0, b.length) !== f.mapChecksum) return 'position map checksum mismatch';
   const logical = new Uint32Array(f.runs);
   const offsets = new Uint32Array(f.runs);
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < f.runs; i++) {
-    logical[i] = b.readUInt32LE(i * POSMAP_ENTRY_SIZE);
-    offsets[i] = b.readUInt32LE(i * POSMAP_ENTRY_SIZE + 4);
+    logical[i] = v.getUint32(i * POSMAP_ENTRY_SIZE, true);
+    offsets[i] = v.getUint32(i * POSMAP_ENTRY_SIZE + 4, true);
   }
   for (let i = 0; i < f.runs; i++) {
     const lo = logical[i] as number;
