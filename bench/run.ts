@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|scavenge|e2e|postgres|emmett] [--scavenge-events N]`: runs the bench suites
+ * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|scavenge|e2e|postgres|emmett|flatness] [--scavenge-events N]`: runs the bench suites
  * and writes their JSON results to bench/results/. Figures are only meaningful as ratios within one run. `--rounds`:
- * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick).
+ * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick). `flatness` (memory as the store
+ * grows, bench/memory-flatness.ts) builds a 10M-event store: it runs only when named.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { formatPostgresTable, runPostgresE2E } from './e2e-postgres.js';
 import { formatEmmettTable, runEmmettBench } from './emmett-bench.js';
 import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
+import { printFlatness, runFlatness } from './memory-flatness.js';
 import { printMicro, runMicro } from './micro.js';
 import { printReadModels, runReadModels } from './read-models.js';
 import { printScavengeBench, runScavengeBench } from './scavenge-bench.js';
@@ -122,6 +124,14 @@ if (suite === 'all' || suite === 'emmett') {
       path.join(import.meta.dirname, 'results', 'latest-emmett.md'),
       `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${r.seconds} s per contender and in-flight level, best of ${r.rounds} rounds.\n\n${table}\n`,
     );
+}
+
+if (suite === 'flatness') {
+  const sizes = (flag('--flatness-events') ?? '1000000,10000000').split(',').map(Number);
+  const budget = flag('--memory-budget') ? Number(flag('--memory-budget')) : undefined;
+  console.log(`memory as the store grows: ${sizes.join(', ')} events, ${engines[0]} engine, budget ${budget ?? 'default'}`);
+  const rows = runFlatness({ sizes, engine: engines[0] as EngineName, budget });
+  results.flatness = { rows, lines: printFlatness(rows) };
 }
 
 const dir = path.join(import.meta.dirname, 'results');
