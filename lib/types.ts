@@ -207,6 +207,9 @@ export interface MemoryStats {
     recentCommands: MemoryPartStats;
     memtables: MemoryPartStats;
     metadataCache: MemoryPartStats;
+    /** The JS engine's index pages and Bloom filters kept once read (entries are bytes); nothing
+     * in the native engine, which reads them from the files' mappings. */
+    readCaches: MemoryPartStats;
   };
 }
 
@@ -231,7 +234,8 @@ export interface IndexStats {
   segmentBuilds: number;
   /** Segment merges since open. */
   segmentMerges: number;
-  /** Bytes of index segments copied into memory once used (Bloom filters; the JS engine's internal
-   * pages too): outside memoryBudget, growing with the index. */
+  /** Bytes of index segments kept in memory: the JS engine's Bloom filters and internal pages,
+   * within memoryBudget's readCaches part; 0 in the native engine, which reads them from the
+   * files' mappings. */
   segmentHeapBytes: number;
 }
