@@ -174,6 +174,7 @@ export function openIndex(
     writable: !o.readOnly,
     memtableEntries: o.indexMemtableEntries,
     maxSegments: o.maxIndexSegments,
+    tieredMerges: o.tieredMerges,
     retentionMs: o.retentionMs,
     maxRecentStreams: o.maxRecentStreams,
     maxRecentCommands: o.maxRecentCommands,

@@ -37,6 +37,8 @@ export interface ResolvedOptions {
   followIntervalMs: number;
   indexMemtableEntries: number;
   maxIndexSegments: number;
+  /** maxIndexSegments not given: segments are merged by tiers of about one size as well. */
+  tieredMerges: boolean;
   /** chunkSize was given (an existing store's own chunk size is used otherwise). */
   chunkSizeGiven: boolean;
 }
@@ -159,6 +161,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     followIntervalMs: nonNegativeInt('followIntervalMs', o.followIntervalMs, 50, 60_000),
     indexMemtableEntries: memory.parts.memtables.limit,
     maxIndexSegments: positiveInt('maxIndexSegments', o.maxIndexSegments, 16),
+    tieredMerges: o.maxIndexSegments === undefined,
     chunkSizeGiven: o.chunkSize !== undefined,
   };
   if (resolved.maxIndexSegments < 2) throw new InvalidArgumentError('maxIndexSegments must be at least 2');

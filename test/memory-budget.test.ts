@@ -193,3 +193,43 @@ describe('the JS engine’s read caches', () => {
     }
   });
 });
+
+describe.each(ENGINES)('segment merges by tiers (%s engine)', (engine) => {
+  it('keep few segments however small the memtables, and every version and command is still found', async () => {
+    const dir = tempDir();
+    // A memtable of 400 index entries: a build every 100 events, 60 builds.
+    const s = await openStore(dir, engine, { indexMemtableEntries: 400 });
+    const events = 6000;
+    for (let b = 0; b < events; b += 100) {
+      await s.appendMany(
+        Array.from({ length: 100 }, (_, k) => ({
+          streamId: `t-${(b + k) % 50}`,
+          events: [{ type: 'T', data: { i: b + k } }],
+          commandId: `k-${b + k}`,
+        })),
+      );
+    }
+    await settle(s);
+    const { index } = await s.stats();
+    expect(index.segmentBuilds).toBeGreaterThanOrEqual(50);
+    expect(index.segmentMerges).toBeGreaterThan(0);
+    // A few per tier of four (1, 4, 16 builds…), far below maxIndexSegments (16).
+    expect(index.streamSegments).toBeLessThanOrEqual(8);
+    expect(index.commandSegments).toBeLessThanOrEqual(8);
+    for (const i of [0, 1, 2999, 5999]) {
+      expect((await s.readEvent(`t-${i % 50}`, Math.floor(i / 50) + 1))?.data).toEqual({ i });
+      expect((await s.readCommand(`k-${i}`))?.map((e) => e.data)).toEqual([{ i }]);
+    }
+    expect(await s.readCommand('k-absent')).toBeUndefined();
+    await s.close();
+    // maxIndexSegments given explicitly: only it merges, the oldest segments past it.
+    const x = await openStore(tempDir(), engine, { indexMemtableEntries: 400, maxIndexSegments: 40 });
+    for (let b = 0; b < 3000; b += 100) {
+      await x.appendMany(Array.from({ length: 100 }, (_, k) => ({ streamId: `u-${k}`, events: [{ type: 'T' }] })));
+    }
+    await settle(x);
+    expect((await x.stats()).index).toMatchObject({ segmentMerges: 0 });
+    expect((await x.stats()).index.streamSegments).toBeGreaterThan(10);
+    await x.close();
+  }, 60_000);
+});
