@@ -32,8 +32,10 @@ const MiB = 1 << 20;
 export const MIN_MEMORY_BUDGET = 4 * MiB;
 /** The largest budget accepted (1 TiB): a guard against a value in the wrong unit. */
 export const MAX_MEMORY_BUDGET = 2 ** 40;
-/** The default, sized for embedding: see docs/benchmarks.md ("Memory budget"). */
-export const DEFAULT_MEMORY_BUDGET = 64 * MiB;
+/** The default, sized for embedding: the largest budget measured to keep the e2e workload's
+ * anonymous memory within 1.5x SQLite's; what larger budgets buy, docs/benchmarks.md ("Memory
+ * budget"). */
+export const DEFAULT_MEMORY_BUDGET = 24 * MiB;
 
 /** Full memtables that may wait for their segment build before appends wait (append-committer.ts):
  * a build takes a small part of the time its memtable took to fill, so two waiting means builds
