@@ -35,6 +35,9 @@ const PHASES: [key: string, label: string, unit: string, higherIsBetter: boolean
   ['peakFileRssBytes', '  of it mapped files (peak of per-phase samples)', 'MB', false],
 ];
 
+/** Each phase's key and whether higher is better. */
+export const PHASE_KEYS: readonly (readonly [string, boolean])[] = PHASES.map(([k, , , h]) => [k, h] as const);
+
 export type E2EResults = Record<string, Record<string, number>>;
 
 /** What the machine and the workload allow any contender, measured in the same run. */

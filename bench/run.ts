@@ -1,18 +1,22 @@
 /**
- * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|scavenge|e2e|postgres|emmett] [--scavenge-events N]`: runs the bench suites
+ * `npm run bench [-- --quick] [--events N] [--pg-events N] [--rounds N] [--suite log-append|micro|index|read-models|scavenge|e2e|postgres|emmett|budget|flatness] [--scavenge-events N]`: runs the bench suites
  * and writes their JSON results to bench/results/. Figures are only meaningful as ratios within one run. `--rounds`:
- * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick).
+ * end-to-end rounds, each phase reporting its best (default 2, 1 with --quick). `budget` (the e2e workload at
+ * several memory budgets, bench/budget-sweep.ts) and `flatness` (memory as the store grows,
+ * bench/memory-flatness.ts, a 10M-event store) run only when named.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EngineName } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
+import { formatBudgetSweep, runBudgetSweep } from './budget-sweep.js';
 import { formatTable, PEERS, runE2E, targets } from './e2e.js';
 import { formatPostgresTable, runPostgresE2E } from './e2e-postgres.js';
 import { formatEmmettTable, runEmmettBench } from './emmett-bench.js';
 import { printIndexBench, runIndexBench } from './index-bench.js';
 import { printLogAppend, runLogAppend } from './log-append.js';
+import { printFlatness, runFlatness } from './memory-flatness.js';
 import { printMicro, runMicro } from './micro.js';
 import { printReadModels, runReadModels } from './read-models.js';
 import { printScavengeBench, runScavengeBench } from './scavenge-bench.js';
@@ -122,6 +126,23 @@ if (suite === 'all' || suite === 'emmett') {
       path.join(import.meta.dirname, 'results', 'latest-emmett.md'),
       `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, ${r.seconds} s per contender and in-flight level, best of ${r.rounds} rounds.\n\n${table}\n`,
     );
+}
+
+if (suite === 'budget') {
+  const budgets = (flag('--budgets') ?? '16,24,32,48,64,1024').split(',').map(Number);
+  const e2eEvents = Number(flag('--events') ?? (quick ? 100_000 : 1_000_000));
+  const rounds = Number(flag('--rounds') ?? (quick ? 1 : 2));
+  console.log(`memory budget sweep: ${budgets.join(', ')} MiB, ${e2eEvents} events, ${rounds} round(s), SQLite beside each round`);
+  const r = runBudgetSweep({ budgets, events: e2eEvents, streams: Number(flag('--streams') ?? 10_000), rounds, quick });
+  results.budget = { ...r, lines: formatBudgetSweep(r) };
+}
+
+if (suite === 'flatness') {
+  const sizes = (flag('--flatness-events') ?? '1000000,10000000').split(',').map(Number);
+  const budget = flag('--memory-budget') ? Number(flag('--memory-budget')) : undefined;
+  console.log(`memory as the store grows: ${sizes.join(', ')} events, ${engines[0]} engine, budget ${budget ?? 'default'}`);
+  const rows = runFlatness({ sizes, engine: engines[0] as EngineName, budget });
+  results.flatness = { rows, lines: printFlatness(rows) };
 }
 
 const dir = path.join(import.meta.dirname, 'results');

@@ -13,11 +13,13 @@
  *   into segments, and appends wait while MAX_FROZEN_MEMTABLES of them wait for their build; and
  *   once more for the arrays a build fills.
  *
+ * - The JS engine's read caches (index pages and Bloom filters it keeps once read) are a part too,
+ *   readCaches, held to its share by index/read-cache.ts. The native engine reads them from the
+ *   index files' mappings, file-backed pages the kernel may drop, and gives that part nothing.
+ *
  * What it does not cover: appends waiting for their write (bounded by limits.maxPendingBytes, freed
- * at each flush), per-segment structures (both engines copy a segment's Bloom filter into memory at
- * its first probe, and the JS engine keeps its internal pages once read: stats().index
- * .segmentHeapBytes, in proportion to the segment files), and the runtime itself. Subscriptions pull from the log
- * and buffer nothing for a slow consumer (subscription.ts).
+ * at each flush) and the runtime itself. Subscriptions pull from the log and buffer nothing for a
+ * slow consumer (subscription.ts).
  */
 import { describeValue } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
@@ -30,8 +32,10 @@ const MiB = 1 << 20;
 export const MIN_MEMORY_BUDGET = 4 * MiB;
 /** The largest budget accepted (1 TiB): a guard against a value in the wrong unit. */
 export const MAX_MEMORY_BUDGET = 2 ** 40;
-/** The default, sized for embedding: see docs/benchmarks.md ("Memory budget"). */
-export const DEFAULT_MEMORY_BUDGET = 64 * MiB;
+/** The default, sized for embedding: the largest budget measured to keep the e2e workload's
+ * anonymous memory within 1.5x SQLite's; what larger budgets buy, docs/benchmarks.md ("Memory
+ * budget"). */
+export const DEFAULT_MEMORY_BUDGET = 24 * MiB;
 
 /** Full memtables that may wait for their segment build before appends wait (append-committer.ts):
  * a build takes a small part of the time its memtable took to fill, so two waiting means builds
@@ -39,7 +43,7 @@ export const DEFAULT_MEMORY_BUDGET = 64 * MiB;
 export const MAX_FROZEN_MEMTABLES = 2;
 const MEMTABLES_HELD = MAX_FROZEN_MEMTABLES + 1;
 
-export type MemoryPartName = 'latestVersions' | 'recentCommands' | 'memtables' | 'metadataCache';
+export type MemoryPartName = 'latestVersions' | 'recentCommands' | 'memtables' | 'metadataCache' | 'readCaches';
 
 /**
  * Bytes per entry of each part, from bench/memory-entries.ts (growth of V8's heap plus array
@@ -57,6 +61,9 @@ export const BYTES_PER_ENTRY: Readonly<Record<MemoryPartName, number>> = {
   memtables: 24,
   /** A Map entry: the stream id and its metadata object. */
   metadataCache: 256,
+  /** The JS engine's index pages and Bloom filters kept once read (index/read-cache.ts): its
+   * entries are bytes. */
+  readCaches: 1,
 };
 
 /** Shares of what the explicit options leave: streams' versions (expected-version checks without
@@ -66,6 +73,9 @@ const WEIGHTS: Readonly<Record<MemoryPartName, number>> = {
   recentCommands: 2,
   memtables: 4,
   metadataCache: 1,
+  /** The JS engine only: the native engine reads index pages and filters from the files'
+   * mappings (page cache, not anonymous memory), and this part takes nothing there. */
+  readCaches: 1,
 };
 
 /** The former fixed defaults: a part never takes more entries than these. */
@@ -74,12 +84,14 @@ const MAX_ENTRIES: Readonly<Record<MemoryPartName, number>> = {
   recentCommands: 1_400_000,
   memtables: 1_000_000,
   metadataCache: 100_000,
+  /** Above this the JS engine's index files (a few hundred segments of a few MiB) are all kept. */
+  readCaches: 256 * MiB,
 };
 
 const MIN_ENTRIES = 64;
 
 /** The options that set a part by hand. */
-const OPTION_OF: Readonly<Record<Exclude<MemoryPartName, 'metadataCache'>, string>> = {
+const OPTION_OF: Readonly<Record<Exclude<MemoryPartName, 'metadataCache' | 'readCaches'>, string>> = {
   latestVersions: 'maxRecentStreams',
   recentCommands: 'maxRecentCommands',
   memtables: 'indexMemtableEntries',
@@ -91,7 +103,7 @@ export interface MemoryPlan {
   parts: Record<MemoryPartName, { limit: number; bytes: number }>;
 }
 
-const PARTS: readonly MemoryPartName[] = ['latestVersions', 'recentCommands', 'memtables', 'metadataCache'];
+const PARTS: readonly MemoryPartName[] = ['latestVersions', 'recentCommands', 'memtables', 'metadataCache', 'readCaches'];
 
 /** Bytes per entry of the arrays a segment build fills (segment-backend.ts: hi, lo and seq of 4
  * bytes, position of 8), kept between builds (index-jobs.ts) at the size of the largest kind. */
@@ -116,14 +128,17 @@ function checkBudget(value: unknown): number {
 
 /**
  * Splits `budget` (validated here) among the parts; `explicit` holds the expert options given,
- * already checked to be positive integers.
+ * already checked to be positive integers. `heapReadCaches`: the store reads its index files into
+ * memory (the JS engine), so the readCaches part takes its share; otherwise it takes nothing.
  */
 export function planMemory(
   budget: unknown,
   explicit: Partial<Record<'latestVersions' | 'recentCommands' | 'memtables', number>>,
+  heapReadCaches = false,
 ): MemoryPlan {
   const total = checkBudget(budget);
   const parts = {} as MemoryPlan['parts'];
+  if (!heapReadCaches) parts.readCaches = { limit: 0, bytes: 0 };
   let left = total;
   // Each explicit option takes what it asks.
   for (const [part, limit] of Object.entries(explicit) as [keyof typeof OPTION_OF, number | undefined][]) {
@@ -134,10 +149,12 @@ export function planMemory(
   const shared = PARTS.filter((p) => parts[p] === undefined);
   // The parts left to share keep at least MIN_ENTRIES each, so the budget stays a bound.
   if (left < shared.reduce((n, p) => n + bytesOf(p, MIN_ENTRIES), 0)) {
-    const given = Object.keys(parts).map((p) => {
-      const part = p as keyof typeof OPTION_OF;
-      return `${OPTION_OF[part]} ${parts[part].limit} (about ${parts[part].bytes} bytes at ${BYTES_PER_ENTRY[part]} per entry${part === 'memtables' ? `, ${MEMTABLES_HELD} memtables and a build's arrays` : ''})`;
-    });
+    const given = (Object.keys(OPTION_OF) as (keyof typeof OPTION_OF)[])
+      .filter((p) => parts[p] !== undefined)
+      .map((p) => {
+        const part = p as keyof typeof OPTION_OF;
+        return `${OPTION_OF[part]} ${parts[part].limit} (about ${parts[part].bytes} bytes at ${BYTES_PER_ENTRY[part]} per entry${part === 'memtables' ? `, ${MEMTABLES_HELD} memtables and a build's arrays` : ''})`;
+      });
     throw new InvalidArgumentError(
       `${given.join(' and ')} leave${given.length === 1 ? 's' : ''} too little of memoryBudget ${total} for the other parts: raise memoryBudget or lower the option`,
     );
@@ -164,6 +181,7 @@ export function memoryStats(plan: MemoryPlan, entries: Record<MemoryPartName, nu
     recentCommands: part('recentCommands'),
     memtables: part('memtables'),
     metadataCache: part('metadataCache'),
+    readCaches: part('readCaches'),
   };
   const bytes = PARTS.reduce((n, p) => n + parts[p].bytes, 0);
   return { budget: plan.budget, bytes, parts };

@@ -57,6 +57,8 @@ export interface NativeSegmentHandle {
     starts: number;
   };
   mayContain(hi: number, lo: number): boolean;
+  /** The Bloom filter: a read-only Buffer over the segment's mapping (read it, never write it), which
+   * keeps the mapping alive until it is collected, after close() too. */
   bloomBits(): Buffer;
   /** Answers are written to `out` as [seq, position] pairs; the result is how many values the
    * answer takes (retry with a bigger `out` when that exceeds its length). No Bloom probe: callers

@@ -118,8 +118,9 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
     const indexDir = path.join(dir, 'index');
     if (!o.readOnly) mkdirDurable(indexDir);
     const addon = nativeAddon();
-    const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend();
-    const directories: DirectoryBackend = engine.name === 'native' && addon ? new NativeDirectoryBackend(addon) : new JsDirectoryBackend();
+    const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend(o.readCache);
+    const directories: DirectoryBackend =
+      engine.name === 'native' && addon ? new NativeDirectoryBackend(addon) : new JsDirectoryBackend(o.readCache);
     const backends = { segments: backend, directories };
     // A follower's writer merges segments away while it runs: its files are opened at once.
     const pinned = following(o)
@@ -173,6 +174,7 @@ export function openIndex(
     writable: !o.readOnly,
     memtableEntries: o.indexMemtableEntries,
     maxSegments: o.maxIndexSegments,
+    tieredMerges: o.tieredMerges,
     retentionMs: o.retentionMs,
     maxRecentStreams: o.maxRecentStreams,
     maxRecentCommands: o.maxRecentCommands,

@@ -2,7 +2,9 @@
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import { MIN_CHUNK_SIZE } from './format/layout.js';
+import { ReadCacheBudget } from './index/read-cache.js';
 import { type MemoryPlan, planMemory } from './memory-budget.js';
+import { nativeAddon } from './native.js';
 import type { Durability, EngineName, StoreLimits, StoreOptions } from './types.js';
 
 export interface ResolvedLimits {
@@ -27,11 +29,16 @@ export interface ResolvedOptions {
   maxRecentCommands: number;
   /** The budget and how it is split: the three limits above and indexMemtableEntries come from it. */
   memoryBudget: MemoryPlan;
+  /** This store's read caches (the JS engine's index pages and filters), held to their part of the
+   * budget; one per open store. */
+  readCache: ReadCacheBudget;
   limits: ResolvedLimits;
   readOnly: boolean;
   followIntervalMs: number;
   indexMemtableEntries: number;
   maxIndexSegments: number;
+  /** maxIndexSegments not given: segments are merged by tiers of about one size as well. */
+  tieredMerges: boolean;
   /** chunkSize was given (an existing store's own chunk size is used otherwise). */
   chunkSizeGiven: boolean;
 }
@@ -120,11 +127,16 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
   if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
     throw new InvalidArgumentError(`readOnly must be a boolean, got ${describeValue(o.readOnly)}`);
   }
-  const memory = planMemory(o.memoryBudget, {
-    latestVersions: optionalPositiveInt('maxRecentStreams', o.maxRecentStreams),
-    recentCommands: optionalPositiveInt('maxRecentCommands', o.maxRecentCommands),
-    memtables: optionalPositiveInt('indexMemtableEntries', o.indexMemtableEntries),
-  });
+  const memory = planMemory(
+    o.memoryBudget,
+    {
+      latestVersions: optionalPositiveInt('maxRecentStreams', o.maxRecentStreams),
+      recentCommands: optionalPositiveInt('maxRecentCommands', o.maxRecentCommands),
+      memtables: optionalPositiveInt('indexMemtableEntries', o.indexMemtableEntries),
+      // The JS engine reads index files into memory: as open-store.ts chooses it.
+    },
+    engine === 'js' || nativeAddon() === undefined,
+  );
   const resolved: ResolvedOptions = {
     engine,
     chunkSize,
@@ -136,6 +148,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     maxRecentStreams: memory.parts.latestVersions.limit,
     maxRecentCommands: memory.parts.recentCommands.limit,
     memoryBudget: memory,
+    readCache: new ReadCacheBudget(memory.parts.readCaches.limit),
     limits: {
       maxStreamIdBytes: positiveInt('limits.maxStreamIdBytes', l.maxStreamIdBytes, 1024, 65535),
       maxEventTypeBytes: positiveInt('limits.maxEventTypeBytes', l.maxEventTypeBytes, 256, 65535),
@@ -148,6 +161,7 @@ export function resolveOptions(options: StoreOptions | undefined): ResolvedOptio
     followIntervalMs: nonNegativeInt('followIntervalMs', o.followIntervalMs, 50, 60_000),
     indexMemtableEntries: memory.parts.memtables.limit,
     maxIndexSegments: positiveInt('maxIndexSegments', o.maxIndexSegments, 16),
+    tieredMerges: o.maxIndexSegments === undefined,
     chunkSizeGiven: o.chunkSize !== undefined,
   };
   if (resolved.maxIndexSegments < 2) throw new InvalidArgumentError('maxIndexSegments must be at least 2');

@@ -51,6 +51,7 @@ export function storeStats(s: StatsSources): Omit<StoreStats, 'reclaimableBytes'
       recentCommands: index.recentCommandEntries,
       memtables: index.memtableEntries,
       metadataCache: s.metadataCached,
+      readCaches: s.options.readCache.bytes,
     }),
   };
 }

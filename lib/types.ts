@@ -57,7 +57,7 @@ export interface StoreOptions {
   retentionMs?: number;
   /** Bytes the store holds in memory at most: its dictionaries, memtables and caches, split among
    * them by the rule of docs/api.md ("Memory budget"); stats().memory shows the split. An integer
-   * from 4 MiB to 1 TiB [64 MiB]. */
+   * from 4 MiB to 1 TiB [24 MiB]. */
   memoryBudget?: number;
   /** Streams the in-memory latest-version dictionary holds at most; a new stream that finds it full
    * drops the least recently used tenth [from memoryBudget; at most 1 000 000]. */
@@ -74,7 +74,9 @@ export interface StoreOptions {
   /** Index entries held in memory before they are built into a segment file [from memoryBudget;
    * at most 1 000 000]. */
   indexMemtableEntries?: number;
-  /** Segments of each kind (stream, command) kept before the oldest are merged [16]. */
+  /** Segments of each kind (stream, command) kept before the oldest are merged [16]. Not given,
+   * segments of about one size are also merged four at a time (tiers); given, only this limit
+   * merges. */
   maxIndexSegments?: number;
 }
 
@@ -207,6 +209,9 @@ export interface MemoryStats {
     recentCommands: MemoryPartStats;
     memtables: MemoryPartStats;
     metadataCache: MemoryPartStats;
+    /** The JS engine's index pages and Bloom filters kept once read (entries are bytes); nothing
+     * in the native engine, which reads them from the files' mappings. */
+    readCaches: MemoryPartStats;
   };
 }
 
@@ -231,7 +236,8 @@ export interface IndexStats {
   segmentBuilds: number;
   /** Segment merges since open. */
   segmentMerges: number;
-  /** Bytes of index segments copied into memory once used (Bloom filters; the JS engine's internal
-   * pages too): outside memoryBudget, growing with the index. */
+  /** Bytes of index segments kept in memory: the JS engine's Bloom filters and internal pages,
+   * within memoryBudget's readCaches part; 0 in the native engine, which reads them from the
+   * files' mappings. */
   segmentHeapBytes: number;
 }

@@ -111,12 +111,28 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       return Napi::Boolean::New(info.Env(), segment(info.Env())->MayContain(KeyArg(info, 0)));
     });
   }
-  // A copy of the Bloom filter, so JS can rule keys out without a call per segment.
+  // The Bloom filter as a Buffer over the segment's mapping, so JS can rule keys out without a
+  // call per segment and without a heap copy (its pages are the file's, shared with the page
+  // cache). The Buffer's finalizer owns a reference to the segment: close() here, or a merge that
+  // drops the segment, leaves the mapping in place until the Buffer is collected, so JS never
+  // reads unmapped memory. The mapping is read-only: the Buffer is internal and only read
+  // (lib/index/native-segments.ts). Where external buffers are refused (a runtime with the V8
+  // sandbox), NewOrCopy copies and the finalizer runs at once.
   Napi::Value BloomBits(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
-      const auto bits = segment(env)->BloomBits();
-      return Napi::Buffer<uint8_t>::Copy(env, bits.first, bits.second);
+      std::shared_ptr<IndexSegment> s = segment(env);
+      const auto bits = s->BloomBits();
+      // Owned by the finalizer once the Buffer exists; deleted here if it could not be made.
+      auto* held = new std::shared_ptr<IndexSegment>(std::move(s));
+      try {
+        return Napi::Buffer<uint8_t>::NewOrCopy(
+            env, const_cast<uint8_t*>(bits.first), bits.second,
+            [](Napi::Env, uint8_t*, std::shared_ptr<IndexSegment>* h) { delete h; }, held);
+      } catch (...) {
+        delete held;
+        throw;
+      }
     });
   }
   // findLast(hi, lo, out): [seq, position] of the entry with the key and the largest seq.

@@ -9,7 +9,7 @@ import { resolveOptions } from '../lib/options.js';
 describe('docs/api.md', () => {
   const doc = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'api.md'), 'utf8');
   const resolved = resolveOptions({});
-  const internal = new Set(['chunkSizeGiven', 'limits']);
+  const internal = new Set(['chunkSizeGiven', 'limits', 'readCache', 'tieredMerges']);
   const options = [...Object.keys(resolved).filter((k) => !internal.has(k)), ...Object.keys(resolved.limits).map((k) => `limits.${k}`)];
 
   const start = doc.indexOf('| option | default | meaning |');

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SEGMENT_KIND_STREAM, SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
+import {
+  bloomMayContain,
+  decodeSegmentHeader,
+  SEGMENT_KIND_STREAM,
+  SEGMENT_PAGE_SIZE,
+  type SegmentHeader,
+} from '../lib/format/index-layout.js';
 import { keyOf } from '../lib/format/key-hash.js';
 import { JsSegmentBackend } from '../lib/index/js-segments.js';
 import { NativeSegmentBackend } from '../lib/index/native-segments.js';
@@ -261,5 +267,40 @@ describe.skipIf(!addon)('the addon’s lookup block', () => {
     seg.close();
     expect(() => new native.NativeSegment(file, new Float64Array(5))).toThrow(/at least 6/);
     expect(() => new (native.NativeSegment as unknown as new (p: string) => unknown)(file)).toThrow(/block/);
+  });
+});
+
+describe.skipIf(!addon)('the addon’s Bloom filter', () => {
+  it('is read from the mapping, which stays in place while JS holds it, after close and deletion', async () => {
+    const native = addon as NonNullable<typeof addon>;
+    const dir = tempDir();
+    const { arrays } = entries(3000);
+    const backend = new NativeSegmentBackend(native);
+    await backend.build(dir, 'c.seg', { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 }, arrays);
+    const file = path.join(dir, 'c.seg');
+    const seg = new native.NativeSegment(file, new Float64Array(8));
+    const bits = seg.bloomBits();
+    expect(bits.length).toBe(seg.header().bloomBytes);
+    // The same bytes as the file's Bloom pages (no copy was asked for, none is needed to compare).
+    const onDisk = fs.readFileSync(file);
+    const at = (decodeSegmentHeader(onDisk) as SegmentHeader).bloomPage * SEGMENT_PAGE_SIZE;
+    expect(bits.equals(onDisk.subarray(at, at + bits.length))).toBe(true);
+    const before = Buffer.from(bits);
+    // A merge closes its inputs and deletes their files: the Buffer keeps the mapping alive.
+    seg.close();
+    if (process.platform !== 'win32') fs.rmSync(file); // Windows refuses to delete a mapped file
+
+    (globalThis as { gc?: () => void }).gc?.();
+    expect(bits.equals(before)).toBe(true);
+    for (let i = 0; i < 3000; i += 97) expect(bloomMayContain(bits, keyOf(`s-${i}`).hi, keyOf(`s-${i}`).lo)).toBe(true);
+    expect(() => seg.bloomBits()).toThrow(/closed/);
+    // Through the backend: a segment's filter is no heap copy.
+    await backend.build(dir, 'd.seg', { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 }, arrays);
+    const reader = backend.open(path.join(dir, 'd.seg'));
+    const k = keyOf('s-5');
+    expect(reader.mayContain(k.hi, k.lo)).toBe(true);
+    expect(reader.heapBytes()).toBe(0);
+    reader.close();
+    expect(reader.mayContain(k.hi, k.lo)).toBe(true);
   });
 });

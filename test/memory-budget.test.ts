@@ -1,4 +1,10 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SEGMENT_KIND_STREAM } from '../lib/format/index-layout.js';
+import { keyOf } from '../lib/format/key-hash.js';
+import { JsSegmentBackend } from '../lib/index/js-segments.js';
+import { ReadCacheBudget } from '../lib/index/read-cache.js';
+import type { SegmentSpec } from '../lib/index/segment-backend.js';
 import { DuplicateCommandError, type EventStore, InvalidArgumentError, WrongExpectedVersionError } from '../lib/index.js';
 import { BYTES_PER_ENTRY, DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, planMemory } from '../lib/memory-budget.js';
 import { ENGINES, MiB, openStore, tempDir } from './helpers.js';
@@ -14,7 +20,7 @@ describe('memory budget split', () => {
     expect(plan.budget).toBe(DEFAULT_MEMORY_BUDGET);
     const total = Object.values(plan.parts).reduce((n, p) => n + p.bytes, 0);
     expect(total).toBeLessThanOrEqual(plan.budget);
-    for (const p of Object.values(plan.parts)) expect(p.limit).toBeGreaterThan(0);
+    for (const [name, p] of Object.entries(plan.parts)) if (name !== 'readCaches') expect(p.limit).toBeGreaterThan(0);
   });
 
   it('gives explicit options what they ask and the rest to the others', () => {
@@ -28,6 +34,16 @@ describe('memory budget split', () => {
     for (const k of Object.keys(big.parts) as (keyof typeof big.parts)[]) {
       expect(big.parts[k].limit).toBeGreaterThanOrEqual(small.parts[k].limit);
     }
+  });
+
+  it('gives the read caches a share only where index files are read into memory (the JS engine)', () => {
+    expect(planMemory(undefined, {}).parts.readCaches).toEqual({ limit: 0, bytes: 0 });
+    const js = planMemory(undefined, {}, true);
+    expect(js.parts.readCaches.limit).toBe(js.parts.readCaches.bytes);
+    expect(js.parts.readCaches.bytes).toBeGreaterThan(DEFAULT_MEMORY_BUDGET / 20);
+    expect(Object.values(js.parts).reduce((n, p) => n + p.bytes, 0)).toBeLessThanOrEqual(js.budget);
+    // The native engine's plan gives the other parts what the JS engine's caches take.
+    expect(planMemory(undefined, {}).parts.memtables.limit).toBeGreaterThan(js.parts.memtables.limit);
   });
 
   it('refuses bad budgets and explicit options that exceed the budget', () => {
@@ -130,9 +146,90 @@ describe.each(ENGINES)('memory budget (%s engine)', (engine) => {
       await s.append(`s-${i}`, [{ type: 'T' }], { expectedVersion: 1 });
     }
     expect(await s.readCommand(`c-${n}`)).toBeUndefined();
-    // Those lookups probed the segments' Bloom filters, which are copied into memory (reported,
-    // outside the budget).
-    expect((await s.stats()).index.segmentHeapBytes).toBeGreaterThan(0);
+    // Those lookups probed the segments' Bloom filters: the native engine reads them from the
+    // files' mappings; the JS engine keeps them, and index pages, within its readCaches part.
+    const { index, memory } = await s.stats();
+    if (engine === 'native') {
+      expect(index.segmentHeapBytes).toBe(0);
+      expect(memory.parts.readCaches).toMatchObject({ entries: 0, limit: 0, budgetBytes: 0 });
+    } else {
+      expect(index.segmentHeapBytes).toBeGreaterThan(0);
+      expect(memory.parts.readCaches.entries).toBeGreaterThanOrEqual(index.segmentHeapBytes);
+      expect(memory.parts.readCaches.entries).toBeLessThanOrEqual(memory.parts.readCaches.limit);
+    }
+    expect(memory.bytes).toBeLessThanOrEqual(memory.budget);
     await s.close();
   }, 120_000);
+});
+
+describe('the JS engine’s read caches', () => {
+  it('keep filters and pages only while the budget grants them; lookups stay exact past it', async () => {
+    const dir = tempDir();
+    const n = 20_000;
+    const keys = Array.from({ length: n }, (_, i) => keyOf(`s-${i}`));
+    const arrays = {
+      hi: Uint32Array.from(keys, (k) => k.hi),
+      lo: Uint32Array.from(keys, (k) => k.lo),
+      seq: new Uint32Array(n).fill(1),
+      position: Float64Array.from(keys, (_, i) => 64 + i * 100),
+    };
+    const spec: SegmentSpec = { kind: SEGMENT_KIND_STREAM, fromPosition: 64, toPosition: 9_999_999 };
+    await new JsSegmentBackend().build(dir, 'a.seg', spec, arrays);
+    for (const limit of [0, 1000, Number.POSITIVE_INFINITY]) {
+      const cache = new ReadCacheBudget(limit);
+      const seg = new JsSegmentBackend(cache).open(path.join(dir, 'a.seg'));
+      for (let i = 0; i < n; i += 333) {
+        const k = keys[i] as { hi: number; lo: number };
+        expect(seg.mayContain(k.hi, k.lo)).toBe(true);
+        expect(seg.findLast(k.hi, k.lo)).toEqual([1, 64 + i * 100]);
+        expect(cache.bytes).toBeLessThanOrEqual(limit);
+      }
+      expect(seg.findLast(keyOf('absent').hi, keyOf('absent').lo)).toBeUndefined();
+      expect(cache.bytes).toBe(seg.heapBytes());
+      if (limit === 0) expect(cache.bytes).toBe(0);
+      if (limit === Number.POSITIVE_INFINITY) expect(cache.bytes).toBeGreaterThan(seg.header.bloomBytes);
+      seg.close();
+      expect(cache.bytes).toBe(0);
+    }
+  });
+});
+
+describe.each(ENGINES)('segment merges by tiers (%s engine)', (engine) => {
+  it('keep few segments however small the memtables, and every version and command is still found', async () => {
+    const dir = tempDir();
+    // A memtable of 400 index entries: a build every 100 events, 60 builds.
+    const s = await openStore(dir, engine, { indexMemtableEntries: 400 });
+    const events = 6000;
+    for (let b = 0; b < events; b += 100) {
+      await s.appendMany(
+        Array.from({ length: 100 }, (_, k) => ({
+          streamId: `t-${(b + k) % 50}`,
+          events: [{ type: 'T', data: { i: b + k } }],
+          commandId: `k-${b + k}`,
+        })),
+      );
+    }
+    await settle(s);
+    const { index } = await s.stats();
+    expect(index.segmentBuilds).toBeGreaterThanOrEqual(50);
+    expect(index.segmentMerges).toBeGreaterThan(0);
+    // A few per tier of four (1, 4, 16 builds…), far below maxIndexSegments (16).
+    expect(index.streamSegments).toBeLessThanOrEqual(8);
+    expect(index.commandSegments).toBeLessThanOrEqual(8);
+    for (const i of [0, 1, 2999, 5999]) {
+      expect((await s.readEvent(`t-${i % 50}`, Math.floor(i / 50) + 1))?.data).toEqual({ i });
+      expect((await s.readCommand(`k-${i}`))?.map((e) => e.data)).toEqual([{ i }]);
+    }
+    expect(await s.readCommand('k-absent')).toBeUndefined();
+    await s.close();
+    // maxIndexSegments given explicitly: only it merges, the oldest segments past it.
+    const x = await openStore(tempDir(), engine, { indexMemtableEntries: 400, maxIndexSegments: 40 });
+    for (let b = 0; b < 3000; b += 100) {
+      await x.appendMany(Array.from({ length: 100 }, (_, k) => ({ streamId: `u-${k}`, events: [{ type: 'T' }] })));
+    }
+    await settle(x);
+    expect((await x.stats()).index).toMatchObject({ segmentMerges: 0 });
+    expect((await x.stats()).index.streamSegments).toBeGreaterThan(10);
+    await x.close();
+  }, 60_000);
 });

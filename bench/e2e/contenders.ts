@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EventStore } from '../../lib/index.js';
+import { EventStore, type StoreOptions } from '../../lib/index.js';
 import { AnnalsPostgresContender, EmmettPostgresContender } from './pg-contenders.js';
 
 export interface BenchEvent {
@@ -43,9 +43,15 @@ class AnnalsContender implements Contender {
   private store!: EventStore;
   constructor(private readonly engine: 'native' | 'js') {}
   async open(dir: string) {
-    // ANNALS_BENCH_MEMORY_BUDGET (bytes): the budget's effect on the workload (docs/benchmarks.md).
+    // ANNALS_BENCH_MEMORY_BUDGET (bytes): the budget's effect on the workload (docs/benchmarks.md);
+    // ANNALS_BENCH_STORE_OPTIONS (JSON): other options, for profiling.
     const budget = process.env.ANNALS_BENCH_MEMORY_BUDGET;
-    this.store = await EventStore.open(dir, { engine: this.engine, ...(budget ? { memoryBudget: Number(budget) } : {}) });
+    const more = process.env.ANNALS_BENCH_STORE_OPTIONS;
+    this.store = await EventStore.open(dir, {
+      engine: this.engine,
+      ...(budget ? { memoryBudget: Number(budget) } : {}),
+      ...(more ? (JSON.parse(more) as StoreOptions) : {}),
+    });
   }
   async appendBatch(events: BenchEvent[]) {
     if (events.length === 1) {

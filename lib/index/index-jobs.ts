@@ -23,6 +23,8 @@ export interface IndexJobsOptions {
   catalog: SegmentCatalog;
   writable: boolean;
   maxSegments: number;
+  /** Merge runs of segments of about one size too (tieredMerge), not only past maxSegments. */
+  tieredMerges?: boolean;
   flushLog: () => Promise<void>;
   warn: (message: string) => void;
   /** Told of each damaged record a scan of the log skips. */
@@ -170,13 +172,22 @@ export class IndexJobs {
     });
   }
 
+  /** Merges while tieredMerge finds a run to merge, and the oldest segments past maxSegments. */
   private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
+    for (;;) {
+      const chain = this.o.catalog.of(kind);
+      const inputs =
+        chain.length > this.o.maxSegments
+          ? chain.slice(0, chain.length - Math.floor(this.o.maxSegments / 2))
+          : this.o.tieredMerges && tieredMerge(chain, (s) => (s.broken ? undefined : this.o.catalog.readerOf(s)?.header.entryCount));
+      if (!inputs || !(await this.merge(kind, inputs))) return;
+    }
+  }
+
+  /** Merges consecutive slots into one; false when one of them waits for its rebuild. */
+  private async merge(kind: SegmentKind, inputs: SegmentSlot[]): Promise<boolean> {
     const { catalog } = this.o;
-    const chain = catalog.of(kind);
-    if (chain.length <= this.o.maxSegments) return;
-    const count = chain.length - Math.floor(this.o.maxSegments / 2);
-    const inputs = chain.slice(0, count);
-    if (inputs.some((s) => !catalog.readerOf(s))) return; // after the rebuild
+    if (inputs.some((s) => !catalog.readerOf(s))) return false; // after the rebuild
     const from = (inputs[0] as SegmentSlot).from;
     const to = (inputs[inputs.length - 1] as SegmentSlot).to;
     const name = segmentFileName(kind, from, to);
@@ -184,6 +195,7 @@ export class IndexJobs {
     await catalog.backend.merge(catalog.dir, name, { kind, fromPosition: from, toPosition: to }, readers);
     this.segmentMerges++;
     catalog.replace(kind, inputs, name);
+    return true;
   }
 
   /**
@@ -252,4 +264,29 @@ export class IndexJobs {
     this.stopped = true;
     this.entryArrays.clear();
   }
+}
+
+/** Segments of about one size merged at once (tieredMerge). */
+const TIER_FANOUT = 4;
+
+/**
+ * The newest run of segments of about one size (each older one at most twice the largest newer
+ * one in the run), when it holds TIER_FANOUT or more: merged, they make one segment of the next
+ * tier. Segments stay about (TIER_FANOUT - 1) per tier, a few tiers in all, whatever the memtables'
+ * size: a point lookup or an absent command probes each segment's Bloom filter and searches the
+ * ones it lets through, so a small memory budget (small memtables, many small builds) would
+ * otherwise pay for up to maxSegments segments where large memtables made a few. Each entry is
+ * rewritten about once per tier. A slot without a reader (broken, or not built yet) ends the run;
+ * only the run's slots are opened.
+ */
+function tieredMerge(chain: readonly SegmentSlot[], sizeOf: (s: SegmentSlot) => number | undefined): SegmentSlot[] | undefined {
+  let start = chain.length;
+  let largest = 0;
+  while (start > 0) {
+    const size = sizeOf(chain[start - 1] as SegmentSlot);
+    if (size === undefined || (largest > 0 && size > 2 * largest)) break;
+    largest = Math.max(largest, size);
+    start--;
+  }
+  return chain.length - start >= TIER_FANOUT ? chain.slice(start) : undefined;
 }

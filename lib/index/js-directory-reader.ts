@@ -27,6 +27,7 @@ import {
 } from '../format/directory-layout.js';
 import type { DirectoryEntry, DirectoryReader } from './directory-backend.js';
 import type { DirectoryValues } from './js-directory-writer.js';
+import type { ReadCacheBudget } from './read-cache.js';
 
 /** An id or separator as stored: `length` bytes, the first inlineBytes(length) at `head` of `page`,
  * the rest on the overflow pages from `overflow`; its record starts at `at`. */
@@ -43,7 +44,8 @@ export interface RawEntry extends DirectoryValues {
   id: Buffer;
 }
 
-/** Internal pages kept once read and checked (each names up to hundreds of leaves). */
+/** Internal pages kept once read and checked (each names up to hundreds of leaves), while the
+ * store's read-cache budget (read-cache.ts) grants their bytes. */
 const MAX_CACHED_PAGES = 4096;
 
 export class JsDirectoryReader implements DirectoryReader {
@@ -53,6 +55,7 @@ export class JsDirectoryReader implements DirectoryReader {
     readonly path: string,
     private readonly fd: number,
     readonly header: DirectoryHeader,
+    private readonly budget: ReadCacheBudget,
   ) {}
 
   page(after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[] {
@@ -93,6 +96,8 @@ export class JsDirectoryReader implements DirectoryReader {
   }
 
   close(): void {
+    this.budget.give(this.cache.size * DIRECTORY_PAGE_SIZE);
+    this.cache.clear();
     fs.closeSync(this.fd);
   }
 
@@ -107,7 +112,8 @@ export class JsDirectoryReader implements DirectoryReader {
     if (!p) {
       p = readExactly(this.fd, DIRECTORY_PAGE_SIZE, n * DIRECTORY_PAGE_SIZE);
       if (!p || !directoryPageCrcValid(p)) this.damaged(n, 'bad page');
-      if (p[4] === DIRECTORY_PAGE_INTERNAL && this.cache.size < MAX_CACHED_PAGES) this.cache.set(n, p);
+      if (p[4] === DIRECTORY_PAGE_INTERNAL && this.cache.size < MAX_CACHED_PAGES && this.budget.take(DIRECTORY_PAGE_SIZE))
+        this.cache.set(n, p);
     }
     if (p[4] !== type || p[5] !== level) this.damaged(n, 'unexpected page type or level');
     return p;

@@ -27,6 +27,7 @@ import {
 } from './directory-backend.js';
 import { JsDirectoryReader, type RawEntry } from './js-directory-reader.js';
 import { JsDirectoryWriter } from './js-directory-writer.js';
+import { type ReadCacheBudget, UNBOUNDED_READ_CACHE } from './read-cache.js';
 
 /** The input's ids as views of `input.ids`, each checked. */
 function idsOf(input: DirectoryInput): Buffer[] {
@@ -94,6 +95,9 @@ function* mergeEntries(inputs: JsDirectoryReader[]): Generator<RawEntry> {
 }
 
 export class JsDirectoryBackend implements DirectoryBackend {
+  /** `cache`: the store's read-cache budget, shared by its segment and directory readers. */
+  constructor(private readonly cache: ReadCacheBudget = UNBOUNDED_READ_CACHE()) {}
+
   listMany(readers: DirectoryReader[], after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[] {
     return mergeListings(
       readers.map((r) => r.page(after, prefix, limit)),
@@ -118,7 +122,7 @@ export class JsDirectoryBackend implements DirectoryBackend {
         }
         throw new CorruptionError(`stream directory ${file} at offset 0: invalid header`);
       }
-      return new JsDirectoryReader(file, fd, header);
+      return new JsDirectoryReader(file, fd, header, this.cache);
     } catch (err) {
       fs.closeSync(fd);
       throw err;

@@ -31,6 +31,7 @@ import {
   writeEntry,
 } from '../format/index-layout.js';
 import { fsyncDirectory, replaceFile } from '../fs-durable.js';
+import { type ReadCacheBudget, UNBOUNDED_READ_CACHE } from './read-cache.js';
 import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
 /** One entry as the builders and merges see it. */
@@ -55,6 +56,7 @@ class JsSegmentReader implements SegmentReader {
     readonly path: string,
     private readonly fd: number,
     readonly header: SegmentHeader,
+    private readonly cache: ReadCacheBudget,
   ) {
     this.size = entrySize(header.kind);
     this.capacity = leafCapacity(header.kind);
@@ -80,7 +82,7 @@ class JsSegmentReader implements SegmentReader {
     if (!p || p.readUInt32LE(4) !== crc32c(p, 0, 8, SEGMENT_PAGE_SIZE)) {
       throw new CorruptionError(`index segment ${this.path} at offset ${n * SEGMENT_PAGE_SIZE}: bad page`);
     }
-    if (n > this.header.leafCount) this.internal.set(n, p);
+    if (n > this.header.leafCount && this.cache.take(SEGMENT_PAGE_SIZE)) this.internal.set(n, p);
     return p;
   }
 
@@ -88,10 +90,14 @@ class JsSegmentReader implements SegmentReader {
     return (this.bloom?.length ?? 0) + this.internal.size * SEGMENT_PAGE_SIZE;
   }
 
+  /** With the filter kept once the read-cache budget grants its bytes; without it (the budget
+   * full), every key may be here and the lookup searches the pages. */
   mayContain(hi: number, lo: number): boolean {
     if (!this.bloom) {
+      if (!this.cache.take(this.header.bloomBytes)) return true;
       const bits = readExactly(this.fd, this.header.bloomBytes, this.header.bloomPage * SEGMENT_PAGE_SIZE);
       if (!bits || crc32c(bits) !== this.header.bloomCrc) {
+        this.cache.give(this.header.bloomBytes);
         throw new CorruptionError(`index segment ${this.path} at offset ${this.header.bloomPage * SEGMENT_PAGE_SIZE}: bad Bloom filter`);
       }
       this.bloom = bits;
@@ -191,6 +197,9 @@ class JsSegmentReader implements SegmentReader {
   }
 
   close(): void {
+    this.cache.give(this.heapBytes());
+    this.bloom = undefined;
+    this.internal.clear();
     fs.closeSync(this.fd);
   }
 }
@@ -329,6 +338,9 @@ function* mergeEntries(inputs: JsSegmentReader[]): Generator<Entry> {
 }
 
 export class JsSegmentBackend implements SegmentBackend {
+  /** `cache`: the store's read-cache budget, shared by its segment and directory readers. */
+  constructor(private readonly cache: ReadCacheBudget = UNBOUNDED_READ_CACHE()) {}
+
   open(file: string): SegmentReader {
     const fd = fs.openSync(file, 'r');
     const size = fs.fstatSync(fd).size;
@@ -342,7 +354,7 @@ export class JsSegmentBackend implements SegmentBackend {
       }
       throw new CorruptionError(`index segment ${file} at offset 0: invalid header`);
     }
-    return new JsSegmentReader(file, fd, header);
+    return new JsSegmentReader(file, fd, header, this.cache);
   }
 
   async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {

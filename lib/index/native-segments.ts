@@ -26,13 +26,15 @@ class NativeSegmentReader implements SegmentReader {
   }
   private bloom: Buffer | undefined;
 
-  /** Probed in JS on a copy of the filter taken at the first probe: a miss costs no native call. */
+  /** Probed in JS, a miss costing no native call, on a Buffer over the segment's mapping taken at
+   * the first probe (no heap copy; it keeps the mapping alive after close(): index_binding.cc). */
   mayContain(hi: number, lo: number): boolean {
     this.bloom ??= wrap(() => this.handle.bloomBits());
     return bloomMayContain(this.bloom, hi, lo);
   }
+  /** Nothing on the heap: the filter's pages are the file's (the page cache's), not anonymous. */
   heapBytes(): number {
-    return this.bloom?.length ?? 0;
+    return 0;
   }
   findLast(hi: number, lo: number): [number, number] | undefined {
     block[0] = hi;

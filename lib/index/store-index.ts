@@ -46,6 +46,8 @@ export interface StoreIndexOptions {
   writable: boolean;
   memtableEntries: number;
   maxSegments: number;
+  /** Whether segments of about one size are merged TIER_FANOUT at a time too (index-jobs.ts). */
+  tieredMerges?: boolean;
   retentionMs: number;
   /** The most streams the latest-version dictionary holds (LatestVersions). */
   maxRecentStreams: number;
