@@ -39,6 +39,17 @@ const CHECK_CJS = `
     await store.close();
   })();`;
 
+/** A scavenge from the installed package: its chunk passes run in dist/scavenge-worker.js. */
+const CHECK_SCAVENGE = `
+  import { EventStore } from 'annals';
+  const store = await EventStore.open('./data-scavenge', { chunkSize: 1 << 20 });
+  const pad = 'p'.repeat(4000);
+  for (let i = 0; i < 600; i++) await store.append(i % 2 ? 'kept' : 'gone', [{ type: 'T', data: { i, pad } }]);
+  await store.deleteStream('gone');
+  const report = await store.scavenge();
+  console.log(JSON.stringify({ removed: report.eventsRemoved > 200, kept: (await store.readStream('kept')).length }));
+  await store.close();`;
+
 /** annals/emmett from the installed package, as an ES module and through require(). */
 const CHECK_EMMETT = (load: string) => `
   ${load}
@@ -128,6 +139,9 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('packagi
         const result = JSON.parse(execFileSync(process.execPath, [script], { cwd: app, encoding: 'utf8' }));
         expect(result).toEqual({ engine: 'native', data: { ok: true } });
       }
+      expect(files).toContain('dist/scavenge-worker.js');
+      fs.writeFileSync(path.join(app, 'scavenge.mjs'), CHECK_SCAVENGE);
+      expect(JSON.parse(execFileSync(process.execPath, ['scavenge.mjs'], { cwd: app, encoding: 'utf8' }))).toEqual({ removed: true, kept: 300 });
 
       // annals/emmett, with Emmett beside it (this repository's copy, linked: nothing downloaded).
       for (const f of ['dist/emmett/index.js', 'dist/emmett/index.d.ts', 'cjs/emmett.cjs', 'cjs/emmett.d.cts']) expect(files).toContain(f);
