@@ -141,7 +141,10 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('packagi
       }
       expect(files).toContain('dist/scavenge-worker.js');
       fs.writeFileSync(path.join(app, 'scavenge.mjs'), CHECK_SCAVENGE);
-      expect(JSON.parse(execFileSync(process.execPath, ['scavenge.mjs'], { cwd: app, encoding: 'utf8' }))).toEqual({ removed: true, kept: 300 });
+      expect(JSON.parse(execFileSync(process.execPath, ['scavenge.mjs'], { cwd: app, encoding: 'utf8' }))).toEqual({
+        removed: true,
+        kept: 300,
+      });
 
       // annals/emmett, with Emmett beside it (this repository's copy, linked: nothing downloaded).
       for (const f of ['dist/emmett/index.js', 'dist/emmett/index.d.ts', 'cjs/emmett.cjs', 'cjs/emmett.d.cts']) expect(files).toContain(f);
