@@ -9,7 +9,7 @@
  */
 import { type AppendItem, type Plan, planAppends, type StoreState, type VersionGuard } from './append-planner.js';
 import { type AppendedEvent, type AppendResult, DuplicateCommandError, LimitExceededError } from './errors.js';
-import { eventIdAt } from './format/record-codec.js';
+import { eventIdAt } from './format/record-decode.js';
 import type { IndexedAppend, StoreIndex } from './index/store-index.js';
 import type { LogWriter, TxOutcome } from './log-writer.js';
 import { MAX_FROZEN_MEMTABLES } from './memory-budget.js';

@@ -5,7 +5,7 @@
  * an event that does not match is skipped without a string made or its payload decoded.
  */
 import { InvalidArgumentError } from './errors.js';
-import { idAndTypeBytes } from './format/record-codec.js';
+import { idAndTypeBytes } from './format/record-decode.js';
 
 export interface EventFilter {
   /** Stream ids starting with (one of) these. */

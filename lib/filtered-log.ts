@@ -6,7 +6,7 @@
 import { CorruptionError } from './errors.js';
 import type { FrameMatcher } from './event-filter.js';
 import { u32 } from './format/le-bytes.js';
-import { decodeEvent } from './format/record-codec.js';
+import { decodeEvent } from './format/record-decode.js';
 import { type DamageHandler, decodeFrames } from './log-reader.js';
 import type { RecordedEvent } from './types.js';
 

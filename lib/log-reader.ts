@@ -8,7 +8,7 @@ import { withoutRemoved } from './engine/scavenged-log.js';
 import { CorruptionError } from './errors.js';
 import { JsonBatch } from './format/json-batch.js';
 import { u32 } from './format/le-bytes.js';
-import { decodeEvent } from './format/record-codec.js';
+import { decodeEvent } from './format/record-decode.js';
 import type { RecordedEvent } from './types.js';
 
 const SCAN_BLOCK_BYTES = 1 << 20;

@@ -27,7 +27,7 @@ import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { keyNumberAt } from './format/key-hash.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, decodeChunkFooter, FRAME_HEADER_SIZE, isEventKind } from './format/layout.js';
-import { retentionFieldsAt } from './format/record-codec.js';
+import { retentionFieldsAt } from './format/record-decode.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 import {
   decodeRunMap,

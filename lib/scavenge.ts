@@ -19,7 +19,7 @@ import type { LogEngine } from './engine/log-engine.js';
 import { ScavengeAwareLog } from './engine/scavenged-log.js';
 import { InvalidArgumentError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
-import { decodeRetentionFields } from './format/record-codec.js';
+import { decodeRetentionFields } from './format/record-decode.js';
 import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
 import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';

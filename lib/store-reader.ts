@@ -12,7 +12,7 @@ import { decodeMatching } from './filtered-log.js';
 import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
 import { keyOf } from './format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
-import { decodeEvent } from './format/record-codec.js';
+import { decodeEvent } from './format/record-decode.js';
 import { SEEN_AGAIN } from './index/recent-keys.js';
 import type { IndexFields } from './index/segment-search.js';
 import type { StoreIndex } from './index/store-index.js';

@@ -7,7 +7,7 @@
  */
 import { CorruptionError } from './errors.js';
 import { CHUNK_FOOTER_SIZE, FRAME_HEADER_SIZE } from './format/layout.js';
-import { decodeIndexFields, derivesId } from './format/record-codec.js';
+import { decodeIndexFields, derivesId } from './format/record-decode.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 import { decodeRunMap, decodeScavengedFooter, POSMAP_ENTRY_SIZE } from './format/scavenged-chunk.js';
 import type { RecordKeys } from './verify-records.js';

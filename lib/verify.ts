@@ -34,7 +34,7 @@ import {
   FRAME_HEADER_SIZE,
   isEventKind,
 } from './format/layout.js';
-import { decodeIndexFields, derivesId } from './format/record-codec.js';
+import { decodeIndexFields, derivesId } from './format/record-decode.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 import { isScavengedFooter } from './format/scavenged-chunk.js';
 import { KINDS } from './index/segment-catalog.js';

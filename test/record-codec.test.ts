@@ -7,14 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { CorruptionError } from '../lib/errors.js';
 import { derivedUuid } from '../lib/format/event-id.js';
 import { FRAME_HEADER_SIZE } from '../lib/format/layout.js';
-import {
-  decodeEvent,
-  decodeIndexFields,
-  encodeTransaction,
-  frameSize,
-  type NormalizedEvent,
-  type TransactionItem,
-} from '../lib/format/record-codec.js';
+import { encodeTransaction, frameSize, type NormalizedEvent, type TransactionItem } from '../lib/format/record-codec.js';
+import { decodeEvent, decodeIndexFields } from '../lib/format/record-decode.js';
 
 const UUID = '6f9619ff-8b86-4d01-b42d-00c04fc964ff';
 const IDENTITY = 0x2a5_5a5a;

@@ -8,7 +8,7 @@
 import type { LogEngine } from '../engine/log-engine.js';
 import { CorruptionError } from '../errors.js';
 import { FRAME_FLAG_COMMIT } from '../format/layout.js';
-import { decodeIndexFields } from '../format/record-codec.js';
+import { decodeIndexFields } from '../format/record-decode.js';
 import { type DamageHandler, framesOf, scanBlocks } from '../log-reader.js';
 import type { IndexFields } from './segment-search.js';
 

@@ -10,7 +10,7 @@ import { withoutRemoved } from '../engine/scavenged-log.js';
 import { CorruptionError } from '../errors.js';
 import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, viewSeq } from '../format/index-layout.js';
 import { keyOf } from '../format/key-hash.js';
-import { decodeIndexFields } from '../format/record-codec.js';
+import { decodeIndexFields } from '../format/record-decode.js';
 import type { DamageHandler } from '../log-reader.js';
 import { indexedRecords } from './indexed-records.js';
 import type { SegmentCatalog, SegmentSlot } from './segment-catalog.js';
