@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AnnalsError, CorruptionError, InvalidArgumentError, ReadOnlyError, StoreClosedError, toAnnalsError } from '../errors.js';
+import { AnnalsError, InvalidArgumentError, ReadOnlyError, StoreClosedError, toAnnalsError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {
   CHECKPOINT_FILE,
@@ -20,15 +20,13 @@ import {
   MIN_CHUNK_SIZE,
   storeIdentityValid,
 } from '../format/layout.js';
-import { chainFrameChecksum, findNextFrame } from '../format/record-scanner.js';
+import { chainFrameChecksum } from '../format/record-scanner.js';
 import { FlushPoller } from './flush-poller.js';
 import { JsChunkFile, openChunkFiles, readExactly, writeFully, ZERO_AHEAD_BYTES } from './js-chunk-file.js';
+import { JsChunkReads } from './js-chunk-reads.js';
 import { type FollowedLog, followWriter } from './js-follow.js';
 import { recoverTail, sealHolds } from './js-tail-recovery.js';
 import type { FollowReport, LogEngine, OpenReport } from './log-engine.js';
-
-/** Sealed chunks kept open for reading at once; older ones are closed and reopened when read. */
-const OPEN_SEALED_CHUNKS = 16;
 
 export class JsChunkLog implements LogEngine {
   readonly name = 'js' as const;
@@ -45,8 +43,7 @@ export class JsChunkLog implements LogEngine {
   private isOpen = false;
   /** Set when a failed write could not be undone: every later append fails with it. */
   private failure: string | undefined;
-  /** Sealed chunks with an open descriptor, most recently read first. */
-  private openSealed: JsChunkFile[] = [];
+  private readonly reads = this.readsOfLog();
   /** A chunk whose fdatasync is in flight keeps its descriptor. */
   private syncing: JsChunkFile | undefined;
 
@@ -272,7 +269,7 @@ export class JsChunkLog implements LogEngine {
     const tail = this.chunks[this.chunks.length - 1];
     if (tail && !tail.sealed) {
       tail.seal({ recordCount: this.recordCount, dataEnd: this.writeOffset, dataChecksum: this.dataChecksum });
-      this.readable(tail);
+      this.reads.readable(tail);
     }
     this.chunks.push(JsChunkFile.create(this.dir, this.chunks.length, this.chunkSize, this.storeIdentity));
     this.writeOffset = CHUNK_HEADER_SIZE;
@@ -323,129 +320,42 @@ export class JsChunkLog implements LogEngine {
   }
 
   forget(n: number): void {
-    const chunk = this.chunks[n];
-    // The chunk being fdatasynced keeps its descriptor until the sync is done (then evicted as usual).
-    if (!chunk?.sealed || chunk === this.syncing) return;
-    this.openSealed = this.openSealed.filter((c) => c !== chunk);
-    chunk.release();
+    this.reads.forget(n);
   }
 
-  /** A chunk for reading: a sealed one joins the open set, evicting the least recently read. */
-  private readable(chunk: JsChunkFile): JsChunkFile {
-    if (!chunk.sealed) return chunk;
-    this.openSealed = [chunk, ...this.openSealed.filter((c) => c !== chunk)];
-    while (this.openSealed.length > OPEN_SEALED_CHUNKS) {
-      const victim = this.openSealed.pop() as JsChunkFile;
-      if (victim !== this.syncing) victim.release();
-    }
-    return chunk;
-  }
-
-  private dataLimit(chunk: JsChunkFile): number {
-    return chunk.sealed ? (chunk.footer?.dataEnd ?? 0) : this.writeOffset;
-  }
-
-  /** The verified frame at `position`, read with a single pread when `hint` bytes suffice. */
-  private frameAt(position: number, hint = 512): Buffer {
-    const number = Math.floor(position / this.chunkSize);
-    const offset = position % this.chunkSize;
-    const found = this.chunks[number];
-    if (!this.isOpen) throw new StoreClosedError();
-    const chunk = found && this.readable(found);
-    const limit = chunk ? this.dataLimit(chunk) : 0;
-    if (!chunk || !Number.isInteger(position) || offset < CHUNK_HEADER_SIZE || offset + FRAME_HEADER_SIZE > limit) {
-      throw new InvalidArgumentError(`no record at position ${position}`);
-    }
-    let buf = readExactly(chunk.fd, Math.min(hint, limit - offset), offset) as Buffer;
-    const len = buf.readUInt32LE(0);
-    if (len < FRAME_HEADER_SIZE || len > limit - offset) {
-      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad frame length`, false, position);
-    }
-    if (len > buf.length) buf = readExactly(chunk.fd, len, offset) as Buffer;
-    else buf = buf.subarray(0, len);
-    if (buf.readUInt32LE(4) !== crc32c(buf, 0, 8, len)) {
-      throw new CorruptionError(`chunk ${chunk.file} at offset ${offset}: bad checksum`, false, position);
-    }
-    return buf;
+  /** The reads over this log's state, read at each call (the log changes it). */
+  private readsOfLog(): JsChunkReads {
+    const log = () => this;
+    return new JsChunkReads({
+      get chunkSize() {
+        return log().chunkSize;
+      },
+      get chunks() {
+        return log().chunks;
+      },
+      get writeOffset() {
+        return log().writeOffset;
+      },
+      get isOpen() {
+        return log().isOpen;
+      },
+      get syncing() {
+        return log().syncing;
+      },
+      endPosition: () => this.endPosition(),
+    });
   }
 
   readFrames(positions: ArrayLike<number>): Buffer {
-    const frames: Buffer[] = [];
-    for (let i = 0; i < positions.length; i++) frames.push(this.frameAt(positions[i] as number));
-    return Buffer.concat(frames);
+    return this.reads.readFrames(positions);
   }
 
   scan(from: number, limit: number, maxBytes: number): { bytes: Buffer; next: number } {
-    const frames: Buffer[] = [];
-    let size = 0;
-    let position = from;
-    while (position < limit) {
-      const number = Math.floor(position / this.chunkSize);
-      const found = this.chunks[number];
-      if (!found) break;
-      const chunk = this.readable(found);
-      const offset = position % this.chunkSize;
-      const dataLimit = this.dataLimit(chunk);
-      if (offset >= dataLimit) {
-        if (size > 0 || number + 1 >= this.chunks.length) break;
-        position = (number + 1) * this.chunkSize + CHUNK_HEADER_SIZE;
-        continue;
-      }
-      // One pread for a block of frames, then verify each; a frame cut by the block is re-read.
-      const block = readExactly(
-        chunk.fd,
-        Math.min(Math.max(maxBytes - size, FRAME_HEADER_SIZE), dataLimit - offset, limit - position),
-        offset,
-      ) as Buffer;
-      let off = 0;
-      let progressed = false;
-      while (off + FRAME_HEADER_SIZE <= block.length) {
-        const len = block.readUInt32LE(off);
-        if (len > block.length - off) break;
-        if (len < FRAME_HEADER_SIZE || block.readUInt32LE(off + 4) !== crc32c(block, 0, off + 8, off + len)) {
-          // The frames before a damaged one are returned; the next scan, from it, reports it.
-          if (size > 0) return { bytes: Buffer.concat(frames), next: position + off };
-          throw new CorruptionError(`chunk ${chunk.file} at offset ${offset + off}: bad frame`, false, position + off);
-        }
-        frames.push(block.subarray(off, off + len));
-        size += len;
-        off += len;
-        progressed = true;
-      }
-      position += off;
-      if (!progressed) {
-        if (size > 0) break;
-        const frame = this.frameAt(position);
-        frames.push(frame);
-        size += frame.length;
-        position += frame.length;
-      }
-      if (size >= maxBytes) break;
-    }
-    return { bytes: Buffer.concat(frames), next: position };
+    return this.reads.scan(from, limit, maxBytes);
   }
 
   skipDamaged(position: number): number {
-    const number = Math.floor(position / this.chunkSize);
-    const found = this.chunks[number];
-    if (!this.isOpen || !found) return this.endPosition();
-    const chunk = this.readable(found);
-    const offset = position % this.chunkSize;
-    const limit = this.dataLimit(chunk);
-    const after = number + 1 < this.chunks.length ? (number + 1) * this.chunkSize + CHUNK_HEADER_SIZE : this.endPosition();
-    // A window that doubles until a frame is found in it or it reaches the data's end: a frame is
-    // normally right after the damaged one, and this path runs only where a record is damaged.
-    for (
-      let window = Math.min(limit - offset, 4 << 20);
-      offset >= CHUNK_HEADER_SIZE && window > 0;
-      window = Math.min(limit - offset, window * 2)
-    ) {
-      const img = readExactly(chunk.fd, window, offset) as Buffer;
-      const next = findNextFrame(img, 0, img.length, 0);
-      if (next < img.length) return position + next;
-      if (offset + window >= limit) break;
-    }
-    return after;
+    return this.reads.skipDamaged(position);
   }
 
   close(): void {
