@@ -24,7 +24,8 @@ import { isNonNegativeInteger } from './validation.js';
 
 export const SYSTEM_STREAM_PREFIX = '$$';
 
-const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
+/** The keys of subscribe()'s options, a consumer's or not. */
+export const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
 
 function throwFirstError(results: unknown[]): void {
   const failure = results.find((r) => r instanceof Error);

@@ -4,7 +4,7 @@
  * durable consumers. EventStore validates the store's state and delegates here.
  */
 
-import { SYSTEM_STREAM_PREFIX } from './consumers.js';
+import { SUBSCRIBE_KEYS, SYSTEM_STREAM_PREFIX } from './consumers.js';
 import { InvalidArgumentError } from './errors.js';
 import { compileFilter, type FrameMatcher } from './event-filter.js';
 import { SEGMENT_KIND_CATEGORY, type ViewKind } from './format/index-layout.js';
@@ -20,7 +20,6 @@ export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 export const VIEW_KEYS = new Set(['after', 'limit', 'direction']);
 export const READ_ALL_KEYS = new Set(['after', 'limit', 'filter', 'onDamaged']);
-export const SUBSCRIBE_KEYS = new Set(['streamId', 'after', 'fromEnd', 'filter', 'consumer', 'from']);
 export const LIST_KEYS = new Set(['prefix', 'after', 'limit']);
 
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
@@ -131,13 +130,7 @@ export class ReadModels {
 
   /** A subscription of one stream or of the global log (EventStore.subscribe, not a consumer). */
   subscribe(options: SubscribeOptions): Subscription {
-    rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
-    optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
-      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
-    }
-    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
+    checkSubscribeOptions(options);
     if (options.streamId === undefined) return this.subscribeLog(options.after, options.fromEnd === true, options.filter);
     if (options.filter !== undefined) throw new InvalidArgumentError('filter is for the global log: not with streamId');
     const id = checkStreamId(options.streamId, this.d.limits);
@@ -245,6 +238,18 @@ export function checkViewName(kind: ViewKind, name: unknown, limits: ResolvedLim
   const max = kind === SEGMENT_KIND_CATEGORY ? limits.maxStreamIdBytes : limits.maxEventTypeBytes;
   if (Buffer.byteLength(name) > max) throw new InvalidArgumentError(`${what} is longer than ${max} bytes`);
   return name;
+}
+
+/** A subscription's options but a consumer's, checked (INVALID_ARGUMENT), the same for every store
+ * (the stream or filter each store checks itself). */
+export function checkSubscribeOptions(options: SubscribeOptions): void {
+  rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
+  optionalCount('after', options.after);
+  if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
+    throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
+  }
+  if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
+  if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
 }
 
 /** readAll's options checked (INVALID_ARGUMENT), the same for every store. */

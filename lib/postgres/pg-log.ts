@@ -1,20 +1,11 @@
-/**
- * The global order of the PostgreSQL store and the read models on it: `readAll` and `subscribe`
- * (through a filter), `readCategory`, `readByType` and `listStreams`. Every global read goes
- * through `horizonSql` (queries.ts): it returns a prefix of the final order, so a cursor that only
- * moves forward never skips or repeats an event; stream metadata (deletes, retention) hides events
- * in the same statement. Filters and views are SQL conditions on indexed columns (migration 3), so
- * events they exclude are never sent.
- */
-import { describeValue, rejectUnknownKeys } from '../arg-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { compileFilter, type EventFilter } from '../event-filter.js';
 import { SEGMENT_KIND_CATEGORY, SEGMENT_KIND_TYPE } from '../format/index-layout.js';
 import type { ResolvedLimits } from '../options.js';
-import { checkListOptions, checkReadAllOptions, checkViewName, checkViewOptions, SUBSCRIBE_KEYS } from '../read-models.js';
+import { checkListOptions, checkReadAllOptions, checkSubscribeOptions, checkViewName, checkViewOptions } from '../read-models.js';
 import type { Subscription } from '../subscription.js';
 import type { ListStreamsOptions, ReadAllOptions, ReadViewOptions, RecordedEvent, StreamInfo, SubscribeOptions } from '../types.js';
-import { checkStreamId, optionalCount } from '../validation.js';
+import { checkStreamId } from '../validation.js';
 import type { Listener } from './listener.js';
 import { type EventRow, horizonSql, type Queries, toEvent } from './queries.js';
 
@@ -160,13 +151,7 @@ export class PgLog {
 
   /** A subscription of one stream or of the global log (not a consumer). */
   subscribe(options: SubscribeOptions): Subscription {
-    rejectUnknownKeys('subscribe options', options, SUBSCRIBE_KEYS);
-    optionalCount('after', options.after);
-    if (options.fromEnd !== undefined && typeof options.fromEnd !== 'boolean') {
-      throw new InvalidArgumentError(`fromEnd must be a boolean, got ${describeValue(options.fromEnd)}`);
-    }
-    if (options.fromEnd && options.after !== undefined) throw new InvalidArgumentError('give either after or fromEnd');
-    if (options.from !== undefined) throw new InvalidArgumentError('from is for a consumer: give after or fromEnd');
+    checkSubscribeOptions(options);
     if (options.streamId === undefined) {
       sqlFilter(options.filter, 3); // checked now, not at the first step
       const start = options.fromEnd ? this.d.barrier(() => this.visibleEnd()) : this.checkAfter(options.after);
