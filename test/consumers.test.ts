@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EventStore } from '../lib/index.js';
-import { collect, ENGINES, openStore, tempDir } from './helpers.js';
+import { collect, ENGINES, onLines, openStore, tempDir } from './helpers.js';
 
 const RUNNER = path.join(import.meta.dirname, 'fixtures', 'consumer-runner.ts');
 
@@ -30,17 +30,11 @@ function runAndKill(dir: string, engine: string, every: number, killAfter: numbe
     });
     const handled: number[] = [];
     const saved: number[] = [];
-    let buffered = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [kind, i] = line.split(' ');
-        if (kind === 'handled') handled.push(Number(i));
-        if (kind === 'saved') saved.push(Number(i));
-        if (handled.length >= killAfter) child.kill('SIGKILL');
-      }
+    onLines(child.stdout, (line) => {
+      const [kind, i] = line.split(' ');
+      if (kind === 'handled') handled.push(Number(i));
+      if (kind === 'saved') saved.push(Number(i));
+      if (handled.length >= killAfter) child.kill('SIGKILL');
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Durability, EventStore, type RecordedEvent } from '../lib/index.js';
 import { verifyStore } from '../lib/verify.js';
-import { collect, ENGINES, tempDir } from './helpers.js';
+import { collect, ENGINES, onLines, tempDir } from './helpers.js';
 
 const ROUNDS = Number(process.env.ANNALS_CRASH_ROUNDS ?? 3);
 const WRITER = path.join(import.meta.dirname, 'fixtures', 'crash-writer.ts');
@@ -21,18 +21,12 @@ function runAndKill(dir: string, engine: string, seed: number, durability: Durab
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log: RoundLog = { acks: [] };
-    let buffered = '';
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [kind, a, b, c] = line.split(' ');
-        if (kind === 'open' && !killTimer) killTimer = setTimeout(() => child.kill('SIGKILL'), 20 + (seed % 9) * 35);
-        if (kind === 'ack') log.acks.push({ stream: a as string, lastVersion: Number(b), commandId: c as string });
-      }
+    onLines(child.stdout, (line) => {
+      const [kind, a, b, c] = line.split(' ');
+      if (kind === 'open' && !killTimer) killTimer = setTimeout(() => child.kill('SIGKILL'), 20 + (seed % 9) * 35);
+      if (kind === 'ack') log.acks.push({ stream: a as string, lastVersion: Number(b), commandId: c as string });
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();

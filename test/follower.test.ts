@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EngineName, EventStore, type RecordedEvent } from '../lib/index.js';
-import { collect, ENGINES, MiB, openStore, tempDir } from './helpers.js';
+import { collect, ENGINES, MiB, onLines, openStore, tempDir } from './helpers.js';
 
 const WRITER = path.join(import.meta.dirname, 'fixtures', 'crash-writer.ts');
 const delays: number[] = [];
@@ -31,22 +31,16 @@ interface Writer {
 async function startWriter(dir: string, engine: EngineName): Promise<Writer> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, engine, '7', 'sync'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: Writer['acks'] = new Map();
-  let buffered = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   const opened = new Promise<void>((resolve, reject) => {
     child.on('exit', () => reject(new Error(`writer exited: ${stderr}`)));
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [kind, a, b, c] = line.split(' ');
-        if (kind === 'open') resolve();
-        if (kind === 'ack') acks.set(c as string, { stream: a as string, lastVersion: Number(b), at: Date.now() });
-      }
+    onLines(child.stdout, (line) => {
+      const [kind, a, b, c] = line.split(' ');
+      if (kind === 'open') resolve();
+      if (kind === 'ack') acks.set(c as string, { stream: a as string, lastVersion: Number(b), at: Date.now() });
     });
   });
   await opened;
