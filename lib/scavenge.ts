@@ -17,9 +17,10 @@
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import type { LogEngine } from './engine/log-engine.js';
 import { ScavengeAwareLog } from './engine/scavenged-log.js';
-import { InvalidArgumentError } from './errors.js';
+import { CorruptionError, InvalidArgumentError } from './errors.js';
+import { keyNumberAt } from './format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
-import { decodeRetentionFields } from './format/record-decode.js';
+import { decodeRetentionFields, retentionFieldsAt } from './format/record-decode.js';
 import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
 import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
@@ -333,6 +334,10 @@ export class Scavenger {
     if (e && e.changes === this.d.ruleChanges() && e.chunks === sealed && nowMs - e.at < ESTIMATE_TTL_MS) return e.bytes;
     let bytes = 0;
     const size = this.d.log.chunkSize;
+    // As the pass judges frames (scavenge-pass.ts): by the key of the stream id's bytes first, so
+    // only a stream under rules becomes a string.
+    const keys = new Set(this.d.ruleKeys());
+    const fields = new Float64Array(3);
     for (let n = 0; n < sealed; n++) {
       for (const block of scanBlocks(
         this.d.log,
@@ -343,9 +348,15 @@ export class Scavenger {
         const { bytes: b, positions } = block;
         for (let off = 0, i = 0; off < b.length; off += b.readUInt32LE(off), i++) {
           try {
-            const f = decodeRetentionFields(b, off, positions[i] as number);
+            const position = positions[i] as number;
+            const idStart = retentionFieldsAt(b, off, position, fields);
+            if (!keys.has(keyNumberAt(b, idStart, fields[0] as number))) continue;
+            const f = decodeRetentionFields(b, off, position);
             if (!this.d.visible(f.streamId, f.version, f.timestamp, nowMs)) bytes += b.readUInt32LE(off);
-          } catch {}
+          } catch (err) {
+            // A record whose body does not decode is counted as kept (a scavenge keeps it).
+            if (!(err instanceof CorruptionError)) throw err;
+          }
         }
         await new Promise((r) => setImmediate(r));
       }
