@@ -23,6 +23,7 @@
  * the chunk as it is; a frame whose body does not decode is kept (reads refuse it).
  */
 import fs from 'node:fs';
+import { readInto } from './engine/js-chunk-file.js';
 import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { keyNumberAt } from './format/key-hash.js';
@@ -105,11 +106,7 @@ interface Source {
 }
 
 function readFully(fd: number, into: Buffer, length: number, at: number): void {
-  for (let done = 0; done < length; ) {
-    const got = fs.readSync(fd, into, done, length - done, at + done);
-    if (got === 0) throw new CorruptionError(`chunk file ends at ${at + done}, inside its data`);
-    done += got;
-  }
+  if (!readInto(fd, into, length, at)) throw new CorruptionError(`chunk file ends inside its data (${length} bytes at ${at})`);
 }
 
 function openSource(req: PassRequest): Source {

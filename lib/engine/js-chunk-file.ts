@@ -22,13 +22,17 @@ import { fsyncDirectory, removeFile, replaceFile } from '../fs-durable.js';
 
 export function readExactly(fd: number, length: number, position: number): Buffer | undefined {
   const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) return undefined;
+  return readInto(fd, buf, length, position) ? buf : undefined;
+}
+
+/** Reads `length` bytes at `position` into the start of `into`; false when the file ends first. */
+export function readInto(fd: number, into: Buffer, length: number, position: number): boolean {
+  for (let done = 0; done < length; ) {
+    const n = fs.readSync(fd, into, done, length - done, position + done);
+    if (n === 0) return false;
     done += n;
   }
-  return buf;
+  return true;
 }
 
 /**
