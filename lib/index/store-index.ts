@@ -21,7 +21,6 @@ import { type Key, keyOf } from '../format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
-import { commandCandidates } from './command-lookup.js';
 import type { DirectoryEntry } from './directory-backend.js';
 import { streamsOfRange } from './directory-jobs.js';
 import type { KnownSurvivors } from './directory-patch.js';
@@ -33,7 +32,7 @@ import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { RecentStreams } from './recent-streams.js';
-import { KINDS, type SegmentCatalog } from './segment-catalog.js';
+import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
 import type { StreamDirectory } from './stream-directory.js';
 import { type StreamPageQuery, streamPage } from './stream-listing.js';
@@ -320,18 +319,44 @@ export class StoreIndex {
     return this.recentCommands.get(key);
   }
 
-  /** Candidate positions of a command's events, oldest first (command-lookup.ts). */
+  /**
+   * Candidate positions of a command's events, oldest first. A command's events are written, and so
+   * indexed, together: the newest source (memtable or segment) holding its key has them all, unless
+   * that key is another id's too; a caller whose candidates all turned out to be another id's asks
+   * again with `everySource`. `disk`: whether to search the segments too; 'recent' searches them
+   * only for a command seen within the retention period (it is known to exist, and its events may
+   * already be in a segment). `key` and `recentValue` are the caller's keyOf and recentCommand.
+   */
   commandPositions(commandId: string, disk: boolean | 'recent', key: Key, recentValue: number, everySource: boolean): number[] | undefined {
-    return commandCandidates(
-      {
-        frozen: this.frozen,
-        active: this.active,
-        keptSince: this.recentCommands.keptSince,
-        slots: this.o.catalog.of(SEGMENT_KIND_COMMAND),
-      },
-      { commandId, key, disk, recent: recentValue !== 0, everySource },
-      (slot) => this.segments.range(slot, key, commandId, 0, MAX_SEQ),
-    );
+    const recent = recentValue !== 0;
+    // Made on the first hit: most calls (new command ids) find none.
+    let out: number[] | undefined;
+    // A command missing from the recent set is in no memtable or segment indexed since the set's
+    // keptSince, as in latest(). (Judged from the set's own eviction, not from the clock against
+    // the retention: eviction drops whole one-second buckets, so keys up to a second younger than
+    // its cutoff go too; and a lookup then reads no clock.)
+    const keptSince = this.recentCommands.keptSince;
+    for (let i = this.frozen.length; i >= 0; i--) {
+      const m = i === this.frozen.length ? this.active : (this.frozen[i] as Memtable);
+      if (!recent && m.createdAt >= keptSince) continue;
+      const inMemory = m.command(key);
+      if (inMemory === undefined) continue;
+      if (!everySource) return inMemory;
+      out ??= [];
+      for (const p of inMemory) out.push(p);
+    }
+    if (disk === true || (disk === 'recent' && recent)) {
+      const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
+      for (let i = slots.length - 1; i >= 0; i--) {
+        if (!recent && (slots[i] as SegmentSlot).since >= keptSince) continue;
+        const hits = this.segments.range(slots[i] as SegmentSlot, key, commandId, 0, MAX_SEQ);
+        if (hits.length === 0) continue;
+        out ??= [];
+        for (let k = 1; k < hits.length; k += 2) out.push(hits[k] as number);
+        if (!everySource) break;
+      }
+    }
+    return out === undefined ? undefined : out.sort((a, b) => a - b);
   }
 
   /** Candidate positions of a category's or type's events beyond `after`, in the page's direction
