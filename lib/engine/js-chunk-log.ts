@@ -30,22 +30,23 @@ import type { FollowReport, LogEngine, OpenReport } from './log-engine.js';
 
 export class JsChunkLog implements LogEngine {
   readonly name = 'js' as const;
-  private chunks: JsChunkFile[] = [];
+  // Read by JsChunkReads (ReadableLog) as plain fields: the reads run per frame.
+  chunks: JsChunkFile[] = [];
   private checkpointFd = -1;
   private generation = 0;
   private storeIdentity = 0;
-  private writeOffset = 0;
+  writeOffset = 0;
   private flushedOffset = 0;
   /** Bytes of the tail chunk below this are written: data or our zeroes. */
   private zeroedEnd = 0;
   private recordCount = 0;
   private dataChecksum = 0;
-  private isOpen = false;
+  isOpen = false;
   /** Set when a failed write could not be undone: every later append fails with it. */
   private failure: string | undefined;
-  private readonly reads = this.readsOfLog();
+  private readonly reads = new JsChunkReads(this);
   /** A chunk whose fdatasync is in flight keeps its descriptor. */
-  private syncing: JsChunkFile | undefined;
+  syncing: JsChunkFile | undefined;
 
   /** Flushes started and not finished, for the poller: the turns it keeps going let libuv see
    * the pool's completions at once. */
@@ -55,7 +56,7 @@ export class JsChunkLog implements LogEngine {
   /** `pollMs`: the flushPollMicros option, in ms (flush-poller.ts). */
   constructor(
     private readonly dir: string,
-    private readonly chunkSize: number,
+    readonly chunkSize: number,
     private readonly readOnly: boolean,
     pollMs = 0,
   ) {
@@ -321,29 +322,6 @@ export class JsChunkLog implements LogEngine {
 
   forget(n: number): void {
     this.reads.forget(n);
-  }
-
-  /** The reads over this log's state, read at each call (the log changes it). */
-  private readsOfLog(): JsChunkReads {
-    const log = () => this;
-    return new JsChunkReads({
-      get chunkSize() {
-        return log().chunkSize;
-      },
-      get chunks() {
-        return log().chunks;
-      },
-      get writeOffset() {
-        return log().writeOffset;
-      },
-      get isOpen() {
-        return log().isOpen;
-      },
-      get syncing() {
-        return log().syncing;
-      },
-      endPosition: () => this.endPosition(),
-    });
   }
 
   readFrames(positions: ArrayLike<number>): Buffer {
