@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeScavengePass } from './scavenge-native.js';
 
 export interface NativeOpenReport {
   endPosition: number;
@@ -130,6 +131,8 @@ export interface NativeAddon {
   ) => { release(): void; fileId(): string };
   crc32c(bytes: Uint8Array, seed?: number): number;
   crc32cHardware: boolean;
+  /** One sealed chunk's scavenge pass (native/scavenge_binding.cc; lib/scavenge-native.ts). */
+  scavengePass?: NativeScavengePass;
   formatVersion: number;
 }
 

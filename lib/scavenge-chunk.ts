@@ -30,6 +30,8 @@ export interface ChunkScavenge {
   damaged: boolean;
   /** What the pass saw (its survivors of streams with rules). */
   pass: PassResult;
+  /** Settles once the replaced file's last descriptor is closed (its blocks freed). */
+  released: Promise<void>;
 }
 
 export interface RewriteDeps {
@@ -37,8 +39,9 @@ export interface RewriteDeps {
   runner: PassRunner;
   /** The rules of stream ids new to the pass. */
   ask: PassHandlers['ask'];
-  /** After the pass, before anything is swapped: the version floors of streams whose last event
-   * goes are made durable (an index rebuilt from the log would not know their versions). */
+  /** After the pass, before anything is swapped: the memtable is in index files, and the version
+   * floors of streams whose last event goes are made durable (an index rebuilt from the log would
+   * not know their versions). */
   secureVersions(pass: PassResult): Promise<void>;
   /** Before the swap: true when the scavenge is to stop. */
   stopped(): boolean;
@@ -53,14 +56,17 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
   const file = path.join(log.dir, chunkFileName(n));
   const tmp = `${file}.scavenge.tmp`;
   let renamed = false;
+  let held: number | undefined;
   try {
     const pass = await d.runner.pass({ file, tmp, n, chunkSize: log.chunkSize }, { ask: d.ask, step: (step) => d.step(step, n) });
     if (!pass) return undefined;
-    const result = { before: pass.before, after: pass.after, removed: pass.removed, rewritten: false, damaged: pass.damaged, pass };
+    const { before, after, removed, damaged } = pass;
+    const result: ChunkScavenge = { before, after, removed, rewritten: false, damaged, pass, released: Promise.resolve() };
     if (!pass.written) return result;
     await d.secureVersions(pass);
     if (d.stopped()) return undefined;
     d.beforeSwap(n);
+    held = holdOpen(file);
     // Release, rename and adoption in one synchronous step: no read runs between them. The engine
     // lets go of the old file first (where a file held open cannot be renamed over, Windows, this
     // is what lets the rename through); were the rename to fail, it opens the old file again.
@@ -73,8 +79,31 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
     log.adopt(n, { logical: pass.logical, offsets: pass.offsets });
     d.step('adopted', n);
     result.rewritten = true;
+    result.released = closeLater(held);
+    held = undefined;
     return result;
   } finally {
     if (!renamed) fs.rmSync(tmp, { force: true });
+    if (held !== undefined) fs.closeSync(held);
   }
+}
+
+/**
+ * A descriptor of the chunk about to be replaced, held across the rename so the rename does not
+ * drop the old file's last reference: freeing a large file's blocks (with TRIM where the file
+ * system discards online) then happens when `closeLater` closes it on the libuv pool, not in the
+ * rename on the event loop. Not on Windows, where a file held open cannot be renamed over.
+ */
+function holdOpen(file: string): number | undefined {
+  if (process.platform === 'win32') return undefined;
+  try {
+    return fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
+function closeLater(fd: number | undefined): Promise<void> {
+  if (fd === undefined) return Promise.resolve();
+  return new Promise((resolve) => fs.close(fd, () => resolve()));
 }

@@ -36,6 +36,11 @@ export class U32List {
   }
 }
 
+/** Writes all of `bytes` at file offset `at`. */
+export function writeAt(fd: number, bytes: Buffer, at: number): void {
+  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, at + done);
+}
+
 export class PassOutput {
   readonly logical = new U32List();
   readonly offsets = new U32List();
@@ -91,7 +96,7 @@ export class PassOutput {
   }
 
   writeAt(bytes: Buffer, at: number): void {
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, at + done);
+    writeAt(this.fd, bytes, at);
   }
 
   sync(): Promise<void> {

@@ -4,7 +4,9 @@
  * (length, CRC, kind), judges it by the rules the scavenge took at its start, copies the survivors
  * into the temp file `tmp` with a position map, header and footer (lib/format/scavenged-chunk.ts),
  * and fdatasyncs it. It runs in a worker thread (scavenge-worker.ts) so the event loop only does
- * the swap (scavenge-chunk.ts); the same code runs in-thread where no worker can be started.
+ * the swap (scavenge-chunk.ts); the same code runs in-thread where no worker can be started. It is
+ * the JS engine's pass; the native engine runs its C++ twin (scavenge-native.ts), which ends in the
+ * same `writeTail` and writes the same bytes.
  *
  * Frames are judged on their bytes: the 48-bit key of the stream id's bytes is looked up in the
  * keys of the streams with rules (a Set of numbers); only a stream id whose key is there becomes a
@@ -40,7 +42,7 @@ import {
 } from './format/scavenged-chunk.js';
 import { cachedString } from './format/string-cache.js';
 import { utf8Text } from './format/text.js';
-import { PassOutput, U32List } from './scavenge-output.js';
+import { PassOutput, U32List, writeAt } from './scavenge-output.js';
 
 /** Bytes of the chunk read at once (a frame longer than this is read whole). */
 const READ_BYTES = 1 << 20;
@@ -92,7 +94,7 @@ export interface PassDeps {
 }
 
 /** Where the chunk's frames lie in its file and how a file offset maps to a logical one. */
-interface Source {
+export interface Source {
   fd: number;
   header: Buffer;
   end: number;
@@ -109,7 +111,7 @@ function readFully(fd: number, into: Buffer, length: number, at: number): void {
   if (!readInto(fd, into, length, at)) throw new CorruptionError(`chunk file ends inside its data (${length} bytes at ${at})`);
 }
 
-function openSource(req: PassRequest): Source {
+export function openSource(req: PassRequest): Source {
   const fd = fs.openSync(req.file, 'r');
   try {
     const header = Buffer.alloc(CHUNK_HEADER_SIZE);
@@ -152,7 +154,9 @@ export async function runPass(req: PassRequest, d: PassDeps): Promise<PassResult
       result.after = result.before;
       return result;
     }
-    const mapBytes = finish(out, src);
+    out.drain();
+    const survived = { logical: out.logical.items, offsets: out.offsets.items, count: out.logical.length };
+    const mapBytes = writeTail(out.fd, { ...survived, end: out.end, checksum: out.checksum, chunkSize: out.chunkSize }, src);
     await d.step('written');
     await out.sync();
     await d.step('synced');
@@ -167,23 +171,34 @@ export async function runPass(req: PassRequest, d: PassDeps): Promise<PassResult
   }
 }
 
-/** Writes the rest of the temp file: the last frames, the run map, the header and the footer;
- * returns the map's size. */
-function finish(out: PassOutput, src: Source): number {
-  out.drain();
-  const runs = runsOf(out.logical.items, out.offsets.items, out.logical.length);
+/** The survivors a pass wrote at [CHUNK_HEADER_SIZE, end) of the temp file: their per-frame map
+ * (the first `count` entries), and the data checksum chained over them. */
+export interface Survived {
+  logical: Uint32Array;
+  offsets: Uint32Array;
+  count: number;
+  end: number;
+  checksum: number;
+  chunkSize: number;
+}
+
+/** Writes the rest of the temp file after the survivors: the run map, the header and the footer;
+ * returns the map's size. Both passes (this one, and the native one: scavenge-native.ts) end
+ * here, so their files differ in nothing they did not write the same. */
+export function writeTail(fd: number, s: Survived, src: Source): number {
+  const runs = runsOf(s.logical, s.offsets, s.count);
   const map = encodePositionMap(runs.logical, runs.offsets, runs.logical.length);
-  out.writeAt(map, out.end);
-  out.writeAt(src.header, 0);
+  writeAt(fd, map, s.end);
+  writeAt(fd, src.header, 0);
   const footer = encodeScavengedFooter({
     runs: runs.logical.length,
-    mapOffset: out.end,
+    mapOffset: s.end,
     logicalEnd: src.logicalEnd,
     mapChecksum: crc32c(map, 0, 0, map.length),
-    dataChecksum: out.checksum,
+    dataChecksum: s.checksum,
     originalRecords: src.originalRecords,
   });
-  out.writeAt(footer, out.chunkSize - CHUNK_FOOTER_SIZE);
+  writeAt(fd, footer, s.chunkSize - CHUNK_FOOTER_SIZE);
   return map.length;
 }
 

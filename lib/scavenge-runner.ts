@@ -1,5 +1,6 @@
 /**
- * Runs a scavenge's chunk passes (scavenge-pass.ts) in a worker thread (scavenge-worker.ts), one
+ * Runs a scavenge's chunk passes: the native engine's in C++ (scavenge-native.ts), the JS engine's
+ * (scavenge-pass.ts) in a worker thread (scavenge-worker.ts), one
  * chunk at a time, so the event loop the appends run on only answers the worker's questions (the
  * rules of stream ids new to it), runs the step hooks and swaps the files. Where no worker can be
  * started (the worker's file is not beside this one, as in a bundle), the passes run on the event
@@ -18,6 +19,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CorruptionError } from './errors.js';
+import { NativePasses, type NativeScavengePass } from './scavenge-native.js';
 import { type PassRequest, type PassResult, type PassStep, type RuleAnswer, runPass } from './scavenge-pass.js';
 
 export interface WorkerInit {
@@ -64,8 +66,9 @@ export class Pacer {
   }
 }
 
-/** Test seam: `inThread` runs the passes on the event loop, as where no worker can start. */
-export const scavengeWorker: { inThread?: boolean } = {};
+/** Test seams: `inThread` runs the TypeScript passes on the event loop, as where no worker can
+ * start; `noNative` runs the TypeScript passes where the native one would run. */
+export const scavengeWorker: { inThread?: boolean; noNative?: boolean } = {};
 
 function workerFile(): URL | undefined {
   if (scavengeWorker.inThread) return undefined;
@@ -120,8 +123,17 @@ export class PassRunner {
   private closed = false;
   private current: { resolve(r: PassResult | undefined): void; reject(e: Error): void; h: PassHandlers } | undefined;
 
-  constructor(keys: Iterable<number>, o: { steps: boolean; maxBytesPerSecond: number }) {
-    this.init = { keys: Float64Array.from(keys), control: this.control.buffer as SharedArrayBuffer, ...o };
+  /** The native engine's passes (scavenge-native.ts), which need no worker. */
+  private readonly natives: NativePasses | undefined;
+
+  constructor(keys: Iterable<number>, o: { steps: boolean; maxBytesPerSecond: number; native?: NativeScavengePass }) {
+    const { native, ...rest } = o;
+    this.init = { keys: Float64Array.from(keys), control: this.control.buffer as SharedArrayBuffer, ...rest };
+    if (native && !scavengeWorker.noNative) {
+      this.natives = new NativePasses(native, this.init.keys, this.control, o.maxBytesPerSecond);
+      this.ready = Promise.resolve(undefined);
+      return;
+    }
     this.ready = startWorker(this.init).then((w) => {
       if (!w) return undefined;
       w.on('message', (m: WorkerMessage) => this.onMessage(m));
@@ -136,6 +148,7 @@ export class PassRunner {
 
   /** Scavenges one chunk into its temp file; undefined: stopped. */
   async pass(req: PassRequest, h: PassHandlers): Promise<PassResult | undefined> {
+    if (this.natives) return this.natives.pass(req, h);
     const started = await this.ready;
     const worker = this.worker;
     if (!started) return this.passInThread(req, h);

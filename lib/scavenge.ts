@@ -4,10 +4,10 @@
  * (scavenge-chunk.ts), in the background while appends and reads go on. Global positions never
  * change (scavenged chunks keep a position map: lib/format/scavenged-chunk.ts).
  *
- * Order of work: the memtable is built into index files first, so every chunk rewritten is covered
- * by them (no directory file built later from memory can carry an erased stream's id); then each
- * sealed chunk (never the tail) in turn; then the stream directory files over the rewritten chunks
- * are rebuilt from the log. Index segments keep their entries of removed events (hashes only, no
+ * Order of work: the memtable is built into index files before the first swap (while the first
+ * chunk's pass runs), so every chunk rewritten is covered by them (no directory file built later
+ * from memory can carry an erased stream's id); each sealed chunk (never the tail) in turn; then
+ * the stream directory files over the rewritten chunks are rebuilt from the log. Index segments keep their entries of removed events (hashes only, no
  * id bytes): reads drop them (scavenged-log.ts withoutRemoved), and a command whose events were
  * removed still refuses its retry as a duplicate (StoreReader.erasedCommand).
  *
@@ -23,7 +23,9 @@ import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { decodeRetentionFields, retentionFieldsAt } from './format/record-decode.js';
 import type { KnownSurvivors } from './index/directory-patch.js';
 import { scanBlocks } from './log-reader.js';
+import { nativeAddon } from './native.js';
 import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
+import type { NativeScavengePass } from './scavenge-native.js';
 import type { PassResult } from './scavenge-pass.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
 import { PassRunner } from './scavenge-runner.js';
@@ -80,6 +82,8 @@ export interface ScavengerDeps {
   buildIndexNow(): Promise<void>;
   rebuildDirectories(ranges: [number, number][], known?: KnownSurvivors): Promise<void>;
   writable: boolean;
+  /** The native engine's chunk pass (scavenge-native.ts); undefined: the TypeScript pass. */
+  nativePass?: NativeScavengePass;
 }
 
 /**
@@ -152,6 +156,8 @@ export class Scavenger {
   private stopping = false;
   /** The passes of the scavenge under way (stop() stops them). */
   private runner: PassRunner | undefined;
+  /** Settles once the scavenge under way built the memtable into index files. */
+  private indexBuilt: Promise<void> = Promise.resolve();
   private estimate: { bytes: number; at: number; changes: number; chunks: number } | undefined;
 
   /** The directory rebuild a scavenge that crashed after a swap still owed (scavenge-pending.ts). */
@@ -204,6 +210,7 @@ export class Scavenger {
       const runner = new PassRunner(this.d.ruleKeys(), {
         steps: scavengeSteps.hook !== undefined,
         maxBytesPerSecond: options.maxBytesPerSecond ?? 0,
+        ...(this.d.nativePass ? { native: this.d.nativePass } : {}),
       });
       const stop = () => runner.stop();
       this.runner = runner;
@@ -211,10 +218,14 @@ export class Scavenger {
       let done: { rewritten: [number, number][]; seen: Survivors; examinedEnd: number };
       try {
         const now = Date.now();
-        await this.d.buildIndexNow();
-        if (stopped()) runner.stop();
+        // The memtable is built while the first chunk's pass runs; no swap comes before it is.
+        this.indexBuilt = this.d.buildIndexNow();
+        // Its failure is awaited below; until then it must not count as unhandled.
+        this.indexBuilt.catch(() => {});
         done = await this.passChunks(runner, now, stopped, options, report);
+        await this.indexBuilt;
       } finally {
+        await this.indexBuilt.catch(() => {});
         options.signal?.removeEventListener('abort', stop);
         this.runner = undefined;
         await runner.close();
@@ -240,9 +251,11 @@ export class Scavenger {
     const seen = new Survivors();
     const size = this.d.log.chunkSize;
     let examinedEnd = CHUNK_HEADER_SIZE;
+    const released: Promise<void>[] = [];
     for (let n = 0; n < sealed && !stopped(); n++) {
       const r = await scavengeChunk(this.rewriteDeps(runner, now, stopped, rewritten, seen, n), n);
       if (!r) break;
+      released.push(r.released);
       if (r.damaged) seen.complete = false;
       seen.addAll(r.pass);
       examinedEnd = (n + 1) * size;
@@ -256,6 +269,8 @@ export class Scavenger {
         bytesReclaimed: report.bytesReclaimed,
       });
     }
+    // Every replaced file is closed (its space freed) before the scavenge reports.
+    await Promise.all(released);
     return { rewritten, seen, examinedEnd };
   }
 
@@ -294,6 +309,7 @@ export class Scavenger {
           return r;
         }),
       secureVersions: async (pass: PassResult) => {
+        await this.indexBuilt;
         if (lastsHere.size === 0) return;
         // A stream's last event was in this chunk and is not among its survivors: it goes.
         const kept = new Set(pass.survivorPositions);
@@ -386,5 +402,6 @@ export function storeScavenger(
     buildIndexNow: () => index.buildMemtableNow(),
     rebuildDirectories: (ranges, known) => index.rebuildDirectoriesOver(ranges, known),
     writable,
+    ...(engine.name === 'native' && nativeAddon()?.scavengePass ? { nativePass: nativeAddon()?.scavengePass } : {}),
   });
 }

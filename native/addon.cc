@@ -1,7 +1,8 @@
 // Module entry of the native engine (loaded by lib/native.ts through node-gyp-build).
 // Exports: NativeLog (native_log_binding.h), NativeSegment, buildSegment and mergeSegments
 // (index_binding.h), NativeDirectory, buildDirectory and mergeDirectories (directory_binding.h),
-// DirLock (release, fileId), crc32c(bytes, seed?), crc32cHardware, formatVersion.
+// DirLock (release, fileId), scavengePass (scavenge_binding.h), crc32c(bytes, seed?),
+// crc32cHardware, formatVersion.
 #include <napi.h>
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "directory_binding.h"
 #include "index_binding.h"
 #include "native_log_binding.h"
+#include "scavenge_binding.h"
 
 namespace annals {
 namespace {
@@ -61,6 +63,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("formatVersion", Napi::Number::New(env, kFormatVersion));
   InitIndexBinding(env, exports);
   InitDirectoryBinding(env, exports);
+  InitScavengeBinding(env, exports);
   return exports;
 }
 

@@ -121,6 +121,11 @@ void FreePages(void* p, size_t bytes) noexcept;
 // Gives the CPU to another runnable thread.
 void ThreadYield() noexcept;
 
+// Lowers the calling thread's priority below the process's other threads (nice 19 on Linux, the
+// lowest normal priority on Windows), for background work; best effort, never throws. A thread
+// cannot raise it back unprivileged: call it only on a thread of its own.
+void LowerThreadPriority() noexcept;
+
 // Whether this CPU has the CRC32C instructions crc32c.cc uses (SSE4.2 on x86-64, the CRC32
 // extension on arm64), as the OS reports it where the instruction set cannot be queried directly.
 bool CpuHasCrc32c() noexcept;

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -280,6 +282,13 @@ void* AllocatePages(size_t bytes) {
 void FreePages(void* p, size_t bytes) noexcept { ::munmap(p, bytes); }
 
 void ThreadYield() noexcept { std::this_thread::yield(); }
+
+void LowerThreadPriority() noexcept {
+#if defined(__linux__)
+  // On Linux a thread's nice value is its own: PRIO_PROCESS with its thread id.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+#endif
+}
 
 bool CpuHasCrc32c() noexcept {
 #if defined(__x86_64__)

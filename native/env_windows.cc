@@ -289,6 +289,10 @@ void FreePages(void* p, size_t /*bytes*/) noexcept { VirtualFree(p, 0, MEM_RELEA
 
 void ThreadYield() noexcept { std::this_thread::yield(); }
 
+void LowerThreadPriority() noexcept {
+  ::SetThreadPriority(::GetCurrentThread(), THREAD_PRIORITY_LOWEST);
+}
+
 bool CpuHasCrc32c() noexcept {
 #if defined(__x86_64__)
   // The instruction set answers for itself on x86-64 (and under emulators that report CPU
