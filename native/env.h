@@ -93,6 +93,14 @@ void ZeroFileFrom(const FileDescriptor& fd, uint64_t at, uint64_t size);
 // Everything written through `fd` reaches the disk (fdatasync; F_FULLFSYNC on macOS, since its
 // fsync stops at the drive's cache; FlushFileBuffers on Windows); throws StoreError.
 void SyncData(const FileDescriptor& fd, const std::string& what);
+// Writes the dirty pages of [offset, offset + n) to the disk: `wait` false only starts it, true
+// also waits for it (a range started before included). Not a durability step (no metadata, no
+// drive cache flush: SyncData is); it keeps a streaming writer's dirty data bounded without
+// waiting for what it just wrote. Linux: sync_file_range; elsewhere `wait` falls back to SyncData
+// and a start does nothing. Throws StoreError.
+void WriteBack(const FileDescriptor& fd, uint64_t offset, uint64_t n, bool wait,
+               const std::string& what);
+
 // Makes the entries of `dir` durable (fsync of the directory). Windows has no such step: NTFS
 // journals its metadata, and a directory cannot be opened for syncing there, so it does nothing.
 void SyncDirectory(const std::string& dir);

@@ -213,6 +213,22 @@ void SyncData(const FileDescriptor& fd, const std::string& what) {
 #endif
 }
 
+void WriteBack(const FileDescriptor& fd, uint64_t offset, uint64_t n, bool wait,
+               const std::string& what) {
+#if defined(__linux__)
+  const unsigned flags =
+      wait ? SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER
+           : SYNC_FILE_RANGE_WRITE;
+  if (::sync_file_range(Fd(fd), static_cast<off_t>(offset), static_cast<off_t>(n), flags) != 0) {
+    ThrowSystemError("sync_file_range " + what, errno);
+  }
+#else
+  (void)offset;
+  (void)n;
+  if (wait) SyncData(fd, what);
+#endif
+}
+
 void SyncDirectory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) ThrowSystemError("open " + dir, errno);

@@ -238,6 +238,10 @@ void SyncData(const FileDescriptor& fd, const std::string& what) {
   if (!FlushFileBuffers(H(fd))) ThrowLastError("FlushFileBuffers " + what);
 }
 
+void WriteBack(const FileDescriptor& fd, uint64_t, uint64_t, bool wait, const std::string& what) {
+  if (wait) SyncData(fd, what);
+}
+
 void SyncDirectory(const std::string& /*dir*/) {}
 
 void RenameFile(const std::string& from, const std::string& to) {

@@ -31,7 +31,7 @@ constexpr uint32_t kBodyFixedSize = 17;
 constexpr uint32_t kBodyV1FixedSize = 40;
 // Bytes examined between two looks at the stop flag and the pace.
 constexpr uint64_t kStepBytes = 1 << 20;
-// Surviving bytes gathered before one write, and bytes written between two fdatasyncs.
+// Surviving bytes gathered before one write, and bytes written between two writeback steps.
 // Writes of a few MiB and more, or a sync only at the end, measured slower: the kernel throttles a
 // writer with much dirty data to the disk's pace.
 constexpr size_t kOutBytes = 1 << 20;
@@ -141,8 +141,8 @@ Fields Decode(const uint8_t* frame, uint32_t len) {
 }
 
 // The temp file's writer: survivors gathered in one buffer and written when it fills (a run longer
-// than the buffer is written from the chunk's mapping, in pieces of the buffer's size); the file is
-// fdatasynced every kSyncBytes, so its writeback never piles up behind an append's flush (ext4's
+// than the buffer is written from the chunk's mapping, in pieces of the buffer's size). Its dirty
+// pages stay bounded (Write), so its writeback never piles up behind an append's flush (ext4's
 // ordered mode writes every dirty allocated block at a journal commit) nor into the kernel's dirty
 // page throttling.
 class Output {
@@ -166,23 +166,33 @@ class Output {
     Write(buf_.data(), buf_.size());
     buf_.clear();
   }
+  // Everything written reaches the disk before the pass returns (JS syncs the file once more after
+  // its tail, the durability step).
   void Sync() {
-    SyncData(fd_, tmp_);
-    synced_ = at_;
+    WriteBack(fd_, kChunkHeaderSize, at_ - kChunkHeaderSize, true, tmp_);
+    started_ = at_;
   }
 
  private:
+  // Every kSyncBytes: the writeback of that range is started, and the one before it waited for, so
+  // at most two ranges are dirty and the walk never waits on what it just wrote.
   void Write(const uint8_t* p, size_t n) {
     WriteAllAt(fd_, p, n, at_);
     at_ += n;
-    if (at_ - synced_ >= kSyncBytes) Sync();
+    if (at_ - started_ < kSyncBytes) return;
+    if (started_ > waited_) WriteBack(fd_, waited_, started_ - waited_, true, tmp_);
+    waited_ = started_;
+    WriteBack(fd_, started_, at_ - started_, false, tmp_);
+    started_ = at_;
   }
 
   FileDescriptor fd_;
   std::string tmp_;
   std::vector<uint8_t> buf_;
   uint64_t at_ = kChunkHeaderSize;
-  uint64_t synced_ = kChunkHeaderSize;
+  // Writeback was started up to `started_`, and waited for up to `waited_`.
+  uint64_t started_ = kChunkHeaderSize;
+  uint64_t waited_ = kChunkHeaderSize;
 };
 
 class Walk {
