@@ -62,6 +62,9 @@ export interface NativePassAnswer {
   offsets: Uint32Array;
   outEnd: number;
   checksum: number;
+  erasedLogical: Uint32Array;
+  erasedHi: Uint32Array;
+  erasedLo: Uint32Array;
   survivorIds: Buffer[];
   survivorOf: Uint32Array;
   survivorPositions: Float64Array;
@@ -105,11 +108,8 @@ export class NativePasses {
       const fd = fs.openSync(req.tmp, 'r+');
       try {
         const count = a.logical.length;
-        const mapBytes = writeTail(
-          fd,
-          { logical: a.logical, offsets: a.offsets, count, end: a.outEnd, checksum: a.checksum, chunkSize: req.chunkSize },
-          src,
-        );
+        const survived = { logical: a.logical, offsets: a.offsets, count, end: a.outEnd, checksum: a.checksum, chunkSize: req.chunkSize };
+        const mapBytes = writeTail(fd, survived, { logical: a.erasedLogical, hi: a.erasedHi, lo: a.erasedLo }, src);
         h.step('written');
         await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
         h.step('synced');
@@ -205,6 +205,9 @@ function resultOf(src: Source, a: NativePassAnswer): PassResult {
     written: false,
     logical: a.logical,
     offsets: a.offsets,
+    erasedLogical: a.erasedLogical,
+    erasedHi: a.erasedHi,
+    erasedLo: a.erasedLo,
     survivorIds: a.survivorIds.map((b) => utf8Text(b, 0, b.length)),
     survivorOf: a.survivorOf,
     survivorPositions: a.survivorPositions,

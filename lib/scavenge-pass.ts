@@ -30,15 +30,19 @@ import { CorruptionError } from './errors.js';
 import { crc32c } from './format/crc32c.js';
 import { keyNumberAt } from './format/key-hash.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, decodeChunkFooter, FRAME_HEADER_SIZE, isEventKind } from './format/layout.js';
-import { retentionFieldsAt } from './format/record-decode.js';
+import { commandKeyAt, retentionFieldsAt } from './format/record-decode.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
 import {
+  decodeErasedCommands,
   decodeRunMap,
   decodeScavengedFooter,
+  type ErasedCommands,
+  encodeErasedCommands,
   encodePositionMap,
   encodeScavengedFooter,
-  POSMAP_ENTRY_SIZE,
+  mergeErasedCommands,
   runsOf,
+  scavengedTailSize,
 } from './format/scavenged-chunk.js';
 import { cachedString } from './format/string-cache.js';
 import { utf8Text } from './format/text.js';
@@ -74,6 +78,10 @@ export interface PassResult {
   /** Per surviving frame: its logical offset and its offset in the temp file. */
   logical: Uint32Array;
   offsets: Uint32Array;
+  /** Removed frames that carried a command id: their logical offsets and the id's key (hi, lo). */
+  erasedLogical: Uint32Array;
+  erasedHi: Uint32Array;
+  erasedLo: Uint32Array;
   /** Survivors of streams with rules: the ids, then per survivor its id's index, position, version. */
   survivorIds: string[];
   survivorOf: Uint32Array;
@@ -105,7 +113,11 @@ export interface Source {
   dataChecksum: number;
   records: number;
   runs?: { logical: Uint32Array; offsets: Uint32Array };
+  /** The erased commands a scavenge before kept (none for a plain chunk or version 1). */
+  erased: ErasedCommands;
 }
+
+const NO_ERASED: ErasedCommands = { logical: new Uint32Array(0), hi: new Uint32Array(0), lo: new Uint32Array(0) };
 
 function readFully(fd: number, into: Buffer, length: number, at: number): void {
   if (!readInto(fd, into, length, at)) throw new CorruptionError(`chunk file ends inside its data (${length} bytes at ${at})`);
@@ -123,17 +135,18 @@ export function openSource(req: PassRequest): Source {
     if (footer[9] === 0) {
       const end = plain.dataEnd;
       const sums = { dataChecksum: plain.dataChecksum, records: plain.recordCount };
-      return { fd, header, end, before: 0, logicalEnd: end, originalRecords: plain.recordCount, ...sums };
+      return { fd, header, end, before: 0, logicalEnd: end, originalRecords: plain.recordCount, erased: NO_ERASED, ...sums };
     }
     const f = decodeScavengedFooter(footer, req.chunkSize);
     if (!f) throw new CorruptionError(`chunk ${req.file}: invalid scavenged footer`);
-    const mapBytes = Buffer.alloc(f.runs * POSMAP_ENTRY_SIZE);
-    readFully(fd, mapBytes, mapBytes.length, f.mapOffset);
-    const runs = decodeRunMap(mapBytes, f);
+    const tail = Buffer.alloc(scavengedTailSize(f));
+    readFully(fd, tail, tail.length, f.mapOffset);
+    const runs = decodeRunMap(tail, f);
     if (typeof runs === 'string') throw new CorruptionError(`chunk ${req.file} at offset ${f.mapOffset}: ${runs}`);
-    const before = mapBytes.length;
+    const erased = decodeErasedCommands(tail, f);
     const sums = { dataChecksum: f.dataChecksum, records: -1 };
-    return { fd, header, end: f.mapOffset, before, logicalEnd: f.logicalEnd, originalRecords: f.originalRecords, runs, ...sums };
+    const where = { end: f.mapOffset, before: tail.length, logicalEnd: f.logicalEnd };
+    return { fd, header, ...where, originalRecords: f.originalRecords, runs, erased, ...sums };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -156,7 +169,8 @@ export async function runPass(req: PassRequest, d: PassDeps): Promise<PassResult
     }
     out.drain();
     const survived = { logical: out.logical.items, offsets: out.offsets.items, count: out.logical.length };
-    const mapBytes = writeTail(out.fd, { ...survived, end: out.end, checksum: out.checksum, chunkSize: out.chunkSize }, src);
+    const erased = { logical: walk.erased.logical.toArray(), hi: walk.erased.hi.toArray(), lo: walk.erased.lo.toArray() };
+    const mapBytes = writeTail(out.fd, { ...survived, end: out.end, checksum: out.checksum, chunkSize: out.chunkSize }, erased, src);
     await d.step('written');
     await out.sync();
     await d.step('synced');
@@ -185,9 +199,10 @@ export interface Survived {
 /** Writes the rest of the temp file after the survivors: the run map, the header and the footer;
  * returns the map's size. Both passes (this one, and the native one: scavenge-native.ts) end
  * here, so their files differ in nothing they did not write the same. */
-export function writeTail(fd: number, s: Survived, src: Source): number {
+export function writeTail(fd: number, s: Survived, erased: ErasedCommands, src: Source): number {
   const runs = runsOf(s.logical, s.offsets, s.count);
-  const map = encodePositionMap(runs.logical, runs.offsets, runs.logical.length);
+  const all = mergeErasedCommands(src.erased, erased);
+  const map = Buffer.concat([encodePositionMap(runs.logical, runs.offsets, runs.logical.length), encodeErasedCommands(all)]);
   writeAt(fd, map, s.end);
   writeAt(fd, src.header, 0);
   const footer = encodeScavengedFooter({
@@ -197,6 +212,7 @@ export function writeTail(fd: number, s: Survived, src: Source): number {
     mapChecksum: crc32c(map, 0, 0, map.length),
     dataChecksum: s.checksum,
     originalRecords: src.originalRecords,
+    erased: all.logical.length,
   });
   writeAt(fd, footer, s.chunkSize - CHUNK_FOOTER_SIZE);
   return map.length;
@@ -223,6 +239,8 @@ class Walk {
   private readonly survivorOf = new U32List();
   private readonly survivorPositions: number[] = [];
   private readonly survivorVersions: number[] = [];
+  /** The removed frames that carried a command id (PassResult.erased*). */
+  readonly erased = { logical: new U32List(), hi: new U32List(), lo: new U32List() };
 
   constructor(
     private readonly req: PassRequest,
@@ -289,6 +307,12 @@ class Walk {
         if (keptFrom < off) out.copy(buf, keptFrom, off);
         keptFrom = off + len;
         this.removed++;
+        const command = commandKeyAt(buf, off, base + logical);
+        if (command) {
+          this.erased.logical.push(logical);
+          this.erased.hi.push(command.hi);
+          this.erased.lo.push(command.lo);
+        }
       }
       off += len;
     }
@@ -375,6 +399,9 @@ class Walk {
       written: false,
       logical: this.out.logical.toArray(),
       offsets: this.out.offsets.toArray(),
+      erasedLogical: this.erased.logical.toArray(),
+      erasedHi: this.erased.hi.toArray(),
+      erasedLo: this.erased.lo.toArray(),
       survivorIds: [...this.ids.keys()],
       survivorOf: this.survivorOf.toArray(),
       survivorPositions: Float64Array.from(this.survivorPositions),

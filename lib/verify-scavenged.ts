@@ -9,7 +9,7 @@ import { CorruptionError } from './errors.js';
 import { CHUNK_FOOTER_SIZE, FRAME_HEADER_SIZE } from './format/layout.js';
 import { decodeIndexFields, derivesId } from './format/record-decode.js';
 import { chainFrameChecksum } from './format/record-scanner.js';
-import { decodeRunMap, decodeScavengedFooter, POSMAP_ENTRY_SIZE } from './format/scavenged-chunk.js';
+import { decodeRunMap, decodeScavengedFooter, scavengedTailSize } from './format/scavenged-chunk.js';
 import type { RecordKeys } from './verify-records.js';
 
 export interface ScavengedCheck {
@@ -32,7 +32,7 @@ export function verifyScavengedChunk(c: ScavengedCheck): number {
     c.fault(file, chunkSize - CHUNK_FOOTER_SIZE, 'invalid scavenged footer');
     return 0;
   }
-  const runs = decodeRunMap(b.subarray(footer.mapOffset, footer.mapOffset + footer.runs * POSMAP_ENTRY_SIZE), footer);
+  const runs = decodeRunMap(b.subarray(footer.mapOffset, footer.mapOffset + scavengedTailSize(footer)), footer);
   if (typeof runs === 'string') {
     c.fault(file, footer.mapOffset, runs);
     return 0;

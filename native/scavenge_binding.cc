@@ -11,7 +11,8 @@
 // control? (Int32Array), maxBytesPerSecond, pacedSecondsAgo, pacedBytes: the bound over the
 // whole scavenge }.
 // Result: { stopped, damaged, removed, examined, ask (Buffer[]), logical, offsets (Uint32Array),
-// outEnd, checksum, survivorIds (Buffer[]), survivorOf (Uint32Array), survivorPositions,
+// outEnd, checksum, erasedLogical, erasedHi, erasedLo (Uint32Array: removed frames with a command
+// id, and its key), survivorIds (Buffer[]), survivorOf (Uint32Array), survivorPositions,
 // survivorVersions (Float64Array) }.
 #include "scavenge_binding.h"
 
@@ -155,6 +156,9 @@ class PassWorker : public Napi::AsyncWorker {
     r.Set("offsets", TypedCopy<Napi::Uint32Array>(env, out_.offsets));
     r.Set("outEnd", static_cast<double>(out_.out_end));
     r.Set("checksum", out_.checksum);
+    r.Set("erasedLogical", TypedCopy<Napi::Uint32Array>(env, out_.erased_logical));
+    r.Set("erasedHi", TypedCopy<Napi::Uint32Array>(env, out_.erased_hi));
+    r.Set("erasedLo", TypedCopy<Napi::Uint32Array>(env, out_.erased_lo));
     r.Set("survivorIds", Buffers(env, out_.survivor_ids));
     r.Set("survivorOf", TypedCopy<Napi::Uint32Array>(env, out_.survivor_of));
     r.Set("survivorPositions", TypedCopy<Napi::Float64Array>(env, out_.survivor_positions));

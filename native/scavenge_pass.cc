@@ -46,6 +46,10 @@ uint32_t U16(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8);
 }
 
+// The seeds of the two hashes of a 48-bit key (lib/format/key-hash.ts).
+constexpr uint32_t kSeedHi = 0x9747b28cu;
+constexpr uint32_t kSeedLo = 0x2f5d3a1bu;
+
 uint32_t Scramble(uint32_t k) {
   k *= 0xcc9e2d51u;
   k = (k << 15) | (k >> 17);
@@ -80,6 +84,9 @@ struct Fields {
   double timestamp = 0;
   const uint8_t* id = nullptr;
   uint32_t id_len = 0;
+  // The command id's bytes (length 0: none).
+  const uint8_t* command = nullptr;
+  uint32_t command_len = 0;
 };
 
 // Reads a varint of at most five bytes within [*p, end); false past either bound.
@@ -137,6 +144,8 @@ Fields Decode(const uint8_t* frame, uint32_t len) {
   f.ok = true;
   f.id = fields;
   f.id_len = static_cast<uint32_t>(lens[0]);
+  f.command = fields + lens[0] + lens[1] + lens[2];
+  f.command_len = static_cast<uint32_t>(lens[3]);
   return f;
 }
 
@@ -312,6 +321,11 @@ class Walk {
     Flush(at);
     kept_from_ = at + len;
     out_.removed++;
+    if (f.command_len > 0) {
+      out_.erased_logical.push_back(logical);
+      out_.erased_hi.push_back(Murmur3(f.command, f.command_len, kSeedHi) & 0xffffu);
+      out_.erased_lo.push_back(Murmur3(f.command, f.command_len, kSeedLo));
+    }
     return true;
   }
 
@@ -349,8 +363,8 @@ class Walk {
 }  // namespace
 
 uint64_t KeyNumberOf(const uint8_t* bytes, size_t len) {
-  const uint64_t hi = Murmur3(bytes, len, 0x9747b28cu) & 0xffffu;
-  return (hi << 32) + Murmur3(bytes, len, 0x2f5d3a1bu);
+  const uint64_t hi = Murmur3(bytes, len, kSeedHi) & 0xffffu;
+  return (hi << 32) + Murmur3(bytes, len, kSeedLo);
 }
 
 ScavengePassOutput RunScavengePass(const ScavengePassInput& in) {

@@ -75,6 +75,12 @@ struct ScavengePassOutput {
   // Where the survivors end in the temp file, and the chained checksum over them.
   uint64_t out_end = 0;
   uint32_t checksum = 0;
+  // Per removed frame that carried a command id: its logical offset and the 48-bit key of the id
+  // (hi, lo), which the scavenged chunk keeps so an index rebuilt from the log still knows the
+  // command (lib/format/scavenged-chunk.ts, version 2).
+  std::vector<uint32_t> erased_logical;
+  std::vector<uint32_t> erased_hi;
+  std::vector<uint32_t> erased_lo;
   // Survivors of streams with rules: ids, and per survivor its id's index, position, version.
   std::vector<std::string> survivor_ids;
   std::vector<uint32_t> survivor_of;

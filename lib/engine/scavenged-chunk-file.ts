@@ -11,7 +11,15 @@ import { CorruptionError, InvalidArgumentError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, FRAME_HEADER_SIZE } from '../format/layout.js';
 import { chainFrameChecksum } from '../format/record-scanner.js';
-import { decodeRunMap, decodeScavengedFooter, POSMAP_ENTRY_SIZE, type RunMap, type ScavengedFooter } from '../format/scavenged-chunk.js';
+import {
+  decodeErasedCommands,
+  decodeRunMap,
+  decodeScavengedFooter,
+  type ErasedCommands,
+  type RunMap,
+  type ScavengedFooter,
+  scavengedTailSize,
+} from '../format/scavenged-chunk.js';
 
 /** Bytes read at once while expanding the run map. */
 const EXPAND_BLOCK = 4 << 20;
@@ -31,6 +39,8 @@ export class ScavengedChunkFile {
     private fd: number,
     readonly footer: ScavengedFooter,
     readonly runs: RunMap,
+    /** The command keys of the frames removed from it (by logical offset). */
+    readonly erased: ErasedCommands,
   ) {}
 
   private frames: FrameMap | undefined;
@@ -81,10 +91,10 @@ export class ScavengedChunkFile {
         return undefined;
       }
       if (!footer) throw new CorruptionError(`chunk ${file} at offset ${chunkSize - CHUNK_FOOTER_SIZE}: invalid scavenged footer`);
-      const mapBytes = readExactly(fd, footer.runs * POSMAP_ENTRY_SIZE, footer.mapOffset) ?? Buffer.alloc(0);
-      const map = decodeRunMap(mapBytes, footer);
+      const tail = readExactly(fd, scavengedTailSize(footer), footer.mapOffset) ?? Buffer.alloc(0);
+      const map = decodeRunMap(tail, footer);
       if (typeof map === 'string') throw new CorruptionError(`chunk ${file} at offset ${footer.mapOffset}: ${map}`);
-      const chunk = new ScavengedChunkFile(file, number, chunkSize, fd, footer, map);
+      const chunk = new ScavengedChunkFile(file, number, chunkSize, fd, footer, map, decodeErasedCommands(tail, footer));
       // The scavenge that wrote the file knows its frames: no pass over them to expand the map.
       if (frames && frames.offsets[0] === map.offsets[0]) chunk.frames = frames;
       return chunk;
@@ -177,7 +187,7 @@ export class ScavengedChunkFile {
 
   /** Bytes the chunk's data takes now: its frames and map. */
   get storedBytes(): number {
-    return this.footer.mapOffset - CHUNK_HEADER_SIZE + this.footer.runs * POSMAP_ENTRY_SIZE;
+    return this.footer.mapOffset - CHUNK_HEADER_SIZE + scavengedTailSize(this.footer);
   }
 
   close(): void {

@@ -17,6 +17,7 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import type { Key } from '../format/key-hash.js';
 import { CHUNK_HEADER_SIZE, chunkFileName } from '../format/layout.js';
 import type { FollowReport, LogEngine, OpenReport, ScanBlock } from './log-engine.js';
 import { type FrameMap, ScavengedChunkFile } from './scavenged-chunk-file.js';
@@ -120,6 +121,22 @@ export class ScavengeAwareLog implements LogEngine {
 
   /** Whether `position` lies in a scavenged chunk where no surviving event starts: an event a
    * scavenge removed (index entries may still name it: reads drop them). */
+  /** The erased commands scavenged chunks keep (scavenged-chunk.ts version 2) at positions in
+   * [from, to), ascending: what an index rebuilt from the log adds as command entries. */
+  *erasedCommandsIn(from: number, to: number): Generator<{ position: number; key: Key }> {
+    if (this.allInEngine) return;
+    const last = Math.min(Math.ceil(to / this.chunkSize), this.chunkCount() - 1);
+    for (let n = Math.floor(from / this.chunkSize); n < last; n++) {
+      const c = this.readerOf(n);
+      if (!(c instanceof ScavengedChunkFile)) continue;
+      const { logical, hi, lo } = c.erased;
+      for (let i = 0; i < logical.length; i++) {
+        const position = n * this.chunkSize + (logical[i] as number);
+        if (position >= from && position < to) yield { position, key: { hi: hi[i] as number, lo: lo[i] as number } };
+      }
+    }
+  }
+
   removedAt(position: number): boolean {
     if (this.allInEngine) return false;
     const c = this.readerOf(Math.floor(position / this.chunkSize));

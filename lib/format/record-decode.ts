@@ -8,6 +8,7 @@ import { CorruptionError } from '../errors.js';
 import type { RecordedEvent } from '../types.js';
 import { derivedUuid, readUuid, UUID_BYTES } from './event-id.js';
 import { type JsonBatch, parseJsonPayload } from './json-batch.js';
+import { type Key, keyOfBytes } from './key-hash.js';
 import { FRAME_HEADER_SIZE, RECORD_KIND_EVENT, RECORD_KIND_EVENT_V1 } from './layout.js';
 import { u16, u32 } from './le-bytes.js';
 import { readBodyV1Header } from './record-body-v1.js';
@@ -192,6 +193,17 @@ export function idAndTypeBytes(buf: Buffer, off: number, position: number, out: 
   out[0] = head[1] as number;
   out[1] = head[2] as number;
   return s;
+}
+
+/** The 48-bit key of the command id of the event frame at `off` (lib/format/key-hash.ts), from its
+ * bytes; undefined when it has none. For a scavenge's removed frames (scavenged-chunk.ts keeps the
+ * keys). */
+export function commandKeyAt(buf: Buffer, off: number, position: number): Key | undefined {
+  const s = readHeader(buf, off, position);
+  const cid = head[4] as number;
+  if (cid === 0) return undefined;
+  const c = s + (head[1] as number) + (head[2] as number) + (head[3] as number);
+  return keyOfBytes(buf.subarray(c, c + cid));
 }
 
 /** What retention rules judge an event by (stream id, version, timestamp), without its payloads:

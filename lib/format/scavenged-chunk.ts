@@ -1,5 +1,5 @@
 /**
- * Scavenged chunk layout (scavenged format version 1): a sealed data chunk rewritten without the
+ * Scavenged chunk layout (scavenged format version 2; version 1 is still read): a sealed data chunk rewritten without the
  * frames of events no read may return any more (lib/scavenge.ts), keeping every surviving event's
  * global position through a position map, after KurrentDB's scavenged chunks.
  *
@@ -11,13 +11,15 @@
  * | 0 | 64 | the original chunk header, unchanged |
  * | 64 | F | the surviving frames, back to back, each byte for byte as it was (its CRC still holds) |
  * | 64 + F | 8 × n | position map: one pair (u32 logical offset, u32 offset in this file) per run, ascending in both |
+ * | 64 + F + 8n | 12 × e | erased commands (version 2): per removed frame that carried a command id, u32 logical offset, u32 key lo, u32 key hi (the 48-bit key of the id, lib/format/key-hash.ts; no byte of the id), ascending |
  * | … | … | zeroes (a hole: no disk blocks) |
  * | size − 64 | 64 | footer (below) |
  *
- * Footer: magic `ANNALSFT` · u8 format version (3) at 8 · u8 scavenged version (1) at 9 · u32
- * record count 0 at 12 · u48 data end 64 at 16 · u32 data checksum 0 at 24 · u32 runs n at 28 · u48 F + 64
- * (the map's offset) at 32 · u48 logical data end (the sealed chunk's data end before any scavenge)
- * at 40 · u32 CRC-32C of the map at 48 · u32 data checksum of the surviving frames (chained as a
+ * Footer: magic `ANNALSFT` · u8 format version (3) at 8 · u8 scavenged version (2) at 9 · u32
+ * record count 0 at 12 · u48 data end 64 at 16 · u32 data checksum 0 at 24 · u32 runs n at 28 · u32 F + 64
+ * (the map's offset) at 32 · u32 erased-command entries e at 36 (version 1: the map's offset is a
+ * u48 at 32, and there is no section) · u48 logical data end (the sealed chunk's data end before any
+ * scavenge) at 40 · u32 CRC-32C of the map and the erased-command section at 48 · u32 data checksum of the surviving frames (chained as a
  * chunk's, record-scanner.ts) at 52 · u32 record count before any scavenge at 56 · CRC-32C of bytes
  * 0–59 at 60.
  *
@@ -25,7 +27,10 @@
  * written (no removed frame between them): the map holds one entry per run, the place of its first
  * frame, and the frames of a run follow it as they did. Every run but the first starts after at
  * least one removed frame of 16 bytes or more, so the map (8 bytes a run) always fits in the space
- * the removed frames left, however few were removed. Readers expand it into a per-frame map once,
+ * the removed frames left, however few were removed; an erased-command entry (12 bytes) stands for
+ * a removed frame with a command id, at least 36 bytes, which leaves room for it and its run's
+ * entry. The erased-command keys let an index rebuilt from the log (lost index files) still refuse
+ * a retry of a command whose events were erased (lib/engine/scavenged-log.ts erasedCommandsIn). Readers expand it into a per-frame map once,
  * walking the frames' lengths (scavenged-chunk-file.ts).
  *
  * Invariants: a logical offset is the frame's offset in the chunk as first written, so its global
@@ -42,8 +47,11 @@
 import { crc32c } from './crc32c.js';
 import { CHUNK_FOOTER_SIZE, CHUNK_HEADER_SIZE, decodeChunkFooter, encodeChunkFooter } from './layout.js';
 
-export const SCAVENGED_VERSION = 1;
+/** The version this build writes; version 1 (no erased commands) is still read. */
+export const SCAVENGED_VERSION = 2;
 export const POSMAP_ENTRY_SIZE = 8;
+/** An erased command entry: u32 logical offset, u32 key lo, u32 key hi. */
+export const ERASED_ENTRY_SIZE = 12;
 
 export interface ScavengedFooter {
   /** Runs of surviving frames (entries of the position map). */
@@ -57,18 +65,29 @@ export interface ScavengedFooter {
   dataChecksum: number;
   /** Records of the chunk as first sealed. */
   originalRecords: number;
+  /** Entries of the erased-command section after the map (0 in version 1). */
+  erased: number;
+}
+
+/** The command keys of a scavenged chunk's removed frames that carried a command id, by their
+ * logical offsets (ascending). */
+export interface ErasedCommands {
+  logical: Uint32Array;
+  hi: Uint32Array;
+  lo: Uint32Array;
 }
 
 /** Whether a valid chunk footer is a scavenged one. */
 export function isScavengedFooter(b: Buffer): boolean {
-  return b.length >= CHUNK_FOOTER_SIZE && decodeChunkFooter(b) !== undefined && b[9] === SCAVENGED_VERSION;
+  return b.length >= CHUNK_FOOTER_SIZE && decodeChunkFooter(b) !== undefined && (b[9] === 1 || b[9] === 2);
 }
 
 export function encodeScavengedFooter(f: ScavengedFooter): Buffer {
   const b = encodeChunkFooter({ recordCount: 0, dataEnd: CHUNK_HEADER_SIZE, dataChecksum: 0 });
   b[9] = SCAVENGED_VERSION;
   b.writeUInt32LE(f.runs, 28);
-  b.writeUIntLE(f.mapOffset, 32, 6);
+  b.writeUInt32LE(f.mapOffset, 32);
+  b.writeUInt32LE(f.erased, 36);
   b.writeUIntLE(f.logicalEnd, 40, 6);
   b.writeUInt32LE(f.mapChecksum >>> 0, 48);
   b.writeUInt32LE(f.dataChecksum >>> 0, 52);
@@ -80,18 +99,67 @@ export function encodeScavengedFooter(f: ScavengedFooter): Buffer {
 /** The scavenged fields of a footer; undefined when it is not a valid scavenged footer. */
 export function decodeScavengedFooter(b: Buffer, chunkSize: number): ScavengedFooter | undefined {
   if (!isScavengedFooter(b)) return undefined;
+  const v2 = b[9] === 2;
   const f: ScavengedFooter = {
     runs: b.readUInt32LE(28),
-    mapOffset: b.readUIntLE(32, 6),
+    mapOffset: v2 ? b.readUInt32LE(32) : b.readUIntLE(32, 6),
+    erased: v2 ? b.readUInt32LE(36) : 0,
     logicalEnd: b.readUIntLE(40, 6),
     mapChecksum: b.readUInt32LE(48),
     dataChecksum: b.readUInt32LE(52),
     originalRecords: b.readUInt32LE(56),
   };
   const dataCapacity = chunkSize - CHUNK_FOOTER_SIZE;
-  if (f.mapOffset < CHUNK_HEADER_SIZE || f.mapOffset + f.runs * POSMAP_ENTRY_SIZE > dataCapacity) return undefined;
+  if (f.mapOffset < CHUNK_HEADER_SIZE || f.mapOffset + scavengedTailSize(f) > dataCapacity) return undefined;
   if (f.logicalEnd < CHUNK_HEADER_SIZE || f.logicalEnd > dataCapacity) return undefined;
   return f;
+}
+
+/** Bytes of the map and the erased-command section after the surviving frames. */
+export function scavengedTailSize(f: { runs: number; erased: number }): number {
+  return f.runs * POSMAP_ENTRY_SIZE + f.erased * ERASED_ENTRY_SIZE;
+}
+
+/** The erased-command section's bytes. */
+export function encodeErasedCommands(e: ErasedCommands): Buffer {
+  const n = e.logical.length;
+  const b = Buffer.alloc(n * ERASED_ENTRY_SIZE);
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32LE(e.logical[i] as number, i * ERASED_ENTRY_SIZE);
+    b.writeUInt32LE(e.lo[i] as number, i * ERASED_ENTRY_SIZE + 4);
+    b.writeUInt32LE(e.hi[i] as number, i * ERASED_ENTRY_SIZE + 8);
+  }
+  return b;
+}
+
+/** The erased-command section of a tail (map then section, as read for decodeRunMap). */
+export function decodeErasedCommands(tail: Buffer, f: ScavengedFooter): ErasedCommands {
+  const n = f.erased;
+  const e: ErasedCommands = { logical: new Uint32Array(n), hi: new Uint32Array(n), lo: new Uint32Array(n) };
+  const at = f.runs * POSMAP_ENTRY_SIZE;
+  for (let i = 0; i < n; i++) {
+    e.logical[i] = tail.readUInt32LE(at + i * ERASED_ENTRY_SIZE);
+    e.lo[i] = tail.readUInt32LE(at + i * ERASED_ENTRY_SIZE + 4);
+    e.hi[i] = tail.readUInt32LE(at + i * ERASED_ENTRY_SIZE + 8);
+  }
+  return e;
+}
+
+/** The entries of `a` and `b` (each ascending, no offset in both) in one ascending list. */
+export function mergeErasedCommands(a: ErasedCommands, b: ErasedCommands): ErasedCommands {
+  const n = a.logical.length + b.logical.length;
+  const out: ErasedCommands = { logical: new Uint32Array(n), hi: new Uint32Array(n), lo: new Uint32Array(n) };
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const fromA = j >= b.logical.length || (i < a.logical.length && (a.logical[i] as number) < (b.logical[j] as number));
+    const src = fromA ? a : b;
+    const x = fromA ? i++ : j++;
+    out.logical[k] = src.logical[x] as number;
+    out.hi[k] = src.hi[x] as number;
+    out.lo[k] = src.lo[x] as number;
+  }
+  return out;
 }
 
 /** The position map's bytes. */
@@ -128,7 +196,9 @@ export function runsOf(
   return out;
 }
 
-/** Decodes and checks a run map against its footer; a description of the fault when invalid. */
+/** Decodes and checks a run map against its footer; a description of the fault when invalid. `b`:
+ * the tail after the frames (scavengedTailSize bytes: the map, then any erased-command section,
+ * which the footer's map checksum covers too). */
 export function decodeRunMap(b: Buffer, f: ScavengedFooter): RunMap | string {
   if (crc32c(b, 0, 0, b.length) !== f.mapChecksum) return 'position map checksum mismatch';
   const logical = new Uint32Array(f.runs);
@@ -158,5 +228,5 @@ export function sealedDataEnd(footer: Buffer, chunkSize: number): number | undef
   if (!plain) return undefined;
   if (footer[9] === 0) return plain.dataEnd;
   const f = decodeScavengedFooter(footer, chunkSize);
-  return f ? f.mapOffset + f.runs * POSMAP_ENTRY_SIZE : undefined;
+  return f ? f.mapOffset + scavengedTailSize(f) : undefined;
 }

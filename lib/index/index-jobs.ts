@@ -11,7 +11,7 @@ import type { DamageHandler } from '../log-reader.js';
 import { buildMemtableDirectory, mergeDirectoryIfNeeded, rebuildDirectorySlot } from './directory-jobs.js';
 import { type KnownSurvivors, patchDirectorySlot } from './directory-patch.js';
 import { EntryArrays } from './entry-arrays.js';
-import { indexedRecords } from './indexed-records.js';
+import { indexedItems } from './indexed-records.js';
 import { Memtable } from './memtable.js';
 import type { SegmentEntries } from './segment-backend.js';
 import { KINDS, NOT_BUILT_YET, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
@@ -205,15 +205,20 @@ export class IndexJobs {
    * record skipped there leaves a hole in its stream's versions, which a memtable's runs refuse.
    */
   private async entriesOfRange(slot: SegmentSlot): Promise<SegmentEntries> {
-    const records = indexedRecords(this.o.engine, slot.from, () => slot.to, this.o.onDamaged);
+    const records = indexedItems(this.o.engine, slot.from, () => slot.to, this.o.onDamaged);
     const m = new Memtable(slot.from);
     const hi: number[] = [];
     const lo: number[] = [];
     const seq: number[] = [];
     const pos: number[] = [];
     let n = 0;
-    for (const { position, fields: f } of records) {
+    for (const r of records) {
       if (++n % YIELD_EVERY_RECORDS === 0) await new Promise((r) => setImmediate(r));
+      if ('erasedKey' in r) {
+        if (slot.kind === SEGMENT_KIND_COMMAND) m.addCommand(r.erasedKey, [r.position]);
+        continue;
+      }
+      const { position, fields: f } = r;
       if (slot.kind === SEGMENT_KIND_COMMAND) {
         if (f.commandId !== undefined) m.addCommand(keyOf(f.commandId), [position]);
         continue;

@@ -27,7 +27,7 @@ import type { KnownSurvivors } from './directory-patch.js';
 import { indexClock } from './index-clock.js';
 import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
 import { IndexJobs } from './index-jobs.js';
-import { indexedRecords } from './indexed-records.js';
+import { indexedItems } from './indexed-records.js';
 import { LatestVersions } from './latest-versions.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
@@ -175,7 +175,12 @@ export class StoreIndex {
       this.active.toPosition = position;
       if (this.active.entries > 0) this.freeze();
     };
-    for (const { position, fields: f, end, commit } of indexedRecords(this.o.engine, start, this.o.logEnd, onDamaged)) {
+    for (const r of indexedItems(this.o.engine, start, this.o.logEnd, onDamaged)) {
+      if ('erasedKey' in r) {
+        if (r.position >= commandsFrom) this.active.addCommand(r.erasedKey, [r.position]);
+        continue;
+      }
+      const { position, fields: f, end, commit } = r;
       if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
       if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
       addViews(this.active, this.names, f.streamId, [f.type], [position], categoriesFrom, typesFrom);

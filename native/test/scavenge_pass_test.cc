@@ -107,6 +107,7 @@ TEST(ScavengePassRemovesRuledFramesAndCopiesTheRest) {
     chain = Crc32c(chain, b.kept.data() + at, 8);
   CHECK_EQ(out.checksum, chain);
   CHECK(out.survivor_ids.empty());
+  CHECK(out.erased_logical.empty());  // no frame carried a command id
   RemoveFileQuietly(b.in.tmp);
 }
 
