@@ -21,8 +21,9 @@ import fs from 'node:fs';
 import { toAnnalsError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { utf8Text } from './format/text.js';
-import { openSource, type PassRequest, type PassResult, type RuleAnswer, type Source, writeTail } from './scavenge-pass.js';
+import type { PassRequest, PassResult, RuleAnswer } from './scavenge-pass.js';
 import type { PassHandlers } from './scavenge-runner.js';
+import { openSource, type Source, writeTail } from './scavenge-source.js';
 
 /** Stream ids whose rules the table keeps at once (cleared when full, then asked again). */
 const MAX_CACHED_RULES = 100_000;

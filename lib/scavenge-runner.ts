@@ -66,9 +66,8 @@ export class Pacer {
   }
 }
 
-/** Test seams: `inThread` runs the TypeScript passes on the event loop, as where no worker can
- * start; `noNative` runs the TypeScript passes where the native one would run. */
-export const scavengeWorker: { inThread?: boolean; noNative?: boolean } = {};
+/** Test seam: `inThread` runs the TypeScript passes on the event loop, as where no worker can start. */
+export const scavengeWorker: { inThread?: boolean } = {};
 
 function workerFile(): URL | undefined {
   if (scavengeWorker.inThread) return undefined;
@@ -129,7 +128,7 @@ export class PassRunner {
   constructor(keys: Iterable<number>, o: { steps: boolean; maxBytesPerSecond: number; native?: NativeScavengePass }) {
     const { native, ...rest } = o;
     this.init = { keys: Float64Array.from(keys), control: this.control.buffer as SharedArrayBuffer, ...rest };
-    if (native && !scavengeWorker.noNative) {
+    if (native) {
       this.natives = new NativePasses(native, this.init.keys, this.control, o.maxBytesPerSecond);
       this.ready = Promise.resolve(undefined);
       return;

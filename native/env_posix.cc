@@ -7,7 +7,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -20,6 +19,10 @@
 
 #include "env.h"
 #include "store_error.h"
+
+#if defined(__linux__)
+#include <sys/syscall.h>  // SYS_gettid: LowerThreadPriority
+#endif
 
 #if defined(__linux__) && defined(__aarch64__)
 #include <sys/auxv.h>
