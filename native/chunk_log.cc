@@ -6,6 +6,7 @@
 #include "crc32c.h"
 #include "record_scanner.h"
 #include "store_error.h"
+#include "sync_gauge.h"
 #include "tail_recovery.h"
 
 namespace annals {
@@ -275,7 +276,10 @@ FlushJob ChunkLog::PrepareFlush() {
 }
 
 void ChunkLog::RunFlush(const FlushJob& job) {
-  if (job.data) SyncData(*job.data, "chunk");
+  if (job.data) {
+    SyncData(*job.data, "chunk");
+    SyncGauge::NoteSync();
+  }
   if (job.checkpoint && job.checkpoint->valid()) {
     uint8_t raw[kCheckpointSize];
     Checkpoint{job.end_position, job.generation, job.tail_records, job.tail_checksum}.EncodeTo(raw);

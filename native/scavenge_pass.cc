@@ -11,6 +11,7 @@
 
 #include "crc32c.h"
 #include "env.h"
+#include "scavenge_output.h"
 #include "store_error.h"
 
 namespace annals {
@@ -31,12 +32,6 @@ constexpr uint32_t kBodyFixedSize = 17;
 constexpr uint32_t kBodyV1FixedSize = 40;
 // Bytes examined between two looks at the stop flag and the pace.
 constexpr uint64_t kStepBytes = 1 << 20;
-// Surviving bytes gathered before one write, and bytes written between two writeback steps.
-// Writes of a few MiB and more, or a sync only at the end, measured slower: the kernel throttles a
-// writer with much dirty data to the disk's pace.
-constexpr size_t kOutBytes = 1 << 20;
-constexpr uint64_t kSyncBytes = 8 << 20;
-
 uint32_t U32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -148,61 +143,6 @@ Fields Decode(const uint8_t* frame, uint32_t len) {
   f.command_len = static_cast<uint32_t>(lens[3]);
   return f;
 }
-
-// The temp file's writer: survivors gathered in one buffer and written when it fills (a run longer
-// than the buffer is written from the chunk's mapping, in pieces of the buffer's size). Its dirty
-// pages stay bounded (Write), so its writeback never piles up behind an append's flush (ext4's
-// ordered mode writes every dirty allocated block at a journal commit) nor into the kernel's dirty
-// page throttling.
-class Output {
- public:
-  explicit Output(const ScavengePassInput& in)
-      : fd_(FileDescriptor::Open(in.tmp, OpenMode::kCreateTruncate)), tmp_(in.tmp) {
-    SetSparseSize(fd_, in.chunk_size, in.tmp);
-    buf_.reserve(kOutBytes);
-  }
-  void Copy(const uint8_t* p, size_t n) {
-    if (buf_.size() + n > kOutBytes) Drain();
-    while (n > kOutBytes) {
-      Write(p, kOutBytes);
-      p += kOutBytes;
-      n -= kOutBytes;
-    }
-    buf_.insert(buf_.end(), p, p + n);
-  }
-  void Drain() {
-    if (buf_.empty()) return;
-    Write(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-  // Everything written reaches the disk before the pass returns (JS syncs the file once more after
-  // its tail, the durability step).
-  void Sync() {
-    WriteBack(fd_, kChunkHeaderSize, at_ - kChunkHeaderSize, true, tmp_);
-    started_ = at_;
-  }
-
- private:
-  // Every kSyncBytes: the writeback of that range is started, and the one before it waited for, so
-  // at most two ranges are dirty and the walk never waits on what it just wrote.
-  void Write(const uint8_t* p, size_t n) {
-    WriteAllAt(fd_, p, n, at_);
-    at_ += n;
-    if (at_ - started_ < kSyncBytes) return;
-    if (started_ > waited_) WriteBack(fd_, waited_, started_ - waited_, true, tmp_);
-    waited_ = started_;
-    WriteBack(fd_, started_, at_ - started_, false, tmp_);
-    started_ = at_;
-  }
-
-  FileDescriptor fd_;
-  std::string tmp_;
-  std::vector<uint8_t> buf_;
-  uint64_t at_ = kChunkHeaderSize;
-  // Writeback was started up to `started_`, and waited for up to `waited_`.
-  uint64_t started_ = kChunkHeaderSize;
-  uint64_t waited_ = kChunkHeaderSize;
-};
 
 class Walk {
  public:
@@ -331,7 +271,7 @@ class Walk {
 
   // Copies the kept frames of [kept_from_, to) into the output.
   void Flush(uint64_t to) {
-    if (!output_) output_ = std::make_unique<Output>(in_);
+    if (!output_) output_ = std::make_unique<ScavengeOutput>(in_.tmp, in_.chunk_size);
     if (to <= kept_from_) return;
     output_->Copy(data_ + kept_from_, to - kept_from_);
     kept_from_ = to;
@@ -351,7 +291,7 @@ class Walk {
   const ScavengePassInput& in_;
   const uint8_t* data_;
   ScavengePassOutput out_;
-  std::unique_ptr<Output> output_;
+  std::unique_ptr<ScavengeOutput> output_;
   // The first kept byte not yet copied.
   uint64_t kept_from_ = kChunkHeaderSize;
   size_t run_ = 0;

@@ -3,7 +3,7 @@
 // checksum over all frames' length and CRC fields), judges each frame by the rules JS handed over
 // (a table keyed by the stream id's bytes, for the streams whose 48-bit key is among the rule
 // keys), checks the body CRC of each frame it removes, and copies the survivors into the temp file
-// at [64, end) with 1 MiB writes and bounded writeback (scavenge_pass.cc Output). The position map,
+// at [64, end) with 1 MiB writes and bounded writeback (scavenge_output.h). The position map,
 // header and footer are written by JS afterwards (scavenge-native.ts), from the maps this pass
 // returns: the same code as the TypeScript pass, so both passes write byte-identical files.
 //
