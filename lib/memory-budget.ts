@@ -23,9 +23,12 @@
  */
 import { describeValue } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
+import { FILTER_BITS_PER_KEY, FILTER_KEYS_PER_ENTRY } from './index/key-filter.js';
 import type { MemoryPartStats, MemoryStats } from './types.js';
 
 const MiB = 1 << 20;
+/** What a dictionary's absence filter costs per exact entry. */
+const FILTER_BYTES_PER_ENTRY = (FILTER_KEYS_PER_ENTRY * FILTER_BITS_PER_KEY) / 8;
 
 /** The smallest budget: below it every part would be held to a few thousand entries, and each
  * memtable would be built into a segment every few hundred appends. */
@@ -53,10 +56,12 @@ export type MemoryPartName = 'latestVersions' | 'recentCommands' | 'memtables' |
  * a hundred characters costs about that many bytes more.
  */
 export const BYTES_PER_ENTRY: Readonly<Record<MemoryPartName, number>> = {
-  /** The id string, three number columns and the id table's slot. */
-  latestVersions: 96,
-  /** A 48-bit key in an open-addressed table at up to 0.7 load, and its place in the FIFO ring. */
-  recentCommands: 48,
+  /** The id string, four number columns and the id table's slot; and FILTER_KEYS_PER_ENTRY keys of
+   * its absence filter (index/key-filter.ts) at FILTER_BITS_PER_KEY. */
+  latestVersions: 96 + FILTER_BYTES_PER_ENTRY,
+  /** A 48-bit key in an open-addressed table at up to 0.7 load, and its place in the FIFO ring;
+   * and its absence filter's keys, as above. */
+  recentCommands: 48 + FILTER_BYTES_PER_ENTRY,
   /** Per index entry (stream, command, category or type) of one memtable. */
   memtables: 24,
   /** A Map entry: the stream id and its metadata object. */
