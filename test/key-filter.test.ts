@@ -41,6 +41,12 @@ describe('KeyFilter (rolling absence filter)', () => {
     for (let i = 0; i < 1024; i++) f.add(0, i * 7919, 10);
     f.add(0, 1, 20); // starts the second generation at 20
     expect(f.newest).toBe(2);
+    // In the newest generation: no proof; only in the older: absent since just past the newest's
+    // start; in neither: since keptSince.
+    expect(f.absentSince(0, 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(f.absentSince(0, 5 * 7919)).toBeGreaterThan(20);
+    expect(f.absentSince(0, 5 * 7919)).toBeLessThan(20.001);
+    expect(f.absentSince(0, 123_456_789)).toBe(0);
     f.evictBefore(20);
     expect(f.keptSince).toBe(0);
     f.evictBefore(21);

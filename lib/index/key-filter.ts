@@ -53,6 +53,11 @@ function fmix(h: number): number {
   return h >>> 0;
 }
 
+/** A time just past `t`: keys added at `t` itself may be in the generation before one started at `t`. */
+function justPast(t: number): number {
+  return t + Math.max(Math.abs(t) * Number.EPSILON, Number.MIN_VALUE);
+}
+
 export class KeyFilter {
   private readonly bits: Uint32Array;
   /** The older generation first. */
@@ -95,19 +100,29 @@ export class KeyFilter {
 
   /** Whether the key may have been added since keptSince (false: it was not). */
   mayContain(hi: number, lo: number): boolean {
+    return this.absentSince(hi, lo) !== this.keptSince;
+  }
+
+  /**
+   * Since when the key is known not to have been added: +Infinity when the newest generation may
+   * hold it, just past the newest one's start when only the older one may (every key added since
+   * then is in the newest), keptSince when neither may.
+   */
+  absentSince(hi: number, lo: number): number {
     const h = fmix(lo ^ Math.imul(hi + 1, 0x9e3779b1));
     const step = (h << 16) | (h >>> 16) | 1;
     const block = this.blockOf(hi, lo) * BLOCK_WORDS;
     const bits = this.bits;
-    next: for (let k = this.gens.length - 1; k >= 0; k--) {
+    const last = this.gens.length - 1;
+    next: for (let k = last; k >= 0; k--) {
       const base = block + (this.gens[k] as Generation).half;
       for (let i = 0; i < PROBES; i++) {
         const b = (h + Math.imul(i, step)) >>> 24;
         if (((bits[base + (b >>> 5)] as number) & (1 << (b & 31))) === 0) continue next;
       }
-      return true;
+      return k === last ? Number.POSITIVE_INFINITY : justPast((this.gens[k + 1] as Generation).startedAt);
     }
-    return false;
+    return this.keptSince;
   }
 
   /** Drops the older generation if every key of it was added before `cutoff` (a retention's
@@ -135,7 +150,7 @@ export class KeyFilter {
     for (let b = 0; b < this.blocks; b++) this.bits.fill(0, b * BLOCK_WORDS + older.half, b * BLOCK_WORDS + older.half + HALF_WORDS);
     const next = this.gens[0] as Generation;
     // Keys of the dropped generation were added no later than the next one's start.
-    this.keptSince = Math.max(this.keptSince, next.startedAt + Math.max(Math.abs(next.startedAt) * Number.EPSILON, Number.MIN_VALUE));
+    this.keptSince = Math.max(this.keptSince, justPast(next.startedAt));
   }
 
   /** The key's block: the high bits of a mix of the key times the block count (no division). */

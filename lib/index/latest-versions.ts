@@ -49,13 +49,12 @@ export class LatestVersions {
   }
 
   /**
-   * For a stream `get` does not hold: since when it is known not to have been set. keptSince, or
-   * the filter's older keptSince when the filter rules the stream out.
+   * For a stream `get` does not hold: since when it is known not to have been added. keptSince, or earlier when
+   * the filter rules it out of a generation (KeyFilter.absentSince).
    */
   absentSince(streamId: string): number {
     const f = this.filter;
-    if (f === undefined || f.keptSince >= this.keptSince || f.mayContain(0, streamHash(streamId))) return this.keptSince;
-    return f.keptSince;
+    return f === undefined ? this.keptSince : Math.min(this.keptSince, f.absentSince(0, streamHash(streamId)));
   }
 
   get(streamId: string): { version: number; position: number } | undefined {

@@ -55,13 +55,12 @@ export class RecentKeys {
   }
 
   /**
-   * For a key `get` answered 0: since when the key is known not to have been added. keptSince, or
-   * the filter's older keptSince when the filter rules the key out.
+   * For a key `get` answered 0: since when it is known not to have been added. keptSince, or earlier when
+   * the filter rules it out of a generation (KeyFilter.absentSince).
    */
   absentSince(key: Key): number {
     const f = this.filter;
-    if (f === undefined || f.keptSince >= this.keptSince || f.mayContain(key.hi, key.lo)) return this.keptSince;
-    return f.keptSince;
+    return f === undefined ? this.keptSince : Math.min(this.keptSince, f.absentSince(key.hi, key.lo));
   }
 
   /** Remembers `key` with `value` (> 1), or marks it SEEN_AGAIN if it is already remembered. */

@@ -290,8 +290,14 @@ export class StoreIndex {
    * a generator, because this runs once per point lookup.
    */
   findVersion(streamId: string, version: number, accept: (position: number) => boolean): void {
-    // Sources that start after the stream's newest event are skipped (newestPosition).
-    const latest = this.latestVersions.get(streamId);
+    // Sources that start after the stream's newest event are skipped (newestPosition). A stream
+    // the dictionary dropped is looked up once (latest() holds it again): a bounded dictionary
+    // loses the streams only read, and every point read of one would otherwise ask every source.
+    let latest = this.latestVersions.get(streamId);
+    if (latest === undefined) {
+      const found = this.latest(streamId);
+      if (found.version > 0) latest = found;
+    }
     const newest = latest === undefined ? Number.POSITIVE_INFINITY : latest.position;
     if (newest >= this.active.fromPosition) {
       const inActive = this.active.positionOf(streamId, version);
