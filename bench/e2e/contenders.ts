@@ -37,6 +37,8 @@ export interface Contender {
    * database gives without the store in between. */
   sqlReadCategory?(category: string): Promise<number>;
   sqlListStreams?(): Promise<number>;
+  /** What the store says of its index and memory (ANNALS_BENCH_TRACE), one line. */
+  traceLine?(): Promise<string>;
 }
 
 class AnnalsContender implements Contender {
@@ -73,6 +75,15 @@ class AnnalsContender implements Contender {
   }
   readEvent(stream: string, version: number) {
     return this.store.readEvent(stream, version);
+  }
+  async traceLine() {
+    const s = await this.store.stats();
+    const { index, memory } = s as unknown as {
+      index: Record<string, number>;
+      memory: { parts: Record<string, { entries: number; limit: number }> };
+    };
+    const parts = Object.entries(memory.parts).map(([k, p]) => `${k} ${p.entries}/${p.limit}`);
+    return `segments ${index.streamSegments}s/${index.commandSegments}c, frozen ${index.frozenMemtables}, builds ${index.segmentBuilds}, merges ${index.segmentMerges}; ${parts.join(', ')}`;
   }
   readCommand(commandId: string) {
     return this.store.readCommand(commandId);

@@ -45,7 +45,7 @@ async function timed(n: number, fn: () => Promise<void>): Promise<number> {
     const mb = (v: number) => (v / 2 ** 20).toFixed(0);
     const r = rssParts();
     process.stderr.write(
-      `phase ${ms.toFixed(0)} ms, rss ${mb(m.rss)} MB (anon ${mb(r?.anon ?? 0)}, file ${mb(r?.file ?? 0)}), heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, array buffers ${mb(m.arrayBuffers)} MB\n`,
+      `phase ${ms.toFixed(0)} ms, ${(await store.traceLine?.()) ?? ''} rss ${mb(m.rss)} MB (anon ${mb(r?.anon ?? 0)}, file ${mb(r?.file ?? 0)}), heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, array buffers ${mb(m.arrayBuffers)} MB\n`,
     );
   }
   return n / (ms / 1000);

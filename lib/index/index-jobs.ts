@@ -176,10 +176,16 @@ export class IndexJobs {
   private async mergeIfNeeded(kind: SegmentKind): Promise<void> {
     for (;;) {
       const chain = this.o.catalog.of(kind);
+      // Appends wait while MAX_FROZEN_MEMTABLES wait for their build, so a tiered merge (optional)
+      // waits while a memtable does: buildAll comes back to it after that build, and appends never
+      // wait behind a cascade of merges (on a big store seconds long). Past maxSegments a chain
+      // merges still, which keeps the bound of segments per lookup.
       const inputs =
         chain.length > this.o.maxSegments
           ? chain.slice(0, chain.length - Math.floor(this.o.maxSegments / 2))
-          : this.o.tieredMerges && tieredMerge(chain, (s) => (s.broken ? undefined : this.o.catalog.readerOf(s)?.header.entryCount));
+          : this.frozen.length === 0 &&
+            this.o.tieredMerges &&
+            tieredMerge(chain, (s) => (s.broken ? undefined : this.o.catalog.readerOf(s)?.header.entryCount));
       if (!inputs || !(await this.merge(kind, inputs))) return;
     }
   }

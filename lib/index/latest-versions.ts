@@ -12,7 +12,8 @@
  * timed eviction does, so the dropped streams are then looked up in the memtables and segments.
  */
 import { indexClock } from './index-clock.js';
-import { SlotColumn, StreamIdTable } from './stream-id-table.js';
+import { FILTER_KEYS_PER_ENTRY, KeyFilter } from './key-filter.js';
+import { SlotColumn, StreamIdTable, streamHash } from './stream-id-table.js';
 
 /** The share of a full dictionary a new stream drops: each drop is a pass over every slot, so it
  * should free room for many streams. */
@@ -23,6 +24,14 @@ export class LatestVersions {
   private readonly version = new SlotColumn();
   private readonly position = new SlotColumn();
   private readonly usedAt = new SlotColumn();
+  /** With a bound, from the first stream the dictionary drops: every stream set since the
+   * dictionary's keptSince at that time is also in this filter, which proves absence over about
+   * FILTER_KEYS_PER_ENTRY times as many streams as the dictionary holds (absentSince); keyed by the
+   * stream's table hash (streamHash), which the lookup has just computed. */
+  private filter: KeyFilter | undefined;
+  /** The filter generation each entry was last added to: an entry is added again only once a newer
+   * generation started (a key added while g was the newest is covered until g is dropped). */
+  private readonly filterGeneration = new SlotColumn();
   /**
    * Every stream written at or after this time (index clock) is still held: it starts at the
    * dictionary's creation and moves to each eviction's cutoff, since an append sets its stream's
@@ -39,6 +48,15 @@ export class LatestVersions {
     this.keptSince = now;
   }
 
+  /**
+   * For a stream `get` does not hold: since when it is known not to have been added. keptSince, or earlier when
+   * the filter rules it out of a generation (KeyFilter.absentSince).
+   */
+  absentSince(streamId: string): number {
+    const f = this.filter;
+    return f === undefined ? this.keptSince : Math.min(this.keptSince, f.absentSince(0, streamHash(streamId)));
+  }
+
   get(streamId: string): { version: number; position: number } | undefined {
     const s = this.slots.get(streamId);
     return s < 0 ? undefined : { version: this.version.get(s), position: this.position.get(s) };
@@ -50,7 +68,10 @@ export class LatestVersions {
     if (s < 0) {
       if (this.slots.size >= this.limit) this.dropLeastRecent(this.slots.size - Math.floor(this.limit * (1 - DROP_SHARE)));
       s = this.slots.add(streamId);
+      this.filterGeneration.set(s, 0);
     }
+    const f = this.filter;
+    if (f !== undefined && this.filterGeneration.get(s) !== f.newest) this.filterGeneration.set(s, f.add(0, streamHash(streamId), now));
     this.version.set(s, version);
     this.position.set(s, position);
     this.usedAt.set(s, now);
@@ -60,12 +81,37 @@ export class LatestVersions {
     return this.slots.size;
   }
 
-  /** Drops the entries not used since `cutoff`: one pass over the last-use column. */
+  /** Drops the entries not used since `cutoff` (a retention's eviction). */
   evictBefore(cutoff: number): void {
-    this.keptSince = Math.max(this.keptSince, cutoff);
+    this.filter?.evictBefore(cutoff);
+    this.dropUnusedSince(cutoff);
+  }
+
+  /** Bytes of the filter's arrays. */
+  get filterBytes(): number {
+    return this.filter?.bytes ?? 0;
+  }
+
+  /** Drops the entries not used since `cutoff`: one pass over the last-use column. */
+  private dropUnusedSince(cutoff: number): void {
     for (let s = 0; s < this.slots.end; s++) {
-      if (this.usedAt.get(s) < cutoff && this.slots.idAt(s) !== undefined) this.slots.remove(s);
+      if (this.usedAt.get(s) >= cutoff || this.slots.idAt(s) === undefined) continue;
+      // Started before the first drop, from the keptSince before it.
+      if (this.filter === undefined && Number.isFinite(this.limit)) this.startFilter();
+      this.slots.remove(s);
     }
+    this.keptSince = Math.max(this.keptSince, cutoff);
+  }
+
+  /** The filter, holding every stream the dictionary holds: all set since keptSince. */
+  private startFilter(): void {
+    const f = new KeyFilter(this.keptSince, this.limit * FILTER_KEYS_PER_ENTRY);
+    const now = indexClock.now();
+    for (let s = 0; s < this.slots.end; s++) {
+      const id = this.slots.idAt(s);
+      if (id !== undefined) this.filterGeneration.set(s, f.add(0, streamHash(id), now));
+    }
+    this.filter = f;
   }
 
   /** Drops at least the `n` least recently used entries: all used at or before the n-th oldest last
@@ -76,7 +122,7 @@ export class LatestVersions {
     for (let s = 0; s < this.slots.end; s++) if (this.slots.idAt(s) !== undefined) times[k++] = this.usedAt.get(s);
     const last = nthSmallest(times, Math.min(n, k) - 1);
     // The least number above `last`: evictBefore drops what was used before it.
-    this.evictBefore(last + Math.max(Math.abs(last) * Number.EPSILON, Number.MIN_VALUE));
+    this.dropUnusedSince(last + Math.max(Math.abs(last) * Number.EPSILON, Number.MIN_VALUE));
   }
 }
 

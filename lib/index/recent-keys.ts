@@ -19,6 +19,7 @@
  */
 import type { Key } from '../format/key-hash.js';
 import { indexClock } from './index-clock.js';
+import { FILTER_KEYS_PER_ENTRY, KeyFilter } from './key-filter.js';
 import { KeyTable } from './key-table.js';
 
 const MIN_RING = 1024;
@@ -39,6 +40,10 @@ export class RecentKeys {
    * key up to that much younger than an eviction's cutoff may be gone with it.
    */
   keptSince: number;
+  /** With a bound, from the first key the set drops: every key added since the set's keptSince at
+   * that time is also in this filter, which proves absence over about FILTER_KEYS_PER_ENTRY times
+   * as many keys as the set holds (absentSince). A set that never fills pays nothing for it. */
+  private filter: KeyFilter | undefined;
 
   /** `now`: when the set starts; no key added before it was ever held. `limit`: the most keys it
    * holds at once. */
@@ -49,8 +54,19 @@ export class RecentKeys {
     this.keptSince = now;
   }
 
+  /**
+   * For a key `get` answered 0: since when it is known not to have been added. keptSince, or earlier when
+   * the filter rules it out of a generation (KeyFilter.absentSince).
+   */
+  absentSince(key: Key): number {
+    const f = this.filter;
+    return f === undefined ? this.keptSince : Math.min(this.keptSince, f.absentSince(key.hi, key.lo));
+  }
+
   /** Remembers `key` with `value` (> 1), or marks it SEEN_AGAIN if it is already remembered. */
   add(key: Key, now: number, value: number): void {
+    // Every add, a repeated key's too: the filter's invariant is over the times keys were added.
+    this.filter?.add(key.hi, key.lo, now);
     const count = this.table.size;
     if (count === this.ringHi.length) this.growRing();
     if (this.table.update(key, (was) => (was === 0 ? value : SEEN_AGAIN)) !== 0) return; // already remembered
@@ -70,6 +86,7 @@ export class RecentKeys {
 
   /** Forgets the keys added before `cutoff` (to the second). */
   evictBefore(cutoff: number): void {
+    this.filter?.evictBefore(cutoff);
     let n = 0;
     for (const b of this.buckets) {
       if (b.time >= cutoff) break;
@@ -83,6 +100,7 @@ export class RecentKeys {
    * proves a key of its time absent. */
   private dropOldest(n: number): void {
     const ringMask = this.ringHi.length - 1;
+    if (n > 0 && this.filter === undefined && Number.isFinite(this.limit)) this.startFilter();
     while (n > 0 && this.buckets.length > 0) {
       const oldest = this.buckets[0] as { time: number; count: number };
       const k = Math.min(n, oldest.count);
@@ -99,6 +117,21 @@ export class RecentKeys {
 
   get size(): number {
     return this.table.size;
+  }
+
+  /** Bytes of the filter's arrays. */
+  get filterBytes(): number {
+    return this.filter?.bytes ?? 0;
+  }
+
+  /** The filter, holding every key the set holds: all added since keptSince. */
+  private startFilter(): void {
+    const f = new KeyFilter(this.keptSince, this.limit * FILTER_KEYS_PER_ENTRY);
+    const ringMask = this.ringHi.length - 1;
+    const now = indexClock.now();
+    for (let k = 0; k < this.table.size; k++)
+      f.add(this.ringHi[(this.head + k) & ringMask] as number, this.ringLo[(this.head + k) & ringMask] as number, now);
+    this.filter = f;
   }
 
   private growRing(): void {

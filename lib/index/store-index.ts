@@ -244,10 +244,11 @@ export class StoreIndex {
   latest(streamId: string): { version: number; position: number } {
     const cached = this.latestVersions.get(streamId);
     if (cached) return cached;
-    // The dictionary holds every stream written since its keptSince, so no memtable or segment
+    // The dictionary holds every stream written since its keptSince (and its filter proves a
+    // stream absent further back: absentSince), so no memtable or segment
     // indexed since then holds this one: for a new stream (this runs on each of its appends) that
     // is usually all of them but the segments found at open. Newest memtable first, no closure.
-    const since = this.latestVersions.keptSince;
+    const since = this.latestVersions.absentSince(streamId);
     let found: { version: number; position: number } | undefined;
     for (let i = this.frozen.length; i >= 0 && found === undefined; i--) {
       const m = i === this.frozen.length ? this.active : (this.frozen[i] as Memtable);
@@ -294,8 +295,14 @@ export class StoreIndex {
    * a generator, because this runs once per point lookup.
    */
   findVersion(streamId: string, version: number, accept: (position: number) => boolean): void {
-    // Sources that start after the stream's newest event are skipped (newestPosition).
-    const latest = this.latestVersions.get(streamId);
+    // Sources that start after the stream's newest event are skipped (newestPosition). A stream
+    // the dictionary dropped is looked up once (latest() holds it again): a bounded dictionary
+    // loses the streams only read, and every point read of one would otherwise ask every source.
+    let latest = this.latestVersions.get(streamId);
+    if (latest === undefined) {
+      const found = this.latest(streamId);
+      if (found.version > 0) latest = found;
+    }
     const newest = latest === undefined ? Number.POSITIVE_INFINITY : latest.position;
     if (newest >= this.active.fromPosition) {
       const inActive = this.active.positionOf(streamId, version);
@@ -337,10 +344,10 @@ export class StoreIndex {
     // Made on the first hit: most calls (new command ids) find none.
     let out: number[] | undefined;
     // A command missing from the recent set is in no memtable or segment indexed since the set's
-    // keptSince, as in latest(). (Judged from the set's own eviction, not from the clock against
+    // keptSince (or its filter's, absentSince), as in latest(). (Judged from the set's own eviction, not from the clock against
     // the retention: eviction drops whole one-second buckets, so keys up to a second younger than
     // its cutoff go too; and a lookup then reads no clock.)
-    const keptSince = this.recentCommands.keptSince;
+    const keptSince = recent ? this.recentCommands.keptSince : this.recentCommands.absentSince(key);
     for (let i = this.frozen.length; i >= 0; i--) {
       const m = i === this.frozen.length ? this.active : (this.frozen[i] as Memtable);
       if (!recent && m.createdAt >= keptSince) continue;
