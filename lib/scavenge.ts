@@ -29,6 +29,7 @@ import type { NativeScavengePass } from './scavenge-native.js';
 import type { PassResult } from './scavenge-pass.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
 import { PassRunner } from './scavenge-runner.js';
+import { Survivors } from './scavenge-survivors.js';
 import type { Retention, StreamMetadataRegistry } from './stream-metadata.js';
 
 export interface ScavengeProgress {
@@ -86,46 +87,6 @@ export interface ScavengerDeps {
   nativePass?: NativeScavengePass;
 }
 
-/**
- * The surviving events of the streams with rules that a scavenge saw, for patching the stream
- * directory files over its chunks (index/directory-patch.ts); bounded: past MAX_SURVIVORS it gives
- * up, and the files are rebuilt from the log.
- */
-class Survivors {
-  private readonly byStream = new Map<string, number[]>();
-  private count = 0;
-  complete = true;
-  /** Each stream's rules as this scavenge judged it (null: none), looked up once per stream. */
-  readonly rules = new Map<string, Retention | null>();
-
-  add(streamId: string, position: number, version: number): void {
-    if (!this.complete) return;
-    if (++this.count > MAX_SURVIVORS) {
-      this.complete = false;
-      this.byStream.clear();
-      return;
-    }
-    const pairs = this.byStream.get(streamId);
-    if (pairs) pairs.push(position, version);
-    else this.byStream.set(streamId, [position, version]);
-  }
-
-  /** The survivors of streams with rules a chunk's pass saw. */
-  addAll(p: PassResult): void {
-    for (let i = 0; i < p.survivorOf.length; i++)
-      this.add(p.survivorIds[p.survivorOf[i] as number] as string, p.survivorPositions[i] as number, p.survivorVersions[i] as number);
-  }
-
-  /** The stream's [position, version] pairs; [] for a stream judged by rules with no survivor;
-   * undefined for one without rules (nothing of it was removed). */
-  of(streamId: string): number[] | undefined {
-    const pairs = this.byStream.get(streamId);
-    if (pairs) return pairs;
-    const r = this.rules.get(streamId);
-    return r === undefined || r === null ? undefined : [];
-  }
-}
-
 /** Test seam of the crash tests: called at each step of each chunk's swap. */
 export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'directories', chunk: number) => void } = {};
 
@@ -134,8 +95,6 @@ const OPTION_KEYS = new Set(['onProgress', 'signal', 'maxBytesPerSecond']);
 const ESTIMATE_TTL_MS = 60_000;
 /** Streams whose rules a scavenge keeps at once (cleared when full). */
 const MAX_CACHED_RULES = 100_000;
-/** Surviving events of streams with rules a scavenge remembers for patching directory files. */
-const MAX_SURVIVORS = 2_000_000;
 
 export function checkScavengeOptions(options: unknown): ScavengeOptions {
   checkObject('options', options);
