@@ -25,14 +25,18 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function finish(h: number, len: number): number {
-  h ^= len;
+/** MurmurHash3's finaliser: every bit of the input moves every bit of the result. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+function finish(h: number, len: number): number {
+  return fmix32(h ^ len);
 }
 
 function murmur3(bytes: Uint8Array, len: number, seed: number, start = 0): number {

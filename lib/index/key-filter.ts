@@ -21,6 +21,7 @@
  *
  * Keys are 48-bit (`hi` 16 bits, `lo` 32; key-hash.ts) or 32-bit hashes (hi 0).
  */
+import { fmix32 } from '../format/key-hash.js';
 
 /** Bits per key at a generation's capacity: with PROBES bits in one 256-bit half block, about 1%
  * of absent keys pass one generation. */
@@ -41,16 +42,6 @@ interface Generation {
   /** Numbered from 1 in order of start: a dictionary keeps, per entry, the generation that holds
    * it (LatestVersions), so it adds an entry again only when a newer generation started. */
   id: number;
-}
-
-/** MurmurHash3's finaliser: every bit of the key moves every bit of the result. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** A time just past `t`: keys added at `t` itself may be in the generation before one started at `t`. */
@@ -87,7 +78,7 @@ export class KeyFilter {
     let g = this.gens[this.gens.length - 1];
     if (g === undefined || g.count >= this.perGeneration) g = this.start(now);
     g.count++;
-    const h = fmix(lo ^ Math.imul(hi + 1, 0x9e3779b1));
+    const h = fmix32(lo ^ Math.imul(hi + 1, 0x9e3779b1));
     const step = (h << 16) | (h >>> 16) | 1;
     const base = this.blockOf(hi, lo) * BLOCK_WORDS + g.half;
     const bits = this.bits;
@@ -109,7 +100,7 @@ export class KeyFilter {
    * then is in the newest), keptSince when neither may.
    */
   absentSince(hi: number, lo: number): number {
-    const h = fmix(lo ^ Math.imul(hi + 1, 0x9e3779b1));
+    const h = fmix32(lo ^ Math.imul(hi + 1, 0x9e3779b1));
     const step = (h << 16) | (h >>> 16) | 1;
     const block = this.blockOf(hi, lo) * BLOCK_WORDS;
     const bits = this.bits;
