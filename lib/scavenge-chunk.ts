@@ -37,8 +37,9 @@ export interface ChunkScavenge {
 export interface RewriteDeps {
   log: ScavengeAwareLog;
   runner: PassRunner;
-  /** The rules of stream ids new to the pass. */
+  /** The rules of stream ids new to the pass, and their generation (PassRequest.rulesEpoch). */
   ask: PassHandlers['ask'];
+  rulesEpoch: number;
   /** After the pass, before anything is swapped: the memtable is in index files, and the version
    * floors of streams whose last event goes are made durable (an index rebuilt from the log would
    * not know their versions). */
@@ -58,7 +59,10 @@ export async function scavengeChunk(d: RewriteDeps, n: number): Promise<ChunkSca
   let renamed = false;
   let held: number | undefined;
   try {
-    const pass = await d.runner.pass({ file, tmp, n, chunkSize: log.chunkSize }, { ask: d.ask, step: (step) => d.step(step, n) });
+    const pass = await d.runner.pass(
+      { file, tmp, n, chunkSize: log.chunkSize, rulesEpoch: d.rulesEpoch },
+      { ask: d.ask, step: (step) => d.step(step, n) },
+    );
     if (!pass) return undefined;
     const { before, after, removed, damaged } = pass;
     const result: ChunkScavenge = { before, after, removed, rewritten: false, damaged, pass, released: Promise.resolve() };

@@ -84,6 +84,7 @@ export class NativePasses {
   private packed: Packed | undefined;
   private readonly started = performance.now();
   private examined = 0;
+  private rulesEpoch = 0;
 
   constructor(
     private readonly native: NativeScavengePass,
@@ -95,6 +96,11 @@ export class NativePasses {
   /** Scavenges chunk `req.n` into `req.tmp`; undefined: stopped (the temp file is removed). */
   async pass(req: PassRequest, h: PassHandlers): Promise<PassResult | undefined> {
     let done = false;
+    if (req.rulesEpoch !== this.rulesEpoch) {
+      this.rules.clear();
+      this.packed = undefined;
+      this.rulesEpoch = req.rulesEpoch;
+    }
     try {
       const src = openSource(req);
       fs.closeSync(src.fd);

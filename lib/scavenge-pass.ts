@@ -53,6 +53,13 @@ export interface PassRequest {
   tmp: string;
   n: number;
   chunkSize: number;
+  /**
+   * The scavenge's generation of rules: moves on when the store's side forgot the rules it had
+   * answered (its cache full). A pass that keeps rules across chunks drops them then, so each
+   * stream under rules it meets again is asked again: the asking is how the store's side learns
+   * whose last event a chunk removes (a version floor to raise before the swap).
+   */
+  rulesEpoch: number;
 }
 
 export interface PassResult {

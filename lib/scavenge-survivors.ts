@@ -20,6 +20,8 @@ export class Survivors {
   complete = true;
   /** Each stream's rules as this scavenge judged it (null: none), looked up once per stream. */
   readonly rules = new Map<string, Retention | null>();
+  /** Moves on each time `rules` is cleared (PassRequest.rulesEpoch). */
+  rulesEpoch = 0;
 
   add(streamId: string, position: number, version: number): void {
     if (!this.complete) return;

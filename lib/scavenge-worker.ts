@@ -32,6 +32,7 @@ const init = workerData as WorkerInit;
 const pacer = new Pacer(new Int32Array(init.control), init.maxBytesPerSecond);
 const replies = new Map<number, (value: unknown) => void>();
 let asked = 0;
+let rulesEpoch = 0;
 
 function question<T>(msg: { type: 'ask'; ids: string[] } | { type: 'step'; step: string }): Promise<T> {
   const id = ++asked;
@@ -57,6 +58,10 @@ port.on('message', (m: PassMessage) => {
     replies.get(m.id)?.(m.value);
     replies.delete(m.id);
     return;
+  }
+  if (m.req.rulesEpoch !== rulesEpoch) {
+    deps.rules.clear();
+    rulesEpoch = m.req.rulesEpoch;
   }
   runPass(m.req, deps).then(
     (result) => port.postMessage({ type: 'done', result } satisfies WorkerMessage, result ? transfers(result) : []),

@@ -93,8 +93,8 @@ export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'director
 const OPTION_KEYS = new Set(['onProgress', 'signal', 'maxBytesPerSecond']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
 const ESTIMATE_TTL_MS = 60_000;
-/** Streams whose rules a scavenge keeps at once (cleared when full). */
-const MAX_CACHED_RULES = 100_000;
+/** Test seam: streams whose rules a scavenge keeps at once (cleared when full). */
+export const scavengeRuleCache = { max: 100_000 };
 
 export function checkScavengeOptions(options: unknown): ScavengeOptions {
   checkObject('options', options);
@@ -253,12 +253,14 @@ export class Scavenger {
     return {
       log: this.d.log,
       runner,
+      rulesEpoch: seen.rulesEpoch,
       ask: (ids) =>
         ids.map((streamId) => {
           let r = rules.get(streamId);
           if (r === undefined) {
-            if (rules.size >= MAX_CACHED_RULES) {
+            if (rules.size >= scavengeRuleCache.max) {
               rules.clear();
+              seen.rulesEpoch++; // the passes forget theirs too, and ask again
               seen.complete = false; // the decisions the directory patch needs are gone
             }
             r = this.d.retention(streamId, now) ?? null;

@@ -69,7 +69,7 @@ async function bothPasses(dir: string, n: number): Promise<{ js: PassResult; nat
   const out: { result: PassResult; file?: Buffer }[] = [];
   for (const pass of [jsPass, nativePass]) {
     const tmp = `${file}.test.tmp`;
-    const result = await pass({ file, tmp, n, chunkSize: CHUNK });
+    const result = await pass({ file, tmp, n, chunkSize: CHUNK, rulesEpoch: 0 });
     if (!result) throw new Error('stopped');
     out.push({ result, ...(result.written ? { file: fs.readFileSync(tmp) } : {}) });
     fs.rmSync(tmp, { force: true });
@@ -124,7 +124,7 @@ describe.runIf(nativeAddon()?.scavengePass !== undefined)('the native scavenge p
     await fill(s, 6, 700);
     await s.close();
     const asked: string[] = [];
-    const r = await nativePass({ file: chunkPath(dir, 0), tmp: `${chunkPath(dir, 0)}.t`, n: 0, chunkSize: CHUNK }, asked);
+    const r = await nativePass({ file: chunkPath(dir, 0), tmp: `${chunkPath(dir, 0)}.t`, n: 0, chunkSize: CHUNK, rulesEpoch: 0 }, asked);
     expect(r?.written).toBe(true);
     expect(asked.sort()).toEqual(['s-0', 's-1', 's-2', 's-3']);
     fs.rmSync(`${chunkPath(dir, 0)}.t`, { force: true });
@@ -176,7 +176,7 @@ describe.runIf(nativeAddon()?.scavengePass !== undefined)('the native scavenge p
     const passes = new NativePasses(native, Float64Array.from(KEYS), control, 0);
     const tmp = `${chunkPath(dir, 0)}.t`;
     const r = await passes.pass(
-      { file: chunkPath(dir, 0), tmp, n: 0, chunkSize: CHUNK },
+      { file: chunkPath(dir, 0), tmp, n: 0, chunkSize: CHUNK, rulesEpoch: 0 },
       { ask: (ids) => ids.map(() => null), step: () => {} },
     );
     expect(r).toBeUndefined();
