@@ -69,6 +69,17 @@ describe('absentSince of the bounded dictionaries', () => {
     expect(older).toBeGreaterThan(190);
   });
 
+  it('RecentKeys: a key added again in a later bucket is not claimed absent over that time once dropped', () => {
+    // Regression: a held key added again (another id with the same 48-bit key) kept its ring slot in
+    // its first bucket, so dropping that bucket moved keptSince past it but not past the second add.
+    const r = new RecentKeys(0, 4);
+    r.add(keyOf('a'), 0, 64);
+    r.add(keyOf('a'), 5000, 65);
+    for (let i = 0; i < 4; i++) r.add(keyOf(`b-${i}`), 6000 + i, 66 + i);
+    expect(r.get(keyOf('a'))).toBe(0);
+    expect(r.absentSince(keyOf('a'))).toBeGreaterThan(5000);
+  });
+
   it('LatestVersions: streams set again while held stay covered after their generation is dropped', () => {
     const d = new LatestVersions(0, 64);
     // 64 * 24 filter keys: generations of 1024 (the minimum).

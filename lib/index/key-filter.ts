@@ -54,7 +54,7 @@ function fmix(h: number): number {
 }
 
 /** A time just past `t`: keys added at `t` itself may be in the generation before one started at `t`. */
-function justPast(t: number): number {
+export function justPast(t: number): number {
   return t + Math.max(Math.abs(t) * Number.EPSILON, Number.MIN_VALUE);
 }
 
