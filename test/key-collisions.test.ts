@@ -5,6 +5,7 @@
  * against the records.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { indexClock } from '../lib/index/index-clock.js';
 import { DuplicateCommandError } from '../lib/index.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 
@@ -44,5 +45,30 @@ describe.each(ENGINES)('ids whose keys collide (%s engine)', (engine) => {
     const dup4 = await s.append('clash-stream-a', [{ type: 'again' }], { commandId: 'clash-cmd-4' }).catch((e: unknown) => e);
     expect((dup4 as DuplicateCommandError).original).toMatchObject({ streamId: 'clash-stream-c', firstVersion: 1 });
     expect((await s.readStream('clash-stream-a')).length).toBe(2);
+  });
+
+  it('refuses a retry of a colliding command added seconds after the first, once the recent set dropped their key', async () => {
+    // Regression: the recent-command set kept a key added again (here another id of the same key)
+    // in the bucket of its first add, so once that bucket was dropped the set claimed the key absent
+    // since just after it, and the lookup skipped the memtable holding the second command.
+    const real = indexClock.now;
+    let skew = 0;
+    indexClock.now = () => real.call(indexClock) + skew;
+    try {
+      const s = await openStore(tempDir(), engine, { maxRecentCommands: 16, indexMemtableEntries: 40 });
+      await s.append('a', [{ type: 'A' }], { commandId: 'clash-first' });
+      skew += 5000;
+      for (let i = 0; i < 12; i++) await s.append(`f-${i}`, [{ type: 'F' }], { commandId: `fill-${i}` });
+      await s.append('b', [{ type: 'B' }], { commandId: 'clash-second' });
+      for (let i = 12; i < 16; i++) await s.append(`f-${i}`, [{ type: 'F' }], { commandId: `fill-${i}` });
+      for (const id of ['clash-second', 'clash-first']) {
+        await expect(s.append('c', [{ type: 'C' }], { commandId: id }), id).rejects.toBeInstanceOf(DuplicateCommandError);
+      }
+      expect(await s.readStream('c')).toEqual([]);
+      expect((await s.readCommand('clash-second'))?.map((e) => e.streamId)).toEqual(['b']);
+      await s.close();
+    } finally {
+      indexClock.now = real;
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyOf } from '../lib/format/key-hash.js';
+import { indexClock } from '../lib/index/index-clock.js';
 import { KeyFilter } from '../lib/index/key-filter.js';
 import { LatestVersions } from '../lib/index/latest-versions.js';
 import { RecentKeys } from '../lib/index/recent-keys.js';
@@ -69,6 +70,17 @@ describe('absentSince of the bounded dictionaries', () => {
     expect(older).toBeGreaterThan(190);
   });
 
+  it('RecentKeys: a key added again in a later bucket is not claimed absent over that time once dropped', () => {
+    // Regression: a held key added again (another id with the same 48-bit key) kept its ring slot in
+    // its first bucket, so dropping that bucket moved keptSince past it but not past the second add.
+    const r = new RecentKeys(0, 4);
+    r.add(keyOf('a'), 0, 64);
+    r.add(keyOf('a'), 5000, 65);
+    for (let i = 0; i < 4; i++) r.add(keyOf(`b-${i}`), 6000 + i, 66 + i);
+    expect(r.get(keyOf('a'))).toBe(0);
+    expect(r.absentSince(keyOf('a'))).toBeGreaterThan(5000);
+  });
+
   it('LatestVersions: streams set again while held stay covered after their generation is dropped', () => {
     const d = new LatestVersions(0, 64);
     // 64 * 24 filter keys: generations of 1024 (the minimum).
@@ -98,6 +110,49 @@ describe('absentSince of the bounded dictionaries', () => {
     for (let i = 0; i < 100; i++) d.set(`late-${i}`, 1, 200_000 + i, 5000 + i);
     expect(d.get('kept')).toBeUndefined();
     expect(d.absentSince('kept')).toBe(d.keptSince);
+  });
+});
+
+describe('absentSince against an oracle', () => {
+  it.each([1, 2])('never claims a key absent over a time it was added: re-adds, equal times, clock jumps, evictions (seed %i)', (seed) => {
+    let x = seed;
+    const r = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x / 4294967296;
+    };
+    let now = 0;
+    const real = indexClock.now;
+    indexClock.now = () => now; // the filters start at indexClock.now(): one clock for all
+    try {
+      const limit = 8 + Math.floor(r() * 50);
+      const rk = new RecentKeys(0, limit);
+      const lv = new LatestVersions(0, limit);
+      const lastAdd = new Map<string, number>();
+      let universe = 50;
+      for (let step = 0; step < 8000; step++) {
+        const y = r();
+        if (y < 0.05) now += Math.floor(r() * 3000);
+        else if (y < 0.3) now += r() < 0.5 ? 0 : 1;
+        if (y > 0.995) {
+          const cutoff = now - Math.floor(r() * 5000);
+          rk.evictBefore(cutoff);
+          lv.evictBefore(cutoff);
+          continue;
+        }
+        if (r() < 0.3) universe++;
+        const id = `k-${Math.floor(r() * universe)}`;
+        rk.add(keyOf(id), now, 64 + step);
+        lv.set(id, step, 64 + step, now);
+        lastAdd.set(id, now);
+        if (step % 499 !== 0) continue;
+        for (const [k, t] of lastAdd) {
+          if (rk.get(keyOf(k)) === 0) expect(rk.absentSince(keyOf(k)), `RecentKeys ${k} at ${step}`).toBeGreaterThan(t);
+          if (lv.get(k) === undefined) expect(lv.absentSince(k), `LatestVersions ${k} at ${step}`).toBeGreaterThan(t);
+        }
+      }
+    } finally {
+      indexClock.now = real;
+    }
   });
 });
 

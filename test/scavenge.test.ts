@@ -273,6 +273,40 @@ describe.each(ENGINES)('scavenge (%s engine)', (engine) => {
     expect(verifyStore(dir).faults).toEqual([]);
   });
 
+  it('a retry of an erased command is refused while its lost or damaged command segments are being rebuilt', async () => {
+    // Regression: a broken command slot answered from the log without the erased commands the
+    // scavenged chunks keep, so a retry made before its rebuild finished was written again.
+    for (const loss of ['removed', 'damaged']) {
+      const dir = tempDir();
+      let s = await openStore(dir, engine, OPTIONS);
+      await s.append('re', [{ type: 'A' }], { commandId: 're-old' });
+      await fill(s, 'c', 2, 1200);
+      await s.deleteStream('re');
+      await s.append('re', [{ type: 'B' }], { commandId: 're-new' });
+      expect((await s.scavenge()).chunksRewritten).toBeGreaterThan(0);
+      await s.close();
+      const idx = path.join(dir, 'index');
+      const files = fs.readdirSync(idx).filter((f) => f.startsWith('command-'));
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) {
+        if (loss === 'removed') fs.rmSync(path.join(idx, f));
+        else fs.writeFileSync(path.join(idx, f), Buffer.alloc(fs.statSync(path.join(idx, f)).size, 0x5a));
+      }
+      s = await openStore(dir, engine, OPTIONS);
+      // At once, before the rebuild: answered from the log.
+      await expect(s.append('x', [{ type: 'Again' }], { commandId: 're-old' }), loss).rejects.toMatchObject({
+        code: 'DUPLICATE_COMMAND',
+        original: { erased: true },
+      });
+      await expect(s.append('x', [{ type: 'Again' }], { commandId: 're-new' })).rejects.toMatchObject({
+        code: 'DUPLICATE_COMMAND',
+        original: { streamId: 're', firstVersion: 2 },
+      });
+      expect(await s.readStream('x')).toEqual([]);
+      await s.close();
+    }
+  });
+
   it('reads a scavenged chunk of version 1 (no erased-command section) as before', async () => {
     const dir = tempDir();
     let s = await openStore(dir, engine, OPTIONS);

@@ -45,7 +45,7 @@ interface Generation {
 }
 
 /** A time just past `t`: keys added at `t` itself may be in the generation before one started at `t`. */
-function justPast(t: number): number {
+export function justPast(t: number): number {
   return t + Math.max(Math.abs(t) * Number.EPSILON, Number.MIN_VALUE);
 }
 

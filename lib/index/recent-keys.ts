@@ -6,8 +6,12 @@
  * it). Eviction drops the oldest keys in O(evicted) with one counter per second of insertions
  * instead of a timestamp per key.
  *
- * Each key holds the non-zero value it was first added with; a second add of the same key turns it
- * into SEEN_AGAIN. The store keeps there the position of a command's only event (store-index.ts).
+ * Each key holds the non-zero value it was first added with; after a second add of the same key
+ * `get` answers SEEN_AGAIN. The store keeps there the position of a command's only event
+ * (store-index.ts). A key added again keeps its ring slot, in the bucket of its first add: the table
+ * then holds the time of its latest add (as -(time + 1)), so dropping the key moves keptSince past
+ * that time too, not only past its first bucket (a key added again seconds later, another command
+ * id of the same 48-bit key, must not be claimed absent over the time of that add).
  * A hash collision makes `get` answer for a key never added, or with another id's value; that is
  * safe because an answer only says where to look first, and every hit is checked against the
  * record.
@@ -19,7 +23,7 @@
  */
 import type { Key } from '../format/key-hash.js';
 import { indexClock } from './index-clock.js';
-import { FILTER_KEYS_PER_ENTRY, KeyFilter } from './key-filter.js';
+import { FILTER_KEYS_PER_ENTRY, justPast, KeyFilter } from './key-filter.js';
 import { KeyTable } from './key-table.js';
 
 const MIN_RING = 1024;
@@ -69,7 +73,8 @@ export class RecentKeys {
     this.filter?.add(key.hi, key.lo, now);
     const count = this.table.size;
     if (count === this.ringHi.length) this.growRing();
-    if (this.table.update(key, (was) => (was === 0 ? value : SEEN_AGAIN)) !== 0) return; // already remembered
+    // Already remembered: the table keeps the latest add's time (dropOldest).
+    if (this.table.update(key, (was) => (was === 0 ? value : Math.min(was < 0 ? was : 0, -(now + 1)))) !== 0) return;
     const tail = (this.head + count) & (this.ringHi.length - 1);
     this.ringHi[tail] = key.hi;
     this.ringLo[tail] = key.lo;
@@ -79,9 +84,10 @@ export class RecentKeys {
     if (this.table.size > this.limit) this.dropOldest(this.table.size - this.limit);
   }
 
-  /** The key's value; 0 when it is not remembered. */
+  /** The key's value; SEEN_AGAIN once it was added again; 0 when it is not remembered. */
   get(key: Key): number {
-    return this.table.get(key);
+    const v = this.table.get(key);
+    return v < 0 ? SEEN_AGAIN : v;
   }
 
   /** Forgets the keys added before `cutoff` (to the second). */
@@ -105,7 +111,11 @@ export class RecentKeys {
       const oldest = this.buckets[0] as { time: number; count: number };
       const k = Math.min(n, oldest.count);
       for (let j = 0; j < k; j++) {
-        this.table.delete({ hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number });
+        const key = { hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number };
+        const v = this.table.get(key);
+        // Added again after its bucket: not held since, and added as late as that.
+        if (v < 0) this.keptSince = Math.max(this.keptSince, justPast(-v - 1));
+        this.table.delete(key);
         this.head = (this.head + 1) & ringMask;
       }
       n -= k;

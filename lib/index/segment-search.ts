@@ -12,7 +12,7 @@ import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, viewSeq } from '../format/in
 import { keyOf } from '../format/key-hash.js';
 import { decodeIndexFields } from '../format/record-decode.js';
 import type { DamageHandler } from '../log-reader.js';
-import { indexedRecords } from './indexed-records.js';
+import { indexedItems, indexedRecords } from './indexed-records.js';
 import type { SegmentCatalog, SegmentSlot } from './segment-catalog.js';
 import { viewName } from './view-names.js';
 
@@ -93,7 +93,7 @@ export class SegmentSearch {
       }
     }
     if (slot.kind === SEGMENT_KIND_STREAM) return this.scanSlot(slot, (f) => f.streamId === id && f.version >= from && f.version <= to);
-    if (slot.kind === SEGMENT_KIND_COMMAND) return this.scanSlot(slot, (f) => f.commandId === id);
+    if (slot.kind === SEGMENT_KIND_COMMAND) return this.scanCommands(slot, key, id);
     const kind = slot.kind;
     return this.scanSlot(slot, (f, position) => viewName(kind, f) === id && viewSeq(position) >= from && viewSeq(position) <= to);
   }
@@ -124,19 +124,26 @@ export class SegmentSearch {
     this.o.rebuild(slot);
   }
 
+  /**
+   * A command's [ordinal, position] pairs in a broken command slot's log range, the erased commands
+   * scavenged chunks keep included (by key, as the rebuilt segment will hold them): without them a
+   * retry of an erased command made before the rebuild finishes would find nothing and be written.
+   */
+  private scanCommands(slot: SegmentSlot, key: { hi: number; lo: number }, id: string): Float64Array {
+    const out: number[] = [];
+    for (const r of indexedItems(this.o.engine, slot.from, () => slot.to, this.o.onDamaged)) {
+      const hit = 'erasedKey' in r ? r.erasedKey.hi === key.hi && r.erasedKey.lo === key.lo : r.fields.commandId === id;
+      if (hit) out.push(out.length / 2, r.position);
+    }
+    return Float64Array.from(out);
+  }
+
   /** Flat [seq, position] pairs of the records in the slot's log range that `match`. */
   private scanSlot(slot: SegmentSlot, match: (f: IndexFields, position: number) => boolean): Float64Array {
     const out: number[] = [];
-    const ordinal = new Map<string, number>();
     for (const { position, fields: f } of indexedRecords(this.o.engine, slot.from, () => slot.to, this.o.onDamaged)) {
       if (!match(f, position)) continue;
-      if (slot.kind === SEGMENT_KIND_STREAM) out.push(f.version, position);
-      else if (slot.kind !== SEGMENT_KIND_COMMAND) out.push(viewSeq(position), position);
-      else {
-        const n = ordinal.get(f.commandId as string) ?? 0;
-        ordinal.set(f.commandId as string, n + 1);
-        out.push(n, position);
-      }
+      out.push(slot.kind === SEGMENT_KIND_STREAM ? f.version : viewSeq(position), position);
     }
     return Float64Array.from(out);
   }
