@@ -71,10 +71,12 @@ export class KeyTable {
     return was;
   }
 
-  /** Removes the key if present; the table shrinks when it falls below 1/8 full. */
-  delete(key: Key): void {
+  /** Removes the key if present and returns its value (0: absent); the table shrinks when it falls
+   * below 1/8 full. */
+  delete(key: Key): number {
     let i = this.slotFor(key.hi, key.lo);
-    if (this.tag[i] === 0) return;
+    if (this.tag[i] === 0) return 0;
+    const was = this.value[i] as number;
     for (let j = (i + 1) & this.mask; this.tag[j] !== 0; j = (j + 1) & this.mask) {
       if (!shiftsBack(i, j, (this.lo[j] as number) & this.mask)) continue;
       this.tag[i] = this.tag[j] as number;
@@ -87,6 +89,7 @@ export class KeyTable {
     this.value[i] = 0;
     this.size--;
     if (this.size * 8 < this.mask + 1 && this.mask + 1 > MIN_CAPACITY) this.rehash(Math.max(MIN_CAPACITY, (this.mask + 1) / 4));
+    return was;
   }
 
   /** Calls `fn` for every key and its value, in no particular order. */

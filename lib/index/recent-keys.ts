@@ -111,11 +111,9 @@ export class RecentKeys {
       const oldest = this.buckets[0] as { time: number; count: number };
       const k = Math.min(n, oldest.count);
       for (let j = 0; j < k; j++) {
-        const key = { hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number };
-        const v = this.table.get(key);
+        const v = this.table.delete({ hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number });
         // Added again after its bucket: not held since, and added as late as that.
         if (v < 0) this.keptSince = Math.max(this.keptSince, justPast(-v - 1));
-        this.table.delete(key);
         this.head = (this.head + 1) & ringMask;
       }
       n -= k;
