@@ -13,14 +13,15 @@ export class DamagedRecords {
 
   constructor(private readonly warn: (message: string) => void) {}
 
-  note(position: number, reason: string): void {
+  /** `effect`: what the store does about it (a follower stops before it instead). */
+  note(position: number, reason: string, effect = 'it is skipped by the index and refused when read'): void {
     if (this.positions.has(position)) return;
     if (this.positions.size >= MAX_LISTED) {
       this.unlisted++;
       return;
     }
     this.positions.add(position);
-    this.warn(`the record at position ${position} is damaged (${reason}); it is skipped by the index and refused when read`);
+    this.warn(`the record at position ${position} is damaged (${reason}); ${effect}`);
   }
 
   /** The positions noted, ascending, and how many more were not listed. */

@@ -111,7 +111,7 @@ export class EventStore implements AnnalsStore {
       ? new Follower({
           ...{ directory, engine, options, backends: parts.backends, index: this.index, writer: this.writer },
           metadataWritten: (metaStreamId) => this.s.metadata.noteWritten(metaStreamId),
-          damaged: (position, message) => this.damaged.note(position, message),
+          damaged: (position, message) => this.damaged.note(position, message, 'this follower stops before it'),
           warn: (m) => warn(m, 'ANNALS_FOLLOW'),
         })
       : undefined;
