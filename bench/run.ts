@@ -80,7 +80,7 @@ if (suite === 'all' || suite === 'e2e') {
   const checks = targets(disk, r, 260);
   for (const line of checks) console.log(line);
   results.e2e = { disk, results: r, targets: checks };
-  // The README shows the latest full table: a --quick run (100k events) must not replace it.
+  // docs/benchmarks.md shows the latest full table: a --quick run (100k events) must not replace it.
   if (!quick) {
     const latest = path.join(import.meta.dirname, 'results', 'latest-e2e.md');
     fs.writeFileSync(
