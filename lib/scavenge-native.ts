@@ -15,18 +15,17 @@
  * of them leaves the old chunk and a temp file, as with the TypeScript pass.
  *
  * Bounds: the rules table holds at most MAX_CACHED_RULES ids (cleared when full); the pass's own
- * buffers are bounded in C++ (4 MiB of output at a time).
+ * buffers are bounded in C++ (1 MiB of output gathered at a time, at most 16 MiB of it not yet
+ * written back: native/scavenge_output.h).
  */
 import fs from 'node:fs';
 import { toAnnalsError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { utf8Text } from './format/text.js';
-import type { PassRequest, PassResult, RuleAnswer } from './scavenge-pass.js';
+import { MAX_CACHED_RULES, type PassRequest, type PassResult, type RuleAnswer } from './scavenge-pass.js';
 import type { PassHandlers } from './scavenge-runner.js';
 import { openSource, type Source, writeTail } from './scavenge-source.js';
 
-/** Stream ids whose rules the table keeps at once (cleared when full, then asked again). */
-const MAX_CACHED_RULES = 100_000;
 /** Runs of one chunk's pass at most: one to learn the ids to ask, one with them answered. */
 const MAX_RUNS = 3;
 

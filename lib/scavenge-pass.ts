@@ -38,8 +38,9 @@ import { openSource, readFully, type Source, writeTail } from './scavenge-source
 
 /** Bytes of the chunk read at once (a frame longer than this is read whole). */
 const READ_BYTES = 1 << 20;
-/** Stream ids whose rules a pass keeps at once (cleared when full, then asked again). */
-const MAX_CACHED_RULES = 100_000;
+/** Stream ids whose rules a pass (or the scavenge) keeps at once (cleared when full, then asked
+ * again). */
+export const MAX_CACHED_RULES = 100_000;
 
 /** What a stream's events are judged by: kept from version `from` and timestamp `minTimestamp`
  * on; null: the stream has no rules (all kept). */

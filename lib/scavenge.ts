@@ -26,7 +26,7 @@ import { scanBlocks } from './log-reader.js';
 import { nativeAddon } from './native.js';
 import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
 import type { NativeScavengePass } from './scavenge-native.js';
-import type { PassResult } from './scavenge-pass.js';
+import { MAX_CACHED_RULES, type PassResult } from './scavenge-pass.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
 import { PassRunner } from './scavenge-runner.js';
 import { Survivors } from './scavenge-survivors.js';
@@ -94,7 +94,7 @@ const OPTION_KEYS = new Set(['onProgress', 'signal', 'maxBytesPerSecond']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
 const ESTIMATE_TTL_MS = 60_000;
 /** Test seam: streams whose rules a scavenge keeps at once (cleared when full). */
-export const scavengeRuleCache = { max: 100_000 };
+export const scavengeRuleCache = { max: MAX_CACHED_RULES };
 
 export function checkScavengeOptions(options: unknown): ScavengeOptions {
   checkObject('options', options);

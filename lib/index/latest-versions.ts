@@ -12,7 +12,7 @@
  * timed eviction does, so the dropped streams are then looked up in the memtables and segments.
  */
 import { indexClock } from './index-clock.js';
-import { FILTER_KEYS_PER_ENTRY, KeyFilter } from './key-filter.js';
+import { FILTER_KEYS_PER_ENTRY, justPast, KeyFilter } from './key-filter.js';
 import { SlotColumn, StreamIdTable, streamHash } from './stream-id-table.js';
 
 /** The share of a full dictionary a new stream drops: each drop is a pass over every slot, so it
@@ -121,8 +121,8 @@ export class LatestVersions {
     let k = 0;
     for (let s = 0; s < this.slots.end; s++) if (this.slots.idAt(s) !== undefined) times[k++] = this.usedAt.get(s);
     const last = nthSmallest(times, Math.min(n, k) - 1);
-    // The least number above `last`: evictBefore drops what was used before it.
-    this.dropUnusedSince(last + Math.max(Math.abs(last) * Number.EPSILON, Number.MIN_VALUE));
+    // The least number above `last`: dropUnusedSince drops what was used before it.
+    this.dropUnusedSince(justPast(last));
   }
 }
 

@@ -128,9 +128,8 @@ export class StoreIndex {
 
   // ---- following a writer (a read-only store: follower.ts) ----
 
-  /** Indexes the records the writer made durable since the last call (the log's end moved). */
-  /** Indexes what the log gained since, at most about `maxBytes` of it (whole appends); returns
-   * where the indexed log ends now. */
+  /** Indexes what the writer made durable since the last call, at most about `maxBytes` of it
+   * (whole appends); returns where the indexed log ends now. */
   follow(onRecord: (streamId: string) => void, maxBytes: number): number {
     // None of these is in the recent-command set: lookups must search this memtable.
     this.active.createdAt = Number.NEGATIVE_INFINITY;
@@ -245,9 +244,9 @@ export class StoreIndex {
     const cached = this.latestVersions.get(streamId);
     if (cached) return cached;
     // The dictionary holds every stream written since its keptSince (and its filter proves a
-    // stream absent further back: absentSince), so no memtable or segment
-    // indexed since then holds this one: for a new stream (this runs on each of its appends) that
-    // is usually all of them but the segments found at open. Newest memtable first, no closure.
+    // stream absent further back: absentSince), so no memtable or segment indexed since then
+    // holds this one: for a new stream (this runs on each of its appends) that is usually all of
+    // them but the segments found at open. Newest memtable first, no closure.
     const since = this.latestVersions.absentSince(streamId);
     let found: { version: number; position: number } | undefined;
     for (let i = this.frozen.length; i >= 0 && found === undefined; i--) {
@@ -344,9 +343,10 @@ export class StoreIndex {
     // Made on the first hit: most calls (new command ids) find none.
     let out: number[] | undefined;
     // A command missing from the recent set is in no memtable or segment indexed since the set's
-    // keptSince (or its filter's, absentSince), as in latest(). (Judged from the set's own eviction, not from the clock against
-    // the retention: eviction drops whole one-second buckets, so keys up to a second younger than
-    // its cutoff go too; and a lookup then reads no clock.)
+    // keptSince (or its filter's, absentSince), as in latest(). (Judged from the set's own
+    // eviction, not from the clock against the retention: eviction drops whole one-second
+    // buckets, so keys up to a second younger than its cutoff go too; and a lookup then reads no
+    // clock.)
     const keptSince = recent ? this.recentCommands.keptSince : this.recentCommands.absentSince(key);
     for (let i = this.frozen.length; i >= 0; i--) {
       const m = i === this.frozen.length ? this.active : (this.frozen[i] as Memtable);
