@@ -19,7 +19,7 @@
  * written back: native/scavenge_output.h).
  */
 import fs from 'node:fs';
-import { toAnnalsError } from './errors.js';
+import { LimitExceededError, toAnnalsError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { utf8Text } from './format/text.js';
 import { MAX_CACHED_RULES, type PassRequest, type PassResult, type RuleAnswer } from './scavenge-pass.js';
@@ -160,7 +160,7 @@ export class NativePasses {
       if (a.ask.length === 0) return a;
       this.answer(a.ask, h);
     }
-    throw new Error(`scavenge of ${req.file}: its stream rules were still asked after ${MAX_RUNS} runs`);
+    throw new LimitExceededError(`scavenge of ${req.file}: its stream rules were still asked after ${MAX_RUNS} runs`);
   }
 
   private answer(asked: Buffer[], h: PassHandlers): void {

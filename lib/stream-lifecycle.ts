@@ -7,7 +7,7 @@
 import type { VersionGuard } from './append-planner.js';
 import { checkObject, describeValue, rejectUnknownKeys } from './arg-checks.js';
 import { refuseSystemStreams } from './consumers.js';
-import { type AppendResult, InvalidArgumentError, StreamDeletedError, WrongExpectedVersionError } from './errors.js';
+import { type AppendResult, InvalidArgumentError, LimitExceededError, StreamDeletedError, WrongExpectedVersionError } from './errors.js';
 import type { ResolvedLimits } from './options.js';
 import { METADATA_TYPE, metaStreamOf, type StoredMetadata, type StreamMetadata, type StreamMetadataRegistry } from './stream-metadata.js';
 import type { ExpectedVersion } from './types.js';
@@ -79,7 +79,11 @@ export class StreamLifecycle {
   async raiseFloors(floors: ReadonlyMap<string, number>): Promise<void> {
     let pending = [...floors];
     for (let attempt = 1; pending.length > 0; attempt++) {
-      if (attempt > FLOOR_ATTEMPTS) throw new Error(`version floors of ${pending.length} streams kept meeting metadata changes`);
+      if (attempt > FLOOR_ATTEMPTS) {
+        throw new LimitExceededError(
+          `version floors of ${pending.length} streams met concurrent metadata changes in ${FLOOR_ATTEMPTS} rounds; the chunk holding their last events is left as it is: run the scavenge again`,
+        );
+      }
       const again: [string, number][] = [];
       for (let i = 0; i < pending.length; i += FLOOR_BATCH) {
         const batch = pending.slice(i, i + FLOOR_BATCH).flatMap(([streamId, version]) => {
