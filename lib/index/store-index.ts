@@ -9,17 +9,9 @@
  * SegmentSearch's.
  */
 
-import type { LogEngine } from '../engine/log-engine.js';
-import {
-  SEGMENT_KIND_CATEGORY,
-  SEGMENT_KIND_COMMAND,
-  SEGMENT_KIND_STREAM,
-  SEGMENT_KIND_TYPE,
-  type ViewKind,
-} from '../format/index-layout.js';
+import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type ViewKind } from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
-import type { DamageHandler } from '../log-reader.js';
 import type { IndexStats } from '../types.js';
 import type { DirectoryEntry } from './directory-backend.js';
 import { streamsOfRange } from './directory-jobs.js';
@@ -27,54 +19,23 @@ import type { KnownSurvivors } from './directory-patch.js';
 import { indexClock } from './index-clock.js';
 import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
 import { IndexJobs } from './index-jobs.js';
-import { indexedItems } from './indexed-records.js';
 import { LatestVersions } from './latest-versions.js';
+import { replayLog } from './log-replay.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { RecentStreams } from './recent-streams.js';
 import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
+import type { IndexedAppend, StoreIndexOptions } from './store-index-options.js';
 import type { StreamDirectory } from './stream-directory.js';
 import { type StreamPageQuery, streamPage } from './stream-listing.js';
 import { versionInSlots } from './version-in-slots.js';
 import { addViews, NameKeys } from './view-names.js';
 import { ViewSearch } from './view-search.js';
 
-export interface StoreIndexOptions {
-  engine: LogEngine;
-  catalog: SegmentCatalog;
-  writable: boolean;
-  memtableEntries: number;
-  maxSegments: number;
-  /** Whether segments of about one size are merged TIER_FANOUT at a time too (index-jobs.ts). */
-  tieredMerges?: boolean;
-  retentionMs: number;
-  /** The most streams the latest-version dictionary holds (LatestVersions). */
-  maxRecentStreams: number;
-  /** The most command keys the recent-command set holds (RecentKeys). */
-  maxRecentCommands: number;
-  logEnd: () => number;
-  /** Makes everything written so far durable (before a memtable becomes a segment). */
-  flushLog: () => Promise<void>;
-  /** Told of each damaged record the index's own scans skip (the replay at open, rebuilds). */
-  onDamaged: DamageHandler;
-  /** The stream directory files (listings in id order). */
-  directory: StreamDirectory;
-  warn: (message: string) => void;
-}
-
-export interface IndexedAppend {
-  streamId: string;
-  firstVersion: number;
-  positions: number[];
-  /** The type of the event at each position. */
-  types: readonly string[];
-  commandId?: string;
-}
-
 export type { IndexStats } from '../types.js';
-
 export type { IndexCounts } from './index-counts.js';
+export type { IndexedAppend, StoreIndexOptions } from './store-index-options.js';
 
 export class StoreIndex {
   private readonly latestVersions: LatestVersions;
@@ -158,40 +119,13 @@ export class StoreIndex {
     old.directory.close();
   }
 
-  /** Indexes the log from `start` to its end, or to the first append's end past `maxBytes`: the
-   * part no segment covers yet. `onRecord`: told of each record's stream (a follower's catch-up,
-   * which also keeps the dictionaries current). Returns where the indexed log ends. */
+  /** Indexes the log from `start` (log-replay.ts); `onRecord`: told of each record's stream (a
+   * follower's catch-up, which also keeps the dictionaries current). */
   private replay(start: number, onRecord?: (streamId: string) => void, maxBytes = Number.POSITIVE_INFINITY): number {
-    const { catalog } = this.o;
-    const streamsFrom = catalog.coverage(SEGMENT_KIND_STREAM);
-    const commandsFrom = catalog.coverage(SEGMENT_KIND_COMMAND);
-    const categoriesFrom = catalog.coverage(SEGMENT_KIND_CATEGORY);
-    const typesFrom = catalog.coverage(SEGMENT_KIND_TYPE);
-    // A damaged record leaves a hole in its stream's versions, which one memtable's runs cannot
-    // hold: the records after it go to a new memtable.
-    const onDamaged: DamageHandler = (position, err) => {
-      this.o.onDamaged(position, err);
-      this.active.toPosition = position;
-      if (this.active.entries > 0) this.freeze();
-    };
-    for (const r of indexedItems(this.o.engine, start, this.o.logEnd, onDamaged)) {
-      if ('erasedKey' in r) {
-        if (r.position >= commandsFrom) this.active.addCommand(r.erasedKey, [r.position]);
-        continue;
-      }
-      const { position, fields: f, end, commit } = r;
-      if (position >= streamsFrom) this.active.addStream(f.streamId, f.version, [position]);
-      if (f.commandId !== undefined && position >= commandsFrom) this.active.addCommand(keyOf(f.commandId), [position]);
-      addViews(this.active, this.names, f.streamId, [f.type], [position], categoriesFrom, typesFrom);
-      this.active.toPosition = end;
-      if (onRecord) this.followed(f.streamId, f.version, position, onRecord);
-      // Only between appends: a command lookup stops at the newest source holding its key, so a
-      // command split over two memtables would read back only its newer part.
-      if (commit && this.active.entries >= this.o.memtableEntries && this.o.writable) this.freeze();
-      if (commit && end - start >= maxBytes) return end;
-    }
-    this.active.toPosition = Math.max(this.active.toPosition, this.o.logEnd());
-    return this.active.toPosition;
+    const target = { active: () => this.active, freeze: () => this.freeze(), names: this.names };
+    const followed =
+      onRecord && ((streamId: string, version: number, position: number) => this.followed(streamId, version, position, onRecord));
+    return replayLog(this.o, target, start, followed, maxBytes);
   }
 
   private followed(streamId: string, version: number, position: number, onRecord: (streamId: string) => void): void {
