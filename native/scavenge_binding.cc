@@ -28,6 +28,9 @@
 namespace annals {
 namespace {
 
+/** The largest stream-id key: 48 bits. */
+constexpr double kMaxKey = 281474976710655.0;
+
 Napi::Value Field(Napi::Object o, const char* name) { return o.Get(name); }
 
 template <typename T>
@@ -65,7 +68,15 @@ std::string FieldString(Napi::Object o, const char* name) {
 
 void ReadRules(Napi::Object o, ScavengePassInput* in) {
   auto keys = FieldArray<Napi::Float64Array>(o, "keys", napi_float64_array);
-  for (size_t i = 0; i < keys.ElementLength(); i++) in->keys.insert(static_cast<uint64_t>(keys[i]));
+  for (size_t i = 0; i < keys.ElementLength(); i++) {
+    // A 48-bit key (hi * 2^32 + lo); anything else (NaN, negative, fractional, too large) would
+    // make the conversion undefined behaviour or name no key.
+    const double k = keys[i];
+    if (!(k >= 0 && k <= kMaxKey) || k != static_cast<double>(static_cast<uint64_t>(k))) {
+      throw ToJsError(o.Env(), "INVALID_ARGUMENT", "keys must hold integers from 0 to 2^48 - 1");
+    }
+    in->keys.insert(static_cast<uint64_t>(k));
+  }
   auto ids = FieldArray<Napi::Uint8Array>(o, "ruleIds", napi_uint8_array);
   auto lens = FieldArray<Napi::Uint32Array>(o, "ruleLens", napi_uint32_array);
   auto from = FieldArray<Napi::Float64Array>(o, "ruleFrom", napi_float64_array);

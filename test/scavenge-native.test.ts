@@ -184,5 +184,15 @@ describe.runIf(nativeAddon()?.scavengePass !== undefined)('the native scavenge p
     const call = native as unknown as (o: unknown) => Promise<unknown>;
     await expect(Promise.resolve().then(() => call(null))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(Promise.resolve().then(() => call({ file: 1 }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // Rule keys are 48-bit integers: anything else is refused before a conversion could misread it.
+    for (const bad of [Number.NaN, -1, 0.5, 2 ** 48, Number.POSITIVE_INFINITY]) {
+      const withKey = new NativePasses(native, Float64Array.from([...KEYS, bad]), new Int32Array(new SharedArrayBuffer(4)), 0);
+      const pass = withKey.pass(
+        { file: chunkPath(dir, 0), tmp, n: 0, chunkSize: CHUNK, rulesEpoch: 0 },
+        { ask: (ids) => ids.map(() => null), step: () => {} },
+      );
+      await expect(pass).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('keys must hold integers') });
+      expect(fs.existsSync(tmp)).toBe(false);
+    }
   });
 });
