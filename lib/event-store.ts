@@ -363,7 +363,7 @@ export class EventStore implements AnnalsStore {
     this.checkOpen();
     const { directory, engine, index, writer, options, recovery, damaged } = this;
     return {
-      ...storeStats({ directory, engine, index, writer, options, recovery, damaged, metadataCached: this.s.metadata.cachedCount }),
+      ...storeStats({ directory, engine, index, writer, options, recovery, damaged, metadata: this.s.metadata }),
       reclaimableBytes: await this.s.scavenger.reclaimableBytes(),
     };
   }

@@ -71,6 +71,19 @@ export const BYTES_PER_ENTRY: Readonly<Record<MemoryPartName, number>> = {
   readCaches: 1,
 };
 
+/** The id length the per-entry estimates assume (BYTES_PER_ENTRY: "ids of a dozen characters"). */
+export const ASSUMED_ID_CHARS = 12;
+
+/**
+ * Bytes an id string held by a part costs beyond its per-entry estimate: one per character past
+ * ASSUMED_ID_CHARS (V8 keeps ids of Latin-1 characters at a byte each; others at two, which this
+ * counts once: ids are mostly ASCII). The dictionaries and memtables count them against their
+ * limit, so a workload of long ids is held to the budget too, in fewer entries.
+ */
+export function extraIdBytes(id: string): number {
+  return id.length > ASSUMED_ID_CHARS ? id.length - ASSUMED_ID_CHARS : 0;
+}
+
 /** Shares of what the explicit options leave. The memtables take the most: their size sets how
  * many segment builds and merges every append pays for. The dictionaries' absence filters
  * (index/key-filter.ts) tell new streams and command ids from dropped ones, so the exact
@@ -178,12 +191,17 @@ export function planMemory(
   return { budget: total, parts };
 }
 
-/** What stats() reports: each part's entries now, priced by its per-entry estimate, against the
- * plan. */
-export function memoryStats(plan: MemoryPlan, entries: Record<MemoryPartName, number>): MemoryStats {
+/** What stats() reports: each part's entries now, priced by its per-entry estimate plus `extra`
+ * (the ids' bytes beyond it: extraIdBytes), against the plan. */
+export function memoryStats(
+  plan: MemoryPlan,
+  entries: Record<MemoryPartName, number>,
+  extra: Partial<Record<MemoryPartName, number>> = {},
+): MemoryStats {
   const part = (name: MemoryPartName): MemoryPartStats => {
     const { limit, bytes: budgetBytes } = plan.parts[name];
-    return { entries: entries[name], limit, bytes: entries[name] * BYTES_PER_ENTRY[name], budgetBytes, share: budgetBytes / plan.budget };
+    const bytes = entries[name] * BYTES_PER_ENTRY[name] + (extra[name] ?? 0);
+    return { entries: entries[name], limit, bytes, budgetBytes, share: budgetBytes / plan.budget };
   };
   const parts = {
     latestVersions: part('latestVersions'),

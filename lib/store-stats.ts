@@ -18,7 +18,7 @@ export interface StatsSources {
   recovery: OpenReport;
   damaged: DamagedRecords;
   /** Stream metadata entries cached now (stream-metadata.ts). */
-  metadataCached: number;
+  metadata: { cachedCount: number; cachedExtraBytes: number };
 }
 
 export function storeStats(s: StatsSources): Omit<StoreStats, 'reclaimableBytes'> {
@@ -46,12 +46,16 @@ export function storeStats(s: StatsSources): Omit<StoreStats, 'reclaimableBytes'
       ...s.damaged.list(),
     },
     index,
-    memory: memoryStats(s.options.memoryBudget, {
-      latestVersions: index.latestVersionEntries,
-      recentCommands: index.recentCommandEntries,
-      memtables: index.memtableEntries,
-      metadataCache: s.metadataCached,
-      readCaches: s.options.readCache.bytes,
-    }),
+    memory: memoryStats(
+      s.options.memoryBudget,
+      {
+        latestVersions: index.latestVersionEntries,
+        recentCommands: index.recentCommandEntries,
+        memtables: index.memtableEntries,
+        metadataCache: s.metadata.cachedCount,
+        readCaches: s.options.readCache.bytes,
+      },
+      { ...s.index.extraIdBytes(), metadataCache: s.metadata.cachedExtraBytes },
+    ),
   };
 }

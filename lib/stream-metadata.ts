@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Key, keyOf } from './format/key-hash.js';
+import { BYTES_PER_ENTRY, extraIdBytes } from './memory-budget.js';
 import type { StoreReader } from './store-reader.js';
 import type { ListStreamsOptions, RecordedEvent, StreamInfo } from './types.js';
 
@@ -94,6 +95,8 @@ export class StreamMetadataRegistry {
   /** Keys (as numbers) of the streams that have metadata. */
   private readonly keys = new Set<number>();
   private readonly cache = new Map<string, StoredMetadata | null>();
+  /** extraIdBytes of the cache's ids. */
+  private cacheIdBytes = 0;
   private changeCount = 0;
 
   constructor(private readonly d: MetadataDeps) {}
@@ -124,8 +127,7 @@ export class StreamMetadataRegistry {
     const cached = this.cache.get(streamId);
     if (cached !== undefined) return cached ?? undefined;
     const meta = this.read(streamId);
-    if (this.cache.size >= this.d.maxCached) this.cache.clear();
-    this.cache.set(streamId, meta ?? null);
+    this.cacheSet(streamId, meta ?? null);
     return meta;
   }
 
@@ -147,12 +149,30 @@ export class StreamMetadataRegistry {
     return this.cache.size;
   }
 
+  /** Bytes the cached ids take beyond the budget's per-entry estimate (stats().memory). */
+  get cachedExtraBytes(): number {
+    return this.cacheIdBytes;
+  }
+
+  /** Caches the stream's metadata, emptying the cache first when the entry would not fit: the
+   * cache holds maxCached entries, a long id counting for more (memory-budget.ts, extraIdBytes). */
+  private cacheSet(streamId: string, meta: StoredMetadata | null): void {
+    if (!this.cache.has(streamId)) {
+      const extra = extraIdBytes(streamId);
+      if (this.cache.size + 1 + (this.cacheIdBytes + extra) / BYTES_PER_ENTRY.metadataCache > this.d.maxCached) {
+        this.cache.clear();
+        this.cacheIdBytes = 0;
+      }
+      this.cacheIdBytes += extra;
+    }
+    this.cache.set(streamId, meta);
+  }
+
   /** Records metadata just written (the append is durable). */
   record(streamId: string, meta: StoredMetadata): void {
     this.changeCount++;
     this.keys.add(keyNumber(keyOf(streamId)));
-    if (this.cache.size >= this.d.maxCached) this.cache.clear();
-    this.cache.set(streamId, meta);
+    this.cacheSet(streamId, meta);
   }
 
   /** A metadata event another process wrote (a follower read it from the log): the stream's
@@ -160,6 +180,7 @@ export class StreamMetadataRegistry {
   noteWritten(metaStreamId: string): void {
     this.keys.add(Number.parseInt(metaStreamId.slice(META_STREAM_PREFIX.length), 16));
     this.cache.clear();
+    this.cacheIdBytes = 0;
   }
 
   /** The event data of a change of `streamId`'s metadata to `meta`. */

@@ -7,10 +7,13 @@
  * pointer per stream, and holds any number of streams (a Map stops at 2^24) without a pause to
  * grow.
  *
- * It holds at most `limit` streams: a new stream that finds it full first drops the least recently
- * used tenth (one pass to pick their last-use cutoff, one to drop them), which moves keptSince as a
- * timed eviction does, so the dropped streams are then looked up in the memtables and segments.
+ * It holds at most `limit` streams, each id longer than the budget's estimate assumes counting for
+ * more (`weight`: memory-budget.ts, extraIdBytes): a new stream that finds it full first drops the
+ * least recently used tenth (one pass to pick their last-use cutoff, one to drop them), which moves
+ * keptSince as a timed eviction does, so the dropped streams are then looked up in the memtables
+ * and segments.
  */
+import { BYTES_PER_ENTRY, extraIdBytes } from '../memory-budget.js';
 import { indexClock } from './index-clock.js';
 import { FILTER_KEYS_PER_ENTRY, justPast, KeyFilter } from './key-filter.js';
 import { SlotColumn, StreamIdTable, streamHash } from './stream-id-table.js';
@@ -18,6 +21,8 @@ import { SlotColumn, StreamIdTable, streamHash } from './stream-id-table.js';
 /** The share of a full dictionary a new stream drops: each drop is a pass over every slot, so it
  * should free room for many streams. */
 const DROP_SHARE = 0.1;
+/** What the budget prices one entry at (an id of ASSUMED_ID_CHARS). */
+const ENTRY_BYTES = BYTES_PER_ENTRY.latestVersions;
 
 export class LatestVersions {
   private readonly slots = new StreamIdTable();
@@ -38,6 +43,8 @@ export class LatestVersions {
    * last use and eviction drops only entries not used since the cutoff.
    */
   keptSince: number;
+  /** extraIdBytes of the ids held. */
+  private idBytes = 0;
 
   /** `now`: when the dictionary starts; no stream written before it was ever held. `limit`: the
    * most streams it holds at once. */
@@ -66,8 +73,10 @@ export class LatestVersions {
   set(streamId: string, version: number, position: number, now: number): void {
     let s = this.slots.get(streamId);
     if (s < 0) {
-      if (this.slots.size >= this.limit) this.dropLeastRecent(this.slots.size - Math.floor(this.limit * (1 - DROP_SHARE)));
+      const extra = extraIdBytes(streamId);
+      if (this.weight + 1 + extra / ENTRY_BYTES > this.limit) this.makeRoom(1 + extra / ENTRY_BYTES);
       s = this.slots.add(streamId);
+      this.idBytes += extra;
       this.filterGeneration.set(s, 0);
     }
     const f = this.filter;
@@ -79,6 +88,17 @@ export class LatestVersions {
 
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Entries held, each id's extra bytes counted as that many over an entry's estimate: what the
+   * limit bounds. */
+  get weight(): number {
+    return this.slots.size + this.idBytes / ENTRY_BYTES;
+  }
+
+  /** Bytes the ids held take beyond the per-entry estimate (memory-budget.ts, extraIdBytes). */
+  get extraBytes(): number {
+    return this.idBytes;
   }
 
   /** Drops the entries not used since `cutoff` (a retention's eviction). */
@@ -98,6 +118,7 @@ export class LatestVersions {
       if (this.usedAt.get(s) >= cutoff || this.slots.idAt(s) === undefined) continue;
       // Started before the first drop, from the keptSince before it.
       if (this.filter === undefined && Number.isFinite(this.limit)) this.startFilter();
+      this.idBytes -= extraIdBytes(this.slots.idAt(s) as string);
       this.slots.remove(s);
     }
     this.keptSince = Math.max(this.keptSince, cutoff);
@@ -112,6 +133,18 @@ export class LatestVersions {
       if (id !== undefined) this.filterGeneration.set(s, f.add(0, streamHash(id), now));
     }
     this.filter = f;
+  }
+
+  /** Drops the least recently used entries until `room` more weight fits under the limit with a
+   * tenth of it to spare (a pass per drop: each frees room for many streams). Entries weigh about
+   * alike in a workload, so one drop usually does; the loop ends, since each drop takes one entry
+   * at least, when nothing is left. */
+  private makeRoom(room: number): void {
+    const target = Math.max(0, Math.min(Math.floor(this.limit * (1 - DROP_SHARE)), this.limit - room));
+    while (this.slots.size > 0 && this.weight > target) {
+      const n = Math.ceil(((this.weight - target) * this.slots.size) / this.weight);
+      this.dropLeastRecent(Math.max(1, n));
+    }
   }
 
   /** Drops at least the `n` least recently used entries: all used at or before the n-th oldest last

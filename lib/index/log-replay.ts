@@ -69,7 +69,7 @@ export function replayLog(
     onRecord?.(f.streamId, f.version, position);
     // Only between appends: a command lookup stops at the newest source holding its key, so a
     // command split over two memtables would read back only its newer part.
-    if (commit && active.entries >= o.memtableEntries && o.writable) t.freeze();
+    if (commit && active.weight >= o.memtableEntries && o.writable) t.freeze();
     if (commit && end - start >= maxBytes) return end;
   }
   const active = t.active();

@@ -14,6 +14,7 @@ import {
   type ViewKind,
 } from '../format/index-layout.js';
 import type { Key } from '../format/key-hash.js';
+import { BYTES_PER_ENTRY, extraIdBytes } from '../memory-budget.js';
 import { CommandTable } from './command-table.js';
 import { indexClock } from './index-clock.js';
 import { PositionLists } from './position-lists.js';
@@ -29,6 +30,8 @@ export class Memtable {
   readonly categories = new PositionLists();
   readonly types = new PositionLists();
   entries = 0;
+  /** extraIdBytes of the stream ids held (memory-budget.ts). */
+  extraBytes = 0;
   toPosition: number;
 
   /** `createdAt`: when this memtable started taking appends (-Infinity for one filled by replay at
@@ -41,8 +44,15 @@ export class Memtable {
   }
 
   addStream(streamId: string, firstVersion: number, positions: readonly number[]): void {
-    this.streams.add(streamId, firstVersion, positions);
+    if (this.streams.add(streamId, firstVersion, positions)) this.extraBytes += extraIdBytes(streamId);
     this.entries += positions.length;
+  }
+
+  /** Entries, with the stream ids' bytes beyond the budget's estimate counted as entries of that
+   * estimate: what indexMemtableEntries bounds (a memtable is frozen at it), so long ids are held
+   * to the budget in fewer entries. */
+  get weight(): number {
+    return this.entries + this.extraBytes / BYTES_PER_ENTRY.memtables;
   }
 
   addCommand(key: Key, positions: readonly number[]): void {

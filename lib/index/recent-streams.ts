@@ -1,17 +1,28 @@
 /**
  * The streams written most recently (by this process, or seen by a follower), newest first: a
- * ring of RECENT_STREAMS ids. Writes are O(1) and keep duplicates; a read drops them. Bounded:
- * it holds at most RECENT_STREAMS ids whatever the workload.
+ * ring of RECENT_STREAMS ids. Writes are O(1) amortised and keep duplicates; a read drops them.
+ * Bounded: it holds at most RECENT_STREAMS ids, and at most MAX_CHARS characters of them (ids may
+ * be up to 64 KiB long: the oldest go first), whatever the workload.
  */
 const RECENT_STREAMS = 1000;
+const MAX_CHARS = 1 << 20;
 
 export class RecentStreams {
-  private readonly ring: string[] = [];
+  private readonly ring: (string | undefined)[] = [];
   private next = 0;
+  /** Characters of the ids in the ring. */
+  private chars = 0;
 
   note(streamId: string): void {
+    this.chars += streamId.length - (this.ring[this.next]?.length ?? 0);
     this.ring[this.next] = streamId;
     this.next = (this.next + 1) % RECENT_STREAMS;
+    // The oldest first: from the slot the next note overwrites, toward the one just written.
+    for (let k = 0; this.chars > MAX_CHARS && k < RECENT_STREAMS; k++) {
+      const at = (this.next + k) % RECENT_STREAMS;
+      this.chars -= this.ring[at]?.length ?? 0;
+      this.ring[at] = undefined;
+    }
   }
 
   /** Up to `limit` distinct streams, newest first. */

@@ -154,7 +154,7 @@ export class StoreIndex {
       }
     }
     this.active.toPosition = end;
-    if (this.active.entries >= this.o.memtableEntries && this.o.writable) {
+    if (this.active.weight >= this.o.memtableEntries && this.o.writable) {
       this.freeze();
       this.jobs.buildFrozen();
     }
@@ -351,6 +351,12 @@ export class StoreIndex {
     const cutoff = now - this.o.retentionMs;
     this.latestVersions.evictBefore(cutoff);
     this.recentCommands.evictBefore(cutoff);
+  }
+
+  /** Bytes the stream ids held take beyond the budget's per-entry estimates (memory-budget.ts). */
+  extraIdBytes(): { latestVersions: number; memtables: number } {
+    const memtables = this.frozen.reduce((n, m) => n + m.extraBytes, this.active.extraBytes);
+    return { latestVersions: this.latestVersions.extraBytes, memtables };
   }
 
   stats(): IndexStats {

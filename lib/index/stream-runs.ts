@@ -28,9 +28,10 @@ export class StreamRuns {
   /** Events held. */
   events = 0;
 
-  /** Adds `positions`, the positions of versions firstVersion, firstVersion + 1, ... of a stream. */
-  add(streamId: string, firstVersion: number, positions: readonly number[]): void {
-    if (positions.length === 0) return;
+  /** Adds `positions`, the positions of versions firstVersion, firstVersion + 1, ... of a stream;
+   * returns whether the stream is new here (its id now held). */
+  add(streamId: string, firstVersion: number, positions: readonly number[]): boolean {
+    if (positions.length === 0) return false;
     const s = this.slots.get(streamId);
     if (s < 0) {
       const added = this.slots.add(streamId);
@@ -39,7 +40,7 @@ export class StreamRuns {
       this.count.set(added, positions.length);
       this.rest.push(positions.length > 1 ? positions.slice(1) : undefined);
       this.events += positions.length;
-      return;
+      return true;
     }
     const held = this.count.get(s);
     const next = this.firstVersion.get(s) + held;
@@ -58,6 +59,7 @@ export class StreamRuns {
     for (const p of positions) rest.push(p);
     this.count.set(s, held + positions.length);
     this.events += positions.length;
+    return false;
   }
 
   /** The stream's newest version held here and its position. */

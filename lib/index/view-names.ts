@@ -19,19 +19,26 @@ export function viewName(kind: ViewKind, f: Pick<IndexFields, 'streamId' | 'type
   return kind === SEGMENT_KIND_CATEGORY ? categoryOf(f.streamId) : f.type;
 }
 
-/** Bounded: names are few in the stores this is for; an adversarial many starts it afresh. */
+/** Bounded: names are few in the stores this is for; an adversarial many (or many long ones: a
+ * category is up to a stream id's length) starts it afresh. */
 const MAX_CACHED_NAMES = 10_000;
+const MAX_CACHED_CHARS = 1 << 20;
 
 /** Keys of names, computed once per name. */
 export class NameKeys {
   private readonly keys = new Map<string, Key>();
+  private chars = 0;
 
   of(name: string): Key {
     let key = this.keys.get(name);
     if (key === undefined) {
-      if (this.keys.size >= MAX_CACHED_NAMES) this.keys.clear();
+      if (this.keys.size >= MAX_CACHED_NAMES || this.chars + name.length > MAX_CACHED_CHARS) {
+        this.keys.clear();
+        this.chars = 0;
+      }
       key = keyOf(name);
       this.keys.set(name, key);
+      this.chars += name.length;
     }
     return key;
   }
