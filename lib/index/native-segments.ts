@@ -39,13 +39,19 @@ class NativeSegmentReader implements SegmentReader {
   findLast(hi: number, lo: number): [number, number] | undefined {
     block[0] = hi;
     block[1] = lo;
-    const n = wrap(() => this.handle.findLastInBlock());
+    let n: number;
+    try {
+      n = this.handle.findLastInBlock();
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
     return n === 0 ? undefined : [block[BLOCK_ARGS] as number, block[BLOCK_ARGS + 1] as number];
   }
   /** Through the block; an answer too long for it, into the shared `answer` array, grown once if
    * the answer is longer still. Returns a copy. */
   range(hi: number, lo: number, fromSeq: number, toSeq: number): Float64Array {
-    return wrap(() => {
+    // try/catch in place of wrap(): no closure per call (this runs per segment per lookup).
+    try {
       block[0] = hi;
       block[1] = lo;
       block[2] = fromSeq;
@@ -59,7 +65,9 @@ class NativeSegmentReader implements SegmentReader {
         n = this.handle.range(hi, lo, fromSeq, toSeq, answer);
       }
       return answer.slice(0, n);
-    });
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
   }
   close(): void {
     this.handle.close();
