@@ -100,7 +100,7 @@ export class Follower {
   private adoptWriterSegments(): void {
     const { index, options, engine } = this.d;
     const now = Date.now();
-    if (index.memtableEntries < options.indexMemtableEntries || now - this.lastAdoptCheck < ADOPT_CHECK_MS) return;
+    if (index.memtableWeight < options.indexMemtableEntries || now - this.lastAdoptCheck < ADOPT_CHECK_MS) return;
     this.lastAdoptCheck = now;
     const load = {
       indexDir: path.join(this.d.directory, 'index'),

@@ -97,9 +97,10 @@ export class StoreIndex {
     return this.replay(this.active.toPosition, onRecord, maxBytes);
   }
 
-  /** The memtables' entries: a follower trades them for the writer's newer segments (adopt). */
-  get memtableEntries(): number {
-    return this.active.entries + this.frozen.reduce((n, m) => n + m.entries, 0);
+  /** The memtables' entries, long stream ids weighing more (Memtable.weight): a follower trades
+   * them for the writer's newer segments (adopt) once they reach indexMemtableEntries. */
+  get memtableWeight(): number {
+    return this.frozen.reduce((n, m) => n + m.weight, this.active.weight);
   }
 
   /** Where the memtables start: segments that reach past it would replace some of them. */
