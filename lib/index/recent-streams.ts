@@ -1,8 +1,9 @@
 /**
  * The streams written most recently (by this process, or seen by a follower), newest first: a
- * ring of RECENT_STREAMS ids. Writes are O(1) amortised and keep duplicates; a read drops them.
- * Bounded: it holds at most RECENT_STREAMS ids, and at most MAX_CHARS characters of them (ids may
- * be up to 64 KiB long: the oldest go first), whatever the workload.
+ * ring of RECENT_STREAMS ids. Writes keep duplicates (a read drops them) and cost O(1), or a walk
+ * of the ring once ids are long enough to fill MAX_CHARS. Bounded: it holds at most RECENT_STREAMS
+ * ids, and at most MAX_CHARS characters of them (ids may be up to 64 KiB long: the oldest go
+ * first), whatever the workload.
  */
 const RECENT_STREAMS = 1000;
 const MAX_CHARS = 1 << 20;
