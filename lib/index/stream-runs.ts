@@ -12,7 +12,7 @@
 import { CorruptionError } from '../errors.js';
 import { keyOf } from '../format/key-hash.js';
 import { compareUtf8 } from '../format/utf8-order.js';
-import { type DirectoryEntry, type DirectoryInput, directoryInputOf } from './directory-backend.js';
+import type { DirectoryEntry, DirectoryInput } from './directory-backend.js';
 import type { SegmentEntries } from './segment-backend.js';
 import { SlotColumn, StreamIdTable } from './stream-id-table.js';
 
@@ -150,9 +150,36 @@ export class StreamRuns {
     return out;
   }
 
-  /** Every stream held here as a directory build takes it (directory-backend.ts). */
+  /**
+   * Every stream held here as a directory build takes it (directory-backend.ts: any order, the
+   * build sorts), written straight into its arrays in slot order: an object per stream here lived
+   * through the build's young-generation collections and was garbage of the old generation after
+   * it, the largest part of what a memtable left behind.
+   */
   toDirectoryInput(): DirectoryInput {
-    return directoryInputOf(this.page(undefined, undefined, Number.POSITIVE_INFINITY));
+    const n = this.slots.size;
+    let bytes = 0;
+    for (let s = 0; s < n; s++) bytes += Buffer.byteLength(this.slots.idAt(s) as string, 'utf8');
+    const input: DirectoryInput = {
+      ids: Buffer.allocUnsafe(bytes),
+      idEnds: new Uint32Array(n),
+      firstVersion: new Uint32Array(n),
+      lastVersion: new Uint32Array(n),
+      firstPosition: new Float64Array(n),
+      lastPosition: new Float64Array(n),
+    };
+    let end = 0;
+    for (let s = 0; s < n; s++) {
+      end += input.ids.write(this.slots.idAt(s) as string, end, 'utf8');
+      const count = this.count.get(s);
+      const firstVersion = this.firstVersion.get(s);
+      input.idEnds[s] = end;
+      input.firstVersion[s] = firstVersion;
+      input.lastVersion[s] = firstVersion + count - 1;
+      input.firstPosition[s] = this.firstPosition.get(s);
+      input.lastPosition[s] = this.at(s, count - 1);
+    }
+    return input;
   }
 
   /** Slots in UTF-8 order of their ids, the first `sorted.length` slots (sortNew). */
