@@ -2,36 +2,46 @@
  * The category or type entries of a memtable (the read models): the key of a name to the
  * positions of its events, in position order (appends and replays come in log order). A name
  * takes many events (a category holds the events of all its streams), so each key has a list of
- * its own; a KeyTable maps the key to that list. Keys are hashes: every position is a candidate
- * the reader checks against its record.
+ * its own (chunked-lists.ts: typed chunks, no JS array to grow); a KeyTable maps the key to that
+ * list. Keys are hashes: every position is a candidate the reader checks against its record.
  */
 import { viewSeq } from '../format/index-layout.js';
 import type { Key } from '../format/key-hash.js';
+import { ChunkedLists } from './chunked-lists.js';
 import { KeyTable } from './key-table.js';
 import type { SegmentEntries } from './segment-backend.js';
 
 export class PositionLists {
-  /** Key to 1 + the index of its list. */
+  /** Key to 1 + the number of its list. */
   private readonly table = new KeyTable();
-  private readonly lists: number[][] = [];
+  private readonly lists = new ChunkedLists();
   /** Positions held. */
   entries = 0;
 
   add(key: Key, position: number): void {
     let v = this.table.get(key);
     if (v === 0) {
-      v = this.lists.push([]);
-      const index = v;
-      this.table.update(key, () => index);
+      const made = this.lists.create() + 1;
+      this.table.update(key, () => made);
+      v = made;
     }
-    (this.lists[v - 1] as number[]).push(position);
+    this.lists.push(v - 1, position);
     this.entries++;
   }
 
-  /** The key's positions, ascending (the list itself: do not change it). */
-  get(key: Key): readonly number[] | undefined {
-    const v = this.table.get(key);
-    return v === 0 ? undefined : this.lists[v - 1];
+  /** The number of the key's list (-1: none), for size() and at(). */
+  list(key: Key): number {
+    return this.table.get(key) - 1;
+  }
+
+  /** Positions in list `l`. */
+  size(l: number): number {
+    return this.lists.size(l);
+  }
+
+  /** Position i of list `l`: ascending in i. */
+  at(l: number, i: number): number {
+    return this.lists.at(l, i);
   }
 
   /** Writes every entry into `out` (arrays of exactly `entries` entries): key, the position's
@@ -39,7 +49,8 @@ export class PositionLists {
   toEntries(out: SegmentEntries): SegmentEntries {
     let i = 0;
     this.table.forEach((hi, lo, v) => {
-      for (const p of this.lists[v - 1] as number[]) {
+      for (let k = 0, n = this.lists.size(v - 1); k < n; k++) {
+        const p = this.lists.at(v - 1, k);
         out.hi[i] = hi;
         out.lo[i] = lo;
         out.seq[i] = viewSeq(p);

@@ -12,6 +12,7 @@
 import { CorruptionError } from '../errors.js';
 import { keyOf } from '../format/key-hash.js';
 import { compareUtf8 } from '../format/utf8-order.js';
+import { ChunkedLists } from './chunked-lists.js';
 import type { DirectoryEntry, DirectoryInput } from './directory-backend.js';
 import type { SegmentEntries } from './segment-backend.js';
 import { SlotColumn, StreamIdTable } from './stream-id-table.js';
@@ -22,9 +23,10 @@ export class StreamRuns {
   private readonly firstVersion = new SlotColumn();
   private readonly count = new SlotColumn();
   private readonly firstPosition = new SlotColumn();
-  /** Positions after the first, for runs of more than one event; one slot per stream (pushed,
-   * never assigned past the end, so the array stays packed). */
-  private readonly rest: (number[] | undefined)[] = [];
+  /** Positions after the first, for runs of more than one event: 1 + the stream's list in
+   * `restLists`, 0 for none (chunked-lists.ts: no JS array per stream). */
+  private readonly restList = new SlotColumn();
+  private readonly restLists = new ChunkedLists();
   /** Events held. */
   events = 0;
 
@@ -38,7 +40,8 @@ export class StreamRuns {
       this.firstVersion.set(added, firstVersion);
       this.firstPosition.set(added, positions[0] as number);
       this.count.set(added, positions.length);
-      this.rest.push(positions.length > 1 ? positions.slice(1) : undefined);
+      this.restList.set(added, 0);
+      if (positions.length > 1) this.pushRest(added, positions, 1);
       this.events += positions.length;
       return true;
     }
@@ -51,12 +54,7 @@ export class StreamRuns {
         `the log holds version ${firstVersion} of stream '${streamId}' at position ${positions[0]} after version ${next - 1}`,
       );
     }
-    let rest = this.rest[s];
-    if (rest === undefined) {
-      rest = [];
-      this.rest[s] = rest;
-    }
-    for (const p of positions) rest.push(p);
+    this.pushRest(s, positions, 0);
     this.count.set(s, held + positions.length);
     this.events += positions.length;
     return false;
@@ -86,7 +84,9 @@ export class StreamRuns {
     const a = Math.max(from, first) - first;
     const b = Math.min(to, first + this.count.get(s) - 1) - first;
     const out: number[] = [];
-    for (let i = a; i <= b; i++) out.push(this.at(s, i));
+    if (a > b) return out;
+    if (a === 0) out.push(this.firstPosition.get(s));
+    if (b >= 1) this.restLists.read(this.restList.get(s) - 1, Math.max(a, 1) - 1, b - 1, out);
     return out;
   }
 
@@ -202,6 +202,16 @@ export class StreamRuns {
   }
 
   private at(s: number, i: number): number {
-    return i === 0 ? this.firstPosition.get(s) : ((this.rest[s] as number[])[i - 1] as number);
+    return i === 0 ? this.firstPosition.get(s) : this.restLists.at(this.restList.get(s) - 1, i - 1);
+  }
+
+  /** Appends positions[from..] to stream slot s's positions after its first. */
+  private pushRest(s: number, positions: readonly number[], from: number): void {
+    let list = this.restList.get(s) - 1;
+    if (list < 0) {
+      list = this.restLists.create();
+      this.restList.set(s, list + 1);
+    }
+    for (let k = from; k < positions.length; k++) this.restLists.push(list, positions[k] as number);
   }
 }

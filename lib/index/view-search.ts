@@ -82,16 +82,18 @@ function take(hits: Float64Array, q: ViewPage, out: number[]): void {
 }
 
 function fromMemtable(m: Memtable, q: ViewPage, out: number[]): void {
-  const list = m.viewsOf(q.kind).get(q.key);
-  if (!list) return;
+  const views = m.viewsOf(q.kind);
+  const list = views.list(q.key);
+  if (list < 0) return;
+  const n = views.size(list);
   // The first index past q.after (forward) or the last below it (backward), by binary search.
   let lo = 0;
-  let hi = list.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (q.backward ? (list[mid] as number) < q.after : (list[mid] as number) <= q.after) lo = mid + 1;
+    if (q.backward ? views.at(list, mid) < q.after : views.at(list, mid) <= q.after) lo = mid + 1;
     else hi = mid;
   }
-  if (!q.backward) for (let i = lo; i < list.length && out.length < q.max; i++) out.push(list[i] as number);
-  else for (let i = lo - 1; i >= 0 && out.length < q.max; i--) out.push(list[i] as number);
+  if (!q.backward) for (let i = lo; i < n && out.length < q.max; i++) out.push(views.at(list, i));
+  else for (let i = lo - 1; i >= 0 && out.length < q.max; i--) out.push(views.at(list, i));
 }
