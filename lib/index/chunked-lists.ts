@@ -12,22 +12,35 @@
  * shorter than the list). Chunk c holds value j at pool index c * CHUNK + j. Lists only grow; the
  * whole structure is dropped with its memtable.
  */
-import { SlotColumn } from './stream-id-table.js';
+import { type BlockPool, SlotColumn } from './stream-id-table.js';
 
 const CHUNK_BITS = 3;
 const CHUNK = 1 << CHUNK_BITS;
 
 export class ChunkedLists {
-  private readonly pool = new SlotColumn();
+  private readonly pool: SlotColumn;
   private chunks = 0;
-  private readonly first = new SlotColumn();
-  private readonly length = new SlotColumn();
+  private readonly first: SlotColumn;
+  private readonly length: SlotColumn;
   /** Per list (one slot each, pushed: the array stays packed). */
   private readonly more: (number[] | undefined)[] = [];
   /** Lists made. */
   private lists = 0;
   /** Values held, every list together. */
   values = 0;
+
+  constructor(blocks?: BlockPool) {
+    this.pool = new SlotColumn(blocks);
+    this.first = new SlotColumn(blocks);
+    this.length = new SlotColumn(blocks);
+  }
+
+  /** Gives the column blocks back to their pool (Memtable.release): nothing is read after. */
+  release(): void {
+    this.pool.release();
+    this.first.release();
+    this.length.release();
+  }
 
   /** A new empty list; returns its number. */
   create(): number {

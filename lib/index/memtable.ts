@@ -19,28 +19,42 @@ import { CommandTable } from './command-table.js';
 import { indexClock } from './index-clock.js';
 import { PositionLists } from './position-lists.js';
 import { newSegmentEntries, type SegmentEntries } from './segment-backend.js';
+import type { BlockPool } from './stream-id-table.js';
 import { StreamRuns } from './stream-runs.js';
 
 export class Memtable {
   /** Stream ids to the positions of their versions held here (stream-runs.ts). */
-  readonly streams = new StreamRuns();
+  readonly streams: StreamRuns;
   /** Command-id keys to their events' positions (hashed: hits are checked against records). */
   readonly commands = new CommandTable();
   /** Category and type keys to their events' positions (the read models; hashed likewise). */
-  readonly categories = new PositionLists();
-  readonly types = new PositionLists();
+  readonly categories: PositionLists;
+  readonly types: PositionLists;
   entries = 0;
   /** extraIdBytes of the stream ids held (memory-budget.ts). */
   extraBytes = 0;
   toPosition: number;
 
   /** `createdAt`: when this memtable started taking appends (-Infinity for one filled by replay at
-   * open, whose commands the recent-command set does not know). */
+   * open, whose commands the recent-command set does not know). `blocks`: where its columns take
+   * their blocks, and give them back at release(). */
   constructor(
     readonly fromPosition: number,
     public createdAt = indexClock.now(),
+    blocks?: BlockPool,
   ) {
     this.toPosition = fromPosition;
+    this.streams = new StreamRuns(blocks);
+    this.categories = new PositionLists(blocks);
+    this.types = new PositionLists(blocks);
+  }
+
+  /** Once retired (built into segments, and out of every lookup's sources): gives its column
+   * blocks back for the next memtable. Nothing reads it after. */
+  release(): void {
+    this.streams.release();
+    this.categories.release();
+    this.types.release();
   }
 
   addStream(streamId: string, firstVersion: number, positions: readonly number[]): void {

@@ -10,13 +10,23 @@ import type { Key } from '../format/key-hash.js';
 import { ChunkedLists } from './chunked-lists.js';
 import { KeyTable } from './key-table.js';
 import type { SegmentEntries } from './segment-backend.js';
+import type { BlockPool } from './stream-id-table.js';
 
 export class PositionLists {
   /** Key to 1 + the number of its list. */
   private readonly table = new KeyTable();
-  private readonly lists = new ChunkedLists();
+  private readonly lists: ChunkedLists;
   /** Positions held. */
   entries = 0;
+
+  constructor(blocks?: BlockPool) {
+    this.lists = new ChunkedLists(blocks);
+  }
+
+  /** Gives the column blocks back to their pool (Memtable.release). */
+  release(): void {
+    this.lists.release();
+  }
 
   add(key: Key, position: number): void {
     let v = this.table.get(key);

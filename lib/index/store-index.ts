@@ -28,6 +28,7 @@ import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.
 import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
 import type { IndexedAppend, StoreIndexOptions } from './store-index-options.js';
 import type { StreamDirectory } from './stream-directory.js';
+import { BLOCK_BYTES, BlockPool } from './stream-id-table.js';
 import { type StreamPageQuery, streamPage } from './stream-listing.js';
 import { versionInSlots } from './version-in-slots.js';
 import { addViews, NameKeys } from './view-names.js';
@@ -51,11 +52,15 @@ export class StoreIndex {
   /** Keys of category and type names. */
   private readonly names = new NameKeys();
   private views: ViewSearch;
+  /** Column blocks retired memtables give back: about one memtable's worth (a memtable's four
+   * position and version columns of 8 bytes per entry at most). */
+  private readonly blocks: BlockPool;
 
   constructor(private o: StoreIndexOptions) {
+    this.blocks = new BlockPool(Math.ceil((o.memtableEntries * 32) / BLOCK_BYTES) + 8);
     this.latestVersions = new LatestVersions(indexClock.now(), o.maxRecentStreams);
     this.recentCommands = new RecentKeys(indexClock.now(), o.maxRecentCommands);
-    this.active = new Memtable(CHUNK_HEADER_SIZE, Number.NEGATIVE_INFINITY);
+    this.active = new Memtable(CHUNK_HEADER_SIZE, Number.NEGATIVE_INFINITY, this.blocks);
     [this.jobs, this.segments, this.views] = this.attach();
     // Replay found nothing for it: it holds no command the recent set does not know, so a command
     // missing from that set need not be looked for in it.
@@ -73,14 +78,18 @@ export class StoreIndex {
   private attach(): [IndexJobs, SegmentSearch, ViewSearch] {
     const { o } = this;
     // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
-    const jobs = new IndexJobs({ ...o, retired: (m) => this.active.commands.adoptArraysOf(m.commands) }, this.frozen);
+    const retired = (m: Memtable) => {
+      this.active.commands.adoptArraysOf(m.commands);
+      m.release();
+    };
+    const jobs = new IndexJobs({ ...o, retired }, this.frozen);
     const segments = new SegmentSearch({ ...o, rebuild: (slot) => this.jobs.rebuild(slot) });
     const views = new ViewSearch(o.catalog, segments, () => [...this.frozen, this.active]);
     o.catalog.onBroken = (slot) => this.jobs.rebuild(slot);
     o.directory.onBroken = (slot) => this.jobs.rebuildDirectory(slot);
     const start = Math.min(...KINDS.map((k) => o.catalog.coverage(k)));
     this.frozen.length = 0;
-    this.active = new Memtable(start, Number.NEGATIVE_INFINITY);
+    this.active = new Memtable(start, Number.NEGATIVE_INFINITY, this.blocks);
     this.replaying = true;
     this.replay(start);
     this.replaying = false;
@@ -169,7 +178,7 @@ export class StoreIndex {
 
   private freeze(): void {
     this.frozen.push(this.active);
-    this.active = new Memtable(this.active.toPosition, this.replaying ? Number.NEGATIVE_INFINITY : indexClock.now());
+    this.active = new Memtable(this.active.toPosition, this.replaying ? Number.NEGATIVE_INFINITY : indexClock.now(), this.blocks);
   }
 
   // ---- lookups ----

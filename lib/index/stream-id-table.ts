@@ -161,17 +161,46 @@ export class StreamIdTable {
   }
 }
 
-/** A number per slot, in blocks of 2^14 allocated as slots reach them (never copied). One
- * element type for every column, so the loads stay monomorphic. */
+/**
+ * Column blocks a store's retired memtables give back for its next ones (Memtable.release): a
+ * memtable's blocks outlive the young generation, so dropped ones wait for a major collection,
+ * which V8 starts late for memory outside its heap. At most `max` are kept; a recycled block holds
+ * old values, which no column reads before it sets them.
+ */
+export class BlockPool {
+  private readonly free: Float64Array[] = [];
+  constructor(private readonly max: number) {}
+
+  take(): Float64Array {
+    return this.free.pop() ?? new Float64Array(BLOCK);
+  }
+
+  give(blocks: Float64Array[]): void {
+    for (const b of blocks) if (this.free.length < this.max) this.free.push(b);
+  }
+}
+
+/** Bytes of one column block. */
+export const BLOCK_BYTES = BLOCK * 8;
+
+/** A number per slot, in blocks of 2^14 allocated as slots reach them (never copied), from `pool`
+ * when given. One element type for every column, so the loads stay monomorphic. */
 export class SlotColumn {
-  private readonly blocks: Float64Array[] = [];
+  private blocks: Float64Array[] = [];
+  constructor(private readonly pool?: BlockPool) {}
 
   get(s: number): number {
     return (this.blocks[s >>> BLOCK_BITS] as Float64Array)[s & BLOCK_MASK] as number;
   }
 
   set(s: number, v: number): void {
-    while (s >>> BLOCK_BITS >= this.blocks.length) this.blocks.push(new Float64Array(BLOCK));
+    while (s >>> BLOCK_BITS >= this.blocks.length) this.blocks.push(this.pool ? this.pool.take() : new Float64Array(BLOCK));
     (this.blocks[s >>> BLOCK_BITS] as Float64Array)[s & BLOCK_MASK] = v;
+  }
+
+  /** Gives the blocks to the pool; the column is empty after (a read of a slot then throws). */
+  release(): void {
+    this.pool?.give(this.blocks);
+    this.blocks = [];
   }
 }

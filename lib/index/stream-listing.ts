@@ -28,7 +28,8 @@ export async function streamPage(
   const take = q.limit + 1;
   // The sources as they are now: a build or merge while a slot is scanned changes the chain.
   const slots = [...directory.chain];
-  const tables = [...memtables];
+  // Read now, before any wait: a memtable retired meanwhile gives its columns to the next one.
+  const newest = memtables.map((m) => m.streams.page(q.after, q.prefix, take));
   const pages: DirectoryEntry[][] = [];
   const readers = slots.map((slot) => directory.readerOf(slot));
   if (readers.every((r) => r !== undefined) && readers.length > 0) {
@@ -46,7 +47,7 @@ export async function streamPage(
       }
     }
   }
-  for (const m of tables) pages.push(m.streams.page(q.after, q.prefix, take));
+  pages.push(...newest);
   return mergeListings(pages, q.limit);
 }
 

@@ -15,20 +15,34 @@ import { compareUtf8 } from '../format/utf8-order.js';
 import { ChunkedLists } from './chunked-lists.js';
 import type { DirectoryEntry, DirectoryInput } from './directory-backend.js';
 import type { SegmentEntries } from './segment-backend.js';
-import { SlotColumn, StreamIdTable } from './stream-id-table.js';
+import { type BlockPool, SlotColumn, StreamIdTable } from './stream-id-table.js';
 
 export class StreamRuns {
   /** Never removes an id: slots are 0 .. size - 1. */
   private readonly slots = new StreamIdTable();
-  private readonly firstVersion = new SlotColumn();
-  private readonly count = new SlotColumn();
-  private readonly firstPosition = new SlotColumn();
+  private readonly firstVersion: SlotColumn;
+  private readonly count: SlotColumn;
+  private readonly firstPosition: SlotColumn;
   /** Positions after the first, for runs of more than one event: 1 + the stream's list in
    * `restLists`, 0 for none (chunked-lists.ts: no JS array per stream). */
-  private readonly restList = new SlotColumn();
-  private readonly restLists = new ChunkedLists();
+  private readonly restList: SlotColumn;
+  private readonly restLists: ChunkedLists;
   /** Events held. */
   events = 0;
+
+  constructor(blocks?: BlockPool) {
+    this.firstVersion = new SlotColumn(blocks);
+    this.count = new SlotColumn(blocks);
+    this.firstPosition = new SlotColumn(blocks);
+    this.restList = new SlotColumn(blocks);
+    this.restLists = new ChunkedLists(blocks);
+  }
+
+  /** Gives the column blocks back to their pool (Memtable.release): nothing is read after. */
+  release(): void {
+    for (const c of [this.firstVersion, this.count, this.firstPosition, this.restList]) c.release();
+    this.restLists.release();
+  }
 
   /** Adds `positions`, the positions of versions firstVersion, firstVersion + 1, ... of a stream;
    * returns whether the stream is new here (its id now held). */
