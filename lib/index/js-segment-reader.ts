@@ -5,7 +5,7 @@
  * read-cache budget.
  */
 import fs from 'node:fs';
-import { readExactly } from '../engine/js-chunk-file.js';
+import { readExactly, readInto } from '../engine/js-chunk-file.js';
 import { CorruptionError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {
@@ -72,14 +72,19 @@ export class JsSegmentReader implements SegmentReader {
     return n;
   }
 
-  page(n: number): Buffer {
+  /** Page `n`, CRC-checked; read into `into` when given (a leaf a merge reads once: not kept). */
+  page(n: number, into?: Buffer): Buffer {
     const cached = this.internal.get(n);
     if (cached) return cached;
-    const p = n > 0 && n < this.header.bloomPage ? readExactly(this.fd, SEGMENT_PAGE_SIZE, n * SEGMENT_PAGE_SIZE) : undefined;
+    let p: Buffer | undefined;
+    if (n > 0 && n < this.header.bloomPage) {
+      const at = n * SEGMENT_PAGE_SIZE;
+      p = into ? (readInto(this.fd, into, SEGMENT_PAGE_SIZE, at) ? into : undefined) : readExactly(this.fd, SEGMENT_PAGE_SIZE, at);
+    }
     if (!p || p.readUInt32LE(4) !== crc32c(p, 0, 8, SEGMENT_PAGE_SIZE)) {
       throw new CorruptionError(`index segment ${this.path} at offset ${n * SEGMENT_PAGE_SIZE}: bad page`);
     }
-    if (n > this.header.leafCount && this.cache.take(SEGMENT_PAGE_SIZE)) this.internal.set(n, p);
+    if (!into && n > this.header.leafCount && this.cache.take(SEGMENT_PAGE_SIZE)) this.internal.set(n, p);
     return p;
   }
 
@@ -177,14 +182,15 @@ export class JsSegmentReader implements SegmentReader {
     return a;
   }
 
-  /** Every entry in file order, read leaf by leaf (each page CRC-checked): a merge's input. */
-  cursor(): EntryCursor {
-    return new LeafCursor(this, this.header.leafCount, this.size, this.at, this.hasSeq);
+  /** Every entry in file order, read leaf by leaf (each page CRC-checked): a merge's input.
+   * `into`: a page-sized buffer the leaves are read into, one after the other. */
+  cursor(into?: Buffer): EntryCursor {
+    return new LeafCursor(this, this.header.leafCount, this.size, this.at, this.hasSeq, into);
   }
 
-  /** Leaf `n` and its entry count. */
-  leaf(n: number): [Buffer, number] {
-    const p = this.page(n);
+  /** Leaf `n` (read into `into` when given) and its entry count. */
+  leaf(n: number, into?: Buffer): [Buffer, number] {
+    const p = this.page(n, into);
     return [p, this.count(p, this.capacity)];
   }
 
@@ -213,12 +219,13 @@ class LeafCursor implements EntryCursor {
     private readonly size: number,
     private readonly at: number,
     private readonly hasSeq: boolean,
+    private readonly into: Buffer | undefined,
   ) {}
 
   next(): boolean {
     while (this.i >= this.count) {
       if (this.leafNo >= this.leafCount) return false;
-      [this.page, this.count] = this.reader.leaf(++this.leafNo);
+      [this.page, this.count] = this.reader.leaf(++this.leafNo, this.into);
       this.i = 0;
     }
     const p = this.page as Buffer;

@@ -35,6 +35,50 @@ import type { SegmentEntries, SegmentSpec } from './segment-backend.js';
 /** Pages written to the file in one write. */
 const PAGES_PER_WRITE = 256;
 
+/**
+ * Buffers builds and merges reuse from one to the next (the segment worker keeps one for its
+ * life): a thread that allocates few objects collects its garbage late, and array buffers left to
+ * it would pile up by tens of MiB. Holds the largest build's permutation (4 bytes an entry), one
+ * write's pages and one page per merge input.
+ */
+export class WriterScratch {
+  private order = new Uint32Array(0);
+  private spare = new Uint32Array(0);
+  /** The distinct keys of the segment being written, hi and lo: `keyCount` of them. */
+  keys = new Uint32Array(2048);
+  keyCount = 0;
+  readonly chunk = Buffer.alloc(PAGES_PER_WRITE * SEGMENT_PAGE_SIZE);
+  private readonly leaves: Buffer[] = [];
+
+  /** The identity permutation of `n` entries, and room for as many to sort it with. */
+  orderOf(n: number): [Uint32Array, Uint32Array] {
+    if (this.order.length < n) {
+      this.order = new Uint32Array(Math.ceil(n * 1.25));
+      this.spare = new Uint32Array(this.order.length);
+    }
+    const order = this.order.subarray(0, n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    return [order, this.spare.subarray(0, n)];
+  }
+
+  addKey(hi: number, lo: number): void {
+    if (this.keyCount * 2 === this.keys.length) {
+      const grown = new Uint32Array(this.keys.length * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    this.keys[this.keyCount * 2] = hi;
+    this.keys[this.keyCount * 2 + 1] = lo;
+    this.keyCount++;
+  }
+
+  /** A page-sized buffer for merge input `i`. */
+  leaf(i: number): Buffer {
+    for (let k = this.leaves.length; k <= i; k++) this.leaves.push(Buffer.alloc(SEGMENT_PAGE_SIZE));
+    return this.leaves[i] as Buffer;
+  }
+}
+
 interface Separator {
   hi: number;
   lo: number;
@@ -46,26 +90,41 @@ function sealPage(p: Buffer): void {
   p.writeUInt32LE(crc32c(p, 0, 8, SEGMENT_PAGE_SIZE), 4);
 }
 
-/** Appends pages after the header page, PAGES_PER_WRITE at a time. */
+/** Appends pages after the header page, filled in place in one buffer of PAGES_PER_WRITE pages
+ * written out whenever it is full: a build allocates no page of its own. */
 class PageWriter {
-  private readonly pages: Buffer[] = [];
+  private readonly chunk: Buffer;
+  /** Pages of `chunk` sealed and not written yet. */
+  private used = 0;
   offset = SEGMENT_PAGE_SIZE;
   nextPage = 1;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    scratch: WriterScratch,
+  ) {
+    this.chunk = scratch.chunk.fill(0);
+  }
 
-  /** Queues a page; its page number. */
-  write(p: Buffer): number {
-    this.pages.push(p);
-    if (this.pages.length >= PAGES_PER_WRITE) this.flush();
+  /** The zeroed page to fill next, valid until it is sealed. */
+  page(): Buffer {
+    return this.chunk.subarray(this.used * SEGMENT_PAGE_SIZE, (this.used + 1) * SEGMENT_PAGE_SIZE);
+  }
+
+  /** Seals the page page() gave (its CRC); its page number. */
+  seal(): number {
+    sealPage(this.page());
+    if (++this.used === PAGES_PER_WRITE) this.flush();
     return this.nextPage++;
   }
 
   flush(): void {
-    const b = Buffer.concat(this.pages);
-    writeFully(this.fd, b, this.offset);
-    this.offset += b.length;
-    this.pages.length = 0;
+    if (this.used === 0) return;
+    const bytes = this.used * SEGMENT_PAGE_SIZE;
+    writeFully(this.fd, this.chunk.subarray(0, bytes), this.offset);
+    this.offset += bytes;
+    this.used = 0;
+    this.chunk.fill(0, 0, bytes);
   }
 }
 
@@ -74,21 +133,21 @@ function writeLeaves(
   out: PageWriter,
   kind: SegmentSpec['kind'],
   e: EntryCursor,
-): { level: Separator[]; keys: number[]; entryCount: number } {
+  keys: WriterScratch,
+): { level: Separator[]; entryCount: number } {
   const level: Separator[] = [];
-  const keys: number[] = []; // hi, lo of each distinct key
+  keys.keyCount = 0;
   const size = entrySize(kind);
   const capacity = leafCapacity(kind);
-  let page = Buffer.alloc(SEGMENT_PAGE_SIZE);
+  let page = out.page();
   let count = 0;
   let entryCount = 0;
   let first: Separator = { hi: 0, lo: 0, seq: 0, child: 0 };
   const flushLeaf = () => {
     page.writeUInt32LE(count, 0);
-    sealPage(page);
-    first.child = out.write(page);
+    first.child = out.seal();
     level.push(first);
-    page = Buffer.alloc(SEGMENT_PAGE_SIZE);
+    page = out.page();
     count = 0;
   };
   let hi = 0;
@@ -99,7 +158,7 @@ function writeLeaves(
     if (entryCount > 0 && (compareEntry(hi, lo, seq, e.hi, e.lo, e.seq) || position - e.position) > 0) {
       throw new Error('segment entries are out of order');
     }
-    if (entryCount === 0 || hi !== e.hi || lo !== e.lo) keys.push(e.hi, e.lo);
+    if (entryCount === 0 || hi !== e.hi || lo !== e.lo) keys.addKey(e.hi, e.lo);
     ({ hi, lo, seq, position } = e);
     if (position > MAX_SEGMENT_POSITION || hi > 0xffff) throw new Error('a key or position past 2^48 does not fit a segment entry');
     if (kind === SEGMENT_KIND_COMMAND && seq !== 0) throw new Error('command segment entries have no seq');
@@ -109,7 +168,7 @@ function writeLeaves(
     if (++count === capacity) flushLeaf();
   }
   if (count > 0) flushLeaf();
-  return { level, keys, entryCount };
+  return { level, entryCount };
 }
 
 /** Writes the internal levels above the leaves; the root's separator list (one, or none) and the
@@ -121,7 +180,7 @@ function writeInternal(out: PageWriter, leaves: Separator[]): { level: Separator
     const upper: Separator[] = [];
     for (let i = 0; i < level.length; i += INTERNAL_CAPACITY) {
       const group = level.slice(i, i + INTERNAL_CAPACITY);
-      const p = Buffer.alloc(SEGMENT_PAGE_SIZE);
+      const p = out.page();
       p.writeUInt32LE(group.length, 0);
       p.writeUInt32LE(height + 1, 8);
       group.forEach((g, k) => {
@@ -131,9 +190,8 @@ function writeInternal(out: PageWriter, leaves: Separator[]): { level: Separator
         p.writeUInt32LE(g.seq, s + 8);
         p.writeUInt32LE(g.child, s + 12);
       });
-      sealPage(p);
       const first = group[0] as Separator;
-      upper.push({ hi: first.hi, lo: first.lo, seq: first.seq, child: out.write(p) });
+      upper.push({ hi: first.hi, lo: first.lo, seq: first.seq, child: out.seal() });
     }
     level = upper;
     height++;
@@ -142,17 +200,18 @@ function writeInternal(out: PageWriter, leaves: Separator[]): { level: Separator
 }
 
 /** Writes the whole segment file into the open temporary file. */
-function writeFile(fd: number, spec: SegmentSpec, starts: number, entries: EntryCursor): void {
-  const out = new PageWriter(fd);
-  const { level: leaves, keys, entryCount } = writeLeaves(out, spec.kind, entries);
+function writeFile(fd: number, spec: SegmentSpec, starts: number, entries: EntryCursor, scratch: WriterScratch): void {
+  const out = new PageWriter(fd, scratch);
+  const { level: leaves, entryCount } = writeLeaves(out, spec.kind, entries, scratch);
   const { level, height } = writeInternal(out, leaves);
   out.flush();
   const bloomPage = out.nextPage;
-  const distinctKeys = keys.length / 2;
+  const distinctKeys = scratch.keyCount;
+  const keys = scratch.keys;
   const bloomBytes = bloomBytesFor(distinctKeys);
   const bloom = Buffer.alloc(Math.ceil(bloomBytes / SEGMENT_PAGE_SIZE) * SEGMENT_PAGE_SIZE);
   const bits = bloom.subarray(0, bloomBytes);
-  for (let i = 0; i < keys.length; i += 2) bloomAdd(bits, keys[i] as number, keys[i + 1] as number);
+  for (let i = 0; i < distinctKeys * 2; i += 2) bloomAdd(bits, keys[i] as number, keys[i + 1] as number);
   writeFully(fd, bloom, out.offset);
   const header: SegmentHeader = {
     kind: spec.kind,
@@ -175,13 +234,20 @@ function writeFile(fd: number, spec: SegmentSpec, starts: number, entries: Entry
 
 /** Writes `dir/name` from entries already in (key, seq, position) order; `starts` goes into the
  * header. Temporary file, fdatasync, rename, directory sync. */
-export function writeSegment(dir: string, name: string, spec: SegmentSpec, starts: number, entries: EntryCursor): void {
+export function writeSegment(
+  dir: string,
+  name: string,
+  spec: SegmentSpec,
+  starts: number,
+  entries: EntryCursor,
+  scratch = new WriterScratch(),
+): void {
   const file = path.join(dir, name);
   const tmp = `${file}.tmp`;
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'w+');
-    writeFile(fd, spec, starts, entries);
+    writeFile(fd, spec, starts, entries, scratch);
     fs.fdatasyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -211,27 +277,23 @@ class SortedEntries implements EntryCursor {
   constructor(
     private readonly e: SegmentEntries,
     private readonly command: boolean,
+    scratch: WriterScratch,
   ) {
     const { hi, lo, seq, position } = e;
-    this.order = new Uint32Array(hi.length);
-    for (let i = 0; i < hi.length; i++) this.order[i] = i;
+    const [order, spare] = scratch.orderOf(hi.length);
+    this.order = order;
     // Differences of 32-bit values and of positions below 2^53 are exact: the sign is the order.
-    if (command)
-      this.order.sort(
-        (a, b) =>
+    const compare = command
+      ? (a: number, b: number) =>
           (hi[a] as number) - (hi[b] as number) ||
           (lo[a] as number) - (lo[b] as number) ||
-          (position[a] as number) - (position[b] as number),
-      );
-    else {
-      this.order.sort(
-        (a, b) =>
+          (position[a] as number) - (position[b] as number)
+      : (a: number, b: number) =>
           (hi[a] as number) - (hi[b] as number) ||
           (lo[a] as number) - (lo[b] as number) ||
           (seq[a] as number) - (seq[b] as number) ||
-          (position[a] as number) - (position[b] as number),
-      );
-    }
+          (position[a] as number) - (position[b] as number);
+    mergeSort(order, spare, compare);
   }
 
   next(): boolean {
@@ -245,14 +307,49 @@ class SortedEntries implements EntryCursor {
   }
 }
 
+/** Sorted runs of this many entries start the merge sort. */
+const INSERTION_RUN = 16;
+
+/** Sorts `order` by `compare`, stable, through `spare` (as long): a merge sort over typed arrays,
+ * which allocates nothing (Array.prototype.sort copies the array into the heap twice). */
+function mergeSort(order: Uint32Array, spare: Uint32Array, compare: (a: number, b: number) => number): void {
+  const n = order.length;
+  for (let start = 0; start < n; start += INSERTION_RUN) {
+    const end = Math.min(start + INSERTION_RUN, n);
+    for (let i = start + 1; i < end; i++) {
+      const v = order[i] as number;
+      let j = i - 1;
+      for (; j >= start && compare(order[j] as number, v) > 0; j--) order[j + 1] = order[j] as number;
+      order[j + 1] = v;
+    }
+  }
+  let src = order;
+  let dst = spare;
+  for (let width = INSERTION_RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      // The left run's entry first among equals: stable.
+      while (i < mid && j < hi) dst[k++] = compare(src[j] as number, src[i] as number) < 0 ? (src[j++] as number) : (src[i++] as number);
+      while (i < mid) dst[k++] = src[i++] as number;
+      while (j < hi) dst[k++] = src[j++] as number;
+    }
+    [src, dst] = [dst, src];
+  }
+  if (src !== order) order.set(src);
+}
+
 /** Builds `dir/name` from unsorted entries. */
-export function buildSegmentFile(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): void {
+export function buildSegmentFile(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries, scratch = new WriterScratch()): void {
   // A stream's first event has version 1, a command's first event ordinal 0; command segments
   // then drop the ordinal. Category and type segments count no starts.
   const startSeq = spec.kind === SEGMENT_KIND_STREAM ? 1 : spec.kind === SEGMENT_KIND_COMMAND ? 0 : -1;
   let starts = 0;
   for (let i = 0; i < e.seq.length; i++) if (e.seq[i] === startSeq) starts++;
-  writeSegment(dir, name, spec, starts, new SortedEntries(e, spec.kind === SEGMENT_KIND_COMMAND));
+  writeSegment(dir, name, spec, starts, new SortedEntries(e, spec.kind === SEGMENT_KIND_COMMAND, scratch), scratch);
 }
 
 /** The inputs' entries merged in order; of equal entries, the earlier input's first. */
@@ -285,7 +382,13 @@ class MergedEntries implements EntryCursor {
 
 /** Merges segments into `dir/name`. The inputs partition the log range: each start is in
  * exactly one of them. */
-export function mergeSegmentFiles(dir: string, name: string, spec: SegmentSpec, inputs: JsSegmentReader[]): void {
+export function mergeSegmentFiles(
+  dir: string,
+  name: string,
+  spec: SegmentSpec,
+  inputs: JsSegmentReader[],
+  scratch = new WriterScratch(),
+): void {
   const starts = inputs.reduce((n, s) => n + s.header.starts, 0);
-  writeSegment(dir, name, spec, starts, new MergedEntries(inputs.map((s) => s.cursor())));
+  writeSegment(dir, name, spec, starts, new MergedEntries(inputs.map((s, i) => s.cursor(scratch.leaf(i)))), scratch);
 }

@@ -26,6 +26,7 @@ export class JsSegmentBackend implements SegmentBackend {
   /** Started on the first job large enough for it. */
   readonly worker: SegmentWorker | undefined;
   private readonly inThreadBelow: number;
+  private staging: SegmentEntries | undefined;
 
   /** `cache`: the store's read-cache budget, shared by its segment and directory readers. */
   constructor(
@@ -42,13 +43,37 @@ export class JsSegmentBackend implements SegmentBackend {
 
   async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {
     if (this.worker && e.hi.length >= this.inThreadBelow) {
-      // Copies, transferred: the caller's arrays serve the next build (entry-arrays.ts), and stay
-      // whole for the build in this thread should the worker crash.
-      const entries = { hi: e.hi.slice(), lo: e.lo.slice(), seq: e.seq.slice(), position: e.position.slice() };
-      const transfer = [entries.hi.buffer, entries.lo.buffer, entries.seq.buffer, entries.position.buffer];
-      if (await this.worker.run({ type: 'build', dir, name, spec, entries }, transfer)) return;
+      if (await this.worker.run({ type: 'build', dir, name, spec, entries: this.shared(e) })) return;
     }
     buildSegmentFile(dir, name, spec, e);
+  }
+
+  /**
+   * The entries copied into arrays over shared memory, which the worker reads in place: one set
+   * for every build (one at a time), grown to the largest so far. Copies, because the caller's
+   * arrays serve its next build (entry-arrays.ts) and stay whole for a build in this thread
+   * should the worker crash; shared, because arrays handed over anew for each build would be
+   * freed only by the worker's garbage collector, which runs seldom there.
+   */
+  private shared(e: SegmentEntries): SegmentEntries {
+    const n = e.hi.length;
+    if (!this.staging || this.staging.hi.length < n) {
+      const cap = Math.ceil(n * 1.25);
+      const over = (bytes: number) => new SharedArrayBuffer(cap * bytes);
+      this.staging = {
+        hi: new Uint32Array(over(4)),
+        lo: new Uint32Array(over(4)),
+        seq: new Uint32Array(over(4)),
+        position: new Float64Array(over(8)),
+      };
+    }
+    const s = this.staging;
+    const out = { hi: s.hi.subarray(0, n), lo: s.lo.subarray(0, n), seq: s.seq.subarray(0, n), position: s.position.subarray(0, n) };
+    out.hi.set(e.hi);
+    out.lo.set(e.lo);
+    out.seq.set(e.seq);
+    out.position.set(e.position);
+    return out;
   }
 
   /** The inputs stay open and their files in place until this settles (IndexJobs.merge replaces
@@ -63,6 +88,7 @@ export class JsSegmentBackend implements SegmentBackend {
 
   /** Terminates the worker (the store is closing, its jobs done). */
   close(): Promise<void> {
+    this.staging = undefined;
     return this.worker?.close() ?? Promise.resolve();
   }
 }

@@ -11,12 +11,13 @@ import { parentPort } from 'node:worker_threads';
 import { errorParts } from '../error-transfer.js';
 import { toAnnalsError } from '../errors.js';
 import { type JsSegmentReader, openJsSegment } from './js-segment-reader.js';
-import { buildSegmentFile, mergeSegmentFiles } from './js-segment-writer.js';
+import { buildSegmentFile, mergeSegmentFiles, WriterScratch } from './js-segment-writer.js';
 import { UNBOUNDED_READ_CACHE } from './read-cache.js';
 import type { SegmentJob, SegmentJobAnswer } from './segment-worker-client.js';
 
 const port = parentPort;
 if (!port) throw new Error('segment-worker.ts runs as a worker thread');
+const scratch = new WriterScratch();
 
 function merge(job: Extract<SegmentJob, { type: 'merge' }>): void {
   const readers: JsSegmentReader[] = [];
@@ -24,7 +25,7 @@ function merge(job: Extract<SegmentJob, { type: 'merge' }>): void {
     // Leaf pages only: nothing is kept in the cache, whatever its budget.
     const cache = UNBOUNDED_READ_CACHE();
     for (const file of job.inputs) readers.push(openJsSegment(file, cache));
-    mergeSegmentFiles(job.dir, job.name, job.spec, readers);
+    mergeSegmentFiles(job.dir, job.name, job.spec, readers, scratch);
   } finally {
     for (const r of readers) r.close();
   }
@@ -33,7 +34,7 @@ function merge(job: Extract<SegmentJob, { type: 'merge' }>): void {
 port.on('message', (job: SegmentJob) => {
   let answer: SegmentJobAnswer;
   try {
-    if (job.type === 'build') buildSegmentFile(job.dir, job.name, job.spec, job.entries);
+    if (job.type === 'build') buildSegmentFile(job.dir, job.name, job.spec, job.entries, scratch);
     else merge(job);
     answer = { type: 'done' };
   } catch (err) {
