@@ -15,6 +15,9 @@ import { SegmentWorker } from './segment-worker-client.js';
  * worker costs, so a small store never starts one. */
 const IN_THREAD_BELOW_ENTRIES = 16_384;
 
+/** Test seam: the threshold a backend takes when its options give none (0: every job in the worker). */
+export const jsSegmentJobs = { inThreadBelow: IN_THREAD_BELOW_ENTRIES };
+
 export interface JsSegmentBackendOptions {
   /** False: every job runs on the event loop (tests; the fallback where no worker starts). */
   worker?: boolean;
@@ -34,7 +37,7 @@ export class JsSegmentBackend implements SegmentBackend {
     o: JsSegmentBackendOptions = {},
   ) {
     this.worker = o.worker === false ? undefined : new SegmentWorker();
-    this.inThreadBelow = o.inThreadBelow ?? IN_THREAD_BELOW_ENTRIES;
+    this.inThreadBelow = o.inThreadBelow ?? jsSegmentJobs.inThreadBelow;
   }
 
   open(file: string): SegmentReader {

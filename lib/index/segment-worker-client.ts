@@ -82,6 +82,11 @@ export class SegmentWorker {
     this.worker = w;
   }
 
+  /** Test seam: ends the worker as a crash would. */
+  async kill(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   /** The job out, if any, is done again in the caller's thread, and every later one. */
   private crashed(): void {
     this.worker = undefined;
