@@ -29,6 +29,7 @@ import {
   writeEntry,
 } from '../format/index-layout.js';
 import { fsyncDirectory, replaceFile } from '../fs-durable.js';
+import { MergedEntries, SortedEntries } from './js-segment-entries.js';
 import type { EntryCursor, JsSegmentReader } from './js-segment-reader.js';
 import type { SegmentEntries, SegmentSpec } from './segment-backend.js';
 
@@ -264,84 +265,6 @@ export function writeSegment(
   fsyncDirectory(dir);
 }
 
-/** Unsorted entries in (key, seq, position) order, through an index permutation sorted once
- * (command entries with seq 0: position order is command order). */
-class SortedEntries implements EntryCursor {
-  hi = 0;
-  lo = 0;
-  seq = 0;
-  position = 0;
-  private readonly order: Uint32Array;
-  private i = 0;
-
-  constructor(
-    private readonly e: SegmentEntries,
-    private readonly command: boolean,
-    scratch: WriterScratch,
-  ) {
-    const { hi, lo, seq, position } = e;
-    const [order, spare] = scratch.orderOf(hi.length);
-    this.order = order;
-    // Differences of 32-bit values and of positions below 2^53 are exact: the sign is the order.
-    const compare = command
-      ? (a: number, b: number) =>
-          (hi[a] as number) - (hi[b] as number) ||
-          (lo[a] as number) - (lo[b] as number) ||
-          (position[a] as number) - (position[b] as number)
-      : (a: number, b: number) =>
-          (hi[a] as number) - (hi[b] as number) ||
-          (lo[a] as number) - (lo[b] as number) ||
-          (seq[a] as number) - (seq[b] as number) ||
-          (position[a] as number) - (position[b] as number);
-    mergeSort(order, spare, compare);
-  }
-
-  next(): boolean {
-    if (this.i >= this.order.length) return false;
-    const k = this.order[this.i++] as number;
-    this.hi = this.e.hi[k] as number;
-    this.lo = this.e.lo[k] as number;
-    this.seq = this.command ? 0 : (this.e.seq[k] as number);
-    this.position = this.e.position[k] as number;
-    return true;
-  }
-}
-
-/** Sorted runs of this many entries start the merge sort. */
-const INSERTION_RUN = 16;
-
-/** Sorts `order` by `compare`, stable, through `spare` (as long): a merge sort over typed arrays,
- * which allocates nothing (Array.prototype.sort copies the array into the heap twice). */
-function mergeSort(order: Uint32Array, spare: Uint32Array, compare: (a: number, b: number) => number): void {
-  const n = order.length;
-  for (let start = 0; start < n; start += INSERTION_RUN) {
-    const end = Math.min(start + INSERTION_RUN, n);
-    for (let i = start + 1; i < end; i++) {
-      const v = order[i] as number;
-      let j = i - 1;
-      for (; j >= start && compare(order[j] as number, v) > 0; j--) order[j + 1] = order[j] as number;
-      order[j + 1] = v;
-    }
-  }
-  let src = order;
-  let dst = spare;
-  for (let width = INSERTION_RUN; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n);
-      const hi = Math.min(lo + 2 * width, n);
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      // The left run's entry first among equals: stable.
-      while (i < mid && j < hi) dst[k++] = compare(src[j] as number, src[i] as number) < 0 ? (src[j++] as number) : (src[i++] as number);
-      while (i < mid) dst[k++] = src[i++] as number;
-      while (j < hi) dst[k++] = src[j++] as number;
-    }
-    [src, dst] = [dst, src];
-  }
-  if (src !== order) order.set(src);
-}
-
 /** Builds `dir/name` from unsorted entries. */
 export function buildSegmentFile(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries, scratch = new WriterScratch()): void {
   // A stream's first event has version 1, a command's first event ordinal 0; command segments
@@ -350,34 +273,6 @@ export function buildSegmentFile(dir: string, name: string, spec: SegmentSpec, e
   let starts = 0;
   for (let i = 0; i < e.seq.length; i++) if (e.seq[i] === startSeq) starts++;
   writeSegment(dir, name, spec, starts, new SortedEntries(e, spec.kind === SEGMENT_KIND_COMMAND, scratch), scratch);
-}
-
-/** The inputs' entries merged in order; of equal entries, the earlier input's first. */
-class MergedEntries implements EntryCursor {
-  hi = 0;
-  lo = 0;
-  seq = 0;
-  position = 0;
-  /** Inputs with a current entry. */
-  private readonly live: EntryCursor[];
-  private current: EntryCursor | undefined;
-
-  constructor(inputs: EntryCursor[]) {
-    this.live = inputs.filter((c) => c.next());
-  }
-
-  next(): boolean {
-    const c = this.current;
-    if (c && !c.next()) this.live.splice(this.live.indexOf(c), 1);
-    let best: EntryCursor | undefined;
-    for (const h of this.live) {
-      if (!best || (compareEntry(h.hi, h.lo, h.seq, best.hi, best.lo, best.seq) || h.position - best.position) < 0) best = h;
-    }
-    this.current = best;
-    if (!best) return false;
-    ({ hi: this.hi, lo: this.lo, seq: this.seq, position: this.position } = best);
-    return true;
-  }
 }
 
 /** Merges segments into `dir/name`. The inputs partition the log range: each start is in
