@@ -150,6 +150,7 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
 export function closeParts(p: OpenedParts): void {
   p.catalog.close();
   p.directory.close();
+  void p.backends.segments.close?.();
   p.engine.close();
   p.lock?.release();
 }

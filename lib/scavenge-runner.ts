@@ -6,21 +6,17 @@
  * started (the worker's file is not beside this one, as in a bundle), the passes run on the event
  * loop, yielding between blocks.
  *
- * The worker file: `scavenge-worker.js` beside this module in the built package (dist/); from the
- * sources (tests, benchmarks run through tsx) `scavenge-worker.ts` and its imports bundled into one
- * module by esbuild, started from memory.
+ * The worker (scavenge-worker.ts) starts from the built package or from the sources (worker-start.ts).
  *
  * Bounds: one pass in flight; the worker reads 1 MiB of a chunk and buffers 1 MiB of output at a
  * time; the bytes it examines per second are capped by `maxBytesPerSecond` (the I/O a scavenge
  * takes); a stop is a flag in shared memory, read by the worker between blocks.
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { CorruptionError } from './errors.js';
+import type { Worker } from 'node:worker_threads';
+import { type ErrorParts, errorFromParts } from './error-transfer.js';
 import { NativePasses, type NativeScavengePass } from './scavenge-native.js';
 import { type PassRequest, type PassResult, type PassStep, type RuleAnswer, runPass } from './scavenge-pass.js';
+import { startWorker } from './worker-start.js';
 
 export interface WorkerInit {
   keys: Float64Array;
@@ -37,7 +33,7 @@ export type WorkerMessage =
   | { type: 'ask'; id: number; ids: string[] }
   | { type: 'step'; id: number; step: string }
   | { type: 'done'; result: PassResult | undefined }
-  | { type: 'failed'; message: string; name: string; code: unknown };
+  | { type: 'failed'; error: ErrorParts };
 
 export interface PassHandlers {
   /** The rules of stream ids, in order. */
@@ -69,48 +65,8 @@ export class Pacer {
 /** Test seam: `inThread` runs the TypeScript passes on the event loop, as where no worker can start. */
 export const scavengeWorker: { inThread?: boolean } = {};
 
-function workerFile(): URL | undefined {
-  if (scavengeWorker.inThread) return undefined;
-  const js = new URL('./scavenge-worker.js', import.meta.url);
-  if (fs.existsSync(fileURLToPath(js))) return js;
-  const ts = new URL('./scavenge-worker.ts', import.meta.url);
-  return fs.existsSync(fileURLToPath(ts)) ? ts : undefined;
-}
-
-/** The worker's modules bundled into one ES module by esbuild (which tsx runs on), when running
- * from the sources: a worker that loaded them through tsx's loader would spend longer starting
- * than a small scavenge takes. Made once per process. */
-let bundled: Promise<string | undefined> | undefined;
-
-function bundleSources(entry: string): Promise<string | undefined> {
-  bundled ??= (async () => {
-    try {
-      const esbuild = createRequire(import.meta.url)('esbuild') as {
-        build(o: object): Promise<{ outputFiles: { text: string }[] }>;
-      };
-      const out = await esbuild.build({
-        entryPoints: [entry],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        write: false,
-        logLevel: 'silent',
-      });
-      return out.outputFiles[0]?.text;
-    } catch {
-      return undefined;
-    }
-  })();
-  return bundled;
-}
-
-async function startWorker(init: WorkerInit): Promise<Worker | undefined> {
-  const file = workerFile();
-  if (!file) return undefined;
-  if (file.pathname.endsWith('.js')) return new Worker(file, { workerData: init });
-  const code = await bundleSources(fileURLToPath(file));
-  if (code === undefined) return undefined;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: init });
+async function startPassWorker(init: WorkerInit): Promise<Worker | undefined> {
+  return scavengeWorker.inThread ? undefined : startWorker(import.meta.url, 'scavenge-worker', init);
 }
 
 export class PassRunner {
@@ -133,7 +89,7 @@ export class PassRunner {
       this.ready = Promise.resolve(undefined);
       return;
     }
-    this.ready = startWorker(this.init).then((w) => {
+    this.ready = startPassWorker(this.init).then((w) => {
       if (!w) return undefined;
       w.on('message', (m: WorkerMessage) => this.onMessage(m));
       w.on('error', (e) => this.fail(e));
@@ -187,7 +143,7 @@ export class PassRunner {
         c.h.step(m.step as PassStep);
         this.worker?.postMessage({ type: 'reply', id: m.id, value: null } satisfies PassMessage);
       } else if (m.type === 'done') c.resolve(m.result);
-      else c.reject(rebuildError(m));
+      else c.reject(errorFromParts(m.error));
     } catch (err) {
       this.stop();
       c.reject(err instanceof Error ? err : new Error(String(err)));
@@ -213,11 +169,4 @@ export class PassRunner {
       await w.terminate();
     }
   }
-}
-
-function rebuildError(m: { message: string; name: string; code: unknown }): Error {
-  if (m.name === 'CorruptionError') return new CorruptionError(m.message);
-  const e = new Error(m.message) as Error & { code?: unknown };
-  if (m.code !== undefined) e.code = m.code;
-  return e;
 }

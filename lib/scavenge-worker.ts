@@ -12,6 +12,7 @@ const WORKER_NICE = 19;
 import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorParts } from './error-transfer.js';
 import { type PassDeps, type PassResult, runPass } from './scavenge-pass.js';
 import { Pacer, type PassMessage, type WorkerInit, type WorkerMessage } from './scavenge-runner.js';
 
@@ -65,14 +66,6 @@ port.on('message', (m: PassMessage) => {
   }
   runPass(m.req, deps).then(
     (result) => port.postMessage({ type: 'done', result } satisfies WorkerMessage, result ? transfers(result) : []),
-    (err: unknown) => {
-      const e = err as { message?: unknown; name?: unknown; code?: unknown };
-      port.postMessage({
-        type: 'failed',
-        message: String(e?.message ?? err),
-        name: String(e?.name ?? 'Error'),
-        code: e?.code,
-      } satisfies WorkerMessage);
-    },
+    (err: unknown) => port.postMessage({ type: 'failed', error: errorParts(err) } satisfies WorkerMessage),
   );
 });

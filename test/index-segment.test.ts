@@ -16,7 +16,11 @@ import { CorruptionError } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
 import { tempDir } from './helpers.js';
 
-const backends: [string, SegmentBackend][] = [['js', new JsSegmentBackend()]];
+// The JS engine's jobs both in its worker thread and on the event loop.
+const backends: [string, SegmentBackend][] = [
+  ['js', new JsSegmentBackend(undefined, { worker: false })],
+  ['js-worker', new JsSegmentBackend(undefined, { inThreadBelow: 0 })],
+];
 const addon = nativeAddon();
 if (addon) backends.unshift(['native', new NativeSegmentBackend(addon)]);
 

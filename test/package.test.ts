@@ -140,6 +140,7 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('packagi
         expect(result).toEqual({ engine: 'native', data: { ok: true } });
       }
       expect(files).toContain('dist/scavenge-worker.js');
+      expect(files).toContain('dist/index/segment-worker.js');
       fs.writeFileSync(path.join(app, 'scavenge.mjs'), CHECK_SCAVENGE);
       expect(JSON.parse(execFileSync(process.execPath, ['scavenge.mjs'], { cwd: app, encoding: 'utf8' }))).toEqual({
         removed: true,

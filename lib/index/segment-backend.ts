@@ -1,7 +1,8 @@
 /**
  * What the index needs from an engine for segment files: open one for lookups, build one from
  * entries, merge several. The native backend runs builds and merges on the libuv pool
- * (native/index_segment_builder.cc); the JS backend does the same in TypeScript, on the event loop.
+ * (native/index_segment_builder.cc); the JS backend does the same in TypeScript, in a worker thread
+ * (js-segments.ts).
  * Both write and read the same files (lib/format/index-layout.ts).
  */
 import type { SegmentHeader, SegmentKind } from '../format/index-layout.js';
@@ -44,4 +45,7 @@ export interface SegmentBackend {
   /** Writes `dir/name` from unsorted entries: temporary file, sync, rename, directory sync. */
   build(dir: string, name: string, spec: SegmentSpec, entries: SegmentEntries): Promise<void>;
   merge(dir: string, name: string, spec: SegmentSpec, inputs: SegmentReader[]): Promise<void>;
+  /** Lets go of what builds hold between jobs (the JS backend's worker thread); the store is
+   * closing and its jobs are done. */
+  close?(): Promise<void>;
 }

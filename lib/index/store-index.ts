@@ -395,5 +395,6 @@ export class StoreIndex {
     this.jobs.stop();
     this.o.catalog.close();
     this.o.directory.close();
+    await this.o.catalog.backend.close?.();
   }
 }
