@@ -16,7 +16,7 @@ import { CHUNK_HEADER_SIZE, chunkFileName, chunkHeaderValid } from './format/lay
 import { mkdirDurable } from './fs-durable.js';
 import type { DirectoryBackend } from './index/directory-backend.js';
 import { JsDirectoryBackend } from './index/js-directory.js';
-import { JsSegmentBackend } from './index/js-segments.js';
+import { JsSegmentBackend, jsSegmentJobs } from './index/js-segments.js';
 import { NativeDirectoryBackend } from './index/native-directory.js';
 import { NativeSegmentBackend } from './index/native-segments.js';
 import { loadPinnedIndexFiles } from './index/pinned-index-files.js';
@@ -118,7 +118,10 @@ function openChecked(dir: string, given: ResolvedOptions): OpenedParts {
     const indexDir = path.join(dir, 'index');
     if (!o.readOnly) mkdirDurable(indexDir);
     const addon = nativeAddon();
-    const backend: SegmentBackend = engine.name === 'native' && addon ? new NativeSegmentBackend(addon) : new JsSegmentBackend(o.readCache);
+    const backend: SegmentBackend =
+      engine.name === 'native' && addon
+        ? new NativeSegmentBackend(addon)
+        : new JsSegmentBackend(o.readCache, { worker: o.memoryBudget.budget >= jsSegmentJobs.workerFromBudget });
     const directories: DirectoryBackend =
       engine.name === 'native' && addon ? new NativeDirectoryBackend(addon) : new JsDirectoryBackend(o.readCache);
     const backends = { segments: backend, directories };

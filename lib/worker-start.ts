@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 
 function workerFile(base: string, name: string): URL | undefined {
   for (const ext of ['.js', '.ts']) {
@@ -48,11 +48,16 @@ function bundleSources(entry: string): Promise<string | undefined> {
 }
 
 /** Starts the worker module `name` found beside `base` (the caller's import.meta.url). */
-export async function startWorker(base: string, name: string, workerData?: unknown): Promise<Worker | undefined> {
+export async function startWorker(
+  base: string,
+  name: string,
+  workerData?: unknown,
+  resourceLimits?: ResourceLimits,
+): Promise<Worker | undefined> {
   const file = workerFile(base, name);
   if (!file) return undefined;
-  if (file.pathname.endsWith('.js')) return new Worker(file, { workerData });
+  if (file.pathname.endsWith('.js')) return new Worker(file, { workerData, resourceLimits });
   const code = await bundleSources(fileURLToPath(file));
   if (code === undefined) return undefined;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData });
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData, resourceLimits });
 }

@@ -23,6 +23,7 @@ afterEach(async () => {
   for (const b of opened.splice(0)) await b.close();
   vi.restoreAllMocks();
   jsSegmentJobs.inThreadBelow = 16_384;
+  jsSegmentJobs.workerFromBudget = 128 * 2 ** 20;
 });
 
 /** `n` entries, shuffled: few keys with many colliding (key, seq) pairs, so leaves split runs of
@@ -134,6 +135,7 @@ describe('the JS engine’s segment worker', () => {
 describe('a JS-engine store whose index jobs run in the worker', () => {
   it('closes while its last build is in the worker, and the reopened store finds every event and command', async () => {
     jsSegmentJobs.inThreadBelow = 0;
+    jsSegmentJobs.workerFromBudget = 0;
     const run = vi.spyOn(SegmentWorker.prototype, 'run');
     const dir = tempDir();
     // Small memtables: builds and merges while appending, and the last build at close.
@@ -167,6 +169,7 @@ describe.each([
 ])('a JS-engine store whose merges meet a damaged segment, jobs %s', (_name, inThreadBelow) => {
   it('warns, answers from the log and rebuilds the segment, as on the event loop', async () => {
     jsSegmentJobs.inThreadBelow = inThreadBelow;
+    jsSegmentJobs.workerFromBudget = 0;
     const run = vi.spyOn(SegmentWorker.prototype, 'run');
     const dir = tempDir();
     const small = { indexMemtableEntries: 50, maxIndexSegments: 4 };
@@ -206,5 +209,17 @@ describe.each([
     }
     if (inThreadBelow === 0) expect(run.mock.results.length).toBeGreaterThan(0);
     else expect(run).not.toHaveBeenCalled();
+  });
+});
+
+describe('which JS-engine stores have a segment worker', () => {
+  it('none at the default budget (its V8 instance would cost more than the budget), one from 128 MiB', async () => {
+    const backendOf = (s: unknown) => (s as { index: { o: { catalog: { backend: JsSegmentBackend } } } }).index.o.catalog.backend;
+    const small = await openStore(tempDir(), 'js');
+    expect(backendOf(small).worker).toBeUndefined();
+    await small.close();
+    const large = await openStore(tempDir(), 'js', { memoryBudget: 128 * 2 ** 20 });
+    expect(backendOf(large).worker).toBeDefined();
+    await large.close();
   });
 });

@@ -15,8 +15,17 @@ import { SegmentWorker } from './segment-worker-client.js';
  * worker costs, so a small store never starts one. */
 const IN_THREAD_BELOW_ENTRIES = 16_384;
 
-/** Test seam: the threshold a backend takes when its options give none (0: every job in the worker). */
-export const jsSegmentJobs = { inThreadBelow: IN_THREAD_BELOW_ENTRIES };
+/**
+ * The smallest memoryBudget at which a JS-engine store builds its segments in a worker: the worker
+ * is a V8 instance of its own, tens of MB of anonymous memory whatever the store holds (its heap,
+ * its code), which a small budget (the default is 24 MiB) is chosen not to pay; there builds run
+ * on the event loop.
+ */
+const WORKER_FROM_BUDGET = 128 * 2 ** 20;
+
+/** Test seams: the threshold a backend takes when its options give none (0: every job in the
+ * worker), and the budget from which a store's backend has a worker (open-store.ts). */
+export const jsSegmentJobs = { inThreadBelow: IN_THREAD_BELOW_ENTRIES, workerFromBudget: WORKER_FROM_BUDGET };
 
 export interface JsSegmentBackendOptions {
   /** False: every job runs on the event loop (tests; the fallback where no worker starts). */

@@ -20,6 +20,11 @@ export type SegmentJob =
 
 export type SegmentJobAnswer = { type: 'done' } | { type: 'failed'; error: ErrorParts };
 
+/** The worker's young generation held small: its jobs allocate little that lives (buffers it
+ * reuses), and a young generation grown to V8's default for a busy thread would be anonymous
+ * memory beside the store's budget. */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 export class SegmentWorker {
   private worker: Worker | undefined;
   private starting: Promise<void> | undefined;
@@ -53,7 +58,7 @@ export class SegmentWorker {
 
   private async start(): Promise<Worker | undefined> {
     if (this.unavailable || this.closed) return undefined;
-    this.starting ??= startWorker(import.meta.url, 'segment-worker').then(
+    this.starting ??= startWorker(import.meta.url, 'segment-worker', undefined, WORKER_LIMITS).then(
       (w) => this.attach(w),
       () => this.attach(undefined),
     );
