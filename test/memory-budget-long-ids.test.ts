@@ -32,7 +32,9 @@ describe.each(ENGINES)('memory budget with long ids (%s engine)', (engine) => {
       expect(m.memtables.bytes).toBeLessThanOrEqual(m.memtables.budgetBytes + batch * (1100 + 4 * BYTES_PER_ENTRY.memtables));
     }
     for (const i of [0, 1, 2345, n - 1]) {
-      await expect(s.append(longId(i), [{ type: 'T' }], { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(WrongExpectedVersionError);
+      await expect(s.append(longId(i), [{ type: 'T' }], { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(
+        WrongExpectedVersionError,
+      );
       expect(await s.streamVersion(longId(i))).toBe(1);
       expect((await s.readStream(longId(i))).map((e) => e.data)).toEqual([{ i }]);
     }
