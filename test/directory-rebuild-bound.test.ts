@@ -58,6 +58,26 @@ describe.each(ENGINES)('stream directory rebuilds within a memtable of entries (
     expect(await listing(t)).toEqual(want);
   }, 60_000);
 
+  it('lists a slot with no file from its log range holding a page of its streams, not all of them', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir, engine, SMALL);
+    await fill(s, 'x');
+    const want = await listing(s);
+    await s.close();
+    for (const f of fs.readdirSync(path.join(dir, 'index'))) if (f.endsWith('.dir')) fs.rmSync(path.join(dir, 'index', f));
+    directoryRebuilds.mostHeld = 0;
+    const t = await openStore(dir, engine, SMALL);
+    let after: string | undefined;
+    for (let k = 0; k < 3; k++) {
+      const page = await t.listStreams({ after, limit: 40 });
+      expect(page.streams).toEqual(want.slice(40 * k, 40 * (k + 1)));
+      after = page.next;
+    }
+    expect(directoryRebuilds.mostHeld).toBeLessThanOrEqual(MOST_HELD + 1);
+    await idle(t);
+    expect(await listing(t)).toEqual(want);
+  }, 60_000);
+
   it('rebuilds instead of patching a slot too large to hold after a scavenge; versions stay exact', async () => {
     const dir = tempDir();
     const s = await openStore(dir, engine, SMALL);

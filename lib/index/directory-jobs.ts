@@ -50,7 +50,7 @@ export async function mergeDirectoryIfNeeded(directory: StreamDirectory, max: nu
   directory.replace(inputs, name);
 }
 
-/** Test seam: the most stream entries one rebuild or patch of a slot held at once. */
+/** Test seam: the most stream entries one rebuild, patch or listing scan of a slot held at once. */
 export const directoryRebuilds = { mostHeld: 0 };
 
 /** Memtable entries (memory-budget.ts) one stream's directory entry is counted as, while a rebuild
@@ -96,10 +96,49 @@ export async function rebuildDirectorySlot(
   }
 }
 
-/** The streams of a log range, in id order (UTF-8 bytes), with their first and last versions and
- * positions there. */
-export async function streamsOfRange(engine: LogEngine, from: number, to: number, onDamaged: DamageHandler): Promise<DirectoryEntry[]> {
-  return (await streamsOfRangeUpTo(engine, from, to, onDamaged, Number.POSITIVE_INFINITY)).entries;
+/**
+ * What a listing reads of a slot with no file (stream-listing.ts): every stream of its log range
+ * when they weigh at most `maxWeight` (`whole`: kept for the next pages until the slot is built),
+ * else only the page's: the first `take` ids past `after` with `prefix`, the range read again for
+ * each page. An id is among the first `take` from its first record on or never (ids only leave the
+ * page's set, for smaller ones), so each kept entry's first version and position are exact.
+ */
+export async function streamsOfSlotForPage(
+  engine: LogEngine,
+  slot: { from: number; to: number },
+  onDamaged: DamageHandler,
+  q: { after?: string; prefix?: string; take: number },
+  maxWeight = Number.POSITIVE_INFINITY,
+): Promise<{ entries: DirectoryEntry[]; whole: boolean }> {
+  const all = await streamsOfRangeUpTo(engine, slot.from, slot.to, onDamaged, maxWeight);
+  directoryRebuilds.mostHeld = Math.max(directoryRebuilds.mostHeld, all.entries.length);
+  if (all.to === slot.to) return { entries: all.entries, whole: true };
+  const page = new Map<string, DirectoryEntry>();
+  const ids: string[] = []; // the page's ids, in order
+  let n = 0;
+  for (const { position, fields: f } of indexedRecords(engine, slot.from, () => slot.to, onDamaged)) {
+    if (++n % YIELD_EVERY_RECORDS === 0) await new Promise((r) => setImmediate(r));
+    const id = f.streamId;
+    const e = page.get(id);
+    if (e !== undefined) {
+      e.lastVersion = f.version;
+      e.lastPosition = position;
+      continue;
+    }
+    if ((q.after !== undefined && compareUtf8(id, q.after) <= 0) || (q.prefix !== undefined && !id.startsWith(q.prefix))) continue;
+    if (ids.length === q.take && compareUtf8(id, ids[ids.length - 1] as string) > 0) continue;
+    let lo = 0;
+    for (let hi = ids.length; lo < hi; ) {
+      const mid = (lo + hi) >>> 1;
+      if (compareUtf8(ids[mid] as string, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    ids.splice(lo, 0, id);
+    page.set(id, { streamId: id, firstVersion: f.version, lastVersion: f.version, firstPosition: position, lastPosition: position });
+    if (ids.length > q.take) page.delete(ids.pop() as string);
+  }
+  directoryRebuilds.mostHeld = Math.max(directoryRebuilds.mostHeld, ids.length);
+  return { entries: ids.map((id) => page.get(id) as DirectoryEntry), whole: false };
 }
 
 /** The streams of the log range from `from`, in id order, up to `to` or to the first record (at
