@@ -10,6 +10,12 @@ import type { Key } from '../format/key-hash.js';
 import { KeyTable } from './key-table.js';
 import type { SegmentEntries } from './segment-backend.js';
 
+/** What a key's own list costs beyond its entries' share of BYTES_PER_ENTRY.memtables (the
+ * array, its first element's room, its slots in `lists` and the key table), from a heap measure of
+ * a key per entry, rounded up: counted against the memtable (Memtable.weight), so a workload of a
+ * new type or category per event is held to the memtables' bytes too, in fewer entries. */
+export const NEW_KEY_BYTES = 80;
+
 export class PositionLists {
   /** Key to 1 + the index of its list. */
   private readonly table = new KeyTable();
@@ -17,15 +23,19 @@ export class PositionLists {
   /** Positions held. */
   entries = 0;
 
-  add(key: Key, position: number): void {
-    let v = this.table.get(key);
-    if (v === 0) {
-      v = this.lists.push([]);
-      const index = v;
-      this.table.update(key, () => index);
-    }
-    (this.lists[v - 1] as number[]).push(position);
+  /** Adds the key's position; true when the key is new here (its list costs NEW_KEY_BYTES). */
+  add(key: Key, position: number): boolean {
     this.entries++;
+    const v = this.table.get(key);
+    if (v !== 0) {
+      (this.lists[v - 1] as number[]).push(position);
+      return false;
+    }
+    // A literal of one: V8 gives `[]` room for 16 on its first push, which a store of many names
+    // (a type or category per event) would pay for every key.
+    const index = this.lists.push([position]);
+    this.table.update(key, () => index);
+    return true;
   }
 
   /** The key's positions, ascending (the list itself: do not change it). */

@@ -353,7 +353,8 @@ export class StoreIndex {
     this.recentCommands.evictBefore(cutoff);
   }
 
-  /** Bytes the stream ids held take beyond the budget's per-entry estimates (memory-budget.ts). */
+  /** Bytes held beyond the budget's per-entry estimates (memory-budget.ts): long stream ids, and the
+   * memtables' lists of category and type keys. */
   extraIdBytes(): { latestVersions: number; memtables: number } {
     const memtables = this.frozen.reduce((n, m) => n + m.extraBytes, this.active.extraBytes);
     return { latestVersions: this.latestVersions.extraBytes, memtables };
