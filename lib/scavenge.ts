@@ -76,7 +76,7 @@ export interface ScavengerDeps {
   /** Makes the floors durable: each stream's versions go on above it once its events are erased. */
   raiseFloors(floors: ReadonlyMap<string, number>): Promise<void>;
   /** The keys (keyNumberAt) of the streams with rules. */
-  ruleKeys(): Iterable<number>;
+  ruleKeys(): Promise<Iterable<number>>;
   /** Whether any stream has rules (none: nothing can be reclaimed). */
   hasRules(): boolean;
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
@@ -168,7 +168,7 @@ export class Scavenger {
     await this.resumed;
     if (this.d.hasRules()) {
       // The worker starts while the memtable is built (its start is most of a small scavenge's).
-      const runner = new PassRunner(this.d.ruleKeys(), {
+      const runner = new PassRunner(await this.d.ruleKeys(), {
         steps: scavengeSteps.hook !== undefined,
         maxBytesPerSecond: options.maxBytesPerSecond ?? 0,
         ...(this.d.nativePass ? { native: this.d.nativePass } : {}),
@@ -314,7 +314,7 @@ export class Scavenger {
     const size = this.d.log.chunkSize;
     // As the pass judges frames (scavenge-pass.ts): by the key of the stream id's bytes first, so
     // only a stream under rules becomes a string.
-    const keys = new Set(this.d.ruleKeys());
+    const keys = new Set(await this.d.ruleKeys());
     const fields = new Float64Array(3);
     for (let n = 0; n < sealed; n++) {
       for (const block of scanBlocks(
