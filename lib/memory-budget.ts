@@ -19,7 +19,9 @@
  *
  * What it does not cover: appends waiting for their write (bounded by limits.maxPendingBytes, freed
  * at each flush) and the runtime itself. Subscriptions pull from the log and buffer nothing for a
- * slow consumer (subscription.ts).
+ * slow consumer (subscription.ts). A stream directory rebuild, patch or listing from the log holds
+ * at most the memtables' limit in entries of its streams (index/directory-jobs.ts); a scavenge's
+ * rule caches are bounded apart, in ids and in their characters (scavenge-rule-cache.ts).
  */
 import { describeValue } from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';

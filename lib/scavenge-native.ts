@@ -14,7 +14,9 @@
  * `written` and `synced` are reported after it, before the tail and after its sync. A crash at any
  * of them leaves the old chunk and a temp file, as with the TypeScript pass.
  *
- * Bounds: the rules table holds at most MAX_CACHED_RULES ids (cleared when full); the pass's own
+ * Bounds: the rules table holds at most MAX_CACHED_RULES ids and MAX_CACHED_RULE_CHARS bytes of
+ * them (cleared when either would pass: scavenge-rule-cache.ts), each id's bytes twice (the key and
+ * the Buffer) and once more packed for the addon; the pass's own
  * buffers are bounded in C++ (1 MiB of output gathered at a time, at most 16 MiB of it not yet
  * written back: native/scavenge_output.h).
  */
@@ -22,7 +24,8 @@ import fs from 'node:fs';
 import { LimitExceededError, toAnnalsError } from './errors.js';
 import { CHUNK_HEADER_SIZE } from './format/layout.js';
 import { utf8Text } from './format/text.js';
-import { MAX_CACHED_RULES, type PassRequest, type PassResult, type RuleAnswer } from './scavenge-pass.js';
+import type { PassRequest, PassResult, RuleAnswer } from './scavenge-pass.js';
+import { RuleCache } from './scavenge-rule-cache.js';
 import type { PassHandlers } from './scavenge-runner.js';
 import { openSource, type Source, writeTail } from './scavenge-source.js';
 
@@ -79,7 +82,7 @@ type Packed = Pick<NativePassOptions, 'ruleIds' | 'ruleLens' | 'ruleFrom' | 'rul
 /** The passes of one scavenge, sharing the rules met. */
 export class NativePasses {
   /** By the id's bytes (latin1, one char per byte): the bytes and the stream's rules. */
-  private readonly rules = new Map<string, { bytes: Buffer; answer: RuleAnswer }>();
+  private readonly rules = new RuleCache<{ bytes: Buffer; answer: RuleAnswer }>();
   private packed: Packed | undefined;
   private readonly started = performance.now();
   private examined = 0;
@@ -158,18 +161,19 @@ export class NativePasses {
       this.examined += a.examined;
       if (a.stopped) return undefined;
       if (a.ask.length === 0) return a;
-      this.answer(a.ask, h);
+      this.answer(a.ask, h, run > 0);
     }
     throw new LimitExceededError(`scavenge of ${req.file}: its stream rules were still asked after ${MAX_RUNS} runs`);
   }
 
-  private answer(asked: Buffer[], h: PassHandlers): void {
+  /** Adds the answers to the rules table, cleared first when they do not fit, unless `again`: the
+   * chunk's second ask, whose pass also needs the rules the first one left in the table (it may
+   * then pass its bounds by one chunk's ids, until the next chunk's first ask). */
+  private answer(asked: Buffer[], h: PassHandlers, again: boolean): void {
     const answers = h.ask(asked.map((b) => utf8Text(b, 0, b.length)));
-    if (this.rules.size + asked.length > MAX_CACHED_RULES) this.rules.clear();
-    for (let k = 0; k < asked.length; k++) {
-      const bytes = asked[k] as Buffer;
-      this.rules.set(bytes.toString('latin1'), { bytes, answer: answers[k] ?? null });
-    }
+    const keys = asked.map((b) => b.toString('latin1'));
+    if (!again) this.rules.makeRoom(keys);
+    for (let k = 0; k < asked.length; k++) this.rules.set(keys[k] as string, { bytes: asked[k] as Buffer, answer: answers[k] ?? null });
     this.packed = undefined;
   }
 
@@ -178,7 +182,7 @@ export class NativePasses {
     if (this.packed) return this.packed;
     const n = this.rules.size;
     let bytes = 0;
-    for (const r of this.rules.values()) bytes += r.bytes.length;
+    for (const [, r] of this.rules) bytes += r.bytes.length;
     const p: Packed = {
       ruleIds: new Uint8Array(bytes),
       ruleLens: new Uint32Array(n),
@@ -188,7 +192,7 @@ export class NativePasses {
     };
     let i = 0;
     let at = 0;
-    for (const { bytes: b, answer } of this.rules.values()) {
+    for (const [, { bytes: b, answer }] of this.rules) {
       p.ruleIds.set(b, at);
       at += b.length;
       p.ruleLens[i] = b.length;

@@ -34,13 +34,11 @@ import { chainFrameChecksum } from './format/record-scanner.js';
 import { cachedString } from './format/string-cache.js';
 import { utf8Text } from './format/text.js';
 import { PassOutput, U32List } from './scavenge-output.js';
+import { DEFAULT_RULE_CACHE_BOUNDS, type RuleCache } from './scavenge-rule-cache.js';
 import { openSource, readFully, type Source, writeTail } from './scavenge-source.js';
 
 /** Bytes of the chunk read at once (a frame longer than this is read whole). */
 const READ_BYTES = 1 << 20;
-/** Stream ids whose rules a pass (or the scavenge) keeps at once (cleared when full, then asked
- * again). */
-export const MAX_CACHED_RULES = 100_000;
 
 /** What a stream's events are judged by: kept from version `from` and timestamp `minTimestamp`
  * on; null: the stream has no rules (all kept). */
@@ -88,8 +86,9 @@ export interface PassResult {
 export interface PassDeps {
   /** Keys (keyNumberAt) of the streams with rules at the scavenge's start. */
   keys: ReadonlySet<number>;
-  /** Rules of the streams met so far (shared by the chunks of one scavenge). */
-  rules: Map<string, RuleAnswer>;
+  /** Rules of the streams met so far (shared by the chunks of one scavenge; bounded in ids and in
+   * their characters, scavenge-rule-cache.ts). */
+  rules: RuleCache<RuleAnswer>;
   /** The rules of stream ids not met before, in order. */
   ask(ids: string[]): Promise<RuleAnswer[]>;
   /** After each block read; `bytes` examined since the last call. True: stop. */
@@ -146,7 +145,10 @@ class Walk {
   private frames = 0;
   private runIndex = 0;
   private readonly ids = new Map<string, number>();
+  /** The stream last judged under each key, within the rule caches' bounds (ids and their
+   * characters, kept twice: as the string and as its bytes). */
   private readonly byKey = new Map<number, { id: string; bytes: Buffer }>();
+  private byKeyChars = 0;
   private readonly survivorOf = new U32List();
   private readonly survivorPositions: number[] = [];
   private readonly survivorVersions: number[] = [];
@@ -259,7 +261,11 @@ class Walk {
     else {
       id = utf8Text(buf, s, s + idLen);
       if (this.d.rules.has(id)) {
-        if (this.byKey.size >= MAX_CACHED_RULES) this.byKey.clear();
+        if (this.byKey.size >= DEFAULT_RULE_CACHE_BOUNDS.entries || this.byKeyChars + idLen > DEFAULT_RULE_CACHE_BOUNDS.chars) {
+          this.byKey.clear();
+          this.byKeyChars = 0;
+        }
+        this.byKeyChars += idLen - (this.byKey.get(key)?.bytes.length ?? 0);
         this.byKey.set(key, { id, bytes: Buffer.from(buf.subarray(s, s + idLen)) });
       }
     }
@@ -297,7 +303,7 @@ class Walk {
     }
     const ids = [...wanted];
     const answers = await this.d.ask(ids);
-    if (this.d.rules.size + ids.length > MAX_CACHED_RULES) this.d.rules.clear();
+    this.d.rules.makeRoom(ids);
     for (let k = 0; k < ids.length; k++) this.d.rules.set(ids[k] as string, answers[k] ?? null);
   }
 

@@ -16,6 +16,7 @@ import type { Worker } from 'node:worker_threads';
 import { type ErrorParts, errorFromParts } from './error-transfer.js';
 import { NativePasses, type NativeScavengePass } from './scavenge-native.js';
 import { type PassRequest, type PassResult, type PassStep, type RuleAnswer, runPass } from './scavenge-pass.js';
+import { RuleCache } from './scavenge-rule-cache.js';
 import { startWorker } from './worker-start.js';
 
 export interface WorkerInit {
@@ -123,7 +124,7 @@ export class PassRunner {
     const pacer = new Pacer(this.control, this.init.maxBytesPerSecond);
     return runPass(req, {
       keys: new Set(this.init.keys),
-      rules: new Map(),
+      rules: new RuleCache(),
       ask: async (ids) => h.ask(ids),
       // A turn of the event loop after each block (1 MiB) read.
       pace: async (bytes) => {

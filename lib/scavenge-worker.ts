@@ -14,6 +14,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorParts } from './error-transfer.js';
 import { type PassDeps, type PassResult, runPass } from './scavenge-pass.js';
+import { RuleCache } from './scavenge-rule-cache.js';
 import { Pacer, type PassMessage, type WorkerInit, type WorkerMessage } from './scavenge-runner.js';
 
 const port = parentPort;
@@ -43,7 +44,7 @@ function question<T>(msg: { type: 'ask'; ids: string[] } | { type: 'step'; step:
 
 const deps: PassDeps = {
   keys: new Set(init.keys),
-  rules: new Map(),
+  rules: new RuleCache(),
   ask: (ids) => question({ type: 'ask', ids }),
   pace: (bytes) => pacer.pace(bytes),
   step: async (step) => {

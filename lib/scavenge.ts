@@ -26,8 +26,9 @@ import { scanBlocks } from './log-reader.js';
 import { nativeAddon } from './native.js';
 import { type ChunkScavenge, type RewriteDeps, type ScavengeStep, scavengeChunk } from './scavenge-chunk.js';
 import type { NativeScavengePass } from './scavenge-native.js';
-import { MAX_CACHED_RULES, type PassResult } from './scavenge-pass.js';
+import type { PassResult } from './scavenge-pass.js';
 import { clearPending, readPending, writePending } from './scavenge-pending.js';
+import { MAX_CACHED_RULE_CHARS, MAX_CACHED_RULES, type RuleCacheBounds } from './scavenge-rule-cache.js';
 import { PassRunner } from './scavenge-runner.js';
 import { Survivors } from './scavenge-survivors.js';
 import type { Retention, StreamMetadataRegistry } from './stream-metadata.js';
@@ -75,7 +76,7 @@ export interface ScavengerDeps {
   /** Makes the floors durable: each stream's versions go on above it once its events are erased. */
   raiseFloors(floors: ReadonlyMap<string, number>): Promise<void>;
   /** The keys (keyNumberAt) of the streams with rules. */
-  ruleKeys(): Iterable<number>;
+  ruleKeys(): Promise<Iterable<number>>;
   /** Whether any stream has rules (none: nothing can be reclaimed). */
   hasRules(): boolean;
   /** Changes of the rules since open (the reclaimable estimate is cached against it). */
@@ -93,8 +94,9 @@ export const scavengeSteps: { hook?: (step: ScavengeStep | 'pending' | 'director
 const OPTION_KEYS = new Set(['onProgress', 'signal', 'maxBytesPerSecond']);
 /** How long a reclaimable estimate is reused while the rules do not change (maxAgeMs moves it). */
 const ESTIMATE_TTL_MS = 60_000;
-/** Test seam: streams whose rules a scavenge keeps at once (cleared when full). */
-export const scavengeRuleCache = { max: MAX_CACHED_RULES };
+/** Test seam: the streams (and characters of their ids) whose rules a scavenge's side keeps at
+ * once (cleared when full) and whose survivors it remembers (scavenge-survivors.ts). */
+export const scavengeRuleCache: RuleCacheBounds = { entries: MAX_CACHED_RULES, chars: MAX_CACHED_RULE_CHARS };
 
 export function checkScavengeOptions(options: unknown): ScavengeOptions {
   checkObject('options', options);
@@ -166,7 +168,7 @@ export class Scavenger {
     await this.resumed;
     if (this.d.hasRules()) {
       // The worker starts while the memtable is built (its start is most of a small scavenge's).
-      const runner = new PassRunner(this.d.ruleKeys(), {
+      const runner = new PassRunner(await this.d.ruleKeys(), {
         steps: scavengeSteps.hook !== undefined,
         maxBytesPerSecond: options.maxBytesPerSecond ?? 0,
         ...(this.d.nativePass ? { native: this.d.nativePass } : {}),
@@ -207,7 +209,7 @@ export class Scavenger {
   private async passChunks(runner: PassRunner, now: number, stopped: () => boolean, options: ScavengeOptions, report: ScavengeReport) {
     const sealed = this.d.log.chunkCount() - 1;
     const rewritten: [number, number][] = [];
-    const seen = new Survivors();
+    const seen = new Survivors(scavengeRuleCache);
     const size = this.d.log.chunkSize;
     let examinedEnd = CHUNK_HEADER_SIZE;
     const released: Promise<void>[] = [];
@@ -258,8 +260,7 @@ export class Scavenger {
         ids.map((streamId) => {
           let r = rules.get(streamId);
           if (r === undefined) {
-            if (rules.size >= scavengeRuleCache.max) {
-              rules.clear();
+            if (rules.makeRoom([streamId])) {
               seen.rulesEpoch++; // the passes forget theirs too, and ask again
               seen.complete = false; // the decisions the directory patch needs are gone
             }
@@ -313,7 +314,7 @@ export class Scavenger {
     const size = this.d.log.chunkSize;
     // As the pass judges frames (scavenge-pass.ts): by the key of the stream id's bytes first, so
     // only a stream under rules becomes a string.
-    const keys = new Set(this.d.ruleKeys());
+    const keys = new Set(await this.d.ruleKeys());
     const fields = new Float64Array(3);
     for (let n = 0; n < sealed; n++) {
       for (const block of scanBlocks(

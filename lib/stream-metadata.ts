@@ -14,6 +14,12 @@
  * no event read), so reading an event of a stream without metadata costs one hash and one set
  * lookup, and nothing at all in a store without metadata. A stream's metadata is read from its meta
  * stream on first use and kept (bounded cache).
+ *
+ * Bound: the key set takes at most the metadata cache's bytes (MetadataDeps.maxCached entries at
+ * BYTES_PER_ENTRY.metadataCache, KEY_BYTES a key). A store with more streams with metadata drops
+ * the set for good (until reopened): a stream not in the cache is then looked up by its meta
+ * stream in the index (an absent one is found absent there, and cached as such), and a scavenge
+ * lists the meta streams for its rule keys.
  */
 import { createHash } from 'node:crypto';
 import { type Key, keyOf } from './format/key-hash.js';
@@ -91,39 +97,73 @@ export interface MetadataDeps {
   maxCached: number;
 }
 
+/** What a key of the set takes: a heap number in a Set (a heap measure, rounded up). */
+const KEY_BYTES = 40;
+/** Keys the set holds however small the budget. */
+const MIN_KEYS = 1024;
+
 export class StreamMetadataRegistry {
-  /** Keys (as numbers) of the streams that have metadata. */
+  /** Keys (as numbers) of the streams that have metadata, while there are at most maxKeys. */
   private readonly keys = new Set<number>();
+  private readonly maxKeys: number;
+  /** More streams have metadata than maxKeys: `keys` is dropped, the index answers. */
+  private tooMany = false;
   private readonly cache = new Map<string, StoredMetadata | null>();
   /** extraIdBytes of the cache's ids. */
   private cacheIdBytes = 0;
   private changeCount = 0;
 
-  constructor(private readonly d: MetadataDeps) {}
+  constructor(private readonly d: MetadataDeps) {
+    this.maxKeys = Math.max(MIN_KEYS, Math.floor((d.maxCached * BYTES_PER_ENTRY.metadataCache) / KEY_BYTES));
+  }
 
-  /** Reads the meta streams' names: which keys have metadata. */
+  /** Reads the meta streams' names: which keys have metadata (up to maxKeys of them). */
   async load(): Promise<void> {
     let after: string | undefined;
     do {
       const page = await this.d.listStreams({ prefix: META_STREAM_PREFIX, after, limit: 1000 });
-      for (const s of page.streams) this.keys.add(Number.parseInt(s.streamId.slice(META_STREAM_PREFIX.length), 16));
+      for (const s of page.streams) this.addKey(Number.parseInt(s.streamId.slice(META_STREAM_PREFIX.length), 16));
       after = page.next;
-    } while (after !== undefined);
+    } while (after !== undefined && !this.tooMany);
+  }
+
+  private addKey(key: number): void {
+    if (this.tooMany) return;
+    if (this.keys.size >= this.maxKeys && !this.keys.has(key)) {
+      this.keys.clear();
+      this.tooMany = true;
+      return;
+    }
+    this.keys.add(key);
+  }
+
+  /** Keys the set holds now (tests: it stays within maxKeys). */
+  get keyCount(): number {
+    return this.keys.size;
   }
 
   /** Whether any stream of the store has metadata (when none, reads check nothing). */
   get empty(): boolean {
-    return this.keys.size === 0;
+    return !this.tooMany && this.keys.size === 0;
   }
 
   /** The keys (hi · 2^32 + lo) of the streams with metadata now: what a scavenge judges a frame's
-   * stream id by before it looks its rules up (scavenge-pass.ts). */
-  keyNumbers(): number[] {
-    return [...this.keys];
+   * stream id by before it looks its rules up (scavenge-pass.ts). Listed from the meta streams
+   * when there are more than the set holds. */
+  async keyNumbers(): Promise<number[]> {
+    if (!this.tooMany) return [...this.keys];
+    const keys: number[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.d.listStreams({ prefix: META_STREAM_PREFIX, after, limit: 1000 });
+      for (const s of page.streams) keys.push(Number.parseInt(s.streamId.slice(META_STREAM_PREFIX.length), 16));
+      after = page.next;
+    } while (after !== undefined);
+    return keys;
   }
 
   get(streamId: string): StoredMetadata | undefined {
-    if (this.keys.size === 0 || !this.keys.has(keyNumber(keyOf(streamId)))) return undefined;
+    if (this.empty || (!this.tooMany && !this.keys.has(keyNumber(keyOf(streamId))))) return undefined;
     const cached = this.cache.get(streamId);
     if (cached !== undefined) return cached ?? undefined;
     const meta = this.read(streamId);
@@ -171,14 +211,14 @@ export class StreamMetadataRegistry {
   /** Records metadata just written (the append is durable). */
   record(streamId: string, meta: StoredMetadata): void {
     this.changeCount++;
-    this.keys.add(keyNumber(keyOf(streamId)));
+    this.addKey(keyNumber(keyOf(streamId)));
     this.cacheSet(streamId, meta);
   }
 
   /** A metadata event another process wrote (a follower read it from the log): the stream's
    * metadata is read again when next used. */
   noteWritten(metaStreamId: string): void {
-    this.keys.add(Number.parseInt(metaStreamId.slice(META_STREAM_PREFIX.length), 16));
+    this.addKey(Number.parseInt(metaStreamId.slice(META_STREAM_PREFIX.length), 16));
     this.cache.clear();
     this.cacheIdBytes = 0;
   }

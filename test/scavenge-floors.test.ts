@@ -14,7 +14,7 @@ async function pad(s: EventStore, count: number): Promise<void> {
 }
 
 afterEach(() => {
-  scavengeRuleCache.max = 100_000;
+  scavengeRuleCache.entries = 100_000;
 });
 
 describe.each(ENGINES)('version floors when a scavenge forgets the rules it met (%s engine)', (engine) => {
@@ -31,7 +31,7 @@ describe.each(ENGINES)('version floors when a scavenge forgets the rules it met 
     await new Promise((r) => setTimeout(r, 5));
     // The store's side keeps 2 streams' rules at once: met in chunk 0, most are forgotten before
     // chunk 1, where their last events are.
-    scavengeRuleCache.max = 2;
+    scavengeRuleCache.entries = 2;
     expect((await s.scavenge()).eventsRemoved).toBe(2 * AGED);
     await s.close();
     fs.rmSync(path.join(dir, 'index'), { recursive: true, force: true });

@@ -5,6 +5,7 @@ import type { EventStore, RecordedEvent } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
 import { NativePasses } from '../lib/scavenge-native.js';
 import { type PassRequest, type PassResult, type RuleAnswer, runPass } from '../lib/scavenge-pass.js';
+import { RuleCache } from '../lib/scavenge-rule-cache.js';
 import { chunkPath, openStore, tempDir } from './helpers.js';
 
 /** The smallest chunks: about 500 events of ~2 KB fill one. */
@@ -43,7 +44,7 @@ const KEYS = [...RULES.keys()].map((id) => keyNumberAt(Buffer.from(id), 0, Buffe
 function jsPass(req: PassRequest): Promise<PassResult | undefined> {
   return runPass(req, {
     keys: new Set(KEYS),
-    rules: new Map(),
+    rules: new RuleCache(),
     ask: async (ids) => ids.map((id) => RULES.get(id) ?? null),
     pace: async () => false,
     step: async () => {},

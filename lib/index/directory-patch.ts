@@ -4,9 +4,14 @@
  * streams in the chunks it examined, so a file whose range starts inside them is its old entries with
  * those streams' first and last survivors put in (an entry with none left is dropped: the erased
  * stream's id leaves the file). A file it cannot patch is rebuilt from the log (directory-jobs.ts).
+ *
+ * Bound: the patched file is built from its entries held at once, so a file of more streams than
+ * `maxWeight` allows (directoryWeight: what a memtable of the memory budget holds) is not patched
+ * but rebuilt from the log, in parts within the same bound.
  */
 import { directoryFileName } from '../format/directory-layout.js';
 import { type DirectoryEntry, directoryInputOf } from './directory-backend.js';
+import { directoryRebuilds, directoryWeight } from './directory-jobs.js';
 import type { DirectorySlot, StreamDirectory } from './stream-directory.js';
 
 /** What a scavenge saw: the log range it examined whole, and the surviving events of each stream
@@ -20,17 +25,25 @@ export interface KnownSurvivors {
 const PAGE = 10_000;
 
 /** Patches the slot's file; false when it cannot (the caller rebuilds it from the log). */
-export async function patchDirectorySlot(directory: StreamDirectory, slot: DirectorySlot, known: KnownSurvivors): Promise<boolean> {
+export async function patchDirectorySlot(
+  directory: StreamDirectory,
+  slot: DirectorySlot,
+  known: KnownSurvivors,
+  maxWeight = Number.POSITIVE_INFINITY,
+): Promise<boolean> {
   if (slot.from < known.from || slot.from >= known.to) return false;
   const reader = directory.readerOf(slot);
   if (!reader) return false;
   const entries: DirectoryEntry[] = [];
+  let weight = 0;
   for (
     let after: string | undefined, page = reader.page(undefined, undefined, PAGE);
     page.length > 0;
     page = reader.page(after, undefined, PAGE)
   ) {
     for (const e of page) {
+      weight += directoryWeight(e.streamId);
+      if (weight > maxWeight) return false;
       const pairs = known.of(e.streamId);
       if (!pairs || e.firstPosition >= known.to) entries.push(e);
       else {
@@ -42,6 +55,7 @@ export async function patchDirectorySlot(directory: StreamDirectory, slot: Direc
     after = (page[page.length - 1] as DirectoryEntry).streamId;
     if (page.length < PAGE) break;
   }
+  directoryRebuilds.mostHeld = Math.max(directoryRebuilds.mostHeld, entries.length);
   const name = directoryFileName(slot.from, slot.to);
   await directory.backend.build(directory.dir, name, { fromPosition: slot.from, toPosition: slot.to }, directoryInputOf(entries));
   directory.replace([slot], name);

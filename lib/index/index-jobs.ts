@@ -33,6 +33,9 @@ export interface IndexJobsOptions {
   retired?: (m: Memtable) => void;
   /** The stream directory, built and merged with the segments. */
   directory: StreamDirectory;
+  /** A memtable's bound (memory-budget.ts): a directory rebuild or patch holds at most as much of
+   * its streams' entries at once (directory-jobs.ts). */
+  memtableEntries?: number;
 }
 
 /** A failed job is not tried again before this: builds asked for on every append must not turn
@@ -143,7 +146,7 @@ export class IndexJobs {
     this.enqueue(async () => {
       if (!this.o.directory.chain.includes(slot)) return; // replaced meanwhile
       const firstBuild = slot.broken === NOT_BUILT_YET;
-      await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
+      await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged, this.o.memtableEntries);
       if (!firstBuild) this.o.warn(`stream directory ${slot.name} rebuilt from the log`);
     });
   }
@@ -161,8 +164,8 @@ export class IndexJobs {
           const slots = this.o.directory.chain.filter((s) => ranges.some(([from, to]) => s.from < to && s.to > from));
           for (const slot of slots) {
             if (!this.o.directory.chain.includes(slot)) continue;
-            if (known && (await patchDirectorySlot(this.o.directory, slot, known))) continue;
-            await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged);
+            if (known && (await patchDirectorySlot(this.o.directory, slot, known, this.o.memtableEntries))) continue;
+            await rebuildDirectorySlot(this.o.directory, slot, this.o.engine, this.o.onDamaged, this.o.memtableEntries);
           }
           resolve();
         } catch (err) {

@@ -17,7 +17,7 @@ import type { Key } from '../format/key-hash.js';
 import { BYTES_PER_ENTRY, extraIdBytes } from '../memory-budget.js';
 import { CommandTable } from './command-table.js';
 import { indexClock } from './index-clock.js';
-import { PositionLists } from './position-lists.js';
+import { NEW_KEY_BYTES, PositionLists } from './position-lists.js';
 import { newSegmentEntries, type SegmentEntries } from './segment-backend.js';
 import type { BlockPool } from './stream-id-table.js';
 import { StreamRuns } from './stream-runs.js';
@@ -31,7 +31,8 @@ export class Memtable {
   readonly categories: PositionLists;
   readonly types: PositionLists;
   entries = 0;
-  /** extraIdBytes of the stream ids held (memory-budget.ts). */
+  /** Bytes held beyond BYTES_PER_ENTRY.memtables per entry: extraIdBytes of the stream ids
+   * (memory-budget.ts) and NEW_KEY_BYTES per category or type key (position-lists.ts). */
   extraBytes = 0;
   toPosition: number;
 
@@ -76,7 +77,7 @@ export class Memtable {
 
   /** Adds an event to its category's (kind SEGMENT_KIND_CATEGORY) or its type's entries. */
   addView(kind: ViewKind, key: Key, position: number): void {
-    this.viewsOf(kind).add(key, position);
+    if (this.viewsOf(kind).add(key, position)) this.extraBytes += NEW_KEY_BYTES;
     this.entries++;
   }
 

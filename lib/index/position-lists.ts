@@ -12,6 +12,12 @@ import { KeyTable } from './key-table.js';
 import type { SegmentEntries } from './segment-backend.js';
 import type { BlockPool } from './stream-id-table.js';
 
+/** What a key's own list costs beyond its entries' share of BYTES_PER_ENTRY.memtables (its first
+ * chunk, its columns' slots and the key table's), rounded up: counted against the memtable
+ * (Memtable.weight), so a workload of a new type or category per event is held to the memtables'
+ * bytes too, in fewer entries. */
+export const NEW_KEY_BYTES = 80;
+
 export class PositionLists {
   /** Key to 1 + the number of its list. */
   private readonly table = new KeyTable();
@@ -28,15 +34,18 @@ export class PositionLists {
     this.lists.release();
   }
 
-  add(key: Key, position: number): void {
-    let v = this.table.get(key);
-    if (v === 0) {
-      const made = this.lists.create() + 1;
-      this.table.update(key, () => made);
-      v = made;
-    }
-    this.lists.push(v - 1, position);
+  /** Adds the key's position; true when the key is new here (its list costs NEW_KEY_BYTES). */
+  add(key: Key, position: number): boolean {
     this.entries++;
+    const v = this.table.get(key);
+    if (v !== 0) {
+      this.lists.push(v - 1, position);
+      return false;
+    }
+    const made = this.lists.create() + 1;
+    this.table.update(key, () => made);
+    this.lists.push(made - 1, position);
+    return true;
   }
 
   /** The number of the key's list (-1: none), for size() and at(). */

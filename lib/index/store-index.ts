@@ -14,7 +14,7 @@ import { type Key, keyOf } from '../format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import type { IndexStats } from '../types.js';
 import type { DirectoryEntry } from './directory-backend.js';
-import { streamsOfRange } from './directory-jobs.js';
+import { streamsOfSlotForPage } from './directory-jobs.js';
 import type { KnownSurvivors } from './directory-patch.js';
 import { indexClock } from './index-clock.js';
 import { type IndexCounts, indexCounts, indexStats } from './index-counts.js';
@@ -323,8 +323,8 @@ export class StoreIndex {
 
   /** A page of the store's streams in id order (stream-listing.ts), and whether more follow. */
   listStreams(q: StreamPageQuery): Promise<{ entries: DirectoryEntry[]; more: boolean }> {
-    return streamPage(this.o.directory, [...this.frozen, this.active], q, (slot) =>
-      streamsOfRange(this.o.engine, slot.from, slot.to, this.o.onDamaged),
+    return streamPage(this.o.directory, [...this.frozen, this.active], q, (slot, page) =>
+      streamsOfSlotForPage(this.o.engine, slot, this.o.onDamaged, page, this.o.memtableEntries),
     );
   }
 
@@ -363,7 +363,8 @@ export class StoreIndex {
     this.recentCommands.evictBefore(cutoff);
   }
 
-  /** Bytes the stream ids held take beyond the budget's per-entry estimates (memory-budget.ts). */
+  /** Bytes held beyond the budget's per-entry estimates (memory-budget.ts): long stream ids, and the
+   * memtables' lists of category and type keys. */
   extraIdBytes(): { latestVersions: number; memtables: number } {
     const memtables = this.frozen.reduce((n, m) => n + m.extraBytes, this.active.extraBytes);
     return { latestVersions: this.latestVersions.extraBytes, memtables };

@@ -23,7 +23,8 @@ export interface DirectorySlot {
   reader?: DirectoryReader;
   /** Why the slot has no usable file. */
   broken?: string;
-  /** A broken slot's streams read from its log range, in id order (kept until it is built). */
+  /** A broken slot's streams read from its log range, in id order (kept until it is built), when
+   * they fit a memtable's bound (directory-jobs.ts, streamsOfSlotForPage). */
   scanned?: DirectoryEntry[];
 }
 

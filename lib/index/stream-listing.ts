@@ -23,7 +23,10 @@ export async function streamPage(
   directory: StreamDirectory,
   memtables: readonly Memtable[],
   q: StreamPageQuery,
-  scanSlot: (slot: DirectorySlot) => Promise<DirectoryEntry[]>,
+  scanSlot: (
+    slot: DirectorySlot,
+    q: { after?: string; prefix?: string; take: number },
+  ) => Promise<{ entries: DirectoryEntry[]; whole: boolean }>,
 ): Promise<{ entries: DirectoryEntry[]; more: boolean }> {
   const take = q.limit + 1;
   // The sources as they are now: a build or merge while a slot is scanned changes the chain.
@@ -41,9 +44,12 @@ export async function streamPage(
     for (const slot of slots) {
       const page = readPage(directory, slot, q.after, q.prefix, take);
       if (page) pages.push(page);
+      else if (slot.scanned) pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
       else {
-        slot.scanned ??= await scanSlot(slot);
-        pages.push(pageOfSorted(slot.scanned, q.after, q.prefix, take));
+        // Its log range: kept whole while it fits the bound the scan is given, else this page's.
+        const scan = await scanSlot(slot, { after: q.after, prefix: q.prefix, take });
+        if (scan.whole) slot.scanned = scan.entries;
+        pages.push(pageOfSorted(scan.entries, q.after, q.prefix, take));
       }
     }
   }
