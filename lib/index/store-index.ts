@@ -52,8 +52,7 @@ export class StoreIndex {
   /** Keys of category and type names. */
   private readonly names = new NameKeys();
   private views: ViewSearch;
-  /** Column blocks retired memtables give back: about one memtable's worth (a memtable's four
-   * position and version columns of 8 bytes per entry at most). */
+  /** Column blocks retired memtables give back: about one memtable's worth (BlockPool). */
   private readonly blocks: BlockPool;
 
   constructor(private o: StoreIndexOptions) {
