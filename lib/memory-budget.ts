@@ -38,8 +38,8 @@ export const MIN_MEMORY_BUDGET = 4 * MiB;
 /** The largest budget accepted (1 TiB): a guard against a value in the wrong unit. */
 export const MAX_MEMORY_BUDGET = 2 ** 40;
 /** The default, sized for embedding: the largest budget measured to keep the e2e workload's
- * anonymous memory within 1.5x SQLite's; what larger budgets buy, docs/benchmarks.md ("Memory
- * budget"). */
+ * anonymous memory within about 1.5x the leanest peer's (SQLite or lmdb-js); what larger budgets
+ * buy, docs/benchmarks.md ("Memory budget"). */
 export const DEFAULT_MEMORY_BUDGET = 24 * MiB;
 
 /** Full memtables that may wait for their segment build before appends wait (append-committer.ts):
