@@ -34,19 +34,27 @@ function chainsWhole(dir: string): boolean {
   return ranges.every((r, i) => i === 0 || r[0] === (ranges[i - 1] as number[])[1]);
 }
 
+/** A store of thousands of streams whose directory files were deleted, and its listing before. */
+async function storeWithoutDirectoryFiles(
+  engine: (typeof ENGINES)[number],
+): Promise<{ dir: string; want: Awaited<ReturnType<typeof listing>> }> {
+  const dir = tempDir();
+  const s = await openStore(dir, engine, SMALL);
+  await fill(s, 'x');
+  const want = await listing(s);
+  await s.close();
+  for (const f of fs.readdirSync(path.join(dir, 'index'))) if (f.endsWith('.dir')) fs.rmSync(path.join(dir, 'index', f));
+  directoryRebuilds.mostHeld = 0;
+  return { dir, want };
+}
+
 afterEach(() => {
   directoryRebuilds.mostHeld = 0;
 });
 
 describe.each(ENGINES)('stream directory rebuilds within a memtable of entries (%s engine)', (engine) => {
   it('rebuilds a slot of thousands of streams from the log in parts, merged into the same listing', async () => {
-    const dir = tempDir();
-    const s = await openStore(dir, engine, SMALL);
-    await fill(s, 'x');
-    const want = await listing(s);
-    await s.close();
-    for (const f of fs.readdirSync(path.join(dir, 'index'))) if (f.endsWith('.dir')) fs.rmSync(path.join(dir, 'index', f));
-    directoryRebuilds.mostHeld = 0;
+    const { dir, want } = await storeWithoutDirectoryFiles(engine);
     let t = await openStore(dir, engine, SMALL);
     await idle(t);
     expect(directoryRebuilds.mostHeld).toBeGreaterThan(0);
@@ -59,13 +67,7 @@ describe.each(ENGINES)('stream directory rebuilds within a memtable of entries (
   }, 60_000);
 
   it('lists a slot with no file from its log range holding a page of its streams, not all of them', async () => {
-    const dir = tempDir();
-    const s = await openStore(dir, engine, SMALL);
-    await fill(s, 'x');
-    const want = await listing(s);
-    await s.close();
-    for (const f of fs.readdirSync(path.join(dir, 'index'))) if (f.endsWith('.dir')) fs.rmSync(path.join(dir, 'index', f));
-    directoryRebuilds.mostHeld = 0;
+    const { dir, want } = await storeWithoutDirectoryFiles(engine);
     const t = await openStore(dir, engine, SMALL);
     let after: string | undefined;
     for (let k = 0; k < 3; k++) {

@@ -73,18 +73,22 @@ export interface DirectoryBackend {
   merge(dir: string, name: string, spec: DirectorySpec, inputs: DirectoryReader[]): Promise<void>;
 }
 
-/** A build's input from entries (any order). */
-export function directoryInputOf(entries: readonly DirectoryEntry[]): DirectoryInput {
-  const ids = entries.map((e) => Buffer.from(e.streamId, 'utf8'));
-  const n = entries.length;
-  const input: DirectoryInput = {
-    ids: Buffer.concat(ids),
+/** A build's input of `n` streams, their ids' UTF-8 in `ids` and the columns to fill. */
+export function directoryInputFor(n: number, ids: Buffer): DirectoryInput {
+  return {
+    ids,
     idEnds: new Uint32Array(n),
     firstVersion: new Uint32Array(n),
     lastVersion: new Uint32Array(n),
     firstPosition: new Float64Array(n),
     lastPosition: new Float64Array(n),
   };
+}
+
+/** A build's input from entries (any order). */
+export function directoryInputOf(entries: readonly DirectoryEntry[]): DirectoryInput {
+  const ids = entries.map((e) => Buffer.from(e.streamId, 'utf8'));
+  const input = directoryInputFor(entries.length, Buffer.concat(ids));
   let end = 0;
   entries.forEach((e, i) => {
     end += (ids[i] as Buffer).length;

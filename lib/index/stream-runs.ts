@@ -13,7 +13,7 @@ import { CorruptionError } from '../errors.js';
 import { keyOf } from '../format/key-hash.js';
 import { compareUtf8 } from '../format/utf8-order.js';
 import { ChunkedLists } from './chunked-lists.js';
-import type { DirectoryEntry, DirectoryInput } from './directory-backend.js';
+import { type DirectoryEntry, type DirectoryInput, directoryInputFor } from './directory-backend.js';
 import type { SegmentEntries } from './segment-backend.js';
 import { type BlockPool, SlotColumn, StreamIdTable } from './stream-id-table.js';
 
@@ -174,14 +174,7 @@ export class StreamRuns {
     const n = this.slots.size;
     let bytes = 0;
     for (let s = 0; s < n; s++) bytes += Buffer.byteLength(this.slots.idAt(s) as string, 'utf8');
-    const input: DirectoryInput = {
-      ids: Buffer.allocUnsafe(bytes),
-      idEnds: new Uint32Array(n),
-      firstVersion: new Uint32Array(n),
-      lastVersion: new Uint32Array(n),
-      firstPosition: new Float64Array(n),
-      lastPosition: new Float64Array(n),
-    };
+    const input = directoryInputFor(n, Buffer.allocUnsafe(bytes));
     let end = 0;
     for (let s = 0; s < n; s++) {
       end += input.ids.write(this.slots.idAt(s) as string, end, 'utf8');
