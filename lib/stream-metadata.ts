@@ -59,6 +59,11 @@ export function metaStreamOf(streamId: string): string {
   return `${META_STREAM_PREFIX}${keyNumber(keyOf(streamId)).toString(16).padStart(12, '0')}`;
 }
 
+/** The key a meta stream's name carries (metaStreamOf's inverse). */
+function metaStreamKey(metaStreamId: string): number {
+  return Number.parseInt(metaStreamId.slice(META_STREAM_PREFIX.length), 16);
+}
+
 /** 128 bits of SHA-256 of the id: tells apart ids whose 48-bit keys collide. */
 export function idDigest(streamId: string): string {
   return createHash('sha256').update(streamId, 'utf8').digest('hex').slice(0, 32);
@@ -119,12 +124,20 @@ export class StreamMetadataRegistry {
 
   /** Reads the meta streams' names: which keys have metadata (up to maxKeys of them). */
   async load(): Promise<void> {
+    for await (const key of this.metaStreamKeys()) {
+      this.addKey(key);
+      if (this.tooMany) return;
+    }
+  }
+
+  /** The keys of the streams with metadata, from the meta streams' names, a page at a time. */
+  private async *metaStreamKeys(): AsyncGenerator<number> {
     let after: string | undefined;
     do {
       const page = await this.d.listStreams({ prefix: META_STREAM_PREFIX, after, limit: 1000 });
-      for (const s of page.streams) this.addKey(Number.parseInt(s.streamId.slice(META_STREAM_PREFIX.length), 16));
+      for (const s of page.streams) yield metaStreamKey(s.streamId);
       after = page.next;
-    } while (after !== undefined && !this.tooMany);
+    } while (after !== undefined);
   }
 
   private addKey(key: number): void {
@@ -153,12 +166,7 @@ export class StreamMetadataRegistry {
   async keyNumbers(): Promise<number[]> {
     if (!this.tooMany) return [...this.keys];
     const keys: number[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.d.listStreams({ prefix: META_STREAM_PREFIX, after, limit: 1000 });
-      for (const s of page.streams) keys.push(Number.parseInt(s.streamId.slice(META_STREAM_PREFIX.length), 16));
-      after = page.next;
-    } while (after !== undefined);
+    for await (const key of this.metaStreamKeys()) keys.push(key);
     return keys;
   }
 
@@ -218,7 +226,7 @@ export class StreamMetadataRegistry {
   /** A metadata event another process wrote (a follower read it from the log): the stream's
    * metadata is read again when next used. */
   noteWritten(metaStreamId: string): void {
-    this.addKey(Number.parseInt(metaStreamId.slice(META_STREAM_PREFIX.length), 16));
+    this.addKey(metaStreamKey(metaStreamId));
     this.cache.clear();
     this.cacheIdBytes = 0;
   }
