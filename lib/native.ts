@@ -73,6 +73,15 @@ export interface NativeSegmentHandle {
   close(): void;
 }
 
+/** One lookup over a kind's segments, newest first (native/index_binding.cc). */
+export interface NativeSegmentChainHandle {
+  /** With [hi, lo, fromSeq, toSeq, count] in the chain's block, searches its `count` oldest
+   * segments newest first (Bloom probe, then tree) and answers as rangeInBlock from the first that
+   * holds the key, its index in block[4] (-1: none). */
+  newestInBlock(): number;
+  close(): void;
+}
+
 /** An answer of NativeDirectoryHandle: [ids, values], the ids' UTF-8 back to back and, per entry,
  * [id end offset, first version, last version, first position, last position]. */
 export type NativeDirectoryAnswer = [Buffer, Float64Array];
@@ -91,6 +100,11 @@ export interface NativeAddon {
     path: string,
     block: Float64Array,
   ) => NativeSegmentHandle;
+  /** `block`: a Float64Array of at least 7 values for newestInBlock. */
+  NativeSegmentChain: new (
+    segments: NativeSegmentHandle[],
+    block: Float64Array,
+  ) => NativeSegmentChainHandle;
   buildSegment(
     dir: string,
     name: string,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "env.h"
 #include "index_format.h"
 
 namespace annals {
@@ -29,6 +30,39 @@ bool BloomFilter::MayContain(const uint8_t* bits, uint32_t bytes, uint64_t key) 
   for (uint32_t i = 0; i < kBloomHashes; ++i) {
     const uint64_t bit = static_cast<uint32_t>(lo + i * hi) % m;
     if ((bits[bit >> 3] & (1u << (bit & 7))) == 0) return false;
+  }
+  return true;
+}
+
+BloomReader::BloomReader(const uint8_t* bits, uint32_t bytes)
+    : bits_(bits), m_(static_cast<uint64_t>(bytes) * 8), magic_(0) {
+  if (m_ > 0 && m_ <= UINT32_MAX) magic_ = UINT64_MAX / m_ + 1;
+}
+
+uint64_t BloomReader::Bit(uint32_t x) const {
+  if (magic_ == 0) return m_ > UINT32_MAX ? x : x % m_;
+#if defined(__SIZEOF_INT128__)
+  const uint64_t low = magic_ * x;
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(low) * m_) >> 64);
+#else
+  return x % m_;
+#endif
+}
+
+void BloomReader::Prefetch(uint64_t key) const {
+  if (m_ == 0) return;
+  const uint32_t hi = static_cast<uint32_t>(key >> 32) | 1u;
+  const uint32_t lo = static_cast<uint32_t>(key);
+  for (uint32_t i = 0; i < kBloomHashes; ++i) annals::Prefetch(bits_ + (Bit(lo + i * hi) >> 3));
+}
+
+bool BloomReader::MayContain(uint64_t key) const {
+  if (m_ == 0) return true;
+  const uint32_t hi = static_cast<uint32_t>(key >> 32) | 1u;
+  const uint32_t lo = static_cast<uint32_t>(key);
+  for (uint32_t i = 0; i < kBloomHashes; ++i) {
+    const uint64_t bit = Bit(lo + i * hi);
+    if ((bits_[bit >> 3] & (1u << (bit & 7))) == 0) return false;
   }
   return true;
 }

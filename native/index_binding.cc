@@ -1,5 +1,6 @@
 #include "index_binding.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "binding_util.h"
 #include "index_segment.h"
 #include "index_segment_builder.h"
+#include "segment_chain.h"
 
 namespace annals {
 namespace {
@@ -45,6 +47,17 @@ Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count
 Napi::Value EntriesInto(Napi::Env env, const SegmentEntry* entries, size_t count,
                         Napi::Float64Array out) {
   return EntriesInto(env, entries, count, out.Data(), out.ElementLength());
+}
+
+// Range's answer before it is copied out: reused, so a point lookup allocates nothing here
+// (lookups run on the JS thread only); released at the next lookup after an answer of more than
+// kKeptEntries, so one huge stream read does not pin its buffer for the life of the process.
+std::vector<SegmentEntry>& Scratch() {
+  constexpr size_t kKeptEntries = 4096;
+  static thread_local std::vector<SegmentEntry> entries;
+  if (entries.capacity() > kKeptEntries) std::vector<SegmentEntry>().swap(entries);
+  entries.clear();
+  return entries;
 }
 
 // The lookup block (see NativeSegment): [keyHi, keyLo, fromSeq, toSeq, answer...].
@@ -135,17 +148,6 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
       }
     });
   }
-  // findLast(hi, lo, out): [seq, position] of the entry with the key and the largest seq.
-  // Range's answer before it is copied out: reused, so a point lookup allocates nothing here
-  // (lookups run on the JS thread only); released at the next lookup after an answer of more than
-  // kKeptEntries, so one huge stream read does not pin its buffer for the life of the process.
-  static std::vector<SegmentEntry>& Scratch() {
-    constexpr size_t kKeptEntries = 4096;
-    static thread_local std::vector<SegmentEntry> entries;
-    if (entries.capacity() > kKeptEntries) std::vector<SegmentEntry>().swap(entries);
-    entries.clear();
-    return entries;
-  }
   // range(hi, lo, fromSeq, toSeq, out): the key's entries with fromSeq <= seq <= toSeq.
   Napi::Value Range(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -189,6 +191,77 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   static uint64_t BlockKey(const double* b) { return KeyOf(b[0], b[1]); }
 
   std::shared_ptr<IndexSegment> segment_;
+  PinnedArray<Napi::Float64Array> block_;
+};
+
+// The segments of a JS array of NativeSegment objects (each checked by its type tag: unwrapping
+// an object of another class would be undefined behaviour).
+std::vector<std::shared_ptr<IndexSegment>> SegmentsOf(Napi::Env env, Napi::Array arr) {
+  std::vector<std::shared_ptr<IndexSegment>> out;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value v = arr[i];
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kSegmentTag)) {
+      throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
+    }
+    out.push_back(NativeSegment::Unwrap(v.As<Napi::Object>())->segment(env));
+  }
+  return out;
+}
+
+// The block of a NativeSegmentChain: [keyHi, keyLo, fromSeq, toSeq, count, answer...]; after a
+// lookup, block[4] holds the index of the segment that answered (-1 when none did).
+constexpr size_t kChainArgs = 5;
+
+// JS's handle on a SegmentChain (segment_chain.h): the lookup of a key in every segment of a kind
+// in one crossing. Holds its segments (shared): a segment closed or merged away stays mapped until
+// the chain is closed, which the JS side does when the kind's segments change.
+class NativeSegmentChain : public Napi::ObjectWrap<NativeSegmentChain> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeSegmentChain",
+                       {
+                           InstanceMethod<&NativeSegmentChain::NewestInBlock>("newestInBlock"),
+                           InstanceMethod<&NativeSegmentChain::Close>("close"),
+                       });
+  }
+
+  // new NativeSegmentChain(segments: NativeSegment[], block: Float64Array of at least 7 values).
+  explicit NativeSegmentChain(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<NativeSegmentChain>(info) {
+    Guard(info.Env(), [&] {
+      Napi::Env env = info.Env();
+      if (info.Length() < 1 || !info[0].IsArray()) {
+        throw ToJsError(env, "INVALID_ARGUMENT", "new NativeSegmentChain(segments, block)");
+      }
+      block_.Pin(info, 1, "block");
+      if (block_.length() < kChainArgs + 2) {
+        throw ToJsError(env, "INVALID_ARGUMENT", "block must hold at least 7 values");
+      }
+      chain_ = std::make_unique<SegmentChain>(SegmentsOf(env, info[0].As<Napi::Array>()));
+    });
+  }
+
+ private:
+  // SegmentChain::Newest with the block's arguments; answers as RangeInBlock.
+  Napi::Value NewestInBlock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guard(env, [&]() -> Napi::Value {
+      if (!chain_) throw ToJsError(env, "STORE_CLOSED", "the segment chain is closed");
+      double* b = block_.data();
+      std::vector<SegmentEntry>& entries = Scratch();
+      const int64_t hit = chain_->Newest(KeyOf(b[0], b[1]), ClampU32(b[2]), ClampU32(b[3]),
+                                         ClampU32(b[4]), &entries);
+      b[4] = static_cast<double>(hit);
+      return EntriesInto(env, entries.data(), entries.size(), b + kChainArgs,
+                         block_.length() - kChainArgs);
+    });
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    chain_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<SegmentChain> chain_;
   PinnedArray<Napi::Float64Array> block_;
 };
 
@@ -269,15 +342,8 @@ Napi::Value MergeSegmentsJs(const Napi::CallbackInfo& info) {
     if (info.Length() < 6 || !info[5].IsArray()) {
       throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be an array of segments");
     }
-    Napi::Array arr = info[5].As<Napi::Array>();
-    std::vector<std::shared_ptr<IndexSegment>> inputs;
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      Napi::Value v = arr[i];
-      if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kSegmentTag)) {
-        throw ToJsError(env, "INVALID_ARGUMENT", "inputs must be segments");
-      }
-      inputs.push_back(NativeSegment::Unwrap(v.As<Napi::Object>())->segment(env));
-    }
+    const std::vector<std::shared_ptr<IndexSegment>> inputs =
+        SegmentsOf(env, info[5].As<Napi::Array>());
     return QueueWork(env, [dir, name, spec, inputs] { MergeSegments(dir, name, spec, inputs); });
   });
 }
@@ -286,6 +352,7 @@ Napi::Value MergeSegmentsJs(const Napi::CallbackInfo& info) {
 
 void InitIndexBinding(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSegment", NativeSegment::Init(env));
+  exports.Set("NativeSegmentChain", NativeSegmentChain::Init(env));
   exports.Set("buildSegment", Napi::Function::New(env, BuildSegmentJs, "buildSegment"));
   exports.Set("mergeSegments", Napi::Function::New(env, MergeSegmentsJs, "mergeSegments"));
 }

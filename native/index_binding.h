@@ -1,4 +1,5 @@
-// N-API side of the index: class NativeSegment (lookups on one segment) and the functions
+// N-API side of the index: class NativeSegment (lookups on one segment), class NativeSegmentChain
+// (one lookup over the segments of a kind, newest first) and the functions
 // buildSegment / mergeSegments, which run on the libuv pool and settle a promise.
 #pragma once
 

@@ -96,9 +96,10 @@ bool IndexSegment::MayContain(uint64_t key) const {
   return BloomFilter::MayContain(bits, header_.bloom_bytes, key);
 }
 
-uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq, bool strict) const {
+uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq, bool strict, KeySpan* span) const {
   if (header_.height == 0) return 0;
   uint32_t page = header_.root_page;
+  KeySpan bounds{0, kMaxSegmentKey + 1};
   for (uint32_t level = header_.height; level > 1; --level) {
     const uint8_t* p = Page(page);
     const uint32_t count = CountOf(p, kInternalCapacity, path_);
@@ -119,32 +120,59 @@ uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq, bool strict) const {
       }
     }
     if (lo == 0) return 0;
-    page = LoadU32(p + 16 + (lo - 1) * kSegmentSeparatorSize + 12);
+    const uint8_t* chosen = p + 16 + (lo - 1) * kSegmentSeparatorSize;
+    bounds.first = LoadU64(chosen);
+    if (lo < count) bounds.next = LoadU64(chosen + kSegmentSeparatorSize);
+    page = LoadU32(chosen + 12);
   }
+  if (span != nullptr) *span = bounds;
   return page;
 }
 
+uint32_t IndexSegment::GuessInLeaf(const uint8_t* page, const KeySpan& span, uint64_t key) const {
+  if (!(span.first <= key && key < span.next)) return kNoGuess;
+  // Below 2^48 each, times a capacity below 2^9: no overflow.
+  const uint32_t guess =
+      static_cast<uint32_t>((key - span.first) * leaf_capacity_ / (span.next - span.first));
+  const uint32_t from = guess > kGuessReach ? guess - kGuessReach : 0;
+  const uint32_t to = std::min(guess + kGuessReach, leaf_capacity_ - 1);
+  for (uint32_t k = from; k <= to; k += 64 / entry_size_) Prefetch(page + EntryAt(k));
+  Prefetch(page + EntryAt(to));
+  return guess;
+}
+
 bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
-  const uint32_t leaf = FindLeaf(key, UINT32_MAX, false);
+  KeySpan span{0, 0};
+  const uint32_t leaf = FindLeaf(key, UINT32_MAX, false, &span);
   if (leaf == 0) return false;
+  const uint32_t guess = GuessInLeaf(PageAddress(leaf), span, key);
   const uint8_t* p = Page(leaf);
   const uint32_t count = CountOf(p, leaf_capacity_, path_);
-  uint32_t lo = 0;
+  // The first entry past the key's: the first not below (key + 1, 0) (keys are below 2^48).
+  const uint32_t past = LowerBoundInLeaf(p, count, key + 1, 0, guess);
+  if (past == 0) return false;
+  const SegmentEntry e = DecodeEntry(p + EntryAt(past - 1), header_.kind);
+  if (e.key != key) return false;
+  *out = e;
+  return true;
+}
+
+uint32_t IndexSegment::LowerBoundInLeaf(const uint8_t* p, uint32_t count, uint64_t key,
+                                        uint32_t seq, uint32_t guess) const {
+  uint32_t i = 0;
   uint32_t hi = count;
-  while (lo < hi) {
-    const uint32_t mid = (lo + hi) / 2;
+  NarrowByGuess(p, key, seq, guess, &i, &hi);
+  NarrowByPivots(p, key, seq, &i, &hi);
+  while (i < hi) {
+    const uint32_t mid = (i + hi) / 2;
     const SegmentEntry e = DecodeEntry(p + EntryAt(mid), header_.kind);
-    if (LessOrEqual(e.key, e.seq, key, UINT32_MAX)) {
-      lo = mid + 1;
+    if (e.key < key || (e.key == key && e.seq < seq)) {
+      i = mid + 1;
     } else {
       hi = mid;
     }
   }
-  if (lo == 0) return false;
-  const SegmentEntry e = DecodeEntry(p + EntryAt(lo - 1), header_.kind);
-  if (e.key != key) return false;
-  *out = e;
-  return true;
+  return i;
 }
 
 // A binary search over a 4 KiB leaf is a chain of dependent cache misses, one per halving until
@@ -174,32 +202,41 @@ void IndexSegment::NarrowByPivots(const uint8_t* page, uint64_t key, uint32_t se
   *hi = new_hi;
 }
 
+void IndexSegment::NarrowByGuess(const uint8_t* page, uint64_t key, uint32_t seq, uint32_t guess,
+                                 uint32_t* lo, uint32_t* hi) const {
+  if (guess == kNoGuess || *hi == 0) return;
+  const auto below = [&](uint32_t i) {
+    const SegmentEntry e = DecodeEntry(page + EntryAt(i), header_.kind);
+    return e.key < key || (e.key == key && e.seq < seq);
+  };
+  const uint32_t a = std::min(guess > kGuessReach ? guess - kGuessReach : 0, *hi - 1);
+  const uint32_t b = std::min(guess + kGuessReach, *hi - 1);
+  if (!below(a)) {
+    *hi = a + 1;
+  } else if (!below(b)) {
+    *lo = a + 1;
+    *hi = b + 1;
+  } else {
+    *lo = b + 1;
+  }
+}
+
 void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
                          std::vector<SegmentEntry>* out) const {
   if (from_seq > to_seq || header_.height == 0) return;
   // Strictly below: equal (key, seq) pairs of colliding ids may straddle a leaf boundary.
-  uint32_t leaf = FindLeaf(key, from_seq, true);
+  KeySpan span{0, 0};
+  uint32_t leaf = FindLeaf(key, from_seq, true, &span);
   if (leaf == 0) leaf = 1;
   for (bool first = true; leaf <= header_.leaf_count; ++leaf, first = false) {
+    // The guess's lines are loaded beside the page's first (its count), not after it.
+    const uint32_t guess = first ? GuessInLeaf(PageAddress(leaf), span, key) : kNoGuess;
     const uint8_t* p = Page(leaf);
     const uint32_t count = CountOf(p, leaf_capacity_, path_);
-    // In the first leaf the range starts anywhere: binary-search its start (a leaf holds 255 or
-    // 340 entries; a linear walk there was most of a point lookup's time in the tree).
-    uint32_t i = 0;
-    if (first) {
-      uint32_t hi = count;
-      NarrowByPivots(p, key, from_seq, &i, &hi);
-      while (i < hi) {
-        const uint32_t mid = (i + hi) / 2;
-        const SegmentEntry e = DecodeEntry(p + EntryAt(mid), header_.kind);
-        if (e.key < key || (e.key == key && e.seq < from_seq)) {
-          i = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-    }
-    for (; i < count; ++i) {
+    // In the first leaf the range starts anywhere: search for its start (a leaf holds 255 or 340
+    // entries; a linear walk there was most of a point lookup's time in the tree).
+    const uint32_t i0 = first ? LowerBoundInLeaf(p, count, key, from_seq, guess) : 0;
+    for (uint32_t i = i0; i < count; ++i) {
       const SegmentEntry e = DecodeEntry(p + EntryAt(i), header_.kind);
       if (e.key < key || (e.key == key && e.seq < from_seq)) continue;
       if (e.key > key || e.seq > to_seq) return;

@@ -40,8 +40,34 @@ class IndexSegment {
   IndexSegment(Token, std::string path, FileDescriptor fd, Mapping mapping, SegmentHeader header);
 
  private:
+  // The keys a leaf's entries lie within, from its parent's separators: its first entry's key and
+  // the next leaf's (2^48 past the last leaf).
+  struct KeySpan {
+    uint64_t first;
+    uint64_t next;
+  };
   // Leaf page holding the last entry <= (key, seq), or < with `strict`; 0 when there is none.
-  uint32_t FindLeaf(uint64_t key, uint32_t seq, bool strict) const;
+  // `span`, when given: that leaf's KeySpan.
+  uint32_t FindLeaf(uint64_t key, uint32_t seq, bool strict, KeySpan* span = nullptr) const;
+  const uint8_t* PageAddress(uint32_t n) const {
+    return mapping_.data() + static_cast<uint64_t>(n) * kSegmentPageSize;
+  }
+
+  // Keys are hashes, spread evenly: a key's index in its leaf is about its share of the leaf's
+  // span times the leaf's capacity, within kGuessReach of it for most keys (the spread of that
+  // index is about the square root of the capacity). GuessInLeaf starts the loads of that stretch
+  // and returns the guess (kNoGuess when the span cannot tell); NarrowByGuess then narrows
+  // [*lo, *hi) to the stretch, or to the side of it that holds the first entry not below
+  // (key, seq). One miss time for a leaf where pivots took two or three in turn.
+  static constexpr uint32_t kNoGuess = UINT32_MAX;
+  static constexpr uint32_t kGuessReach = 24;
+  uint32_t GuessInLeaf(const uint8_t* page, const KeySpan& span, uint64_t key) const;
+  // The first entry of the leaf not below (key, seq) (count when none): NarrowByGuess, then
+  // NarrowByPivots, then a binary search.
+  uint32_t LowerBoundInLeaf(const uint8_t* page, uint32_t count, uint64_t key, uint32_t seq,
+                            uint32_t guess) const;
+  void NarrowByGuess(const uint8_t* page, uint64_t key, uint32_t seq, uint32_t guess, uint32_t* lo,
+                     uint32_t* hi) const;
 
   // Entry layout of this segment's kind.
   uint32_t EntryAt(uint32_t i) const { return 8 + i * entry_size_; }

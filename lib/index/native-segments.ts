@@ -1,8 +1,8 @@
 /** The native engine's segment backend: thin adapters over the addon's NativeSegment and builders. */
 import { toAnnalsError } from '../errors.js';
 import { bloomMayContain } from '../format/index-layout.js';
-import type { NativeAddon, NativeSegmentHandle } from '../native.js';
-import type { SegmentBackend, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
+import type { NativeAddon, NativeSegmentChainHandle, NativeSegmentHandle } from '../native.js';
+import type { SegmentBackend, SegmentChain, SegmentEntries, SegmentReader, SegmentSpec } from './segment-backend.js';
 
 const NONE = new Float64Array(0);
 /**
@@ -74,6 +74,52 @@ class NativeSegmentReader implements SegmentReader {
   }
 }
 
+/** The chains' block (shared, as the segments' is): [hi, lo, fromSeq, toSeq, count], then the answer. */
+const CHAIN_ARGS = 5;
+const chainBlock = new Float64Array(CHAIN_ARGS + 2 * 256);
+
+class NativeSegmentChain implements SegmentChain {
+  private readonly handle: NativeSegmentChainHandle;
+  constructor(
+    addon: NativeAddon,
+    private readonly readers: NativeSegmentReader[],
+  ) {
+    this.handle = wrap(
+      () =>
+        new addon.NativeSegmentChain(
+          readers.map((r) => r.handle),
+          chainBlock,
+        ),
+    );
+  }
+  /** Read straight out of the block: no copy of the answer. */
+  newestPositions(hi: number, lo: number, fromSeq: number, toSeq: number, count: number, out: number[]): number {
+    let n: number;
+    try {
+      chainBlock[0] = hi;
+      chainBlock[1] = lo;
+      chainBlock[2] = fromSeq;
+      chainBlock[3] = toSeq;
+      chainBlock[4] = count;
+      n = this.handle.newestInBlock();
+    } catch (err) {
+      throw toAnnalsError(err);
+    }
+    const hit = chainBlock[4] as number;
+    if (n <= chainBlock.length - CHAIN_ARGS) {
+      for (let k = CHAIN_ARGS + 1; k < CHAIN_ARGS + n; k += 2) out.push(chainBlock[k] as number);
+      return hit;
+    }
+    // Longer than the block: the segment that answered, through its own lookup.
+    const all = (this.readers[hit] as NativeSegmentReader).range(hi, lo, fromSeq, toSeq);
+    for (let k = 1; k < all.length; k += 2) out.push(all[k] as number);
+    return hit;
+  }
+  close(): void {
+    this.handle.close();
+  }
+}
+
 function wrap<T>(fn: () => T): T {
   try {
     return fn();
@@ -90,6 +136,10 @@ export class NativeSegmentBackend implements SegmentBackend {
       path,
       wrap(() => new this.addon.NativeSegment(path, block)),
     );
+  }
+
+  chain(readers: SegmentReader[]): SegmentChain {
+    return new NativeSegmentChain(this.addon, readers as NativeSegmentReader[]);
   }
 
   async build(dir: string, name: string, spec: SegmentSpec, e: SegmentEntries): Promise<void> {

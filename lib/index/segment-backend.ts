@@ -22,6 +22,16 @@ export interface SegmentReader {
   close(): void;
 }
 
+/** A kind's segments, oldest first, searched in one step (the native backend crosses into C++ once
+ * for all of them). Built over open readers; closed when the kind's chain changes. */
+export interface SegmentChain {
+  /** Pushes onto `out` the positions of the key's entries with fromSeq <= seq <= toSeq in the
+   * newest of the chain's `count` oldest segments that has any; returns that segment's index, -1
+   * when none has. Throws CorruptionError for a damaged page, as the segments' own lookups do. */
+  newestPositions(hi: number, lo: number, fromSeq: number, toSeq: number, count: number, out: number[]): number;
+  close(): void;
+}
+
 export interface SegmentEntries {
   hi: Uint32Array;
   lo: Uint32Array;
@@ -45,6 +55,9 @@ export interface SegmentBackend {
   /** Writes `dir/name` from unsorted entries: temporary file, sync, rename, directory sync. */
   build(dir: string, name: string, spec: SegmentSpec, entries: SegmentEntries): Promise<void>;
   merge(dir: string, name: string, spec: SegmentSpec, inputs: SegmentReader[]): Promise<void>;
+  /** A chain over `readers` (this backend's, oldest first); absent where a loop in JS costs the
+   * same (the JS backend's lookups make no crossing). */
+  chain?(readers: SegmentReader[]): SegmentChain;
   /** Lets go of what builds hold between jobs (the JS backend's worker thread); the store is
    * closing and its jobs are done. */
   close?(): Promise<void>;

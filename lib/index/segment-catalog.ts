@@ -23,7 +23,7 @@ import {
 } from '../format/index-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import { removeFile } from '../fs-durable.js';
-import type { SegmentBackend, SegmentReader } from './segment-backend.js';
+import type { SegmentBackend, SegmentChain, SegmentReader } from './segment-backend.js';
 
 export interface SegmentSlot {
   kind: SegmentKind;
@@ -52,6 +52,9 @@ const NAME = /^(stream|command|category|type)-([0-9a-f]{12})-([0-9a-f]{12})\.seg
 export class SegmentCatalog {
   /** Each kind's chain, indexed by kind (an array, not a Map: every lookup asks for one). */
   private readonly slots: SegmentSlot[][] = [];
+  /** Each kind's chain (chainOf): undefined until asked for since the kind's slots last changed,
+   * null while the kind has none (a slot without a reader, no slots, or a backend without chains). */
+  private readonly chains: (SegmentChain | null | undefined)[] = [];
   /** Called when a segment opened on demand is unreadable (it is marked broken first). */
   onBroken: (slot: SegmentSlot) => void = () => {};
 
@@ -145,10 +148,41 @@ export class SegmentCatalog {
     } catch (err) {
       const message = `index segment ${slot.name} is unreadable and will be rebuilt from the log: ${(err as Error).message}`;
       this.warn(message);
-      slot.broken = message;
+      this.markBroken(slot, message);
       this.onBroken(slot);
       return undefined;
     }
+  }
+
+  /** The kind's slots as one chain for one-step lookups (SegmentChain, index i the slot of(kind)[i]),
+   * opening every segment; undefined when a slot is broken or the backend has no chains. Kept until
+   * the kind's slots change. */
+  chainOf(kind: SegmentKind): SegmentChain | undefined {
+    let chain = this.chains[kind];
+    if (chain === undefined) {
+      // null when a slot is broken: kept until the rebuild replaces it (a change).
+      chain = this.newChain(kind);
+      this.chains[kind] = chain;
+    }
+    return chain ?? undefined;
+  }
+
+  private newChain(kind: SegmentKind): SegmentChain | null {
+    const slots = this.of(kind);
+    if (!this.backend.chain || slots.length === 0) return null;
+    const readers: SegmentReader[] = [];
+    for (const s of slots) {
+      const r = this.readerOf(s);
+      if (!r) return null;
+      readers.push(r);
+    }
+    return this.backend.chain(readers);
+  }
+
+  /** The kind's slots changed: its chain, if any, no longer matches them. */
+  private changed(kind: SegmentKind): void {
+    this.chains[kind]?.close();
+    this.chains[kind] = undefined;
   }
 
   /** Slots of a kind, oldest first. */
@@ -166,6 +200,7 @@ export class SegmentCatalog {
   append(kind: SegmentKind, name: string, from: number, to: number, since: number): void {
     const reader = this.backend.open(path.join(this.dir, name));
     (this.slots[kind] as SegmentSlot[]).push({ kind, from, to, name, since, reader });
+    this.changed(kind);
   }
 
   /** Puts the segment `name` in place of the consecutive slots `old` (a merge or a rebuild). */
@@ -178,6 +213,7 @@ export class SegmentCatalog {
     const reader = this.backend.open(path.join(this.dir, name));
     const since = Math.min(...old.map((s) => s.since));
     chain.splice(first, old.length, { kind, from, to, name, since, reader });
+    this.changed(kind);
     for (const s of old) {
       s.reader?.close();
       if (s.name !== name) removeFile(path.join(this.dir, s.name));
@@ -186,10 +222,12 @@ export class SegmentCatalog {
 
   markBroken(slot: SegmentSlot, reason: string): void {
     slot.broken = reason;
+    this.changed(slot.kind);
   }
 
   close(): void {
     for (const kind of KINDS) {
+      this.changed(kind);
       const chain = this.slots[kind] as SegmentSlot[];
       for (const s of chain) s.reader?.close();
       chain.length = 0;

@@ -98,6 +98,38 @@ export class SegmentSearch {
     return this.scanSlot(slot, (f, position) => viewName(kind, f) === id && viewSeq(position) >= from && viewSeq(position) <= to);
   }
 
+  /**
+   * Candidate positions of a command's events in the segments, pushed onto `out`: from the newest
+   * segment holding its key, or with `everySource` from every one. Segments indexed at or after
+   * `skipSince` are skipped (the caller knows the command is in none of them). The newest holder is
+   * found through the kind's chain in one step where there is one.
+   */
+  commandPositions(key: { hi: number; lo: number }, id: string, skipSince: number, everySource: boolean, out: number[]): void {
+    const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
+    let count = slots.length;
+    while (count > 0 && (slots[count - 1] as SegmentSlot).since >= skipSince) count--;
+    const chain =
+      !everySource && count > 0 && !skipsBelow(slots, count, skipSince) ? this.o.catalog.chainOf(SEGMENT_KIND_COMMAND) : undefined;
+    if (chain !== undefined) {
+      const before = out.length;
+      try {
+        chain.newestPositions(key.hi, key.lo, 0, MAX_SEQ, count, out);
+        return;
+      } catch (err) {
+        // A damaged page: the search below meets it slot by slot and marks that slot broken.
+        if (!(err instanceof CorruptionError)) throw err;
+        out.length = before;
+      }
+    }
+    for (let i = count - 1; i >= 0; i--) {
+      if ((slots[i] as SegmentSlot).since >= skipSince) continue;
+      const hits = this.range(slots[i] as SegmentSlot, key, id, 0, MAX_SEQ);
+      if (hits.length === 0) continue;
+      for (let k = 1; k < hits.length; k += 2) out.push(hits[k] as number);
+      if (!everySource) return;
+    }
+  }
+
   /** The stream's newest entry in the slot from its tree (every entry of a colliding key); undefined
    * when the slot is broken, so the caller scans its log range instead. */
   private lastInSlot(slot: SegmentSlot, key: { hi: number; lo: number }, streamId: string): Float64Array | undefined {
@@ -120,7 +152,7 @@ export class SegmentSearch {
   private markBroken(slot: SegmentSlot, err: unknown): void {
     if (!(err instanceof CorruptionError)) throw err;
     this.o.warn(`${err.message}; answering from the log and rebuilding the segment`);
-    slot.broken = err.message;
+    this.o.catalog.markBroken(slot, err.message);
     this.o.rebuild(slot);
   }
 
@@ -147,4 +179,13 @@ export class SegmentSearch {
     }
     return Float64Array.from(out);
   }
+}
+
+/** Whether any of the `count` oldest slots was indexed at or after `skipSince`: slots are in the
+ * order they were indexed, so none is, but a chain lookup (which cannot skip) checks rather than
+ * trusts it. */
+function skipsBelow(slots: readonly SegmentSlot[], count: number, skipSince: number): boolean {
+  if (skipSince === Number.POSITIVE_INFINITY) return false;
+  for (let i = 0; i < count; i++) if ((slots[i] as SegmentSlot).since >= skipSince) return true;
+  return false;
 }

@@ -9,7 +9,7 @@
  * SegmentSearch's.
  */
 
-import { SEGMENT_KIND_COMMAND, SEGMENT_KIND_STREAM, type ViewKind } from '../format/index-layout.js';
+import { SEGMENT_KIND_STREAM, type ViewKind } from '../format/index-layout.js';
 import { type Key, keyOf } from '../format/key-hash.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
 import type { IndexStats } from '../types.js';
@@ -24,8 +24,8 @@ import { replayLog } from './log-replay.js';
 import { Memtable } from './memtable.js';
 import { RecentKeys, SEEN_AGAIN } from './recent-keys.js';
 import { RecentStreams } from './recent-streams.js';
-import { KINDS, type SegmentCatalog, type SegmentSlot } from './segment-catalog.js';
-import { type IndexFields, MAX_SEQ, SegmentSearch } from './segment-search.js';
+import { KINDS, type SegmentCatalog } from './segment-catalog.js';
+import { type IndexFields, SegmentSearch } from './segment-search.js';
 import type { IndexedAppend, StoreIndexOptions } from './store-index-options.js';
 import type { StreamDirectory } from './stream-directory.js';
 import { BLOCK_BYTES, BlockPool } from './stream-id-table.js';
@@ -301,17 +301,11 @@ export class StoreIndex {
       for (const p of inMemory) out.push(p);
     }
     if (disk === true || (disk === 'recent' && recent)) {
-      const slots = this.o.catalog.of(SEGMENT_KIND_COMMAND);
-      for (let i = slots.length - 1; i >= 0; i--) {
-        if (!recent && (slots[i] as SegmentSlot).since >= keptSince) continue;
-        const hits = this.segments.range(slots[i] as SegmentSlot, key, commandId, 0, MAX_SEQ);
-        if (hits.length === 0) continue;
-        out ??= [];
-        for (let k = 1; k < hits.length; k += 2) out.push(hits[k] as number);
-        if (!everySource) break;
-      }
+      const onDisk: number[] = [];
+      this.segments.commandPositions(key, commandId, recent ? Number.POSITIVE_INFINITY : keptSince, everySource, onDisk);
+      if (onDisk.length > 0) out = out === undefined ? onDisk : out.concat(onDisk);
     }
-    return out === undefined ? undefined : out.sort((a, b) => a - b);
+    return out === undefined ? undefined : out.length === 1 ? out : out.sort((a, b) => a - b);
   }
 
   /** Candidate positions of a category's or type's events beyond `after`, in the page's direction
