@@ -28,6 +28,7 @@ import {
 import type { DirectoryEntry, DirectoryReader } from './directory-backend.js';
 import type { DirectoryValues } from './js-directory-writer.js';
 import type { ReadCacheBudget } from './read-cache.js';
+import { VerifiedPages } from './verified-pages.js';
 
 /** An id or separator as stored: `length` bytes, the first inlineBytes(length) at `head` of `page`,
  * the rest on the overflow pages from `overflow`; its record starts at `at`. */
@@ -50,13 +51,17 @@ const MAX_CACHED_PAGES = 4096;
 
 export class JsDirectoryReader implements DirectoryReader {
   private readonly cache = new Map<number, Buffer>();
+  /** Pages that passed their CRC check once (a leaf read again is not checked again). */
+  private readonly verified: VerifiedPages;
 
   constructor(
     readonly path: string,
     private readonly fd: number,
     readonly header: DirectoryHeader,
     private readonly budget: ReadCacheBudget,
-  ) {}
+  ) {
+    this.verified = new VerifiedPages(header.pageCount);
+  }
 
   page(after: string | undefined, prefix: string | undefined, limit: number): DirectoryEntry[] {
     if (!Number.isInteger(limit) || limit < 0 || limit > DIRECTORY_MAX_PAGE_LIMIT) {
@@ -111,7 +116,8 @@ export class JsDirectoryReader implements DirectoryReader {
     let p = this.cache.get(n);
     if (!p) {
       p = readExactly(this.fd, DIRECTORY_PAGE_SIZE, n * DIRECTORY_PAGE_SIZE);
-      if (!p || !directoryPageCrcValid(p)) this.damaged(n, 'bad page');
+      if (!p || (!this.verified.has(n) && !directoryPageCrcValid(p))) this.damaged(n, 'bad page');
+      this.verified.add(n);
       if (p[4] === DIRECTORY_PAGE_INTERNAL && this.cache.size < MAX_CACHED_PAGES && this.budget.take(DIRECTORY_PAGE_SIZE))
         this.cache.set(n, p);
     }

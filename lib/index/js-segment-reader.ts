@@ -26,6 +26,7 @@ import {
 } from '../format/index-layout.js';
 import type { ReadCacheBudget } from './read-cache.js';
 import type { SegmentReader } from './segment-backend.js';
+import { VerifiedPages } from './verified-pages.js';
 
 /** Entries one at a time, in (key, seq, position) order: the current one's fields, valid after
  * next() returned true. Builds and merges read their entries through one, without an object per
@@ -43,6 +44,8 @@ export class JsSegmentReader implements SegmentReader {
   private bloom: Buffer | undefined;
   /** Verified internal pages: few (one per 255 leaves) and read by every lookup. */
   private readonly internal = new Map<number, Buffer>();
+  /** Pages that passed their CRC check once (a leaf read again is not checked again). */
+  private readonly verified: VerifiedPages;
   // The entry layout of this segment's kind (index-layout.ts).
   private readonly size: number;
   private readonly capacity: number;
@@ -55,6 +58,7 @@ export class JsSegmentReader implements SegmentReader {
     readonly header: SegmentHeader,
     private readonly cache: ReadCacheBudget,
   ) {
+    this.verified = new VerifiedPages(header.pageCount);
     this.size = entrySize(header.kind);
     this.capacity = leafCapacity(header.kind);
     this.at = entryPositionOffset(header.kind);
@@ -81,9 +85,10 @@ export class JsSegmentReader implements SegmentReader {
       const at = n * SEGMENT_PAGE_SIZE;
       p = into ? (readInto(this.fd, into, SEGMENT_PAGE_SIZE, at) ? into : undefined) : readExactly(this.fd, SEGMENT_PAGE_SIZE, at);
     }
-    if (!p || p.readUInt32LE(4) !== crc32c(p, 0, 8, SEGMENT_PAGE_SIZE)) {
+    if (!p || (!this.verified.has(n) && p.readUInt32LE(4) !== crc32c(p, 0, 8, SEGMENT_PAGE_SIZE))) {
       throw new CorruptionError(`index segment ${this.path} at offset ${n * SEGMENT_PAGE_SIZE}: bad page`);
     }
+    this.verified.add(n);
     if (!into && n > this.header.leafCount && this.cache.take(SEGMENT_PAGE_SIZE)) this.internal.set(n, p);
     return p;
   }
