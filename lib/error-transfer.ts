@@ -3,15 +3,7 @@
  * as the same typed error: an AnnalsError keeps its class (by its code), message, `fatal` and a
  * CorruptionError its position; another error becomes an Error with its name, message and code.
  */
-import {
-  AnnalsError,
-  CorruptionError,
-  DiskFullError,
-  type ErrorCode,
-  InvalidArgumentError,
-  NotAStoreError,
-  PermissionDeniedError,
-} from './errors.js';
+import { AnnalsError, type ErrorCode, errorOfCode } from './errors.js';
 
 /** What postMessage carries of an error (structured-clone safe). */
 export interface ErrorParts {
@@ -46,22 +38,7 @@ export function errorParts(err: unknown): ErrorParts {
 }
 
 export function errorFromParts(p: ErrorParts): Error {
-  if (p.annals) {
-    switch (p.code as ErrorCode) {
-      case 'CORRUPTION':
-        return new CorruptionError(p.message, p.fatal ?? false, p.position);
-      case 'DISK_FULL':
-        return new DiskFullError(p.message);
-      case 'PERMISSION_DENIED':
-        return new PermissionDeniedError(p.message);
-      case 'NOT_A_STORE':
-        return new NotAStoreError(p.message);
-      case 'INVALID_ARGUMENT':
-        return new InvalidArgumentError(p.message);
-      default:
-        return new AnnalsError(p.code as ErrorCode, p.message, { fatal: p.fatal ?? false });
-    }
-  }
+  if (p.annals) return errorOfCode(p.code as ErrorCode, p.message, { fatal: p.fatal ?? false, position: p.position });
   const e = new Error(p.message) as Error & { code?: string };
   e.name = p.name;
   if (p.code !== undefined) e.code = p.code;

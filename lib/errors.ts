@@ -172,38 +172,76 @@ export class UnavailableError extends AnnalsError {
   }
 }
 
+/**
+ * The typed error of a code, for errors that cross a boundary as a code and a message (the native
+ * addon, a worker thread): the class this process gives that code's errors, so `instanceof` holds
+ * on either side; a plain AnnalsError for a code without one of its own, and for a fatal error of
+ * another code than CORRUPTION (only the base class carries `fatal` for them).
+ */
+export function errorOfCode(
+  code: ErrorCode,
+  message: string,
+  o: { fatal?: boolean; position?: number; cause?: unknown } = {},
+): AnnalsError {
+  if (o.fatal && code !== 'CORRUPTION') return new AnnalsError(code, message, { fatal: true, cause: o.cause });
+  switch (code) {
+    case 'CORRUPTION':
+      return new CorruptionError(message, o.fatal ?? false, o.position);
+    case 'DISK_FULL':
+      return new DiskFullError(message);
+    case 'PERMISSION_DENIED':
+      return new PermissionDeniedError(message, o.cause);
+    case 'NOT_A_STORE':
+      return new NotAStoreError(message, o.cause);
+    case 'STORE_LOCKED':
+      return new StoreLockedError(message);
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(message);
+    case 'LIMIT_EXCEEDED':
+      return new LimitExceededError(message);
+    case 'READ_ONLY':
+      return new ReadOnlyError();
+    case 'STORE_CLOSED':
+      return new StoreClosedError();
+    case 'ENGINE_UNAVAILABLE':
+      return new EngineUnavailableError(message);
+    default:
+      return new AnnalsError(code, message, { cause: o.cause });
+  }
+}
+
+/** The codes the native addon throws with (native/store_error.h) that toAnnalsError takes as they are. */
+const NATIVE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'CORRUPTION',
+  'DISK_FULL',
+  'PERMISSION_DENIED',
+  'STORE_LOCKED',
+  'INVALID_ARGUMENT',
+  'READ_ONLY',
+  'STORE_CLOSED',
+]);
+
+/** `fs` error codes and the code annals reports them with. */
+const FS_CODES: Readonly<Record<string, ErrorCode>> = {
+  ENOSPC: 'DISK_FULL',
+  EDQUOT: 'DISK_FULL',
+  EACCES: 'PERMISSION_DENIED',
+  EPERM: 'PERMISSION_DENIED',
+  EROFS: 'PERMISSION_DENIED',
+};
+
 /** Maps an error from the native addon or from `fs` to the typed error it stands for; `context`
  * (say `open the store at /x: `) goes before its message, which names the file and the cause. */
 export function toAnnalsError(err: unknown, context = ''): Error {
   if (err instanceof AnnalsError) return err;
   if (!(err instanceof Error)) return new AnnalsError('IO', `${context}${String(err)}`);
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
   const msg = context + err.message;
-  switch (code) {
-    case 'CORRUPTION': {
-      const position = (err as { position?: unknown }).position;
-      return new CorruptionError(msg, false, typeof position === 'number' ? position : undefined);
-    }
-    case 'DISK_FULL':
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new DiskFullError(msg);
-    case 'PERMISSION_DENIED':
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new PermissionDeniedError(msg, err);
-    case 'ENOTDIR':
-      return new NotAStoreError(`${msg} (a file stands where the store has a directory)`, err);
-    case 'STORE_LOCKED':
-      return new StoreLockedError(msg);
-    case 'INVALID_ARGUMENT':
-      return new InvalidArgumentError(msg);
-    case 'READ_ONLY':
-      return new ReadOnlyError();
-    case 'STORE_CLOSED':
-      return new StoreClosedError();
-    default:
-      return new AnnalsError('IO', msg, { cause: err });
+  if (code === 'ENOTDIR') return new NotAStoreError(`${msg} (a file stands where the store has a directory)`, err);
+  if (FS_CODES[code] !== undefined) return errorOfCode(FS_CODES[code], msg, { cause: err });
+  if (NATIVE_CODES.has(code)) {
+    const position = (err as { position?: unknown }).position;
+    return errorOfCode(code as ErrorCode, msg, { position: typeof position === 'number' ? position : undefined, cause: err });
   }
+  return new AnnalsError('IO', msg, { cause: err });
 }
