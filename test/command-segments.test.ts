@@ -24,7 +24,10 @@ async function writeCommands(s: EventStore, from: number, to: number): Promise<v
 async function expectCommands(s: EventStore, ids: number[]): Promise<void> {
   for (const i of ids) {
     const events = await s.readCommand(`cmd-${i}`);
-    expect(events?.map((e) => (e.data as { i: number; k: number }).k), `cmd-${i}`).toEqual(Array.from({ length: 1 + (i % 3) }, (_, k) => k));
+    expect(
+      events?.map((e) => (e.data as { i: number; k: number }).k),
+      `cmd-${i}`,
+    ).toEqual(Array.from({ length: 1 + (i % 3) }, (_, k) => k));
     expect(events?.every((e) => e.commandId === `cmd-${i}`)).toBe(true);
   }
 }
@@ -37,7 +40,10 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
     for (let part = 0; part < 6; part++) {
       await writeCommands(s, part * 100, part * 100 + 100);
       // Between builds and merges (the chains of segments change under the lookups) and after.
-      await expectCommands(s, all.slice(0, part * 100 + 100).filter((i) => i % 11 === part));
+      await expectCommands(
+        s,
+        all.slice(0, part * 100 + 100).filter((i) => i % 11 === part),
+      );
     }
     await settle(s);
     expect((await s.stats()).index.commandSegments).toBeGreaterThan(1);
@@ -58,7 +64,10 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
     await settle(s);
     await s.close();
     const index = path.join(dir, 'index');
-    const commandSegs = fs.readdirSync(index).filter((f) => f.startsWith('command-')).sort();
+    const commandSegs = fs
+      .readdirSync(index)
+      .filter((f) => f.startsWith('command-'))
+      .sort();
     expect(commandSegs.length).toBeGreaterThan(2);
     // Every tree page of the oldest command segment damaged (past the header).
     const file = path.join(index, commandSegs[0] as string);
@@ -71,7 +80,10 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
     process.on('warning', onWarning);
     try {
       s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
-      await expectCommands(s, Array.from({ length: 300 }, (_, i) => i));
+      await expectCommands(
+        s,
+        Array.from({ length: 300 }, (_, i) => i),
+      );
       await expect(s.append('s-1', [{ type: 'T' }], { commandId: 'cmd-0' })).rejects.toBeInstanceOf(DuplicateCommandError);
       await settle(s);
       expect((await s.stats()).index.brokenSegments).toBe(0);
