@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
 import { DuplicateCommandError, type EventStore } from '../lib/index.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 
@@ -55,6 +56,45 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
     await expect(s.append('s-1', [{ type: 'T' }], { commandId: 'cmd-3' })).rejects.toBeInstanceOf(DuplicateCommandError);
     expect(await s.readCommand('absent-1')).toBeUndefined();
     await s.close();
+  });
+
+  it('answers from the log when a command segment has a damaged Bloom filter, and rebuilds it', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
+    await writeCommands(s, 0, 300);
+    await settle(s);
+    await s.close();
+    const index = path.join(dir, 'index');
+    const newest = fs
+      .readdirSync(index)
+      .filter((f) => f.startsWith('command-'))
+      .sort()
+      .at(-1) as string;
+    // The filter's first byte flipped (its page number is in the header: index-layout.ts).
+    const file = path.join(index, newest);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.readUInt32LE(52) * SEGMENT_PAGE_SIZE;
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
+      await expectCommands(s, [299, 298, 150, 3, 0]);
+      expect(await s.readCommand('absent-1')).toBeUndefined();
+      await settle(s);
+      expect((await s.stats()).index.brokenSegments).toBe(0);
+      await expectCommands(
+        s,
+        Array.from({ length: 300 }, (_, i) => i),
+      );
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => w.includes('Bloom filter'))).toBe(true);
+      await s.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('answers from the log when a command segment has a damaged page, and rebuilds it', async () => {

@@ -176,7 +176,14 @@ export class SegmentCatalog {
       if (!r) return null;
       readers.push(r);
     }
-    return this.backend.chain(readers);
+    try {
+      return this.backend.chain(readers);
+    } catch (err) {
+      // A damaged Bloom filter (the chain checks each one's CRC): lookups go slot by slot, and the
+      // one that meets the damage marks its slot broken, which changes the slots.
+      if (err instanceof CorruptionError) return null;
+      throw err;
+    }
   }
 
   /** The kind's slots changed: its chain, if any, no longer matches them. */
