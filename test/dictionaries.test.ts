@@ -120,23 +120,24 @@ describe('LatestVersions (latest-version dictionary)', () => {
     expect(d.size).toBe(2000);
   });
 
-  it('holds at most its limit: a new stream that finds it full drops the least recently used tenth', () => {
+  it('holds at most its limit: a new stream that finds it full drops the least recently used quarter', () => {
     const d = new LatestVersions(0, 100);
     // Last uses out of insertion order: s-i was used at time (i * 37) % 100, all distinct.
     for (let i = 0; i < 100; i++) d.set(`s-${i}`, 1, 64 + i, 1 + ((i * 37) % 100));
     expect(d.size).toBe(100);
     d.set('s-3', 2, 999, 500); // an update takes no room
-    d.set('new', 1, 1000, 600); // full: the 10 used least recently (times 1..10, s-3 is not) go first
-    expect(d.size).toBe(91);
+    d.set('new', 1, 1000, 600); // full: the 25 used least recently go first (times 1..26 but
+    // 12, s-3's first use)
+    expect(d.size).toBe(76);
     for (let i = 0; i < 100; i++) {
       const used = i === 3 ? 500 : 1 + ((i * 37) % 100);
-      expect(d.get(`s-${i}`) !== undefined, `s-${i}`).toBe(used > 10);
+      expect(d.get(`s-${i}`) !== undefined, `s-${i}`).toBe(used > 26);
     }
     expect(d.get('s-3')).toEqual({ version: 2, position: 999 });
     expect(d.get('new')).toEqual({ version: 1, position: 1000 });
-    // Every stream used after the dropped ones is still held; one used at time 10 is not.
-    expect(d.keptSince).toBeGreaterThan(10);
-    expect(d.keptSince).toBeLessThanOrEqual(11);
+    // Every stream used after the dropped ones is still held; one used at time 26 is not.
+    expect(d.keptSince).toBeGreaterThan(26);
+    expect(d.keptSince).toBeLessThanOrEqual(27);
   });
 
   it('drops entries used at the same time together, never the stream being added', () => {
