@@ -97,13 +97,3 @@ export function removeFile(file: string): void {
     }
   }
 }
-
-/**
- * removeFile on the libuv pool: unlinking a large file frees its blocks within the call (the index
- * files a merge replaces, several MiB each), work the JS thread need not wait for. Windows keeps
- * removeFile's synchronous fallback (a file still held is moved aside).
- */
-export async function removeFileInBackground(file: string): Promise<void> {
-  if (WINDOWS) return removeFile(file);
-  await fs.promises.rm(file, { force: true });
-}

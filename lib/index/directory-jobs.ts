@@ -47,7 +47,7 @@ export async function mergeDirectoryIfNeeded(directory: StreamDirectory, max: nu
   const name = directoryFileName(from, to);
   const readers = inputs.map((s) => s.reader as NonNullable<DirectorySlot['reader']>);
   await directory.backend.merge(directory.dir, name, { fromPosition: from, toPosition: to }, readers);
-  await directory.replace(inputs, name);
+  directory.replace(inputs, name);
 }
 
 /** Test seam: the most stream entries one rebuild, patch or listing scan of a slot held at once. */
@@ -90,7 +90,7 @@ export async function rebuildDirectorySlot(
         for (const r of readers) r.close();
       }
     }
-    await directory.replace([slot], slot.name);
+    directory.replace([slot], slot.name);
   } finally {
     for (const name of parts) if (name !== slot.name) removeFile(path.join(dir, name));
   }

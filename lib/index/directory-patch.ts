@@ -58,7 +58,7 @@ export async function patchDirectorySlot(
   directoryRebuilds.mostHeld = Math.max(directoryRebuilds.mostHeld, entries.length);
   const name = directoryFileName(slot.from, slot.to);
   await directory.backend.build(directory.dir, name, { fromPosition: slot.from, toPosition: slot.to }, directoryInputOf(entries));
-  await directory.replace([slot], name);
+  directory.replace([slot], name);
   return true;
 }
 

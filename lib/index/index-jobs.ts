@@ -203,7 +203,7 @@ export class IndexJobs {
     const readers = inputs.map((s) => s.reader as NonNullable<SegmentSlot['reader']>);
     await catalog.backend.merge(catalog.dir, name, { kind, fromPosition: from, toPosition: to }, readers);
     this.segmentMerges++;
-    await catalog.replace(kind, inputs, name);
+    catalog.replace(kind, inputs, name);
     return true;
   }
 
@@ -259,7 +259,7 @@ export class IndexJobs {
       const name = segmentFileName(slot.kind, slot.from, slot.to);
       await catalog.backend.build(catalog.dir, name, { kind: slot.kind, fromPosition: slot.from, toPosition: slot.to }, entries);
       const firstBuild = slot.broken === NOT_BUILT_YET;
-      await catalog.replace(slot.kind, [slot], name);
+      catalog.replace(slot.kind, [slot], name);
       if (!firstBuild) this.o.warn(`index segment ${name} rebuilt from the log`);
     });
   }

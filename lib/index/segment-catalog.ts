@@ -22,7 +22,7 @@ import {
   segmentFileName,
 } from '../format/index-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
-import { removeFile, removeFileInBackground } from '../fs-durable.js';
+import { removeFile } from '../fs-durable.js';
 import type { SegmentBackend, SegmentReader } from './segment-backend.js';
 
 export interface SegmentSlot {
@@ -168,9 +168,8 @@ export class SegmentCatalog {
     (this.slots[kind] as SegmentSlot[]).push({ kind, from, to, name, since, reader });
   }
 
-  /** Puts the segment `name` in place of the consecutive slots `old` (a merge or a rebuild), at
-   * once; the promise settles when their files are removed (off the JS thread). */
-  replace(kind: SegmentKind, old: SegmentSlot[], name: string): Promise<void> {
+  /** Puts the segment `name` in place of the consecutive slots `old` (a merge or a rebuild). */
+  replace(kind: SegmentKind, old: SegmentSlot[], name: string): void {
     const chain = this.slots[kind] as SegmentSlot[];
     const first = chain.indexOf(old[0] as SegmentSlot);
     if (first < 0 || old.some((s, i) => chain[first + i] !== s)) throw new AnnalsError('IO', 'index: replaced slots are not in the chain');
@@ -179,12 +178,10 @@ export class SegmentCatalog {
     const reader = this.backend.open(path.join(this.dir, name));
     const since = Math.min(...old.map((s) => s.since));
     chain.splice(first, old.length, { kind, from, to, name, since, reader });
-    const removed: Promise<void>[] = [];
     for (const s of old) {
       s.reader?.close();
-      if (s.name !== name) removed.push(removeFileInBackground(path.join(this.dir, s.name)));
+      if (s.name !== name) removeFile(path.join(this.dir, s.name));
     }
-    return Promise.all(removed).then(() => {});
   }
 
   markBroken(slot: SegmentSlot, reason: string): void {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { CorruptionError } from '../errors.js';
 import { directoryFileName } from '../format/directory-layout.js';
 import { CHUNK_HEADER_SIZE } from '../format/layout.js';
-import { removeFile, removeFileInBackground } from '../fs-durable.js';
+import { removeFile } from '../fs-durable.js';
 import type { DirectoryBackend, DirectoryEntry, DirectoryReader } from './directory-backend.js';
 import { NOT_BUILT_YET } from './segment-catalog.js';
 
@@ -118,9 +118,8 @@ export class StreamDirectory {
     this.chain.push({ from, to, name, reader: this.backend.open(path.join(this.dir, name)) });
   }
 
-  /** Puts the file `name` in place of the consecutive slots `old` (a merge or a rebuild), at once;
-   * the promise settles when their files are removed (off the JS thread). */
-  replace(old: DirectorySlot[], name: string): Promise<void> {
+  /** Puts the file `name` in place of the consecutive slots `old` (a merge or a rebuild). */
+  replace(old: DirectorySlot[], name: string): void {
     const first = this.chain.indexOf(old[0] as DirectorySlot);
     if (first < 0 || old.some((s, i) => this.chain[first + i] !== s))
       throw new CorruptionError('index: replaced directory slots are not in the chain');
@@ -128,12 +127,10 @@ export class StreamDirectory {
     const to = (old[old.length - 1] as DirectorySlot).to;
     const reader = this.backend.open(path.join(this.dir, name));
     this.chain.splice(first, old.length, { from, to, name, reader });
-    const removed: Promise<void>[] = [];
     for (const s of old) {
       s.reader?.close();
-      if (s.name !== name) removed.push(removeFileInBackground(path.join(this.dir, s.name)));
+      if (s.name !== name) removeFile(path.join(this.dir, s.name));
     }
-    return Promise.all(removed).then(() => {});
   }
 
   close(): void {
