@@ -76,29 +76,49 @@ describe('RecentKeys (hashed recent-command set)', () => {
     expect(r.keptSince).toBe(6_000);
   });
 
-  it('holds at most its limit, dropping the oldest keys first and moving keptSince past their bucket', () => {
+  it('holds at most its limit, dropping the oldest keys first, a sixteenth of it at once, and moving keptSince past their bucket', () => {
     const r = new RecentKeys(0, 1000);
-    // Seconds 1..5, 400 keys each: 2,000 added, the newest 1,000 held.
+    // Seconds 1..5, 400 keys each: 2,000 added. A full set drops its oldest 62 (a sixteenth) at
+    // once: 17 times here (at the 1,001st key and every 62nd after), so the newest 946 are held.
     for (let s = 1; s <= 5; s++) for (let k = 0; k < 400; k++) r.add(keyOf(`c-${s}-${k}`), s * 1000 + k, 64 + s * 1000 + k);
-    expect(r.size).toBe(1000);
+    expect(r.size).toBe(946);
     for (let s = 1; s <= 5; s++) {
-      for (let k = 0; k < 400; k++) expect(r.get(keyOf(`c-${s}-${k}`)), `c-${s}-${k}`).toBe(s * 400 + k >= 1400 ? 64 + s * 1000 + k : 0);
+      for (let k = 0; k < 400; k++) expect(r.get(keyOf(`c-${s}-${k}`)), `c-${s}-${k}`).toBe(s * 400 + k >= 1454 ? 64 + s * 1000 + k : 0);
     }
     // Second 3 is partly held: a miss no longer proves a key of its time absent.
     expect(r.keptSince).toBe(4000);
-    // A key seen again takes no room; a new one drops the oldest held.
+    // A key seen again takes no room; new ones fill the set to its limit, and the next drops 62.
     r.add(keyOf('c-5-0'), 6000, 99);
+    expect(r.size).toBe(946);
+    for (let k = 0; k < 54; k++) r.add(keyOf(`c-6-${k}`), 6000, 7000 + k);
     expect(r.size).toBe(1000);
-    r.add(keyOf('c-6-0'), 6000, 7000);
-    expect(r.get(keyOf('c-3-200'))).toBe(0);
-    expect(r.get(keyOf('c-3-201'))).toBe(64 + 3000 + 201);
-    expect(r.get(keyOf('c-6-0'))).toBe(7000);
+    expect(r.get(keyOf('c-3-254'))).toBe(64 + 3000 + 254);
+    r.add(keyOf('c-6-54'), 6000, 7054);
+    expect(r.size).toBe(939);
+    expect(r.get(keyOf('c-3-315'))).toBe(0);
+    expect(r.get(keyOf('c-3-316'))).toBe(64 + 3000 + 316);
+    expect(r.get(keyOf('c-6-54'))).toBe(7054);
     // Time eviction still drops whole buckets after limit drops took part of one.
     r.evictBefore(5000);
-    expect(r.size).toBe(401);
+    expect(r.size).toBe(455);
     expect(r.keptSince).toBe(5000);
     r.evictBefore(7000);
     expect(r.size).toBe(0);
+  });
+
+  it('drops a batch in any order of slots and still answers like a map (keys sharing home slots)', () => {
+    const r = new RecentKeys(0, 320);
+    const value = (i: number) => 64 + i;
+    // Few low halves: long probe runs whose members the batch deletes out of insertion order.
+    const key = (i: number) => ({ hi: (i * 7919) & 0xffff, lo: (i % 37) * 4099 });
+    for (let i = 0; i < 5000; i++) {
+      r.add(key(i), 1000 + i, value(i));
+      if (i % 250 !== 249) continue;
+      const held = r.size;
+      expect(held).toBeLessThanOrEqual(320);
+      expect(held).toBeGreaterThanOrEqual(Math.min(i + 1, 300));
+      for (let j = 0; j <= i; j++) expect(r.get(key(j)), `key ${j} after ${i}`).toBe(j > i - held ? value(j) : 0);
+    }
   });
 });
 
@@ -120,23 +140,24 @@ describe('LatestVersions (latest-version dictionary)', () => {
     expect(d.size).toBe(2000);
   });
 
-  it('holds at most its limit: a new stream that finds it full drops the least recently used tenth', () => {
+  it('holds at most its limit: a new stream that finds it full drops the least recently used quarter', () => {
     const d = new LatestVersions(0, 100);
     // Last uses out of insertion order: s-i was used at time (i * 37) % 100, all distinct.
     for (let i = 0; i < 100; i++) d.set(`s-${i}`, 1, 64 + i, 1 + ((i * 37) % 100));
     expect(d.size).toBe(100);
     d.set('s-3', 2, 999, 500); // an update takes no room
-    d.set('new', 1, 1000, 600); // full: the 10 used least recently (times 1..10, s-3 is not) go first
-    expect(d.size).toBe(91);
+    d.set('new', 1, 1000, 600); // full: the 25 used least recently go first (times 1..26 but
+    // 12, s-3's first use)
+    expect(d.size).toBe(76);
     for (let i = 0; i < 100; i++) {
       const used = i === 3 ? 500 : 1 + ((i * 37) % 100);
-      expect(d.get(`s-${i}`) !== undefined, `s-${i}`).toBe(used > 10);
+      expect(d.get(`s-${i}`) !== undefined, `s-${i}`).toBe(used > 26);
     }
     expect(d.get('s-3')).toEqual({ version: 2, position: 999 });
     expect(d.get('new')).toEqual({ version: 1, position: 1000 });
-    // Every stream used after the dropped ones is still held; one used at time 10 is not.
-    expect(d.keptSince).toBeGreaterThan(10);
-    expect(d.keptSince).toBeLessThanOrEqual(11);
+    // Every stream used after the dropped ones is still held; one used at time 26 is not.
+    expect(d.keptSince).toBeGreaterThan(26);
+    expect(d.keptSince).toBeLessThanOrEqual(27);
   });
 
   it('drops entries used at the same time together, never the stream being added', () => {

@@ -80,6 +80,33 @@ describe('StreamIdTable', () => {
     expect(t.get('c-2999')).toBe(-1);
   });
 
+  it.each([
+    [20_000, 300],
+    [17_000, 600], // both halfway through a doubling (at load 1/2 of 32768 and of 1024 buckets)
+  ])('takes over a retired table’s grown index (%i ids) with its own (%i) only, and both go on working', (old, own) => {
+    const retired = new StreamIdTable();
+    for (let i = 0; i < old; i++) retired.add(`old-${i}`);
+    const t = new StreamIdTable();
+    const slots = Array.from({ length: own }, (_, i) => t.add(`new-${i}`));
+    t.adoptIndexOf(retired);
+    for (let i = 0; i < own; i++) expect(t.get(`new-${i}`)).toBe(slots[i]);
+    for (let i = 0; i < old; i += 7) expect(t.get(`old-${i}`), `old-${i}`).toBe(-1);
+    expect(retired.get('old-1')).toBe(-1);
+    // The adopted index takes ids up to its load and doubles past it; removals keep probe runs.
+    for (let i = own; i < 50_000; i++) expect(t.add(`new-${i}`)).toBe(i);
+    for (let i = 0; i < 50_000; i += 3) t.remove(t.get(`new-${i}`));
+    for (let i = 0; i < 50_000; i++) expect(t.get(`new-${i}`) >= 0, `new-${i}`).toBe(i % 3 !== 0);
+    // A smaller index is not taken.
+    const small = new StreamIdTable();
+    small.add('x');
+    t.adoptIndexOf(small);
+    expect(small.get('x')).toBe(0);
+    expect(t.size).toBe(33_333);
+    // The emptied table takes ids again from its minimum.
+    for (let i = 0; i < 3000; i++) retired.add(`again-${i}`);
+    expect(retired.get('again-2999')).toBeGreaterThanOrEqual(0);
+  });
+
   it('hashes by content, so equal ids built apart meet', () => {
     const a = ['order', '42'].join('-');
     const h = streamHash(a);

@@ -92,6 +92,17 @@ export class KeyTable {
     return was;
   }
 
+  /** log2 of the table's slots: a key's home slot (home) has that many bits. */
+  get slotBits(): number {
+    return 31 - Math.clz32(this.mask + 1);
+  }
+
+  /** The slot a key of this low half is looked for first: deletions in this order sweep the arrays
+   * (RecentKeys.dropOldest). */
+  home(lo: number): number {
+    return lo & this.mask;
+  }
+
   /** Calls `fn` for every key and its value, in no particular order. */
   forEach(fn: (hi: number, lo: number, value: number) => void): void {
     for (let i = 0; i <= this.mask; i++) {

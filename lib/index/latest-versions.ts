@@ -9,7 +9,7 @@
  *
  * It holds at most `limit` streams, each id longer than the budget's estimate assumes counting for
  * more (`weight`: memory-budget.ts, extraIdBytes): a new stream that finds it full first drops the
- * least recently used tenth (one pass to pick their last-use cutoff, one to drop them), which moves
+ * least recently used quarter (one pass to pick their last-use cutoff, one to drop them), which moves
  * keptSince as a timed eviction does, so the dropped streams are then looked up in the memtables
  * and segments.
  */
@@ -19,8 +19,11 @@ import { FILTER_KEYS_PER_ENTRY, justPast, KeyFilter } from './key-filter.js';
 import { SlotColumn, StreamIdTable, streamHash } from './stream-id-table.js';
 
 /** The share of a full dictionary a new stream drops: each drop is a pass over every slot, so it
- * should free room for many streams. */
-const DROP_SHARE = 0.1;
+ * should free room for many streams. A workload of new streams (each written once) pays a pass per
+ * DROP_SHARE * limit of them, whatever the limit: a quarter makes that a few passes' cost per
+ * limit's worth of new streams, while the dictionary still holds at least three quarters of its
+ * limit, of the streams used most recently. */
+const DROP_SHARE = 0.25;
 /** What the budget prices one entry at (an id of ASSUMED_ID_CHARS). */
 const ENTRY_BYTES = BYTES_PER_ENTRY.latestVersions;
 
@@ -136,7 +139,7 @@ export class LatestVersions {
   }
 
   /** Drops the least recently used entries until `room` more weight fits under the limit with a
-   * tenth of it to spare (a pass per drop: each frees room for many streams). Entries weigh about
+   * quarter of it to spare (a pass per drop: each frees room for many streams). Entries weigh about
    * alike in a workload, so one drop usually does; the loop ends, since each drop takes one entry
    * at least, when nothing is left. */
   private makeRoom(room: number): void {

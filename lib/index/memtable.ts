@@ -58,6 +58,13 @@ export class Memtable {
     this.types.release();
   }
 
+  /** Takes over a retired memtable's grown command table and stream id index, already sized and
+   * touched for a like workload (CommandTable.adoptArraysOf, StreamIdTable.adoptIndexOf). */
+  adoptTablesOf(retired: Memtable): void {
+    this.commands.adoptArraysOf(retired.commands);
+    this.streams.adoptIndexOf(retired.streams);
+  }
+
   addStream(streamId: string, firstVersion: number, positions: readonly number[]): void {
     if (this.streams.add(streamId, firstVersion, positions)) this.extraBytes += extraIdBytes(streamId);
     this.entries += positions.length;

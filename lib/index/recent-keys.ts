@@ -16,10 +16,16 @@
  * safe because an answer only says where to look first, and every hit is checked against the
  * record.
  *
- * The set also holds at most `limit` keys: past it, each new key drops the oldest one. Without a
- * bound it would hold every command of the retention period (a week by default: a few hundred
- * million keys at a thousand commands a second). A key dropped early is treated like an evicted
- * one: keptSince moves past its bucket, so lookups search the memtables and segments for it.
+ * The set also holds at most `limit` keys: past it, a new key drops the oldest DROP_SHARE of the
+ * limit at once (so it holds between limit - limit * DROP_SHARE and limit keys). Without a bound it
+ * would hold every command of the retention period (a week by default: a few hundred million keys
+ * at a thousand commands a second). A key dropped early is treated like an evicted one: keptSince
+ * moves past its bucket, so lookups search the memtables and segments for it.
+ *
+ * Why drops come in batches: a full set drops a key per new one, and deleting one key is a random
+ * access to each of the table's arrays, which at tens of thousands of keys are larger than a
+ * core's cache: that delete cost as much as the rest of an append's work on the set. A batch is
+ * deleted in the order of the keys' home slots (dropOldest), a sweep through the arrays.
  */
 import type { Key } from '../format/key-hash.js';
 import { indexClock } from './index-clock.js';
@@ -30,6 +36,8 @@ const MIN_RING = 1024;
 export const SEEN_AGAIN = 1;
 /** Keys are counted in buckets of insertions this long (ms); eviction drops whole buckets. */
 const BUCKET_MS = 1000;
+/** The share of its limit a full set drops at once (see the file's comment). */
+const DROP_SHARE = 1 / 16;
 
 export class RecentKeys {
   private readonly table = new KeyTable();
@@ -81,7 +89,7 @@ export class RecentKeys {
     const last = this.buckets[this.buckets.length - 1];
     if (last && now - last.time < BUCKET_MS) last.count++;
     else this.buckets.push({ time: now, count: 1 });
-    if (this.table.size > this.limit) this.dropOldest(this.table.size - this.limit);
+    if (this.table.size > this.limit) this.dropOldest(Math.max(this.table.size - this.limit, Math.floor(this.limit * DROP_SHARE)));
   }
 
   /** The key's value; SEEN_AGAIN once it was added again; 0 when it is not remembered. */
@@ -105,22 +113,43 @@ export class RecentKeys {
    * bucket left partly held included: its remaining keys are still answered, but a miss no longer
    * proves a key of its time absent. */
   private dropOldest(n: number): void {
-    const ringMask = this.ringHi.length - 1;
     if (n > 0 && this.filter === undefined && Number.isFinite(this.limit)) this.startFilter();
+    this.deleteOldest(Math.min(n, this.table.size));
     while (n > 0 && this.buckets.length > 0) {
       const oldest = this.buckets[0] as { time: number; count: number };
       const k = Math.min(n, oldest.count);
-      for (let j = 0; j < k; j++) {
-        const v = this.table.delete({ hi: this.ringHi[this.head] as number, lo: this.ringLo[this.head] as number });
-        // Added again after its bucket: not held since, and added as late as that.
-        if (v < 0) this.keptSince = Math.max(this.keptSince, justPast(-v - 1));
-        this.head = (this.head + 1) & ringMask;
-      }
       n -= k;
       oldest.count -= k;
       this.keptSince = Math.max(this.keptSince, oldest.time + BUCKET_MS);
       if (oldest.count === 0) this.buckets.shift();
     }
+  }
+
+  /** Deletes the `n` oldest keys from the table, in the order of their home slots (a counting sort
+   * on the slots' high bits: a sweep through the table's arrays, not a random access per key), and
+   * moves the ring's head past them. */
+  private deleteOldest(n: number): void {
+    if (n === 0) return;
+    const ringMask = this.ringHi.length - 1;
+    const order = new Uint32Array(n);
+    const slotBits = this.table.slotBits;
+    const bucketBits = Math.min(slotBits, 31 - Math.clz32(n));
+    const shift = slotBits - bucketBits;
+    const starts = new Uint32Array((1 << bucketBits) + 1);
+    for (let j = 0; j < n; j++) starts[(this.table.home(this.ringLo[(this.head + j) & ringMask] as number) >>> shift) + 1]++;
+    for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] as number) + (starts[b - 1] as number);
+    for (let j = 0; j < n; j++) {
+      const b = this.table.home(this.ringLo[(this.head + j) & ringMask] as number) >>> shift;
+      order[starts[b] as number] = j;
+      starts[b] = (starts[b] as number) + 1;
+    }
+    for (let j = 0; j < n; j++) {
+      const r = (this.head + (order[j] as number)) & ringMask;
+      const v = this.table.delete({ hi: this.ringHi[r] as number, lo: this.ringLo[r] as number });
+      // Added again after its bucket: not held since, and added as late as that.
+      if (v < 0) this.keptSince = Math.max(this.keptSince, justPast(-v - 1));
+    }
+    this.head = (this.head + n) & ringMask;
   }
 
   get size(): number {

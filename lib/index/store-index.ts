@@ -76,9 +76,9 @@ export class StoreIndex {
    * of what they do not cover yet (a replay of the log from there). */
   private attach(): [IndexJobs, SegmentSearch, ViewSearch] {
     const { o } = this;
-    // The active memtable inherits a retired one's grown command table (CommandTable.adoptArraysOf).
+    // The active memtable inherits a retired one's grown tables (Memtable.adoptTablesOf).
     const retired = (m: Memtable) => {
-      this.active.commands.adoptArraysOf(m.commands);
+      this.active.adoptTablesOf(m);
       m.release();
     };
     const jobs = new IndexJobs({ ...o, retired }, this.frozen);

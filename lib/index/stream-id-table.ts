@@ -148,6 +148,33 @@ export class StreamIdTable {
     return this.ids[s >>> BLOCK_BITS]?.[s & BLOCK_MASK];
   }
 
+  /**
+   * Takes over `other`'s index when it has more buckets than this one's, cleared and holding this
+   * table's ids (a doubling under way in either is dropped); `other` is left empty. Why: a
+   * memtable's table doubles its way up from MIN_BUCKETS, each doubling touching a fresh array's
+   * pages for the first time; a retired memtable's (StoreIndex: as it leaves every lookup) is grown
+   * and touched already, and its successor, filling with a like workload, would grow as large.
+   */
+  adoptIndexOf(other: StreamIdTable): void {
+    // The largest index of each: one being filled by a doubling is the larger.
+    const big = other.grown ?? other.index;
+    if (big.mask <= (this.grown ?? this.index).mask || this.size * 2 > big.mask + 1) return;
+    big.slot.fill(0); // a zero slot marks an empty bucket: the hashes beside need no clearing
+    big.count = 0;
+    for (let s = 0; s < this.end; s++) {
+      const id = this.idAt(s);
+      if (id !== undefined) big.insert(this.hash(id), s);
+    }
+    this.index = big;
+    this.grown = undefined;
+    other.index = new BucketIndex(MIN_BUCKETS);
+    other.grown = undefined;
+    other.ids.length = 0;
+    other.free.length = 0;
+    other.end = 0;
+    other.size = 0;
+  }
+
   private moveSlots(n: number): void {
     const grown = this.grown as BucketIndex;
     for (const stop = Math.min(this.end, this.moved + n); this.moved < stop; this.moved++) {

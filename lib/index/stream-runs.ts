@@ -44,6 +44,11 @@ export class StreamRuns {
     this.restLists.release();
   }
 
+  /** Takes over a retired memtable's grown id index (StreamIdTable.adoptIndexOf). */
+  adoptIndexOf(other: StreamRuns): void {
+    this.slots.adoptIndexOf(other.slots);
+  }
+
   /** Adds `positions`, the positions of versions firstVersion, firstVersion + 1, ... of a stream;
    * returns whether the stream is new here (its id now held). */
   add(streamId: string, firstVersion: number, positions: readonly number[]): boolean {
