@@ -69,4 +69,31 @@ describe.each(ENGINES)('command lookups through the chain at its edges (%s engin
     expect(await s.readStream('dup')).toEqual([]);
     await s.close();
   });
+
+  it("a follower finds every command while it adopts the writer's segments as they are built and merged", async () => {
+    const dir = tempDir();
+    const writer = await openStore(dir, engine, SMALL);
+    const follower = await openStore(dir, engine, { ...SMALL, readOnly: true, followIntervalMs: 5 });
+    const ids: [string, number][] = [];
+    for (let round = 0; round < 8; round++) {
+      for (let i = round * 25; i < round * 25 + 25; i++) {
+        const id = `${['clash', 'zero', 'max', 'plain'][i % 4]}-${i}`;
+        const n = i % 23 === 0 ? 280 : 1 + (i % 3);
+        await writer.append(`s-${i % 5}`, eventsOf(id, n), { commandId: id });
+        ids.push([id, n]);
+      }
+      const [last] = ids[ids.length - 1] as [string, number];
+      for (let t = 0; t < 400 && (await follower.readCommand(last)) === undefined; t++) await new Promise((r) => setTimeout(r, 10));
+      for (const [id, n] of ids) {
+        const events = await follower.readCommand(id);
+        expect(events?.length, `round ${round} ${id}`).toBe(n);
+        expect(events?.every((e) => e.commandId === id)).toBe(true);
+      }
+      expect(await follower.readCommand('clash-absent')).toBeUndefined();
+    }
+    expect((await follower.stats()).index.commandSegments).toBeGreaterThan(1);
+    await settle(writer);
+    await follower.close();
+    await writer.close();
+  });
 });
