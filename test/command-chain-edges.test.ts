@@ -3,7 +3,10 @@
  * spread over many segments (key-hash mocked: "clash-" ids share a key, "zero-" and "max-" ids take
  * the smallest and largest keys), and commands with more events than the chain's answer block.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
 import { DuplicateCommandError, type EventStore } from '../lib/index.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 
@@ -95,5 +98,49 @@ describe.each(ENGINES)('command lookups through the chain at its edges (%s engin
     await settle(writer);
     await follower.close();
     await writer.close();
+  });
+});
+
+describe.each(ENGINES)('command lookups in a read-only store over a damaged command segment (%s engine)', (engine) => {
+  it('answer every command, again and again, with no rebuild to replace the damaged segment', async () => {
+    const dir = tempDir();
+    let s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
+    const ids: [string, number][] = [];
+    for (let i = 0; i < 120; i++) {
+      const id = `${['clash', 'zero', 'max', 'plain'][i % 4]}-${i}`;
+      const n = i % 29 === 0 ? 270 : 1 + (i % 3);
+      await s.append(`s-${i % 5}`, eventsOf(id, n), { commandId: id });
+      ids.push([id, n]);
+    }
+    await settle(s);
+    await s.close();
+    const index = path.join(dir, 'index');
+    const segs = fs
+      .readdirSync(index)
+      .filter((f) => f.startsWith('command-'))
+      .sort();
+    expect(segs.length).toBeGreaterThan(2);
+    // One leaf page of each of two segments damaged (the oldest and a middle one).
+    for (const name of [segs[0], segs[Math.floor(segs.length / 2)]] as string[]) {
+      const fd = fs.openSync(path.join(index, name), 'r+');
+      fs.writeSync(fd, Buffer.from([0xee]), 0, 1, SEGMENT_PAGE_SIZE + 100);
+      fs.closeSync(fd);
+    }
+    const onWarning = () => {};
+    process.on('warning', onWarning);
+    try {
+      s = await openStore(dir, engine, { ...SMALL, readOnly: true, followIntervalMs: 0 });
+      for (let round = 0; round < 3; round++) {
+        for (const [id, n] of ids) {
+          const events = await s.readCommand(id);
+          expect(events?.length, `round ${round} ${id}`).toBe(n);
+          expect(events?.every((e) => e.commandId === id)).toBe(true);
+        }
+        expect(await s.readCommand('clash-absent')).toBeUndefined();
+      }
+      await s.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
