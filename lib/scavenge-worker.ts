@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorParts } from './error-transfer.js';
+import { toAnnalsError } from './errors.js';
 import { type PassDeps, type PassResult, runPass } from './scavenge-pass.js';
 import { RuleCache } from './scavenge-rule-cache.js';
 import { Pacer, type PassMessage, type WorkerInit, type WorkerMessage } from './scavenge-runner.js';
@@ -67,6 +68,9 @@ port.on('message', (m: PassMessage) => {
   }
   runPass(m.req, deps).then(
     (result) => port.postMessage({ type: 'done', result } satisfies WorkerMessage, result ? transfers(result) : []),
-    (err: unknown) => port.postMessage({ type: 'failed', error: errorParts(err) } satisfies WorkerMessage),
+    // An fs error is typed here, as the native pass's are in the addon: it crosses as that class
+    // (DiskFullError for ENOSPC), not as a plain Error with an fs code.
+    (err: unknown) =>
+      port.postMessage({ type: 'failed', error: errorParts(toAnnalsError(err, `scavenge chunk ${m.req.n}: `)) } satisfies WorkerMessage),
   );
 });
