@@ -129,8 +129,13 @@ uint32_t IndexSegment::FindLeaf(uint64_t key, uint32_t seq, bool strict, KeySpan
   return page;
 }
 
-uint32_t IndexSegment::GuessInLeaf(const uint8_t* page, const KeySpan& span, uint64_t key) const {
-  if (!(span.first <= key && key < span.next)) return kNoGuess;
+uint32_t IndexSegment::GuessInLeaf(uint32_t leaf, const KeySpan& span, uint64_t key) const {
+  // A child pointer of a crafted file may name no leaf: Page() refuses it right after, and no
+  // address is formed before that.
+  if (leaf == 0 || leaf >= header_.bloom_page || !(span.first <= key && key < span.next)) {
+    return kNoGuess;
+  }
+  const uint8_t* page = mapping_.data() + static_cast<uint64_t>(leaf) * kSegmentPageSize;
   // Below 2^48 each, times a capacity below 2^9: no overflow.
   const uint32_t guess =
       static_cast<uint32_t>((key - span.first) * leaf_capacity_ / (span.next - span.first));
@@ -145,7 +150,7 @@ bool IndexSegment::FindLast(uint64_t key, SegmentEntry* out) const {
   KeySpan span{0, 0};
   const uint32_t leaf = FindLeaf(key, UINT32_MAX, false, &span);
   if (leaf == 0) return false;
-  const uint32_t guess = GuessInLeaf(PageAddress(leaf), span, key);
+  const uint32_t guess = GuessInLeaf(leaf, span, key);
   const uint8_t* p = Page(leaf);
   const uint32_t count = CountOf(p, leaf_capacity_, path_);
   // The first entry past the key's: the first not below (key + 1, 0) (keys are below 2^48).
@@ -230,7 +235,7 @@ void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
   if (leaf == 0) leaf = 1;
   for (bool first = true; leaf <= header_.leaf_count; ++leaf, first = false) {
     // The guess's lines are loaded beside the page's first (its count), not after it.
-    const uint32_t guess = first ? GuessInLeaf(PageAddress(leaf), span, key) : kNoGuess;
+    const uint32_t guess = first ? GuessInLeaf(leaf, span, key) : kNoGuess;
     const uint8_t* p = Page(leaf);
     const uint32_t count = CountOf(p, leaf_capacity_, path_);
     // In the first leaf the range starts anywhere: search for its start (a leaf holds 255 or 340

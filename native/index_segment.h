@@ -49,19 +49,17 @@ class IndexSegment {
   // Leaf page holding the last entry <= (key, seq), or < with `strict`; 0 when there is none.
   // `span`, when given: that leaf's KeySpan.
   uint32_t FindLeaf(uint64_t key, uint32_t seq, bool strict, KeySpan* span = nullptr) const;
-  const uint8_t* PageAddress(uint32_t n) const {
-    return mapping_.data() + static_cast<uint64_t>(n) * kSegmentPageSize;
-  }
 
   // Keys are hashes, spread evenly: a key's index in its leaf is about its share of the leaf's
   // span times the leaf's capacity, within kGuessReach of it for most keys (the spread of that
   // index is about the square root of the capacity). GuessInLeaf starts the loads of that stretch
-  // and returns the guess (kNoGuess when the span cannot tell); NarrowByGuess then narrows
+  // of leaf page `leaf` and returns the guess (kNoGuess when the span cannot tell); NarrowByGuess
+  // then narrows
   // [*lo, *hi) to the stretch, or to the side of it that holds the first entry not below
   // (key, seq). One miss time for a leaf where pivots took two or three in turn.
   static constexpr uint32_t kNoGuess = UINT32_MAX;
   static constexpr uint32_t kGuessReach = 24;
-  uint32_t GuessInLeaf(const uint8_t* page, const KeySpan& span, uint64_t key) const;
+  uint32_t GuessInLeaf(uint32_t leaf, const KeySpan& span, uint64_t key) const;
   // The first entry of the leaf not below (key, seq) (count when none): NarrowByGuess, then
   // NarrowByPivots, then a binary search.
   uint32_t LowerBoundInLeaf(const uint8_t* page, uint32_t count, uint64_t key, uint32_t seq,

@@ -172,7 +172,8 @@ export class SegmentCatalog {
     if (!this.backend.chain || slots.length === 0) return null;
     const readers: SegmentReader[] = [];
     for (const s of slots) {
-      const r = this.readerOf(s);
+      // A slot marked broken by a lookup keeps its reader: the chain would meet its damage again.
+      const r = s.broken === undefined ? this.readerOf(s) : undefined;
       if (!r) return null;
       readers.push(r);
     }
