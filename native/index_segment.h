@@ -1,8 +1,8 @@
 // Reads one index segment (format in index_format.h) through a read-only mapping. Immutable (its
 // only state is one atomic flag per page), so lookups may run on any thread; every page is
 // CRC-checked the first time it is touched and a mismatch is StoreError(CORRUPTION) naming the
-// file and page. A leaf search starts from 15 pivots read at once (NarrowByPivots), not a binary
-// search's chain of dependent misses.
+// file and page. A leaf search starts from a guess of where the hash key sits (GuessInLeaf), then
+// 15 pivots read at once (NarrowByPivots), not a binary search's chain of dependent misses.
 #pragma once
 
 #include <atomic>
