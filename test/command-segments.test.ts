@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
-import { DuplicateCommandError, type EventStore } from '../lib/index.js';
+import { DuplicateCommandError, type EngineName, type EventStore } from '../lib/index.js';
 import { ENGINES, openStore, tempDir } from './helpers.js';
 
 /** Waits for the store's background index work (builds, merges, rebuilds). */
@@ -33,6 +33,35 @@ async function expectCommands(s: EventStore, ids: number[]): Promise<void> {
   }
 }
 
+/** A closed store of 300 commands over several command segments; their files, oldest first. */
+async function closedCommandStore(engine: EngineName): Promise<{ dir: string; files: string[] }> {
+  const dir = tempDir();
+  const s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
+  await writeCommands(s, 0, 300);
+  await settle(s);
+  await s.close();
+  const index = path.join(dir, 'index');
+  const files = fs
+    .readdirSync(index)
+    .filter((f) => f.startsWith('command-'))
+    .sort()
+    .map((f) => path.join(index, f));
+  expect(files.length).toBeGreaterThan(2);
+  return { dir, files };
+}
+
+/** Runs `fn` with the messages of the process warnings emitted meanwhile. */
+async function withWarnings(fn: (warnings: string[]) => Promise<void>): Promise<void> {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    await fn(warnings);
+  } finally {
+    process.off('warning', onWarning);
+  }
+}
+
 describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) => {
   it('finds every command, and no absent one, while segments are built and merged and after reopening', async () => {
     const dir = tempDir();
@@ -59,28 +88,16 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
   });
 
   it('answers from the log when a command segment has a damaged Bloom filter, and rebuilds it', async () => {
-    const dir = tempDir();
-    let s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
-    await writeCommands(s, 0, 300);
-    await settle(s);
-    await s.close();
-    const index = path.join(dir, 'index');
-    const newest = fs
-      .readdirSync(index)
-      .filter((f) => f.startsWith('command-'))
-      .sort()
-      .at(-1) as string;
-    // The filter's first byte flipped (its page number is in the header: index-layout.ts).
-    const file = path.join(index, newest);
+    const { dir, files } = await closedCommandStore(engine);
+    // The newest segment's filter, its first byte flipped (its page number is in the header:
+    // index-layout.ts).
+    const file = files.at(-1) as string;
     const bytes = fs.readFileSync(file);
     const at = bytes.readUInt32LE(52) * SEGMENT_PAGE_SIZE;
     bytes[at] = (bytes[at] as number) ^ 0xff;
     fs.writeFileSync(file, bytes);
-    const warnings: string[] = [];
-    const onWarning = (w: Error) => warnings.push(w.message);
-    process.on('warning', onWarning);
-    try {
-      s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
+    await withWarnings(async (warnings) => {
+      const s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
       await expectCommands(s, [299, 298, 150, 3, 0]);
       expect(await s.readCommand('absent-1')).toBeUndefined();
       await settle(s);
@@ -92,34 +109,19 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
       await new Promise((r) => setImmediate(r));
       expect(warnings.some((w) => w.includes('Bloom filter'))).toBe(true);
       await s.close();
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
   });
 
   it('answers from the log when a command segment has a damaged page, and rebuilds it', async () => {
-    const dir = tempDir();
-    let s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
-    await writeCommands(s, 0, 300);
-    await settle(s);
-    await s.close();
-    const index = path.join(dir, 'index');
-    const commandSegs = fs
-      .readdirSync(index)
-      .filter((f) => f.startsWith('command-'))
-      .sort();
-    expect(commandSegs.length).toBeGreaterThan(2);
+    const { dir, files } = await closedCommandStore(engine);
     // Every tree page of the oldest command segment damaged (past the header).
-    const file = path.join(index, commandSegs[0] as string);
+    const file = files[0] as string;
     const size = fs.statSync(file).size;
     const fd = fs.openSync(file, 'r+');
     for (let off = 4096 + 50; off < size - 4096; off += 4096) fs.writeSync(fd, Buffer.from([0xee]), 0, 1, off);
     fs.closeSync(fd);
-    const warnings: string[] = [];
-    const onWarning = (w: Error) => warnings.push(w.message);
-    process.on('warning', onWarning);
-    try {
-      s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
+    await withWarnings(async (warnings) => {
+      const s = await openStore(dir, engine, { ...SMALL, maxIndexSegments: 100 });
       await expectCommands(
         s,
         Array.from({ length: 300 }, (_, i) => i),
@@ -131,8 +133,6 @@ describe.each(ENGINES)('command lookups in the segments (%s engine)', (engine) =
       await new Promise((r) => setImmediate(r));
       expect(warnings.some((w) => w.includes('rebuild'))).toBe(true);
       await s.close();
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
   });
 });
