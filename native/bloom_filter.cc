@@ -23,15 +23,7 @@ void BloomFilter::Add(uint8_t* bits, uint32_t bytes, uint64_t key) {
 }
 
 bool BloomFilter::MayContain(const uint8_t* bits, uint32_t bytes, uint64_t key) {
-  if (bytes == 0) return true;
-  const uint32_t hi = static_cast<uint32_t>(key >> 32) | 1u;
-  const uint32_t lo = static_cast<uint32_t>(key);
-  const uint64_t m = static_cast<uint64_t>(bytes) * 8;
-  for (uint32_t i = 0; i < kBloomHashes; ++i) {
-    const uint64_t bit = static_cast<uint32_t>(lo + i * hi) % m;
-    if ((bits[bit >> 3] & (1u << (bit & 7))) == 0) return false;
-  }
-  return true;
+  return BloomReader(bits, bytes).MayContain(key);
 }
 
 BloomReader::BloomReader(const uint8_t* bits, uint32_t bytes)

@@ -16,6 +16,11 @@ bool LessOrEqual(uint64_t k1, uint32_t s1, uint64_t k2, uint32_t s2) {
   return k1 != k2 ? k1 < k2 : s1 <= s2;
 }
 
+// Whether `e` sorts before (key, seq): the order every search of a leaf narrows by.
+bool Below(const SegmentEntry& e, uint64_t key, uint32_t seq) {
+  return e.key < key || (e.key == key && e.seq < seq);
+}
+
 // Entries or separators on a page: a CRC-valid page may still claim more than fits (a crafted
 // file), and that must never turn into a read past the page.
 uint32_t CountOf(const uint8_t* page, uint32_t capacity, const std::string& path) {
@@ -171,7 +176,7 @@ uint32_t IndexSegment::LowerBoundInLeaf(const uint8_t* p, uint32_t count, uint64
   while (i < hi) {
     const uint32_t mid = (i + hi) / 2;
     const SegmentEntry e = DecodeEntry(p + EntryAt(mid), header_.kind);
-    if (e.key < key || (e.key == key && e.seq < seq)) {
+    if (Below(e, key, seq)) {
       i = mid + 1;
     } else {
       hi = mid;
@@ -198,7 +203,7 @@ void IndexSegment::NarrowByPivots(const uint8_t* page, uint64_t key, uint32_t se
   uint32_t j = 0;
   for (; j < kPivots; ++j) {
     const SegmentEntry e = DecodeEntry(page + EntryAt(pivot[j]), header_.kind);
-    if (!(e.key < key || (e.key == key && e.seq < seq))) break;
+    if (!Below(e, key, seq)) break;
   }
   const uint32_t new_lo = j == 0 ? *lo : pivot[j - 1] + 1;
   const uint32_t new_hi = j == kPivots ? *hi : pivot[j];
@@ -211,8 +216,7 @@ void IndexSegment::NarrowByGuess(const uint8_t* page, uint64_t key, uint32_t seq
                                  uint32_t* lo, uint32_t* hi) const {
   if (guess == kNoGuess || *hi == 0) return;
   const auto below = [&](uint32_t i) {
-    const SegmentEntry e = DecodeEntry(page + EntryAt(i), header_.kind);
-    return e.key < key || (e.key == key && e.seq < seq);
+    return Below(DecodeEntry(page + EntryAt(i), header_.kind), key, seq);
   };
   const uint32_t a = std::min(guess > kGuessReach ? guess - kGuessReach : 0, *hi - 1);
   const uint32_t b = std::min(guess + kGuessReach, *hi - 1);
@@ -243,7 +247,7 @@ void IndexSegment::Range(uint64_t key, uint32_t from_seq, uint32_t to_seq,
     const uint32_t i0 = first ? LowerBoundInLeaf(p, count, key, from_seq, guess) : 0;
     for (uint32_t i = i0; i < count; ++i) {
       const SegmentEntry e = DecodeEntry(p + EntryAt(i), header_.kind);
-      if (e.key < key || (e.key == key && e.seq < from_seq)) continue;
+      if (Below(e, key, from_seq)) continue;
       if (e.key > key || e.seq > to_seq) return;
       out->push_back(e);
     }

@@ -54,9 +54,8 @@ class IndexSegment {
   // span times the leaf's capacity, within kGuessReach of it for most keys (the spread of that
   // index is about the square root of the capacity). GuessInLeaf starts the loads of that stretch
   // of leaf page `leaf` and returns the guess (kNoGuess when the span cannot tell); NarrowByGuess
-  // then narrows
-  // [*lo, *hi) to the stretch, or to the side of it that holds the first entry not below
-  // (key, seq). One miss time for a leaf where pivots took two or three in turn.
+  // then narrows [*lo, *hi) to the stretch, or to the side of it that holds the first entry not
+  // below (key, seq). One miss time for a leaf where pivots took two or three in turn.
   static constexpr uint32_t kNoGuess = UINT32_MAX;
   static constexpr uint32_t kGuessReach = 24;
   uint32_t GuessInLeaf(uint32_t leaf, const KeySpan& span, uint64_t key) const;

@@ -1,9 +1,8 @@
 // The segments of one kind, oldest first, searched newest first in one step: the lookup of a key
 // that is in no in-memory table (a command id outside the recent-command set) probes every
 // segment's Bloom filter and descends one tree. Each probe and each descent is a chain of cache and
-// TLB misses in a mapping (the filters are as large as the page cache lets them be); issuing every
-// filter's probe loads before testing any lets those misses overlap, so the filters of all the
-// segments cost about one miss instead of one per segment.
+// TLB misses in a mapping; every filter's probe loads are issued before any is tested, so those
+// misses may overlap instead of queueing one segment after another.
 //
 // Invariant: a chain answers as the segments' own lookups would, newest segment first: the first
 // segment (from the newest of `count`) whose tree holds entries of the key in [from, to].
@@ -28,8 +27,6 @@ class SegmentChain {
   // any, into `out` (cleared first); that segment's index, or -1 when none has any.
   int64_t Newest(uint64_t key, uint32_t from, uint32_t to, size_t count,
                  std::vector<SegmentEntry>* out) const;
-
-  size_t size() const { return segments_.size(); }
 
  private:
   std::vector<std::shared_ptr<IndexSegment>> segments_;

@@ -301,11 +301,11 @@ export class StoreIndex {
       for (const p of inMemory) out.push(p);
     }
     if (disk === true || (disk === 'recent' && recent)) {
-      const onDisk: number[] = [];
-      this.segments.commandPositions(key, commandId, recent ? Number.POSITIVE_INFINITY : keptSince, everySource, onDisk);
-      if (onDisk.length > 0) out = out === undefined ? onDisk : out.concat(onDisk);
+      const found = out ?? [];
+      this.segments.commandPositions(key, commandId, recent ? Number.POSITIVE_INFINITY : keptSince, everySource, found);
+      if (found.length > 0) out = found;
     }
-    return out === undefined ? undefined : out.length === 1 ? out : out.sort((a, b) => a - b);
+    return out === undefined ? undefined : out.sort((a, b) => a - b);
   }
 
   /** Candidate positions of a category's or type's events beyond `after`, in the page's direction
