@@ -40,8 +40,11 @@ std::vector<uint64_t> ListChunks(const std::string& dir, bool writable) {
 
 }  // namespace
 
-ChunkLog::ChunkLog(std::string dir, uint64_t chunk_size, bool read_only)
-    : dir_(std::move(dir)), chunk_size_(chunk_size), read_only_(read_only) {
+ChunkLog::ChunkLog(std::string dir, uint64_t chunk_size, bool read_only, uint64_t mapped_window)
+    : dir_(std::move(dir)),
+      chunk_size_(chunk_size),
+      read_only_(read_only),
+      mapped_(chunk_size, mapped_window) {
   if (chunk_size_ < kMinChunkSize || chunk_size_ % 4096 != 0) {
     throw StoreError("INVALID_ARGUMENT", "chunkSize must be a multiple of 4096 and >= 1 MiB");
   }
@@ -155,7 +158,8 @@ void ChunkLog::RollOver() {
     footer.data_end = write_offset_;
     footer.data_checksum = data_checksum_;
     chunks_.back()->Seal(footer);
-    mapped_sealed_.insert(mapped_sealed_.begin(), chunks_.back()->number());
+    mapped_.Add(chunks_.back()->number());  // still mapped from its time as the tail
+    UnmapExcess();
   }
   const uint64_t number = chunks_.size();
   chunks_.push_back(ChunkFile::Create(dir_, number, chunk_size_, identity_));
@@ -302,7 +306,7 @@ void ChunkLog::Close() {
   }
   open_ = false;
   chunks_.clear();
-  mapped_sealed_.clear();
+  mapped_.Clear();
   checkpoint_.reset();
 }
 

@@ -17,6 +17,7 @@
 
 #include "chunk_file.h"
 #include "file_util.h"
+#include "mapped_chunks.h"
 
 namespace annals {
 
@@ -55,7 +56,9 @@ struct FlushJob {
 
 class ChunkLog {
  public:
-  ChunkLog(std::string dir, uint64_t chunk_size, bool read_only);
+  // `mapped_window`: the address space sealed chunks' mappings may take (mapped_chunks.h).
+  ChunkLog(std::string dir, uint64_t chunk_size, bool read_only,
+           uint64_t mapped_window = MappedChunks::kMappedWindowBytes);
 
   // Opens the log and recovers its tail. `fresh_identity` (in [1, kStoreIdentityLimit)) becomes the
   // store identity, written into chunks created from now on, when the tail chunk carries none.
@@ -115,9 +118,10 @@ class ChunkLog {
   // beyond staying inside the mapping: VerifiedFrame does those when the frame is read).
   void Prefetch(double position) const;
   // Chunk `number`, mapped: sealed chunks are mapped on demand and the least recently read beyond
-  // kMappedSealedChunks are unmapped again, which bounds the address space and resident page cache
-  // a large store takes.
+  // the mapped window (mapped_chunks.h) are unmapped again, which bounds the address space and the
+  // page tables a large store takes.
   const ChunkFile& Readable(uint64_t number);
+  void UnmapExcess();
   void RollOver();
   // Follow's step past a tail chunk the writer has sealed: false (with the report's error) when
   // its footer or frames are not as the writer left them.
@@ -133,7 +137,7 @@ class ChunkLog {
   bool read_only_;
   bool open_ = false;
   std::vector<std::unique_ptr<ChunkFile>> chunks_;
-  std::vector<uint64_t> mapped_sealed_;  // most recently read first
+  MappedChunks mapped_;  // the sealed chunks mapped now
   std::shared_ptr<FileDescriptor> checkpoint_;
   uint32_t generation_ = 0;
   uint32_t identity_ = 0;

@@ -1,7 +1,8 @@
 // The read side of ChunkLog (chunk_log.h): frames by position, verified against their CRC on
-// every read, and scans of the log in order. Sealed chunks are mapped on first read and at most
-// kMappedSealedChunks stay mapped (least recently read unmapped first), so a store with thousands
-// of chunks holds neither thousands of mappings nor their page tables; the tail is always mapped.
+// every read, and scans of the log in order. Sealed chunks are mapped on first read and stay
+// mapped within an address window (mapped_chunks.h: least recently read unmapped first), so a store
+// with thousands of chunks holds neither thousands of mappings nor their page tables; the tail is
+// always mapped.
 // Positions come from JS as doubles and are checked before any cast (PositionArg).
 #include <algorithm>
 #include <cmath>
@@ -17,7 +18,6 @@
 namespace annals {
 namespace {
 
-constexpr size_t kMappedSealedChunks = 8;
 // A read of many positions (a stream's events lie far apart in the log) asks the CPU for the
 // first bytes of the frame this many ahead while it checks and copies the current one, so their
 // memory misses overlap instead of queueing: stream reads +12% here.
@@ -36,24 +36,22 @@ uint64_t PositionArg(double p) {
 const ChunkFile& ChunkLog::Readable(uint64_t number) {
   ChunkFile& chunk = *chunks_[number];
   if (!chunk.sealed()) return chunk;  // the tail: always mapped
-  // Reads of a stream or the global log hit the same chunk many times in a row.
-  if (!mapped_sealed_.empty() && mapped_sealed_.front() == number) return chunk;
-  auto it = std::find(mapped_sealed_.begin(), mapped_sealed_.end(), number);
-  if (it != mapped_sealed_.end()) mapped_sealed_.erase(it);
-  mapped_sealed_.insert(mapped_sealed_.begin(), number);
+  if (mapped_.Touch(number)) return chunk;
   chunk.Map();
-  while (mapped_sealed_.size() > kMappedSealedChunks) {
-    chunks_[mapped_sealed_.back()]->Unmap();
-    mapped_sealed_.pop_back();
-  }
+  mapped_.Add(number);
+  UnmapExcess();
   return chunk;
 }
 
+void ChunkLog::UnmapExcess() {
+  for (uint64_t n = mapped_.TakeExcess(); n != MappedChunks::kNone; n = mapped_.TakeExcess()) {
+    chunks_[n]->Unmap();
+  }
+}
+
 void ChunkLog::Forget(uint64_t number) {
-  auto it = std::find(mapped_sealed_.begin(), mapped_sealed_.end(), number);
-  if (it == mapped_sealed_.end() || number >= chunks_.size() || !chunks_[number]->sealed()) return;
+  if (number >= chunks_.size() || !chunks_[number]->sealed() || !mapped_.Remove(number)) return;
   chunks_[number]->Unmap();
-  mapped_sealed_.erase(it);
 }
 
 const uint8_t* ChunkLog::VerifiedFrame(uint64_t position) {

@@ -43,7 +43,8 @@ export class JsChunkReads {
 
   /** A chunk for reading: a sealed one joins the open set, evicting the least recently read. */
   readable(chunk: JsChunkFile): JsChunkFile {
-    if (!chunk.sealed) return chunk;
+    // Reads of a stream or the global log hit the same chunk many times in a row.
+    if (!chunk.sealed || this.openSealed[0] === chunk) return chunk;
     this.openSealed = [chunk, ...this.openSealed.filter((c) => c !== chunk)];
     while (this.openSealed.length > OPEN_SEALED_CHUNKS) {
       const victim = this.openSealed.pop() as JsChunkFile;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "../dir_lock.h"
@@ -156,6 +158,13 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
     return n;
   };
   const std::string dir = annals::test::TempDir();
+  // Mappings of this store's chunk files.
+  const auto chunk_mappings = [&dir] {
+    std::ifstream maps("/proc/self/maps");
+    size_t n = 0;
+    for (std::string line; std::getline(maps, line);) n += line.find(dir) != std::string::npos;
+    return n;
+  };
   std::vector<uint64_t> starts;
   {
     ChunkLog log(dir, kChunk, false);
@@ -168,7 +177,8 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
     log.Close();
   }
   const size_t before = open_fds();
-  ChunkLog log(dir, kChunk, true);
+  // A window of 8 chunks: reading 11 sealed ones maps and unmaps.
+  ChunkLog log(dir, kChunk, true, 8 * kChunk);
   log.Open(1);
   CHECK(open_fds() <= before + 3);  // the tail and the checkpoint, not one per chunk
   // Read every chunk twice, in an order that maps, unmaps and maps again.
@@ -177,9 +187,39 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
       const double p = static_cast<double>(s);
       std::vector<uint8_t> frame = log.ReadFrames(&p, 1);
       CHECK_EQ(frame.size(), kFrameHeaderSize + 700000u);
+      CHECK(chunk_mappings() <= 8u + 1u);  // the window's sealed chunks and the tail
     }
   }
+  CHECK(chunk_mappings() >= 8u);
   CHECK(open_fds() <= before + 3);
+}
+
+// The default window holds every chunk of a store within it: reading them again in any order
+// maps none of them again (it once kept 8, and a store past them remapped on most random reads).
+TEST(SealedChunksWithinTheWindowStayMapped) {
+  const std::string dir = annals::test::TempDir();
+  const auto chunk_mappings = [&dir] {
+    std::ifstream maps("/proc/self/maps");
+    size_t n = 0;
+    for (std::string line; std::getline(maps, line);) n += line.find(dir) != std::string::npos;
+    return n;
+  };
+  std::vector<uint64_t> starts;
+  ChunkLog log(dir, kChunk, false);
+  uint64_t end = log.Open(1).end_position;
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t at = i == 0 ? end : (static_cast<uint64_t>(i) * kChunk + kChunkHeaderSize);
+    starts.push_back(at);
+    end = AppendTx(&log, 1, 700000, at);
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t k = 0; k < starts.size(); ++k) {
+      const double p = static_cast<double>(starts[(k * 7) % starts.size()]);
+      CHECK_EQ(log.ReadFrames(&p, 1).size(), kFrameHeaderSize + 700000u);
+    }
+  }
+  CHECK_EQ(chunk_mappings(), 20u);
+  log.Close();
 }
 
 TEST(DirLockExcludesASecondHolder) {
