@@ -29,6 +29,27 @@ uint64_t AppendTx(ChunkLog* log, int frames, uint32_t body, uint64_t at) {
   return at + buf.size();
 }
 
+// Mappings of files under `dir` in this process.
+size_t MappingsUnder(const std::string& dir) {
+  std::ifstream maps("/proc/self/maps");
+  size_t n = 0;
+  for (std::string line; std::getline(maps, line);) n += line.find(dir) != std::string::npos;
+  return n;
+}
+
+// Appends one 700 KB transaction per chunk to a fresh log, `chunks` of them (the last is the
+// tail); returns their positions.
+std::vector<uint64_t> FillChunks(ChunkLog* log, int chunks) {
+  std::vector<uint64_t> starts;
+  uint64_t end = log->Open(1).end_position;
+  for (int i = 0; i < chunks; ++i) {
+    const uint64_t at = i == 0 ? end : (static_cast<uint64_t>(i) * kChunk + kChunkHeaderSize);
+    starts.push_back(at);
+    end = AppendTx(log, 1, 700000, at);
+  }
+  return starts;
+}
+
 }  // namespace
 
 TEST(AppendReadScanAndReopen) {
@@ -158,22 +179,10 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
     return n;
   };
   const std::string dir = annals::test::TempDir();
-  // Mappings of this store's chunk files.
-  const auto chunk_mappings = [&dir] {
-    std::ifstream maps("/proc/self/maps");
-    size_t n = 0;
-    for (std::string line; std::getline(maps, line);) n += line.find(dir) != std::string::npos;
-    return n;
-  };
   std::vector<uint64_t> starts;
   {
     ChunkLog log(dir, kChunk, false);
-    uint64_t end = log.Open(1).end_position;
-    for (int i = 0; i < 12; ++i) {
-      const uint64_t at = i == 0 ? end : (static_cast<uint64_t>(i) * kChunk + kChunkHeaderSize);
-      starts.push_back(at);
-      end = AppendTx(&log, 1, 700000, at);
-    }
+    starts = FillChunks(&log, 12);
     log.Close();
   }
   const size_t before = open_fds();
@@ -187,10 +196,10 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
       const double p = static_cast<double>(s);
       std::vector<uint8_t> frame = log.ReadFrames(&p, 1);
       CHECK_EQ(frame.size(), kFrameHeaderSize + 700000u);
-      CHECK(chunk_mappings() <= 8u + 1u);  // the window's sealed chunks and the tail
+      CHECK(MappingsUnder(dir) <= 8u + 1u);  // the window's sealed chunks and the tail
     }
   }
-  CHECK(chunk_mappings() >= 8u);
+  CHECK(MappingsUnder(dir) >= 8u);
   CHECK(open_fds() <= before + 3);
 }
 
@@ -198,27 +207,15 @@ TEST(SealedChunksHoldNoDescriptorAndFewMappings) {
 // maps none of them again (it once kept 8, and a store past them remapped on most random reads).
 TEST(SealedChunksWithinTheWindowStayMapped) {
   const std::string dir = annals::test::TempDir();
-  const auto chunk_mappings = [&dir] {
-    std::ifstream maps("/proc/self/maps");
-    size_t n = 0;
-    for (std::string line; std::getline(maps, line);) n += line.find(dir) != std::string::npos;
-    return n;
-  };
-  std::vector<uint64_t> starts;
   ChunkLog log(dir, kChunk, false);
-  uint64_t end = log.Open(1).end_position;
-  for (int i = 0; i < 20; ++i) {
-    const uint64_t at = i == 0 ? end : (static_cast<uint64_t>(i) * kChunk + kChunkHeaderSize);
-    starts.push_back(at);
-    end = AppendTx(&log, 1, 700000, at);
-  }
+  const std::vector<uint64_t> starts = FillChunks(&log, 20);
   for (int round = 0; round < 2; ++round) {
     for (size_t k = 0; k < starts.size(); ++k) {
       const double p = static_cast<double>(starts[(k * 7) % starts.size()]);
       CHECK_EQ(log.ReadFrames(&p, 1).size(), kFrameHeaderSize + 700000u);
     }
   }
-  CHECK_EQ(chunk_mappings(), 20u);
+  CHECK_EQ(MappingsUnder(dir), 20u);
   log.Close();
 }
 
