@@ -109,6 +109,13 @@ RecoveryReport ChunkLog::Open(uint32_t fresh_identity, uint64_t durable_floor) {
   if (unbacked_footer) chunks_.back()->Unseal();
   if (chunks_.empty() || chunks_.back()->sealed()) {
     write_offset_ = chunks_.empty() ? 0 : chunks_.back()->footer().data_end;
+    // A seal that holds with no chunk after it (the writer stopped between sealing a chunk and
+    // creating the next): read as every sealed chunk, mapped when read and counted in the mapped
+    // window, not held open and mapped as a tail, which a scavenge's Forget would not let go of.
+    if (!chunks_.empty()) {
+      const uint64_t n = chunks_.back()->number();
+      chunks_.back() = ChunkFile::Open(dir_, n, chunk_size_, false, false);
+    }
   } else {
     ChunkFile& chunk = *chunks_.back();
     const uint64_t base = chunk.number() * chunk_size_;

@@ -219,6 +219,37 @@ TEST(SealedChunksWithinTheWindowStayMapped) {
   log.Close();
 }
 
+// A chunk sealed with none after it (the writer stopped between the seal and the next chunk's
+// creation) is read as every sealed chunk: not mapped until read, and let go by Forget (a scavenge
+// renames over it), not kept open and mapped as a tail.
+TEST(ASealedLastChunkIsMappedWhenReadAndForgotten) {
+  const std::string dir = annals::test::TempDir();
+  std::vector<uint64_t> starts;
+  {
+    ChunkLog log(dir, kChunk, false);
+    starts = FillChunks(&log, 2);
+    AppendTx(&log, 1, 100, 2 * kChunk + kChunkHeaderSize);  // seals chunk 1, creates chunk 2
+    log.Close();
+  }
+  std::filesystem::remove(ChunkFile::PathFor(dir, 2));
+  std::filesystem::remove(dir + "/writer.chk");
+  ChunkLog log(dir, kChunk, false);
+  const RecoveryReport report = log.Open(1);
+  CHECK_EQ(report.chunk_count, 2u);
+  CHECK_EQ(report.end_position, 2 * kChunk + kChunkHeaderSize);
+  CHECK_EQ(MappingsUnder(dir), 0u);
+  const double p = static_cast<double>(starts[1]);
+  CHECK_EQ(log.ReadFrames(&p, 1).size(), kFrameHeaderSize + 700000u);
+  CHECK_EQ(MappingsUnder(dir), 1u);
+  log.Forget(1);
+  CHECK_EQ(MappingsUnder(dir), 0u);
+  // The log goes on in a new chunk.
+  AppendTx(&log, 1, 100, 2 * kChunk + kChunkHeaderSize);
+  CHECK_EQ(log.chunk_count(), 3u);
+  CHECK_EQ(log.ReadFrames(&p, 1).size(), kFrameHeaderSize + 700000u);
+  log.Close();
+}
+
 TEST(DirLockExcludesASecondHolder) {
   const std::string path = annals::test::TempDir() + "/LOCK";
   DirLock first(path);
