@@ -4,11 +4,10 @@
  * the smallest and largest keys), and commands with more events than the chain's answer block.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
 import { DuplicateCommandError, type EventStore } from '../lib/index.js';
-import { ENGINES, openStore, tempDir } from './helpers.js';
+import { ENGINES, indexFiles, openStore, tempDir } from './helpers.js';
 
 vi.mock('../lib/format/key-hash.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../lib/format/key-hash.js')>();
@@ -117,15 +116,11 @@ describe.each(ENGINES)('command lookups in a read-only store over a damaged comm
     }
     await settle(s);
     await s.close();
-    const index = path.join(dir, 'index');
-    const segs = fs
-      .readdirSync(index)
-      .filter((f) => f.startsWith('command-'))
-      .sort();
+    const segs = indexFiles(dir, 'command-');
     expect(segs.length).toBeGreaterThan(2);
     // One leaf page of each of two segments damaged (the oldest and a middle one).
-    for (const name of [segs[0], segs[Math.floor(segs.length / 2)]] as string[]) {
-      const fd = fs.openSync(path.join(index, name), 'r+');
+    for (const file of [segs[0], segs[Math.floor(segs.length / 2)]] as string[]) {
+      const fd = fs.openSync(file, 'r+');
       fs.writeSync(fd, Buffer.from([0xee]), 0, 1, SEGMENT_PAGE_SIZE + 100);
       fs.closeSync(fd);
     }

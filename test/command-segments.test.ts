@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SEGMENT_PAGE_SIZE } from '../lib/format/index-layout.js';
 import { DuplicateCommandError, type EngineName, type EventStore } from '../lib/index.js';
-import { ENGINES, openStore, tempDir } from './helpers.js';
+import { ENGINES, indexFiles, openStore, tempDir } from './helpers.js';
 
 /** Waits for the store's background index work (builds, merges, rebuilds). */
 async function settle(s: EventStore): Promise<void> {
@@ -40,12 +39,7 @@ async function closedCommandStore(engine: EngineName): Promise<{ dir: string; fi
   await writeCommands(s, 0, 300);
   await settle(s);
   await s.close();
-  const index = path.join(dir, 'index');
-  const files = fs
-    .readdirSync(index)
-    .filter((f) => f.startsWith('command-'))
-    .sort()
-    .map((f) => path.join(index, f));
+  const files = indexFiles(dir, 'command-');
   expect(files.length).toBeGreaterThan(2);
   return { dir, files };
 }

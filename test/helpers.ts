@@ -38,6 +38,17 @@ export function chunkPath(dir: string, n = 0): string {
   return path.join(dir, 'chunks', `${String(n).padStart(8, '0')}.chunk`);
 }
 
+/** Paths of the store's index files whose names start with `prefix` ('command-', 'stream-'), in
+ * name order: oldest first. */
+export function indexFiles(dir: string, prefix: string): string[] {
+  const index = path.join(dir, 'index');
+  return fs
+    .readdirSync(index)
+    .filter((f) => f.startsWith(prefix))
+    .sort()
+    .map((f) => path.join(index, f));
+}
+
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
